@@ -1,0 +1,18 @@
+//! cloud502's engine: the [`Provider`] trait, the rule registry, [`diagnose`] and the exit code.
+//!
+//! Data flows one way: a provider collects [`Evidence`], [`diagnose`] turns it into ranked
+//! findings (pure: no I/O, no clock), and [`run`] wraps both into a [`Report`] whose verdict and
+//! exit code are computed once, in [`outcome`].
+
+mod error;
+pub mod outcome;
+mod provider;
+pub mod remediation;
+pub mod rules;
+mod run;
+
+pub use cloud502_model::{Evidence, Finding, FindingCode, Report};
+pub use error::{ProviderError, Result};
+pub use provider::{CollectCx, NoProgress, Progress, Provider};
+pub use rules::{RULES, Rule, diagnose};
+pub use run::{RunOptions, build_report, run};

@@ -1,0 +1,178 @@
+//! The rule registry: one rule per file, run in this order by [`diagnose`].
+//!
+//! Rules read only the model and do no I/O. Registry order breaks ties in ranking, so rules that
+//! answer "who made the 502" come before rules about the connection and the certificate.
+
+use cloud502_model::{Evidence, Finding, FindingCode, Probe};
+
+mod cloudflare_52x;
+mod connection_failure;
+mod gateway_timeout;
+mod layer_502;
+mod tls_certificate;
+mod tls_handshake;
+
+/// One rule: a pure function from evidence to findings.
+#[derive(Debug)]
+pub struct Rule {
+    /// The rule's name (its file name).
+    pub name: &'static str,
+    /// Every code the rule can emit.
+    pub codes: &'static [FindingCode],
+    /// The check itself.
+    pub check: fn(&Evidence, &mut Vec<Finding>),
+}
+
+/// Every rule, in ranking-tie order.
+pub static RULES: &[Rule] = &[
+    layer_502::RULE,
+    cloudflare_52x::RULE,
+    gateway_timeout::RULE,
+    connection_failure::RULE,
+    tls_handshake::RULE,
+    tls_certificate::RULE,
+];
+
+/// Run every rule and rank the findings: the first is the most likely answer to "why 502?".
+pub fn diagnose(evidence: &Evidence) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for rule in RULES {
+        let start = findings.len();
+        (rule.check)(evidence, &mut findings);
+        debug_assert!(
+            findings[start..].iter().all(|f| rule.codes.contains(&f.code)),
+            "rule {} emitted a code it does not declare",
+            rule.name
+        );
+    }
+    rank(&mut findings);
+    findings
+}
+
+/// Rank findings by severity, then confidence; the sort is stable, so registry order breaks ties.
+pub(crate) fn rank(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.severity.cmp(&a.severity).then(b.confidence.cmp(&a.confidence))
+    });
+}
+
+/// The ids of a probe's evidence items of the given kinds (`status`, `header`, `body`, ...):
+/// `{probe}.{kind}` itself and everything below it.
+pub(crate) fn cite(evidence: &Evidence, probe: &Probe, kinds: &[&str]) -> Vec<String> {
+    evidence
+        .items
+        .iter()
+        .filter(|item| {
+            item.id.strip_prefix(probe.id.as_str()).and_then(|rest| rest.strip_prefix('.')).is_some_and(
+                |rest| {
+                    kinds.iter().any(|k| {
+                        rest == *k || rest.strip_prefix(k).is_some_and(|r| r.starts_with('.'))
+                    })
+                },
+            )
+        })
+        .map(|item| item.id.clone())
+        .collect()
+}
+
+/// The Cloudflare zone a host most likely belongs to (its last two labels): a heuristic for the
+/// next command, which the user can correct.
+pub(crate) fn zone_guess(host: &str) -> String {
+    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return "<zone>".to_owned();
+    }
+    let labels: Vec<&str> = host.trim_end_matches('.').split('.').collect();
+    if labels.len() <= 2 { host.to_owned() } else { labels[labels.len() - 2..].join(".") }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! Build probe evidence for rule tests.
+    use cloud502_model::*;
+
+    pub fn subject(url: &str) -> Subject {
+        Subject { kind: ProviderKind::Probe, id: url.to_owned() }
+    }
+
+    pub fn probe(url: &str) -> Probe {
+        let parsed_host = url.split("://").nth(1).unwrap_or("").split(['/', ':']).next().unwrap_or("");
+        Probe {
+            id: "probe.0".into(),
+            url: url.into(),
+            scheme: if url.starts_with("https") { ProbeScheme::Https } else { ProbeScheme::Http },
+            host: parsed_host.into(),
+            port: if url.starts_with("https") { 443 } else { 80 },
+            resolved: vec!["192.0.2.10".into()],
+            connected: Some("192.0.2.10:80".into()),
+            resolve_override: false,
+            timings: ProbeTimings { total_ms: 1.0, ..Default::default() },
+            http: None,
+            tls: None,
+            fingerprint: None,
+            error: None,
+        }
+    }
+
+    pub fn response(status: u16, body: &str) -> HttpResponse {
+        HttpResponse {
+            status,
+            version: "HTTP/1.1".into(),
+            headers: vec![],
+            body_excerpt: body.into(),
+            body_bytes: body.len() as u64,
+            body_complete: true,
+        }
+    }
+
+    pub fn fingerprint(answered_by: Layer, error_page_by: Option<Layer>) -> Fingerprint {
+        Fingerprint {
+            answered_by,
+            error_page_by,
+            cloudflare_page: None,
+            cf_error_type: None,
+            signals: vec![],
+        }
+    }
+
+    pub fn evidence(probe: Probe) -> Evidence {
+        let mut ev = Evidence::new(subject(&probe.url));
+        ev.add_item("probe.0.status", "probe", "HTTP status");
+        ev.add_item("probe.0.header.server", "probe", "Server header");
+        ev.add_item("probe.0.body", "probe", "body");
+        ev.add_item("probe.0.error", "probe", "error");
+        ev.add_item("probe.0.tls.cert", "probe", "cert");
+        ev.probes.push(probe);
+        ev
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use super::*;
+
+    #[test]
+    fn cite_matches_whole_segments() {
+        let mut ev = evidence(probe("http://example.com/"));
+        ev.add_item("probe.0.statusx", "probe", "not a status");
+        ev.add_item("probe.1.status", "probe", "another probe");
+        let ids = cite(&ev, &ev.probes[0], &["status", "header"]);
+        assert_eq!(ids, vec!["probe.0.status", "probe.0.header.server"]);
+    }
+
+    #[test]
+    fn every_code_is_emitted_by_exactly_one_rule() {
+        for code in FindingCode::ALL {
+            let owners: Vec<_> =
+                RULES.iter().filter(|r| r.codes.contains(code)).map(|r| r.name).collect();
+            assert_eq!(owners.len(), 1, "{code} is declared by {owners:?}");
+        }
+    }
+
+    #[test]
+    fn zone_guess_takes_the_last_two_labels() {
+        assert_eq!(zone_guess("www.shop.example.com"), "example.com");
+        assert_eq!(zone_guess("example.com"), "example.com");
+        assert_eq!(zone_guess("127.0.0.1"), "<zone>");
+    }
+}

@@ -1,0 +1,32 @@
+//! The shared report model of cloud502: what every provider collects and every renderer prints.
+//!
+//! The model is plain data (serde + JSON Schema, no I/O, no async). Providers fill an [`Evidence`];
+//! the engine's rules turn it into [`Finding`]s; the engine wraps both into a [`Report`].
+
+mod codes;
+mod evidence;
+mod finding;
+mod layer;
+mod probe;
+mod report;
+mod target;
+
+pub use codes::FindingCode;
+pub use evidence::{Evidence, EvidenceItem, Gap, GapKind, LogCount, LogSummary};
+pub use finding::{Confidence, Finding, Remediation, Risk, Severity, TimeRange};
+pub use layer::{Layer, ProviderKind};
+pub use probe::{
+    CloudflarePage, Fingerprint, Header, HttpResponse, Phase, Probe, ProbeError, ProbeErrorKind,
+    ProbeScheme, ProbeTimings, Signal, TlsFacts,
+};
+pub use report::{FailOn, Report, Subject, Summary, Timings, ToolInfo, Verdict};
+pub use target::{HealthState, Target};
+
+/// The version of the JSON report format. Bump it whenever the JSON Schema changes; the schema
+/// snapshot test fails when the schema changes while this number stays the same.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The JSON Schema of [`Report`], as `cloud502 schema` prints it.
+pub fn report_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Report)).unwrap_or(serde_json::Value::Null)
+}
