@@ -1,1 +1,214 @@
-fn main() {}
+//! The `cloud502` binary: parse arguments, run one command, print the report on stdout, and exit
+//! with the code the report computed. Progress and logs go to stderr.
+
+mod args;
+
+use anyhow::Context as _;
+use args::{Cli, ColorChoice, Command, FailOnArg, GlobalArgs, OutputFormat, ProbeArgs};
+use clap::{CommandFactory, Parser};
+use cloud502::engine::outcome::EXIT_USAGE;
+use cloud502::engine::{CollectCx, Progress, RunOptions};
+use cloud502::model::{FailOn, FindingCode, Report, Severity};
+use cloud502::probe::{ProbeOptions, ProbeProvider, ProbeRequest};
+use cloud502::render::{Format, RenderOptions};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// A usage or configuration problem: one line, with the fix, and exit code 2.
+#[derive(Debug)]
+struct UsageError {
+    message: String,
+    hint: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.global);
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let mut stderr = std::io::stderr().lock();
+            if let Some(usage) = e.downcast_ref::<UsageError>() {
+                let hint = usage.hint.as_deref().map(|h| format!(" (hint: {h})")).unwrap_or_default();
+                let _ = writeln!(stderr, "error: {}{hint}", usage.message);
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                let _ = writeln!(stderr, "error: {e:#}");
+                ExitCode::from(cloud502::engine::outcome::EXIT_NOTHING_INSPECTED)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(message: impl Into<String>, hint: Option<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError { message: message.into(), hint })
+}
+
+fn init_logging(global: &GlobalArgs) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CLOUD502_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Schema => {
+            let schema = cloud502::model::report_schema_pretty();
+            emit(|out| writeln!(out, "{schema}"))?;
+            Ok(0)
+        }
+        Command::Explain(args) => explain(args.code.as_deref(), args.list),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            emit(|out| {
+                clap_complete::generate(*shell, &mut cmd, "cloud502", out);
+                Ok(())
+            })?;
+            Ok(0)
+        }
+        Command::Probe(args) => probe(global, args),
+    }
+}
+
+/// Write to stdout; a closed pipe (`| head`) is not an error.
+fn emit(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match f(&mut stdout).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    }
+}
+
+fn explain(code: Option<&str>, list: bool) -> anyhow::Result<u8> {
+    if list {
+        emit(|out| {
+            for code in FindingCode::ALL {
+                writeln!(out, "{:<36} {}", code.as_str(), code.summary())?;
+            }
+            Ok(())
+        })?;
+        return Ok(0);
+    }
+    let code = code.unwrap_or_default();
+    let code: FindingCode = code.parse().map_err(|e: String| {
+        usage(e, Some("run `cloud502 explain --list` to see every code".to_owned()))
+    })?;
+    emit(|out| out.write_all(code.docs().as_bytes()))?;
+    Ok(0)
+}
+
+#[derive(Debug)]
+struct StderrProgress {
+    enabled: bool,
+}
+
+impl Progress for StderrProgress {
+    fn message(&self, message: &str) {
+        if self.enabled {
+            let _ = writeln!(std::io::stderr().lock(), "{message}...");
+        }
+    }
+}
+
+fn run_options(global: &GlobalArgs) -> anyhow::Result<RunOptions> {
+    let fail_on = match global.fail_on {
+        FailOnArg::Info => FailOn::Info,
+        FailOnArg::Warning => FailOn::Warning,
+        FailOnArg::Critical => FailOn::Critical,
+        FailOnArg::Never => FailOn::Never,
+    };
+    let mut severity_overrides = std::collections::BTreeMap::new();
+    let mut problems = Vec::new();
+    for entry in &global.severity {
+        let parsed = entry.split_once('=').ok_or_else(|| format!("`{entry}` is not CODE=LEVEL")).and_then(
+            |(code, level)| {
+                let code: FindingCode = code.trim().parse()?;
+                let level = match level.trim() {
+                    "info" => Severity::Info,
+                    "warning" => Severity::Warning,
+                    "critical" => Severity::Critical,
+                    other => return Err(format!("unknown severity `{other}` (info, warning, critical)")),
+                };
+                Ok((code, level))
+            },
+        );
+        match parsed {
+            Ok((code, level)) => {
+                severity_overrides.insert(code, level);
+            }
+            Err(e) => problems.push(format!("--severity: {e}")),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(usage(problems.join("; "), Some("see `cloud502 explain --list` for codes".to_owned())));
+    }
+    Ok(RunOptions { fail_on, severity_overrides })
+}
+
+fn probe(global: &GlobalArgs, args: &ProbeArgs) -> anyhow::Result<u8> {
+    let opts = run_options(global)?;
+    let options = ProbeOptions {
+        resolve: args.resolve.clone(),
+        headers: args.header.clone(),
+        timeout: args.timeout,
+        insecure: args.insecure,
+        ca_files: args.cacert.clone(),
+    };
+    let request = ProbeRequest::new(&args.url, options).map_err(|e| usage(e.to_string(), e.hint))?;
+    let provider = ProbeProvider::new(request);
+    let interactive = std::io::stderr().is_terminal() && !global.quiet;
+    // Headroom over the probe's own deadline, so the probe reports its timeout itself.
+    let cx = CollectCx {
+        deadline: args.timeout,
+        progress: Arc::new(StderrProgress { enabled: interactive }),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = runtime
+        .block_on(cloud502::engine::run(&provider, &cx, &opts))
+        .map_err(|e| usage(e.to_string(), e.hint().map(str::to_owned)))?;
+    print_report(global, &report)?;
+    Ok(report.summary.exit_code)
+}
+
+fn print_report(global: &GlobalArgs, report: &Report) -> anyhow::Result<()> {
+    let stdout_tty = std::io::stdout().is_terminal();
+    let format = match global.output {
+        Some(OutputFormat::Table) => Format::Table,
+        Some(OutputFormat::Json) => Format::Json,
+        Some(OutputFormat::Jsonl) => Format::Jsonl,
+        Some(OutputFormat::Markdown) => Format::Markdown,
+        None if stdout_tty => Format::Table,
+        None => Format::Json,
+    };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = match global.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => stdout_tty && !no_color,
+    };
+    emit(|out| cloud502::render::render(report, format, &RenderOptions { color }, out))
+}

@@ -30,3 +30,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub fn report_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(Report)).unwrap_or(serde_json::Value::Null)
 }
+
+/// The JSON Schema of [`Report`], pretty-printed.
+pub fn report_schema_pretty() -> String {
+    serde_json::to_string_pretty(&report_schema()).unwrap_or_default()
+}

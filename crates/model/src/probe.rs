@@ -111,6 +111,9 @@ pub struct Header {
 pub struct HttpResponse {
     /// Status code.
     pub status: u16,
+    /// The status's standard reason phrase (`Bad Gateway`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// HTTP version, e.g. `HTTP/1.1`.
     pub version: String,
     /// Response headers in order.

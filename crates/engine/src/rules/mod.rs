@@ -116,6 +116,7 @@ pub(crate) mod test_support {
     pub fn response(status: u16, body: &str) -> HttpResponse {
         HttpResponse {
             status,
+            reason: None,
             version: "HTTP/1.1".into(),
             headers: vec![],
             body_excerpt: body.into(),

@@ -1,0 +1,287 @@
+//! A probe's configuration, validated up front: every problem is reported at once.
+
+use crate::error::{ConfigError, Result};
+use cloud502_model::ProbeScheme;
+use http::{HeaderName, HeaderValue};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use url::Url;
+
+/// The options of `cloud502 probe`, as the user typed them.
+#[derive(Debug, Clone)]
+pub struct ProbeOptions {
+    /// `HOST:PORT:ADDR` entries, as curl's `--resolve`: connect to ADDR for HOST:PORT while
+    /// keeping the Host header and SNI.
+    pub resolve: Vec<String>,
+    /// Extra request headers, `Name: value`.
+    pub headers: Vec<String>,
+    /// Deadline for the whole probe.
+    pub timeout: Duration,
+    /// Go on when the certificate does not verify (its facts are still reported).
+    pub insecure: bool,
+    /// Extra trusted CA certificates (PEM files), added to the system roots.
+    pub ca_files: Vec<PathBuf>,
+}
+
+impl Default for ProbeOptions {
+    fn default() -> Self {
+        ProbeOptions {
+            resolve: Vec::new(),
+            headers: Vec::new(),
+            timeout: Duration::from_secs(10),
+            insecure: false,
+            ca_files: Vec::new(),
+        }
+    }
+}
+
+/// One `--resolve` rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolveRule {
+    /// Host name it applies to (lower case).
+    pub host: String,
+    /// Port it applies to.
+    pub port: u16,
+    /// Address to connect to instead.
+    pub addr: IpAddr,
+}
+
+impl ResolveRule {
+    fn parse(input: &str) -> std::result::Result<Self, String> {
+        let bad = |why: &str| format!("invalid --resolve `{input}`: {why} (expected HOST:PORT:ADDR)");
+        let (host, rest) = input.split_once(':').ok_or_else(|| bad("missing PORT"))?;
+        let (port, addr) = rest.split_once(':').ok_or_else(|| bad("missing ADDR"))?;
+        if host.is_empty() {
+            return Err(bad("empty HOST"));
+        }
+        let port: u16 = port.parse().map_err(|_| bad("PORT is not a number from 0 to 65535"))?;
+        let addr = addr.trim_start_matches('[').trim_end_matches(']');
+        let addr: IpAddr = addr.parse().map_err(|_| bad("ADDR is not an IP address"))?;
+        Ok(ResolveRule { host: host.to_ascii_lowercase(), port, addr })
+    }
+}
+
+/// A validated probe.
+#[derive(Debug, Clone)]
+pub struct ProbeRequest {
+    /// The URL to probe.
+    pub url: Url,
+    /// http, https or tcp.
+    pub scheme: ProbeScheme,
+    /// Host name or address, without IPv6 brackets.
+    pub host: String,
+    /// Port (the scheme's default when the URL has none).
+    pub port: u16,
+    /// `--resolve` rules.
+    pub resolve: Vec<ResolveRule>,
+    /// Extra request headers.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Deadline for the whole probe.
+    pub timeout: Duration,
+    /// Go on when the certificate does not verify.
+    pub insecure: bool,
+    /// Extra trusted CA files.
+    pub ca_files: Vec<PathBuf>,
+}
+
+impl ProbeRequest {
+    /// Validate a URL and options. Reports every problem at once, with a hint for the first.
+    pub fn new(url: &str, options: ProbeOptions) -> Result<Self> {
+        let mut problems = Vec::new();
+        let mut hint = None;
+        let parsed = parse_url(url.trim());
+        let mut target = None;
+        match parsed {
+            Ok(t) => target = Some(t),
+            Err(e) => {
+                problems.extend(e.problems);
+                hint = e.hint;
+            }
+        }
+        let mut resolve = Vec::new();
+        for r in &options.resolve {
+            match ResolveRule::parse(r) {
+                Ok(rule) => resolve.push(rule),
+                Err(p) => problems.push(p),
+            }
+        }
+        let mut headers = Vec::new();
+        for h in &options.headers {
+            match parse_header(h) {
+                Ok(pair) => headers.push(pair),
+                Err(p) => problems.push(p),
+            }
+        }
+        for f in &options.ca_files {
+            if let Err(e) = std::fs::metadata(f) {
+                problems.push(format!("cannot read --cacert {}: {e}", f.display()));
+            }
+        }
+        if options.timeout.is_zero() {
+            problems.push("--timeout must be greater than zero".to_owned());
+        }
+        match target {
+            Some((url, scheme, host, port)) if problems.is_empty() => Ok(ProbeRequest {
+                url,
+                scheme,
+                host,
+                port,
+                resolve,
+                headers,
+                timeout: options.timeout,
+                insecure: options.insecure,
+                ca_files: options.ca_files,
+            }),
+            _ => {
+                if hint.is_none() && !problems.is_empty() {
+                    hint = Some("run `cloud502 probe --help` for the accepted forms".to_owned());
+                }
+                Err(ConfigError { problems, hint })
+            }
+        }
+    }
+
+    /// The `--resolve` address for this request's host and port, if any.
+    pub fn resolve_override(&self) -> Option<IpAddr> {
+        self.resolve
+            .iter()
+            .find(|r| r.port == self.port && r.host.eq_ignore_ascii_case(&self.host))
+            .map(|r| r.addr)
+    }
+
+    /// The URL as it may appear in reports: no password, query values redacted (they often
+    /// carry tokens or signatures).
+    pub fn display_url(&self) -> String {
+        let mut url = self.url.clone();
+        let _ = url.set_password(None);
+        if !url.username().is_empty() {
+            let _ = url.set_username("");
+        }
+        if url.query().is_some() {
+            let redacted: Vec<String> = url
+                .query_pairs()
+                .map(|(k, _)| format!("{k}=REDACTED"))
+                .collect();
+            url.set_query(Some(&redacted.join("&")));
+        }
+        url.to_string()
+    }
+}
+
+type Target = (Url, ProbeScheme, String, u16);
+
+fn parse_url(input: &str) -> Result<Target> {
+    let url = Url::parse(input).map_err(|e| {
+        let hint = if matches!(e, url::ParseError::RelativeUrlWithoutBase) {
+            Some(format!("add a scheme, e.g. `https://{input}` or `tcp://{input}`"))
+        } else {
+            None
+        };
+        ConfigError::one(format!("invalid URL `{input}`: {e}"), hint)
+    })?;
+    let scheme = match url.scheme() {
+        "http" => ProbeScheme::Http,
+        "https" => ProbeScheme::Https,
+        "tcp" => ProbeScheme::Tcp,
+        other => {
+            return Err(ConfigError::one(
+                format!("unsupported scheme `{other}` in `{input}`"),
+                Some("use http://, https:// or tcp://HOST:PORT".to_owned()),
+            ));
+        }
+    };
+    let host = match url.host() {
+        Some(url::Host::Domain(d)) if !d.is_empty() => d.to_owned(),
+        Some(url::Host::Ipv4(a)) => a.to_string(),
+        Some(url::Host::Ipv6(a)) => a.to_string(),
+        _ => {
+            return Err(ConfigError::one(
+                format!("URL `{input}` has no host"),
+                Some("write it as scheme://HOST[:PORT]/path".to_owned()),
+            ));
+        }
+    };
+    let port = match (url.port_or_known_default(), scheme) {
+        (Some(p), _) => p,
+        (None, _) => {
+            return Err(ConfigError::one(
+                format!("`{input}` has no port"),
+                Some("tcp:// needs a port: tcp://HOST:PORT".to_owned()),
+            ));
+        }
+    };
+    if port == 0 {
+        return Err(ConfigError::one(format!("port 0 in `{input}` cannot be probed"), None));
+    }
+    Ok((url, scheme, host, port))
+}
+
+fn parse_header(input: &str) -> std::result::Result<(HeaderName, HeaderValue), String> {
+    let (name, value) = input
+        .split_once(':')
+        .ok_or_else(|| format!("invalid --header `{input}`: expected `Name: value`"))?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| format!("invalid --header `{input}`: bad header name"))?;
+    let value = HeaderValue::from_str(value.trim())
+        .map_err(|_| format!("invalid --header `{}`: bad header value", name.as_str()))?;
+    Ok((name, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(url: &str) -> Result<ProbeRequest> {
+        ProbeRequest::new(url, ProbeOptions::default())
+    }
+
+    #[test]
+    fn accepts_the_three_schemes_with_default_ports() {
+        let r = req("https://Example.com/a?b=c").unwrap();
+        assert_eq!((r.scheme, r.host.as_str(), r.port), (ProbeScheme::Https, "example.com", 443));
+        assert_eq!(req("http://[::1]:8080/").unwrap().host, "::1");
+        assert_eq!(req("tcp://10.0.0.1:5432").unwrap().port, 5432);
+    }
+
+    #[test]
+    fn rejects_bad_input_with_a_hint() {
+        let e = req("example.com").unwrap_err();
+        assert!(e.to_string().starts_with("invalid URL `example.com`"), "{e}");
+        assert_eq!(e.hint.as_deref(), Some("add a scheme, e.g. `https://example.com` or `tcp://example.com`"));
+        let e = req("ftp://example.com/").unwrap_err();
+        assert_eq!(e.to_string(), "unsupported scheme `ftp` in `ftp://example.com/`");
+        let e = req("tcp://example.com").unwrap_err();
+        assert!(e.to_string().contains("has no port"), "{e}");
+        assert!(req("http://exa mple.com/").is_err());
+    }
+
+    #[test]
+    fn reports_every_bad_option_at_once() {
+        let opts = ProbeOptions {
+            resolve: vec!["example.com:443".into(), "example.com:443:[::1]".into()],
+            headers: vec!["NoColon".into(), "X-Ok: 1".into()],
+            ..Default::default()
+        };
+        let e = ProbeRequest::new("https://example.com/", opts).unwrap_err();
+        assert_eq!(e.problems.len(), 2, "{e}");
+        assert!(e.problems[0].contains("--resolve `example.com:443`"));
+        assert!(e.problems[1].contains("--header `NoColon`"));
+    }
+
+    #[test]
+    fn resolve_applies_only_to_its_host_and_port() {
+        let opts = ProbeOptions { resolve: vec!["example.com:443:127.0.0.1".into()], ..Default::default() };
+        let r = ProbeRequest::new("https://EXAMPLE.com/", opts.clone()).unwrap();
+        assert_eq!(r.resolve_override(), Some("127.0.0.1".parse().unwrap()));
+        let r = ProbeRequest::new("https://example.com:8443/", opts).unwrap();
+        assert_eq!(r.resolve_override(), None);
+    }
+
+    #[test]
+    fn display_url_hides_credentials_and_query_values() {
+        let r = req("https://user:secret@example.com/p?token=abc&x=1").unwrap();
+        let shown = r.display_url();
+        assert_eq!(shown, "https://example.com/p?token=REDACTED&x=REDACTED");
+    }
+}
