@@ -95,6 +95,8 @@ fn finding(probe: &Probe, error: &ProbeError, evidence: Vec<String>) -> Option<F
                     scale_backend("If the host is overloaded (accept queue full), add capacity", None),
                 ],
             ),
+            // A TLS handshake that timed out is tls_handshake's.
+            (K::Timeout, Phase::Tls) => return None,
             (K::Timeout, _) => (
                 FindingCode::ResponseTimeout,
                 format!("{target} accepted the request but sent no response in time"),
@@ -202,6 +204,7 @@ mod tests {
             (K::MalformedResponse, Phase::ResponseHeader, Some(FindingCode::MalformedResponse)),
             (K::Io, Phase::Connect, Some(FindingCode::NetworkUnreachable)),
             (K::TlsHandshake, Phase::Tls, None),
+            (K::Timeout, Phase::Tls, None),
         ];
         for (kind, phase, expected) in cases {
             let mut p = probe("http://127.0.0.1:1/");

@@ -1,0 +1,152 @@
+//! Servers on loopback that behave like a given layer, or misbehave on purpose.
+
+use crate::certs::Leaf;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a server does with each connection.
+#[derive(Debug, Clone)]
+pub enum Behaviour {
+    /// Read the request head, write these bytes verbatim, close.
+    Respond(Vec<u8>),
+    /// Read the request head, then stay silent with the connection open.
+    Silent,
+    /// Read the request head, then close without a byte.
+    Close,
+    /// Send a 200 header, then body chunks forever.
+    EndlessBody,
+    /// Write these bytes as soon as the connection opens, without reading (a plain HTTP server
+    /// answering a TLS ClientHello with 400), then close.
+    Greet(Vec<u8>),
+}
+
+/// A running server; it lives until the test process ends.
+#[derive(Debug)]
+pub struct Server {
+    /// The loopback port.
+    pub port: u16,
+}
+
+impl Server {
+    /// `http://127.0.0.1:PORT/`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+}
+
+/// Start a plain-TCP server.
+pub fn start(behaviour: Behaviour) -> Server {
+    start_inner(behaviour, None)
+}
+
+/// Start a TLS server presenting `leaf`.
+pub fn start_tls(behaviour: Behaviour, leaf: Leaf) -> Server {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let chain = leaf.chain.into_iter().map(rustls::pki_types::CertificateDer::from).collect();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf.key.into());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    start_inner(behaviour, Some(Arc::new(config)))
+}
+
+fn start_inner(behaviour: Behaviour, tls: Option<Arc<rustls::ServerConfig>>) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let behaviour = behaviour.clone();
+            let tls = tls.clone();
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                match tls {
+                    None => serve(stream, &behaviour),
+                    Some(config) => {
+                        let Ok(conn) = rustls::ServerConnection::new(config) else { return };
+                        serve(rustls::StreamOwned::new(conn, stream), &behaviour);
+                    }
+                }
+            });
+        }
+    });
+    Server { port }
+}
+
+fn read_head(stream: &mut impl Read) -> bool {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => buf.extend_from_slice(&byte[..n]),
+        }
+        if buf.len() > 64 * 1024 {
+            return false;
+        }
+    }
+    true
+}
+
+fn serve(mut stream: impl Read + Write, behaviour: &Behaviour) {
+    if let Behaviour::Greet(bytes) = behaviour {
+        let _ = stream.write_all(bytes);
+        return;
+    }
+    if !read_head(&mut stream) {
+        return;
+    }
+    match behaviour {
+        Behaviour::Respond(bytes) => {
+            let _ = stream.write_all(bytes);
+            let _ = stream.flush();
+        }
+        Behaviour::Silent => std::thread::sleep(Duration::from_secs(60)),
+        Behaviour::Close | Behaviour::Greet(_) => {}
+        Behaviour::EndlessBody => {
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
+            if stream.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            let chunk = format!("400\r\n{}\r\n", "x".repeat(1024));
+            while stream.write_all(chunk.as_bytes()).and_then(|()| stream.flush()).is_ok() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+}
+
+/// An HTTP/1.1 response with these headers and body (Content-Length added).
+pub fn response(status_line: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 {status_line}\r\n");
+    for (k, v) in headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()));
+    out.into_bytes()
+}
+
+/// A port whose accept queue is full, so new connection attempts hang (SYNs are dropped).
+/// Keep the returned guard alive for as long as the port must stay unresponsive.
+pub fn unresponsive_port() -> (u16, Vec<impl Sized>) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    socket.bind(&addr.into()).unwrap();
+    socket.listen(0).unwrap();
+    let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+    let target: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut held: Vec<Box<dyn std::any::Any>> = vec![Box::new(socket)];
+    // Fill the queue until a connection attempt itself hangs.
+    for _ in 0..16 {
+        match TcpStream::connect_timeout(&target, Duration::from_millis(300)) {
+            Ok(s) => held.push(Box::new(s)),
+            Err(_) => break,
+        }
+    }
+    (port, held)
+}
