@@ -72,6 +72,35 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
     }
 
+    if !report.targets.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "## Targets")?;
+        writeln!(out)?;
+        writeln!(out, "| Target | Address | Group | Health | Reason | Detail |")?;
+        writeln!(out, "|---|---|---|---|---|---|")?;
+        for t in &report.targets {
+            let health = serde_json::to_value(t.health)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let addr = match (&t.address, t.port) {
+                (Some(a), Some(port)) => format!("{a}:{port}"),
+                (Some(a), None) => a.clone(),
+                _ => "-".to_owned(),
+            };
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                cell(&t.id),
+                cell(&addr),
+                cell(t.group.as_deref().unwrap_or("-")),
+                health,
+                cell(t.reason.as_deref().unwrap_or("-")),
+                cell(t.detail.as_deref().unwrap_or("-"))
+            )?;
+        }
+    }
+
     if !report.findings.is_empty() {
         writeln!(out)?;
         writeln!(out, "## Findings")?;

@@ -71,6 +71,31 @@ pub(crate) fn render(report: &Report, options: &RenderOptions, out: &mut dyn Wri
         write_probe(&p, probe, out)?;
     }
 
+    if !report.targets.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", p.paint(BOLD, &format!("Targets ({})", report.targets.len())))?;
+        for t in &report.targets {
+            let addr = match (&t.address, t.port) {
+                (Some(a), Some(port)) => format!(" {a}:{port}"),
+                (Some(a), None) => format!(" {a}"),
+                _ => String::new(),
+            };
+            let health = serde_json::to_value(t.health)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let style = if health == "healthy" { fg(AnsiColor::Green) } else { fg(AnsiColor::Red) };
+            writeln!(
+                out,
+                "  {}{addr}  {}  {}{}",
+                printable(&t.id),
+                p.paint(style, &health),
+                t.reason.as_deref().map(printable).unwrap_or_default(),
+                t.detail.as_deref().map(|d| format!(": {}", printable(d))).unwrap_or_default()
+            )?;
+        }
+    }
+
     if !report.findings.is_empty() {
         writeln!(out)?;
         writeln!(out, "{}", p.paint(BOLD, &format!("Findings ({})", report.findings.len())))?;
