@@ -24,7 +24,9 @@ impl TestCa {
     pub fn new() -> Self {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, "cloud502 Test CA");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "cloud502 Test CA");
         let key = KeyPair::generate().unwrap();
         let cert = params.self_signed(&key).unwrap();
         TestCa { cert, key }
@@ -46,7 +48,10 @@ impl TestCa {
         params.not_after = now + Duration::days(not_after_days);
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &self.cert, &self.key).unwrap();
-        Leaf { chain: vec![cert.der().to_vec(), self.cert.der().to_vec()], key: key.serialize_der() }
+        Leaf {
+            chain: vec![cert.der().to_vec(), self.cert.der().to_vec()],
+            key: key.serialize_der(),
+        }
     }
 }
 

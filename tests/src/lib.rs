@@ -42,7 +42,10 @@ impl Run {
     /// stdout parsed as JSON.
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr)
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
         })
     }
 }
@@ -56,7 +59,9 @@ pub fn cloud502(args: &[&str]) -> Run {
 pub fn cloud502_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let started = Instant::now();
     let mut cmd = Command::new(bin());
-    cmd.args(args).env_remove("NO_COLOR").env_remove("CLOUD502_LOG");
+    cmd.args(args)
+        .env_remove("NO_COLOR")
+        .env_remove("CLOUD502_LOG");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -80,12 +85,16 @@ pub fn probe(url: &str, args: &[&str]) -> (Run, Value) {
 
 /// The code of the report's top finding.
 pub fn top_code(report: &Value) -> &str {
-    report["findings"][0]["code"].as_str().unwrap_or("<no finding>")
+    report["findings"][0]["code"]
+        .as_str()
+        .unwrap_or("<no finding>")
 }
 
 /// The layer the first probe says answered.
 pub fn answered_by(report: &Value) -> &str {
-    report["probes"][0]["fingerprint"]["answered_by"].as_str().unwrap_or("<no fingerprint>")
+    report["probes"][0]["fingerprint"]["answered_by"]
+        .as_str()
+        .unwrap_or("<no fingerprint>")
 }
 
 /// A loopback port nothing listens on.

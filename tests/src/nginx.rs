@@ -19,12 +19,18 @@ pub fn binary() -> PathBuf {
     if let Some(p) = std::env::var_os("NGINX") {
         return PathBuf::from(p);
     }
-    for p in ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"] {
+    for p in [
+        "/usr/sbin/nginx",
+        "/usr/local/sbin/nginx",
+        "/usr/local/nginx/sbin/nginx",
+    ] {
         if Path::new(p).exists() {
             return PathBuf::from(p);
         }
     }
-    panic!("nginx is not installed: run `make setup` (installs Debian's nginx-light) or set $NGINX");
+    panic!(
+        "nginx is not installed: run `make setup` (installs Debian's nginx-light) or set $NGINX"
+    );
 }
 
 impl Nginx {
@@ -66,7 +72,10 @@ impl Nginx {
             if let Ok(Some(status)) = nginx.child.try_wait() {
                 panic!("nginx exited with {status}: {}", nginx.error_log());
             }
-            assert!(started.elapsed() < Duration::from_secs(10), "nginx did not start listening");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "nginx did not start listening"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         nginx
@@ -74,7 +83,11 @@ impl Nginx {
 
     /// `http://127.0.0.1:PORT/PATH`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}/{}", self.port, path.trim_start_matches('/'))
+        format!(
+            "http://127.0.0.1:{}/{}",
+            self.port,
+            path.trim_start_matches('/')
+        )
     }
 
     /// The error log so far.

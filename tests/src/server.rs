@@ -44,7 +44,11 @@ pub fn start(behaviour: Behaviour) -> Server {
 /// Start a TLS server presenting `leaf`.
 pub fn start_tls(behaviour: Behaviour, leaf: Leaf) -> Server {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let chain = leaf.chain.into_iter().map(rustls::pki_types::CertificateDer::from).collect();
+    let chain = leaf
+        .chain
+        .into_iter()
+        .map(rustls::pki_types::CertificateDer::from)
+        .collect();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf.key.into());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -67,7 +71,9 @@ fn start_inner(behaviour: Behaviour, tls: Option<Arc<rustls::ServerConfig>>) -> 
                 match tls {
                     None => serve(stream, &behaviour),
                     Some(config) => {
-                        let Ok(conn) = rustls::ServerConnection::new(config) else { return };
+                        let Ok(conn) = rustls::ServerConnection::new(config) else {
+                            return;
+                        };
                         serve(rustls::StreamOwned::new(conn, stream), &behaviour);
                     }
                 }
@@ -108,12 +114,17 @@ fn serve(mut stream: impl Read + Write, behaviour: &Behaviour) {
         Behaviour::Silent => std::thread::sleep(Duration::from_secs(60)),
         Behaviour::Close | Behaviour::Greet(_) => {}
         Behaviour::EndlessBody => {
-            let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
+            let head =
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
             if stream.write_all(head.as_bytes()).is_err() {
                 return;
             }
             let chunk = format!("400\r\n{}\r\n", "x".repeat(1024));
-            while stream.write_all(chunk.as_bytes()).and_then(|()| stream.flush()).is_ok() {
+            while stream
+                .write_all(chunk.as_bytes())
+                .and_then(|()| stream.flush())
+                .is_ok()
+            {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
@@ -126,7 +137,10 @@ pub fn response(status_line: &str, headers: &[(&str, &str)], body: &str) -> Vec<
     for (k, v) in headers {
         out.push_str(&format!("{k}: {v}\r\n"));
     }
-    out.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()));
+    out.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
     out.into_bytes()
 }
 

@@ -1,16 +1,25 @@
 //! Bad input and broken servers never panic: each gives a finding or a one-line error with the
 //! right exit code, bounded by --timeout.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cloud502_e2e::server::{Behaviour, response, start, unresponsive_port};
 use cloud502_e2e::{closed_port, cloud502, probe, top_code};
 use std::time::Duration;
 
 fn assert_one_line_error(run: &cloud502_e2e::Run, needle: &str) {
-    assert_eq!(run.code, 2, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 2,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
     assert!(run.stdout.is_empty(), "nothing on stdout: {}", run.stdout);
     let lines: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one line: {:?}", run.stderr);
-    assert!(lines[0].starts_with("error: ") && lines[0].contains(needle), "{}", lines[0]);
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains(needle),
+        "{}",
+        lines[0]
+    );
     assert!(!run.stderr.contains("panicked"));
 }
 
@@ -29,7 +38,11 @@ fn tcp_checks_a_port_only() {
     assert_eq!(run.code, 0);
     assert_eq!(report["verdict"], "healthy");
     assert!(report["probes"][0]["http"].is_null());
-    assert!(report["probes"][0]["timings"]["connect_ms"].as_f64().is_some());
+    assert!(
+        report["probes"][0]["timings"]["connect_ms"]
+            .as_f64()
+            .is_some()
+    );
 
     let (run, report) = probe(&format!("tcp://127.0.0.1:{}", closed_port()), &[]);
     assert_eq!(run.code, 1);
@@ -43,7 +56,11 @@ fn a_server_that_never_answers_is_bounded_by_timeout() {
     assert_eq!(run.code, 1);
     assert_eq!(top_code(&report), "response-timeout");
     assert_eq!(report["probes"][0]["error"]["phase"], "response-header");
-    assert!(run.elapsed < Duration::from_secs(8), "took {:?}", run.elapsed);
+    assert!(
+        run.elapsed < Duration::from_secs(8),
+        "took {:?}",
+        run.elapsed
+    );
 }
 
 #[test]
@@ -52,7 +69,11 @@ fn a_port_that_drops_syns_is_a_connect_timeout() {
     let (run, report) = probe(&format!("http://127.0.0.1:{port}/"), &["--timeout", "1s"]);
     assert_eq!(run.code, 1);
     assert_eq!(top_code(&report), "connect-timeout");
-    assert!(run.elapsed < Duration::from_secs(8), "took {:?}", run.elapsed);
+    assert!(
+        run.elapsed < Duration::from_secs(8),
+        "took {:?}",
+        run.elapsed
+    );
 }
 
 #[test]
@@ -73,16 +94,27 @@ fn a_server_that_closes_without_answering_is_connection_closed() {
 #[test]
 fn oversized_headers_are_a_malformed_response() {
     let huge = "a".repeat(200 * 1024);
-    let server = start(Behaviour::Respond(response("200 OK", &[("X-Huge", &huge)], "")));
+    let server = start(Behaviour::Respond(response(
+        "200 OK",
+        &[("X-Huge", &huge)],
+        "",
+    )));
     let (run, report) = probe(&server.url(), &[]);
     assert_eq!(run.code, 1);
     assert_eq!(top_code(&report), "malformed-response");
-    assert!(report["probes"][0]["error"]["message"].as_str().unwrap().contains("KiB"));
+    assert!(
+        report["probes"][0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("KiB")
+    );
 }
 
 #[test]
 fn binary_garbage_is_a_malformed_response() {
-    let server = start(Behaviour::Respond(b"\x00\x01\x02\xffSSH-2.0\r\n\r\n".to_vec()));
+    let server = start(Behaviour::Respond(
+        b"\x00\x01\x02\xffSSH-2.0\r\n\r\n".to_vec(),
+    ));
     let (run, report) = probe(&server.url(), &[]);
     assert_eq!(run.code, 1);
     assert_eq!(top_code(&report), "malformed-response");
@@ -97,13 +129,20 @@ fn a_body_that_never_ends_is_cut_and_reported() {
     assert_eq!(http["status"], 200);
     assert_eq!(http["body_complete"], false);
     assert!(http["body_bytes"].as_u64().unwrap() > 0);
-    assert!(run.elapsed < Duration::from_secs(10), "took {:?}", run.elapsed);
+    assert!(
+        run.elapsed < Duration::from_secs(10),
+        "took {:?}",
+        run.elapsed
+    );
 }
 
 #[test]
 fn malformed_urls_and_options_are_one_line_usage_errors() {
     assert_one_line_error(&cloud502(&["probe", "example.com"]), "add a scheme");
-    assert_one_line_error(&cloud502(&["probe", "ftp://example.com/"]), "unsupported scheme `ftp`");
+    assert_one_line_error(
+        &cloud502(&["probe", "ftp://example.com/"]),
+        "unsupported scheme `ftp`",
+    );
     assert_one_line_error(&cloud502(&["probe", "http://exa mple.com/"]), "invalid URL");
     assert_one_line_error(&cloud502(&["probe", "tcp://example.com"]), "has no port");
     assert_one_line_error(

@@ -1,5 +1,6 @@
 //! `cloud502 probe` names the right layer for each layer's documented 502 fingerprint (KB 5),
 //! served byte for byte by a server on loopback, and ranks the right finding first.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cloud502_e2e::server::{Behaviour, response, start};
 use cloud502_e2e::{answered_by, probe, top_code};
@@ -39,7 +40,10 @@ fn nginx_page_is_named_nginx_generated() {
     assert_eq!(answered_by(&report), "nginx");
     assert_eq!(top_code(&report), "nginx-502");
     assert_eq!(report["findings"][0]["layer"], "nginx");
-    assert_eq!(report["findings"][0]["title"], "nginx generated this 502: its upstream failed");
+    assert_eq!(
+        report["findings"][0]["title"],
+        "nginx generated this 502: its upstream failed"
+    );
     assert_eq!(
         report["findings"][0]["next_command"],
         "cloud502 nginx --error-log /var/log/nginx/error.log"
@@ -51,21 +55,32 @@ fn alb_page_is_named_alb_generated() {
     assert_eq!(ALB_PAGE.len(), 122);
     let url = serve(
         "502 Bad Gateway",
-        &[("Server", "awselb/2.0"), ("Date", "Sat, 21 Nov 2026 10:00:00 GMT"), ("Content-Type", "text/html")],
+        &[
+            ("Server", "awselb/2.0"),
+            ("Date", "Sat, 21 Nov 2026 10:00:00 GMT"),
+            ("Content-Type", "text/html"),
+        ],
         ALB_PAGE,
     );
     let (_, report) = probe(&url, &[]);
     assert_eq!(answered_by(&report), "aws-alb");
     assert_eq!(top_code(&report), "alb-502");
     assert_eq!(report["findings"][0]["confidence"], "high");
-    assert_eq!(report["findings"][0]["next_command"], "cloud502 aws --tg <target-group-arn>");
+    assert_eq!(
+        report["findings"][0]["next_command"],
+        "cloud502 aws --tg <target-group-arn>"
+    );
     assert_eq!(report["probes"][0]["http"]["body_bytes"], 122);
 }
 
 #[test]
 fn alb_without_server_header_is_still_named_from_its_page() {
     // routing.http.response.server.enabled=false removes the Server header (KB 0.5).
-    let url = serve("502 Bad Gateway", &[("Content-Type", "text/html")], ALB_PAGE);
+    let url = serve(
+        "502 Bad Gateway",
+        &[("Content-Type", "text/html")],
+        ALB_PAGE,
+    );
     let (_, report) = probe(&url, &[]);
     assert_eq!(answered_by(&report), "unknown");
     assert_eq!(top_code(&report), "alb-502");
@@ -76,36 +91,56 @@ fn alb_without_server_header_is_still_named_from_its_page() {
 fn appgw_page_is_named_appgw_generated() {
     let url = serve(
         "502 Bad Gateway",
-        &[("Server", "Microsoft-Azure-Application-Gateway/v2"), ("Content-Type", "text/html")],
+        &[
+            ("Server", "Microsoft-Azure-Application-Gateway/v2"),
+            ("Content-Type", "text/html"),
+        ],
         APPGW_PAGE,
     );
     let (_, report) = probe(&url, &[]);
     assert_eq!(answered_by(&report), "azure-appgw");
     assert_eq!(top_code(&report), "appgw-502");
     assert_eq!(report["summary"]["layer"], "azure-appgw");
-    assert_eq!(report["findings"][0]["next_command"], "cloud502 azure --gw <gateway-name>");
+    assert_eq!(
+        report["findings"][0]["next_command"],
+        "cloud502 azure --gw <gateway-name>"
+    );
 }
 
 #[test]
 fn cloudflare_plain_page_is_the_edge() {
     let url = serve(
         "502 Bad Gateway",
-        &[("Server", "cloudflare"), ("CF-RAY", CF_RAY), ("Content-Type", "text/html")],
+        &[
+            ("Server", "cloudflare"),
+            ("CF-RAY", CF_RAY),
+            ("Content-Type", "text/html"),
+        ],
         CLOUDFLARE_PLAIN,
     );
     let (_, report) = probe(&url, &[]);
     assert_eq!(answered_by(&report), "cloudflare");
-    assert_eq!(report["probes"][0]["fingerprint"]["cloudflare_page"], "plain");
+    assert_eq!(
+        report["probes"][0]["fingerprint"]["cloudflare_page"],
+        "plain"
+    );
     assert_eq!(top_code(&report), "cloudflare-edge-502");
     let title = report["findings"][0]["title"].as_str().unwrap();
-    assert!(title.starts_with("Cloudflare's edge generated this 502"), "{title}");
+    assert!(
+        title.starts_with("Cloudflare's edge generated this 502"),
+        "{title}"
+    );
 }
 
 #[test]
 fn cloudflare_error_type_header_marks_an_edge_error() {
     let url = serve(
         "502 Bad Gateway",
-        &[("Server", "cloudflare"), ("CF-RAY", CF_RAY), ("cf-error-type", "502")],
+        &[
+            ("Server", "cloudflare"),
+            ("CF-RAY", CF_RAY),
+            ("cf-error-type", "502"),
+        ],
         "bad gateway",
     );
     let (_, report) = probe(&url, &[]);
@@ -118,32 +153,67 @@ fn cloudflare_error_type_header_marks_an_edge_error() {
 fn cloudflare_branded_502_is_the_origin_relayed() {
     let url = serve(
         "502 Bad Gateway",
-        &[("Server", "cloudflare"), ("CF-RAY", CF_RAY), ("Content-Type", "text/html; charset=UTF-8")],
+        &[
+            ("Server", "cloudflare"),
+            ("CF-RAY", CF_RAY),
+            ("Content-Type", "text/html; charset=UTF-8"),
+        ],
         &branded("app.test", 502, "Bad gateway"),
     );
     let (_, report) = probe(&url, &[]);
     assert_eq!(answered_by(&report), "cloudflare");
-    assert_eq!(report["probes"][0]["fingerprint"]["cloudflare_page"], "branded");
+    assert_eq!(
+        report["probes"][0]["fingerprint"]["cloudflare_page"],
+        "branded"
+    );
     assert_eq!(top_code(&report), "cloudflare-origin-502");
     let next = report["findings"][0]["next_command"].as_str().unwrap();
-    assert!(next.starts_with("cloud502 probe http://127.0.0.1:") && next.contains("--resolve 127.0.0.1:"), "{next}");
+    assert!(
+        next.starts_with("cloud502 probe http://127.0.0.1:")
+            && next.contains("--resolve 127.0.0.1:"),
+        "{next}"
+    );
 }
 
 #[test]
 fn cloudflare_52x_codes_each_get_their_finding() {
     for (code, text, expected) in [
-        (520, "Web server is returning an unknown error", "cloudflare-520-unknown-response"),
+        (
+            520,
+            "Web server is returning an unknown error",
+            "cloudflare-520-unknown-response",
+        ),
         (521, "Web server is down", "cloudflare-521-origin-refused"),
         (522, "Connection timed out", "cloudflare-522-origin-timeout"),
-        (523, "Origin is unreachable", "cloudflare-523-origin-unreachable"),
+        (
+            523,
+            "Origin is unreachable",
+            "cloudflare-523-origin-unreachable",
+        ),
         (524, "A timeout occurred", "cloudflare-524-origin-slow"),
-        (525, "SSL handshake failed", "cloudflare-525-origin-tls-handshake"),
-        (526, "Invalid SSL certificate", "cloudflare-526-origin-invalid-cert"),
-        (530, "Origin DNS error", "cloudflare-530-origin-unresolvable"),
+        (
+            525,
+            "SSL handshake failed",
+            "cloudflare-525-origin-tls-handshake",
+        ),
+        (
+            526,
+            "Invalid SSL certificate",
+            "cloudflare-526-origin-invalid-cert",
+        ),
+        (
+            530,
+            "Origin DNS error",
+            "cloudflare-530-origin-unresolvable",
+        ),
     ] {
         let url = serve(
             &format!("{code} <none>"),
-            &[("Server", "cloudflare"), ("CF-RAY", CF_RAY), ("cf-error-type", &code.to_string())],
+            &[
+                ("Server", "cloudflare"),
+                ("CF-RAY", CF_RAY),
+                ("cf-error-type", &code.to_string()),
+            ],
             &branded("app.test", code, text),
         );
         let (run, report) = probe(&url, &[]);
@@ -186,6 +256,9 @@ fn a_healthy_200_has_no_findings_and_exits_zero() {
     assert_eq!(answered_by(&report), "nginx");
     assert_eq!(report["probes"][0]["http"]["body_excerpt"], "hello");
     for key in ["connect_ms", "first_byte_ms", "total_ms"] {
-        assert!(report["probes"][0]["timings"][key].as_f64().unwrap() >= 0.0, "{key}");
+        assert!(
+            report["probes"][0]["timings"][key].as_f64().unwrap() >= 0.0,
+            "{key}"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! TLS facts and certificate findings against TLS servers on loopback with generated
 //! certificates: valid (test CA), expired, wrong host, untrusted; and a plain-HTTP port.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cloud502_e2e::certs::TestCa;
 use cloud502_e2e::server::{Behaviour, response, start, start_tls};
@@ -13,7 +14,10 @@ fn ok_response() -> Behaviour {
 
 /// `https://app.test:PORT/` with `--resolve` to loopback: exercises Host and SNI.
 fn target(port: u16) -> (String, String) {
-    (format!("https://{HOST}:{port}/"), format!("{HOST}:{port}:127.0.0.1"))
+    (
+        format!("https://{HOST}:{port}/"),
+        format!("{HOST}:{port}:127.0.0.1"),
+    )
 }
 
 #[test]
@@ -23,8 +27,10 @@ fn a_valid_certificate_from_the_test_ca_verifies() {
     let ca_pem = ca.write_pem(dir.path());
     let server = start_tls(ok_response(), ca.leaf(HOST, -1, 90));
     let (url, resolve) = target(server.port);
-    let (run, report) =
-        probe(&url, &["--resolve", &resolve, "--cacert", ca_pem.to_str().unwrap()]);
+    let (run, report) = probe(
+        &url,
+        &["--resolve", &resolve, "--cacert", ca_pem.to_str().unwrap()],
+    );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let p = &report["probes"][0];
     assert_eq!(p["resolve_override"], true);
@@ -48,8 +54,10 @@ fn an_expired_certificate_is_named_and_stops_the_request() {
     let ca_pem = ca.write_pem(dir.path());
     let server = start_tls(ok_response(), ca.leaf(HOST, -60, -2));
     let (url, resolve) = target(server.port);
-    let (run, report) =
-        probe(&url, &["--resolve", &resolve, "--cacert", ca_pem.to_str().unwrap()]);
+    let (run, report) = probe(
+        &url,
+        &["--resolve", &resolve, "--cacert", ca_pem.to_str().unwrap()],
+    );
     assert_eq!(run.code, 1);
     assert_eq!(top_code(&report), "tls-cert-expired");
     let tls = &report["probes"][0]["tls"];
@@ -68,12 +76,19 @@ fn a_certificate_for_another_host_is_a_hostname_mismatch() {
     let ca_pem = ca.write_pem(dir.path());
     let server = start_tls(ok_response(), ca.leaf("other.test", -1, 90));
     let (url, resolve) = target(server.port);
-    let (run, report) =
-        probe(&url, &["--resolve", &resolve, "--cacert", ca_pem.to_str().unwrap()]);
+    let (run, report) = probe(
+        &url,
+        &["--resolve", &resolve, "--cacert", ca_pem.to_str().unwrap()],
+    );
     assert_eq!(run.code, 1);
     assert_eq!(top_code(&report), "tls-cert-hostname-mismatch");
     let finding = &report["findings"][0];
-    assert!(finding["explanation"].as_str().unwrap().contains("other.test"));
+    assert!(
+        finding["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("other.test")
+    );
     assert_eq!(report["probes"][0]["tls"]["hostname_match"], false);
 }
 
@@ -98,8 +113,12 @@ fn insecure_goes_on_and_ranks_the_502_above_the_certificate() {
     let (url, resolve) = target(server.port);
     let (run, report) = probe(&url, &["--resolve", &resolve, "--insecure"]);
     assert_eq!(run.code, 1);
-    let codes: Vec<&str> =
-        report["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
     assert_eq!(codes, ["nginx-502", "tls-cert-expired"]);
 }
 
@@ -116,8 +135,17 @@ fn a_certificate_near_expiry_is_a_warning_that_fail_on_can_ignore() {
     assert_eq!(top_code(&report), "tls-cert-expiring-soon");
     assert_eq!(report["findings"][0]["severity"], "warning");
     assert_eq!(report["verdict"], "degraded");
-    let (run, report) =
-        probe(&url, &["--resolve", &resolve, "--cacert", cacert, "--fail-on", "critical"]);
+    let (run, report) = probe(
+        &url,
+        &[
+            "--resolve",
+            &resolve,
+            "--cacert",
+            cacert,
+            "--fail-on",
+            "critical",
+        ],
+    );
     assert_eq!(run.code, 0);
     assert_eq!(report["summary"]["failing_findings"], 0);
 }
@@ -125,7 +153,11 @@ fn a_certificate_near_expiry_is_a_warning_that_fail_on_can_ignore() {
 #[test]
 fn https_to_a_plain_http_port_is_a_handshake_failure() {
     // What nginx sends when a ClientHello arrives on a plain port.
-    let server = start(Behaviour::Greet(response("400 Bad Request", &[("Server", "nginx")], "")));
+    let server = start(Behaviour::Greet(response(
+        "400 Bad Request",
+        &[("Server", "nginx")],
+        "",
+    )));
     let (run, report) = probe(&format!("https://127.0.0.1:{}/", server.port), &[]);
     assert_eq!(run.code, 1);
     assert_eq!(top_code(&report), "tls-handshake-failed");
@@ -136,9 +168,16 @@ fn https_to_a_plain_http_port_is_a_handshake_failure() {
 #[test]
 fn a_tls_port_that_never_answers_the_hello_is_a_handshake_timeout() {
     let server = start(Behaviour::Silent);
-    let (run, report) = probe(&format!("https://127.0.0.1:{}/", server.port), &["--timeout", "1s"]);
+    let (run, report) = probe(
+        &format!("https://127.0.0.1:{}/", server.port),
+        &["--timeout", "1s"],
+    );
     assert_eq!(run.code, 1);
-    let codes: Vec<&str> =
-        report["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
     assert_eq!(codes, ["tls-handshake-failed"]);
 }

@@ -125,7 +125,9 @@ pub enum FailOnArg {
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = if s.chars().all(|c| c.is_ascii_digit()) {
-        s.parse::<u64>().map(Duration::from_secs).map_err(|e| e.to_string())?
+        s.parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|e| e.to_string())?
     } else {
         humantime::parse_duration(s).map_err(|e| format!("`{s}`: {e} (e.g. 10s, 500ms, 1m)"))?
     };

@@ -30,7 +30,11 @@ fn main() -> ExitCode {
         Err(e) => {
             let mut stderr = std::io::stderr().lock();
             if let Some(usage) = e.downcast_ref::<UsageError>() {
-                let hint = usage.hint.as_deref().map(|h| format!(" (hint: {h})")).unwrap_or_default();
+                let hint = usage
+                    .hint
+                    .as_deref()
+                    .map(|h| format!(" (hint: {h})"))
+                    .unwrap_or_default();
                 let _ = writeln!(stderr, "error: {}{hint}", usage.message);
                 ExitCode::from(EXIT_USAGE)
             } else {
@@ -50,7 +54,10 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 fn usage(message: impl Into<String>, hint: Option<String>) -> anyhow::Error {
-    anyhow::Error::new(UsageError { message: message.into(), hint })
+    anyhow::Error::new(UsageError {
+        message: message.into(),
+        hint,
+    })
 }
 
 fn init_logging(global: &GlobalArgs) {
@@ -112,7 +119,10 @@ fn explain(code: Option<&str>, list: bool) -> anyhow::Result<u8> {
     }
     let code = code.unwrap_or_default();
     let code: FindingCode = code.parse().map_err(|e: String| {
-        usage(e, Some("run `cloud502 explain --list` to see every code".to_owned()))
+        usage(
+            e,
+            Some("run `cloud502 explain --list` to see every code".to_owned()),
+        )
     })?;
     emit(|out| out.write_all(code.docs().as_bytes()))?;
     Ok(0)
@@ -141,18 +151,23 @@ fn run_options(global: &GlobalArgs) -> anyhow::Result<RunOptions> {
     let mut severity_overrides = std::collections::BTreeMap::new();
     let mut problems = Vec::new();
     for entry in &global.severity {
-        let parsed = entry.split_once('=').ok_or_else(|| format!("`{entry}` is not CODE=LEVEL")).and_then(
-            |(code, level)| {
+        let parsed = entry
+            .split_once('=')
+            .ok_or_else(|| format!("`{entry}` is not CODE=LEVEL"))
+            .and_then(|(code, level)| {
                 let code: FindingCode = code.trim().parse()?;
                 let level = match level.trim() {
                     "info" => Severity::Info,
                     "warning" => Severity::Warning,
                     "critical" => Severity::Critical,
-                    other => return Err(format!("unknown severity `{other}` (info, warning, critical)")),
+                    other => {
+                        return Err(format!(
+                            "unknown severity `{other}` (info, warning, critical)"
+                        ));
+                    }
                 };
                 Ok((code, level))
-            },
-        );
+            });
         match parsed {
             Ok((code, level)) => {
                 severity_overrides.insert(code, level);
@@ -161,9 +176,15 @@ fn run_options(global: &GlobalArgs) -> anyhow::Result<RunOptions> {
         }
     }
     if !problems.is_empty() {
-        return Err(usage(problems.join("; "), Some("see `cloud502 explain --list` for codes".to_owned())));
+        return Err(usage(
+            problems.join("; "),
+            Some("see `cloud502 explain --list` for codes".to_owned()),
+        ));
     }
-    Ok(RunOptions { fail_on, severity_overrides })
+    Ok(RunOptions {
+        fail_on,
+        severity_overrides,
+    })
 }
 
 fn probe(global: &GlobalArgs, args: &ProbeArgs) -> anyhow::Result<u8> {
@@ -175,13 +196,16 @@ fn probe(global: &GlobalArgs, args: &ProbeArgs) -> anyhow::Result<u8> {
         insecure: args.insecure,
         ca_files: args.cacert.clone(),
     };
-    let request = ProbeRequest::new(&args.url, options).map_err(|e| usage(e.to_string(), e.hint))?;
+    let request =
+        ProbeRequest::new(&args.url, options).map_err(|e| usage(e.to_string(), e.hint))?;
     let provider = ProbeProvider::new(request);
     let interactive = std::io::stderr().is_terminal() && !global.quiet;
     // Headroom over the probe's own deadline, so the probe reports its timeout itself.
     let cx = CollectCx {
         deadline: args.timeout,
-        progress: Arc::new(StderrProgress { enabled: interactive }),
+        progress: Arc::new(StderrProgress {
+            enabled: interactive,
+        }),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

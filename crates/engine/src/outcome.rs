@@ -22,7 +22,10 @@ pub fn summarize(
     inspected: bool,
     fail_on: FailOn,
 ) -> (Verdict, Summary) {
-    let failing_findings = findings.iter().filter(|f| fail_on.trips(f.severity)).count();
+    let failing_findings = findings
+        .iter()
+        .filter(|f| fail_on.trips(f.severity))
+        .count();
     let partial = inspected && !gaps.is_empty();
     let exit_code = if failing_findings > 0 {
         EXIT_FINDINGS
@@ -77,7 +80,12 @@ mod tests {
     }
 
     fn gap() -> Gap {
-        Gap { scope: "s".into(), kind: GapKind::Timeout, message: "m".into(), hint: None }
+        Gap {
+            scope: "s".into(),
+            kind: GapKind::Timeout,
+            message: "m".into(),
+            hint: None,
+        }
     }
 
     #[test]
@@ -86,17 +94,90 @@ mod tests {
         let warn = [finding(Severity::Warning)];
         let info = [finding(Severity::Info)];
         // (findings, gaps, inspected, fail_on) -> (exit, verdict, partial)
-        let cases: &[(&[Finding], &[Gap], bool, FailOn, u8, Verdict, bool)] = &[
-            (&[], &[], true, FailOn::Warning, EXIT_OK, Verdict::Healthy, false),
-            (&info, &[], true, FailOn::Warning, EXIT_OK, Verdict::Healthy, false),
-            (&info, &[], true, FailOn::Info, EXIT_FINDINGS, Verdict::Healthy, false),
-            (&warn, &[], true, FailOn::Warning, EXIT_FINDINGS, Verdict::Degraded, false),
-            (&warn, &[], true, FailOn::Critical, EXIT_OK, Verdict::Degraded, false),
-            (&crit, &[], true, FailOn::Never, EXIT_OK, Verdict::Failing, false),
-            (&[], &[gap()], true, FailOn::Warning, EXIT_PARTIAL, Verdict::Degraded, true),
+        type Case<'a> = (&'a [Finding], &'a [Gap], bool, FailOn, u8, Verdict, bool);
+        let cases: &[Case<'_>] = &[
+            (
+                &[],
+                &[],
+                true,
+                FailOn::Warning,
+                EXIT_OK,
+                Verdict::Healthy,
+                false,
+            ),
+            (
+                &info,
+                &[],
+                true,
+                FailOn::Warning,
+                EXIT_OK,
+                Verdict::Healthy,
+                false,
+            ),
+            (
+                &info,
+                &[],
+                true,
+                FailOn::Info,
+                EXIT_FINDINGS,
+                Verdict::Healthy,
+                false,
+            ),
+            (
+                &warn,
+                &[],
+                true,
+                FailOn::Warning,
+                EXIT_FINDINGS,
+                Verdict::Degraded,
+                false,
+            ),
+            (
+                &warn,
+                &[],
+                true,
+                FailOn::Critical,
+                EXIT_OK,
+                Verdict::Degraded,
+                false,
+            ),
+            (
+                &crit,
+                &[],
+                true,
+                FailOn::Never,
+                EXIT_OK,
+                Verdict::Failing,
+                false,
+            ),
+            (
+                &[],
+                &[gap()],
+                true,
+                FailOn::Warning,
+                EXIT_PARTIAL,
+                Verdict::Degraded,
+                true,
+            ),
             // 1 wins over 3, and the summary still says partial.
-            (&crit, &[gap()], true, FailOn::Warning, EXIT_FINDINGS, Verdict::Failing, true),
-            (&[], &[gap()], false, FailOn::Warning, EXIT_NOTHING_INSPECTED, Verdict::Unknown, false),
+            (
+                &crit,
+                &[gap()],
+                true,
+                FailOn::Warning,
+                EXIT_FINDINGS,
+                Verdict::Failing,
+                true,
+            ),
+            (
+                &[],
+                &[gap()],
+                false,
+                FailOn::Warning,
+                EXIT_NOTHING_INSPECTED,
+                Verdict::Unknown,
+                false,
+            ),
         ];
         for (i, (f, g, inspected, fail_on, exit, verdict, partial)) in cases.iter().enumerate() {
             let (v, s) = summarize(f, g, *inspected, *fail_on);

@@ -31,7 +31,10 @@ pub struct CollectCx {
 
 impl Default for CollectCx {
     fn default() -> Self {
-        CollectCx { deadline: Duration::from_secs(30), progress: Arc::new(NoProgress) }
+        CollectCx {
+            deadline: Duration::from_secs(30),
+            progress: Arc::new(NoProgress),
+        }
     }
 }
 

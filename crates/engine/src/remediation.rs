@@ -15,7 +15,10 @@ fn step(step: &str, command: Option<&str>, min: u32, max: u32, risk: Risk) -> Re
     Remediation {
         step: step.to_owned(),
         command: command.map(str::to_owned),
-        expected_time: TimeRange { min_minutes: min, max_minutes: max },
+        expected_time: TimeRange {
+            min_minutes: min,
+            max_minutes: max,
+        },
         risk,
     }
 }

@@ -61,7 +61,10 @@ pub fn build_report(evidence: Evidence, opts: &RunOptions, generated_at: String)
     let (verdict, summary) = summarize(&findings, &evidence.gaps, inspected, opts.fail_on);
     Report {
         schema_version: SCHEMA_VERSION,
-        tool: ToolInfo { name: "cloud502".into(), version: env!("CARGO_PKG_VERSION").into() },
+        tool: ToolInfo {
+            name: "cloud502".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
         generated_at,
         subject: evidence.subject,
         verdict,
@@ -72,7 +75,11 @@ pub fn build_report(evidence: Evidence, opts: &RunOptions, generated_at: String)
         findings,
         evidence: evidence.items,
         errors: evidence.gaps,
-        timings: Timings { collect_ms: 0.0, diagnose_ms, total_ms: diagnose_ms },
+        timings: Timings {
+            collect_ms: 0.0,
+            diagnose_ms,
+            total_ms: diagnose_ms,
+        },
     }
 }
 
@@ -84,6 +91,9 @@ fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }

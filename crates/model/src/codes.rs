@@ -132,7 +132,8 @@ mod tests {
             let s = code.as_str();
             assert!(seen.insert(s), "duplicate code {s}");
             assert!(
-                s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                     && !s.starts_with('-')
                     && !s.ends_with('-')
                     && !s.contains("--"),
@@ -156,8 +157,17 @@ mod tests {
                 "{} must start with the heading `# {code}`",
                 path.display()
             );
-            for section in ["## What it means", "## Evidence", "## What would disprove it", "## Remediation"] {
-                assert!(text.contains(section), "{} lacks the section `{section}`", path.display());
+            for section in [
+                "## What it means",
+                "## Evidence",
+                "## What would disprove it",
+                "## Remediation",
+            ] {
+                assert!(
+                    text.contains(section),
+                    "{} lacks the section `{section}`",
+                    path.display()
+                );
             }
         }
         // No orphan pages: every page names a code that exists.
@@ -165,7 +175,10 @@ mod tests {
             let name = entry.unwrap().file_name().into_string().unwrap();
             if let Some(stem) = name.strip_suffix(".md") {
                 if stem != "README" {
-                    assert!(stem.parse::<FindingCode>().is_ok(), "orphan docs page {name}");
+                    assert!(
+                        stem.parse::<FindingCode>().is_ok(),
+                        "orphan docs page {name}"
+                    );
                 }
             }
         }

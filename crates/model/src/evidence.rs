@@ -128,13 +128,21 @@ impl Evidence {
         fact: impl Into<String>,
     ) -> String {
         let id = id.into();
-        self.items.push(EvidenceItem { id: id.clone(), source: source.into(), fact: fact.into() });
+        self.items.push(EvidenceItem {
+            id: id.clone(),
+            source: source.into(),
+            fact: fact.into(),
+        });
         id
     }
 
     /// Ids of the items whose id starts with `prefix`, in order.
     pub fn ids_with_prefix(&self, prefix: &str) -> Vec<String> {
-        self.items.iter().filter(|i| i.id.starts_with(prefix)).map(|i| i.id.clone()).collect()
+        self.items
+            .iter()
+            .filter(|i| i.id.starts_with(prefix))
+            .map(|i| i.id.clone())
+            .collect()
     }
 
     /// The item with this id.

@@ -1,7 +1,7 @@
 //! The report: evidence, findings, verdict and exit code, as every renderer prints it.
 
-use crate::{Finding, Gap, Layer, LogSummary, Probe, ProviderKind, Severity, Target};
 use crate::{EvidenceItem, SCHEMA_VERSION};
+use crate::{Finding, Gap, Layer, LogSummary, Probe, ProviderKind, Severity, Target};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

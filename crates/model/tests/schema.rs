@@ -4,6 +4,7 @@
 //! schema: bump `SCHEMA_VERSION` in `src/lib.rs`, then record the new file with
 //! `CLOUD502_RECORD_SCHEMA=1 cargo test -p cloud502-model --test schema`. Recorded files are
 //! never overwritten.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cloud502_model::{SCHEMA_VERSION, report_schema_pretty};
 use std::path::PathBuf;
@@ -40,7 +41,14 @@ fn schema_describes_the_report() {
     let schema: serde_json::Value = serde_json::from_str(&report_schema_pretty()).unwrap();
     assert_eq!(schema["title"], "Report");
     let required = schema["required"].as_array().unwrap();
-    for field in ["schema_version", "subject", "verdict", "summary", "findings", "errors"] {
+    for field in [
+        "schema_version",
+        "subject",
+        "verdict",
+        "summary",
+        "findings",
+        "errors",
+    ] {
         assert!(required.iter().any(|r| r == field), "{field} is required");
     }
     // Finding codes are a closed enum in the schema.

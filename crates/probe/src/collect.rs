@@ -25,13 +25,17 @@ impl Provider for ProbeProvider {
     }
 
     fn subject(&self) -> Subject {
-        Subject { kind: ProviderKind::Probe, id: self.request.display_url() }
+        Subject {
+            kind: ProviderKind::Probe,
+            id: self.request.display_url(),
+        }
     }
 
     async fn collect(&self, cx: &CollectCx) -> Result<Evidence, ProviderError> {
         let mut request = self.request.clone();
         request.timeout = request.timeout.min(cx.deadline);
-        cx.progress.message(&format!("probing {}", request.display_url()));
+        cx.progress
+            .message(&format!("probing {}", request.display_url()));
         let probe = crate::http::probe(&request, "probe.0").await?;
         let mut evidence = Evidence::new(self.subject());
         describe(&probe, &mut evidence);
@@ -48,11 +52,19 @@ fn opt_ms(v: Option<f64>) -> String {
 /// `.header.<name>`, `.body`, `.tls.cert`, `.tls.verify`, `.error`).
 fn describe(probe: &Probe, ev: &mut Evidence) {
     let id = &probe.id;
-    let via = if probe.resolve_override { " (address from --resolve)" } else { "" };
+    let via = if probe.resolve_override {
+        " (address from --resolve)"
+    } else {
+        ""
+    };
     let target = match &probe.connected {
         Some(addr) => format!("{} connected to {addr}{via}", probe.url),
         None if probe.resolved.is_empty() => format!("{} (no address)", probe.url),
-        None => format!("{} resolved to {}{via}", probe.url, probe.resolved.join(", ")),
+        None => format!(
+            "{} resolved to {}{via}",
+            probe.url,
+            probe.resolved.join(", ")
+        ),
     };
     ev.add_item(format!("{id}.target"), "probe", target);
     let t = &probe.timings;
@@ -69,10 +81,18 @@ fn describe(probe: &Probe, ev: &mut Evidence) {
         ),
     );
     if let Some(error) = &probe.error {
-        ev.add_item(format!("{id}.error"), "probe", format!("{} failed: {}", error.phase.as_str(), error.message));
+        ev.add_item(
+            format!("{id}.error"),
+            "probe",
+            format!("{} failed: {}", error.phase.as_str(), error.message),
+        );
     }
     if probe.scheme == ProbeScheme::Tcp && probe.error.is_none() {
-        ev.add_item(format!("{id}.status"), "probe", format!("port {} accepts connections", probe.port));
+        ev.add_item(
+            format!("{id}.status"),
+            "probe",
+            format!("port {} accepts connections", probe.port),
+        );
     }
     if let Some(tls) = &probe.tls {
         ev.add_item(
@@ -111,24 +131,42 @@ fn describe(probe: &Probe, ev: &mut Evidence) {
     );
     if let Some(fp) = &probe.fingerprint {
         for s in fp.signals.iter().filter(|s| s.source == "header") {
-            let name = s.name.split_whitespace().next().unwrap_or(&s.name).to_ascii_lowercase();
+            let name = s
+                .name
+                .split_whitespace()
+                .next()
+                .unwrap_or(&s.name)
+                .to_ascii_lowercase();
             ev.add_item(
                 format!("{id}.header.{name}"),
                 "probe",
-                format!("{}: {} (points to {})", s.name, s.value, s.layer.display_name()),
+                format!(
+                    "{}: {} (points to {})",
+                    s.name,
+                    s.value,
+                    s.layer.display_name()
+                ),
             );
         }
         if let Some(s) = fp.signals.iter().find(|s| s.source == "body") {
             ev.add_item(
                 format!("{id}.body"),
                 "probe",
-                format!("body is {}'s error page ({}: {})", s.layer.display_name(), s.name, s.value),
+                format!(
+                    "body is {}'s error page ({}: {})",
+                    s.layer.display_name(),
+                    s.name,
+                    s.value
+                ),
             );
         } else if http.status >= 500 {
             ev.add_item(
                 format!("{id}.body"),
                 "probe",
-                format!("body ({} bytes) matches no proxy's built-in error page", http.body_bytes),
+                format!(
+                    "body ({} bytes) matches no proxy's built-in error page",
+                    http.body_bytes
+                ),
             );
         }
     }

@@ -49,16 +49,23 @@ pub struct ResolveRule {
 
 impl ResolveRule {
     fn parse(input: &str) -> std::result::Result<Self, String> {
-        let bad = |why: &str| format!("invalid --resolve `{input}`: {why} (expected HOST:PORT:ADDR)");
+        let bad =
+            |why: &str| format!("invalid --resolve `{input}`: {why} (expected HOST:PORT:ADDR)");
         let (host, rest) = input.split_once(':').ok_or_else(|| bad("missing PORT"))?;
         let (port, addr) = rest.split_once(':').ok_or_else(|| bad("missing ADDR"))?;
         if host.is_empty() {
             return Err(bad("empty HOST"));
         }
-        let port: u16 = port.parse().map_err(|_| bad("PORT is not a number from 0 to 65535"))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| bad("PORT is not a number from 0 to 65535"))?;
         let addr = addr.trim_start_matches('[').trim_end_matches(']');
         let addr: IpAddr = addr.parse().map_err(|_| bad("ADDR is not an IP address"))?;
-        Ok(ResolveRule { host: host.to_ascii_lowercase(), port, addr })
+        Ok(ResolveRule {
+            host: host.to_ascii_lowercase(),
+            port,
+            addr,
+        })
     }
 }
 
@@ -174,7 +181,9 @@ type Target = (Url, ProbeScheme, String, u16);
 fn parse_url(input: &str) -> Result<Target> {
     let url = Url::parse(input).map_err(|e| {
         let hint = if matches!(e, url::ParseError::RelativeUrlWithoutBase) {
-            Some(format!("add a scheme, e.g. `https://{input}` or `tcp://{input}`"))
+            Some(format!(
+                "add a scheme, e.g. `https://{input}` or `tcp://{input}`"
+            ))
         } else {
             None
         };
@@ -212,7 +221,10 @@ fn parse_url(input: &str) -> Result<Target> {
         }
     };
     if port == 0 {
-        return Err(ConfigError::one(format!("port 0 in `{input}` cannot be probed"), None));
+        return Err(ConfigError::one(
+            format!("port 0 in `{input}` cannot be probed"),
+            None,
+        ));
     }
     Ok((url, scheme, host, port))
 }
@@ -239,7 +251,10 @@ mod tests {
     #[test]
     fn accepts_the_three_schemes_with_default_ports() {
         let r = req("https://Example.com/a?b=c").unwrap();
-        assert_eq!((r.scheme, r.host.as_str(), r.port), (ProbeScheme::Https, "example.com", 443));
+        assert_eq!(
+            (r.scheme, r.host.as_str(), r.port),
+            (ProbeScheme::Https, "example.com", 443)
+        );
         assert_eq!(req("http://[::1]:8080/").unwrap().host, "::1");
         assert_eq!(req("tcp://10.0.0.1:5432").unwrap().port, 5432);
     }
@@ -247,10 +262,19 @@ mod tests {
     #[test]
     fn rejects_bad_input_with_a_hint() {
         let e = req("example.com").unwrap_err();
-        assert!(e.to_string().starts_with("invalid URL `example.com`"), "{e}");
-        assert_eq!(e.hint.as_deref(), Some("add a scheme, e.g. `https://example.com` or `tcp://example.com`"));
+        assert!(
+            e.to_string().starts_with("invalid URL `example.com`"),
+            "{e}"
+        );
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("add a scheme, e.g. `https://example.com` or `tcp://example.com`")
+        );
         let e = req("ftp://example.com/").unwrap_err();
-        assert_eq!(e.to_string(), "unsupported scheme `ftp` in `ftp://example.com/`");
+        assert_eq!(
+            e.to_string(),
+            "unsupported scheme `ftp` in `ftp://example.com/`"
+        );
         let e = req("tcp://example.com").unwrap_err();
         assert!(e.to_string().contains("has no port"), "{e}");
         assert!(req("http://exa mple.com/").is_err());
@@ -271,7 +295,10 @@ mod tests {
 
     #[test]
     fn resolve_applies_only_to_its_host_and_port() {
-        let opts = ProbeOptions { resolve: vec!["example.com:443:127.0.0.1".into()], ..Default::default() };
+        let opts = ProbeOptions {
+            resolve: vec!["example.com:443:127.0.0.1".into()],
+            ..Default::default()
+        };
         let r = ProbeRequest::new("https://EXAMPLE.com/", opts.clone()).unwrap();
         assert_eq!(r.resolve_override(), Some("127.0.0.1".parse().unwrap()));
         let r = ProbeRequest::new("https://example.com:8443/", opts).unwrap();

@@ -12,13 +12,19 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub(crate) fn one(problem: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
-        ConfigError { problems: vec![problem.into()], hint: hint.into() }
+        ConfigError {
+            problems: vec![problem.into()],
+            hint: hint.into(),
+        }
     }
 }
 
 impl From<ConfigError> for cloud502_engine::ProviderError {
     fn from(e: ConfigError) -> Self {
-        cloud502_engine::ProviderError::Config { message: e.to_string(), hint: e.hint }
+        cloud502_engine::ProviderError::Config {
+            message: e.to_string(),
+            hint: e.hint,
+        }
     }
 }
 

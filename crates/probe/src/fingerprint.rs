@@ -15,7 +15,10 @@ const BODY_SCAN_LIMIT: usize = 64 * 1024;
 pub fn fingerprint(status: u16, headers: &[Header], body: &[u8]) -> Fingerprint {
     let mut signals = Vec::new();
     let header = |name: &str| {
-        headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.trim())
+        headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.trim())
     };
 
     let mut server_layer = None;
@@ -27,7 +30,11 @@ pub fn fingerprint(status: u16, headers: &[Header], body: &[u8]) -> Fingerprint 
     }
     let mut cloudflare = server_layer == Some(Layer::Cloudflare);
     if let Some(ray) = header("cf-ray") {
-        let name = if is_cf_ray(ray) { "CF-RAY" } else { "CF-RAY (unusual format)" };
+        let name = if is_cf_ray(ray) {
+            "CF-RAY"
+        } else {
+            "CF-RAY (unusual format)"
+        };
         signals.push(signal("header", name, ray, Layer::Cloudflare));
         cloudflare = true;
     }
@@ -36,8 +43,11 @@ pub fn fingerprint(status: u16, headers: &[Header], body: &[u8]) -> Fingerprint 
         signals.push(signal("header", "cf-error-type", t, Layer::Cloudflare));
         cloudflare = true;
     }
-    let answered_by =
-        if cloudflare { Layer::Cloudflare } else { server_layer.unwrap_or(Layer::Unknown) };
+    let answered_by = if cloudflare {
+        Layer::Cloudflare
+    } else {
+        server_layer.unwrap_or(Layer::Unknown)
+    };
 
     let body = &body[..body.len().min(BODY_SCAN_LIMIT)];
     let text = String::from_utf8_lossy(body);
@@ -49,17 +59,30 @@ pub fn fingerprint(status: u16, headers: &[Header], body: &[u8]) -> Fingerprint 
         None => (None, None),
     };
 
-    Fingerprint { answered_by, error_page_by, cloudflare_page, cf_error_type, signals }
+    Fingerprint {
+        answered_by,
+        error_page_by,
+        cloudflare_page,
+        cf_error_type,
+        signals,
+    }
 }
 
 fn signal(source: &str, name: &str, value: &str, layer: Layer) -> Signal {
-    Signal { source: source.to_owned(), name: name.to_owned(), value: sanitize(value), layer }
+    Signal {
+        source: source.to_owned(),
+        name: name.to_owned(),
+        value: sanitize(value),
+        layer,
+    }
 }
 
 /// Keep evidence printable: no control characters from a remote body reach a terminal.
 fn sanitize(s: &str) -> String {
     let cut: String = s.chars().take(200).collect();
-    cut.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    cut.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 fn server_layer_of(server: &str) -> Option<Layer> {
@@ -105,11 +128,21 @@ fn page_author(status: u16, text: &str) -> Option<PageAuthor> {
             None
         };
         if let Some((layer, page)) = layer {
-            return Some((layer, page, "footer", format!("<hr><center>{footer}</center>")));
+            return Some((
+                layer,
+                page,
+                "footer",
+                format!("<hr><center>{footer}</center>"),
+            ));
         }
     }
     if let Some(title) = cloudflare_branded_title(text) {
-        return Some((Layer::Cloudflare, Some(CloudflarePage::Branded), "branded page", title));
+        return Some((
+            Layer::Cloudflare,
+            Some(CloudflarePage::Branded),
+            "branded page",
+            title,
+        ));
     }
     if text.contains("Cloudflare Ray ID") || text.contains("cf-error-details") {
         return Some((
@@ -124,11 +157,16 @@ fn page_author(status: u16, text: &str) -> Option<PageAuthor> {
             Layer::AwsAlb,
             None,
             "alb page",
-            format!("nginx-style {status} page without footer, {} bytes", text.len()),
+            format!(
+                "nginx-style {status} page without footer, {} bytes",
+                text.len()
+            ),
         ));
     }
     // Application Gateway v1-era text (KB 2.4, [Z1]).
-    if text.contains("Web server received an invalid response while acting as a gateway or proxy server") {
+    if text.contains(
+        "Web server received an invalid response while acting as a gateway or proxy server",
+    ) {
         return Some((
             Layer::AzureAppgw,
             None,
@@ -174,7 +212,10 @@ mod tests {
     use super::*;
 
     fn h(name: &str, value: &str) -> Header {
-        Header { name: name.into(), value: value.into() }
+        Header {
+            name: name.into(),
+            value: value.into(),
+        }
     }
 
     const NGINX: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n";
@@ -191,7 +232,11 @@ mod tests {
         let cases = [
             (h("Server", "nginx/1.22.1"), NGINX, Layer::Nginx),
             (h("server", "awselb/2.0"), ALB, Layer::AwsAlb),
-            (h("Server", "Microsoft-Azure-Application-Gateway/v2"), APPGW, Layer::AzureAppgw),
+            (
+                h("Server", "Microsoft-Azure-Application-Gateway/v2"),
+                APPGW,
+                Layer::AzureAppgw,
+            ),
         ];
         for (header, body, layer) in cases {
             let fp = fingerprint(502, &[header], body.as_bytes());
@@ -206,7 +251,10 @@ mod tests {
         let plain = NGINX.replace("nginx/1.22.1", "cloudflare");
         let fp = fingerprint(
             502,
-            &[h("Server", "cloudflare"), h("CF-RAY", "8f1d2c3b4a596877-AMS")],
+            &[
+                h("Server", "cloudflare"),
+                h("CF-RAY", "8f1d2c3b4a596877-AMS"),
+            ],
             plain.as_bytes(),
         );
         assert_eq!(fp.answered_by, Layer::Cloudflare);
@@ -215,7 +263,11 @@ mod tests {
 
         let branded = "<!DOCTYPE html><html><head><title>shop.example.com | 502: Bad gateway</title></head><body>Error code 502 ... Cloudflare Ray ID: 8f1d2c3b4a596877</body></html>";
         // An nginx Server header under CF-RAY: the origin's header, Cloudflare still outermost.
-        let fp = fingerprint(502, &[h("Server", "nginx"), h("cf-ray", "x")], branded.as_bytes());
+        let fp = fingerprint(
+            502,
+            &[h("Server", "nginx"), h("cf-ray", "x")],
+            branded.as_bytes(),
+        );
         assert_eq!(fp.answered_by, Layer::Cloudflare);
         assert_eq!(fp.cloudflare_page, Some(CloudflarePage::Branded));
         assert_eq!(fp.signals[1].name, "CF-RAY (unusual format)");

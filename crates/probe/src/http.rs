@@ -65,16 +65,27 @@ pub async fn probe(req: &ProbeRequest, id: &str) -> Result<Probe> {
 }
 
 fn fail(phase: Phase, kind: ProbeErrorKind, message: impl Into<String>) -> ProbeError {
-    ProbeError { phase, kind, message: message.into() }
+    ProbeError {
+        phase,
+        kind,
+        message: message.into(),
+    }
 }
 
 fn timed_out(phase: Phase, timeout: Duration) -> ProbeError {
-    fail(phase, ProbeErrorKind::Timeout, format!("no answer within the {}s deadline", timeout.as_secs_f64()))
+    fail(
+        phase,
+        ProbeErrorKind::Timeout,
+        format!("no answer within the {}s deadline", timeout.as_secs_f64()),
+    )
 }
 
 async fn run(
     req: &ProbeRequest,
-    tls: Option<(std::sync::Arc<rustls::ClientConfig>, std::sync::Arc<std::sync::Mutex<tls::Seen>>)>,
+    tls: Option<(
+        std::sync::Arc<rustls::ClientConfig>,
+        std::sync::Arc<std::sync::Mutex<tls::Seen>>,
+    )>,
     deadline: tokio::time::Instant,
     probe: &mut Probe,
 ) -> std::result::Result<(), ProbeError> {
@@ -93,14 +104,23 @@ async fn run(
         None => Box::new(stream),
         Some((config, seen)) => {
             let t = Instant::now();
-            let name = ServerName::try_from(req.host.clone())
-                .map_err(|e| fail(Phase::Tls, ProbeErrorKind::TlsHandshake, format!("invalid TLS name: {e}")))?;
+            let name = ServerName::try_from(req.host.clone()).map_err(|e| {
+                fail(
+                    Phase::Tls,
+                    ProbeErrorKind::TlsHandshake,
+                    format!("invalid TLS name: {e}"),
+                )
+            })?;
             let connector = tokio_rustls::TlsConnector::from(config);
             let result = timeout_at(deadline, connector.connect(name, stream)).await;
             if let Ok(seen) = seen.lock() {
                 if let Some(leaf) = &seen.leaf {
-                    probe.tls =
-                        tls::facts(leaf, &req.host, seen.error.as_ref(), time::OffsetDateTime::now_utc());
+                    probe.tls = tls::facts(
+                        leaf,
+                        &req.host,
+                        seen.error.as_ref(),
+                        time::OffsetDateTime::now_utc(),
+                    );
                 }
             }
             let stream = match result {
@@ -112,7 +132,9 @@ async fn run(
             let (_, session) = stream.get_ref();
             if let Some(facts) = probe.tls.as_mut() {
                 facts.protocol = session.protocol_version().map(tls::protocol_name);
-                facts.cipher = session.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite()));
+                facts.cipher = session
+                    .negotiated_cipher_suite()
+                    .map(|s| format!("{:?}", s.suite()));
             }
             Box::new(stream)
         }
@@ -136,17 +158,29 @@ async fn resolve(
         return Ok(vec![SocketAddr::new(ip, req.port)]);
     }
     let t = Instant::now();
-    let result = timeout_at(deadline, tokio::net::lookup_host((req.host.as_str(), req.port))).await;
+    let result = timeout_at(
+        deadline,
+        tokio::net::lookup_host((req.host.as_str(), req.port)),
+    )
+    .await;
     probe.timings.dns_ms = Some(ms(t.elapsed()));
     let addrs: Vec<SocketAddr> = match result {
         Err(_) => return Err(timed_out(Phase::Dns, req.timeout)),
         Ok(Err(e)) => {
-            return Err(fail(Phase::Dns, ProbeErrorKind::Dns, format!("cannot resolve {}: {e}", req.host)));
+            return Err(fail(
+                Phase::Dns,
+                ProbeErrorKind::Dns,
+                format!("cannot resolve {}: {e}", req.host),
+            ));
         }
         Ok(Ok(addrs)) => addrs.collect(),
     };
     if addrs.is_empty() {
-        return Err(fail(Phase::Dns, ProbeErrorKind::Dns, format!("{} has no addresses", req.host)));
+        return Err(fail(
+            Phase::Dns,
+            ProbeErrorKind::Dns,
+            format!("{} has no addresses", req.host),
+        ));
     }
     probe.resolved = addrs.iter().map(|a| a.ip().to_string()).collect();
     Ok(addrs)
@@ -158,13 +192,21 @@ async fn connect(
     deadline: tokio::time::Instant,
     timeout: Duration,
 ) -> std::result::Result<(TcpStream, SocketAddr), ProbeError> {
-    let mut last = fail(Phase::Connect, ProbeErrorKind::Io, "no address to connect to");
+    let mut last = fail(
+        Phase::Connect,
+        ProbeErrorKind::Io,
+        "no address to connect to",
+    );
     for addr in addrs {
         match timeout_at(deadline, TcpStream::connect(addr)).await {
             Err(_) => return Err(timed_out(Phase::Connect, timeout)),
             Ok(Ok(stream)) => return Ok((stream, *addr)),
             Ok(Err(e)) => {
-                last = fail(Phase::Connect, io_kind(&e), format!("connect to {addr} failed: {e}"));
+                last = fail(
+                    Phase::Connect,
+                    io_kind(&e),
+                    format!("connect to {addr} failed: {e}"),
+                );
             }
         }
     }
@@ -184,7 +226,10 @@ fn io_kind(e: &std::io::Error) -> ProbeErrorKind {
 }
 
 fn classify_tls(e: &std::io::Error) -> ProbeError {
-    let kind = match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+    let kind = match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
         Some(rustls::Error::InvalidCertificate(_)) => ProbeErrorKind::TlsCertificate,
         _ => ProbeErrorKind::TlsHandshake,
     };
@@ -218,7 +263,10 @@ fn classify_hyper(e: &hyper::Error) -> ProbeError {
         }
     };
     let message = if too_large {
-        format!("{message} (response header larger than {} KiB)", MAX_HEAD_BYTES / 1024)
+        format!(
+            "{message} (response header larger than {} KiB)",
+            MAX_HEAD_BYTES / 1024
+        )
     } else {
         message
     };
@@ -248,7 +296,10 @@ async fn exchange(
     let authority = &url[url::Position::BeforeHost..url::Position::AfterPort];
     let mut builder = http::Request::get(if path.is_empty() { "/" } else { path })
         .header(http::header::HOST, authority)
-        .header(http::header::USER_AGENT, concat!("cloud502/", env!("CARGO_PKG_VERSION")))
+        .header(
+            http::header::USER_AGENT,
+            concat!("cloud502/", env!("CARGO_PKG_VERSION")),
+        )
         .header(http::header::ACCEPT, "*/*")
         .header(http::header::CONNECTION, "close");
     if let Some(headers) = builder.headers_mut() {
@@ -256,9 +307,13 @@ async fn exchange(
             headers.insert(name.clone(), value.clone());
         }
     }
-    let request = builder
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| fail(Phase::ResponseHeader, ProbeErrorKind::MalformedResponse, format!("cannot build the request: {e}")))?;
+    let request = builder.body(Empty::<Bytes>::new()).map_err(|e| {
+        fail(
+            Phase::ResponseHeader,
+            ProbeErrorKind::MalformedResponse,
+            format!("cannot build the request: {e}"),
+        )
+    })?;
 
     let response = match timeout_at(deadline, sender.send_request(request)).await {
         Err(_) => {

@@ -3,8 +3,8 @@
 
 use crate::error::{ConfigError, Result};
 use cloud502_model::TlsFacts;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
@@ -34,8 +34,13 @@ impl ServerCertVerifier for RecordingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let result =
-            self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+        let result = self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        );
         if let Ok(mut seen) = self.seen.lock() {
             seen.leaf = Some(end_entity.clone().into_owned());
             seen.error = result.as_ref().err().cloned();
@@ -96,7 +101,10 @@ fn roots(ca_files: &[PathBuf]) -> Result<RootCertStore> {
         }
         for cert in certs {
             store.add(cert).map_err(|e| {
-                ConfigError::one(format!("--cacert {}: unusable certificate: {e}", path.display()), None)
+                ConfigError::one(
+                    format!("--cacert {}: unusable certificate: {e}", path.display()),
+                    None,
+                )
             })?;
         }
     }
@@ -109,11 +117,18 @@ pub(crate) fn client_config(
     ca_files: &[PathBuf],
 ) -> Result<(Arc<rustls::ClientConfig>, Arc<Mutex<Seen>>)> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots(ca_files)?), provider.clone())
-        .build()
-        .map_err(|e| ConfigError::one(format!("cannot build the certificate verifier: {e}"), None))?;
+    let inner =
+        WebPkiServerVerifier::builder_with_provider(Arc::new(roots(ca_files)?), provider.clone())
+            .build()
+            .map_err(|e| {
+                ConfigError::one(format!("cannot build the certificate verifier: {e}"), None)
+            })?;
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let verifier = RecordingVerifier { inner, insecure, seen: seen.clone() };
+    let verifier = RecordingVerifier {
+        inner,
+        insecure,
+        seen: seen.clone(),
+    };
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| ConfigError::one(format!("TLS set-up failed: {e}"), None))?
@@ -148,10 +163,12 @@ pub(crate) fn facts(
     }
     let not_before = cert.validity().not_before.to_datetime();
     let not_after = cert.validity().not_after.to_datetime();
-    let hostname_match = ServerName::try_from(host.to_owned()).ok().is_some_and(|name| {
-        webpki::EndEntityCert::try_from(leaf)
-            .is_ok_and(|ee| ee.verify_is_valid_for_subject_name(&name).is_ok())
-    });
+    let hostname_match = ServerName::try_from(host.to_owned())
+        .ok()
+        .is_some_and(|name| {
+            webpki::EndEntityCert::try_from(leaf)
+                .is_ok_and(|ee| ee.verify_is_valid_for_subject_name(&name).is_ok())
+        });
     Some(TlsFacts {
         protocol: None,
         cipher: None,
@@ -172,14 +189,15 @@ pub(crate) fn facts(
 
 fn ip_from_bytes(bytes: &[u8]) -> Option<std::net::IpAddr> {
     match bytes.len() {
-        4 => <[u8; 4]>::try_from(bytes).ok().map(|a| std::net::IpAddr::from(a)),
-        16 => <[u8; 16]>::try_from(bytes).ok().map(|a| std::net::IpAddr::from(a)),
+        4 => <[u8; 4]>::try_from(bytes).ok().map(std::net::IpAddr::from),
+        16 => <[u8; 16]>::try_from(bytes).ok().map(std::net::IpAddr::from),
         _ => None,
     }
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string())
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }
 
 /// `TLSv1_3` -> `TLSv1.3`.

@@ -9,7 +9,9 @@ use std::io::{self, Write};
 
 fn line(out: &mut dyn Write, kind: &str, version: u32, body: impl Serialize) -> io::Result<()> {
     let mut record = json!({ "type": kind, "schema_version": version });
-    if let (Some(map), Ok(Value::Object(fields))) = (record.as_object_mut(), serde_json::to_value(body)) {
+    if let (Some(map), Ok(Value::Object(fields))) =
+        (record.as_object_mut(), serde_json::to_value(body))
+    {
         map.extend(fields);
     }
     serde_json::to_writer(&mut *out, &record)?;

@@ -63,7 +63,9 @@ pub fn render(
 
 /// Replace control characters (terminal escapes from remote input) with spaces.
 pub(crate) fn printable(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() && c != '\n' { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
+        .collect()
 }
 
 /// `12.3 ms`, or `-` for a phase that did not run.
@@ -78,10 +80,17 @@ pub(crate) fn exit_meaning(report: &Report) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
-    let partial = if s.partial { "; some sources could not be read" } else { "" };
+    let partial = if s.partial {
+        "; some sources could not be read"
+    } else {
+        ""
+    };
     match s.exit_code {
         0 => format!("exit 0: nothing at or above --fail-on {fail_on}{partial}"),
-        1 => format!("exit 1: {} finding(s) at or above --fail-on {fail_on}{partial}", s.failing_findings),
+        1 => format!(
+            "exit 1: {} finding(s) at or above --fail-on {fail_on}{partial}",
+            s.failing_findings
+        ),
         3 => "exit 3: partial: some sources could not be read".to_owned(),
         4 => "exit 4: nothing could be inspected".to_owned(),
         n => format!("exit {n}"),

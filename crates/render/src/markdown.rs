@@ -28,7 +28,10 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
         writeln!(out, "## Probes")?;
         writeln!(out)?;
-        writeln!(out, "| URL | Address | Status | Layer | DNS | Connect | TLS | First byte | Total |")?;
+        writeln!(
+            out,
+            "| URL | Address | Status | Layer | DNS | Connect | TLS | First byte | Total |"
+        )?;
         writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
         for p in &report.probes {
             let status = match (&p.http, &p.error) {
@@ -36,7 +39,10 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 (None, Some(e)) => format!("{} failed", e.phase.as_str()),
                 (None, None) => "connected".to_owned(),
             };
-            let layer = p.fingerprint.as_ref().map_or("-", |f| f.answered_by.display_name());
+            let layer = p
+                .fingerprint
+                .as_ref()
+                .map_or("-", |f| f.answered_by.display_name());
             let t = &p.timings;
             writeln!(
                 out,
@@ -65,8 +71,17 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     cell(&tls.issuer),
                     tls.not_after,
                     tls.days_remaining,
-                    if tls.hostname_match { "matches" } else { "does NOT match" },
-                    tls.verify_error.as_deref().map_or("verified".to_owned(), |e| format!("not verified ({})", cell(e)))
+                    if tls.hostname_match {
+                        "matches"
+                    } else {
+                        "does NOT match"
+                    },
+                    tls.verify_error
+                        .as_deref()
+                        .map_or("verified".to_owned(), |e| format!(
+                            "not verified ({})",
+                            cell(e)
+                        ))
                 )?;
             }
         }
@@ -76,7 +91,10 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
         writeln!(out, "## Targets")?;
         writeln!(out)?;
-        writeln!(out, "| Target | Address | Group | Health | Reason | Detail |")?;
+        writeln!(
+            out,
+            "| Target | Address | Group | Health | Reason | Detail |"
+        )?;
         writeln!(out, "|---|---|---|---|---|---|")?;
         for t in &report.targets {
             let health = serde_json::to_value(t.health)
@@ -108,7 +126,12 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out)?;
             writeln!(out, "### {}. {} (`{}`)", i + 1, cell(&f.title), f.code)?;
             writeln!(out)?;
-            writeln!(out, "Severity **{}**, confidence {}.", f.severity.as_str(), f.confidence.as_str())?;
+            writeln!(
+                out,
+                "Severity **{}**, confidence {}.",
+                f.severity.as_str(),
+                f.confidence.as_str()
+            )?;
             writeln!(out)?;
             writeln!(out, "{}", f.explanation)?;
             writeln!(out)?;
@@ -122,8 +145,19 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "| # | Step | Time | Risk |")?;
             writeln!(out, "|---|---|---|---|")?;
             for (n, r) in f.remediation.iter().enumerate() {
-                let cmd = r.command.as_deref().map(|c| format!("<br>`{}`", cell(c))).unwrap_or_default();
-                writeln!(out, "| {} | {}{cmd} | {} | {} |", n + 1, cell(&r.step), r.expected_time, r.risk.as_str())?;
+                let cmd = r
+                    .command
+                    .as_deref()
+                    .map(|c| format!("<br>`{}`", cell(c)))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "| {} | {}{cmd} | {} | {} |",
+                    n + 1,
+                    cell(&r.step),
+                    r.expected_time,
+                    r.risk.as_str()
+                )?;
             }
             if let Some(next) = &f.next_command {
                 writeln!(out)?;
@@ -139,7 +173,13 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "| Id | Source | Fact |")?;
         writeln!(out, "|---|---|---|")?;
         for e in &report.evidence {
-            writeln!(out, "| `{}` | {} | {} |", e.id, cell(&e.source), cell(&e.fact))?;
+            writeln!(
+                out,
+                "| `{}` | {} | {} |",
+                e.id,
+                cell(&e.source),
+                cell(&e.fact)
+            )?;
         }
     }
 
@@ -148,7 +188,11 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "## Could not read")?;
         writeln!(out)?;
         for g in &report.errors {
-            let hint = g.hint.as_deref().map(|h| format!(" Hint: {h}")).unwrap_or_default();
+            let hint = g
+                .hint
+                .as_deref()
+                .map(|h| format!(" Hint: {h}"))
+                .unwrap_or_default();
             writeln!(out, "- **{}**: {}.{hint}", cell(&g.scope), cell(&g.message))?;
         }
     }

@@ -1,7 +1,7 @@
 //! `-o table`: the human view. The answer first (who made the 502, what to run next), then the
 //! probe's timing breakdown and TLS facts, then every finding with its evidence and remediation.
 
-use crate::{exit_meaning, opt_ms, printable, RenderOptions};
+use crate::{RenderOptions, exit_meaning, opt_ms, printable};
 use anstyle::{AnsiColor, Effects, Style};
 use cloud502_model::{Finding, Probe, Report, Severity, Verdict};
 use std::io::{self, Write};
@@ -44,23 +44,47 @@ fn severity_style(s: Severity) -> Style {
     }
 }
 
-pub(crate) fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
-    let p = Painter { color: options.color };
+pub(crate) fn render(
+    report: &Report,
+    options: &RenderOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let p = Painter {
+        color: options.color,
+    };
     writeln!(
         out,
         "{} {}  {}",
         p.paint(BOLD, "cloud502"),
         printable(&report.subject.id),
-        p.paint(verdict_style(report.verdict), &report.verdict.as_str().to_uppercase())
+        p.paint(
+            verdict_style(report.verdict),
+            &report.verdict.as_str().to_uppercase()
+        )
     )?;
     if let Some(top) = report.findings.first() {
         writeln!(out)?;
-        writeln!(out, "  {} {}", p.paint(BOLD, "Answer:"), printable(&top.title))?;
+        writeln!(
+            out,
+            "  {} {}",
+            p.paint(BOLD, "Answer:"),
+            printable(&top.title)
+        )?;
         if let Some(layer) = top.layer {
-            writeln!(out, "  {} {}", p.paint(BOLD, "Layer: "), layer.display_name())?;
+            writeln!(
+                out,
+                "  {} {}",
+                p.paint(BOLD, "Layer: "),
+                layer.display_name()
+            )?;
         }
         if let Some(next) = &top.next_command {
-            writeln!(out, "  {} {}", p.paint(BOLD, "Next:  "), p.paint(fg(AnsiColor::Cyan), next))?;
+            writeln!(
+                out,
+                "  {} {}",
+                p.paint(BOLD, "Next:  "),
+                p.paint(fg(AnsiColor::Cyan), next)
+            )?;
         }
     } else if report.summary.inspected {
         writeln!(out)?;
@@ -73,7 +97,11 @@ pub(crate) fn render(report: &Report, options: &RenderOptions, out: &mut dyn Wri
 
     if !report.targets.is_empty() {
         writeln!(out)?;
-        writeln!(out, "{}", p.paint(BOLD, &format!("Targets ({})", report.targets.len())))?;
+        writeln!(
+            out,
+            "{}",
+            p.paint(BOLD, &format!("Targets ({})", report.targets.len()))
+        )?;
         for t in &report.targets {
             let addr = match (&t.address, t.port) {
                 (Some(a), Some(port)) => format!(" {a}:{port}"),
@@ -84,21 +112,32 @@ pub(crate) fn render(report: &Report, options: &RenderOptions, out: &mut dyn Wri
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default();
-            let style = if health == "healthy" { fg(AnsiColor::Green) } else { fg(AnsiColor::Red) };
+            let style = if health == "healthy" {
+                fg(AnsiColor::Green)
+            } else {
+                fg(AnsiColor::Red)
+            };
             writeln!(
                 out,
                 "  {}{addr}  {}  {}{}",
                 printable(&t.id),
                 p.paint(style, &health),
                 t.reason.as_deref().map(printable).unwrap_or_default(),
-                t.detail.as_deref().map(|d| format!(": {}", printable(d))).unwrap_or_default()
+                t.detail
+                    .as_deref()
+                    .map(|d| format!(": {}", printable(d)))
+                    .unwrap_or_default()
             )?;
         }
     }
 
     if !report.findings.is_empty() {
         writeln!(out)?;
-        writeln!(out, "{}", p.paint(BOLD, &format!("Findings ({})", report.findings.len())))?;
+        writeln!(
+            out,
+            "{}",
+            p.paint(BOLD, &format!("Findings ({})", report.findings.len()))
+        )?;
         for (i, f) in report.findings.iter().enumerate() {
             write_finding(&p, i + 1, f, out)?;
         }
@@ -106,9 +145,18 @@ pub(crate) fn render(report: &Report, options: &RenderOptions, out: &mut dyn Wri
 
     if !report.errors.is_empty() {
         writeln!(out)?;
-        writeln!(out, "{}", p.paint(BOLD, &format!("Could not read ({})", report.errors.len())))?;
+        writeln!(
+            out,
+            "{}",
+            p.paint(BOLD, &format!("Could not read ({})", report.errors.len()))
+        )?;
         for gap in &report.errors {
-            writeln!(out, "  - {}: {}", printable(&gap.scope), printable(&gap.message))?;
+            writeln!(
+                out,
+                "  - {}: {}",
+                printable(&gap.scope),
+                printable(&gap.message)
+            )?;
             if let Some(hint) = &gap.hint {
                 writeln!(out, "    hint: {}", printable(hint))?;
             }
@@ -120,9 +168,22 @@ pub(crate) fn render(report: &Report, options: &RenderOptions, out: &mut dyn Wri
 
 fn write_probe(p: &Painter, probe: &Probe, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
-    let to = probe.connected.as_deref().map(|a| format!(" -> {a}")).unwrap_or_default();
-    let via = if probe.resolve_override { " (--resolve)" } else { "" };
-    writeln!(out, "{} {}{to}{via}", p.paint(BOLD, "Probe"), printable(&probe.url))?;
+    let to = probe
+        .connected
+        .as_deref()
+        .map(|a| format!(" -> {a}"))
+        .unwrap_or_default();
+    let via = if probe.resolve_override {
+        " (--resolve)"
+    } else {
+        ""
+    };
+    writeln!(
+        out,
+        "{} {}{to}{via}",
+        p.paint(BOLD, "Probe"),
+        printable(&probe.url)
+    )?;
     let t = &probe.timings;
     writeln!(
         out,
@@ -135,26 +196,56 @@ fn write_probe(p: &Painter, probe: &Probe, out: &mut dyn Write) -> io::Result<()
         t.total_ms
     )?;
     if let Some(http) = &probe.http {
-        let status_style = if http.status >= 500 { fg(AnsiColor::Red).bold() } else { fg(AnsiColor::Green) };
-        writeln!(out, "  {:<10} {}", "status", p.paint(status_style, &format!("{} {} {}", http.version, http.status, http.reason.as_deref().unwrap_or(""))))?;
+        let status_style = if http.status >= 500 {
+            fg(AnsiColor::Red).bold()
+        } else {
+            fg(AnsiColor::Green)
+        };
+        writeln!(
+            out,
+            "  {:<10} {}",
+            "status",
+            p.paint(
+                status_style,
+                &format!(
+                    "{} {} {}",
+                    http.version,
+                    http.status,
+                    http.reason.as_deref().unwrap_or("")
+                )
+            )
+        )?;
     }
     if let Some(fp) = &probe.fingerprint {
-        let signals: Vec<String> =
-            fp.signals.iter().map(|s| format!("{} `{}`", s.name, printable(&s.value))).collect();
-        let page = fp.error_page_by.map(|l| format!("; error page by {}", l.display_name())).unwrap_or_default();
+        let signals: Vec<String> = fp
+            .signals
+            .iter()
+            .map(|s| format!("{} `{}`", s.name, printable(&s.value)))
+            .collect();
+        let page = fp
+            .error_page_by
+            .map(|l| format!("; error page by {}", l.display_name()))
+            .unwrap_or_default();
         writeln!(
             out,
             "  {:<10} {}{page}{}",
             "layer",
             p.paint(BOLD, fp.answered_by.display_name()),
-            if signals.is_empty() { String::new() } else { format!("  ({})", signals.join(", ")) }
+            if signals.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", signals.join(", "))
+            }
         )?;
     }
     if let Some(tls) = &probe.tls {
         let proto = tls.protocol.as_deref().unwrap_or("handshake incomplete");
         let check = match (&tls.verify_error, tls.hostname_match) {
             (None, _) => p.paint(fg(AnsiColor::Green), "verified"),
-            (Some(e), _) => p.paint(fg(AnsiColor::Red), &format!("NOT verified: {}", printable(e))),
+            (Some(e), _) => p.paint(
+                fg(AnsiColor::Red),
+                &format!("NOT verified: {}", printable(e)),
+            ),
         };
         writeln!(out, "  {:<10} {proto}, {check}", "tls")?;
         writeln!(
@@ -166,7 +257,11 @@ fn write_probe(p: &Painter, probe: &Probe, out: &mut dyn Write) -> io::Result<()
             printable(&tls.issuer),
             tls.not_after,
             tls.days_remaining,
-            if tls.hostname_match { String::new() } else { format!(", does NOT cover {}", tls.sni) }
+            if tls.hostname_match {
+                String::new()
+            } else {
+                format!(", does NOT cover {}", tls.sni)
+            }
         )?;
     }
     if let Some(error) = &probe.error {
@@ -185,30 +280,55 @@ fn write_finding(p: &Painter, rank: usize, f: &Finding, out: &mut dyn Write) -> 
     writeln!(
         out,
         "  {rank}. {} {} {}",
-        p.paint(severity_style(f.severity), &f.severity.as_str().to_uppercase()),
+        p.paint(
+            severity_style(f.severity),
+            &f.severity.as_str().to_uppercase()
+        ),
         p.paint(BOLD, f.code.as_str()),
         p.paint(DIM, &format!("({} confidence)", f.confidence.as_str()))
     )?;
     writeln!(out, "     {}", p.paint(BOLD, &printable(&f.title)))?;
     writeln!(out, "     {}", printable(&f.explanation))?;
     if !f.evidence.is_empty() {
-        writeln!(out, "     {} {}", p.paint(DIM, "evidence:"), f.evidence.join(", "))?;
+        writeln!(
+            out,
+            "     {} {}",
+            p.paint(DIM, "evidence:"),
+            f.evidence.join(", ")
+        )?;
     }
-    writeln!(out, "     {} {}", p.paint(DIM, "disproved if:"), printable(&f.disproved_by))?;
+    writeln!(
+        out,
+        "     {} {}",
+        p.paint(DIM, "disproved if:"),
+        printable(&f.disproved_by)
+    )?;
     for (i, r) in f.remediation.iter().enumerate() {
         writeln!(
             out,
             "     {}. {} {}",
             i + 1,
             printable(&r.step),
-            p.paint(DIM, &format!("[{}, {} risk]", r.expected_time, r.risk.as_str()))
+            p.paint(
+                DIM,
+                &format!("[{}, {} risk]", r.expected_time, r.risk.as_str())
+            )
         )?;
         if let Some(cmd) = &r.command {
-            writeln!(out, "        $ {}", p.paint(fg(AnsiColor::Cyan), &printable(cmd)))?;
+            writeln!(
+                out,
+                "        $ {}",
+                p.paint(fg(AnsiColor::Cyan), &printable(cmd))
+            )?;
         }
     }
     if let Some(next) = &f.next_command {
-        writeln!(out, "     {} {}", p.paint(BOLD, "next:"), p.paint(fg(AnsiColor::Cyan), next))?;
+        writeln!(
+            out,
+            "     {} {}",
+            p.paint(BOLD, "next:"),
+            p.paint(fg(AnsiColor::Cyan), next)
+        )?;
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Every renderer's output for every fixture report, as insta snapshots.
 //! Fixtures are reports saved from real runs (timings normalised) in tests/fixtures/.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cloud502_model::Report;
 use cloud502_render::{Format, RenderOptions, render};
@@ -60,10 +61,16 @@ fn json_round_trips_and_jsonl_lines_each_carry_the_schema_version() {
     assert_eq!(back, report);
 
     let jsonl = rendered(&report, Format::Jsonl, false);
-    let lines: Vec<serde_json::Value> =
-        jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines[0]["type"], "report");
-    assert!(lines.iter().all(|l| l["schema_version"] == report.schema_version));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["schema_version"] == report.schema_version)
+    );
     let findings: Vec<_> = lines.iter().filter(|l| l["type"] == "finding").collect();
     assert_eq!(findings.len(), report.findings.len());
     assert_eq!(findings[0]["rank"], 1);

@@ -22,12 +22,18 @@ pub(super) const RULE: Rule = Rule {
 
 fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
     for probe in &evidence.probes {
-        let (Some(http), Some(fp)) = (&probe.http, &probe.fingerprint) else { continue };
+        let (Some(http), Some(fp)) = (&probe.http, &probe.fingerprint) else {
+            continue;
+        };
         // These codes are Cloudflare's own; without Cloudflare's headers a 52x is someone else's.
         if fp.answered_by != Layer::Cloudflare {
             continue;
         }
-        if let Some(f) = finding(probe, http.status, cite(evidence, probe, &["status", "header", "body"])) {
+        if let Some(f) = finding(
+            probe,
+            http.status,
+            cite(evidence, probe, &["status", "header", "body"]),
+        ) {
             out.push(f);
         }
     }
@@ -61,7 +67,10 @@ fn finding(probe: &Probe, status: u16, evidence: Vec<String>) -> Option<Finding>
             "The origin, probed directly, returns a complete, valid response.",
             vec![
                 probe_origin,
-                check_backend("Read the origin web server's error log for crashes or resets", None),
+                check_backend(
+                    "Read the origin web server's error log for crashes or resets",
+                    None,
+                ),
                 review_config(
                     "Keep response headers (cookies above all) well under Cloudflare's limit; \
                      turn off HTTP/2 to origin if the origin's HTTP/2 is broken",
@@ -175,7 +184,10 @@ fn finding(probe: &Probe, status: u16, evidence: Vec<String>) -> Option<Finding>
                     "Read the 1xxx code in the error page and check the origin DNS record",
                     Some(&format!("curl -s {} | grep -o 'Error 1[0-9]*'", probe.url)),
                 ),
-                review_config("Fix the origin DNS record or restart the Cloudflare Tunnel", None),
+                review_config(
+                    "Fix the origin DNS record or restart the Cloudflare Tunnel",
+                    None,
+                ),
             ],
         ),
         _ => return None,
@@ -221,7 +233,11 @@ mod tests {
                 p.fingerprint = Some(fingerprint(layer, None));
                 let mut out = Vec::new();
                 check(&evidence(p), &mut out);
-                assert_eq!(out.first().map(|f| f.code), expected, "{status} via {layer:?}");
+                assert_eq!(
+                    out.first().map(|f| f.code),
+                    expected,
+                    "{status} via {layer:?}"
+                );
             }
         }
         let mut p = probe("https://example.com/");

@@ -5,12 +5,17 @@ use super::{Rule, cite};
 use crate::remediation::{adjust_timeouts, check_backend, scale_backend};
 use cloud502_model::{Confidence, Evidence, Finding, FindingCode, Layer, Severity};
 
-pub(super) const RULE: Rule =
-    Rule { name: "gateway_timeout", codes: &[FindingCode::GatewayTimeout504], check };
+pub(super) const RULE: Rule = Rule {
+    name: "gateway_timeout",
+    codes: &[FindingCode::GatewayTimeout504],
+    check,
+};
 
 fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
     for probe in &evidence.probes {
-        let (Some(http), Some(fp)) = (&probe.http, &probe.fingerprint) else { continue };
+        let (Some(http), Some(fp)) = (&probe.http, &probe.fingerprint) else {
+            continue;
+        };
         if http.status != 504 {
             continue;
         }
@@ -87,7 +92,10 @@ mod tests {
         let mut out = Vec::new();
         check(&evidence(p.clone()), &mut out);
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].title, "nginx returned 504, not 502: its upstream did not answer in time");
+        assert_eq!(
+            out[0].title,
+            "nginx returned 504, not 502: its upstream did not answer in time"
+        );
         p.http = Some(response(502, ""));
         out.clear();
         check(&evidence(p), &mut out);

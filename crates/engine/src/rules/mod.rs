@@ -40,7 +40,9 @@ pub fn diagnose(evidence: &Evidence) -> Vec<Finding> {
         let start = findings.len();
         (rule.check)(evidence, &mut findings);
         debug_assert!(
-            findings[start..].iter().all(|f| rule.codes.contains(&f.code)),
+            findings[start..]
+                .iter()
+                .all(|f| rule.codes.contains(&f.code)),
             "rule {} emitted a code it does not declare",
             rule.name
         );
@@ -52,7 +54,9 @@ pub fn diagnose(evidence: &Evidence) -> Vec<Finding> {
 /// Rank findings by severity, then confidence; the sort is stable, so registry order breaks ties.
 pub(crate) fn rank(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
-        b.severity.cmp(&a.severity).then(b.confidence.cmp(&a.confidence))
+        b.severity
+            .cmp(&a.severity)
+            .then(b.confidence.cmp(&a.confidence))
     });
 }
 
@@ -63,13 +67,14 @@ pub(crate) fn cite(evidence: &Evidence, probe: &Probe, kinds: &[&str]) -> Vec<St
         .items
         .iter()
         .filter(|item| {
-            item.id.strip_prefix(probe.id.as_str()).and_then(|rest| rest.strip_prefix('.')).is_some_and(
-                |rest| {
+            item.id
+                .strip_prefix(probe.id.as_str())
+                .and_then(|rest| rest.strip_prefix('.'))
+                .is_some_and(|rest| {
                     kinds.iter().any(|k| {
                         rest == *k || rest.strip_prefix(k).is_some_and(|r| r.starts_with('.'))
                     })
-                },
-            )
+                })
         })
         .map(|item| item.id.clone())
         .collect()
@@ -82,7 +87,11 @@ pub(crate) fn zone_guess(host: &str) -> String {
         return "<zone>".to_owned();
     }
     let labels: Vec<&str> = host.trim_end_matches('.').split('.').collect();
-    if labels.len() <= 2 { host.to_owned() } else { labels[labels.len() - 2..].join(".") }
+    if labels.len() <= 2 {
+        host.to_owned()
+    } else {
+        labels[labels.len() - 2..].join(".")
+    }
 }
 
 #[cfg(test)]
@@ -91,21 +100,37 @@ pub(crate) mod test_support {
     use cloud502_model::*;
 
     pub fn subject(url: &str) -> Subject {
-        Subject { kind: ProviderKind::Probe, id: url.to_owned() }
+        Subject {
+            kind: ProviderKind::Probe,
+            id: url.to_owned(),
+        }
     }
 
     pub fn probe(url: &str) -> Probe {
-        let parsed_host = url.split("://").nth(1).unwrap_or("").split(['/', ':']).next().unwrap_or("");
+        let parsed_host = url
+            .split("://")
+            .nth(1)
+            .unwrap_or("")
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("");
         Probe {
             id: "probe.0".into(),
             url: url.into(),
-            scheme: if url.starts_with("https") { ProbeScheme::Https } else { ProbeScheme::Http },
+            scheme: if url.starts_with("https") {
+                ProbeScheme::Https
+            } else {
+                ProbeScheme::Http
+            },
             host: parsed_host.into(),
             port: if url.starts_with("https") { 443 } else { 80 },
             resolved: vec!["192.0.2.10".into()],
             connected: Some("192.0.2.10:80".into()),
             resolve_override: false,
-            timings: ProbeTimings { total_ms: 1.0, ..Default::default() },
+            timings: ProbeTimings {
+                total_ms: 1.0,
+                ..Default::default()
+            },
             http: None,
             tls: None,
             fingerprint: None,
@@ -164,8 +189,11 @@ mod tests {
     #[test]
     fn every_code_is_emitted_by_exactly_one_rule() {
         for code in FindingCode::ALL {
-            let owners: Vec<_> =
-                RULES.iter().filter(|r| r.codes.contains(code)).map(|r| r.name).collect();
+            let owners: Vec<_> = RULES
+                .iter()
+                .filter(|r| r.codes.contains(code))
+                .map(|r| r.name)
+                .collect();
             assert_eq!(owners.len(), 1, "{code} is declared by {owners:?}");
         }
     }

@@ -4,9 +4,7 @@
 
 use super::{Rule, cite};
 use crate::remediation::{check_backend, update_tls};
-use cloud502_model::{
-    Confidence, Evidence, Finding, FindingCode, Probe, Remediation, Severity,
-};
+use cloud502_model::{Confidence, Evidence, Finding, FindingCode, Probe, Remediation, Severity};
 
 /// Certificates closer to expiry than this many days get a warning.
 const EXPIRY_WARNING_DAYS: i64 = 14;
@@ -46,14 +44,15 @@ fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
             push(
                 FindingCode::TlsCertExpired,
                 Severity::Critical,
-                format!("The certificate served by {name} expired on {}", tls.not_after),
+                format!(
+                    "The certificate served by {name} expired on {}",
+                    tls.not_after
+                ),
                 format!(
                     "The leaf certificate ({}) was valid until {} ({} days ago). Clients and \
                      proxies that verify (AppGW: \"Current date is not within the Valid from and \
                      Valid to date range\"; Cloudflare Full strict: 526) reject it.",
-                    tls.subject,
-                    tls.not_after,
-                    -tls.days_remaining
+                    tls.subject, tls.not_after, -tls.days_remaining
                 ),
                 "The certificate served for this SNI name has a not_after in the future (another \
                  address behind the same name may serve a renewed one).",
@@ -63,7 +62,10 @@ fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
             push(
                 FindingCode::TlsCertNotYetValid,
                 Severity::Critical,
-                format!("The certificate served by {name} is not valid until {}", tls.not_before),
+                format!(
+                    "The certificate served by {name} is not valid until {}",
+                    tls.not_before
+                ),
                 format!(
                     "The leaf certificate ({}) becomes valid on {}: the server clock or the \
                      issuing process is wrong.",
@@ -76,12 +78,19 @@ fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
             push(
                 FindingCode::TlsCertHostnameMismatch,
                 Severity::Critical,
-                format!("The certificate served by {name} does not cover {}", probe.host),
+                format!(
+                    "The certificate served by {name} does not cover {}",
+                    probe.host
+                ),
                 format!(
                     "The leaf certificate names {} (subject {}), not {}. Verifying clients \
                      reject it; proxies report it as \"upstream SSL certificate does not match\" \
                      (nginx), a CN mismatch (AppGW) or 526 (Cloudflare).",
-                    if tls.sans.is_empty() { "no DNS names".to_owned() } else { tls.sans.join(", ") },
+                    if tls.sans.is_empty() {
+                        "no DNS names".to_owned()
+                    } else {
+                        tls.sans.join(", ")
+                    },
                     tls.subject,
                     probe.host
                 ),
@@ -141,7 +150,10 @@ fn remediation(probe: &Probe, code: FindingCode) -> Vec<Remediation> {
         FindingCode::TlsCertNotYetValid => "Fix the clocks (NTP) and reissue the certificate",
         _ => "Renew the certificate and reload every server that serves it",
     };
-    vec![check_backend("Read the certificate the server presents", Some(&read_cert)), update_tls(fix, None)]
+    vec![
+        check_backend("Read the certificate the server presents", Some(&read_cert)),
+        update_tls(fix, None),
+    ]
 }
 
 /// Whether the facts describe a certificate with no problem at all (used by tests).
@@ -187,15 +199,35 @@ mod tests {
     fn each_problem_gives_its_code() {
         assert!(clean(&facts()));
         assert!(codes(facts()).is_empty());
-        let expired = TlsFacts { expired: true, days_remaining: -3, verified: false, ..facts() };
+        let expired = TlsFacts {
+            expired: true,
+            days_remaining: -3,
+            verified: false,
+            ..facts()
+        };
         assert_eq!(codes(expired), vec![FindingCode::TlsCertExpired]);
-        let wrong = TlsFacts { hostname_match: false, verified: false, ..facts() };
+        let wrong = TlsFacts {
+            hostname_match: false,
+            verified: false,
+            ..facts()
+        };
         assert_eq!(codes(wrong), vec![FindingCode::TlsCertHostnameMismatch]);
-        let untrusted = TlsFacts { verified: false, verify_error: Some("UnknownIssuer".into()), ..facts() };
+        let untrusted = TlsFacts {
+            verified: false,
+            verify_error: Some("UnknownIssuer".into()),
+            ..facts()
+        };
         assert_eq!(codes(untrusted), vec![FindingCode::TlsCertUntrusted]);
-        let soon = TlsFacts { days_remaining: 3, ..facts() };
+        let soon = TlsFacts {
+            days_remaining: 3,
+            ..facts()
+        };
         assert_eq!(codes(soon), vec![FindingCode::TlsCertExpiringSoon]);
-        let early = TlsFacts { not_yet_valid: true, verified: false, ..facts() };
+        let early = TlsFacts {
+            not_yet_valid: true,
+            verified: false,
+            ..facts()
+        };
         assert_eq!(codes(early), vec![FindingCode::TlsCertNotYetValid]);
     }
 }

@@ -4,12 +4,13 @@
 
 use super::{Rule, cite};
 use crate::remediation::{check_backend, update_tls};
-use cloud502_model::{
-    Confidence, Evidence, Finding, FindingCode, Phase, ProbeErrorKind, Severity,
-};
+use cloud502_model::{Confidence, Evidence, Finding, FindingCode, Phase, ProbeErrorKind, Severity};
 
-pub(super) const RULE: Rule =
-    Rule { name: "tls_handshake", codes: &[FindingCode::TlsHandshakeFailed], check };
+pub(super) const RULE: Rule = Rule {
+    name: "tls_handshake",
+    codes: &[FindingCode::TlsHandshakeFailed],
+    check,
+};
 
 fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
     for probe in &evidence.probes {
@@ -44,7 +45,9 @@ fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
                     "Test the handshake with the same SNI",
                     Some(&format!(
                         "openssl s_client -connect {}:{} -servername {} </dev/null",
-                        probe.connected.as_deref().map_or(probe.host.as_str(), |a| a.rsplit_once(':').map_or(a, |(h, _)| h)),
+                        probe.connected.as_deref().map_or(probe.host.as_str(), |a| a
+                            .rsplit_once(':')
+                            .map_or(a, |(h, _)| h)),
                         probe.port,
                         probe.host
                     )),
@@ -77,7 +80,11 @@ mod tests {
         ];
         for (kind, phase, fires) in cases {
             let mut p = probe("https://example.com/");
-            p.error = Some(ProbeError { phase, kind, message: "alert".into() });
+            p.error = Some(ProbeError {
+                phase,
+                kind,
+                message: "alert".into(),
+            });
             let mut out = Vec::new();
             check(&evidence(p), &mut out);
             assert_eq!(out.len(), usize::from(fires), "{kind:?} {phase:?}");

@@ -1,0 +1,41 @@
+# cloud502: the two commands a fresh machine needs are `make demo` and `make test`.
+# CI runs `bash .ci/run`, which runs `make test`.
+
+CARGO ?= cargo
+BIN := target/debug/cloud502
+
+.PHONY: all setup build demo test check fmt clippy doc clean
+
+all: build
+
+## setup: install what the tests and the demo need (Debian's nginx-light), if missing.
+setup:
+	@bash scripts/setup.sh
+
+## build: build the cloud502 binary (debug).
+build:
+	$(CARGO) build -p cloud502-cli
+
+## demo: start a real nginx on loopback in front of a dead upstream, and probe it.
+demo: setup build
+	@bash scripts/demo.sh $(BIN)
+
+## test: install test dependencies, build the binary the end-to-end tests run, run every test.
+test: setup build
+	$(CARGO) test --workspace
+
+## check: formatting, clippy with -D warnings, then the tests.
+check: fmt clippy test
+
+fmt:
+	$(CARGO) fmt --all --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## doc: API documentation for the library crates.
+doc:
+	$(CARGO) doc --workspace --no-deps
+
+clean:
+	$(CARGO) clean

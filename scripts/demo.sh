@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The demo: a real nginx on loopback in front of a dead upstream, then `cloud502 probe` on it.
+# cloud502 should name nginx as the layer that made the 502 and point at its error.log.
+set -euo pipefail
+
+BIN=${1:-target/debug/cloud502}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+NGINX_BIN=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+PREFIX=$(mktemp -d)
+NGINX_PID=""
+cleanup() {
+    [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
+    rm -rf "$PREFIX"
+}
+trap cleanup EXIT
+
+PORT=$(free_port)
+UPSTREAM_PORT=$(free_port)
+mkdir -p "$PREFIX/conf" "$PREFIX/logs" "$PREFIX/tmp"
+sed -e "s#@PREFIX@#$PREFIX#g" -e "s#@PORT@#$PORT#g" -e "s#@UPSTREAM_PORT@#$UPSTREAM_PORT#g" \
+    "$ROOT/examples/demo/nginx.conf" > "$PREFIX/conf/nginx.conf"
+
+"$NGINX_BIN" -p "$PREFIX" -e "$PREFIX/logs/error.log" -c "$PREFIX/conf/nginx.conf" -g 'daemon off;' &
+NGINX_PID=$!
+for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+    sleep 0.05
+done
+
+URL="http://127.0.0.1:$PORT/checkout"
+echo "demo: nginx $("$NGINX_BIN" -v 2>&1 | sed 's/.*: //') on 127.0.0.1:$PORT, upstream 127.0.0.1:$UPSTREAM_PORT is down" >&2
+echo "demo: \$ cloud502 probe $URL" >&2
+echo >&2
+
+set +e
+"$BIN" probe "$URL" -o table
+CODE=$?
+LAYER=$("$BIN" probe "$URL" -o json | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["probes"][0]["fingerprint"]["answered_by"], r["findings"][0]["code"])')
+set -e
+
+echo >&2
+echo "demo: nginx's own error.log says:" >&2
+grep -m1 'connect() failed' "$PREFIX/logs/error.log" | sed 's/^/  /' >&2 || true
+if [ "$CODE" -eq 1 ] && [ "$LAYER" = "nginx nginx-502" ]; then
+    echo "demo: ok: cloud502 named nginx as the layer that made the 502 (exit code 1: findings)" >&2
+else
+    echo "demo: FAILED: expected exit 1 and 'nginx nginx-502', got exit $CODE and '$LAYER'" >&2
+    exit 1
+fi
