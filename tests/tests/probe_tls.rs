@@ -3,8 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cloud502_e2e::certs::TestCa;
-use cloud502_e2e::server::{Behaviour, response, start, start_tls};
-use cloud502_e2e::{probe, top_code};
+use cloud502_e2e::server::{Behaviour, Server, response, start, start_tls};
+use cloud502_e2e::{Run, probe, top_code};
+use serde_json::Value;
 
 const HOST: &str = "app.test";
 
@@ -20,17 +21,36 @@ fn target(port: u16) -> (String, String) {
     )
 }
 
-#[test]
-fn a_valid_certificate_from_the_test_ca_verifies() {
+/// Serve a leaf for `leaf_host` (valid from/to, days from now) signed by a fresh test CA, and
+/// probe `https://app.test:PORT/` trusting that CA.
+fn probe_trusted(
+    leaf_host: &str,
+    not_before_days: i64,
+    not_after_days: i64,
+    extra: &[&str],
+) -> (Server, Run, Value) {
     let ca = TestCa::new();
     let dir = tempfile::tempdir().unwrap();
     let ca_pem = ca.write_pem(dir.path());
-    let server = start_tls(ok_response(), ca.leaf(HOST, -1, 90));
-    let (url, resolve) = target(server.port);
-    let (run, report) = probe(
-        &url,
-        &["--resolve", &resolve, "--cacert", ca_pem.to_str().unwrap()],
+    let server = start_tls(
+        ok_response(),
+        ca.leaf(leaf_host, not_before_days, not_after_days),
     );
+    let (url, resolve) = target(server.port);
+    let mut args = vec![
+        "--resolve",
+        resolve.as_str(),
+        "--cacert",
+        ca_pem.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let (run, report) = probe(&url, &args);
+    (server, run, report)
+}
+
+#[test]
+fn a_valid_certificate_from_the_test_ca_verifies() {
+    let (server, run, report) = probe_trusted(HOST, -1, 90, &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let p = &report["probes"][0];
     assert_eq!(p["resolve_override"], true);
@@ -49,15 +69,7 @@ fn a_valid_certificate_from_the_test_ca_verifies() {
 
 #[test]
 fn an_expired_certificate_is_named_and_stops_the_request() {
-    let ca = TestCa::new();
-    let dir = tempfile::tempdir().unwrap();
-    let ca_pem = ca.write_pem(dir.path());
-    let server = start_tls(ok_response(), ca.leaf(HOST, -60, -2));
-    let (url, resolve) = target(server.port);
-    let (run, report) = probe(
-        &url,
-        &["--resolve", &resolve, "--cacert", ca_pem.to_str().unwrap()],
-    );
+    let (_, run, report) = probe_trusted(HOST, -60, -2, &[]);
     assert_eq!(run.code, 1);
     assert_eq!(top_code(&report), "tls-cert-expired");
     let tls = &report["probes"][0]["tls"];
@@ -71,15 +83,7 @@ fn an_expired_certificate_is_named_and_stops_the_request() {
 
 #[test]
 fn a_certificate_for_another_host_is_a_hostname_mismatch() {
-    let ca = TestCa::new();
-    let dir = tempfile::tempdir().unwrap();
-    let ca_pem = ca.write_pem(dir.path());
-    let server = start_tls(ok_response(), ca.leaf("other.test", -1, 90));
-    let (url, resolve) = target(server.port);
-    let (run, report) = probe(
-        &url,
-        &["--resolve", &resolve, "--cacert", ca_pem.to_str().unwrap()],
-    );
+    let (_, run, report) = probe_trusted("other.test", -1, 90, &[]);
     assert_eq!(run.code, 1);
     assert_eq!(top_code(&report), "tls-cert-hostname-mismatch");
     let finding = &report["findings"][0];
@@ -124,28 +128,12 @@ fn insecure_goes_on_and_ranks_the_502_above_the_certificate() {
 
 #[test]
 fn a_certificate_near_expiry_is_a_warning_that_fail_on_can_ignore() {
-    let ca = TestCa::new();
-    let dir = tempfile::tempdir().unwrap();
-    let ca_pem = ca.write_pem(dir.path());
-    let server = start_tls(ok_response(), ca.leaf(HOST, -80, 5));
-    let (url, resolve) = target(server.port);
-    let cacert = ca_pem.to_str().unwrap();
-    let (run, report) = probe(&url, &["--resolve", &resolve, "--cacert", cacert]);
+    let (_, run, report) = probe_trusted(HOST, -80, 5, &[]);
     assert_eq!(run.code, 1);
     assert_eq!(top_code(&report), "tls-cert-expiring-soon");
     assert_eq!(report["findings"][0]["severity"], "warning");
     assert_eq!(report["verdict"], "degraded");
-    let (run, report) = probe(
-        &url,
-        &[
-            "--resolve",
-            &resolve,
-            "--cacert",
-            cacert,
-            "--fail-on",
-            "critical",
-        ],
-    );
+    let (_, run, report) = probe_trusted(HOST, -80, 5, &["--fail-on", "critical"]);
     assert_eq!(run.code, 0);
     assert_eq!(report["summary"]["failing_findings"], 0);
 }

@@ -200,7 +200,6 @@ fn probe(global: &GlobalArgs, args: &ProbeArgs) -> anyhow::Result<u8> {
         ProbeRequest::new(&args.url, options).map_err(|e| usage(e.to_string(), e.hint))?;
     let provider = ProbeProvider::new(request);
     let interactive = std::io::stderr().is_terminal() && !global.quiet;
-    // Headroom over the probe's own deadline, so the probe reports its timeout itself.
     let cx = CollectCx {
         deadline: args.timeout,
         progress: Arc::new(StderrProgress {

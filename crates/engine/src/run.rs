@@ -5,8 +5,12 @@ use crate::{CollectCx, Provider, diagnose};
 use cloud502_model::{
     Evidence, FailOn, FindingCode, Report, SCHEMA_VERSION, Severity, Timings, ToolInfo,
 };
+use cloud502_model::{Gap, GapKind};
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Time a provider gets past its deadline before `run` gives up on it.
+const DEADLINE_GRACE: Duration = Duration::from_secs(5);
 
 /// Options that shape the report (not the collection).
 #[derive(Debug, Clone, Default)]
@@ -20,7 +24,9 @@ pub struct RunOptions {
 /// Collect evidence with `provider`, diagnose it and return the report.
 ///
 /// A provider error that is not a usage error becomes a gap: the report says nothing could be
-/// inspected (exit code 4) instead of failing. Usage errors are returned to the caller.
+/// inspected (exit code 4) instead of failing. Usage errors are returned to the caller. A
+/// provider that overruns `cx.deadline` by more than 5 s is abandoned the same way. Needs a tokio
+/// runtime with the time driver enabled.
 pub async fn run(
     provider: &dyn Provider,
     cx: &CollectCx,
@@ -28,12 +34,28 @@ pub async fn run(
 ) -> crate::Result<Report> {
     let started = Instant::now();
     let generated_at = now_rfc3339();
-    let evidence = match provider.collect(cx).await {
-        Ok(evidence) => evidence,
-        Err(e) if e.is_usage() => return Err(e),
-        Err(e) => {
+    // Providers bound each call themselves; this is the backstop for the whole run, so a
+    // provider that forgets a timeout cannot hang a scheduled audit.
+    let backstop = cx.deadline + DEADLINE_GRACE;
+    let evidence = match tokio::time::timeout(backstop, provider.collect(cx)).await {
+        Ok(Ok(evidence)) => evidence,
+        Ok(Err(e)) if e.is_usage() => return Err(e),
+        Ok(Err(e)) => {
             let mut evidence = Evidence::new(provider.subject());
             evidence.gaps.push(e.to_gap(provider.kind().as_str()));
+            evidence
+        }
+        Err(_) => {
+            let mut evidence = Evidence::new(provider.subject());
+            evidence.gaps.push(Gap {
+                scope: provider.kind().as_str().to_owned(),
+                kind: GapKind::Timeout,
+                message: format!(
+                    "collection did not finish within its {:.0} s deadline",
+                    backstop.as_secs_f64()
+                ),
+                hint: Some("raise --timeout, or check that the endpoints answer".to_owned()),
+            });
             evidence
         }
     };
@@ -96,4 +118,82 @@ fn now_rfc3339() -> String {
                 .ok()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ProviderError;
+    use async_trait::async_trait;
+    use cloud502_model::{ProviderKind, Subject, Verdict};
+
+    #[derive(Debug)]
+    enum Fake {
+        Hangs,
+        NoCredentials,
+        BadConfig,
+    }
+
+    #[async_trait]
+    impl Provider for Fake {
+        fn kind(&self) -> ProviderKind {
+            ProviderKind::AwsAlb
+        }
+        fn subject(&self) -> Subject {
+            Subject {
+                kind: ProviderKind::AwsAlb,
+                id: "tg".into(),
+            }
+        }
+        async fn collect(&self, _cx: &CollectCx) -> crate::Result<Evidence> {
+            match self {
+                Fake::Hangs => {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    unreachable!("the backstop fires first")
+                }
+                Fake::NoCredentials => Err(ProviderError::Auth {
+                    message: "no credentials".into(),
+                    hint: Some("run aws sso login".into()),
+                }),
+                Fake::BadConfig => Err(ProviderError::Config {
+                    message: "bad ARN".into(),
+                    hint: None,
+                }),
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hung_provider_is_abandoned_as_a_timeout_gap() {
+        let cx = CollectCx {
+            deadline: Duration::from_secs(10),
+            ..CollectCx::default()
+        };
+        let report = run(&Fake::Hangs, &cx, &RunOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(report.errors[0].kind, GapKind::Timeout);
+        assert_eq!(
+            report.summary.exit_code,
+            crate::outcome::EXIT_NOTHING_INSPECTED
+        );
+        assert_eq!(report.verdict, Verdict::Unknown);
+    }
+
+    #[tokio::test]
+    async fn provider_errors_become_gaps_and_usage_errors_are_returned() {
+        let cx = CollectCx::default();
+        let report = run(&Fake::NoCredentials, &cx, &RunOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(report.errors[0].kind, GapKind::Permission);
+        assert_eq!(report.errors[0].hint.as_deref(), Some("run aws sso login"));
+        assert_eq!(report.summary.exit_code, 4);
+        assert!(
+            run(&Fake::BadConfig, &cx, &RunOptions::default())
+                .await
+                .unwrap_err()
+                .is_usage()
+        );
+    }
 }

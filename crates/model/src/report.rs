@@ -56,6 +56,16 @@ pub enum FailOn {
 }
 
 impl FailOn {
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailOn::Info => "info",
+            FailOn::Warning => "warning",
+            FailOn::Critical => "critical",
+            FailOn::Never => "never",
+        }
+    }
+
     /// Whether a finding of this severity is at or above the threshold.
     pub fn trips(self, severity: Severity) -> bool {
         match self {

@@ -23,6 +23,21 @@ pub enum HealthState {
     Unknown,
 }
 
+impl HealthState {
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthState::Healthy => "healthy",
+            HealthState::Unhealthy => "unhealthy",
+            HealthState::Initial => "initial",
+            HealthState::Draining => "draining",
+            HealthState::Unused => "unused",
+            HealthState::Unavailable => "unavailable",
+            HealthState::Unknown => "unknown",
+        }
+    }
+}
+
 /// One backend target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Target {
@@ -45,4 +60,15 @@ pub struct Target {
     /// The provider's description, verbatim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+impl Target {
+    /// `address:port`, `address`, or `-`.
+    pub fn endpoint(&self) -> String {
+        match (&self.address, self.port) {
+            (Some(a), Some(port)) => format!("{a}:{port}"),
+            (Some(a), None) => a.clone(),
+            _ => "-".to_owned(),
+        }
+    }
 }

@@ -76,10 +76,7 @@ pub(crate) fn opt_ms(v: Option<f64>) -> String {
 /// What the exit code means, in words.
 pub(crate) fn exit_meaning(report: &Report) -> String {
     let s = &report.summary;
-    let fail_on = serde_json::to_value(s.fail_on)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let fail_on = s.fail_on.as_str();
     let partial = if s.partial {
         "; some sources could not be read"
     } else {

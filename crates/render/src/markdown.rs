@@ -97,22 +97,13 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?;
         writeln!(out, "|---|---|---|---|---|---|")?;
         for t in &report.targets {
-            let health = serde_json::to_value(t.health)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            let addr = match (&t.address, t.port) {
-                (Some(a), Some(port)) => format!("{a}:{port}"),
-                (Some(a), None) => a.clone(),
-                _ => "-".to_owned(),
-            };
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} |",
                 cell(&t.id),
-                cell(&addr),
+                cell(&t.endpoint()),
                 cell(t.group.as_deref().unwrap_or("-")),
-                health,
+                t.health.as_str(),
                 cell(t.reason.as_deref().unwrap_or("-")),
                 cell(t.detail.as_deref().unwrap_or("-"))
             )?;

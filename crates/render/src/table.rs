@@ -103,25 +103,18 @@ pub(crate) fn render(
             p.paint(BOLD, &format!("Targets ({})", report.targets.len()))
         )?;
         for t in &report.targets {
-            let addr = match (&t.address, t.port) {
-                (Some(a), Some(port)) => format!(" {a}:{port}"),
-                (Some(a), None) => format!(" {a}"),
-                _ => String::new(),
-            };
-            let health = serde_json::to_value(t.health)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            let style = if health == "healthy" {
+            let health = t.health.as_str();
+            let style = if t.health == cloud502_model::HealthState::Healthy {
                 fg(AnsiColor::Green)
             } else {
                 fg(AnsiColor::Red)
             };
             writeln!(
                 out,
-                "  {}{addr}  {}  {}{}",
+                "  {} {}  {}  {}{}",
                 printable(&t.id),
-                p.paint(style, &health),
+                printable(&t.endpoint()),
+                p.paint(style, health),
                 t.reason.as_deref().map(printable).unwrap_or_default(),
                 t.detail
                     .as_deref()
