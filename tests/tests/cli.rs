@@ -127,7 +127,7 @@ fn secrets_in_headers_and_urls_never_reach_the_output() {
     let server = start(Behaviour::Respond(response(
         "200 OK",
         &[("Set-Cookie", "session=s3cr3t-cookie")],
-        "ok",
+        "{\"access_token\":\"b0dy-t0ken\"}",
     )));
     let url = format!(
         "http://user:hunter2@127.0.0.1:{}/?token=t0k3n-value",
@@ -144,7 +144,13 @@ fn secrets_in_headers_and_urls_never_reach_the_output() {
             "-vv",
         ]);
         assert_eq!(run.code, 0, "{format}: {}", run.stderr);
-        for secret in ["hunter2", "t0k3n-value", "sup3r-secret", "s3cr3t-cookie"] {
+        for secret in [
+            "hunter2",
+            "t0k3n-value",
+            "sup3r-secret",
+            "s3cr3t-cookie",
+            "b0dy-t0ken",
+        ] {
             assert!(!run.stdout.contains(secret), "{format}: {secret} on stdout");
             assert!(!run.stderr.contains(secret), "{format}: {secret} on stderr");
         }

@@ -254,7 +254,9 @@ fn a_healthy_200_has_no_findings_and_exits_zero() {
     assert_eq!(report["verdict"], "healthy");
     assert_eq!(report["findings"].as_array().unwrap().len(), 0);
     assert_eq!(answered_by(&report), "nginx");
-    assert_eq!(report["probes"][0]["http"]["body_excerpt"], "hello");
+    // A successful body is application data: counted, not kept.
+    assert_eq!(report["probes"][0]["http"]["body_excerpt"], "");
+    assert_eq!(report["probes"][0]["http"]["body_bytes"], 5);
     for key in ["connect_ms", "first_byte_ms", "total_ms"] {
         assert!(
             report["probes"][0]["timings"][key].as_f64().unwrap() >= 0.0,

@@ -120,7 +120,8 @@ pub struct HttpResponse {
     pub version: String,
     /// Response headers in order.
     pub headers: Vec<Header>,
-    /// The first bytes of the body (lossy UTF-8, at most a few KiB).
+    /// The first bytes of the body, for error responses (status >= 400) only: lossy UTF-8, at
+    /// most 1 KiB. Empty for successful responses, whose bodies are application data.
     pub body_excerpt: String,
     /// Body bytes read.
     pub body_bytes: u64,

@@ -21,7 +21,7 @@ use tokio::time::timeout_at;
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Body bytes read at most (enough for any error page); the rest is not fetched.
 const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Body bytes kept in the report.
+/// Body bytes kept in the report (error responses only).
 const EXCERPT_BYTES: usize = 1024;
 /// After the header arrives, the body gets at most this long: a body that never ends must not
 /// hold the probe until its deadline.
@@ -371,7 +371,12 @@ async fn exchange(
     driver.abort();
 
     probe.fingerprint = Some(fingerprint::fingerprint(status, &headers, &buf));
-    let excerpt = &buf[..buf.len().min(EXCERPT_BYTES)];
+    // Only error pages are evidence; a successful body is application data and may hold secrets.
+    let excerpt = if status >= 400 {
+        &buf[..buf.len().min(EXCERPT_BYTES)]
+    } else {
+        &[][..]
+    };
     probe.http = Some(HttpResponse {
         status,
         reason: http::StatusCode::from_u16(status)
