@@ -90,6 +90,14 @@ pub fn top_code(report: &Value) -> &str {
         .unwrap_or("<no finding>")
 }
 
+/// Every finding's code, in rank order.
+pub fn codes(report: &Value) -> Vec<&str> {
+    report["findings"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|f| f["code"].as_str()).collect())
+        .unwrap_or_default()
+}
+
 /// The layer the first probe says answered.
 pub fn answered_by(report: &Value) -> &str {
     report["probes"][0]["fingerprint"]["answered_by"]

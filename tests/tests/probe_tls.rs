@@ -4,7 +4,7 @@
 
 use cloud502_e2e::certs::TestCa;
 use cloud502_e2e::server::{Behaviour, Server, response, start, start_tls};
-use cloud502_e2e::{Run, probe, top_code};
+use cloud502_e2e::{Run, codes, probe, top_code};
 use serde_json::Value;
 
 const HOST: &str = "app.test";
@@ -117,13 +117,7 @@ fn insecure_goes_on_and_ranks_the_502_above_the_certificate() {
     let (url, resolve) = target(server.port);
     let (run, report) = probe(&url, &["--resolve", &resolve, "--insecure"]);
     assert_eq!(run.code, 1);
-    let codes: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap())
-        .collect();
-    assert_eq!(codes, ["nginx-502", "tls-cert-expired"]);
+    assert_eq!(codes(&report), ["nginx-502", "tls-cert-expired"]);
 }
 
 #[test]
@@ -161,11 +155,5 @@ fn a_tls_port_that_never_answers_the_hello_is_a_handshake_timeout() {
         &["--timeout", "1s"],
     );
     assert_eq!(run.code, 1);
-    let codes: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap())
-        .collect();
-    assert_eq!(codes, ["tls-handshake-failed"]);
+    assert_eq!(codes(&report), ["tls-handshake-failed"]);
 }

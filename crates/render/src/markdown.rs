@@ -1,6 +1,6 @@
 //! `-o markdown`: the report for a ticket or an incident channel.
 
-use crate::{exit_meaning, opt_ms};
+use crate::{exit_meaning, phase_times};
 use cloud502_model::Report;
 use std::io::{self, Write};
 
@@ -43,19 +43,12 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 .fingerprint
                 .as_ref()
                 .map_or("-", |f| f.answered_by.display_name());
-            let t = &p.timings;
+            let [dns, connect, tls, first_byte, total] = phase_times(&p.timings);
             writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} ms |",
+                "| {} | {} | {status} | {layer} | {dns} | {connect} | {tls} | {first_byte} | {total} |",
                 cell(&p.url),
                 p.connected.as_deref().unwrap_or("-"),
-                status,
-                layer,
-                opt_ms(t.dns_ms),
-                opt_ms(t.connect_ms),
-                opt_ms(t.tls_ms),
-                opt_ms(t.first_byte_ms),
-                t.total_ms
             )?;
         }
         for p in report.probes.iter().filter(|p| p.tls.is_some()) {

@@ -1,7 +1,7 @@
 //! `-o table`: the human view. The answer first (who made the 502, what to run next), then the
 //! probe's timing breakdown and TLS facts, then every finding with its evidence and remediation.
 
-use crate::{RenderOptions, exit_meaning, opt_ms, printable};
+use crate::{RenderOptions, exit_meaning, phase_times, printable};
 use anstyle::{AnsiColor, Effects, Style};
 use cloud502_model::{Finding, Probe, Report, Severity, Verdict};
 use std::io::{self, Write};
@@ -177,16 +177,11 @@ fn write_probe(p: &Painter, probe: &Probe, out: &mut dyn Write) -> io::Result<()
         p.paint(BOLD, "Probe"),
         printable(&probe.url)
     )?;
-    let t = &probe.timings;
+    let [dns, connect, tls, first_byte, total] = phase_times(&probe.timings);
     writeln!(
         out,
-        "  {:<10} dns {}  connect {}  tls {}  first byte {}  total {:.1} ms",
+        "  {:<10} dns {dns}  connect {connect}  tls {tls}  first byte {first_byte}  total {total}",
         "timings",
-        opt_ms(t.dns_ms),
-        opt_ms(t.connect_ms),
-        opt_ms(t.tls_ms),
-        opt_ms(t.first_byte_ms),
-        t.total_ms
     )?;
     if let Some(http) = &probe.http {
         let status_style = if http.status >= 500 {
