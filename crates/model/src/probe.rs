@@ -99,6 +99,21 @@ pub struct ProbeTimings {
     pub total_ms: f64,
 }
 
+impl ProbeTimings {
+    /// The phases formatted for people: dns, connect, tls, first byte, total; `-` for a phase
+    /// that did not run.
+    pub fn phases(&self) -> [String; 5] {
+        let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1} ms"));
+        [
+            ms(self.dns_ms),
+            ms(self.connect_ms),
+            ms(self.tls_ms),
+            ms(self.first_byte_ms),
+            ms(Some(self.total_ms)),
+        ]
+    }
+}
+
 /// A response header, as received (values of secret-bearing headers are redacted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Header {

@@ -44,10 +44,6 @@ impl Provider for ProbeProvider {
     }
 }
 
-fn opt_ms(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1} ms"))
-}
-
 /// State the probe's observations as evidence items (`{probe}.target`, `.timing`, `.status`,
 /// `.header.<name>`, `.body`, `.tls.cert`, `.tls.verify`, `.error`).
 fn describe(probe: &Probe, ev: &mut Evidence) {
@@ -67,18 +63,11 @@ fn describe(probe: &Probe, ev: &mut Evidence) {
         ),
     };
     ev.add_item(format!("{id}.target"), "probe", target);
-    let t = &probe.timings;
+    let [dns, connect, tls, first_byte, total] = probe.timings.phases();
     ev.add_item(
         format!("{id}.timing"),
         "probe",
-        format!(
-            "dns {}, connect {}, tls {}, first byte {}, total {:.1} ms",
-            opt_ms(t.dns_ms),
-            opt_ms(t.connect_ms),
-            opt_ms(t.tls_ms),
-            opt_ms(t.first_byte_ms),
-            t.total_ms
-        ),
+        format!("dns {dns}, connect {connect}, tls {tls}, first byte {first_byte}, total {total}"),
     );
     if let Some(error) = &probe.error {
         ev.add_item(
@@ -126,7 +115,7 @@ fn describe(probe: &Probe, ev: &mut Evidence) {
             http.version,
             http.status,
             http.reason.as_deref().unwrap_or(""),
-            opt_ms(t.first_byte_ms)
+            first_byte
         ),
     );
     if let Some(fp) = &probe.fingerprint {

@@ -97,15 +97,14 @@ impl ProbeRequest {
     pub fn new(url: &str, options: ProbeOptions) -> Result<Self> {
         let mut problems = Vec::new();
         let mut hint = None;
-        let parsed = parse_url(url.trim());
-        let mut target = None;
-        match parsed {
-            Ok(t) => target = Some(t),
+        let target = match parse_url(url.trim()) {
+            Ok(t) => Some(t),
             Err(e) => {
                 problems.extend(e.problems);
                 hint = e.hint;
+                None
             }
-        }
+        };
         let mut resolve = Vec::new();
         for r in &options.resolve {
             match ResolveRule::parse(r) {

@@ -279,14 +279,13 @@ async fn exchange(
     deadline: tokio::time::Instant,
     probe: &mut Probe,
 ) -> std::result::Result<(), ProbeError> {
-    let header_phase = |e: &hyper::Error| classify_hyper(e);
     let t = Instant::now();
     let handshake = hyper::client::conn::http1::Builder::new()
         .max_buf_size(MAX_HEAD_BYTES)
         .handshake::<_, Empty<Bytes>>(TokioIo::new(io));
     let (mut sender, conn) = match timeout_at(deadline, handshake).await {
         Err(_) => return Err(timed_out(Phase::ResponseHeader, req.timeout)),
-        Ok(Err(e)) => return Err(header_phase(&e)),
+        Ok(Err(e)) => return Err(classify_hyper(&e)),
         Ok(Ok(pair)) => pair,
     };
     let driver = tokio::spawn(conn);
@@ -322,7 +321,7 @@ async fn exchange(
         }
         Ok(Err(e)) => {
             driver.abort();
-            return Err(header_phase(&e));
+            return Err(classify_hyper(&e));
         }
         Ok(Ok(r)) => r,
     };

@@ -68,22 +68,6 @@ pub(crate) fn printable(s: &str) -> String {
         .collect()
 }
 
-/// `12.3 ms`, or `-` for a phase that did not run.
-pub(crate) fn opt_ms(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1} ms"))
-}
-
-/// A probe's phase durations, formatted: dns, connect, tls, first byte, total.
-pub(crate) fn phase_times(t: &cloud502_model::ProbeTimings) -> [String; 5] {
-    [
-        opt_ms(t.dns_ms),
-        opt_ms(t.connect_ms),
-        opt_ms(t.tls_ms),
-        opt_ms(t.first_byte_ms),
-        format!("{:.1} ms", t.total_ms),
-    ]
-}
-
 /// What the exit code means, in words.
 pub(crate) fn exit_meaning(report: &Report) -> String {
     let s = &report.summary;

@@ -1,6 +1,6 @@
 //! `-o markdown`: the report for a ticket or an incident channel.
 
-use crate::{exit_meaning, phase_times};
+use crate::exit_meaning;
 use cloud502_model::Report;
 use std::io::{self, Write};
 
@@ -43,7 +43,7 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 .fingerprint
                 .as_ref()
                 .map_or("-", |f| f.answered_by.display_name());
-            let [dns, connect, tls, first_byte, total] = phase_times(&p.timings);
+            let [dns, connect, tls, first_byte, total] = p.timings.phases();
             writeln!(
                 out,
                 "| {} | {} | {status} | {layer} | {dns} | {connect} | {tls} | {first_byte} | {total} |",
@@ -51,32 +51,34 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 p.connected.as_deref().unwrap_or("-"),
             )?;
         }
-        for p in report.probes.iter().filter(|p| p.tls.is_some()) {
-            if let Some(tls) = &p.tls {
-                writeln!(out)?;
-                writeln!(
-                    out,
-                    "TLS for `{}`: {}, subject `{}`, SANs `{}`, issuer `{}`, expires {} ({} days), hostname {}, {}.",
-                    p.host,
-                    tls.protocol.as_deref().unwrap_or("handshake incomplete"),
-                    cell(&tls.subject),
-                    cell(&tls.sans.join(", ")),
-                    cell(&tls.issuer),
-                    tls.not_after,
-                    tls.days_remaining,
-                    if tls.hostname_match {
-                        "matches"
-                    } else {
-                        "does NOT match"
-                    },
-                    tls.verify_error
-                        .as_deref()
-                        .map_or("verified".to_owned(), |e| format!(
-                            "not verified ({})",
-                            cell(e)
-                        ))
-                )?;
-            }
+        for (p, tls) in report
+            .probes
+            .iter()
+            .filter_map(|p| Some((p, p.tls.as_ref()?)))
+        {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "TLS for `{}`: {}, subject `{}`, SANs `{}`, issuer `{}`, expires {} ({} days), hostname {}, {}.",
+                p.host,
+                tls.protocol.as_deref().unwrap_or("handshake incomplete"),
+                cell(&tls.subject),
+                cell(&tls.sans.join(", ")),
+                cell(&tls.issuer),
+                tls.not_after,
+                tls.days_remaining,
+                if tls.hostname_match {
+                    "matches"
+                } else {
+                    "does NOT match"
+                },
+                tls.verify_error
+                    .as_deref()
+                    .map_or("verified".to_owned(), |e| format!(
+                        "not verified ({})",
+                        cell(e)
+                    ))
+            )?;
         }
     }
 

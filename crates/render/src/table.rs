@@ -1,7 +1,7 @@
 //! `-o table`: the human view. The answer first (who made the 502, what to run next), then the
 //! probe's timing breakdown and TLS facts, then every finding with its evidence and remediation.
 
-use crate::{RenderOptions, exit_meaning, phase_times, printable};
+use crate::{RenderOptions, exit_meaning, printable};
 use anstyle::{AnsiColor, Effects, Style};
 use cloud502_model::{Finding, Probe, Report, Severity, Verdict};
 use std::io::{self, Write};
@@ -177,7 +177,7 @@ fn write_probe(p: &Painter, probe: &Probe, out: &mut dyn Write) -> io::Result<()
         p.paint(BOLD, "Probe"),
         printable(&probe.url)
     )?;
-    let [dns, connect, tls, first_byte, total] = phase_times(&probe.timings);
+    let [dns, connect, tls, first_byte, total] = probe.timings.phases();
     writeln!(
         out,
         "  {:<10} dns {dns}  connect {connect}  tls {tls}  first byte {first_byte}  total {total}",
@@ -228,9 +228,9 @@ fn write_probe(p: &Painter, probe: &Probe, out: &mut dyn Write) -> io::Result<()
     }
     if let Some(tls) = &probe.tls {
         let proto = tls.protocol.as_deref().unwrap_or("handshake incomplete");
-        let check = match (&tls.verify_error, tls.hostname_match) {
-            (None, _) => p.paint(fg(AnsiColor::Green), "verified"),
-            (Some(e), _) => p.paint(
+        let check = match &tls.verify_error {
+            None => p.paint(fg(AnsiColor::Green), "verified"),
+            Some(e) => p.paint(
                 fg(AnsiColor::Red),
                 &format!("NOT verified: {}", printable(e)),
             ),
