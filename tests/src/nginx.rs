@@ -41,17 +41,33 @@ impl Nginx {
 
     /// Start nginx with this `server {}` body (listen is added).
     pub fn start(server_body: &str) -> Nginx {
+        Self::start_with("", server_body)
+    }
+
+    /// Start nginx with extra `http {}` directives (upstream blocks, ...) and this `server {}`
+    /// body. The access log uses the `upstream` log_format, which has every upstream timing.
+    pub fn start_with(http_extra: &str, server_body: &str) -> Nginx {
         let dir = tempfile::tempdir().unwrap();
-        for sub in ["conf", "logs", "tmp"] {
+        // nginx's workers run as `nobody` when the tests run as root: let them reach sockets here.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        for sub in ["conf", "logs", "tmp", "run"] {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+            std::fs::set_permissions(dir.path().join(sub), std::fs::Permissions::from_mode(0o755))
+                .unwrap();
         }
         let port = crate::closed_port();
         let p = dir.path().display();
         let conf = format!(
-            "worker_processes 1;\npid {p}/nginx.pid;\nevents {{ worker_connections 64; }}\n\
-             http {{\n  access_log {p}/logs/access.log;\n  client_body_temp_path {p}/tmp;\n  \
+            "worker_processes 1;\nerror_log {p}/logs/error.log;\npid {p}/nginx.pid;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n  log_format upstream '$remote_addr - $remote_user [$time_local] \"$request\" '\n    \
+             '$status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" '\n    \
+             'ua=\"$upstream_addr\" us=\"$upstream_status\" uct=\"$upstream_connect_time\" '\n    \
+             'uht=\"$upstream_header_time\" urt=\"$upstream_response_time\" rid=$request_id';\n  \
+             access_log {p}/logs/access.log upstream;\n  client_body_temp_path {p}/tmp;\n  \
              proxy_temp_path {p}/tmp;\n  fastcgi_temp_path {p}/tmp;\n  uwsgi_temp_path {p}/tmp;\n  \
-             scgi_temp_path {p}/tmp;\n  server {{\n    listen 127.0.0.1:{port};\n    {server_body}\n  }}\n}}\n"
+             scgi_temp_path {p}/tmp;\n  {http_extra}\n  server {{\n    listen 127.0.0.1:{port};\n    {server_body}\n  }}\n}}\n"
         );
         std::fs::write(dir.path().join("conf/nginx.conf"), conf).unwrap();
         let child = Command::new(binary())
@@ -88,6 +104,16 @@ impl Nginx {
             self.port,
             path.trim_start_matches('/')
         )
+    }
+
+    /// The main config file.
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("conf/nginx.conf")
+    }
+
+    /// A path under the prefix.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
     }
 
     /// The error log so far.

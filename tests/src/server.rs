@@ -15,6 +15,8 @@ pub enum Behaviour {
     Silent,
     /// Read the request head, then close without a byte.
     Close,
+    /// Read the request head, then reset the connection (RST: SO_LINGER 0).
+    Reset,
     /// Send a 200 header, then body chunks forever.
     EndlessBody,
     /// Write these bytes as soon as the connection opens, without reading (a plain HTTP server
@@ -68,6 +70,13 @@ fn start_inner(behaviour: Behaviour, tls: Option<Arc<rustls::ServerConfig>>) -> 
             let tls = tls.clone();
             std::thread::spawn(move || {
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                if matches!(behaviour, Behaviour::Reset) {
+                    let mut stream = stream;
+                    if read_head(&mut stream) {
+                        let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+                    }
+                    return;
+                }
                 match tls {
                     None => serve(stream, &behaviour),
                     Some(config) => {
@@ -112,7 +121,7 @@ fn serve(mut stream: impl Read + Write, behaviour: &Behaviour) {
             let _ = stream.flush();
         }
         Behaviour::Silent => std::thread::sleep(Duration::from_secs(60)),
-        Behaviour::Close | Behaviour::Greet(_) => {}
+        Behaviour::Close | Behaviour::Greet(_) | Behaviour::Reset => {}
         Behaviour::EndlessBody => {
             let head =
                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -163,4 +172,39 @@ pub fn unresponsive_port() -> (u16, Vec<impl Sized>) {
         }
     }
     (port, held)
+}
+
+/// A server on a unix socket at `path` (HTTP, plain); the socket file lives as long as the process.
+pub fn start_unix(path: &std::path::Path, behaviour: Behaviour) {
+    let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let behaviour = behaviour.clone();
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                serve(stream, &behaviour);
+            });
+        }
+    });
+}
+
+/// `GET url` over HTTP/1.0 with a 10 s timeout; the status, or 0 when no response came.
+pub fn get(url: &str) -> u16 {
+    let rest = url.trim_start_matches("http://");
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let Ok(mut stream) = TcpStream::connect(authority) else {
+        return 0;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let request = format!("GET /{path} HTTP/1.0\r\nHost: {authority}\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return 0;
+    }
+    let mut head = Vec::new();
+    let _ = stream.take(64 * 1024).read_to_end(&mut head);
+    let text = String::from_utf8_lossy(&head);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }

@@ -51,6 +51,13 @@ pub enum Command {
     /// Send one request and name the layer that answered, with a DNS/connect/TLS/first-byte
     /// breakdown. For a 502, say whether that layer made it or relayed it, and what to run next.
     Probe(ProbeArgs),
+    /// Diagnose nginx: read its config (files or a `nginx -T` dump) and the error/access logs it
+    /// names, probe each upstream, and with --local run the host checks (`nginx -t`, open-files
+    /// limit, systemd unit, listening ports). Findings cite file:line and log lines.
+    Nginx(NginxArgs),
+    /// Classify saved log files offline (nginx error.log and access.log, plain or .gz): which
+    /// upstream failures happened, how often, and why.
+    Logs(LogsArgs),
     /// Print the JSON Schema of the JSON report.
     Schema,
     /// Print the documentation page of a finding code.
@@ -90,6 +97,95 @@ pub struct ProbeArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct NginxArgs {
+    /// The main config file; includes are followed [default: /etc/nginx/nginx.conf].
+    #[arg(long, value_name = "PATH", conflicts_with = "dump")]
+    pub config: Option<PathBuf>,
+
+    /// A saved `nginx -T` dump to read instead of the files (e.g. from `nginx -T > dump.txt 2>&1`).
+    #[arg(long, value_name = "PATH")]
+    pub dump: Option<PathBuf>,
+
+    /// An error.log to read (repeatable) [default: the error_log files the config names].
+    #[arg(long = "error-log", value_name = "PATH")]
+    pub error_log: Vec<PathBuf>,
+
+    /// An access.log to read (repeatable) [default: the access_log files the config names]. Its
+    /// log_format is taken from the config, or detected.
+    #[arg(long = "access-log", value_name = "PATH")]
+    pub access_log: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub window: WindowArgs,
+
+    /// Do not probe the upstreams the config names.
+    #[arg(long)]
+    pub no_probe: bool,
+
+    /// Time each upstream probe may take (e.g. 3s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// The config is on this machine: also run `nginx -t`, compare worker_connections with the
+    /// open-files limit, read the systemd unit's state and check the upstream ports listen.
+    #[arg(long)]
+    pub local: bool,
+
+    /// The nginx binary used by --local for `nginx -t` and `nginx -v`.
+    #[arg(long, value_name = "PATH", default_value = "nginx")]
+    pub nginx_bin: PathBuf,
+
+    /// The nginx prefix that relative paths in the config resolve against
+    /// [default: the config file's directory, or its parent for a conf/ directory].
+    #[arg(long, value_name = "DIR")]
+    pub prefix: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct WindowArgs {
+    /// Only count log lines from this recent duration (e.g. 15m, 2h, 1d) or since this time
+    /// (2026-05-01T12:00:00Z, "2026-05-01 12:00:00"), by the logs' own timestamps.
+    #[arg(long, value_name = "DURATION|TIME")]
+    pub since: Option<String>,
+
+    /// Offset of error.log timestamps, which nginx writes in local time without one
+    /// (e.g. +02:00, -05:00, UTC) [default: this machine's offset].
+    #[arg(long, value_name = "OFFSET")]
+    pub log_offset: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Log files to classify (plain or gzip-compressed).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// The log dialect; auto detects it per file from the first lines.
+    #[arg(long, value_enum, default_value_t = LogFormatArg::Auto)]
+    pub format: LogFormatArg,
+
+    /// A custom access-log format, as NAME=FORMAT with nginx's log_format syntax (repeatable),
+    /// e.g. 'upstream=$remote_addr [$time_local] "$request" $status $upstream_addr
+    /// $upstream_status $upstream_connect_time $upstream_header_time $upstream_response_time'.
+    #[arg(long = "log-format", value_name = "NAME=FORMAT")]
+    pub log_format: Vec<String>,
+
+    /// Read log_format definitions from this nginx config (files or an `nginx -T` dump).
+    #[arg(long, value_name = "PATH")]
+    pub nginx_config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub window: WindowArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    Auto,
+    NginxError,
+    NginxAccess,
+}
+
+#[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// The finding code, e.g. nginx-502.
     #[arg(required_unless_present = "list")]
@@ -106,6 +202,7 @@ pub enum OutputFormat {
     Json,
     Jsonl,
     Markdown,
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

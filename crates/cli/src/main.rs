@@ -4,7 +4,13 @@
 mod args;
 
 use anyhow::Context as _;
-use args::{Cli, ColorChoice, Command, FailOnArg, GlobalArgs, OutputFormat, ProbeArgs};
+mod progress;
+mod window;
+
+use args::{
+    Cli, ColorChoice, Command, FailOnArg, GlobalArgs, LogFormatArg, LogsArgs, NginxArgs,
+    OutputFormat, ProbeArgs,
+};
 use clap::{CommandFactory, Parser};
 use cloud502::engine::outcome::EXIT_USAGE;
 use cloud502::engine::{CollectCx, Progress, RunOptions};
@@ -23,6 +29,8 @@ struct UsageError {
 }
 
 fn main() -> ExitCode {
+    // Read the local UTC offset while the process has one thread: `time` refuses later.
+    window::init_local_offset();
     let cli = Cli::parse();
     init_logging(&cli.global);
     match run(cli) {
@@ -95,6 +103,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Probe(args) => probe(global, args),
+        Command::Nginx(args) => nginx(global, args),
+        Command::Logs(args) => logs(global, args),
     }
 }
 
@@ -126,19 +136,6 @@ fn explain(code: Option<&str>, list: bool) -> anyhow::Result<u8> {
     })?;
     emit(|out| out.write_all(code.docs().as_bytes()))?;
     Ok(0)
-}
-
-#[derive(Debug)]
-struct StderrProgress {
-    enabled: bool,
-}
-
-impl Progress for StderrProgress {
-    fn message(&self, message: &str) {
-        if self.enabled {
-            let _ = writeln!(std::io::stderr().lock(), "{message}...");
-        }
-    }
 }
 
 fn run_options(global: &GlobalArgs) -> anyhow::Result<RunOptions> {
@@ -199,22 +196,130 @@ fn probe(global: &GlobalArgs, args: &ProbeArgs) -> anyhow::Result<u8> {
     let request =
         ProbeRequest::new(&args.url, options).map_err(|e| usage(e.to_string(), e.hint))?;
     let provider = ProbeProvider::new(request);
+    run_provider(global, &provider, args.timeout, &opts)
+}
+
+/// Run a provider to a report, print it, and return its exit code.
+fn run_provider(
+    global: &GlobalArgs,
+    provider: &dyn cloud502::engine::Provider,
+    deadline: std::time::Duration,
+    opts: &RunOptions,
+) -> anyhow::Result<u8> {
     let interactive = std::io::stderr().is_terminal() && !global.quiet;
+    let progress = Arc::new(progress::StderrProgress::new(interactive));
     let cx = CollectCx {
-        deadline: args.timeout,
-        progress: Arc::new(StderrProgress {
-            enabled: interactive,
-        }),
+        deadline,
+        progress: progress.clone() as Arc<dyn Progress>,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let report = runtime
-        .block_on(cloud502::engine::run(&provider, &cx, &opts))
+        .block_on(cloud502::engine::run(provider, &cx, opts))
         .map_err(|e| usage(e.to_string(), e.hint().map(str::to_owned)))?;
+    progress.finish();
+    if !global.quiet {
+        let mut stderr = std::io::stderr().lock();
+        for gap in &report.errors {
+            let hint = gap
+                .hint
+                .as_deref()
+                .map(|h| format!(" (hint: {h})"))
+                .unwrap_or_default();
+            let _ = writeln!(stderr, "warning: {}: {}{hint}", gap.scope, gap.message);
+        }
+    }
     print_report(global, &report)?;
     Ok(report.summary.exit_code)
+}
+
+/// Collection deadline of the local providers: reading a big log is bounded by its size, not by a
+/// network timeout, so the backstop is generous; each network call has its own timeout.
+const LOCAL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+fn nginx(global: &GlobalArgs, args: &NginxArgs) -> anyhow::Result<u8> {
+    let opts = run_options(global)?;
+    let (since, local_offset) = window::parse(&args.window).map_err(|e| usage(e, None))?;
+    let options = cloud502::nginx::NginxOptions {
+        config: args.config.clone(),
+        dump: args.dump.clone(),
+        error_logs: args.error_log.clone(),
+        access_logs: args.access_log.clone(),
+        since,
+        local_offset,
+        probe: !args.no_probe,
+        probe_timeout: args.timeout,
+        local: args.local,
+        nginx_bin: args.nginx_bin.clone(),
+        prefix: args.prefix.clone(),
+    };
+    let provider = cloud502::nginx::NginxProvider::new(options).map_err(|e| {
+        let e = cloud502::engine::ProviderError::from(e);
+        usage(e.to_string(), e.hint().map(str::to_owned))
+    })?;
+    run_provider(global, &provider, LOCAL_DEADLINE, &opts)
+}
+
+fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<u8> {
+    use cloud502::logs::{AccessFormat, FormatChoice, LogsOptions, LogsProvider};
+    let opts = run_options(global)?;
+    let (since, local_offset) = window::parse(&args.window).map_err(|e| usage(e, None))?;
+    let mut problems = Vec::new();
+    let mut formats = Vec::new();
+    for entry in &args.log_format {
+        match entry.split_once('=') {
+            Some((name, format)) => match AccessFormat::parse(name.trim(), format) {
+                Ok(f) => formats.push(f),
+                Err(e) => problems.push(format!("--log-format {name}: {e}")),
+            },
+            None => problems.push(format!("--log-format `{entry}` is not NAME=FORMAT")),
+        }
+    }
+    if let Some(path) = &args.nginx_config {
+        match cloud502::nginx::conf::load_any(path) {
+            Ok(conf) => {
+                for (name, format) in conf.log_formats() {
+                    match AccessFormat::parse(&name, &format) {
+                        Ok(f) => formats.push(f),
+                        Err(e) => problems.push(format!("log_format {name}: {e}")),
+                    }
+                }
+            }
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    for p in &args.paths {
+        if let Err(e) = std::fs::metadata(p) {
+            problems.push(format!("cannot read {}: {e}", p.display()));
+        } else if p.is_dir() {
+            problems.push(format!("{} is a directory, not a log file", p.display()));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(usage(
+            problems.join("; "),
+            Some("check the paths and formats; run `cloud502 logs --help`".to_owned()),
+        ));
+    }
+    let choice = match args.format {
+        LogFormatArg::Auto => FormatChoice::Auto,
+        LogFormatArg::NginxError => FormatChoice::NginxError,
+        LogFormatArg::NginxAccess => FormatChoice::NginxAccess,
+    };
+    let provider = LogsProvider::new(LogsOptions {
+        paths: args.paths.clone(),
+        choice,
+        formats,
+        options: cloud502::logs::Options {
+            since,
+            local_offset,
+            ..cloud502::logs::Options::default()
+        },
+    });
+    run_provider(global, &provider, LOCAL_DEADLINE, &opts)
 }
 
 fn print_report(global: &GlobalArgs, report: &Report) -> anyhow::Result<()> {
@@ -224,6 +329,7 @@ fn print_report(global: &GlobalArgs, report: &Report) -> anyhow::Result<()> {
         Some(OutputFormat::Json) => Format::Json,
         Some(OutputFormat::Jsonl) => Format::Jsonl,
         Some(OutputFormat::Markdown) => Format::Markdown,
+        Some(OutputFormat::Sarif) => Format::Sarif,
         None if stdout_tty => Format::Table,
         None => Format::Json,
     };

@@ -27,7 +27,11 @@
 //! ```
 
 pub use cloud502_engine as engine;
+#[cfg(feature = "nginx")]
+pub use cloud502_logs as logs;
 pub use cloud502_model as model;
+#[cfg(feature = "nginx")]
+pub use cloud502_nginx as nginx;
 #[cfg(feature = "probe")]
 pub use cloud502_probe as probe;
 pub use cloud502_render as render;

@@ -4,6 +4,7 @@
 //! findings (pure: no I/O, no clock), and [`run`] wraps both into a [`Report`] whose verdict and
 //! exit code are computed once, in [`outcome`].
 
+pub mod describe;
 mod error;
 pub mod outcome;
 mod provider;

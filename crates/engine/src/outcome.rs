@@ -73,6 +73,7 @@ mod tests {
             title: "t".into(),
             explanation: String::new(),
             evidence: vec![],
+            locations: Vec::new(),
             disproved_by: String::new(),
             remediation: vec![],
             next_command: None,

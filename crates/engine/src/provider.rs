@@ -10,6 +10,17 @@ use std::time::Duration;
 pub trait Progress: Send + Sync + std::fmt::Debug {
     /// One short progress message (`probing 127.0.0.1:443`).
     fn message(&self, message: &str);
+
+    /// Progress through a large input (`reading error.log`): `done` of `total` bytes. Called
+    /// often; implementations should be cheap. The default ignores it.
+    fn bytes(&self, what: &str, done: u64, total: Option<u64>) {
+        let _ = (what, done, total);
+    }
+
+    /// The large input named by [`Progress::bytes`] is finished.
+    fn bytes_done(&self, what: &str) {
+        let _ = what;
+    }
 }
 
 /// A progress sink that drops everything.

@@ -94,6 +94,8 @@ pub fn build_report(evidence: Evidence, opts: &RunOptions, generated_at: String)
         targets: evidence.targets,
         probes: evidence.probes,
         logs: evidence.logs,
+        config: evidence.config,
+        checks: evidence.checks,
         findings,
         evidence: evidence.items,
         errors: evidence.gaps,

@@ -100,6 +100,50 @@ finding_codes! {
     MalformedResponse = "malformed-response": "the server's response is not valid HTTP",
     /// The network path to the host is broken (no route, network unreachable).
     NetworkUnreachable = "network-unreachable": "the host is unreachable: no route or network down",
+    /// KB 4.7 #1: `connect() failed (111: Connection refused)`.
+    NginxUpstreamRefused = "nginx-upstream-refused": "nginx's upstream refused the connection: nothing listens on the upstream port",
+    /// KB 4.7 #2: a unix-socket upstream is missing, not permitted or its backlog is full.
+    NginxUnixSocketFailed = "nginx-unix-socket-failed": "nginx could not connect to the upstream's unix socket: missing, not permitted or backlog full",
+    /// KB 4.7 #3: no route to the upstream.
+    NginxUpstreamUnreachable = "nginx-upstream-unreachable": "nginx has no network path to its upstream: no route to host or network unreachable",
+    /// KB 4.7 #4: `(99: Cannot assign requested address)`.
+    NginxEphemeralPortsExhausted = "nginx-ephemeral-ports-exhausted": "nginx ran out of local ports for connections to its upstream",
+    /// KB 4.7 #5: premature close or reset before the response header.
+    NginxUpstreamClosed = "nginx-upstream-closed": "the upstream closed or reset the connection before sending a response header",
+    /// KB 4.7 #6: the upstream closes idle keep-alive connections nginx still reuses.
+    NginxKeepaliveRace = "nginx-keepalive-race": "the upstream closes idle keep-alive connections that nginx still reuses",
+    /// KB 4.7 #7: `upstream sent too big header`.
+    NginxHeaderTooBig = "nginx-header-too-big": "the upstream's response header does not fit in proxy_buffer_size",
+    /// KB 4.7 #8: `upstream sent invalid header`.
+    NginxInvalidHeader = "nginx-invalid-header": "the upstream sent an invalid response header",
+    /// KB 4.7 #9: `no live upstreams`.
+    NginxNoLiveUpstreams = "nginx-no-live-upstreams": "every server of the upstream group is marked down (max_fails)",
+    /// KB 4.7 #10: TLS from nginx to the upstream failed.
+    NginxUpstreamTlsFailed = "nginx-upstream-tls-failed": "the TLS handshake from nginx to its upstream failed",
+    /// KB 4.7 #11: runtime DNS failure or no resolver.
+    NginxUpstreamDnsFailed = "nginx-upstream-dns-failed": "nginx could not resolve its upstream's name when the request came",
+    /// KB 4.7 #12: `host not found in upstream` at load.
+    NginxUpstreamUnresolvableAtLoad = "nginx-upstream-unresolvable-at-load": "nginx could not resolve an upstream host at start or reload",
+    /// KB 4.7 #13: timeouts give 504, not 502.
+    NginxUpstreamTimeout = "nginx-upstream-timeout": "nginx timed out waiting for its upstream: clients got 504, not 502",
+    /// KB 4.7 #14: 499.
+    NginxClientClosed = "nginx-client-closed-499": "clients gave up before the upstream answered (499)",
+    /// KB 0.4: the upstream itself answered 502 and nginx relayed it.
+    NginxUpstreamReturned502 = "nginx-upstream-returned-502": "the upstream application answered 502 itself; nginx relayed it",
+    /// Config: `keepalive` in an upstream used without HTTP/1.1 and an empty Connection header.
+    NginxKeepaliveWithoutHttp11 = "nginx-keepalive-without-http11": "upstream keepalive is set but the route does not send HTTP/1.1 with an empty Connection header",
+    /// Config: upstream keepalive_timeout is not shorter than the backend's idle timeout.
+    NginxKeepaliveTimeoutTooLong = "nginx-keepalive-timeout-too-long": "nginx keeps idle upstream connections longer than the backend does",
+    /// Config: a variable in proxy_pass with no resolver.
+    NginxDynamicPassWithoutResolver = "nginx-dynamic-pass-without-resolver": "proxy_pass uses a variable but no resolver is configured",
+    /// Config: max_fails/fail_timeout turn a blip into seconds of 502s and hide the first cause.
+    NginxMaxFailsMasking = "nginx-max-fails-masking": "max_fails turns a short upstream failure into fail_timeout of 502s and hides its cause",
+    /// Host: `nginx -t` fails.
+    NginxConfigTestFailed = "nginx-config-test-failed": "nginx -t rejects the configuration: the next reload or restart will fail",
+    /// Host: worker_connections above the open-files limit.
+    NginxWorkerConnectionsOverLimit = "nginx-worker-connections-over-limit": "worker_connections exceeds the open-files limit of the nginx workers",
+    /// Host: the systemd unit is not active.
+    NginxServiceNotActive = "nginx-service-not-active": "the nginx systemd unit is not active",
 }
 
 impl std::fmt::Display for FindingCode {

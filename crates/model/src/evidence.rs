@@ -1,6 +1,6 @@
 //! Evidence: everything a provider collected for one subject, plus the gaps it could not fill.
 
-use crate::{Probe, Subject, Target};
+use crate::{ConfigSnapshot, HostCheck, LogClass, Probe, Subject, Target};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +60,69 @@ pub struct LogCount {
     pub count: u64,
 }
 
+/// Lines that were read but not classified, by why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct LogSkips {
+    /// Lines that are not valid UTF-8.
+    pub invalid_utf8: u64,
+    /// Lines with NUL or other control bytes: binary data, not a log.
+    pub binary: u64,
+    /// Lines longer than the line cap; only their head was looked at.
+    pub too_long: u64,
+    /// Lines that do not follow the dialect's format.
+    pub unparsed: u64,
+    /// Lines whose timestamp falls before `--since`.
+    pub outside_window: u64,
+}
+
+impl LogSkips {
+    /// All skipped lines.
+    pub fn total(&self) -> u64 {
+        self.invalid_utf8 + self.binary + self.unparsed + self.outside_window
+    }
+}
+
+/// One log line kept verbatim as evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LogSample {
+    /// 1-based line number in the source.
+    pub line: u64,
+    /// The line, capped at 1 KiB, with control bytes escaped.
+    pub text: String,
+}
+
+/// Lines of one class for one upstream, aggregated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LogGroup {
+    /// What the lines say happened.
+    pub class: LogClass,
+    /// The upstream (peer address, socket path or pool name) the lines name, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// The status the client got, when the line says or the class implies it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The log level (`error`, `crit`, `warn`, ...), for error logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// The detail that varies within the class (errno text, SSL error, offending header), first seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// How many lines.
+    pub count: u64,
+    /// Of those, how many used a reused upstream connection (`$upstream_connect_time` 0.000), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused: Option<u64>,
+    /// The first line's timestamp, RFC 3339 (UTC when the log has no offset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    /// The last line's timestamp, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
+    /// The first line of the group, verbatim.
+    pub sample: LogSample,
+}
+
 /// A summary of one log source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LogSummary {
@@ -67,16 +130,43 @@ pub struct LogSummary {
     pub id: String,
     /// The file, log group or query read.
     pub source: String,
-    /// The log dialect (`nginx-error`, `alb-access`, `appgw-access`, `cloudflare-http-requests`, ...).
+    /// The log dialect (`nginx-error`, `nginx-access`, `alb-access`, `appgw-access`, `cloudflare-http-requests`, ...).
     pub dialect: String,
     /// Lines read.
     pub lines: u64,
-    /// Lines that record a 502 or its cause.
+    /// Lines that record a 502, a 504 or their cause.
     pub matched: u64,
-    /// Matched lines counted by class, largest first.
+    /// Bytes read (after decompression).
+    #[serde(default)]
+    pub bytes: u64,
+    /// Lines not classified, by why.
+    #[serde(default)]
+    pub skipped: LogSkips,
+    /// The earliest timestamp read, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    /// The latest timestamp read, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
+    /// Lines counted by key (the response status for access logs, the class for error logs), largest first.
     pub counts: Vec<LogCount>,
+    /// Classified lines grouped by class and upstream, largest first.
+    #[serde(default)]
+    pub groups: Vec<LogGroup>,
     /// A few representative lines, verbatim.
     pub samples: Vec<String>,
+}
+
+impl LogSummary {
+    /// Groups of this class.
+    pub fn groups_of(&self, class: LogClass) -> impl Iterator<Item = &LogGroup> {
+        self.groups.iter().filter(move |g| g.class == class)
+    }
+
+    /// Lines of this class.
+    pub fn count_of(&self, class: LogClass) -> u64 {
+        self.groups_of(class).map(|g| g.count).sum()
+    }
 }
 
 /// Everything one provider collected for one subject. Rules read only this.
@@ -93,6 +183,12 @@ pub struct Evidence {
     /// Log summaries.
     #[serde(default)]
     pub logs: Vec<LogSummary>,
+    /// Configuration read (routes, pools, settings with file:line).
+    #[serde(default, skip_serializing_if = "ConfigSnapshot::is_empty")]
+    pub config: ConfigSnapshot,
+    /// Checks run on the gateway's host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<HostCheck>,
     /// Individual facts that findings cite by id.
     #[serde(default)]
     pub items: Vec<EvidenceItem>,
@@ -109,6 +205,8 @@ impl Evidence {
             targets: Vec::new(),
             probes: Vec::new(),
             logs: Vec::new(),
+            config: ConfigSnapshot::default(),
+            checks: Vec::new(),
             items: Vec::new(),
             gaps: Vec::new(),
         }
@@ -117,7 +215,10 @@ impl Evidence {
     /// Whether anything at all was inspected (a probe that failed to connect still counts:
     /// the refusal is an observation).
     pub fn inspected(&self) -> bool {
-        !self.targets.is_empty() || !self.probes.is_empty() || !self.logs.is_empty()
+        !self.targets.is_empty()
+            || !self.probes.is_empty()
+            || !self.logs.is_empty()
+            || !self.config.is_empty()
     }
 
     /// Record a fact and return its id.

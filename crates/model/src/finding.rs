@@ -128,6 +128,9 @@ pub struct Finding {
     pub explanation: String,
     /// Ids of the [`crate::EvidenceItem`]s this finding rests on.
     pub evidence: Vec<String>,
+    /// The config lines it is about (for `-o sarif` and editors), when it is about config.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<crate::SourceLocation>,
     /// What observation would show this finding is wrong.
     pub disproved_by: String,
     /// Ordered remediation steps.

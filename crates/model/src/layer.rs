@@ -69,6 +69,8 @@ pub enum ProviderKind {
     Cloudflare,
     /// nginx configuration and logs.
     Nginx,
+    /// Saved log files classified offline (`cloud502 logs`).
+    Logs,
 }
 
 impl ProviderKind {
@@ -80,6 +82,7 @@ impl ProviderKind {
             ProviderKind::AzureAppgw => "azure-appgw",
             ProviderKind::Cloudflare => "cloudflare",
             ProviderKind::Nginx => "nginx",
+            ProviderKind::Logs => "logs",
         }
     }
 }

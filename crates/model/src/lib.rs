@@ -4,17 +4,26 @@
 //! the engine's rules turn it into [`Finding`]s; the engine wraps both into a [`Report`].
 
 mod codes;
+mod config;
 mod evidence;
 mod finding;
 mod layer;
+mod logclass;
 mod probe;
 mod report;
 mod target;
 
 pub use codes::FindingCode;
-pub use evidence::{Evidence, EvidenceItem, Gap, GapKind, LogCount, LogSummary};
+pub use config::{
+    CheckStatus, ConfigSnapshot, ForwardKind, HostCheck, Pool, PoolMember, Route, Setting,
+    SourceLocation,
+};
+pub use evidence::{
+    Evidence, EvidenceItem, Gap, GapKind, LogCount, LogGroup, LogSample, LogSkips, LogSummary,
+};
 pub use finding::{Confidence, Finding, Remediation, Risk, Severity, TimeRange};
 pub use layer::{Layer, ProviderKind};
+pub use logclass::LogClass;
 pub use probe::{
     CloudflarePage, Fingerprint, Header, HttpResponse, Phase, Probe, ProbeError, ProbeErrorKind,
     ProbeScheme, ProbeTimings, Signal, TlsFacts,
@@ -24,7 +33,7 @@ pub use target::{HealthState, Target};
 
 /// The version of the JSON report format. Bump it whenever the JSON Schema changes; the schema
 /// snapshot test fails when the schema changes while this number stays the same.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The JSON Schema of [`Report`], as `cloud502 schema` prints it.
 pub fn report_schema() -> serde_json::Value {

@@ -53,8 +53,12 @@ impl Phase {
 pub enum ProbeErrorKind {
     /// The name did not resolve.
     Dns,
-    /// Connection refused (RST).
+    /// Connection refused (RST, or a unix socket nobody accepts on).
     Refused,
+    /// The unix socket file does not exist.
+    NotFound,
+    /// Connecting was not permitted (unix socket owner or mode, SELinux).
+    PermissionDenied,
     /// The phase's time ran out.
     Timeout,
     /// The peer closed or reset the connection.

@@ -1,7 +1,10 @@
 //! The report: evidence, findings, verdict and exit code, as every renderer prints it.
 
+use crate::{
+    ConfigSnapshot, Finding, Gap, HostCheck, Layer, LogSummary, Probe, ProviderKind, Severity,
+    Target,
+};
 use crate::{EvidenceItem, SCHEMA_VERSION};
-use crate::{Finding, Gap, Layer, LogSummary, Probe, ProviderKind, Severity, Target};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -139,6 +142,12 @@ pub struct Report {
     pub probes: Vec<Probe>,
     /// Log summaries.
     pub logs: Vec<LogSummary>,
+    /// Configuration read (routes, pools, settings with file:line).
+    #[serde(default, skip_serializing_if = "ConfigSnapshot::is_empty")]
+    pub config: ConfigSnapshot,
+    /// Checks run on the gateway's host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<HostCheck>,
     /// Ranked findings: the first is the most likely cause.
     pub findings: Vec<Finding>,
     /// Facts the findings cite.

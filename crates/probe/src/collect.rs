@@ -46,7 +46,7 @@ impl Provider for ProbeProvider {
 
 /// State the probe's observations as evidence items (`{probe}.target`, `.timing`, `.status`,
 /// `.header.<name>`, `.body`, `.tls.cert`, `.tls.verify`, `.error`).
-fn describe(probe: &Probe, ev: &mut Evidence) {
+pub fn describe(probe: &Probe, ev: &mut Evidence) {
     let id = &probe.id;
     let via = if probe.resolve_override {
         " (address from --resolve)"

@@ -88,6 +88,9 @@ pub struct ProbeRequest {
     pub timeout: Duration,
     /// Go on when the certificate does not verify.
     pub insecure: bool,
+    /// Connect to this unix socket instead of resolving the host (`scheme` Http: one GET over
+    /// it; Tcp: connect only).
+    pub unix_socket: Option<PathBuf>,
     /// Extra trusted CA files.
     pub ca_files: Vec<PathBuf>,
 }
@@ -137,6 +140,7 @@ impl ProbeRequest {
                 headers,
                 timeout: options.timeout,
                 insecure: options.insecure,
+                unix_socket: None,
                 ca_files: options.ca_files,
             }),
             _ => {
@@ -146,6 +150,38 @@ impl ProbeRequest {
                 Err(ConfigError { problems, hint })
             }
         }
+    }
+
+    /// A probe of a unix socket: `http` sends one GET for `path` over it, otherwise connect only.
+    pub fn unix(
+        socket: impl Into<PathBuf>,
+        http: bool,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let path = if path.starts_with('/') {
+            path.to_owned()
+        } else {
+            format!("/{path}")
+        };
+        let url = Url::parse(&format!("http://localhost{path}"))
+            .map_err(|e| ConfigError::one(format!("invalid request path `{path}`: {e}"), None))?;
+        Ok(ProbeRequest {
+            url,
+            scheme: if http {
+                ProbeScheme::Http
+            } else {
+                ProbeScheme::Tcp
+            },
+            host: "localhost".to_owned(),
+            port: 0,
+            resolve: Vec::new(),
+            headers: Vec::new(),
+            timeout,
+            insecure: false,
+            unix_socket: Some(socket.into()),
+            ca_files: Vec::new(),
+        })
     }
 
     /// The `--resolve` address for this request's host and port, if any.
@@ -159,6 +195,14 @@ impl ProbeRequest {
     /// The URL as it may appear in reports: no password, query values redacted (they often
     /// carry tokens or signatures).
     pub fn display_url(&self) -> String {
+        if let Some(socket) = &self.unix_socket {
+            return match self.scheme {
+                ProbeScheme::Http => {
+                    format!("http://unix:{}:{}", socket.display(), self.url.path())
+                }
+                _ => format!("unix:{}", socket.display()),
+            };
+        }
         let mut url = self.url.clone();
         let _ = url.set_password(None);
         if !url.username().is_empty() {

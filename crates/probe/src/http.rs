@@ -89,6 +89,26 @@ async fn run(
     deadline: tokio::time::Instant,
     probe: &mut Probe,
 ) -> std::result::Result<(), ProbeError> {
+    if let Some(socket) = &req.unix_socket {
+        let t = Instant::now();
+        let stream = match timeout_at(deadline, tokio::net::UnixStream::connect(socket)).await {
+            Err(_) => return Err(timed_out(Phase::Connect, req.timeout)),
+            Ok(Err(e)) => {
+                return Err(fail(
+                    Phase::Connect,
+                    io_kind(&e),
+                    format!("connect to unix:{} failed: {e}", socket.display()),
+                ));
+            }
+            Ok(Ok(s)) => s,
+        };
+        probe.timings.connect_ms = Some(ms(t.elapsed()));
+        probe.connected = Some(format!("unix:{}", socket.display()));
+        if req.scheme == ProbeScheme::Tcp {
+            return Ok(());
+        }
+        return exchange(req, Box::new(stream), deadline, probe).await;
+    }
     let addrs = resolve(req, deadline, probe).await?;
 
     let t = Instant::now();
@@ -217,6 +237,8 @@ fn io_kind(e: &std::io::Error) -> ProbeErrorKind {
     use std::io::ErrorKind as E;
     match e.kind() {
         E::ConnectionRefused => ProbeErrorKind::Refused,
+        E::NotFound => ProbeErrorKind::NotFound,
+        E::PermissionDenied => ProbeErrorKind::PermissionDenied,
         E::TimedOut => ProbeErrorKind::Timeout,
         E::ConnectionReset | E::ConnectionAborted | E::UnexpectedEof | E::BrokenPipe => {
             ProbeErrorKind::Closed

@@ -11,7 +11,7 @@ pub mod fingerprint;
 mod http;
 mod tls;
 
-pub use collect::ProbeProvider;
+pub use collect::{ProbeProvider, describe};
 pub use config::{ProbeOptions, ProbeRequest, ResolveRule};
 pub use error::{ConfigError, Result};
 pub use fingerprint::fingerprint;

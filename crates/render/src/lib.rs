@@ -9,6 +9,7 @@ use std::io::{self, Write};
 mod json;
 mod jsonl;
 mod markdown;
+mod sarif;
 mod table;
 
 /// An output format (`-o`).
@@ -22,11 +23,19 @@ pub enum Format {
     Jsonl,
     /// Markdown, for tickets and chat.
     Markdown,
+    /// SARIF 2.1.0: findings that point at config lines, for GitHub code scanning and editors.
+    Sarif,
 }
 
 impl Format {
     /// Every format, for `--help` and completions.
-    pub const ALL: [Format; 4] = [Format::Table, Format::Json, Format::Jsonl, Format::Markdown];
+    pub const ALL: [Format; 5] = [
+        Format::Table,
+        Format::Json,
+        Format::Jsonl,
+        Format::Markdown,
+        Format::Sarif,
+    ];
 
     /// The name used on the command line.
     pub fn as_str(self) -> &'static str {
@@ -35,6 +44,7 @@ impl Format {
             Format::Json => "json",
             Format::Jsonl => "jsonl",
             Format::Markdown => "markdown",
+            Format::Sarif => "sarif",
         }
     }
 }
@@ -58,6 +68,7 @@ pub fn render(
         Format::Json => json::render(report, out),
         Format::Jsonl => jsonl::render(report, out),
         Format::Markdown => markdown::render(report, out),
+        Format::Sarif => sarif::render(report, out),
     }
 }
 

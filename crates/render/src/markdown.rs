@@ -121,6 +121,11 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out)?;
             writeln!(out, "{}", f.explanation)?;
             writeln!(out)?;
+            if !f.locations.is_empty() {
+                let at: Vec<String> = f.locations.iter().map(|l| format!("`{l}`")).collect();
+                writeln!(out, "Config: {}", at.join(", "))?;
+                writeln!(out)?;
+            }
             if !f.evidence.is_empty() {
                 let ev: Vec<String> = f.evidence.iter().map(|e| format!("`{e}`")).collect();
                 writeln!(out, "Evidence: {}", ev.join(", "))?;

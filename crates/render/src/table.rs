@@ -124,6 +124,8 @@ pub(crate) fn render(
         }
     }
 
+    write_sources(&p, report, out)?;
+
     if !report.findings.is_empty() {
         writeln!(out)?;
         writeln!(
@@ -277,6 +279,14 @@ fn write_finding(p: &Painter, rank: usize, f: &Finding, out: &mut dyn Write) -> 
     )?;
     writeln!(out, "     {}", p.paint(BOLD, &printable(&f.title)))?;
     writeln!(out, "     {}", printable(&f.explanation))?;
+    if !f.locations.is_empty() {
+        let at: Vec<String> = f
+            .locations
+            .iter()
+            .map(|l| printable(&l.to_string()))
+            .collect();
+        writeln!(out, "     {} {}", p.paint(DIM, "config:"), at.join(", "))?;
+    }
     if !f.evidence.is_empty() {
         writeln!(
             out,
@@ -317,6 +327,106 @@ fn write_finding(p: &Painter, rank: usize, f: &Finding, out: &mut dyn Write) -> 
             p.paint(BOLD, "next:"),
             p.paint(fg(AnsiColor::Cyan), next)
         )?;
+    }
+    Ok(())
+}
+
+/// Logs read, config routes and host checks: what the answer rests on, in a few lines each.
+fn write_sources(p: &Painter, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if !report.logs.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            p.paint(BOLD, &format!("Logs ({})", report.logs.len()))
+        )?;
+        for log in &report.logs {
+            let skipped = log.skipped.total();
+            writeln!(
+                out,
+                "  {} {}  {} lines, {} matched{}",
+                printable(&log.source),
+                p.paint(DIM, &log.dialect),
+                log.lines,
+                log.matched,
+                if skipped > 0 {
+                    format!(", {skipped} skipped")
+                } else {
+                    String::new()
+                }
+            )?;
+            for g in log.groups.iter().take(8) {
+                writeln!(
+                    out,
+                    "    {:>7} x {}{}",
+                    g.count,
+                    g.class.as_str(),
+                    g.upstream
+                        .as_deref()
+                        .map(|u| format!("  {}", printable(u)))
+                        .unwrap_or_default()
+                )?;
+            }
+            if log.groups.len() > 8 {
+                writeln!(out, "    ... {} more groups", log.groups.len() - 8)?;
+            }
+        }
+    }
+    let config = &report.config;
+    if !config.routes.is_empty() || !config.pools.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            p.paint(
+                BOLD,
+                &format!(
+                    "Config ({} routes, {} upstream groups)",
+                    config.routes.len(),
+                    config.pools.len()
+                )
+            )
+        )?;
+        for r in config.routes.iter().take(20) {
+            writeln!(
+                out,
+                "  {} -> {} {}",
+                printable(&r.label()),
+                printable(&r.target),
+                p.paint(
+                    DIM,
+                    &r.location
+                        .as_ref()
+                        .map(|l| l.to_string())
+                        .unwrap_or_default()
+                )
+            )?;
+        }
+        if config.routes.len() > 20 {
+            writeln!(out, "  ... {} more routes", config.routes.len() - 20)?;
+        }
+    }
+    if !report.checks.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            p.paint(BOLD, &format!("Host checks ({})", report.checks.len()))
+        )?;
+        for c in &report.checks {
+            let style = match c.status {
+                cloud502_model::CheckStatus::Pass => fg(AnsiColor::Green),
+                cloud502_model::CheckStatus::Fail => fg(AnsiColor::Red),
+                cloud502_model::CheckStatus::Skipped => DIM,
+            };
+            writeln!(
+                out,
+                "  {} {}: {}",
+                p.paint(style, c.status.as_str()),
+                printable(&c.name),
+                printable(&c.detail)
+            )?;
+        }
     }
     Ok(())
 }

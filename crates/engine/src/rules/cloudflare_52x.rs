@@ -1,7 +1,7 @@
 //! Cloudflare's own 52x and 530 status codes (KB 3.1, 3.4): each names a failure between
 //! Cloudflare's edge and the origin.
 
-use super::{Rule, cite};
+use super::{Rule, cite, front_probes};
 use crate::remediation::{adjust_timeouts, check_backend, review_config, update_tls};
 use cloud502_model::{Confidence, Evidence, Finding, FindingCode, Layer, Probe, Severity};
 
@@ -21,7 +21,7 @@ pub(super) const RULE: Rule = Rule {
 };
 
 fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
-    for probe in &evidence.probes {
+    for probe in front_probes(evidence) {
         let (Some(http), Some(fp)) = (&probe.http, &probe.fingerprint) else {
             continue;
         };
@@ -203,6 +203,7 @@ fn finding(probe: &Probe, status: u16, evidence: Vec<String>) -> Option<Finding>
              (KB 3.1)."
         ),
         evidence,
+        locations: Vec::new(),
         disproved_by: disproved.to_owned(),
         remediation,
         next_command: Some(direct),

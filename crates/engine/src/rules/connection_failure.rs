@@ -1,7 +1,7 @@
 //! The probe never got an HTTP response: DNS, refused, timed out, closed, malformed, unreachable.
 //! These are the failures a proxy in front would turn into a 502 or 504 (KB 1.9, 4.7, 3.4).
 
-use super::{Rule, cite};
+use super::{Rule, cite, front_probes};
 use crate::remediation::{adjust_timeouts, check_backend, restart, review_config, scale_backend};
 use cloud502_model::{
     Confidence, Evidence, Finding, FindingCode, Phase, Probe, ProbeError, ProbeErrorKind,
@@ -23,7 +23,7 @@ pub(super) const RULE: Rule = Rule {
 };
 
 fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
-    for probe in &evidence.probes {
+    for probe in front_probes(evidence) {
         let Some(error) = &probe.error else { continue };
         if let Some(f) = finding(
             probe,
@@ -212,7 +212,10 @@ fn finding(probe: &Probe, error: &ProbeError, evidence: Vec<String>) -> Option<F
                 ),
             ],
         ),
-        (K::TlsHandshake | K::TlsCertificate, _) => return None,
+        // Unix sockets: only backend probes connect to them, and the provider's rules judge those.
+        (K::TlsHandshake | K::TlsCertificate | K::NotFound | K::PermissionDenied, _) => {
+            return None;
+        }
     };
     Some(Finding {
         code,
@@ -222,6 +225,7 @@ fn finding(probe: &Probe, error: &ProbeError, evidence: Vec<String>) -> Option<F
         title,
         explanation,
         evidence,
+        locations: Vec::new(),
         disproved_by: disproved_by.to_owned(),
         remediation,
         next_command: None,

@@ -1,7 +1,7 @@
 //! A gateway answered 504: its upstream did not answer in time (KB 4.3, 1.9 "Not 502", 2.5 #8).
 //! Not a 502, but the neighbouring failure an engineer chasing 502s needs told apart.
 
-use super::{Rule, cite};
+use super::{Rule, cite, front_probes};
 use crate::remediation::{adjust_timeouts, check_backend, scale_backend};
 use cloud502_model::{Confidence, Evidence, Finding, FindingCode, Layer, Severity};
 
@@ -12,7 +12,7 @@ pub(super) const RULE: Rule = Rule {
 };
 
 fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
-    for probe in &evidence.probes {
+    for probe in front_probes(evidence) {
         let (Some(http), Some(fp)) = (&probe.http, &probe.fingerprint) else {
             continue;
         };
@@ -64,6 +64,7 @@ fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
                  rather than refusing or breaking connections."
             ),
             evidence: cite(evidence, probe, &["status", "header", "body", "timing"]),
+            locations: Vec::new(),
             disproved_by: "The same request answered directly by the upstream completes quickly."
                 .to_owned(),
             remediation: vec![

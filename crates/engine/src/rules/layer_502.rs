@@ -5,7 +5,7 @@
 //! Cloudflare's branded page). Same layer on both sides: it generated the 502. Different: it
 //! relayed a 502 from below. A body no proxy page matches: the application behind made it.
 
-use super::{Rule, cite, zone_guess};
+use super::{Rule, cite, front_probes, zone_guess};
 use crate::remediation::{adjust_timeouts, check_backend, restart, review_config};
 use cloud502_model::{
     CloudflarePage, Confidence, Evidence, Finding, FindingCode, Fingerprint, Layer, Probe,
@@ -81,7 +81,7 @@ fn attribute(fp: &Fingerprint) -> Author {
 }
 
 fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
-    for probe in &evidence.probes {
+    for probe in front_probes(evidence) {
         let (Some(http), Some(fp)) = (&probe.http, &probe.fingerprint) else {
             continue;
         };
@@ -401,6 +401,7 @@ fn finding(probe: &Probe, fp: &Fingerprint, author: Author, evidence: Vec<String
         title,
         explanation,
         evidence,
+        locations: Vec::new(),
         disproved_by,
         remediation,
         next_command: Some(next),

@@ -9,6 +9,12 @@ mod cloudflare_52x;
 mod connection_failure;
 mod gateway_timeout;
 mod layer_502;
+pub(crate) mod nginx;
+mod nginx_host;
+mod nginx_keepalive;
+mod nginx_pool;
+mod nginx_resolver;
+mod nginx_upstream;
 mod tls_certificate;
 mod tls_handshake;
 
@@ -28,6 +34,11 @@ pub static RULES: &[Rule] = &[
     layer_502::RULE,
     cloudflare_52x::RULE,
     gateway_timeout::RULE,
+    nginx_upstream::RULE,
+    nginx_resolver::RULE,
+    nginx_host::RULE,
+    nginx_pool::RULE,
+    nginx_keepalive::RULE,
     connection_failure::RULE,
     tls_handshake::RULE,
     tls_certificate::RULE,
@@ -59,6 +70,23 @@ pub(crate) fn rank(findings: &mut [Finding]) {
             .then(b.confidence.cmp(&a.confidence))
     });
 }
+
+/// Id prefix of probes a provider makes of its own backends (nginx upstreams, Cloudflare origins).
+/// Those are judged by the provider's rules, which know what the gateway itself checks: nginx does
+/// not verify an upstream certificate unless `proxy_ssl_verify on`, so a generic "untrusted
+/// certificate" finding about it would mislead.
+pub const BACKEND_PROBE_PREFIX: &str = "upstream.";
+
+/// Probes of the front door (the URL the user named), which the generic probe rules judge.
+pub(crate) fn front_probes(evidence: &Evidence) -> impl Iterator<Item = &Probe> {
+    evidence
+        .probes
+        .iter()
+        .filter(|p| !p.id.starts_with(BACKEND_PROBE_PREFIX))
+}
+
+pub use nginx::{bytes as nginx_bytes, peer as nginx_peer, seconds as nginx_seconds};
+pub use nginx_host::{CHECK_CONFIG_TEST, CHECK_NOFILE, CHECK_SYSTEMD};
 
 /// The ids of a probe's evidence items of the given kinds (`status`, `header`, `body`, ...):
 /// `{probe}.{kind}` itself and everything below it.

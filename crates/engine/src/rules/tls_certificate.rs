@@ -2,7 +2,7 @@
 //! Behind a proxy these are AppGW's certificate health messages, nginx's "upstream SSL
 //! certificate verify error" and Cloudflare 526 (KB 2.2, 4.2, 3.1).
 
-use super::{Rule, cite};
+use super::{Rule, cite, front_probes};
 use crate::remediation::{check_backend, update_tls};
 use cloud502_model::{Confidence, Evidence, Finding, FindingCode, Probe, Remediation, Severity};
 
@@ -22,7 +22,7 @@ pub(super) const RULE: Rule = Rule {
 };
 
 fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
-    for probe in &evidence.probes {
+    for probe in front_probes(evidence) {
         let Some(tls) = &probe.tls else { continue };
         let ids = cite(evidence, probe, &["tls"]);
         let mut push = |code, severity, title: String, explanation: String, disproved: &str| {
@@ -34,6 +34,7 @@ fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
                 title,
                 explanation,
                 evidence: ids.clone(),
+                locations: Vec::new(),
                 disproved_by: disproved.to_owned(),
                 remediation: remediation(probe, code),
                 next_command: None,

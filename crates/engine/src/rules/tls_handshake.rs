@@ -2,7 +2,7 @@
 //! Behind a proxy this is the ALB's TargetTLSNegotiationErrorCount, nginx's "SSL_do_handshake()
 //! failed", or Cloudflare 525 (KB 1.9 #5, 4.7 #10, 3.4 #9).
 
-use super::{Rule, cite};
+use super::{Rule, cite, front_probes};
 use crate::remediation::{check_backend, update_tls};
 use cloud502_model::{Confidence, Evidence, Finding, FindingCode, Phase, ProbeErrorKind, Severity};
 
@@ -13,7 +13,7 @@ pub(super) const RULE: Rule = Rule {
 };
 
 fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
-    for probe in &evidence.probes {
+    for probe in front_probes(evidence) {
         let Some(error) = &probe.error else { continue };
         let handshake = match error.kind {
             ProbeErrorKind::TlsHandshake => true,
@@ -39,6 +39,7 @@ fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
                 error.message
             ),
             evidence: cite(evidence, probe, &["error", "tls"]),
+            locations: Vec::new(),
             disproved_by: "openssl s_client with the same SNI completes a handshake.".to_owned(),
             remediation: vec![
                 check_backend(

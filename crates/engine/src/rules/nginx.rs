@@ -1,0 +1,320 @@
+//! What the nginx rules share: reading log groups, backend probes and config for one upstream.
+//! Not a rule itself.
+
+use super::BACKEND_PROBE_PREFIX;
+use crate::describe::{log_group_id, pool_id, route_id};
+use cloud502_model::{
+    Confidence, Evidence, Finding, FindingCode, Layer, LogClass, LogSample, Probe, Remediation,
+    Route, Severity, SourceLocation,
+};
+
+/// Whether a log dialect is one of nginx's.
+pub(super) fn is_nginx_log(dialect: &str) -> bool {
+    dialect.starts_with("nginx-")
+}
+
+/// Log lines of some classes, for one upstream or all.
+#[derive(Debug, Default)]
+pub(super) struct Seen {
+    /// Lines in error logs.
+    pub error_lines: u64,
+    /// Lines in access logs.
+    pub access_lines: u64,
+    /// Access-log lines on a reused upstream connection.
+    pub reused: u64,
+    /// Upstreams named, most lines first.
+    pub upstreams: Vec<(String, u64)>,
+    /// Item ids of the groups.
+    pub items: Vec<String>,
+    /// The first line of the largest group: source and sample.
+    pub sample: Option<(String, LogSample)>,
+    /// The first detail seen (errno text, SSL error, header).
+    pub detail: Option<String>,
+    /// Classes seen.
+    pub classes: Vec<LogClass>,
+}
+
+impl Seen {
+    /// Requests these lines stand for: error-log lines when there are any (the access log counts
+    /// the same requests again), else access-log lines.
+    pub fn count(&self) -> u64 {
+        if self.error_lines > 0 {
+            self.error_lines
+        } else {
+            self.access_lines
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.error_lines == 0 && self.access_lines == 0
+    }
+
+    /// "1 upstream" or the list.
+    pub fn upstream_list(&self) -> String {
+        let names: Vec<&str> = self.upstreams.iter().map(|(u, _)| u.as_str()).collect();
+        if names.is_empty() {
+            "the upstream".to_owned()
+        } else {
+            names.join(", ")
+        }
+    }
+
+    /// `error.log:17: <line>` for the explanation.
+    pub fn quote(&self) -> String {
+        match &self.sample {
+            Some((source, s)) => format!("{}:{}: {}", source, s.line, s.text),
+            None => String::new(),
+        }
+    }
+}
+
+/// Gather nginx log groups of these classes, optionally only those naming `upstream`.
+pub(super) fn seen(ev: &Evidence, classes: &[LogClass], upstream: Option<&str>) -> Seen {
+    let mut seen = Seen::default();
+    let mut best = 0;
+    for log in ev.logs.iter().filter(|l| is_nginx_log(&l.dialect)) {
+        let access = log.dialect == "nginx-access";
+        for (i, g) in log.groups.iter().enumerate() {
+            if !classes.contains(&g.class) {
+                continue;
+            }
+            if upstream.is_some() && g.upstream.as_deref() != upstream {
+                continue;
+            }
+            if access {
+                seen.access_lines += g.count;
+                seen.reused += g.reused.unwrap_or(0);
+            } else {
+                seen.error_lines += g.count;
+            }
+            if !seen.classes.contains(&g.class) {
+                seen.classes.push(g.class);
+            }
+            if let Some(u) = &g.upstream {
+                match seen.upstreams.iter_mut().find(|(name, _)| name == u) {
+                    Some((_, n)) => *n += g.count,
+                    None => seen.upstreams.push((u.clone(), g.count)),
+                }
+            }
+            seen.items.push(log_group_id(log, i));
+            // Error-log samples say more than access-log ones.
+            let weight = g.count + if access { 0 } else { u64::MAX / 2 };
+            if weight > best {
+                best = weight;
+                seen.sample = Some((short_source(&log.source), g.sample.clone()));
+                if g.detail.is_some() {
+                    seen.detail = g.detail.clone();
+                }
+            }
+            if seen.detail.is_none() {
+                seen.detail = g.detail.clone();
+            }
+        }
+    }
+    seen.upstreams.sort_by_key(|u| std::cmp::Reverse(u.1));
+    seen
+}
+
+fn short_source(source: &str) -> String {
+    source.to_owned()
+}
+
+/// Probes nginx's provider made of its upstreams.
+pub(super) fn backend_probes(ev: &Evidence) -> impl Iterator<Item = &Probe> {
+    ev.probes
+        .iter()
+        .filter(|p| p.id.starts_with(BACKEND_PROBE_PREFIX))
+}
+
+/// The peer a target, URL or log field names, as nginx writes it in `upstream:`:
+/// `http://127.0.0.1:8080/x` -> `127.0.0.1:8080`; `http://unix:/run/a.sock:/` -> `unix:/run/a.sock`;
+/// `unix:/run/a.sock` stays; `backend` stays.
+pub fn peer(target: &str) -> String {
+    let rest = target.split_once("://").map_or(target, |(_, r)| r);
+    if let Some(path) = rest.strip_prefix("unix:") {
+        let path = path.split_once(':').map_or(path, |(p, _)| p);
+        return format!("unix:{path}");
+    }
+    rest.split('/').next().unwrap_or(rest).to_owned()
+}
+
+/// The peer a backend probe connected to.
+pub(super) fn probe_peer(probe: &Probe) -> String {
+    if probe.url.starts_with("unix:") || probe.url.contains("://unix:") {
+        return peer(&probe.url);
+    }
+    // The URL drops a scheme's default port; nginx's `upstream:` always has one.
+    if probe.host.contains(':') {
+        format!("[{}]:{}", probe.host, probe.port)
+    } else {
+        format!("{}:{}", probe.host, probe.port)
+    }
+}
+
+/// The routes that forward to `upstream` (a peer or a pool name), directly or through a pool.
+pub(super) fn routes_to<'a>(ev: &'a Evidence, upstream: &str) -> Vec<&'a Route> {
+    let pools: Vec<&str> = ev
+        .config
+        .pools
+        .iter()
+        .filter(|p| p.name == upstream || p.members.iter().any(|m| peer(&m.address) == upstream))
+        .map(|p| p.name.as_str())
+        .collect();
+    ev.config
+        .routes
+        .iter()
+        .filter(|r| {
+            let target = peer(&r.target);
+            target == upstream
+                || r.pool.as_deref().is_some_and(|p| pools.contains(&p))
+                || pools.contains(&target.as_str())
+        })
+        .collect()
+}
+
+/// Config locations for an upstream: the `server` lines naming it and the passes that reach it.
+pub(super) fn upstream_locations(ev: &Evidence, upstream: &str) -> Vec<SourceLocation> {
+    let mut out = Vec::new();
+    for pool in &ev.config.pools {
+        if pool.name == upstream {
+            out.extend(pool.location.clone());
+        }
+        for m in &pool.members {
+            if peer(&m.address) == upstream {
+                out.extend(m.location.clone());
+            }
+        }
+    }
+    for r in routes_to(ev, upstream) {
+        out.extend(r.location.clone());
+    }
+    dedup(out)
+}
+
+/// Item ids of the config entries about an upstream.
+pub(super) fn upstream_items(ev: &Evidence, upstream: &str) -> Vec<String> {
+    let mut out: Vec<String> = ev
+        .config
+        .pools
+        .iter()
+        .filter(|p| p.name == upstream || p.members.iter().any(|m| peer(&m.address) == upstream))
+        .map(pool_id)
+        .collect();
+    out.extend(routes_to(ev, upstream).into_iter().map(route_id));
+    out.retain(|id| ev.item(id).is_some());
+    out
+}
+
+pub(super) fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
+    let mut out = Vec::with_capacity(items.len());
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// A finding about nginx.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn finding(
+    code: FindingCode,
+    severity: Severity,
+    confidence: Confidence,
+    title: String,
+    explanation: String,
+    evidence: Vec<String>,
+    locations: Vec<SourceLocation>,
+    disproved_by: &str,
+    remediation: Vec<Remediation>,
+) -> Finding {
+    Finding {
+        code,
+        severity,
+        confidence,
+        layer: Some(Layer::Nginx),
+        title,
+        explanation,
+        evidence: dedup(evidence),
+        locations: dedup(locations),
+        disproved_by: disproved_by.to_owned(),
+        remediation,
+        next_command: None,
+    }
+}
+
+/// Parse an nginx time (`60s`, `1m`, `500ms`, `75`) into seconds.
+pub fn seconds(value: &str) -> Option<f64> {
+    let mut total = 0.0;
+    let mut rest = value.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let n: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "" | "s" => 1.0,
+            "ms" => 0.001,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86400.0,
+            "w" => 604800.0,
+            "M" => 2_592_000.0,
+            "y" => 31_536_000.0,
+            _ => return None,
+        };
+        total += n * factor;
+        rest = &rest[unit_len..];
+    }
+    Some(total)
+}
+
+/// Parse an nginx size (`4k`, `16K`, `1m`, `8192`) into bytes.
+pub fn bytes(value: &str) -> Option<u64> {
+    let v = value.trim();
+    let (digits, factor) = match v.chars().last()? {
+        'k' | 'K' => (&v[..v.len() - 1], 1024),
+        'm' | 'M' => (&v[..v.len() - 1], 1024 * 1024),
+        'g' | 'G' => (&v[..v.len() - 1], 1024 * 1024 * 1024),
+        _ => (v, 1),
+    };
+    digits.parse::<u64>().ok().map(|n| n * factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_are_reduced_as_nginx_logs_them() {
+        assert_eq!(peer("http://127.0.0.1:8080/x"), "127.0.0.1:8080");
+        assert_eq!(peer("http://unix:/run/a.sock:/x"), "unix:/run/a.sock");
+        assert_eq!(peer("unix:/run/php.sock"), "unix:/run/php.sock");
+        assert_eq!(peer("backend"), "backend");
+        assert_eq!(peer("https://backend"), "backend");
+        assert_eq!(peer("127.0.0.1:9000"), "127.0.0.1:9000");
+    }
+
+    #[test]
+    fn nginx_times_and_sizes_parse() {
+        assert_eq!(seconds("60s"), Some(60.0));
+        assert_eq!(seconds("1m30s"), Some(90.0));
+        assert_eq!(seconds("500ms"), Some(0.5));
+        assert_eq!(seconds("75"), Some(75.0));
+        assert_eq!(seconds("x"), None);
+        assert_eq!(bytes("4k"), Some(4096));
+        assert_eq!(bytes("1M"), Some(1 << 20));
+        assert_eq!(bytes("8192"), Some(8192));
+        assert_eq!(bytes(""), None);
+    }
+}

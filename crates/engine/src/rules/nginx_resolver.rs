@@ -1,0 +1,94 @@
+//! A variable in proxy_pass makes nginx resolve the name per request, which needs a `resolver`
+//! (KB 4.5, 4.7 #11, 8.1: "no resolver defined to resolve ...").
+
+use super::Rule;
+use super::nginx::{finding, seen};
+use crate::describe::route_id;
+use crate::remediation::review_config;
+use cloud502_model::{Confidence, Evidence, Finding, FindingCode, LogClass, Severity};
+
+pub(super) const RULE: Rule = Rule {
+    name: "nginx_resolver",
+    codes: &[FindingCode::NginxDynamicPassWithoutResolver],
+    check,
+};
+
+fn check(ev: &Evidence, out: &mut Vec<Finding>) {
+    let logs = seen(ev, &[LogClass::NoResolver], None);
+    let routes: Vec<_> = ev
+        .config
+        .routes
+        .iter()
+        .filter(|r| {
+            r.dynamic
+                && r.setting("resolver")
+                    .is_none_or(|s| s.value.trim().is_empty())
+        })
+        .collect();
+    if routes.is_empty() && logs.is_empty() {
+        return;
+    }
+    let names = logs.upstream_list();
+    let mut evidence = logs.items.clone();
+    evidence.extend(
+        routes
+            .iter()
+            .map(|r| route_id(r))
+            .filter(|id| ev.item(id).is_some()),
+    );
+    let locations = routes.iter().filter_map(|r| r.location.clone()).collect();
+    let passes: Vec<String> = routes
+        .iter()
+        .map(|r| format!("{} (`{}`)", r.label(), r.target))
+        .collect();
+    let (title, confidence) = if logs.is_empty() {
+        (
+            format!(
+                "proxy_pass with a variable and no resolver: {}",
+                passes.join(", ")
+            ),
+            // A variable holding an IP address or an upstream{} name needs no resolver.
+            Confidence::Medium,
+        )
+    } else {
+        (
+            format!("nginx answers 502: no resolver defined to resolve {names}"),
+            Confidence::High,
+        )
+    };
+    out.push(finding(
+        FindingCode::NginxDynamicPassWithoutResolver,
+        Severity::Critical,
+        confidence,
+        title,
+        format!(
+            "When proxy_pass contains a variable, nginx resolves the host name for each request \
+             with its own `resolver`, not /etc/resolv.conf; with none configured, every such \
+             request gets 502 and error.log says \"no resolver defined to resolve\" (KB 4.7 \
+             #11, 8.1).{}{}",
+            if passes.is_empty() {
+                String::new()
+            } else {
+                format!(" Routes: {}.", passes.join(", "))
+            },
+            if logs.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " {} request(s) failed this way; first: {}.",
+                    logs.count(),
+                    logs.quote()
+                )
+            }
+        ),
+        evidence,
+        locations,
+        "The variable always holds an IP address or the name of an upstream{} block, or \
+         requests through the route succeed.",
+        vec![review_config(
+            "Add `resolver <dns-ip> valid=30s;` (e.g. 127.0.0.53 or the VPC resolver) to the \
+             http or server block, or proxy to a fixed upstream{} instead",
+            None,
+        )],
+    ));
+}

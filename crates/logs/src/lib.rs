@@ -1,0 +1,43 @@
+//! Streaming, zero-copy log classifiers: nginx error.log and access logs into [`LogSummary`].
+//!
+//! A log is read in large blocks through one reused buffer, split into lines with `memchr`, and each
+//! line is classified from borrowed bytes without allocating: only lines that record a failure are
+//! aggregated into [`LogGroup`](cloud502_model::LogGroup)s keyed by (class, upstream). Memory is
+//! bounded whatever the input: lines are capped at [`Options::max_line`] (the tail of a longer line
+//! is read and dropped), groups at [`Options::max_groups`], samples at [`Options::max_samples`].
+//!
+//! - error.log lines are classified by message and action text into a [`LogClass`] (KB 4.2);
+//!   errno numbers are never used, so BSD/macOS logs classify too.
+//! - access log lines are counted by `$status`; 499 and 5xx lines are classified by the upstream
+//!   timing variables of their `log_format` (KB 4.4).
+//!
+//! ```no_run
+//! use cloud502_logs::{FormatChoice, Options, summarize_path};
+//! let s = summarize_path(
+//!     std::path::Path::new("/var/log/nginx/error.log"),
+//!     "logs.0",
+//!     FormatChoice::Auto,
+//!     &[],
+//!     &Options::default(),
+//!     &mut |_bytes| {},
+//! )?;
+//! # Ok::<(), cloud502_logs::LogError>(())
+//! ```
+
+mod detect;
+mod error;
+mod nginx_access;
+mod nginx_error;
+mod provider;
+mod reader;
+mod summary;
+mod ts;
+
+pub use cloud502_model::{LogClass, LogSummary};
+pub use detect::{Dialect, FormatChoice, detect};
+pub use error::{LogError, Result};
+pub use nginx_access::AccessFormat;
+pub use nginx_error::{ErrorLine, classify_error, parse_error_line};
+pub use provider::{LogsOptions, LogsProvider, gap};
+pub use reader::open;
+pub use summary::{Options, summarize, summarize_path};

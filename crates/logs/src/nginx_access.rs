@@ -1,0 +1,580 @@
+//! nginx access logs: `log_format` parsing, a lazy field walker and the 5xx classifier (KB 4.4).
+
+use crate::error::{LogError, Result};
+use crate::ts::{self, Ts};
+use cloud502_model::LogClass;
+use memchr::{memchr, memrchr};
+
+/// The variables the classifier reads; everything else is skipped over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Var {
+    Status,
+    TimeLocal,
+    TimeIso8601,
+    Msec,
+    UpstreamAddr,
+    UpstreamStatus,
+    UpstreamConnectTime,
+    UpstreamHeaderTime,
+    UpstreamResponseTime,
+    Other,
+}
+
+impl Var {
+    fn from_name(name: &str) -> Var {
+        match name {
+            "status" => Var::Status,
+            "time_local" => Var::TimeLocal,
+            "time_iso8601" => Var::TimeIso8601,
+            "msec" => Var::Msec,
+            "upstream_addr" => Var::UpstreamAddr,
+            "upstream_status" => Var::UpstreamStatus,
+            "upstream_connect_time" => Var::UpstreamConnectTime,
+            "upstream_header_time" => Var::UpstreamHeaderTime,
+            "upstream_response_time" => Var::UpstreamResponseTime,
+            _ => Var::Other,
+        }
+    }
+
+    /// Variables nginx always writes with the same width.
+    #[inline]
+    fn width(self) -> Option<usize> {
+        match self {
+            Var::Status => Some(3),
+            Var::TimeLocal => Some(26),
+            Var::TimeIso8601 => Some(25),
+            _ => None,
+        }
+    }
+
+    /// `$upstream_*` values list several peers: `a, b` (retries) and `a : b` (internal redirects).
+    #[inline]
+    fn multi(self) -> bool {
+        matches!(
+            self,
+            Var::UpstreamAddr
+                | Var::UpstreamStatus
+                | Var::UpstreamConnectTime
+                | Var::UpstreamHeaderTime
+                | Var::UpstreamResponseTime
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Lit(Box<[u8]>),
+    Var(Var),
+}
+
+/// A compiled nginx `log_format`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessFormat {
+    name: String,
+    segs: Vec<Seg>,
+    /// Segments to walk to reach `$status` and the time variable (plus the literal that follows).
+    fast_end: usize,
+    has_addr: bool,
+    has_connect: bool,
+    has_header: bool,
+    has_response: bool,
+    has_time: bool,
+}
+
+/// The fields of one access line the classifier reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct AccessFields<'a> {
+    pub status: u16,
+    pub time: Option<Ts>,
+    pub addr: Option<&'a [u8]>,
+    pub upstream_status: Option<&'a [u8]>,
+    pub connect: Option<&'a [u8]>,
+    pub header: Option<&'a [u8]>,
+    pub response: Option<&'a [u8]>,
+}
+
+/// How much of a line to walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Walk {
+    /// Up to `$status` and the time: enough to count a 2xx line.
+    Fast,
+    /// Every field; trailing text after the format is tolerated.
+    Full,
+    /// Every field, and the line must end where the format ends (detection).
+    Strict,
+}
+
+impl AccessFormat {
+    /// nginx's predefined `combined` format.
+    pub fn combined() -> AccessFormat {
+        // the predefined format is valid by construction
+        match AccessFormat::parse(
+            "combined",
+            "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \
+             \"$http_referer\" \"$http_user_agent\"",
+        ) {
+            Ok(f) => f,
+            Err(_) => AccessFormat {
+                name: "combined".into(),
+                segs: vec![Seg::Var(Var::Status)],
+                fast_end: 1,
+                has_addr: false,
+                has_connect: false,
+                has_header: false,
+                has_response: false,
+                has_time: false,
+            },
+        }
+    }
+
+    /// Compile a `log_format` string as nginx concatenates it, e.g.
+    /// `$remote_addr - [$time_local] "$request" $status us=$upstream_status urt=$upstream_response_time`.
+    /// `${var}` is accepted as well as `$var`. The format must contain `$status`.
+    pub fn parse(name: &str, format: &str) -> Result<AccessFormat> {
+        let bad = |problem: String| LogError::BadFormat {
+            name: name.to_string(),
+            problem,
+        };
+        let b = format.as_bytes();
+        let mut segs = Vec::new();
+        let mut lit = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] != b'$' {
+                lit.push(b[i]);
+                i += 1;
+                continue;
+            }
+            let at = i;
+            i += 1;
+            let braced = b.get(i) == Some(&b'{');
+            if braced {
+                i += 1;
+            }
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            if i == start {
+                return Err(bad(format!(
+                    "`$` at byte {at} is not followed by a variable name"
+                )));
+            }
+            let var = &format[start..i];
+            if braced {
+                if b.get(i) != Some(&b'}') {
+                    return Err(bad(format!("the closing bracket of `${{{var}` is missing")));
+                }
+                i += 1;
+            }
+            if !lit.is_empty() {
+                segs.push(Seg::Lit(std::mem::take(&mut lit).into_boxed_slice()));
+            }
+            segs.push(Seg::Var(Var::from_name(var)));
+        }
+        if !lit.is_empty() {
+            segs.push(Seg::Lit(lit.into_boxed_slice()));
+        }
+        let pos = |v: Var| segs.iter().position(|s| *s == Seg::Var(v));
+        let Some(status_at) = pos(Var::Status) else {
+            return Err(bad(
+                "it has no $status variable, which is needed to find 5xx lines".into(),
+            ));
+        };
+        let time_at = [Var::TimeLocal, Var::TimeIso8601, Var::Msec]
+            .into_iter()
+            .filter_map(pos)
+            .min();
+        let mut fast_end = status_at.max(time_at.unwrap_or(0)) + 1;
+        if matches!(segs.get(fast_end), Some(Seg::Lit(_))) {
+            fast_end += 1;
+        }
+        let has = |v: Var| pos(v).is_some();
+        Ok(AccessFormat {
+            name: name.to_string(),
+            fast_end,
+            has_addr: has(Var::UpstreamAddr),
+            has_connect: has(Var::UpstreamConnectTime),
+            has_header: has(Var::UpstreamHeaderTime),
+            has_response: has(Var::UpstreamResponseTime),
+            has_time: time_at.is_some(),
+            segs,
+        })
+    }
+
+    /// The format's name (`combined`, or the `log_format` name).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Does the format log any of `$upstream_connect_time`, `$upstream_header_time`,
+    /// `$upstream_response_time`?
+    pub fn has_upstream_timing(&self) -> bool {
+        self.has_connect || self.has_header || self.has_response
+    }
+
+    /// Does the format log a time (`$time_local`, `$time_iso8601` or `$msec`)?
+    pub fn has_time(&self) -> bool {
+        self.has_time
+    }
+
+    /// Does the format log `$upstream_connect_time` (so reused connections can be counted)?
+    pub(crate) fn has_connect_time(&self) -> bool {
+        self.has_connect
+    }
+
+    /// Walk a line along the format. `None` when the line does not fit.
+    #[inline]
+    pub(crate) fn walk<'a>(&self, line: &'a [u8], how: Walk) -> Option<AccessFields<'a>> {
+        let upto = match how {
+            Walk::Fast => self.fast_end.min(self.segs.len()),
+            Walk::Full | Walk::Strict => self.segs.len(),
+        };
+        let mut f = AccessFields::default();
+        let mut got_status = false;
+        let mut pos = 0;
+        for i in 0..upto {
+            match &self.segs[i] {
+                Seg::Lit(l) => {
+                    if !line[pos..].starts_with(l) {
+                        return None;
+                    }
+                    pos += l.len();
+                }
+                Seg::Var(v) => {
+                    let end = match v.width() {
+                        Some(w) => {
+                            if pos + w > line.len() {
+                                return None;
+                            }
+                            pos + w
+                        }
+                        None => match self.segs.get(i + 1) {
+                            Some(Seg::Lit(l)) => pos + find_lit(&line[pos..], l, v.multi())?,
+                            // two variables back to back: the first one cannot be delimited
+                            Some(Seg::Var(_)) => pos,
+                            None => line.len(),
+                        },
+                    };
+                    let val = &line[pos..end];
+                    match v {
+                        Var::Status => {
+                            f.status = status(val)?;
+                            got_status = true;
+                        }
+                        Var::TimeLocal => f.time = Some(ts::parse_time_local(val)?),
+                        Var::TimeIso8601 => f.time = Some(ts::parse_iso8601(val)?),
+                        Var::Msec => f.time = Some(ts::parse_msec(val)?),
+                        Var::UpstreamAddr => f.addr = Some(val),
+                        Var::UpstreamStatus => f.upstream_status = Some(val),
+                        Var::UpstreamConnectTime => f.connect = Some(val),
+                        Var::UpstreamHeaderTime => f.header = Some(val),
+                        Var::UpstreamResponseTime => f.response = Some(val),
+                        Var::Other => {}
+                    }
+                    pos = end;
+                }
+            }
+        }
+        if how == Walk::Strict && pos != line.len() {
+            return None;
+        }
+        got_status.then_some(f)
+    }
+
+    /// The class of an access line, from its status and upstream timings (KB 4.4). `None` for
+    /// statuses that are not 499 or 5xx.
+    pub(crate) fn classify(&self, f: &AccessFields<'_>) -> Option<LogClass> {
+        use LogClass::*;
+        Some(match f.status {
+            502 => {
+                if !self.has_upstream_timing() {
+                    Status502
+                } else if (self.has_addr && unset(f.addr)) || (self.has_connect && unset(f.connect))
+                {
+                    Status502NoConnect
+                } else if self.has_connect && self.has_header {
+                    if unset(f.header) {
+                        Status502NoHeader
+                    } else {
+                        Status502FromUpstream
+                    }
+                } else if self.has_header && !unset(f.header) {
+                    Status502FromUpstream
+                } else {
+                    Status502
+                }
+            }
+            504 => Status504,
+            499 => Status499,
+            500..=599 => Status5xx,
+            _ => return None,
+        })
+    }
+}
+
+/// `-` (or nothing) in the last value of a multi-valued upstream variable.
+#[inline]
+fn unset(v: Option<&[u8]>) -> bool {
+    matches!(v.map(last_value), None | Some(b"-") | Some(b""))
+}
+
+/// The last value of `a, b : c` (the attempt that decided the response).
+#[inline]
+pub(crate) fn last_value(v: &[u8]) -> &[u8] {
+    match memrchr(b' ', v) {
+        Some(i) => &v[i + 1..],
+        None => v,
+    }
+}
+
+#[inline]
+fn status(v: &[u8]) -> Option<u16> {
+    if v.len() != 3 {
+        return None;
+    }
+    let mut n = 0u16;
+    for &c in v {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + u16::from(d);
+    }
+    Some(n)
+}
+
+/// Where `lit` next occurs in `hay`. For multi-valued upstream variables, a space that is part of
+/// a `, ` or ` : ` separator does not end the value. A quote escaped with `\` (escape=json) does
+/// not end a quoted value.
+#[inline]
+fn find_lit(hay: &[u8], lit: &[u8], multi: bool) -> Option<usize> {
+    let first = *lit.first()?;
+    let mut from = 0;
+    loop {
+        let i = from + memchr(first, &hay[from..])?;
+        if hay[i..].starts_with(lit) {
+            let skip = match first {
+                b' ' if multi => {
+                    (i > 0 && hay[i - 1] == b',')
+                        || hay[i..].starts_with(b" : ")
+                        || (i >= 2 && &hay[i - 2..i] == b" :")
+                }
+                b'"' => hay[..i].iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1,
+                _ => false,
+            };
+            if !skip {
+                return Some(i);
+            }
+        }
+        from = i + 1;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use LogClass::*;
+
+    const CUSTOM: &str = "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" ua=$upstream_addr us=$upstream_status uct=$upstream_connect_time uht=$upstream_header_time urt=$upstream_response_time rid=$request_id";
+
+    fn custom() -> AccessFormat {
+        AccessFormat::parse("timed", CUSTOM).unwrap()
+    }
+
+    fn line(status: &str, ua: &str, us: &str, uct: &str, uht: &str, urt: &str) -> String {
+        format!(
+            "203.0.113.9 - - [01/May/2026:12:00:00 +0200] \"GET /api?x=1 HTTP/1.1\" {status} 157 \"-\" \"curl/8.5.0\" ua={ua} us={us} uct={uct} uht={uht} urt={urt} rid=0123456789abcdef"
+        )
+    }
+
+    #[test]
+    fn combined_parses_and_has_no_timing() {
+        let f = AccessFormat::combined();
+        assert_eq!(f.name(), "combined");
+        assert!(!f.has_upstream_timing());
+        assert!(f.has_time());
+        let l = b"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /apache_pb.gif HTTP/1.0\" 502 2326 \"http://www.example.com/start.html\" \"Mozilla/4.08 [en] (Win98; I ;Nav)\"";
+        let got = f.walk(l, Walk::Strict).unwrap();
+        assert_eq!(got.status, 502);
+        assert_eq!(got.time.unwrap().offset, -7 * 3600);
+        assert_eq!(f.classify(&got), Some(Status502));
+        assert_eq!(f.walk(l, Walk::Fast).unwrap().status, 502);
+        // a longer custom line is not strictly combined, but fits it leniently
+        let c = line("200", "10.0.0.1:80", "200", "0.001", "0.002", "0.003");
+        assert!(f.walk(c.as_bytes(), Walk::Strict).is_none());
+        assert_eq!(f.walk(c.as_bytes(), Walk::Full).unwrap().status, 200);
+    }
+
+    #[test]
+    fn custom_format_with_timings() {
+        let f = custom();
+        assert!(f.has_upstream_timing());
+        let l = line("502", "10.0.0.1:8080", "502", "0.001", "0.120", "0.121");
+        let got = f.walk(l.as_bytes(), Walk::Strict).unwrap();
+        assert_eq!(got.status, 502);
+        assert_eq!(got.addr, Some(&b"10.0.0.1:8080"[..]));
+        assert_eq!(got.upstream_status, Some(&b"502"[..]));
+        assert_eq!(got.connect, Some(&b"0.001"[..]));
+        assert_eq!(got.header, Some(&b"0.120"[..]));
+        assert_eq!(got.response, Some(&b"0.121"[..]));
+        assert_eq!(f.classify(&got), Some(Status502FromUpstream));
+
+        let cases = [
+            (
+                line("502", "10.0.0.1:8080", "502", "-", "-", "0.001"),
+                Some(Status502NoConnect),
+            ),
+            (
+                line("502", "backend", "502", "-", "-", "0.000"),
+                Some(Status502NoConnect),
+            ),
+            (
+                line("502", "-", "-", "-", "-", "-"),
+                Some(Status502NoConnect),
+            ),
+            (
+                line("502", "10.0.0.1:8080", "502", "0.000", "-", "0.004"),
+                Some(Status502NoHeader),
+            ),
+            (
+                line("504", "10.0.0.1:8080", "504", "0.001", "-", "60.001"),
+                Some(Status504),
+            ),
+            (
+                line("499", "10.0.0.1:8080", "-", "0.001", "-", "3.000"),
+                Some(Status499),
+            ),
+            (
+                line("503", "10.0.0.1:8080", "503", "0.001", "0.002", "0.002"),
+                Some(Status5xx),
+            ),
+            (
+                line("200", "10.0.0.1:8080", "200", "0.001", "0.002", "0.002"),
+                None,
+            ),
+            (
+                line("404", "10.0.0.1:8080", "404", "0.001", "0.002", "0.002"),
+                None,
+            ),
+        ];
+        for (l, want) in cases {
+            let got = f
+                .walk(l.as_bytes(), Walk::Strict)
+                .unwrap_or_else(|| panic!("{l}"));
+            assert_eq!(f.classify(&got), want, "{l}");
+        }
+    }
+
+    #[test]
+    fn multi_value_upstream_vars_use_the_last() {
+        let f = custom();
+        // a retry: first peer refused, second answered the header
+        let l = line(
+            "502",
+            "10.0.0.1:8080, 10.0.0.2:8080",
+            "502, 502",
+            "-, 0.001",
+            "-, 0.050",
+            "0.001, 0.051",
+        );
+        let got = f.walk(l.as_bytes(), Walk::Strict).unwrap();
+        assert_eq!(got.addr, Some(&b"10.0.0.1:8080, 10.0.0.2:8080"[..]));
+        assert_eq!(last_value(got.addr.unwrap()), b"10.0.0.2:8080");
+        assert_eq!(f.classify(&got), Some(Status502FromUpstream));
+        // the reverse: the last attempt never connected
+        let l = line(
+            "502",
+            "10.0.0.1:8080, 10.0.0.2:8080",
+            "502, 502",
+            "0.001, -",
+            "0.050, -",
+            "0.051, 0.001",
+        );
+        let got = f.walk(l.as_bytes(), Walk::Strict).unwrap();
+        assert_eq!(f.classify(&got), Some(Status502NoConnect));
+        // internal redirect separator
+        let l = line(
+            "502",
+            "10.0.0.1:80 : unix:/run/app.sock",
+            "404 : 502",
+            "0.001 : 0.000",
+            "0.002 : -",
+            "0.002 : 0.001",
+        );
+        let got = f.walk(l.as_bytes(), Walk::Strict).unwrap();
+        assert_eq!(last_value(got.addr.unwrap()), b"unix:/run/app.sock");
+        assert_eq!(last_value(got.connect.unwrap()), b"0.000");
+        assert_eq!(f.classify(&got), Some(Status502NoHeader));
+    }
+
+    #[test]
+    fn space_separated_upstream_vars() {
+        // upstream vars separated only by spaces: the `, ` inside the value is not a delimiter
+        let f = AccessFormat::parse(
+            "s",
+            "$time_iso8601 $status $upstream_addr $upstream_connect_time $upstream_header_time",
+        )
+        .unwrap();
+        assert!(f.has_time() && f.has_upstream_timing());
+        let l = b"2026-05-01T12:00:00+00:00 502 10.0.0.1:80, 10.0.0.2:80 0.001, - 0.002, -";
+        let got = f.walk(l, Walk::Strict).unwrap();
+        assert_eq!(got.addr, Some(&b"10.0.0.1:80, 10.0.0.2:80"[..]));
+        assert_eq!(got.connect, Some(&b"0.001, -"[..]));
+        assert_eq!(got.header, Some(&b"0.002, -"[..]));
+        assert_eq!(f.classify(&got), Some(Status502NoConnect));
+    }
+
+    #[test]
+    fn braces_iso_time_and_json() {
+        let f = AccessFormat::parse(
+            "json",
+            "{\"t\":\"${time_iso8601}\",\"s\":${status},\"ua\":\"${http_user_agent}\",\"up\":\"$upstream_addr\",\"uct\":\"$upstream_connect_time\",\"uht\":\"$upstream_header_time\"}",
+        )
+        .unwrap();
+        let l = br#"{"t":"2026-05-01T12:00:00+00:00","s":502,"ua":"say \"hi\"","up":"10.0.0.1:80","uct":"0.002","uht":"-"}"#;
+        let got = f.walk(l, Walk::Strict).unwrap();
+        assert_eq!(got.status, 502);
+        assert_eq!(got.addr, Some(&b"10.0.0.1:80"[..]));
+        assert_eq!(f.classify(&got), Some(Status502NoHeader));
+    }
+
+    #[test]
+    fn bad_formats() {
+        for (fmt, needle) in [
+            ("$remote_addr [$time_local]", "$status"),
+            ("$status $", "not followed by a variable name"),
+            ("${status", "closing bracket"),
+        ] {
+            let e = AccessFormat::parse("f", fmt).unwrap_err();
+            let s = e.to_string();
+            assert!(matches!(e, LogError::BadFormat { .. }));
+            assert!(s.contains(needle), "{s}");
+            assert!(!s.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn non_fitting_lines() {
+        let f = AccessFormat::combined();
+        for l in [
+            &b""[..],
+            b"garbage",
+            b"2026/05/01 12:00:00 [error] 1#1: *1 connect() failed",
+            b"127.0.0.1 - - [01/May/2026:12:00:00 +0000] \"GET / HTTP/1.1\" 2x0 1 \"-\" \"-\"",
+            b"127.0.0.1 - - [99/May/2026:12:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"-\"",
+        ] {
+            assert!(
+                f.walk(l, Walk::Full).is_none(),
+                "{}",
+                String::from_utf8_lossy(l)
+            );
+            assert!(
+                f.walk(l, Walk::Fast).is_none(),
+                "{}",
+                String::from_utf8_lossy(l)
+            );
+        }
+    }
+}

@@ -1,0 +1,990 @@
+//! nginx error.log: a zero-copy line parser and the message classifier (KB 4.1 and 4.2).
+//!
+//! Line format (KB 4.1):
+//! `YYYY/MM/DD HH:MM:SS [level] pid#tid: *cid <message>[ (<errno>: <strerror>)][ while <action>],
+//! client: <addr>, server: <name>, request: "<line>"[, subrequest: "<uri>"], upstream: "<url>",
+//! host: "<Host>"[, referrer: "<Referer>"]`.
+//! The message may contain commas, so the fields are anchored on `, client: ` from the right.
+//! Classes are chosen from the message and action TEXT, never errno numbers (BSD numbers differ).
+
+use cloud502_model::LogClass;
+use memchr::memmem::Finder;
+use memchr::{memchr, memrchr, memrchr_iter};
+use std::sync::LazyLock;
+use time::{OffsetDateTime, UtcOffset};
+
+/// One parsed nginx error.log line; every field borrows the input bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorLine<'a> {
+    /// `2026/05/01 12:00:00`: local time, no offset.
+    pub time: &'a [u8],
+    /// `error`, `crit`, `warn`, ...
+    pub level: &'a [u8],
+    /// Worker process id.
+    pub pid: u32,
+    /// Thread id (the number after `#`).
+    pub tid: u64,
+    /// Connection number (`*56`), absent for messages not tied to a connection.
+    pub cid: Option<u64>,
+    /// The text after the connection number up to `, client: ` (or the end of the line), including
+    /// the `(errno: text)` and ` while <action>` parts.
+    pub message: &'a [u8],
+    /// `(111: Connection refused)` as `(111, b"Connection refused")`.
+    pub errno: Option<(u32, &'a [u8])>,
+    /// The text after the last ` while ` of the message, e.g. `connecting to upstream`.
+    pub action: Option<&'a [u8]>,
+    /// `client:` field.
+    pub client: Option<&'a [u8]>,
+    /// `server:` field (may be empty).
+    pub server: Option<&'a [u8]>,
+    /// `request:` field, unquoted.
+    pub request: Option<&'a [u8]>,
+    /// `upstream:` field, unquoted, e.g. `http://127.0.0.1:8080/`.
+    pub upstream: Option<&'a [u8]>,
+    /// `host:` field, unquoted.
+    pub host: Option<&'a [u8]>,
+}
+
+impl ErrorLine<'_> {
+    /// The line's timestamp, read as local time at `offset` (nginx writes local time without an offset).
+    pub fn timestamp(&self, offset: UtcOffset) -> Option<OffsetDateTime> {
+        let ts = crate::ts::parse_error_time(self.time, offset.whole_seconds())?;
+        OffsetDateTime::from_unix_timestamp(ts.secs)
+            .ok()
+            .map(|t| t.to_offset(offset))
+    }
+
+    /// The message without its ` while <action>` suffix.
+    pub fn message_head(&self) -> &[u8] {
+        match self.action {
+            // the action is a suffix of the message: cut " while " + action
+            Some(a) => &self.message[..self.message.len() - a.len() - WHILE.len()],
+            None => self.message,
+        }
+    }
+
+    /// The level's rank: 0 emerg .. 7 debug (8 for an unknown level).
+    pub fn severity(&self) -> u8 {
+        level_rank(self.level)
+    }
+}
+
+const WHILE: &[u8] = b" while ";
+
+/// The nginx levels, most severe first.
+pub(crate) const LEVELS: [&str; 8] = [
+    "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug",
+];
+
+#[inline]
+fn level_rank(level: &[u8]) -> u8 {
+    LEVELS
+        .iter()
+        .position(|l| l.as_bytes() == level)
+        .map_or(8, |p| p as u8)
+}
+
+/// The level as a static string (for [`cloud502_model::LogGroup::level`]).
+pub(crate) fn level_name(level: &[u8]) -> Option<&'static str> {
+    LEVELS.get(usize::from(level_rank(level))).copied()
+}
+
+struct Finders {
+    while_: Finder<'static>,
+    upstream_word: Finder<'static>,
+    not_resolved: Finder<'static>,
+}
+
+static F: LazyLock<Finders> = LazyLock::new(|| Finders {
+    while_: Finder::new(WHILE),
+    upstream_word: Finder::new(b"upstream"),
+    not_resolved: Finder::new(b" could not be resolved"),
+});
+
+#[inline]
+fn digits(b: &[u8]) -> (u64, usize) {
+    let mut n = 0u64;
+    let mut i = 0;
+    while i < b.len() && b[i].is_ascii_digit() && i < 19 {
+        n = n * 10 + u64::from(b[i] - b'0');
+        i += 1;
+    }
+    (n, i)
+}
+
+/// Zero-copy parse of one nginx error.log line. `None` when the line does not start with
+/// `YYYY/MM/DD HH:MM:SS [level] pid#tid: `.
+pub fn parse_error_line(line: &[u8]) -> Option<ErrorLine<'_>> {
+    let mut e = parse_head(line)?;
+    let text = e.message;
+    let message = &text[..split_fields(text, &mut e)];
+    e.message = message;
+    let head_end = match action_at(message) {
+        Some(w) => {
+            e.action = Some(&message[w + WHILE.len()..]);
+            w
+        }
+        None => message.len(),
+    };
+    e.errno = errno(&message[..head_end]);
+    Some(e)
+}
+
+/// The actions nginx logs most, checked as suffixes before searching.
+const ACTIONS: [&[u8]; 8] = [
+    b" while connecting to upstream",
+    b" while reading response header from upstream",
+    b" while reading upstream",
+    b" while sending request to upstream",
+    b" while SSL handshaking to upstream",
+    b" while proxying upgraded connection",
+    b" while sending to client",
+    b" while reading client request headers",
+];
+
+/// Where the last ` while ` of the message starts.
+#[inline]
+fn action_at(message: &[u8]) -> Option<usize> {
+    for a in ACTIONS {
+        if message.ends_with(a) {
+            return Some(message.len() - a.len());
+        }
+    }
+    F.while_.find_iter(message).last()
+}
+
+/// The field keys, in the order nginx writes them.
+const KEYS: [&[u8]; 7] = [
+    b", client: ",
+    b", server: ",
+    b", request: \"",
+    b", subrequest: \"",
+    b", upstream: \"",
+    b", host: \"",
+    b", referrer: \"",
+];
+
+/// Find the fields by one right-to-left pass over the commas, up to the rightmost valid
+/// `, client: ADDR` (the message may contain commas, and even the key texts). Fills `e`'s fields
+/// and returns where the message ends.
+fn split_fields<'a>(text: &'a [u8], e: &mut ErrorLine<'a>) -> usize {
+    let mut at = [usize::MAX; KEYS.len()];
+    // keys are accepted right to left only in decreasing order
+    let mut rank = KEYS.len();
+    let mut client = None;
+    for p in memrchr_iter(b',', text) {
+        let r = &text[p..];
+        if r.len() < 10 || r[1] != b' ' {
+            continue;
+        }
+        let k = match r[2] {
+            b'c' => 0,
+            b's' if r[3] == b'e' => 1,
+            b's' => 3,
+            b'r' if r[4] == b'q' => 2,
+            b'r' => 6,
+            b'u' => 4,
+            b'h' => 5,
+            _ => continue,
+        };
+        if k >= rank || !r.starts_with(KEYS[k]) {
+            continue;
+        }
+        if k == 0 {
+            let next = if rank == KEYS.len() {
+                text.len()
+            } else {
+                at[rank]
+            };
+            let addr = &text[p + KEYS[0].len()..next];
+            if !addr.is_empty() && !addr.iter().any(|&c| c == b' ' || c == b',') {
+                client = Some(p);
+                e.client = Some(addr);
+                break;
+            }
+            continue;
+        }
+        at[k] = p;
+        rank = k;
+    }
+    let Some(end) = client else {
+        return text.len();
+    };
+    let next_after = |k: usize| {
+        at[k + 1..]
+            .iter()
+            .copied()
+            .find(|&x| x != usize::MAX)
+            .unwrap_or(text.len())
+    };
+    let value = |k: usize| {
+        let start = at[k] + KEYS[k].len();
+        &text[start..next_after(k).max(start)]
+    };
+    if at[1] != usize::MAX {
+        e.server = Some(value(1));
+    }
+    if at[2] != usize::MAX {
+        // the request line may contain quotes: up to the last one
+        let v = value(2);
+        e.request = Some(match memrchr(b'"', v) {
+            Some(q) => &v[..q],
+            None => v,
+        });
+    }
+    if at[4] != usize::MAX {
+        e.upstream = Some(quoted(value(4)));
+    }
+    if at[5] != usize::MAX {
+        e.host = Some(quoted(value(5)));
+    }
+    end
+}
+
+/// Time, level, pid#tid and `*cid`; `message` is the rest of the line.
+#[inline]
+fn parse_head(line: &[u8]) -> Option<ErrorLine<'_>> {
+    if line.len() < 24 || !crate::ts::is_error_time(line) || &line[19..21] != b" [" {
+        return None;
+    }
+    let rest = &line[21..];
+    let close = memchr(b']', &rest[..rest.len().min(8)])?;
+    let level = &rest[..close];
+    if level_rank(level) > 7 {
+        return None;
+    }
+    let rest = rest.get(close + 1..)?.strip_prefix(b" ")?;
+    let (pid, n) = digits(rest);
+    if n == 0 || rest.get(n) != Some(&b'#') {
+        return None;
+    }
+    let rest = &rest[n + 1..];
+    let (tid, m) = digits(rest);
+    if m == 0 {
+        return None;
+    }
+    let mut rest = rest[m..].strip_prefix(b":")?;
+    rest = rest.strip_prefix(b" ").unwrap_or(rest);
+    let mut cid = None;
+    if let Some(r) = rest.strip_prefix(b"*") {
+        let (c, k) = digits(r);
+        if k > 0 {
+            cid = Some(c);
+            rest = &r[k..];
+            rest = rest.strip_prefix(b" ").unwrap_or(rest);
+        }
+    }
+    Some(ErrorLine {
+        time: &line[..19],
+        level,
+        pid: u32::try_from(pid).ok()?,
+        tid,
+        cid,
+        message: rest,
+        errno: None,
+        action: None,
+        client: None,
+        server: None,
+        request: None,
+        upstream: None,
+        host: None,
+    })
+}
+
+/// The value of a `key: "value"` field: up to the closing quote.
+#[inline]
+fn quoted(v: &[u8]) -> &[u8] {
+    match memchr(b'"', v) {
+        Some(q) => &v[..q],
+        None => v,
+    }
+}
+
+/// The last `(NUM: text)` in the message head.
+fn errno(head: &[u8]) -> Option<(u32, &[u8])> {
+    let mut end = head.len();
+    while let Some(p) = memrchr(b'(', &head[..end]) {
+        let after = &head[p + 1..];
+        let (n, k) = digits(after);
+        if k > 0 && after[k..].starts_with(b": ") {
+            let text = &after[k + 2..];
+            let close = memchr(b')', text).unwrap_or(text.len());
+            return Some((u32::try_from(n).ok()?, &text[..close]));
+        }
+        end = p;
+    }
+    None
+}
+
+/// Classify an error.log line into a [`LogClass`]; `None` for lines that are not upstream failures
+/// (`open() failed`, notices, client-side errors).
+pub fn classify_error(line: &ErrorLine<'_>) -> Option<LogClass> {
+    if let Some(c) = specific(line) {
+        return Some(c);
+    }
+    // any other error-or-worse line naming an upstream
+    if line.severity() <= 3
+        && (line.upstream.is_some() || F.upstream_word.find(line.message).is_some())
+    {
+        return Some(LogClass::UpstreamOther);
+    }
+    None
+}
+
+#[inline]
+fn has(hay: &[u8], needle: &[u8]) -> bool {
+    memchr::memmem::find(hay, needle).is_some()
+}
+
+fn specific(line: &ErrorLine<'_>) -> Option<LogClass> {
+    use LogClass::*;
+    let m = line.message;
+    let action = line.action.unwrap_or(b"");
+    let err = line.errno.map_or(&b""[..], |e| e.1);
+    // on the upstream side, not the client's? The action says; else the upstream field.
+    let upstream_side = || match line.action {
+        Some(a) => has(a, b"upstream"),
+        None => line.upstream.is_some(),
+    };
+    let class = match *m.first()? {
+        b'c' if m.starts_with(b"connect() ") => connect_class(err),
+        b'u' if m.starts_with(b"upstream ") => {
+            let u = &m[9..];
+            if u.starts_with(b"timed out") {
+                match action {
+                    b"connecting to upstream" | b"SSL handshaking to upstream" => ConnectTimeout,
+                    b"sending request to upstream" | b"reading response header from upstream" => {
+                        ReadTimeout
+                    }
+                    b"reading upstream" | b"proxying upgraded connection" => BodyTimeout,
+                    _ => return None,
+                }
+            } else if u.starts_with(b"prematurely closed") {
+                match action {
+                    b"reading upstream" | b"proxying upgraded connection" => BodyTruncated,
+                    _ => PrematureClose,
+                }
+            } else if u.starts_with(b"sent too big header") {
+                TooBigHeader
+            } else if u.starts_with(b"sent no valid ") {
+                NoValidHeader
+            } else if u.starts_with(b"sent ")
+                && (has(u, b"invalid")
+                    || has(u, b"duplicate")
+                    || has(u, b"unknown")
+                    || has(u, b"\"Transfer-Encoding\""))
+            {
+                InvalidHeader
+            } else if u.starts_with(b"server temporarily disabled") {
+                UpstreamDisabled
+            } else if u.starts_with(b"SSL certificate verify error") {
+                TlsVerify
+            } else if u.starts_with(b"SSL certificate does not match") {
+                TlsNameMismatch
+            } else {
+                return None;
+            }
+        }
+        b'd' if m.starts_with(b"duplicate header line") => InvalidHeader,
+        b'r' if (m.starts_with(b"recv() failed") || m.starts_with(b"readv() failed"))
+            && upstream_side() =>
+        {
+            if !is_reset(err) {
+                return None;
+            }
+            if action == b"reading upstream" || action == b"proxying upgraded connection" {
+                BodyTruncated
+            } else {
+                ConnectionReset
+            }
+        }
+        b'w' | b's'
+            if (m.starts_with(b"writev() failed")
+                || m.starts_with(b"send() failed")
+                || m.starts_with(b"sendfile() failed"))
+                && upstream_side() =>
+        {
+            if err.starts_with(b"Broken pipe") {
+                BrokenPipe
+            } else if is_reset(err) {
+                ConnectionReset
+            } else {
+                return None;
+            }
+        }
+        b'S' if m.starts_with(b"SSL_do_handshake() failed") && upstream_side() => TlsHandshake,
+        b'p' if m.starts_with(b"peer closed connection in SSL handshake") && upstream_side() => {
+            TlsHandshake
+        }
+        b'n' if m.starts_with(b"no live upstreams") => NoLiveUpstreams,
+        b'n' if m.starts_with(b"no resolver defined to resolve ") => NoResolver,
+        b'h' if m.starts_with(b"host not found in upstream") => HostNotFoundAtLoad,
+        b'F' if m.starts_with(b"FastCGI sent in stderr") => FastcgiStderr,
+        _ => {
+            if F.not_resolved.find(m).is_some() {
+                ResolveFailed
+            } else {
+                return None;
+            }
+        }
+    };
+    Some(class)
+}
+
+#[inline]
+fn is_reset(err: &[u8]) -> bool {
+    err.starts_with(b"Connection reset by peer")
+}
+
+fn connect_class(err: &[u8]) -> LogClass {
+    use LogClass::*;
+    let is = |p: &[u8]| err.starts_with(p);
+    if is(b"Connection refused") {
+        ConnectRefused
+    } else if is(b"No such file or directory") {
+        ConnectNoSocket
+    } else if is(b"Permission denied") {
+        ConnectPermission
+    } else if is(b"Resource temporarily unavailable") {
+        ConnectBacklog
+    } else if is(b"No route to host") || is(b"Network is unreachable") || is(b"Host is unreachable")
+    {
+        ConnectUnreachable
+    } else if is(b"Cannot assign requested address") || is(b"Can't assign requested address") {
+        ConnectNoPorts
+    } else {
+        ConnectFailed
+    }
+}
+
+/// The peer part of an `upstream:` value: `http://127.0.0.1:8080/x` -> `127.0.0.1:8080`,
+/// `http://unix:/run/app.sock:/` -> `unix:/run/app.sock`, `http://pool/x` -> `pool`.
+pub(crate) fn peer_of(v: &[u8]) -> &[u8] {
+    let v = match memchr::memmem::find(v, b"://") {
+        Some(p) => &v[p + 3..],
+        None => v,
+    };
+    if let Some(path) = v.strip_prefix(b"unix:") {
+        return match memchr(b':', path) {
+            Some(i) => &v[..5 + i],
+            None => v,
+        };
+    }
+    match memchr(b'/', v) {
+        Some(i) => &v[..i],
+        None => v,
+    }
+}
+
+/// The upstream a classified line names: the `upstream:` peer, else what the message names.
+pub(crate) fn group_upstream<'a>(class: LogClass, e: &ErrorLine<'a>) -> Option<&'a [u8]> {
+    use LogClass::*;
+    if let Some(u) = e.upstream {
+        let p = peer_of(u);
+        if !p.is_empty() {
+            return Some(p);
+        }
+    }
+    let m = e.message;
+    let name = match class {
+        NoResolver => {
+            let n = &m[b"no resolver defined to resolve ".len().min(m.len())..];
+            &n[..memchr(b' ', n).unwrap_or(n.len())]
+        }
+        ResolveFailed => &m[..F.not_resolved.find(m).unwrap_or(0)],
+        HostNotFoundAtLoad => {
+            let q = memchr(b'"', m)?;
+            quoted(&m[q + 1..])
+        }
+        _ if m.starts_with(b"connect() to ") => {
+            let n = &m[13..];
+            &n[..memchr::memmem::find(n, b" failed").unwrap_or(0)]
+        }
+        _ => return None,
+    };
+    (!name.is_empty()).then_some(name)
+}
+
+/// The detail that varies within a class: errno text, SSL error, offending header, stderr text.
+pub(crate) fn detail<'a>(class: LogClass, e: &ErrorLine<'a>) -> Option<&'a [u8]> {
+    use LogClass::*;
+    let head = match e.action {
+        Some(a) => &e.message[..e.message.len() - a.len() - WHILE.len()],
+        None => e.message,
+    };
+    let d = match class {
+        InvalidHeader => head.strip_prefix(b"upstream sent ").unwrap_or(head),
+        TlsHandshake | TlsVerify => {
+            if let Some(p) = memchr::memmem::find(head, b"(SSL:") {
+                let inner = &head[p + 1..];
+                &inner[..memrchr(b')', inner).unwrap_or(inner.len())]
+            } else if let Some((_, t)) = e.errno {
+                t
+            } else {
+                let o = memchr(b'(', head)?;
+                let inner = &head[o + 1..];
+                &inner[..memrchr(b')', inner).unwrap_or(inner.len())]
+            }
+        }
+        TlsNameMismatch => {
+            let q = memchr(b'"', head)?;
+            quoted(&head[q + 1..])
+        }
+        HostNotFoundAtLoad => {
+            let p = memchr::memmem::rfind(head, b" in ")?;
+            &head[p + 4..]
+        }
+        FastcgiStderr => {
+            let q = memchr(b'"', head)?;
+            let inner = &head[q + 1..];
+            &inner[..memrchr(b'"', inner).unwrap_or(inner.len())]
+        }
+        UpstreamOther => head,
+        PrematureClose | BodyTruncated | TooBigHeader | NoValidHeader | UpstreamDisabled
+        | NoLiveUpstreams | NoResolver => return e.errno.map(|x| x.1),
+        _ => e.errno?.1,
+    };
+    (!d.is_empty()).then_some(d)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use LogClass::*;
+
+    const TAIL: &str = ", client: 127.0.0.1, server: , request: \"GET /X HTTP/1.1\", upstream: \"http://127.0.0.1:9999/X\", host: \"localhost:8080\"";
+
+    fn line(level: &str, msg: &str) -> String {
+        format!("2026/05/01 12:00:00 [{level}] 4242#4242: *7 {msg}{TAIL}")
+    }
+
+    fn class_of(l: &str) -> Option<LogClass> {
+        let e = parse_error_line(l.as_bytes()).unwrap_or_else(|| panic!("unparsed: {l}"));
+        classify_error(&e)
+    }
+
+    #[test]
+    fn kb_example_line() {
+        let l = "2026/05/01 12:00:00 [error] 1234#1234: *56 connect() failed (111: Connection refused) while connecting to upstream, client: 203.0.113.9, server: example.com, request: \"GET / HTTP/1.1\", upstream: \"http://127.0.0.1:8080/\", host: \"example.com\"";
+        let e = parse_error_line(l.as_bytes()).unwrap();
+        assert_eq!(e.time, b"2026/05/01 12:00:00");
+        assert_eq!(e.level, b"error");
+        assert_eq!((e.pid, e.tid, e.cid), (1234, 1234, Some(56)));
+        assert_eq!(
+            e.message,
+            &b"connect() failed (111: Connection refused) while connecting to upstream"[..]
+        );
+        assert_eq!(
+            e.message_head(),
+            b"connect() failed (111: Connection refused)"
+        );
+        assert_eq!(e.errno, Some((111, &b"Connection refused"[..])));
+        assert_eq!(e.action, Some(&b"connecting to upstream"[..]));
+        assert_eq!(e.client, Some(&b"203.0.113.9"[..]));
+        assert_eq!(e.server, Some(&b"example.com"[..]));
+        assert_eq!(e.request, Some(&b"GET / HTTP/1.1"[..]));
+        assert_eq!(e.upstream, Some(&b"http://127.0.0.1:8080/"[..]));
+        assert_eq!(e.host, Some(&b"example.com"[..]));
+        assert_eq!(classify_error(&e), Some(ConnectRefused));
+        assert_eq!(
+            group_upstream(ConnectRefused, &e),
+            Some(&b"127.0.0.1:8080"[..])
+        );
+        assert_eq!(detail(ConnectRefused, &e), Some(&b"Connection refused"[..]));
+        let t = e.timestamp(UtcOffset::from_hms(2, 0, 0).unwrap()).unwrap();
+        assert_eq!(t.unix_timestamp(), 1_777_636_800 - 7200);
+    }
+
+    /// KB 8.1: what real nginx 1.22.1 wrote for each broken upstream.
+    #[test]
+    fn kb_8_1_messages() {
+        let cases: &[(&str, &str, LogClass)] = &[
+            (
+                "error",
+                "connect() failed (111: Connection refused) while connecting to upstream",
+                ConnectRefused,
+            ),
+            (
+                "error",
+                "upstream prematurely closed connection while reading response header from upstream",
+                PrematureClose,
+            ),
+            (
+                "error",
+                "recv() failed (104: Connection reset by peer) while reading response header from upstream",
+                ConnectionReset,
+            ),
+            (
+                "error",
+                "upstream sent invalid header: \"X-Bad\\x01...\" while reading response header from upstream",
+                InvalidHeader,
+            ),
+            (
+                "error",
+                "upstream sent too big header while reading response header from upstream",
+                TooBigHeader,
+            ),
+            (
+                "crit",
+                "connect() to unix:/path/app.sock failed (2: No such file or directory) while connecting to upstream",
+                ConnectNoSocket,
+            ),
+            (
+                "warn",
+                "upstream server temporarily disabled while connecting to upstream",
+                UpstreamDisabled,
+            ),
+            (
+                "error",
+                "no live upstreams while connecting to upstream",
+                NoLiveUpstreams,
+            ),
+            (
+                "error",
+                "upstream timed out (110: Connection timed out) while reading response header from upstream",
+                ReadTimeout,
+            ),
+            (
+                "error",
+                "upstream timed out (110: Connection timed out) while connecting to upstream",
+                ConnectTimeout,
+            ),
+            (
+                "error",
+                "upstream sent no valid HTTP/1.0 header while reading response header from upstream",
+                NoValidHeader,
+            ),
+            (
+                "error",
+                "upstream prematurely closed connection while reading upstream",
+                BodyTruncated,
+            ),
+        ];
+        for (level, msg, want) in cases {
+            let l = line(level, msg);
+            assert_eq!(class_of(&l), Some(*want), "{l}");
+        }
+        // no resolver: no upstream field at all
+        let l = "2026/05/01 12:00:00 [error] 4242#4242: *9 no resolver defined to resolve backend.invalid, client: 127.0.0.1, server: , request: \"GET /X HTTP/1.1\", host: \"localhost:8080\"";
+        let e = parse_error_line(l.as_bytes()).unwrap();
+        assert_eq!(classify_error(&e), Some(NoResolver));
+        assert_eq!(e.upstream, None);
+        assert_eq!(
+            group_upstream(NoResolver, &e),
+            Some(&b"backend.invalid"[..])
+        );
+    }
+
+    /// Every row of the KB 4.2 catalogue.
+    #[test]
+    fn kb_4_2_catalogue() {
+        let cases: &[(&str, &str, LogClass)] = &[
+            (
+                "error",
+                "connect() failed (113: No route to host) while connecting to upstream",
+                ConnectUnreachable,
+            ),
+            (
+                "error",
+                "connect() failed (101: Network is unreachable) while connecting to upstream",
+                ConnectUnreachable,
+            ),
+            (
+                "error",
+                "connect() failed (113: Host is unreachable) while connecting to upstream",
+                ConnectUnreachable,
+            ),
+            (
+                "crit",
+                "connect() to 10.0.0.5:80 failed (99: Cannot assign requested address) while connecting to upstream",
+                ConnectNoPorts,
+            ),
+            (
+                "crit",
+                "connect() to unix:/run/php.sock failed (13: Permission denied) while connecting to upstream",
+                ConnectPermission,
+            ),
+            (
+                "error",
+                "connect() to unix:/run/php.sock failed (11: Resource temporarily unavailable) while connecting to upstream",
+                ConnectBacklog,
+            ),
+            (
+                "error",
+                "connect() failed (110: Connection timed out) while connecting to upstream",
+                ConnectFailed,
+            ),
+            (
+                "error",
+                "upstream timed out (110: Connection timed out) while SSL handshaking to upstream",
+                ConnectTimeout,
+            ),
+            (
+                "error",
+                "upstream timed out (110: Connection timed out) while sending request to upstream",
+                ReadTimeout,
+            ),
+            (
+                "error",
+                "upstream timed out (110: Connection timed out) while reading upstream",
+                BodyTimeout,
+            ),
+            (
+                "error",
+                "upstream sent duplicate header line: \"Content-Length: 5\", previous value: \"Content-Length: 4\" while reading response header from upstream",
+                InvalidHeader,
+            ),
+            (
+                "error",
+                "upstream sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time while reading response header from upstream",
+                InvalidHeader,
+            ),
+            (
+                "error",
+                "upstream sent invalid \"Content-Length\" header: \"Content-Length: x\" while reading response header from upstream",
+                InvalidHeader,
+            ),
+            (
+                "error",
+                "upstream sent unknown \"Transfer-Encoding\": \"gzip\" while reading response header from upstream",
+                InvalidHeader,
+            ),
+            (
+                "error",
+                "upstream sent invalid chunked response while reading upstream",
+                InvalidHeader,
+            ),
+            (
+                "error",
+                "duplicate header line: \"X: 1\" while reading response header from upstream",
+                InvalidHeader,
+            ),
+            (
+                "error",
+                "readv() failed (104: Connection reset by peer) while reading response header from upstream",
+                ConnectionReset,
+            ),
+            (
+                "error",
+                "writev() failed (32: Broken pipe) while sending request to upstream",
+                BrokenPipe,
+            ),
+            (
+                "error",
+                "send() failed (32: Broken pipe) while sending request to upstream",
+                BrokenPipe,
+            ),
+            (
+                "error",
+                "sendfile() failed (32: Broken pipe) while sending request to upstream",
+                BrokenPipe,
+            ),
+            (
+                "error",
+                "SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number) while SSL handshaking to upstream",
+                TlsHandshake,
+            ),
+            (
+                "error",
+                "peer closed connection in SSL handshake (104: Connection reset by peer) while SSL handshaking to upstream",
+                TlsHandshake,
+            ),
+            (
+                "error",
+                "upstream SSL certificate verify error: (20:unable to get local issuer certificate) while SSL handshaking to upstream",
+                TlsVerify,
+            ),
+            (
+                "error",
+                "upstream SSL certificate does not match \"api.internal\" while SSL handshaking to upstream",
+                TlsNameMismatch,
+            ),
+            (
+                "error",
+                "api.internal could not be resolved (3: Host not found)",
+                ResolveFailed,
+            ),
+            (
+                "error",
+                "FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Uncaught Error, in /var/www/index.php:3\" while reading response header from upstream",
+                FastcgiStderr,
+            ),
+            (
+                "error",
+                "upstream prematurely closed FastCGI stdout while reading response header from upstream",
+                PrematureClose,
+            ),
+            (
+                "error",
+                "upstream sent unexpected FastCGI record: 3 while reading response header from upstream",
+                UpstreamOther,
+            ),
+        ];
+        for (level, msg, want) in cases {
+            let l = line(level, msg);
+            assert_eq!(class_of(&l), Some(*want), "{l}");
+        }
+        let l = "2026/05/01 12:00:00 [emerg] 1#1: host not found in upstream \"backend.invalid:8080\" in /etc/nginx/conf.d/app.conf:3";
+        let e = parse_error_line(l.as_bytes()).unwrap();
+        assert_eq!(e.cid, None);
+        assert_eq!(classify_error(&e), Some(HostNotFoundAtLoad));
+        assert_eq!(
+            group_upstream(HostNotFoundAtLoad, &e),
+            Some(&b"backend.invalid:8080"[..])
+        );
+        assert_eq!(
+            detail(HostNotFoundAtLoad, &e),
+            Some(&b"/etc/nginx/conf.d/app.conf:3"[..])
+        );
+    }
+
+    #[test]
+    fn details() {
+        let e_of = |l: &str| {
+            let e = parse_error_line(l.as_bytes()).unwrap();
+            let c = classify_error(&e).unwrap();
+            detail(c, &e).map(|d| String::from_utf8_lossy(d).into_owned())
+        };
+        assert_eq!(
+            e_of(&line("error", "SSL_do_handshake() failed (SSL: error:0A000410:SSL routines::sslv3 alert handshake failure:SSL alert number 40) while SSL handshaking to upstream")).as_deref(),
+            Some("SSL: error:0A000410:SSL routines::sslv3 alert handshake failure:SSL alert number 40")
+        );
+        assert_eq!(
+            e_of(&line("error", "upstream SSL certificate verify error: (20:unable to get local issuer certificate) while SSL handshaking to upstream")).as_deref(),
+            Some("20:unable to get local issuer certificate")
+        );
+        assert_eq!(
+            e_of(&line("error", "upstream sent invalid header: \"X-Bad\\x01...\" while reading response header from upstream")).as_deref(),
+            Some("invalid header: \"X-Bad\\x01...\"")
+        );
+        assert_eq!(
+            e_of(&line("error", "upstream SSL certificate does not match \"api.internal\" while SSL handshaking to upstream")).as_deref(),
+            Some("api.internal")
+        );
+        assert_eq!(
+            e_of(&line(
+                "error",
+                "upstream prematurely closed connection while reading response header from upstream"
+            )),
+            None
+        );
+    }
+
+    #[test]
+    fn message_with_commas_and_client_lookalike() {
+        let l = line(
+            "error",
+            "FastCGI sent in stderr: \"a, b, client: c, d\" while reading response header from upstream",
+        );
+        let e = parse_error_line(l.as_bytes()).unwrap();
+        assert_eq!(e.client, Some(&b"127.0.0.1"[..]));
+        assert_eq!(
+            e.action,
+            Some(&b"reading response header from upstream"[..])
+        );
+        assert_eq!(classify_error(&e), Some(FastcgiStderr));
+        assert_eq!(detail(FastcgiStderr, &e), Some(&b"a, b, client: c, d"[..]));
+        // a request containing the client anchor does not move the fields
+        let l = "2026/05/01 12:00:00 [error] 1#1: *2 upstream prematurely closed connection while reading response header from upstream, client: 10.0.0.1, server: x, request: \"GET /?q=, client: evil, HTTP/1.1\", upstream: \"http://10.0.0.2:80/\", host: \"x\"";
+        let e = parse_error_line(l.as_bytes()).unwrap();
+        assert_eq!(e.client, Some(&b"10.0.0.1"[..]));
+        assert_eq!(e.request, Some(&b"GET /?q=, client: evil, HTTP/1.1"[..]));
+        assert_eq!(e.upstream, Some(&b"http://10.0.0.2:80/"[..]));
+    }
+
+    #[test]
+    fn unix_socket_upstreams() {
+        let l = "2026/05/01 12:00:00 [crit] 1#1: *3 connect() to unix:/run/app.sock failed (2: No such file or directory) while connecting to upstream, client: 127.0.0.1, server: , request: \"GET / HTTP/1.1\", upstream: \"http://unix:/run/app.sock:/\", host: \"x\"";
+        let e = parse_error_line(l.as_bytes()).unwrap();
+        assert_eq!(classify_error(&e), Some(ConnectNoSocket));
+        assert_eq!(
+            group_upstream(ConnectNoSocket, &e),
+            Some(&b"unix:/run/app.sock"[..])
+        );
+        // without the upstream field: from the message
+        let l = "2026/05/01 12:00:00 [crit] 1#1: *3 connect() to unix:/run/php/fpm.sock failed (13: Permission denied) while connecting to upstream, client: 127.0.0.1, server: _";
+        let e = parse_error_line(l.as_bytes()).unwrap();
+        assert_eq!(e.server, Some(&b"_"[..]));
+        assert_eq!(classify_error(&e), Some(ConnectPermission));
+        assert_eq!(
+            group_upstream(ConnectPermission, &e),
+            Some(&b"unix:/run/php/fpm.sock"[..])
+        );
+        assert_eq!(
+            peer_of(b"fastcgi://unix:/run/php-fpm.sock:"),
+            b"unix:/run/php-fpm.sock"
+        );
+        assert_eq!(peer_of(b"http://backend_pool/api"), b"backend_pool");
+        assert_eq!(peer_of(b"http://[::1]:8080/"), b"[::1]:8080");
+        assert_eq!(peer_of(b"10.0.0.1:9000"), b"10.0.0.1:9000");
+    }
+
+    #[test]
+    fn bsd_errno_texts() {
+        let cases: &[(&str, LogClass)] = &[
+            (
+                "connect() failed (61: Connection refused) while connecting to upstream",
+                ConnectRefused,
+            ),
+            (
+                "connect() failed (65: No route to host) while connecting to upstream",
+                ConnectUnreachable,
+            ),
+            (
+                "connect() to 10.0.0.1:80 failed (49: Can't assign requested address) while connecting to upstream",
+                ConnectNoPorts,
+            ),
+            (
+                "connect() to unix:/tmp/a.sock failed (35: Resource temporarily unavailable) while connecting to upstream",
+                ConnectBacklog,
+            ),
+            (
+                "upstream timed out (60: Operation timed out) while reading response header from upstream",
+                ReadTimeout,
+            ),
+            (
+                "recv() failed (54: Connection reset by peer) while reading response header from upstream",
+                ConnectionReset,
+            ),
+        ];
+        for (msg, want) in cases {
+            assert_eq!(class_of(&line("error", msg)), Some(*want), "{msg}");
+        }
+    }
+
+    #[test]
+    fn not_upstream_failures() {
+        let quiet = [
+            "2026/05/01 12:00:00 [error] 1#1: *1 open() \"/usr/share/nginx/html/favicon.ico\" failed (2: No such file or directory), client: 1.2.3.4, server: x, request: \"GET /favicon.ico HTTP/1.1\", host: \"x\"",
+            "2026/05/01 12:00:00 [notice] 1#1: signal process started",
+            "2026/05/01 12:00:00 [warn] 1#1: *5 an upstream response is buffered to a temporary file /var/cache/nginx/proxy_temp/1/00/0000000001 while reading upstream, client: 1.2.3.4, server: x, request: \"GET /big HTTP/1.1\", upstream: \"http://10.0.0.1:80/big\", host: \"x\"",
+            "2026/05/01 12:00:00 [info] 1#1: *5 client prematurely closed connection while sending to client, client: 1.2.3.4, server: x",
+            "2026/05/01 12:00:00 [info] 1#1: *5 writev() failed (32: Broken pipe) while sending to client, client: 1.2.3.4, server: x, request: \"GET / HTTP/1.1\", upstream: \"http://10.0.0.1:80/\", host: \"x\"",
+            "2026/05/01 12:00:00 [info] 1#1: *5 SSL_do_handshake() failed (SSL: error:0A00006C:SSL routines::bad key share) while SSL handshaking, client: 1.2.3.4, server: 0.0.0.0:443",
+        ];
+        for l in quiet {
+            let e = parse_error_line(l.as_bytes()).unwrap_or_else(|| panic!("unparsed {l}"));
+            assert_eq!(classify_error(&e), None, "{l}");
+        }
+        assert_eq!(
+            class_of(
+                "2026/05/01 12:00:00 [error] 1#1: *5 upstream sent something odd while reading upstream, client: 1.2.3.4, server: x"
+            ),
+            Some(UpstreamOther)
+        );
+    }
+
+    #[test]
+    fn rejects_non_error_lines() {
+        for l in [
+            "",
+            "hello world",
+            "127.0.0.1 - - [01/May/2026:12:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"-\"",
+            "2026/05/01 12:00:00 [bogus] 1#1: x",
+            "2026/05/01 12:00:00 [error] x#1: y",
+        ] {
+            assert!(parse_error_line(l.as_bytes()).is_none(), "{l}");
+        }
+    }
+}

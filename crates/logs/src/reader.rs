@@ -1,0 +1,460 @@
+//! Opening logs (transparent gunzip) and a block reader that yields capped lines from one reused buffer.
+
+use crate::error::{LogError, Result};
+use memchr::memchr;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Bytes asked of the source per read; the buffer holds this plus one capped line.
+pub(crate) const BLOCK: usize = 512 * 1024;
+
+/// Open a file for reading, transparently gunzipping when it starts with the gzip magic (1f 8b),
+/// regardless of extension. Concatenated gzip members (as `cat a.gz b.gz` makes) are read through.
+pub fn open(path: &Path) -> Result<Box<dyn Read + Send>> {
+    open_counted(path, None)
+}
+
+/// [`open`], counting the raw (compressed) bytes read from the file into `counter`.
+pub(crate) fn open_counted(
+    path: &Path,
+    counter: Option<Arc<AtomicU64>>,
+) -> Result<Box<dyn Read + Send>> {
+    let name = || path.display().to_string();
+    let mut file = File::open(path).map_err(|source| LogError::Open {
+        path: name(),
+        source,
+    })?;
+    let mut magic = [0u8; 2];
+    let mut n = 0;
+    while n < magic.len() {
+        match file.read(&mut magic[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(source) => {
+                return Err(LogError::Read {
+                    path: name(),
+                    source,
+                });
+            }
+        }
+    }
+    if let Some(c) = &counter {
+        c.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    let gz = n == 2 && magic == [0x1f, 0x8b];
+    let raw = io::Cursor::new(magic).take(n as u64).chain(Counting {
+        inner: file,
+        counter,
+    });
+    if gz {
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(
+            io::BufReader::with_capacity(256 * 1024, raw),
+        )))
+    } else {
+        Ok(Box::new(raw))
+    }
+}
+
+/// Counts bytes read through it into a shared counter (for progress on compressed input).
+struct Counting<R> {
+    inner: R,
+    counter: Option<Arc<AtomicU64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(c) = &self.counter {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+/// One line as the reader hands it out: borrowed from the reader's buffer until the next call.
+#[derive(Debug)]
+pub(crate) struct Line<'a> {
+    /// The line without its `\n` (and without a trailing `\r`), at most `max_line` bytes.
+    pub bytes: &'a [u8],
+    /// 1-based line number.
+    pub no: u64,
+    /// The line was longer than `max_line`; `bytes` is its head.
+    pub truncated: bool,
+}
+
+/// Splits a byte stream into lines with memchr over one reused buffer.
+///
+/// Memory is bounded by `BLOCK + max_line` whatever the input: the tail of a line longer than
+/// `max_line` is read and dropped without being kept.
+#[derive(Debug)]
+pub(crate) struct LineReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Bytes of `buf[start..end]` already searched for a newline.
+    searched: usize,
+    eof: bool,
+    max_line: usize,
+    /// Dropping the tail of an over-long line up to its newline.
+    discarding: bool,
+    consumed: u64,
+    line_no: u64,
+}
+
+impl<R: Read> LineReader<R> {
+    pub(crate) fn new(inner: R, max_line: usize) -> Self {
+        let max_line = max_line.max(1);
+        Self::with_block(inner, max_line, BLOCK)
+    }
+
+    pub(crate) fn with_block(inner: R, max_line: usize, block: usize) -> Self {
+        let cap = block.max(1).saturating_add(max_line);
+        LineReader {
+            inner,
+            buf: vec![0; cap],
+            start: 0,
+            end: 0,
+            searched: 0,
+            eof: false,
+            max_line,
+            discarding: false,
+            consumed: 0,
+            line_no: 0,
+        }
+    }
+
+    /// Bytes read from the source so far.
+    pub(crate) fn consumed(&self) -> u64 {
+        self.consumed
+    }
+
+    fn fill(&mut self) -> io::Result<()> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        loop {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(n) => {
+                    self.end += n;
+                    self.consumed += n as u64;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The next line, or `None` at the end of the input.
+    pub(crate) fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        loop {
+            if self.discarding {
+                match memchr(b'\n', &self.buf[self.start..self.end]) {
+                    Some(i) => {
+                        self.start += i + 1;
+                        self.discarding = false;
+                    }
+                    None => {
+                        self.start = self.end;
+                        if self.eof {
+                            self.discarding = false;
+                            return Ok(None);
+                        }
+                        self.fill()?;
+                        continue;
+                    }
+                }
+            }
+            let avail = self.end - self.start;
+            let from = self.start + self.searched;
+            if let Some(i) = memchr(b'\n', &self.buf[from..self.end]) {
+                let s = self.start;
+                let len = self.searched + i;
+                self.start = s + len + 1;
+                self.searched = 0;
+                return Ok(Some(self.emit(s, len, false)));
+            }
+            self.searched = avail;
+            if avail > self.max_line {
+                // An over-long line: hand out its head now, drop the rest up to the newline.
+                let s = self.start;
+                self.start = self.end;
+                self.searched = 0;
+                self.discarding = true;
+                return Ok(Some(self.emit(s, self.max_line, true)));
+            }
+            if self.eof {
+                if avail == 0 {
+                    return Ok(None);
+                }
+                let s = self.start;
+                self.start = self.end;
+                self.searched = 0;
+                return Ok(Some(self.emit(s, avail, false)));
+            }
+            self.fill()?;
+        }
+    }
+
+    #[inline]
+    fn emit(&mut self, s: usize, len: usize, long: bool) -> Line<'_> {
+        self.line_no += 1;
+        let truncated = long || len > self.max_line;
+        let mut bytes = &self.buf[s..s + len.min(self.max_line)];
+        if let [head @ .., b'\r'] = bytes {
+            bytes = head;
+        }
+        Line {
+            bytes,
+            no: self.line_no,
+            truncated,
+        }
+    }
+}
+
+/// What a line's bytes are, beyond plain ASCII text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Text {
+    /// Valid UTF-8 without control bytes other than tab.
+    Ok,
+    /// Contains NUL or another C0 control byte (tab excepted).
+    Binary,
+    /// Not valid UTF-8.
+    InvalidUtf8,
+}
+
+/// Classify a line's bytes. Branch-free over the line so the compiler can vectorize it.
+#[inline]
+pub(crate) fn check_text(line: &[u8]) -> Text {
+    let mut high = 0u8;
+    let mut ctl = 0u8;
+    for &b in line {
+        high |= b;
+        ctl |= u8::from(b < 0x20) & u8::from(b != b'\t');
+    }
+    if ctl != 0 {
+        Text::Binary
+    } else if high & 0x80 != 0 && std::str::from_utf8(line).is_err() {
+        Text::InvalidUtf8
+    } else {
+        Text::Ok
+    }
+}
+
+/// A line as evidence text: capped at `cap` bytes (marked with `…`), control bytes escaped
+/// as `\xNN`, invalid UTF-8 replaced.
+pub(crate) fn escape_line(line: &[u8], cap: usize) -> String {
+    let cut = line.len() > cap;
+    let head = &line[..line.len().min(cap)];
+    let mut out = String::with_capacity(head.len() + 4);
+    let mut chunks = head.utf8_chunks().peekable();
+    while let Some(chunk) = chunks.next() {
+        for ch in chunk.valid().chars() {
+            if ch < ' ' || ch == '\x7f' {
+                out.push_str(&format!("\\x{:02X}", ch as u32));
+            } else {
+                out.push(ch);
+            }
+        }
+        let last = chunks.peek().is_none();
+        let cut_char = cut && last;
+        if !chunk.invalid().is_empty() && !cut_char {
+            out.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+    if cut {
+        out.push('…');
+    }
+    out
+}
+
+/// Heuristic for the head of a file: mostly control bytes, or no line break in a full head.
+pub(crate) fn looks_binary(head: &[u8], full: bool) -> bool {
+    if head.is_empty() {
+        return false;
+    }
+    let ctl = head
+        .iter()
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
+        .count();
+    if ctl * 10 > head.len() * 3 {
+        return true;
+    }
+    full && memchr(b'\n', head).is_none()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn lines_of(input: &[u8], max_line: usize, block: usize) -> Vec<(Vec<u8>, u64, bool)> {
+        let mut r = LineReader::with_block(input, max_line, block);
+        let mut out = Vec::new();
+        while let Some(l) = r.next_line().unwrap() {
+            out.push((l.bytes.to_vec(), l.no, l.truncated));
+        }
+        assert_eq!(r.consumed(), input.len() as u64);
+        out
+    }
+
+    #[test]
+    fn splits_lines_across_small_blocks() {
+        let input = b"one\ntwo\r\n\nthree-four\nlast";
+        for block in [1, 2, 3, 7, 64] {
+            let got = lines_of(input, 100, block);
+            let texts: Vec<&[u8]> = got.iter().map(|l| l.0.as_slice()).collect();
+            assert_eq!(
+                texts,
+                vec![&b"one"[..], b"two", b"", b"three-four", b"last"],
+                "block {block}"
+            );
+            assert_eq!(got.last().unwrap().1, 5);
+            assert!(got.iter().all(|l| !l.2));
+        }
+    }
+
+    #[test]
+    fn caps_long_lines_and_keeps_going() {
+        let mut input = vec![b'a'; 10_000];
+        input.extend_from_slice(b"\nshort\n");
+        input.extend(vec![b'b'; 50]);
+        for block in [1, 16, 100, 4096] {
+            let got = lines_of(&input, 32, block);
+            assert_eq!(got.len(), 3, "block {block}");
+            assert_eq!(got[0].0, vec![b'a'; 32]);
+            assert!(got[0].2);
+            assert_eq!(got[1], (b"short".to_vec(), 2, false));
+            assert_eq!(got[2].0, vec![b'b'; 32]);
+            assert!(
+                got[2].2,
+                "an over-long last line without newline is truncated too"
+            );
+        }
+    }
+
+    #[test]
+    fn exact_cap_is_not_truncated() {
+        let got = lines_of(b"abcd\nabcde\n", 4, 2);
+        assert_eq!(got[0], (b"abcd".to_vec(), 1, false));
+        assert_eq!(got[1], (b"abcd".to_vec(), 2, true));
+    }
+
+    /// A reader that produces a huge line without ever holding it.
+    struct Huge {
+        left: u64,
+        tail: &'static [u8],
+    }
+    impl Read for Huge {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.left > 0 {
+                let n = (buf.len() as u64).min(self.left) as usize;
+                buf[..n].fill(b'x');
+                self.left -= n as u64;
+                return Ok(n);
+            }
+            let n = buf.len().min(self.tail.len());
+            buf[..n].copy_from_slice(&self.tail[..n]);
+            self.tail = &self.tail[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn memory_does_not_grow_with_line_length() {
+        let mut r = LineReader::new(
+            Huge {
+                left: 200 << 20,
+                tail: b"\nok\n",
+            },
+            64 * 1024,
+        );
+        let cap = r.buf.len();
+        let first = r.next_line().unwrap().unwrap();
+        assert_eq!(first.bytes.len(), 64 * 1024);
+        assert!(first.truncated);
+        let second = r.next_line().unwrap().unwrap();
+        assert_eq!(second.bytes, b"ok");
+        assert_eq!(second.no, 2);
+        assert!(r.next_line().unwrap().is_none());
+        assert_eq!(r.buf.len(), cap, "the buffer never grew");
+        assert!(cap <= BLOCK + 64 * 1024);
+    }
+
+    #[test]
+    fn text_checks() {
+        assert_eq!(check_text(b"plain\ttext"), Text::Ok);
+        assert_eq!(check_text("ünïcode".as_bytes()), Text::Ok);
+        assert_eq!(check_text(b"nul\0byte"), Text::Binary);
+        assert_eq!(check_text(b"bell\x07"), Text::Binary);
+        assert_eq!(check_text(b"bad \xff\xfe utf8"), Text::InvalidUtf8);
+    }
+
+    #[test]
+    fn escaping() {
+        assert_eq!(escape_line(b"a\x01b\tc", 100), "a\\x01b\\x09c");
+        assert_eq!(escape_line(b"a\xffb", 100), "a\u{FFFD}b");
+        assert_eq!(escape_line(b"abcdef", 3), "abc…");
+        // cut inside a multi-byte char: no replacement char for the cut half
+        assert_eq!(escape_line("aé".as_bytes(), 2), "a…");
+    }
+
+    #[test]
+    fn binary_heads() {
+        assert!(looks_binary(&[0u8; 100], false));
+        assert!(!looks_binary(b"hello\nworld\n", false));
+        assert!(looks_binary(&[b'a'; 100], true));
+        assert!(!looks_binary(&[b'a'; 100], false));
+    }
+
+    #[test]
+    fn open_plain_and_gzip() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("a.log");
+        std::fs::write(&plain, b"hello\n").unwrap();
+        let mut s = String::new();
+        open(&plain).unwrap().read_to_string(&mut s).unwrap();
+        assert_eq!(s, "hello\n");
+
+        // gzip detected by magic, not by extension; two members read through
+        let gz = dir.path().join("a.log.1");
+        let mut data = Vec::new();
+        for part in [&b"one\n"[..], b"two\n"] {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(part).unwrap();
+            data.extend(e.finish().unwrap());
+        }
+        std::fs::write(&gz, &data).unwrap();
+        let mut s = String::new();
+        open(&gz).unwrap().read_to_string(&mut s).unwrap();
+        assert_eq!(s, "one\ntwo\n");
+
+        // a one-byte file and an empty file
+        let one = dir.path().join("one");
+        std::fs::write(&one, b"x").unwrap();
+        let mut s = String::new();
+        open(&one).unwrap().read_to_string(&mut s).unwrap();
+        assert_eq!(s, "x");
+
+        let err = match open(&dir.path().join("missing")) {
+            Err(e) => e,
+            Ok(_) => panic!("opened a missing file"),
+        };
+        assert!(matches!(err, LogError::Open { .. }));
+    }
+}

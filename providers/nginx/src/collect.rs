@@ -1,0 +1,668 @@
+//! Collect nginx evidence: the config (files or `nginx -T`), the logs it names, a probe of each
+//! upstream, and (with `--local`) the host checks of the guide's diagnostic script.
+
+use crate::api::{self, Host, PathState};
+use crate::conf::{self, NginxConfig};
+use crate::config::{ConfigSource, DEFAULT_LOG_DIR, NginxOptions};
+use crate::error::NginxError;
+use cloud502_engine::rules::{
+    BACKEND_PROBE_PREFIX, CHECK_CONFIG_TEST, CHECK_NOFILE, CHECK_SYSTEMD, nginx_peer,
+};
+use cloud502_engine::{CollectCx, Progress};
+use cloud502_logs::{AccessFormat, FormatChoice};
+use cloud502_model::{
+    CheckStatus, Evidence, ForwardKind, Gap, GapKind, HostCheck, Probe, ProviderKind, Subject,
+};
+use cloud502_probe::{ProbeOptions, ProbeRequest};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Upstreams probed at most; more are listed as a gap.
+const MAX_PROBES: usize = 64;
+/// Upstream probes in flight at once.
+const PROBE_CONCURRENCY: usize = 16;
+
+/// Everything [`collect`] needs.
+#[derive(Debug)]
+pub(crate) struct Collector<'a> {
+    pub opts: &'a NginxOptions,
+    pub source: &'a ConfigSource,
+    pub host: Arc<dyn Host>,
+}
+
+/// The subject id: the config or dump path.
+pub(crate) fn subject(source: &ConfigSource) -> Subject {
+    let id = match source {
+        ConfigSource::Files { path, .. } | ConfigSource::Dump(path) => path.display().to_string(),
+    };
+    Subject {
+        kind: ProviderKind::Nginx,
+        id,
+    }
+}
+
+impl Collector<'_> {
+    pub async fn collect(&self, cx: &CollectCx) -> Result<Evidence, NginxError> {
+        let mut ev = Evidence::new(subject(self.source));
+        let version = if self.opts.local {
+            self.version().await
+        } else {
+            None
+        };
+        let conf = self.load_config(&mut ev)?;
+        if let Some(conf) = &conf {
+            ev.config = conf.snapshot(version.as_deref());
+        } else if let Some(v) = &version {
+            ev.config.version = Some(format!("nginx/{v}"));
+        }
+        self.read_logs(conf.as_ref(), cx, &mut ev).await;
+        if self.opts.probe {
+            self.probe_upstreams(cx, &mut ev).await;
+        }
+        if self.opts.local {
+            self.host_checks(conf.as_ref(), &mut ev).await;
+        }
+        cloud502_engine::describe::describe(&mut ev);
+        for probe in &ev.probes.clone() {
+            cloud502_probe::describe(probe, &mut ev);
+        }
+        if !ev.inspected() && ev.gaps.is_empty() {
+            return Err(NginxError::Config {
+                message: "nothing to inspect: no config and no logs".to_owned(),
+                hint: "pass --config PATH, --dump PATH or --error-log PATH".to_owned(),
+            });
+        }
+        Ok(ev)
+    }
+
+    async fn version(&self) -> Option<String> {
+        let out = self
+            .host
+            .run(&self.opts.nginx_bin, &["-v".to_owned()])
+            .await
+            .ok()?;
+        // "nginx version: nginx/1.22.1"
+        let v = out.output.split("nginx/").nth(1)?;
+        Some(v.split_whitespace().next()?.to_owned())
+    }
+
+    /// `Ok(None)` when the default config is missing but logs were named: go on with the logs.
+    fn load_config(&self, ev: &mut Evidence) -> Result<Option<NginxConfig>, NginxError> {
+        let have_logs = !self.opts.error_logs.is_empty() || !self.opts.access_logs.is_empty();
+        let result = match self.source {
+            ConfigSource::Dump(path) => match std::fs::read(path) {
+                Ok(bytes) => conf::load_dump(
+                    &String::from_utf8_lossy(&bytes),
+                    &path.display().to_string(),
+                ),
+                Err(e) => {
+                    return Err(NginxError::Config {
+                        message: format!("cannot read --dump {}: {e}", path.display()),
+                        hint: "save one with `nginx -T > nginx-T.txt 2>&1`".to_owned(),
+                    });
+                }
+            },
+            ConfigSource::Files { path, .. } => conf::load_files(path),
+        };
+        match result {
+            Ok(c) => Ok(Some(c)),
+            Err(e) => {
+                let explicit = !matches!(
+                    self.source,
+                    ConfigSource::Files {
+                        explicit: false,
+                        ..
+                    }
+                );
+                if explicit || !have_logs {
+                    return Err(NginxError::Config {
+                        message: e.to_string(),
+                        hint: "pass --config PATH or --dump PATH (a saved `nginx -T`), or name logs with --error-log".to_owned(),
+                    });
+                }
+                ev.gaps.push(Gap {
+                    scope: "nginx config".to_owned(),
+                    kind: GapKind::NotFound,
+                    message: e.to_string(),
+                    hint: Some(
+                        "pass --config PATH or --dump PATH to check the config too".to_owned(),
+                    ),
+                });
+                Ok(None)
+            }
+        }
+    }
+
+    /// Resolve a path from the config against the prefix, as nginx does.
+    fn resolve(&self, p: &str) -> PathBuf {
+        let path = Path::new(p);
+        if path.is_absolute() {
+            return path.to_owned();
+        }
+        let prefix = self
+            .opts
+            .prefix
+            .clone()
+            .unwrap_or_else(|| match self.source {
+                ConfigSource::Files { path, .. } => {
+                    let dir = path.parent().unwrap_or(Path::new("/etc/nginx"));
+                    // `-p PREFIX -c conf/nginx.conf` layouts keep logs/ beside conf/.
+                    if dir.file_name().is_some_and(|n| n == "conf") {
+                        dir.parent().unwrap_or(dir).to_owned()
+                    } else {
+                        dir.to_owned()
+                    }
+                }
+                ConfigSource::Dump(_) => PathBuf::from("/etc/nginx"),
+            });
+        prefix.join(path)
+    }
+
+    async fn read_logs(&self, conf: Option<&NginxConfig>, cx: &CollectCx, ev: &mut Evidence) {
+        let formats: Vec<AccessFormat> = conf
+            .map(|c| {
+                c.log_formats()
+                    .into_iter()
+                    .filter_map(|(name, f)| match AccessFormat::parse(&name, &f) {
+                        Ok(f) => Some(f),
+                        Err(e) => {
+                            ev.gaps.push(Gap {
+                                scope: format!("log_format {name}"),
+                                kind: GapKind::InvalidInput,
+                                message: e.to_string(),
+                                hint: None,
+                            });
+                            None
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        // (path, choice, format to use first)
+        let mut jobs: Vec<(PathBuf, FormatChoice, Vec<AccessFormat>)> = Vec::new();
+        let explicit = !self.opts.error_logs.is_empty() || !self.opts.access_logs.is_empty();
+        if explicit {
+            for p in &self.opts.error_logs {
+                jobs.push((p.clone(), FormatChoice::NginxError, Vec::new()));
+            }
+            for p in &self.opts.access_logs {
+                jobs.push((p.clone(), FormatChoice::NginxAccess, formats.clone()));
+            }
+        } else {
+            let mut errors: Vec<PathBuf> = conf
+                .map(|c| {
+                    c.error_logs()
+                        .into_iter()
+                        .map(|(p, _)| self.resolve(&p))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut access: Vec<(PathBuf, Vec<AccessFormat>)> = conf
+                .map(|c| {
+                    c.access_logs()
+                        .into_iter()
+                        .map(|(p, name, _)| {
+                            let fmt = name.as_deref().unwrap_or("combined");
+                            let chosen: Vec<AccessFormat> = formats
+                                .iter()
+                                .filter(|f| f.name() == fmt)
+                                .cloned()
+                                .chain(formats.iter().filter(|f| f.name() != fmt).cloned())
+                                .collect();
+                            (self.resolve(&p), chosen)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            // The compiled-in defaults of packaged nginx, when the config names none.
+            if errors.is_empty() {
+                errors.push(PathBuf::from(DEFAULT_LOG_DIR).join("error.log"));
+            }
+            if access.is_empty() {
+                access.push((
+                    PathBuf::from(DEFAULT_LOG_DIR).join("access.log"),
+                    formats.clone(),
+                ));
+            }
+            let mut seen = Vec::new();
+            for p in errors {
+                if !seen.contains(&p) {
+                    seen.push(p.clone());
+                    jobs.push((p, FormatChoice::NginxError, Vec::new()));
+                }
+            }
+            for (p, f) in access {
+                if !seen.contains(&p) {
+                    seen.push(p.clone());
+                    jobs.push((p, FormatChoice::NginxAccess, f));
+                }
+            }
+        }
+        let opts = cloud502_logs::Options {
+            since: self.opts.since,
+            local_offset: self.opts.local_offset,
+            ..cloud502_logs::Options::default()
+        };
+        for (i, (path, choice, formats)) in jobs.into_iter().enumerate() {
+            let id = format!("log.{i}");
+            match read_one(
+                path.clone(),
+                id,
+                choice,
+                formats,
+                opts.clone(),
+                cx.progress.clone(),
+            )
+            .await
+            {
+                Ok(summary) => ev.logs.push(summary),
+                Err(gap) => ev.gaps.push(gap),
+            }
+        }
+    }
+
+    async fn probe_upstreams(&self, cx: &CollectCx, ev: &mut Evidence) {
+        let targets = upstream_targets(ev);
+        if targets.len() > MAX_PROBES {
+            ev.gaps.push(Gap {
+                scope: "upstream probes".to_owned(),
+                kind: GapKind::Other,
+                message: format!(
+                    "{} upstreams configured; probed the first {MAX_PROBES}",
+                    targets.len()
+                ),
+                hint: Some("pass --no-probe to skip probing".to_owned()),
+            });
+        }
+        let timeout = self.opts.probe_timeout.min(cx.deadline);
+        let mut requests = Vec::new();
+        for (i, t) in targets.into_iter().take(MAX_PROBES).enumerate() {
+            let id = format!("{BACKEND_PROBE_PREFIX}{i}");
+            match t.request(timeout) {
+                Ok(req) => requests.push((id, req)),
+                Err(message) => ev.gaps.push(Gap {
+                    scope: format!("probe {}", t.peer),
+                    kind: GapKind::InvalidInput,
+                    message,
+                    hint: None,
+                }),
+            }
+        }
+        cx.progress
+            .message(&format!("probing {} upstream(s)", requests.len()));
+        let mut probes: Vec<Probe> = Vec::new();
+        for chunk in requests.chunks(PROBE_CONCURRENCY) {
+            let mut set = tokio::task::JoinSet::new();
+            for (id, req) in chunk {
+                let (id, req) = (id.clone(), req.clone());
+                set.spawn(async move { cloud502_probe::probe(&req, &id).await });
+            }
+            while let Some(result) = set.join_next().await {
+                match result {
+                    Ok(Ok(p)) => probes.push(p),
+                    Ok(Err(e)) => ev.gaps.push(Gap {
+                        scope: "upstream probe".to_owned(),
+                        kind: GapKind::InvalidInput,
+                        message: e.to_string(),
+                        hint: None,
+                    }),
+                    Err(e) => ev.gaps.push(Gap {
+                        scope: "upstream probe".to_owned(),
+                        kind: GapKind::Other,
+                        message: format!("probe task failed: {e}"),
+                        hint: None,
+                    }),
+                }
+            }
+        }
+        probes.sort_by_key(|p| {
+            p.id.trim_start_matches(BACKEND_PROBE_PREFIX)
+                .parse::<usize>()
+                .unwrap_or(usize::MAX)
+        });
+        ev.probes.extend(probes);
+    }
+
+    async fn host_checks(&self, conf: Option<&NginxConfig>, ev: &mut Evidence) {
+        // nginx -t on the files (a dump cannot be tested).
+        if let ConfigSource::Files { path, .. } = self.source {
+            let args = vec![
+                "-t".to_owned(),
+                "-q".to_owned(),
+                "-e".to_owned(),
+                "stderr".to_owned(),
+                "-c".to_owned(),
+                path.display().to_string(),
+            ];
+            let check = match self.host.run(&self.opts.nginx_bin, &args).await {
+                Ok(out) if out.success => check(
+                    CHECK_CONFIG_TEST,
+                    "nginx -t",
+                    CheckStatus::Pass,
+                    "syntax is ok",
+                ),
+                Ok(out) => check(
+                    CHECK_CONFIG_TEST,
+                    "nginx -t",
+                    CheckStatus::Fail,
+                    first_problem(&out.output),
+                ),
+                Err(e) => check(CHECK_CONFIG_TEST, "nginx -t", CheckStatus::Skipped, &e),
+            };
+            ev.checks.push(check);
+        }
+        // worker_connections vs the open-files limit of the master (workers inherit it).
+        let wc = conf
+            .and_then(|c| c.worker_connections())
+            .map(|(n, _)| n)
+            .unwrap_or(512);
+        let rlimit = conf.and_then(|c| c.worker_rlimit_nofile()).map(|(n, _)| n);
+        let pid_file = conf
+            .and_then(|c| {
+                c.root
+                    .iter()
+                    .find(|d| d.name == "pid")
+                    .and_then(|d| d.args.first().cloned())
+            })
+            .map(|p| self.resolve(&p))
+            .unwrap_or_else(|| PathBuf::from("/run/nginx.pid"));
+        let master = self.host.read(&pid_file).and_then(|t| api::pid_of(&t));
+        let limit = match (rlimit, master) {
+            (Some(n), _) => Some((n, "worker_rlimit_nofile".to_owned())),
+            (None, Some(pid)) => self
+                .host
+                .read(&api::limits_path(pid))
+                .and_then(|t| api::open_files_limit(&t))
+                .map(|n| (n, format!("the running master (pid {pid})"))),
+            (None, None) => self
+                .host
+                .read(Path::new("/proc/self/limits"))
+                .and_then(|t| api::open_files_limit(&t))
+                .map(|n| {
+                    (
+                        n,
+                        "this shell (nginx is not running: no pid file)".to_owned(),
+                    )
+                }),
+        };
+        ev.checks.push(match limit {
+            Some((n, from)) if wc > n => check(
+                CHECK_NOFILE,
+                "worker_connections vs open files",
+                CheckStatus::Fail,
+                &format!("worker_connections {wc} > open-files limit {n} of {from}"),
+            ),
+            Some((n, from)) => check(
+                CHECK_NOFILE,
+                "worker_connections vs open files",
+                CheckStatus::Pass,
+                &format!(
+                    "worker_connections {wc} <= open-files limit {} of {from}",
+                    show_limit(n)
+                ),
+            ),
+            None => check(
+                CHECK_NOFILE,
+                "worker_connections vs open files",
+                CheckStatus::Skipped,
+                "open-files limit not readable",
+            ),
+        });
+        // The systemd unit.
+        if self.host.has_systemd() {
+            let args = vec!["is-active".to_owned(), "nginx".to_owned()];
+            let c = match self.host.run(Path::new("systemctl"), &args).await {
+                Ok(out) if out.output.trim() == "active" => check(
+                    CHECK_SYSTEMD,
+                    "systemd unit nginx",
+                    CheckStatus::Pass,
+                    "active",
+                ),
+                Ok(out) => check(
+                    CHECK_SYSTEMD,
+                    "systemd unit nginx",
+                    CheckStatus::Fail,
+                    out.output.trim(),
+                ),
+                Err(e) => check(
+                    CHECK_SYSTEMD,
+                    "systemd unit nginx",
+                    CheckStatus::Skipped,
+                    &e,
+                ),
+            };
+            ev.checks.push(c);
+        } else {
+            ev.checks.push(check(
+                CHECK_SYSTEMD,
+                "systemd unit nginx",
+                CheckStatus::Skipped,
+                "no systemd on this machine",
+            ));
+        }
+        // Whether local upstreams listen.
+        let tcp = self
+            .host
+            .read(Path::new("/proc/net/tcp"))
+            .unwrap_or_default();
+        let tcp6 = self
+            .host
+            .read(Path::new("/proc/net/tcp6"))
+            .unwrap_or_default();
+        let listening = api::listening(&tcp, &tcp6);
+        for t in upstream_targets(ev) {
+            let id = format!("host.listening.{}", t.peer);
+            if ev.checks.iter().any(|c| c.id == id) {
+                continue;
+            }
+            if let Some(path) = t.peer.strip_prefix("unix:") {
+                let (status, detail) = match self.host.path_state(Path::new(path)) {
+                    PathState::Socket => (CheckStatus::Pass, "the socket exists".to_owned()),
+                    PathState::Missing => (CheckStatus::Fail, "no such file".to_owned()),
+                    PathState::NotASocket => {
+                        (CheckStatus::Fail, "exists but is not a socket".to_owned())
+                    }
+                    PathState::Denied => (CheckStatus::Fail, "permission denied".to_owned()),
+                };
+                ev.checks.push(HostCheck {
+                    id,
+                    name: format!("socket {path}"),
+                    status,
+                    detail,
+                });
+                continue;
+            }
+            let Some((host, port)) = t.peer.rsplit_once(':') else {
+                continue;
+            };
+            let Ok(port) = port.parse::<u16>() else {
+                continue;
+            };
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let Ok(ip) = host.parse::<std::net::IpAddr>() else {
+                continue;
+            };
+            // Only addresses of this machine can be checked in /proc.
+            if !ip.is_loopback() && !listening.iter().any(|(a, _)| *a == ip) {
+                continue;
+            }
+            let up = listening
+                .iter()
+                .any(|(a, p)| *p == port && (*a == ip || a.is_unspecified()));
+            ev.checks.push(HostCheck {
+                id,
+                name: format!("listening on {}", t.peer),
+                status: if up {
+                    CheckStatus::Pass
+                } else {
+                    CheckStatus::Fail
+                },
+                detail: if up {
+                    format!("a socket listens on {}", t.peer)
+                } else {
+                    format!("nothing listens on {}", t.peer)
+                },
+            });
+        }
+    }
+}
+
+fn show_limit(n: u64) -> String {
+    if n == u64::MAX {
+        "unlimited".to_owned()
+    } else {
+        n.to_string()
+    }
+}
+
+fn check(id: &str, name: &str, status: CheckStatus, detail: &str) -> HostCheck {
+    HostCheck {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        status,
+        detail: detail.to_owned(),
+    }
+}
+
+/// The first line of `nginx -t` output that says what is wrong.
+fn first_problem(output: &str) -> &str {
+    output
+        .lines()
+        .find(|l| l.contains("[emerg]") || l.contains("[crit]") || l.contains("[alert]"))
+        .or_else(|| output.lines().find(|l| !l.trim().is_empty()))
+        .unwrap_or("nginx -t failed")
+        .trim()
+}
+
+async fn read_one(
+    path: PathBuf,
+    id: String,
+    choice: FormatChoice,
+    formats: Vec<AccessFormat>,
+    opts: cloud502_logs::Options,
+    progress: Arc<dyn Progress>,
+) -> Result<cloud502_model::LogSummary, Gap> {
+    let label = path.display().to_string();
+    let total = std::fs::metadata(&path).ok().map(|m| m.len());
+    let task_label = label.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        let mut report = |done: u64| progress.bytes(&task_label, done, total);
+        let result =
+            cloud502_logs::summarize_path(&path, &id, choice, &formats, &opts, &mut report);
+        progress.bytes_done(&task_label);
+        result
+    });
+    match task.await {
+        Ok(Ok(summary)) => Ok(summary),
+        Ok(Err(e)) => Err(cloud502_logs::gap(&label, &e)),
+        Err(e) => Err(Gap {
+            scope: label,
+            kind: GapKind::Other,
+            message: format!("reading the log failed: {e}"),
+            hint: None,
+        }),
+    }
+}
+
+/// One upstream to probe.
+#[derive(Debug, Clone)]
+struct UpstreamTarget {
+    /// As nginx logs it: `127.0.0.1:8080`, `unix:/run/app.sock`, `app.internal:80`.
+    peer: String,
+    /// `http`, `https`, or None for fastcgi/uwsgi/grpc (connect only).
+    scheme: Option<&'static str>,
+}
+
+impl UpstreamTarget {
+    fn request(&self, timeout: std::time::Duration) -> Result<ProbeRequest, String> {
+        if let Some(path) = self.peer.strip_prefix("unix:") {
+            return ProbeRequest::unix(path, self.scheme == Some("http"), "/", timeout)
+                .map_err(|e| e.to_string());
+        }
+        let url = match self.scheme {
+            Some(s) => format!("{s}://{}/", self.peer),
+            None => format!("tcp://{}", self.peer),
+        };
+        let options = ProbeOptions {
+            timeout,
+            // nginx does not verify upstream certificates unless proxy_ssl_verify is on; the
+            // rules judge the facts, the probe must not stop at them.
+            insecure: true,
+            ..ProbeOptions::default()
+        };
+        ProbeRequest::new(&url, options).map_err(|e| e.to_string())
+    }
+}
+
+/// Distinct upstream peers from the config: pool members, and direct targets of routes that do not
+/// name a pool. Variables cannot be probed (their value is per request).
+fn upstream_targets(ev: &Evidence) -> Vec<UpstreamTarget> {
+    let mut out: Vec<UpstreamTarget> = Vec::new();
+    let mut push = |peer: String, scheme: Option<&'static str>| {
+        if peer.contains('$') || peer.is_empty() {
+            return;
+        }
+        if !out.iter().any(|t| t.peer == peer) {
+            out.push(UpstreamTarget { peer, scheme });
+        }
+    };
+    for route in &ev.config.routes {
+        if route.dynamic {
+            continue;
+        }
+        let scheme = match (route.kind, route.scheme.as_deref()) {
+            (ForwardKind::Proxy, Some("https")) => Some("https"),
+            (ForwardKind::Proxy, _) => Some("http"),
+            _ => None,
+        };
+        match route.pool.as_deref().and_then(|p| ev.config.pool(p)) {
+            Some(pool) => {
+                for m in &pool.members {
+                    let down = m.setting("down").is_some();
+                    if !down {
+                        push(with_port(&m.address, scheme), scheme);
+                    }
+                }
+            }
+            None => push(with_port(&nginx_peer(&route.target), scheme), scheme),
+        }
+    }
+    out
+}
+
+/// nginx's default port for a peer without one: 80 (443 for https).
+fn with_port(addr: &str, scheme: Option<&str>) -> String {
+    if addr.starts_with("unix:") {
+        return addr.to_owned();
+    }
+    let has_port = if let Some(rest) = addr.strip_prefix('[') {
+        rest.contains("]:")
+    } else {
+        addr.matches(':').count() == 1
+    };
+    if has_port {
+        addr.to_owned()
+    } else {
+        let port = if scheme == Some("https") { 443 } else { 80 };
+        if addr.contains(':') && !addr.starts_with('[') {
+            format!("[{addr}]:{port}")
+        } else {
+            format!("{addr}:{port}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_get_nginx_default_ports() {
+        assert_eq!(with_port("10.0.0.1", Some("http")), "10.0.0.1:80");
+        assert_eq!(with_port("10.0.0.1", Some("https")), "10.0.0.1:443");
+        assert_eq!(with_port("10.0.0.1:8080", Some("http")), "10.0.0.1:8080");
+        assert_eq!(with_port("unix:/run/a.sock", None), "unix:/run/a.sock");
+        assert_eq!(with_port("[::1]:81", None), "[::1]:81");
+        assert_eq!(with_port("::1", Some("http")), "[::1]:80");
+    }
+}

@@ -1,0 +1,408 @@
+//! `cloud502 nginx` on a real nginx (Debian's package) in front of real broken upstreams: drive
+//! requests through nginx, then diagnose its real config and logs. One case per KB 4.7 cause.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use cloud502_e2e::nginx::Nginx;
+use cloud502_e2e::server::{Behaviour, get, response, start, start_unix};
+use cloud502_e2e::{closed_port, cloud502, codes, top_code};
+use serde_json::Value;
+
+/// `cloud502 nginx --config <nginx's config> -o json`.
+fn diagnose(nginx: &Nginx, extra: &[&str]) -> (i32, Value) {
+    let config = nginx.config();
+    let mut args = vec!["nginx", "--config", config.to_str().unwrap(), "-o", "json"];
+    args.extend_from_slice(extra);
+    let run = cloud502(&args);
+    assert!(
+        run.code == 0 || run.code == 1,
+        "exit {}: {}\n{}",
+        run.code,
+        run.stderr,
+        run.stdout
+    );
+    (run.code, run.json())
+}
+
+/// Send `n` requests through nginx and return the statuses.
+fn drive(nginx: &Nginx, n: usize) -> Vec<u16> {
+    (0..n).map(|i| get(&nginx.url(&format!("/r{i}")))).collect()
+}
+
+fn assert_top(nginx: &Nginx, expected_status: u16, code: &str) -> Value {
+    let statuses = drive(nginx, 3);
+    assert!(
+        statuses.iter().all(|s| *s == expected_status),
+        "{code}: statuses {statuses:?}\n{}",
+        nginx.error_log()
+    );
+    let (exit, report) = diagnose(nginx, &[]);
+    assert_eq!(exit, 1, "{code}: {report:#}");
+    assert_eq!(top_code(&report), code, "{:#}", report["findings"]);
+    assert_eq!(report["findings"][0]["layer"], "nginx", "{code}");
+    // The finding cites the error.log lines it rests on.
+    let evidence: Vec<&str> = report["findings"][0]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        evidence.iter().any(|e| e.starts_with("log.")),
+        "{code}: {evidence:?}"
+    );
+    report
+}
+
+#[test]
+fn connection_refused() {
+    let nginx = Nginx::proxy_to(&format!("http://127.0.0.1:{}", closed_port()));
+    let report = assert_top(&nginx, 502, "nginx-upstream-refused");
+    // The finding points at the proxy_pass line and the live probe agrees.
+    let loc = &report["findings"][0]["locations"][0];
+    assert!(loc["file"].as_str().unwrap().ends_with("conf/nginx.conf"));
+    assert!(loc["line"].as_u64().unwrap() > 1);
+    assert!(
+        report["findings"][0]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("now fails the same way"),
+        "{:#}",
+        report["findings"][0]
+    );
+}
+
+#[test]
+fn unix_socket_missing() {
+    let nginx =
+        Nginx::start("location / { proxy_pass http://unix:/nonexistent-cloud502/app.sock:/; }");
+    let report = assert_top(&nginx, 502, "nginx-unix-socket-failed");
+    assert!(
+        report["findings"][0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{:#}",
+        report["findings"][0]
+    );
+}
+
+#[test]
+fn unix_socket_not_permitted() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let socket = dir.path().join("app.sock");
+    start_unix(&socket, Behaviour::Respond(response("200 OK", &[], "ok")));
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let nginx = Nginx::start(&format!(
+        "location / {{ proxy_pass http://unix:{}:/; }}",
+        socket.display()
+    ));
+    let report = assert_top(&nginx, 502, "nginx-unix-socket-failed");
+    assert!(nginx.error_log().contains("(13: Permission denied)"));
+    assert!(
+        report["findings"][0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("permission denied"),
+        "{:#}",
+        report["findings"][0]
+    );
+}
+
+#[test]
+fn upstream_closes_before_the_header() {
+    let app = start(Behaviour::Close);
+    let nginx = Nginx::proxy_to(&format!("http://127.0.0.1:{}", app.port));
+    assert_top(&nginx, 502, "nginx-upstream-closed");
+    assert!(
+        nginx
+            .error_log()
+            .contains("upstream prematurely closed connection")
+    );
+}
+
+#[test]
+fn connection_reset() {
+    let app = start(Behaviour::Reset);
+    let nginx = Nginx::proxy_to(&format!("http://127.0.0.1:{}", app.port));
+    assert_top(&nginx, 502, "nginx-upstream-closed");
+    assert!(nginx.error_log().contains("Connection reset by peer"));
+}
+
+#[test]
+fn header_too_big_cites_proxy_buffer_size() {
+    let huge = "a".repeat(16 * 1024);
+    let app = start(Behaviour::Respond(response(
+        "200 OK",
+        &[("X-Big", &huge)],
+        "x",
+    )));
+    let nginx = Nginx::start(&format!(
+        "location / {{\n      proxy_buffer_size 4k;\n      proxy_pass http://127.0.0.1:{};\n    }}",
+        app.port
+    ));
+    let report = assert_top(&nginx, 502, "nginx-header-too-big");
+    let title = report["findings"][0]["title"].as_str().unwrap();
+    assert!(title.contains("proxy_buffer_size 4k"), "{title}");
+    // The proxy_buffer_size line is among the locations.
+    let text = std::fs::read_to_string(nginx.config()).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("proxy_buffer_size 4k"))
+        .unwrap()
+        + 1;
+    let lines: Vec<u64> = report["findings"][0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["line"].as_u64().unwrap())
+        .collect();
+    assert!(lines.contains(&(line as u64)), "{lines:?} lacks {line}");
+}
+
+#[test]
+fn invalid_header() {
+    let app = start(Behaviour::Respond(
+        b"HTTP/1.1 200 OK\r\nX-Bad\x01: y\r\nContent-Length: 1\r\n\r\nx".to_vec(),
+    ));
+    let nginx = Nginx::proxy_to(&format!("http://127.0.0.1:{}", app.port));
+    assert_top(&nginx, 502, "nginx-invalid-header");
+}
+
+#[test]
+fn no_live_upstreams_after_max_fails() {
+    let nginx = Nginx::start_with(
+        &format!(
+            "upstream app {{\n    server 127.0.0.1:{} max_fails=1 fail_timeout=30s;\n    server 127.0.0.1:{} max_fails=1 fail_timeout=30s;\n  }}",
+            closed_port(),
+            closed_port()
+        ),
+        "location / { proxy_pass http://app; }",
+    );
+    let statuses = drive(&nginx, 5);
+    assert!(statuses.iter().all(|s| *s == 502), "{statuses:?}");
+    assert!(nginx.error_log().contains("no live upstreams"));
+    let (exit, report) = diagnose(&nginx, &[]);
+    assert_eq!(exit, 1);
+    assert_eq!(
+        top_code(&report),
+        "nginx-no-live-upstreams",
+        "{:#}",
+        report["findings"]
+    );
+    let all = codes(&report);
+    assert!(all.contains(&"nginx-max-fails-masking"), "{all:?}");
+    assert!(all.contains(&"nginx-upstream-refused"), "{all:?}");
+}
+
+#[test]
+fn read_timeout_is_a_504() {
+    let app = start(Behaviour::Silent);
+    let nginx = Nginx::start(&format!(
+        "location / {{\n      proxy_read_timeout 1s;\n      proxy_pass http://127.0.0.1:{};\n    }}",
+        app.port
+    ));
+    let statuses: Vec<u16> = (0..2)
+        .map(|i| get(&nginx.url(&format!("/slow{i}"))))
+        .collect();
+    assert_eq!(statuses, vec![504, 504]);
+    let (exit, report) = diagnose(&nginx, &["--timeout", "1s"]);
+    assert_eq!(exit, 1);
+    assert_eq!(
+        top_code(&report),
+        "nginx-upstream-timeout",
+        "{:#}",
+        report["findings"]
+    );
+    let title = report["findings"][0]["title"].as_str().unwrap();
+    assert!(title.contains("504, not 502"), "{title}");
+}
+
+#[test]
+fn https_to_a_plain_http_upstream() {
+    let app = start(Behaviour::Greet(response(
+        "400 Bad Request",
+        &[],
+        "plain http",
+    )));
+    let nginx = Nginx::proxy_to(&format!("https://127.0.0.1:{}", app.port));
+    let report = assert_top(&nginx, 502, "nginx-upstream-tls-failed");
+    let title = report["findings"][0]["title"].as_str().unwrap();
+    assert!(title.contains("plain HTTP"), "{title}");
+}
+
+#[test]
+fn variable_upstream_without_resolver() {
+    let nginx = Nginx::start(
+        "location / {\n      set $backend backend.invalid;\n      proxy_pass http://$backend;\n    }",
+    );
+    let report = assert_top(&nginx, 502, "nginx-dynamic-pass-without-resolver");
+    assert_eq!(report["findings"][0]["confidence"], "high");
+    assert!(
+        nginx
+            .error_log()
+            .contains("no resolver defined to resolve backend.invalid")
+    );
+}
+
+#[test]
+fn healthy_setup_exits_zero_with_no_warning() {
+    let app = start(Behaviour::Respond(response("200 OK", &[], "ok")));
+    let nginx = Nginx::proxy_to(&format!("http://127.0.0.1:{}", app.port));
+    assert_eq!(drive(&nginx, 3), vec![200, 200, 200]);
+    let (exit, report) = diagnose(
+        &nginx,
+        &[
+            "--local",
+            "--nginx-bin",
+            cloud502_e2e::nginx::binary().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(exit, 0, "{:#}", report["findings"]);
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] == "info"),
+        "{:#}",
+        report["findings"]
+    );
+    // Both logs were found through the config and read.
+    let dialects: Vec<&str> = report["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["dialect"].as_str().unwrap())
+        .collect();
+    assert_eq!(dialects, vec!["nginx-error", "nginx-access"]);
+    assert_eq!(report["logs"][1]["counts"][0]["key"], "200");
+    // The host checks ran: nginx -t passed, the upstream port listens.
+    let checks = report["checks"].as_array().unwrap();
+    let status = |id: &str| {
+        checks
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["status"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        status("host.nginx-t").as_deref(),
+        Some("pass"),
+        "{checks:#?}"
+    );
+    assert_eq!(
+        status(&format!("host.listening.127.0.0.1:{}", app.port)).as_deref(),
+        Some("pass"),
+        "{checks:#?}"
+    );
+}
+
+#[test]
+fn a_broken_config_fails_nginx_t() {
+    let app = start(Behaviour::Respond(response("200 OK", &[], "ok")));
+    let nginx = Nginx::proxy_to(&format!("http://127.0.0.1:{}", app.port));
+    // Break the running config on disk: the next reload would fail.
+    let text = std::fs::read_to_string(nginx.config()).unwrap();
+    std::fs::write(nginx.config(), text.replace("proxy_pass", "proxy_passs")).unwrap();
+    let (exit, report) = diagnose(
+        &nginx,
+        &[
+            "--local",
+            "--no-probe",
+            "--nginx-bin",
+            cloud502_e2e::nginx::binary().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(exit, 1);
+    assert_eq!(
+        top_code(&report),
+        "nginx-config-test-failed",
+        "{:#}",
+        report["findings"]
+    );
+    assert!(
+        report["findings"][0]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("unknown directive \"proxy_passs\""),
+        "{:#}",
+        report["findings"][0]
+    );
+}
+
+#[test]
+fn sarif_points_at_config_lines() {
+    let nginx = Nginx::start(
+        "location / {\n      set $backend backend.invalid;\n      proxy_pass http://$backend;\n    }",
+    );
+    let config = nginx.config();
+    let run = cloud502(&[
+        "nginx",
+        "--config",
+        config.to_str().unwrap(),
+        "--no-probe",
+        "-o",
+        "sarif",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let sarif = run.json();
+    assert_eq!(sarif["version"], "2.1.0");
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "nginx-dynamic-pass-without-resolver");
+    assert_eq!(result["level"], "error");
+    let loc = &result["locations"][0]["physicalLocation"];
+    assert!(
+        loc["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("file:///")
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("proxy_pass http://$backend"))
+        .unwrap()
+        + 1;
+    assert_eq!(loc["region"]["startLine"], line as u64);
+    assert_eq!(
+        sarif["runs"][0]["tool"]["driver"]["rules"][0]["id"],
+        "nginx-dynamic-pass-without-resolver"
+    );
+}
+
+#[test]
+fn a_dump_and_saved_logs_diagnose_offline() {
+    let nginx = Nginx::proxy_to(&format!("http://127.0.0.1:{}", closed_port()));
+    drive(&nginx, 2);
+    let dump = std::process::Command::new(cloud502_e2e::nginx::binary())
+        .arg("-T")
+        .arg("-p")
+        .arg(nginx.dir.path())
+        .arg("-e")
+        .arg("stderr")
+        .arg("-c")
+        .arg(nginx.config())
+        .output()
+        .unwrap();
+    let dump_path = nginx.path("nginx-T.txt");
+    let mut text = dump.stdout.clone();
+    text.extend_from_slice(&dump.stderr);
+    std::fs::write(&dump_path, text).unwrap();
+    let error_log = nginx.path("logs/error.log");
+    let run = cloud502(&[
+        "nginx",
+        "--dump",
+        dump_path.to_str().unwrap(),
+        "--error-log",
+        error_log.to_str().unwrap(),
+        "--no-probe",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(top_code(&report), "nginx-upstream-refused");
+    assert_eq!(report["config"]["routes"][0]["kind"], "proxy");
+    assert!(report["probes"].as_array().unwrap().is_empty());
+}
