@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The demo: a real nginx on loopback in front of a dead upstream, then `cloud502 probe` on it.
-# cloud502 should name nginx as the layer that made the 502 and point at its error.log.
+# The demo, in two parts:
+# 1. live: a real nginx on loopback in front of a dead upstream, then `cloud502 probe` on it.
+#    cloud502 should name nginx as the layer that made the 502 and point at its error.log.
+# 2. offline: the bundled incident in examples/incident/ (a `nginx -T` dump, error.log and
+#    access.log captured from a real run), diagnosed with `cloud502 nginx`.
 set -euo pipefail
 
 BIN=${1:-target/debug/cloud502}
@@ -50,5 +53,25 @@ if [ "$CODE" -eq 1 ] && [ "$LAYER" = "nginx nginx-502" ]; then
     echo "demo: ok: cloud502 named nginx as the layer that made the 502 (exit code 1: findings)" >&2
 else
     echo "demo: FAILED: expected exit 1 and 'nginx nginx-502', got exit $CODE and '$LAYER'" >&2
+    exit 1
+fi
+
+INCIDENT="$ROOT/examples/incident"
+echo >&2
+echo "demo: part 2, offline: the bundled incident (nginx -T dump, error.log, access.log)" >&2
+echo "demo: \$ cloud502 nginx --dump examples/incident/nginx-T.txt --error-log examples/incident/error.log --access-log examples/incident/access.log --no-probe" >&2
+echo >&2
+set +e
+"$BIN" nginx --dump "$INCIDENT/nginx-T.txt" --error-log "$INCIDENT/error.log" \
+    --access-log "$INCIDENT/access.log" --no-probe -o table
+CODE=$?
+TOP=$("$BIN" nginx --dump "$INCIDENT/nginx-T.txt" --error-log "$INCIDENT/error.log" \
+    --access-log "$INCIDENT/access.log" --no-probe -o json -q | python3 -c 'import json,sys; print(json.load(sys.stdin)["findings"][0]["code"])')
+set -e
+echo >&2
+if [ "$CODE" -eq 1 ] && [ "$TOP" = "nginx-unix-socket-failed" ]; then
+    echo "demo: ok: the incident's main cause is php-fpm's missing socket, then the API pool marked down (exit code 1)" >&2
+else
+    echo "demo: FAILED: expected exit 1 and nginx-unix-socket-failed, got exit $CODE and '$TOP'" >&2
     exit 1
 fi

@@ -9,7 +9,7 @@
 
 use cloud502_model::LogClass;
 use memchr::memmem::Finder;
-use memchr::{memchr, memrchr, memrchr_iter};
+use memchr::{memchr, memrchr};
 use std::sync::LazyLock;
 use time::{OffsetDateTime, UtcOffset};
 
@@ -90,12 +90,14 @@ pub(crate) fn level_name(level: &[u8]) -> Option<&'static str> {
 }
 
 struct Finders {
+    client: Finder<'static>,
     while_: Finder<'static>,
     upstream_word: Finder<'static>,
     not_resolved: Finder<'static>,
 }
 
 static F: LazyLock<Finders> = LazyLock::new(|| Finders {
+    client: Finder::new(CLIENT),
     while_: Finder::new(WHILE),
     upstream_word: Finder::new(b"upstream"),
     not_resolved: Finder::new(b" could not be resolved"),
@@ -130,115 +132,105 @@ pub fn parse_error_line(line: &[u8]) -> Option<ErrorLine<'_>> {
     Some(e)
 }
 
-/// The actions nginx logs most, checked as suffixes before searching.
-const ACTIONS: [&[u8]; 8] = [
-    b" while connecting to upstream",
-    b" while reading response header from upstream",
-    b" while reading upstream",
-    b" while sending request to upstream",
-    b" while SSL handshaking to upstream",
-    b" while proxying upgraded connection",
-    b" while sending to client",
-    b" while reading client request headers",
-];
-
-/// Where the last ` while ` of the message starts.
+/// Where the last ` while ` of the message starts. The common actions are checked as suffixes
+/// first (constant-length compares), then the message is searched.
 #[inline]
-fn action_at(message: &[u8]) -> Option<usize> {
-    for a in ACTIONS {
-        if message.ends_with(a) {
-            return Some(message.len() - a.len());
-        }
+fn action_at(m: &[u8]) -> Option<usize> {
+    macro_rules! suffix {
+        ($($s:literal),*) => {
+            $(if m.ends_with($s) {
+                return Some(m.len() - $s.len());
+            })*
+        };
     }
-    F.while_.find_iter(message).last()
+    if m.ends_with(b" upstream") {
+        suffix!(
+            b" while connecting to upstream",
+            b" while reading response header from upstream",
+            b" while reading upstream",
+            b" while sending request to upstream",
+            b" while SSL handshaking to upstream"
+        );
+    } else {
+        suffix!(
+            b" while sending to client",
+            b" while proxying upgraded connection",
+            b" while reading client request headers"
+        );
+    }
+    F.while_.find_iter(m).last()
 }
 
-/// The field keys, in the order nginx writes them.
-const KEYS: [&[u8]; 7] = [
-    b", client: ",
-    b", server: ",
-    b", request: \"",
-    b", subrequest: \"",
-    b", upstream: \"",
-    b", host: \"",
-    b", referrer: \"",
-];
-
-/// Find the fields by one right-to-left pass over the commas, up to the rightmost valid
-/// `, client: ADDR` (the message may contain commas, and even the key texts). Fills `e`'s fields
-/// and returns where the message ends.
+/// Find the fields: the rightmost valid `, client: ADDR` (followed by `, server: ` or the end of
+/// the line) ends the message, which may itself contain commas. The fields after it are read in
+/// the order nginx writes them. Fills `e`'s fields and returns where the message ends.
+#[inline]
 fn split_fields<'a>(text: &'a [u8], e: &mut ErrorLine<'a>) -> usize {
-    let mut at = [usize::MAX; KEYS.len()];
-    // keys are accepted right to left only in decreasing order
-    let mut rank = KEYS.len();
-    let mut client = None;
-    for p in memrchr_iter(b',', text) {
-        let r = &text[p..];
-        if r.len() < 10 || r[1] != b' ' {
-            continue;
+    let mut found = None;
+    let mut from = 0;
+    while let Some(p) = F.client.find(&text[from..]) {
+        let p = from + p;
+        if let Some(addr_end) = client_addr_end(text, p + CLIENT.len()) {
+            found = Some((p, addr_end));
         }
-        let k = match r[2] {
-            b'c' => 0,
-            b's' if r[3] == b'e' => 1,
-            b's' => 3,
-            b'r' if r[4] == b'q' => 2,
-            b'r' => 6,
-            b'u' => 4,
-            b'h' => 5,
-            _ => continue,
-        };
-        if k >= rank || !r.starts_with(KEYS[k]) {
-            continue;
-        }
-        if k == 0 {
-            let next = if rank == KEYS.len() {
-                text.len()
-            } else {
-                at[rank]
-            };
-            let addr = &text[p + KEYS[0].len()..next];
-            if !addr.is_empty() && !addr.iter().any(|&c| c == b' ' || c == b',') {
-                client = Some(p);
-                e.client = Some(addr);
-                break;
-            }
-            continue;
-        }
-        at[k] = p;
-        rank = k;
+        from = p + CLIENT.len();
     }
-    let Some(end) = client else {
+    let Some((end, addr_end)) = found else {
         return text.len();
     };
-    let next_after = |k: usize| {
-        at[k + 1..]
-            .iter()
-            .copied()
-            .find(|&x| x != usize::MAX)
-            .unwrap_or(text.len())
+    e.client = Some(&text[end + CLIENT.len()..addr_end]);
+    let mut rest = &text[addr_end..];
+    let Some(r) = rest.strip_prefix(b", server: ") else {
+        return end;
     };
-    let value = |k: usize| {
-        let start = at[k] + KEYS[k].len();
-        &text[start..next_after(k).max(start)]
-    };
-    if at[1] != usize::MAX {
-        e.server = Some(value(1));
+    let server_end = memchr(b',', r).unwrap_or(r.len());
+    e.server = Some(&r[..server_end]);
+    rest = &r[server_end..];
+    if let Some(r) = rest.strip_prefix(b", request: \"") {
+        // the request line may contain quotes: its closing quote is the one before the next field
+        let mut q = 0;
+        let close = loop {
+            match memchr(b'"', &r[q..]) {
+                Some(i) => {
+                    let at = q + i;
+                    let after = &r[at + 1..];
+                    if after.is_empty() || after.starts_with(b", ") {
+                        break at;
+                    }
+                    q = at + 1;
+                }
+                None => break r.len(),
+            }
+        };
+        e.request = Some(&r[..close]);
+        rest = &r[(close + 1).min(r.len())..];
     }
-    if at[2] != usize::MAX {
-        // the request line may contain quotes: up to the last one
-        let v = value(2);
-        e.request = Some(match memrchr(b'"', v) {
-            Some(q) => &v[..q],
-            None => v,
-        });
+    if let Some(r) = rest.strip_prefix(b", subrequest: \"") {
+        let close = memchr(b'"', r).unwrap_or(r.len());
+        rest = &r[(close + 1).min(r.len())..];
     }
-    if at[4] != usize::MAX {
-        e.upstream = Some(quoted(value(4)));
+    if let Some(r) = rest.strip_prefix(b", upstream: \"") {
+        let close = memchr(b'"', r).unwrap_or(r.len());
+        e.upstream = Some(&r[..close]);
+        rest = &r[(close + 1).min(r.len())..];
     }
-    if at[5] != usize::MAX {
-        e.host = Some(quoted(value(5)));
+    if let Some(r) = rest.strip_prefix(b", host: \"") {
+        e.host = Some(quoted(r));
     }
     end
+}
+
+const CLIENT: &[u8] = b", client: ";
+
+/// The end of a client address starting at `at`, when it is followed by `, server: ` or the end.
+#[inline]
+fn client_addr_end(text: &[u8], at: usize) -> Option<usize> {
+    let rest = &text[at..];
+    let n = memchr(b',', rest).unwrap_or(rest.len());
+    if n == 0 || memchr(b' ', &rest[..n]).is_some() {
+        return None;
+    }
+    (n == rest.len() || rest[n..].starts_with(b", server: ")).then_some(at + n)
 }
 
 /// Time, level, pid#tid and `*cid`; `message` is the rest of the line.
@@ -460,9 +452,9 @@ fn connect_class(err: &[u8]) -> LogClass {
 /// The peer part of an `upstream:` value: `http://127.0.0.1:8080/x` -> `127.0.0.1:8080`,
 /// `http://unix:/run/app.sock:/` -> `unix:/run/app.sock`, `http://pool/x` -> `pool`.
 pub(crate) fn peer_of(v: &[u8]) -> &[u8] {
-    let v = match memchr::memmem::find(v, b"://") {
-        Some(p) => &v[p + 3..],
-        None => v,
+    let v = match memchr(b':', v) {
+        Some(p) if v[p..].starts_with(b"://") => &v[p + 3..],
+        _ => v,
     };
     if let Some(path) = v.strip_prefix(b"unix:") {
         return match memchr(b':', path) {

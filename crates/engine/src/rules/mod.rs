@@ -188,6 +188,96 @@ pub(crate) mod test_support {
         }
     }
 
+    pub fn setting(name: &str, value: &str) -> Setting {
+        Setting {
+            name: name.into(),
+            value: value.into(),
+            location: Some(SourceLocation {
+                file: "/etc/nginx/nginx.conf".into(),
+                line: 10,
+            }),
+            default: false,
+        }
+    }
+
+    /// nginx evidence with one upstream `app` of these members and pool settings, and one route
+    /// `location /` to it with these settings; `describe` has run.
+    pub fn nginx(members: &[&str], pool: Vec<Setting>, route: Vec<Setting>) -> Evidence {
+        let mut ev = Evidence::new(Subject {
+            kind: ProviderKind::Nginx,
+            id: "/etc/nginx/nginx.conf".into(),
+        });
+        ev.config.pools.push(Pool {
+            name: "app".into(),
+            location: Some(SourceLocation {
+                file: "/etc/nginx/nginx.conf".into(),
+                line: 3,
+            }),
+            members: members
+                .iter()
+                .map(|m| PoolMember {
+                    address: (*m).into(),
+                    location: None,
+                    settings: vec![setting("max_fails", "1"), setting("fail_timeout", "10s")],
+                })
+                .collect(),
+            settings: pool,
+        });
+        ev.config.routes.push(Route {
+            id: "route.0".into(),
+            server_names: vec!["example.com".into()],
+            listen: vec!["80".into()],
+            path: Some("/".into()),
+            kind: ForwardKind::Proxy,
+            target: "http://app".into(),
+            scheme: Some("http".into()),
+            pool: Some("app".into()),
+            dynamic: false,
+            location: Some(SourceLocation {
+                file: "/etc/nginx/nginx.conf".into(),
+                line: 20,
+            }),
+            settings: route,
+        });
+        crate::describe::describe(&mut ev);
+        ev
+    }
+
+    /// An nginx-error log with these (class, upstream, count) groups.
+    pub fn error_log(groups: &[(LogClass, &str, u64)]) -> LogSummary {
+        LogSummary {
+            id: "log.0".into(),
+            source: "/var/log/nginx/error.log".into(),
+            dialect: "nginx-error".into(),
+            lines: 100,
+            matched: groups.iter().map(|g| g.2).sum(),
+            bytes: 0,
+            skipped: LogSkips::default(),
+            first_seen: None,
+            last_seen: None,
+            counts: Vec::new(),
+            groups: groups
+                .iter()
+                .map(|(class, upstream, count)| LogGroup {
+                    class: *class,
+                    upstream: Some((*upstream).into()),
+                    status: class.client_status(),
+                    level: Some("error".into()),
+                    detail: None,
+                    count: *count,
+                    reused: None,
+                    first_seen: None,
+                    last_seen: None,
+                    sample: LogSample {
+                        line: 1,
+                        text: format!("... {class} ..."),
+                    },
+                })
+                .collect(),
+            samples: Vec::new(),
+        }
+    }
+
     pub fn evidence(probe: Probe) -> Evidence {
         let mut ev = Evidence::new(subject(&probe.url));
         ev.add_item("probe.0.status", "probe", "HTTP status");

@@ -119,6 +119,48 @@ fn short_source(source: &str) -> String {
     source.to_owned()
 }
 
+/// Upstreams some error log names: their failures are explained there, so access-log signatures
+/// for them add nothing.
+pub(super) fn explained_upstreams(ev: &Evidence) -> Vec<&str> {
+    ev.logs
+        .iter()
+        .filter(|l| l.dialect == "nginx-error")
+        .flat_map(|l| l.groups.iter().filter_map(|g| g.upstream.as_deref()))
+        .collect()
+}
+
+/// Whether nginx really reuses connections to this route's pool: `keepalive` in the pool, HTTP/1.1
+/// and a cleared Connection header (the defaults from 1.29.7 on, KB 0.4).
+pub(super) fn keepalive_effective(ev: &Evidence, route: &Route) -> bool {
+    let Some(pool) = route.pool.as_deref().and_then(|p| ev.config.pool(p)) else {
+        return false;
+    };
+    let on = pool
+        .setting("keepalive")
+        .is_some_and(|k| k.value.trim() != "0");
+    let http11 = route
+        .setting("proxy_http_version")
+        .is_some_and(|v| v.value.trim() == "1.1");
+    let cleared = match route.setting("proxy_set_header Connection") {
+        Some(c) => c.value.trim().is_empty(),
+        None => modern_defaults(ev),
+    };
+    on && http11 && cleared
+}
+
+/// nginx 1.29.7 made HTTP/1.1 and a cleared Connection header the upstream defaults (KB 0.4).
+pub(super) fn modern_defaults(ev: &Evidence) -> bool {
+    let Some(version) = ev.config.version.as_deref() else {
+        return false;
+    };
+    let v: Vec<u32> = version
+        .trim_start_matches("nginx/")
+        .split('.')
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    v.as_slice() >= [1, 29, 7].as_slice()
+}
+
 /// Probes nginx's provider made of its upstreams.
 pub(super) fn backend_probes(ev: &Evidence) -> impl Iterator<Item = &Probe> {
     ev.probes

@@ -103,3 +103,44 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         out.push(f);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::*;
+    use cloud502_model::HostCheck;
+
+    #[test]
+    fn failed_checks_become_findings_and_passed_or_skipped_ones_do_not() {
+        let mut ev = nginx(&["10.0.0.5:8080"], Vec::new(), Vec::new());
+        let c = |id: &str, status| HostCheck {
+            id: id.into(),
+            name: id.into(),
+            status,
+            detail: "detail".into(),
+        };
+        ev.checks = vec![
+            c(CHECK_CONFIG_TEST, CheckStatus::Fail),
+            c(CHECK_NOFILE, CheckStatus::Pass),
+            c(CHECK_SYSTEMD, CheckStatus::Skipped),
+        ];
+        let mut out = Vec::new();
+        check(&ev, &mut out);
+        let codes: Vec<_> = out.iter().map(|f| f.code).collect();
+        assert_eq!(codes, vec![FindingCode::NginxConfigTestFailed]);
+        ev.checks = vec![
+            c(CHECK_NOFILE, CheckStatus::Fail),
+            c(CHECK_SYSTEMD, CheckStatus::Fail),
+        ];
+        out.clear();
+        check(&ev, &mut out);
+        let codes: Vec<_> = out.iter().map(|f| f.code).collect();
+        assert_eq!(
+            codes,
+            vec![
+                FindingCode::NginxWorkerConnectionsOverLimit,
+                FindingCode::NginxServiceNotActive
+            ]
+        );
+    }
+}

@@ -2,7 +2,7 @@
 //! without HTTP/1.1 and an empty Connection header, and a keepalive_timeout at or above the
 //! backend's own idle timeout (read from its `Keep-Alive: timeout=N` header).
 
-use super::nginx::{backend_probes, finding, peer, probe_peer, seconds};
+use super::nginx::{backend_probes, finding, modern_defaults, peer, probe_peer, seconds};
 use super::{Rule, cite};
 use crate::describe::{pool_id, route_id};
 use crate::remediation::{adjust_timeouts, review_config};
@@ -16,19 +16,6 @@ pub(super) const RULE: Rule = Rule {
     ],
     check,
 };
-
-/// nginx 1.29.7 made HTTP/1.1 and a cleared Connection header the upstream defaults (KB 0.4).
-fn modern_defaults(ev: &Evidence) -> bool {
-    let Some(version) = ev.config.version.as_deref() else {
-        return false;
-    };
-    let v: Vec<u32> = version
-        .trim_start_matches("nginx/")
-        .split('.')
-        .filter_map(|p| p.parse().ok())
-        .collect();
-    v.as_slice() >= [1, 29, 7].as_slice()
-}
 
 fn keepalive(pool: &Pool) -> Option<&cloud502_model::Setting> {
     pool.setting("keepalive").filter(|k| k.value.trim() != "0")
@@ -194,4 +181,87 @@ fn timeout_too_long(ev: &Evidence, pool: &Pool) -> Option<Finding> {
         ));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::*;
+    use cloud502_model::{Header, Probe};
+
+    fn run(ev: &Evidence) -> Vec<Finding> {
+        let mut out = Vec::new();
+        check(ev, &mut out);
+        out
+    }
+
+    #[test]
+    fn keepalive_needs_http11_and_a_cleared_connection_header() {
+        let ka = vec![setting("keepalive", "32")];
+        let out = run(&nginx(&["10.0.0.5:8080"], ka.clone(), Vec::new()));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].code, FindingCode::NginxKeepaliveWithoutHttp11);
+        assert!(
+            out[0].title.contains("proxy_http_version is 1.0"),
+            "{}",
+            out[0].title
+        );
+        assert!(!out[0].locations.is_empty());
+        let good = vec![
+            setting("proxy_http_version", "1.1"),
+            setting("proxy_set_header Connection", ""),
+        ];
+        assert!(run(&nginx(&["10.0.0.5:8080"], ka.clone(), good)).is_empty());
+        // keepalive 0 turns reuse off: nothing to say.
+        let off = vec![setting("keepalive", "0")];
+        assert!(run(&nginx(&["10.0.0.5:8080"], off, Vec::new())).is_empty());
+        // From 1.29.7 the Connection header is cleared by default.
+        let mut ev = nginx(
+            &["10.0.0.5:8080"],
+            ka,
+            vec![setting("proxy_http_version", "1.1")],
+        );
+        assert_eq!(run(&ev).len(), 1);
+        ev.config.version = Some("nginx/1.29.7".into());
+        assert!(run(&ev).is_empty());
+    }
+
+    #[test]
+    fn a_backend_idle_timeout_below_keepalive_timeout_is_flagged() {
+        let good = vec![
+            setting("proxy_http_version", "1.1"),
+            setting("proxy_set_header Connection", ""),
+        ];
+        let mut ev = nginx(
+            &["127.0.0.1:3000"],
+            vec![
+                setting("keepalive", "32"),
+                setting("keepalive_timeout", "60s"),
+            ],
+            good,
+        );
+        let mut p: Probe = probe("http://127.0.0.1:3000/");
+        p.id = "upstream.0".into();
+        p.port = 3000;
+        let mut http = response(200, "");
+        http.headers.push(Header {
+            name: "keep-alive".into(),
+            value: "timeout=5".into(),
+        });
+        p.http = Some(http);
+        ev.probes.push(p.clone());
+        let out = run(&ev);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].code, FindingCode::NginxKeepaliveTimeoutTooLong);
+        assert!(
+            out[0].title.contains("60s") && out[0].title.contains("5s"),
+            "{}",
+            out[0].title
+        );
+        // A backend that keeps connections longer than nginx is fine.
+        if let Some(h) = ev.probes[0].http.as_mut() {
+            h.headers[0].value = "timeout=75".into();
+        }
+        assert!(run(&ev).is_empty());
+    }
 }

@@ -27,6 +27,7 @@ const FAILURES: &[LogClass] = &[
     LogClass::ConnectionReset,
     LogClass::BrokenPipe,
     LogClass::InvalidHeader,
+    LogClass::TooBigHeader,
     LogClass::TlsHandshake,
 ];
 
@@ -115,5 +116,37 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
                 ),
             ],
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::*;
+
+    #[test]
+    fn no_live_upstreams_names_the_failures_that_marked_servers_down() {
+        let mut ev = nginx(&["10.0.0.5:8080", "10.0.0.6:8080"], Vec::new(), Vec::new());
+        let mut out = Vec::new();
+        check(&ev, &mut out);
+        assert!(out.is_empty());
+        ev.logs.push(error_log(&[
+            (LogClass::ConnectRefused, "10.0.0.5:8080", 2),
+            (LogClass::UpstreamDisabled, "10.0.0.5:8080", 1),
+            (LogClass::NoLiveUpstreams, "app", 7),
+        ]));
+        crate::describe::describe(&mut ev);
+        check(&ev, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].code, FindingCode::NginxMaxFailsMasking);
+        assert_eq!(out[0].confidence, Confidence::High);
+        assert!(out[0].title.contains("7 request(s)"), "{}", out[0].title);
+        assert!(
+            out[0]
+                .explanation
+                .contains("10.0.0.5:8080: connect-refused"),
+            "{}",
+            out[0].explanation
+        );
     }
 }

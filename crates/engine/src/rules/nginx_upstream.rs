@@ -3,7 +3,8 @@
 //! cause with the most failed requests first.
 
 use super::nginx::{
-    Seen, backend_probes, finding, probe_peer, routes_to, seen, upstream_items, upstream_locations,
+    Seen, backend_probes, explained_upstreams, finding, keepalive_effective, probe_peer, routes_to,
+    seen, upstream_items, upstream_locations,
 };
 use super::{Rule, cite};
 use crate::remediation::update_tls;
@@ -162,7 +163,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         // The access log counts the same requests the error log explains; use it only when the
         // error log is silent about this cause.
         let logs = if logs.is_empty() && !cause.access.is_empty() {
-            seen(ev, cause.access, None)
+            access_only(ev, cause.access)
         } else {
             logs
         };
@@ -196,20 +197,49 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     out.extend(found.into_iter().map(|(_, f)| f));
 }
 
+/// Access-log lines of these classes for upstreams no error log explains.
+fn access_only(ev: &Evidence, classes: &[C]) -> Seen {
+    let explained = explained_upstreams(ev);
+    let logs = seen(ev, classes, None);
+    if !logs
+        .upstreams
+        .iter()
+        .any(|(u, _)| explained.contains(&u.as_str()))
+    {
+        return logs;
+    }
+    let mut merged = Seen::default();
+    for (u, _) in logs
+        .upstreams
+        .iter()
+        .filter(|(u, _)| !explained.contains(&u.as_str()))
+    {
+        let one = seen(ev, classes, Some(u));
+        merged.access_lines += one.access_lines;
+        merged.error_lines += one.error_lines;
+        merged.reused += one.reused;
+        merged.upstreams.extend(one.upstreams);
+        merged.items.extend(one.items);
+        merged.classes.extend(one.classes);
+        if merged.sample.is_none() {
+            merged.sample = one.sample;
+            merged.detail = one.detail;
+        }
+    }
+    merged
+}
+
 /// Closures on connections nginx reused: the upstream's idle timeout is shorter than nginx's.
+/// Only when nginx really reuses connections to it (on loopback a new connection also takes
+/// 0.000 s, so $upstream_connect_time alone cannot tell).
 fn keepalive_race(ev: &Evidence, logs: &Seen) -> bool {
-    let keepalive = logs.upstreams.iter().any(|(u, _)| {
-        routes_to(ev, u).iter().any(|r| {
-            r.pool
-                .as_deref()
-                .and_then(|p| ev.config.pool(p))
-                .and_then(|p| p.setting("keepalive"))
-                .is_some_and(|k| k.value.trim() != "0")
-        })
-    });
+    let effective = logs
+        .upstreams
+        .iter()
+        .any(|(u, _)| routes_to(ev, u).iter().any(|r| keepalive_effective(ev, r)));
     let reachable = backend_probes(ev)
         .any(|p| p.error.is_none() && logs.upstreams.iter().any(|(u, _)| *u == probe_peer(p)));
-    logs.reused > 0 || (keepalive && reachable)
+    effective && (logs.reused > 0 || reachable)
 }
 
 fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Finding {
@@ -909,8 +939,58 @@ mod tests {
     fn reused_connections_turn_a_premature_close_into_a_keepalive_race() {
         let mut g = group(LogClass::Status502NoHeader, "10.0.0.5:8080", 5);
         g.reused = Some(4);
-        let ev = nginx_evidence(vec![logs("nginx-access", vec![g])]);
+        let mut ev = nginx_evidence(vec![logs("nginx-access", vec![g])]);
+        // Without keep-alive in force, 0.000 connect times are just fast connects.
+        assert_eq!(run(&ev)[0].code, FindingCode::NginxUpstreamClosed);
+        let setting = |name: &str, value: &str| Setting {
+            name: name.into(),
+            value: value.into(),
+            location: None,
+            default: false,
+        };
+        ev.config.pools.push(Pool {
+            name: "app".into(),
+            location: None,
+            members: vec![PoolMember {
+                address: "10.0.0.5:8080".into(),
+                location: None,
+                settings: Vec::new(),
+            }],
+            settings: vec![setting("keepalive", "32")],
+        });
+        ev.config.routes.push(Route {
+            id: "route.0".into(),
+            server_names: vec!["example.com".into()],
+            listen: Vec::new(),
+            path: Some("/".into()),
+            kind: ForwardKind::Proxy,
+            target: "http://app".into(),
+            scheme: Some("http".into()),
+            pool: Some("app".into()),
+            dynamic: false,
+            location: None,
+            settings: vec![
+                setting("proxy_http_version", "1.1"),
+                setting("proxy_set_header Connection", ""),
+            ],
+        });
         assert_eq!(run(&ev)[0].code, FindingCode::NginxKeepaliveRace);
+    }
+
+    #[test]
+    fn access_lines_for_an_upstream_the_error_log_explains_add_nothing() {
+        let ev = nginx_evidence(vec![
+            logs(
+                "nginx-error",
+                vec![group(LogClass::TooBigHeader, "10.0.0.5:8080", 1)],
+            ),
+            logs(
+                "nginx-access",
+                vec![group(LogClass::Status502NoHeader, "10.0.0.5:8080", 1)],
+            ),
+        ]);
+        let codes: Vec<_> = run(&ev).iter().map(|f| f.code).collect();
+        assert_eq!(codes, vec![FindingCode::NginxHeaderTooBig]);
     }
 
     #[test]
