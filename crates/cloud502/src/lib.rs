@@ -30,6 +30,41 @@ pub use cloud502_engine as engine;
 #[cfg(feature = "nginx")]
 pub use cloud502_logs as logs;
 pub use cloud502_model as model;
+/// With the `nginx` feature: diagnose an nginx config and its error.log, offline.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use cloud502::engine::{CollectCx, RunOptions, run};
+/// use cloud502::model::FindingCode;
+/// use cloud502::nginx::{NginxOptions, NginxProvider};
+///
+/// let dir = std::env::temp_dir().join(format!("cloud502-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// std::fs::write(
+///     dir.join("nginx.conf"),
+///     "events {}\nhttp {\n  server {\n    listen 80;\n    location / { proxy_pass http://127.0.0.1:9; }\n  }\n}\n",
+/// )?;
+/// std::fs::write(
+///     dir.join("error.log"),
+///     "2026/05/01 12:00:00 [error] 7#7: *1 connect() failed (111: Connection refused) while \
+///      connecting to upstream, client: 10.0.0.1, server: a, request: \"GET / HTTP/1.1\", \
+///      upstream: \"http://127.0.0.1:9/\", host: \"a\"\n",
+/// )?;
+/// let provider = NginxProvider::new(NginxOptions {
+///     config: Some(dir.join("nginx.conf")),
+///     error_logs: vec![dir.join("error.log")],
+///     probe: false,
+///     ..NginxOptions::default()
+/// })?;
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+/// let report = runtime.block_on(run(&provider, &CollectCx::default(), &RunOptions::default()))?;
+/// assert_eq!(report.findings[0].code, FindingCode::NginxUpstreamRefused);
+/// // The finding points at the proxy_pass line.
+/// assert_eq!(report.findings[0].locations[0].line, 5);
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok(())
+/// # }
+/// ```
 #[cfg(feature = "nginx")]
 pub use cloud502_nginx as nginx;
 #[cfg(feature = "probe")]

@@ -158,7 +158,14 @@ fn action_at(m: &[u8]) -> Option<usize> {
             b" while reading client request headers"
         );
     }
-    F.while_.find_iter(m).last()
+    // (find_iter would clone the searcher per call)
+    let mut last = None;
+    let mut from = 0;
+    while let Some(p) = F.while_.find(&m[from..]) {
+        last = Some(from + p);
+        from += p + 1;
+    }
+    last
 }
 
 /// Find the fields: the rightmost valid `, client: ADDR` (followed by `, server: ` or the end of
@@ -335,7 +342,7 @@ fn specific(line: &ErrorLine<'_>) -> Option<LogClass> {
     let err = line.errno.map_or(&b""[..], |e| e.1);
     // on the upstream side, not the client's? The action says; else the upstream field.
     let upstream_side = || match line.action {
-        Some(a) => has(a, b"upstream"),
+        Some(a) => a.ends_with(b"upstream") || has(a, b"upstream"),
         None => line.upstream.is_some(),
     };
     let class = match *m.first()? {

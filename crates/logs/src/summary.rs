@@ -7,8 +7,6 @@ use crate::nginx_error::{classify_error, detail, group_upstream, level_name, par
 use crate::reader::{LineReader, Text, check_text, escape_line, looks_binary, open_counted};
 use crate::ts::{self, Span, Ts};
 use cloud502_model::{LogClass, LogCount, LogGroup, LogSample, LogSkips, LogSummary};
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
@@ -51,11 +49,17 @@ const SAMPLE_CAP: usize = 1024;
 const DETAIL_CAP: usize = 200;
 /// Bytes sniffed for detection.
 pub(crate) const HEAD_CAP: usize = 64 * 1024;
+/// Hard cap on `max_groups` (the group index is sized from it).
+const MAX_GROUPS: usize = 1 << 20;
 /// Progress is reported every this many bytes.
 const PROGRESS_EVERY: u64 = 8 << 20;
 
 #[derive(Debug)]
 struct GroupAcc {
+    /// The raw upstream bytes the group is keyed by (`None` for none, or for the folded group).
+    key: Option<Box<[u8]>>,
+    /// The catch-all group of its class once `max_groups` is reached.
+    folded: bool,
     class: LogClass,
     upstream: Option<String>,
     status: Option<u16>,
@@ -67,31 +71,24 @@ struct GroupAcc {
     sample: LogSample,
 }
 
-/// A small fast hasher for group keys (short byte strings, not attacker-sensitive: the map is capped).
-#[derive(Debug, Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut h = self.0;
-        let mut chunks = bytes.chunks_exact(8);
+/// Hash of a group key (FxHash-like: short keys, and the table is capped, so no DoS concern).
+#[inline]
+fn key_hash(class: LogClass, status: Option<u16>, upstream: Option<&[u8]>, folded: bool) -> u64 {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mut h = ((class as u64) << 24 | u64::from(status.unwrap_or(0)) << 4 | u64::from(folded))
+        .wrapping_mul(K);
+    if let Some(u) = upstream {
+        let mut chunks = u.chunks_exact(8);
         for c in &mut chunks {
             let mut w = [0u8; 8];
             w.copy_from_slice(c);
             h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
         }
-        for &b in chunks.remainder() {
-            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-        self.0 = h;
+        let mut w = [0u8; 8];
+        w[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w) ^ 0xff).wrapping_mul(K);
     }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
+    h ^ (h >> 29)
 }
 
 /// One classified line, borrowed.
@@ -121,10 +118,9 @@ struct Acc {
     class_counts: Vec<u64>,
     status_counts: Vec<u64>,
     groups: Vec<GroupAcc>,
-    keys: Vec<Vec<u8>>,
-    index: HashMap<Vec<u8>, usize, BuildHasherDefault<FxHasher>>,
-    key: Vec<u8>,
-    last: Option<usize>,
+    /// Open-addressing index into `groups` (`u32::MAX` = empty), a power of two at least twice
+    /// the most groups there can be.
+    slots: Vec<u32>,
     samples: Vec<String>,
 }
 
@@ -132,7 +128,7 @@ impl Acc {
     fn new(opts: &Options) -> Self {
         Acc {
             since: opts.since.map(ts::ceil_secs),
-            max_groups: opts.max_groups,
+            max_groups: opts.max_groups.min(MAX_GROUPS),
             max_samples: opts.max_samples,
             lines: 0,
             matched: 0,
@@ -141,10 +137,11 @@ impl Acc {
             class_counts: vec![0; LogClass::ALL.len()],
             status_counts: vec![0; 1000],
             groups: Vec::new(),
-            keys: Vec::new(),
-            index: HashMap::default(),
-            key: Vec::with_capacity(256),
-            last: None,
+            slots: vec![
+                u32::MAX;
+                (opts.max_groups.min(MAX_GROUPS) + LogClass::ALL.len()).next_power_of_two()
+                    * 2
+            ],
             samples: Vec::new(),
         }
     }
@@ -185,24 +182,7 @@ impl Acc {
         if self.samples.len() < self.max_samples {
             self.samples.push(escape_line(h.line, SAMPLE_CAP));
         }
-        self.key.clear();
-        self.key.push(h.class as u8);
-        self.key
-            .extend_from_slice(&h.status.unwrap_or(0).to_le_bytes());
-        if let Some(u) = h.upstream {
-            self.key.push(1);
-            self.key.extend_from_slice(u);
-        } else {
-            self.key.push(0);
-        }
-        let idx = match self.last {
-            Some(l) if self.keys[l] == self.key => l,
-            _ => match self.index.get(self.key.as_slice()) {
-                Some(&i) => i,
-                None => self.new_group(&h),
-            },
-        };
-        self.last = Some(idx);
+        let idx = self.group_of(&h);
         let g = &mut self.groups[idx];
         g.count += 1;
         if let Some(r) = h.reused {
@@ -216,45 +196,58 @@ impl Acc {
         }
     }
 
-    fn new_group(&mut self, h: &Hit<'_>) -> usize {
-        let folded = self.groups.len() >= self.max_groups;
-        if folded {
-            // one catch-all group per class, keyed apart from real ones
-            self.key.clear();
-            self.key.extend_from_slice(&[h.class as u8, 0, 0, 2]);
-            if let Some(&i) = self.index.get(self.key.as_slice()) {
-                return i;
+    /// The index of the hit's group, created (or folded) when new.
+    #[inline]
+    fn group_of(&mut self, h: &Hit<'_>) -> usize {
+        let mut folded = false;
+        loop {
+            let upstream = if folded { None } else { h.upstream };
+            let mask = self.slots.len() - 1;
+            let mut slot = key_hash(h.class, h.status, upstream, folded) as usize & mask;
+            loop {
+                let i = self.slots[slot];
+                if i == u32::MAX {
+                    break;
+                }
+                let g = &self.groups[i as usize];
+                if g.class == h.class
+                    && g.status == h.status
+                    && g.folded == folded
+                    && g.key.as_deref() == upstream
+                {
+                    return i as usize;
+                }
+                slot = (slot + 1) & mask;
             }
+            if !folded && self.groups.len() >= self.max_groups {
+                folded = true;
+                continue;
+            }
+            let i = self.groups.len();
+            self.slots[slot] = i as u32;
+            self.groups.push(GroupAcc {
+                key: upstream.map(Box::from),
+                folded,
+                class: h.class,
+                upstream: upstream.map(|u| String::from_utf8_lossy(u).into_owned()),
+                status: h.status,
+                level: h.level,
+                detail: folded.then(|| {
+                    format!(
+                        "lines of more upstreams than the {} groups kept",
+                        self.max_groups
+                    )
+                }),
+                count: 0,
+                reused: None,
+                span: Span::default(),
+                sample: LogSample {
+                    line: h.no,
+                    text: escape_line(h.line, SAMPLE_CAP),
+                },
+            });
+            return i;
         }
-        let i = self.groups.len();
-        self.groups.push(GroupAcc {
-            class: h.class,
-            upstream: if folded {
-                None
-            } else {
-                h.upstream.map(|u| String::from_utf8_lossy(u).into_owned())
-            },
-            status: h.status,
-            level: h.level,
-            detail: if folded {
-                Some(format!(
-                    "lines of more upstreams than the {} groups kept",
-                    self.max_groups
-                ))
-            } else {
-                None
-            },
-            count: 0,
-            reused: None,
-            span: Span::default(),
-            sample: LogSample {
-                line: h.no,
-                text: escape_line(h.line, SAMPLE_CAP),
-            },
-        });
-        self.keys.push(self.key.clone());
-        self.index.insert(self.key.clone(), i);
-        i
     }
 
     fn finish(self, id: &str, source: &str, dialect: &Dialect, bytes: u64) -> LogSummary {

@@ -19,7 +19,7 @@ fn rendered(report: &Report, format: Format, color: bool) -> String {
 
 #[test]
 fn every_format_for_every_fixture() {
-    for name in ["nginx-502", "refused-partial"] {
+    for name in ["nginx-502", "refused-partial", "nginx-incident"] {
         let report = fixture(name);
         for format in Format::ALL {
             let text = rendered(&report, format, false);
