@@ -4,7 +4,7 @@
 CARGO ?= cargo
 BIN := target/debug/cloud502
 
-.PHONY: all setup build demo test check fmt clippy doc clean
+.PHONY: all setup build demo test bench check fmt clippy doc clean
 
 all: build
 
@@ -16,13 +16,18 @@ setup:
 build:
 	$(CARGO) build -p cloud502-cli
 
-## demo: start a real nginx on loopback in front of a dead upstream, and probe it.
+## demo: probe a real nginx in front of a dead upstream, then diagnose the bundled incident offline.
 demo: setup build
 	@bash scripts/demo.sh $(BIN)
 
 ## test: install test dependencies, build the binary the end-to-end tests run, run every test.
 test: setup build
 	$(CARGO) test --workspace
+
+## bench: classify 1 GiB of generated nginx logs (release build) next to grep -c and rg -c;
+## prints MB/s, peak RSS and ratios (BENCH_MIB=256 for a quicker run). See docs/performance.md.
+bench:
+	@bash scripts/bench.sh
 
 ## check: formatting, clippy with -D warnings, then the tests.
 check: fmt clippy test
