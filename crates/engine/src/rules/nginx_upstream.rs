@@ -939,41 +939,19 @@ mod tests {
     fn reused_connections_turn_a_premature_close_into_a_keepalive_race() {
         let mut g = group(LogClass::Status502NoHeader, "10.0.0.5:8080", 5);
         g.reused = Some(4);
-        let mut ev = nginx_evidence(vec![logs("nginx-access", vec![g])]);
+        let access = logs("nginx-access", vec![g]);
         // Without keep-alive in force, 0.000 connect times are just fast connects.
+        let ev = nginx_evidence(vec![access.clone()]);
         assert_eq!(run(&ev)[0].code, FindingCode::NginxUpstreamClosed);
-        let setting = |name: &str, value: &str| Setting {
-            name: name.into(),
-            value: value.into(),
-            location: None,
-            default: false,
-        };
-        ev.config.pools.push(Pool {
-            name: "app".into(),
-            location: None,
-            members: vec![PoolMember {
-                address: "10.0.0.5:8080".into(),
-                location: None,
-                settings: Vec::new(),
-            }],
-            settings: vec![setting("keepalive", "32")],
-        });
-        ev.config.routes.push(Route {
-            id: "route.0".into(),
-            server_names: vec!["example.com".into()],
-            listen: Vec::new(),
-            path: Some("/".into()),
-            kind: ForwardKind::Proxy,
-            target: "http://app".into(),
-            scheme: Some("http".into()),
-            pool: Some("app".into()),
-            dynamic: false,
-            location: None,
-            settings: vec![
+        let mut ev = nginx(
+            &["10.0.0.5:8080"],
+            vec![setting("keepalive", "32")],
+            vec![
                 setting("proxy_http_version", "1.1"),
                 setting("proxy_set_header Connection", ""),
             ],
-        });
+        );
+        ev.logs.push(access);
         assert_eq!(run(&ev)[0].code, FindingCode::NginxKeepaliveRace);
     }
 
