@@ -1,6 +1,6 @@
 //! Dialect detection: is a head of bytes an nginx error.log, or an access log in which format?
 
-use crate::nginx_access::{AccessFormat, Walk};
+use crate::nginx_access::{AccessFormat, TimeCache, Walk};
 use crate::nginx_error::parse_error_line;
 use std::fmt;
 use std::str::FromStr;
@@ -117,7 +117,11 @@ fn detect_lines(lines: &[&[u8]], access_formats: &[AccessFormat]) -> Option<Acce
     let combined = AccessFormat::combined();
     for how in [Walk::Strict, Walk::Full] {
         for f in access_formats.iter().chain(std::iter::once(&combined)) {
-            let ok = lines.iter().filter(|l| f.walk(l, how).is_some()).count();
+            let mut times = TimeCache::default();
+            let ok = lines
+                .iter()
+                .filter(|l| f.walk(l, how, &mut times).is_some())
+                .count();
             if ok * 2 > lines.len() {
                 return Some(f.clone());
             }

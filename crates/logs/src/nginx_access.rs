@@ -1,9 +1,10 @@
 //! nginx access logs: `log_format` parsing, a lazy field walker and the 5xx classifier (KB 4.4).
 
 use crate::error::{LogError, Result};
+use crate::reader::find_byte;
 use crate::ts::{self, Ts};
 use cloud502_model::LogClass;
-use memchr::{memchr, memrchr};
+use memchr::memrchr;
 
 /// The variables the classifier reads; everything else is skipped over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +92,42 @@ pub(crate) struct AccessFields<'a> {
     pub connect: Option<&'a [u8]>,
     pub header: Option<&'a [u8]>,
     pub response: Option<&'a [u8]>,
+}
+
+/// The last time text parsed and its value: lines mostly share their second with the previous one.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TimeCache {
+    raw: [u8; 32],
+    len: usize,
+    ts: Option<Ts>,
+}
+
+impl TimeCache {
+    #[inline]
+    fn get(&mut self, raw: &[u8], parse: fn(&[u8]) -> Option<Ts>) -> Option<Ts> {
+        if self.ts.is_some() && raw.len() == self.len && self.same(raw) {
+            return self.ts;
+        }
+        let t = parse(raw)?;
+        if raw.len() <= self.raw.len() {
+            self.raw[..raw.len()].copy_from_slice(raw);
+            self.len = raw.len();
+            self.ts = Some(t);
+        }
+        Some(t)
+    }
+
+    /// `raw` (of length `self.len`) is the cached text: two overlapping 16-byte compares.
+    #[inline]
+    fn same(&self, raw: &[u8]) -> bool {
+        let old = &self.raw[..self.len];
+        if raw.len() >= 16 {
+            raw.first_chunk::<16>() == old.first_chunk::<16>()
+                && raw.last_chunk::<16>() == old.last_chunk::<16>()
+        } else {
+            raw == old
+        }
+    }
 }
 
 /// How much of a line to walk.
@@ -225,7 +262,12 @@ impl AccessFormat {
 
     /// Walk a line along the format. `None` when the line does not fit.
     #[inline]
-    pub(crate) fn walk<'a>(&self, line: &'a [u8], how: Walk) -> Option<AccessFields<'a>> {
+    pub(crate) fn walk<'a>(
+        &self,
+        line: &'a [u8],
+        how: Walk,
+        times: &mut TimeCache,
+    ) -> Option<AccessFields<'a>> {
         let upto = match how {
             Walk::Fast => self.fast_end.min(self.segs.len()),
             Walk::Full | Walk::Strict => self.segs.len(),
@@ -262,9 +304,9 @@ impl AccessFormat {
                             f.status = status(val)?;
                             got_status = true;
                         }
-                        Var::TimeLocal => f.time = Some(ts::parse_time_local(val)?),
-                        Var::TimeIso8601 => f.time = Some(ts::parse_iso8601(val)?),
-                        Var::Msec => f.time = Some(ts::parse_msec(val)?),
+                        Var::TimeLocal => f.time = Some(times.get(val, ts::parse_time_local)?),
+                        Var::TimeIso8601 => f.time = Some(times.get(val, ts::parse_iso8601)?),
+                        Var::Msec => f.time = Some(times.get(val, ts::parse_msec)?),
                         Var::UpstreamAddr => f.addr = Some(val),
                         Var::UpstreamStatus => f.upstream_status = Some(val),
                         Var::UpstreamConnectTime => f.connect = Some(val),
@@ -352,7 +394,7 @@ fn find_lit(hay: &[u8], lit: &[u8], multi: bool) -> Option<usize> {
     let first = *lit.first()?;
     let mut from = 0;
     loop {
-        let i = from + memchr(first, &hay[from..])?;
+        let i = from + find_byte(&hay[from..], first)?;
         if hay[i..].starts_with(lit) {
             let skip = match first {
                 b' ' if multi => {
@@ -396,15 +438,28 @@ mod tests {
         assert!(!f.has_upstream_timing());
         assert!(f.has_time());
         let l = b"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /apache_pb.gif HTTP/1.0\" 502 2326 \"http://www.example.com/start.html\" \"Mozilla/4.08 [en] (Win98; I ;Nav)\"";
-        let got = f.walk(l, Walk::Strict).unwrap();
+        let got = f.walk(l, Walk::Strict, &mut TimeCache::default()).unwrap();
         assert_eq!(got.status, 502);
         assert_eq!(got.time.unwrap().offset, -7 * 3600);
         assert_eq!(f.classify(&got), Some(Status502));
-        assert_eq!(f.walk(l, Walk::Fast).unwrap().status, 502);
+        assert_eq!(
+            f.walk(l, Walk::Fast, &mut TimeCache::default())
+                .unwrap()
+                .status,
+            502
+        );
         // a longer custom line is not strictly combined, but fits it leniently
         let c = line("200", "10.0.0.1:80", "200", "0.001", "0.002", "0.003");
-        assert!(f.walk(c.as_bytes(), Walk::Strict).is_none());
-        assert_eq!(f.walk(c.as_bytes(), Walk::Full).unwrap().status, 200);
+        assert!(
+            f.walk(c.as_bytes(), Walk::Strict, &mut TimeCache::default())
+                .is_none()
+        );
+        assert_eq!(
+            f.walk(c.as_bytes(), Walk::Full, &mut TimeCache::default())
+                .unwrap()
+                .status,
+            200
+        );
     }
 
     #[test]
@@ -412,7 +467,9 @@ mod tests {
         let f = custom();
         assert!(f.has_upstream_timing());
         let l = line("502", "10.0.0.1:8080", "502", "0.001", "0.120", "0.121");
-        let got = f.walk(l.as_bytes(), Walk::Strict).unwrap();
+        let got = f
+            .walk(l.as_bytes(), Walk::Strict, &mut TimeCache::default())
+            .unwrap();
         assert_eq!(got.status, 502);
         assert_eq!(got.addr, Some(&b"10.0.0.1:8080"[..]));
         assert_eq!(got.upstream_status, Some(&b"502"[..]));
@@ -461,7 +518,7 @@ mod tests {
         ];
         for (l, want) in cases {
             let got = f
-                .walk(l.as_bytes(), Walk::Strict)
+                .walk(l.as_bytes(), Walk::Strict, &mut TimeCache::default())
                 .unwrap_or_else(|| panic!("{l}"));
             assert_eq!(f.classify(&got), want, "{l}");
         }
@@ -479,7 +536,9 @@ mod tests {
             "-, 0.050",
             "0.001, 0.051",
         );
-        let got = f.walk(l.as_bytes(), Walk::Strict).unwrap();
+        let got = f
+            .walk(l.as_bytes(), Walk::Strict, &mut TimeCache::default())
+            .unwrap();
         assert_eq!(got.addr, Some(&b"10.0.0.1:8080, 10.0.0.2:8080"[..]));
         assert_eq!(last_value(got.addr.unwrap()), b"10.0.0.2:8080");
         assert_eq!(f.classify(&got), Some(Status502FromUpstream));
@@ -492,7 +551,9 @@ mod tests {
             "0.050, -",
             "0.051, 0.001",
         );
-        let got = f.walk(l.as_bytes(), Walk::Strict).unwrap();
+        let got = f
+            .walk(l.as_bytes(), Walk::Strict, &mut TimeCache::default())
+            .unwrap();
         assert_eq!(f.classify(&got), Some(Status502NoConnect));
         // internal redirect separator
         let l = line(
@@ -503,7 +564,9 @@ mod tests {
             "0.002 : -",
             "0.002 : 0.001",
         );
-        let got = f.walk(l.as_bytes(), Walk::Strict).unwrap();
+        let got = f
+            .walk(l.as_bytes(), Walk::Strict, &mut TimeCache::default())
+            .unwrap();
         assert_eq!(last_value(got.addr.unwrap()), b"unix:/run/app.sock");
         assert_eq!(last_value(got.connect.unwrap()), b"0.000");
         assert_eq!(f.classify(&got), Some(Status502NoHeader));
@@ -519,7 +582,7 @@ mod tests {
         .unwrap();
         assert!(f.has_time() && f.has_upstream_timing());
         let l = b"2026-05-01T12:00:00+00:00 502 10.0.0.1:80, 10.0.0.2:80 0.001, - 0.002, -";
-        let got = f.walk(l, Walk::Strict).unwrap();
+        let got = f.walk(l, Walk::Strict, &mut TimeCache::default()).unwrap();
         assert_eq!(got.addr, Some(&b"10.0.0.1:80, 10.0.0.2:80"[..]));
         assert_eq!(got.connect, Some(&b"0.001, -"[..]));
         assert_eq!(got.header, Some(&b"0.002, -"[..]));
@@ -534,7 +597,7 @@ mod tests {
         )
         .unwrap();
         let l = br#"{"t":"2026-05-01T12:00:00+00:00","s":502,"ua":"say \"hi\"","up":"10.0.0.1:80","uct":"0.002","uht":"-"}"#;
-        let got = f.walk(l, Walk::Strict).unwrap();
+        let got = f.walk(l, Walk::Strict, &mut TimeCache::default()).unwrap();
         assert_eq!(got.status, 502);
         assert_eq!(got.addr, Some(&b"10.0.0.1:80"[..]));
         assert_eq!(f.classify(&got), Some(Status502NoHeader));
@@ -566,12 +629,12 @@ mod tests {
             b"127.0.0.1 - - [99/May/2026:12:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"-\"",
         ] {
             assert!(
-                f.walk(l, Walk::Full).is_none(),
+                f.walk(l, Walk::Full, &mut TimeCache::default()).is_none(),
                 "{}",
                 String::from_utf8_lossy(l)
             );
             assert!(
-                f.walk(l, Walk::Fast).is_none(),
+                f.walk(l, Walk::Fast, &mut TimeCache::default()).is_none(),
                 "{}",
                 String::from_utf8_lossy(l)
             );

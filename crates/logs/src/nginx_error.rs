@@ -4,9 +4,13 @@
 //! `YYYY/MM/DD HH:MM:SS [level] pid#tid: *cid <message>[ (<errno>: <strerror>)][ while <action>],
 //! client: <addr>, server: <name>, request: "<line>"[, subrequest: "<uri>"], upstream: "<url>",
 //! host: "<Host>"[, referrer: "<Referer>"]`.
-//! The message may contain commas, so the fields are anchored on `, client: ` from the right.
-//! Classes are chosen from the message and action TEXT, never errno numbers (BSD numbers differ).
+//! The message may contain commas (and even `, client: `), so the message ends at the first
+//! `, client: ADDR` whose fields then run in nginx's order exactly to the end of the line, and
+//! failing that at the rightmost one with a valid address (KB 4.1 anchors from the right; the
+//! structure check is as robust and cheaper). Classes are chosen from the message and action TEXT,
+//! never errno numbers (BSD numbers differ).
 
+use crate::reader::find_byte;
 use cloud502_model::LogClass;
 use memchr::memmem::Finder;
 use memchr::{memchr, memrchr};
@@ -69,7 +73,7 @@ impl ErrorLine<'_> {
     }
 }
 
-const WHILE: &[u8] = b" while ";
+const WHILE: &[u8; 7] = b" while ";
 
 /// The nginx levels, most severe first.
 pub(crate) const LEVELS: [&str; 8] = [
@@ -78,10 +82,17 @@ pub(crate) const LEVELS: [&str; 8] = [
 
 #[inline]
 fn level_rank(level: &[u8]) -> u8 {
-    LEVELS
-        .iter()
-        .position(|l| l.as_bytes() == level)
-        .map_or(8, |p| p as u8)
+    match level {
+        b"error" => 3,
+        b"warn" => 4,
+        b"notice" => 5,
+        b"crit" => 2,
+        b"info" => 6,
+        b"emerg" => 0,
+        b"alert" => 1,
+        b"debug" => 7,
+        _ => 8,
+    }
 }
 
 /// The level as a static string (for [`cloud502_model::LogGroup::level`]).
@@ -90,25 +101,29 @@ pub(crate) fn level_name(level: &[u8]) -> Option<&'static str> {
 }
 
 struct Finders {
-    client: Finder<'static>,
     while_: Finder<'static>,
     upstream_word: Finder<'static>,
     not_resolved: Finder<'static>,
 }
 
 static F: LazyLock<Finders> = LazyLock::new(|| Finders {
-    client: Finder::new(CLIENT),
     while_: Finder::new(WHILE),
     upstream_word: Finder::new(b"upstream"),
     not_resolved: Finder::new(b" could not be resolved"),
 });
 
+/// The leading decimal digits of `b` (at most 19): `(value, count)`.
 #[inline]
 fn digits(b: &[u8]) -> (u64, usize) {
     let mut n = 0u64;
     let mut i = 0;
-    while i < b.len() && b[i].is_ascii_digit() && i < 19 {
-        n = n * 10 + u64::from(b[i] - b'0');
+    let max = b.len().min(19);
+    while i < max {
+        let d = b[i].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        n = n * 10 + u64::from(d);
         i += 1;
     }
     (n, i)
@@ -116,47 +131,46 @@ fn digits(b: &[u8]) -> (u64, usize) {
 
 /// Zero-copy parse of one nginx error.log line. `None` when the line does not start with
 /// `YYYY/MM/DD HH:MM:SS [level] pid#tid: `.
+#[inline(always)]
 pub fn parse_error_line(line: &[u8]) -> Option<ErrorLine<'_>> {
-    let mut e = parse_head(line)?;
-    let text = e.message;
-    let message = &text[..split_fields(text, &mut e)];
-    e.message = message;
-    let head_end = match action_at(message) {
-        Some(w) => {
-            e.action = Some(&message[w + WHILE.len()..]);
-            w
-        }
-        None => message.len(),
+    let (level, pid, tid, cid, at) = parse_head(line)?;
+    let text = &line[at..];
+    let (end, f) = split_fields(text);
+    let message = &text[..end];
+    let (action, head_end) = match action_at(message) {
+        Some(w) => (Some(&message[w + WHILE.len()..]), w),
+        None => (None, message.len()),
     };
-    e.errno = errno(&message[..head_end]);
-    Some(e)
+    Some(ErrorLine {
+        time: &line[..19],
+        level,
+        pid,
+        tid,
+        cid,
+        message,
+        errno: errno(&message[..head_end]),
+        action,
+        client: f.as_ref().map(|f| f.client),
+        server: f.as_ref().and_then(|f| f.server),
+        request: f.as_ref().and_then(|f| f.request),
+        upstream: f.as_ref().and_then(|f| f.upstream),
+        host: f.and_then(|f| f.host),
+    })
 }
 
 /// Where the last ` while ` of the message starts. The common actions are checked as suffixes
 /// first (constant-length compares), then the message is searched.
 #[inline]
 fn action_at(m: &[u8]) -> Option<usize> {
-    macro_rules! suffix {
-        ($($s:literal),*) => {
-            $(if m.ends_with($s) {
-                return Some(m.len() - $s.len());
-            })*
-        };
-    }
-    if m.ends_with(b" upstream") {
-        suffix!(
-            b" while connecting to upstream",
-            b" while reading response header from upstream",
-            b" while reading upstream",
-            b" while sending request to upstream",
-            b" while SSL handshaking to upstream"
-        );
-    } else {
-        suffix!(
-            b" while sending to client",
-            b" while proxying upgraded connection",
-            b" while reading client request headers"
-        );
+    // lengths of the usual actions (reading upstream, sending to client, connecting to upstream,
+    // sending request / SSL handshaking to upstream, proxying upgraded connection, reading client
+    // request headers, reading response header from upstream), shortest (rightmost) first
+    for len in [16, 17, 22, 27, 28, 30, 37] {
+        if let Some(w) = m.len().checked_sub(len + WHILE.len()) {
+            if m[w..w + WHILE.len()] == *WHILE {
+                return Some(w);
+            }
+        }
     }
     // (find_iter would clone the searcher per call)
     let mut last = None;
@@ -168,40 +182,57 @@ fn action_at(m: &[u8]) -> Option<usize> {
     last
 }
 
-/// Find the fields: the rightmost valid `, client: ADDR` (followed by `, server: ` or the end of
-/// the line) ends the message, which may itself contain commas. The fields after it are read in
-/// the order nginx writes them. Fills `e`'s fields and returns where the message ends.
+/// The fields after `, client: `, parsed in the order nginx writes them.
+#[derive(Default)]
+struct Fields<'a> {
+    client: &'a [u8],
+    server: Option<&'a [u8]>,
+    request: Option<&'a [u8]>,
+    upstream: Option<&'a [u8]>,
+    host: Option<&'a [u8]>,
+    /// The fields run exactly to the end of the line.
+    complete: bool,
+}
+
+/// `rest` without the constant prefix `p` (compared inline as an array).
 #[inline]
-fn split_fields<'a>(text: &'a [u8], e: &mut ErrorLine<'a>) -> usize {
-    let mut found = None;
-    let mut from = 0;
-    while let Some(p) = F.client.find(&text[from..]) {
-        let p = from + p;
-        if let Some(addr_end) = client_addr_end(text, p + CLIENT.len()) {
-            found = Some((p, addr_end));
-        }
-        from = p + CLIENT.len();
+fn after<'a, const N: usize>(rest: &'a [u8], p: &[u8; N]) -> Option<&'a [u8]> {
+    match rest.split_first_chunk::<N>() {
+        Some((head, tail)) if head == p => Some(tail),
+        _ => None,
     }
-    let Some((end, addr_end)) = found else {
-        return text.len();
+}
+
+/// Parse the fields from just after a `, client: ` at `at`; `None` when the address is not one.
+#[inline]
+fn fields_at(text: &[u8], at: usize) -> Option<Fields<'_>> {
+    let rest = &text[at..];
+    // the address: up to the next comma, without spaces
+    let n = find_byte(rest, b',').unwrap_or(rest.len());
+    if n == 0 || find_byte(&rest[..n], b' ').is_some() {
+        return None;
+    }
+    let mut f = Fields {
+        client: &rest[..n],
+        ..Fields::default()
     };
-    e.client = Some(&text[end + CLIENT.len()..addr_end]);
-    let mut rest = &text[addr_end..];
-    let Some(r) = rest.strip_prefix(b", server: ") else {
-        return end;
-    };
-    let server_end = memchr(b',', r).unwrap_or(r.len());
-    e.server = Some(&r[..server_end]);
-    rest = &r[server_end..];
-    if let Some(r) = rest.strip_prefix(b", request: \"") {
+    let mut rest = &rest[n..];
+    if rest.is_empty() {
+        f.complete = true;
+        return Some(f);
+    }
+    rest = after(rest, b", server: ")?;
+    let server_end = find_byte(rest, b',').unwrap_or(rest.len());
+    f.server = Some(&rest[..server_end]);
+    rest = &rest[server_end..];
+    if let Some(r) = after(rest, b", request: \"") {
         // the request line may contain quotes: its closing quote is the one before the next field
         let mut q = 0;
         let close = loop {
-            match memchr(b'"', &r[q..]) {
+            match find_byte(&r[q..], b'"') {
                 Some(i) => {
                     let at = q + i;
-                    let after = &r[at + 1..];
-                    if after.is_empty() || after.starts_with(b", ") {
+                    if at + 1 == r.len() || r[at + 1] == b',' {
                         break at;
                     }
                     q = at + 1;
@@ -209,85 +240,95 @@ fn split_fields<'a>(text: &'a [u8], e: &mut ErrorLine<'a>) -> usize {
                 None => break r.len(),
             }
         };
-        e.request = Some(&r[..close]);
+        f.request = Some(&r[..close]);
         rest = &r[(close + 1).min(r.len())..];
     }
-    if let Some(r) = rest.strip_prefix(b", subrequest: \"") {
+    if let Some(r) = after(rest, b", subrequest: \"") {
         let close = memchr(b'"', r).unwrap_or(r.len());
         rest = &r[(close + 1).min(r.len())..];
     }
-    if let Some(r) = rest.strip_prefix(b", upstream: \"") {
-        let close = memchr(b'"', r).unwrap_or(r.len());
-        e.upstream = Some(&r[..close]);
+    if let Some(r) = after(rest, b", upstream: \"") {
+        let close = find_byte(r, b'"').unwrap_or(r.len());
+        f.upstream = Some(&r[..close]);
         rest = &r[(close + 1).min(r.len())..];
     }
-    if let Some(r) = rest.strip_prefix(b", host: \"") {
-        e.host = Some(quoted(r));
+    if let Some(r) = after(rest, b", host: \"") {
+        let close = find_byte(r, b'"').unwrap_or(r.len());
+        f.host = Some(&r[..close]);
+        rest = &r[(close + 1).min(r.len())..];
     }
-    end
+    f.complete = match after(rest, b", referrer: \"") {
+        Some(r) => r.last() == Some(&b'"'),
+        None => rest.is_empty(),
+    };
+    Some(f)
 }
 
-const CLIENT: &[u8] = b", client: ";
-
-/// The end of a client address starting at `at`, when it is followed by `, server: ` or the end.
+/// Split the fields off the message. The message may contain commas and even the text
+/// `, client: `: the first `, client: ADDR` whose fields run in nginx's order exactly to the end
+/// of the line ends the message; failing that, the rightmost one with a valid address does
+/// (KB 4.1). Returns where the message ends, and the fields.
 #[inline]
-fn client_addr_end(text: &[u8], at: usize) -> Option<usize> {
-    let rest = &text[at..];
-    let n = memchr(b',', rest).unwrap_or(rest.len());
-    if n == 0 || memchr(b' ', &rest[..n]).is_some() {
-        return None;
-    }
-    (n == rest.len() || rest[n..].starts_with(b", server: ")).then_some(at + n)
-}
-
-/// Time, level, pid#tid and `*cid`; `message` is the rest of the line.
-#[inline]
-fn parse_head(line: &[u8]) -> Option<ErrorLine<'_>> {
-    if line.len() < 24 || !crate::ts::is_error_time(line) || &line[19..21] != b" [" {
-        return None;
-    }
-    let rest = &line[21..];
-    let close = memchr(b']', &rest[..rest.len().min(8)])?;
-    let level = &rest[..close];
-    if level_rank(level) > 7 {
-        return None;
-    }
-    let rest = rest.get(close + 1..)?.strip_prefix(b" ")?;
-    let (pid, n) = digits(rest);
-    if n == 0 || rest.get(n) != Some(&b'#') {
-        return None;
-    }
-    let rest = &rest[n + 1..];
-    let (tid, m) = digits(rest);
-    if m == 0 {
-        return None;
-    }
-    let mut rest = rest[m..].strip_prefix(b":")?;
-    rest = rest.strip_prefix(b" ").unwrap_or(rest);
-    let mut cid = None;
-    if let Some(r) = rest.strip_prefix(b"*") {
-        let (c, k) = digits(r);
-        if k > 0 {
-            cid = Some(c);
-            rest = &r[k..];
-            rest = rest.strip_prefix(b" ").unwrap_or(rest);
+fn split_fields(text: &[u8]) -> (usize, Option<Fields<'_>>) {
+    let mut best = None;
+    for p in memchr::memchr_iter(b',', text) {
+        if after(&text[p..], CLIENT).is_none() {
+            continue;
+        }
+        if let Some(f) = fields_at(text, p + CLIENT.len()) {
+            let complete = f.complete;
+            best = Some((p, f));
+            if complete {
+                break;
+            }
         }
     }
-    Some(ErrorLine {
-        time: &line[..19],
-        level,
-        pid: u32::try_from(pid).ok()?,
-        tid,
-        cid,
-        message: rest,
-        errno: None,
-        action: None,
-        client: None,
-        server: None,
-        request: None,
-        upstream: None,
-        host: None,
-    })
+    match best {
+        Some((end, f)) => (end, Some(f)),
+        None => (text.len(), None),
+    }
+}
+
+const CLIENT: &[u8; 10] = b", client: ";
+
+/// Level, pid, tid, `*cid` and where the message starts.
+#[inline]
+#[allow(clippy::type_complexity)]
+fn parse_head(line: &[u8]) -> Option<(&[u8], u32, u64, Option<u64>, usize)> {
+    if line.len() < 24 || !crate::ts::is_error_time(line) || line[19] != b' ' || line[20] != b'[' {
+        return None;
+    }
+    let close = 21 + find_byte(&line[21..29.min(line.len())], b']')?;
+    let level = &line[21..close];
+    if level_rank(level) > 7 || line.get(close + 1) != Some(&b' ') {
+        return None;
+    }
+    let mut i = close + 2;
+    let (pid, n) = digits(&line[i..]);
+    if n == 0 || line.get(i + n) != Some(&b'#') {
+        return None;
+    }
+    i += n + 1;
+    let (tid, m) = digits(&line[i..]);
+    if m == 0 || line.get(i + m) != Some(&b':') {
+        return None;
+    }
+    i += m + 1;
+    if line.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    let mut cid = None;
+    if line.get(i) == Some(&b'*') {
+        let (c, k) = digits(&line[i + 1..]);
+        if k > 0 {
+            cid = Some(c);
+            i += 1 + k;
+            if line.get(i) == Some(&b' ') {
+                i += 1;
+            }
+        }
+    }
+    Some((level, u32::try_from(pid).ok()?, tid, cid, i))
 }
 
 /// The value of a `key: "value"` field: up to the closing quote.
@@ -299,20 +340,17 @@ fn quoted(v: &[u8]) -> &[u8] {
     }
 }
 
-/// The last `(NUM: text)` in the message head.
+/// The `(NUM: text)` that ends the message head (nginx appends it right after the message).
+#[inline]
 fn errno(head: &[u8]) -> Option<(u32, &[u8])> {
-    let mut end = head.len();
-    while let Some(p) = memrchr(b'(', &head[..end]) {
-        let after = &head[p + 1..];
-        let (n, k) = digits(after);
-        if k > 0 && after[k..].starts_with(b": ") {
-            let text = &after[k + 2..];
-            let close = memchr(b')', text).unwrap_or(text.len());
-            return Some((u32::try_from(n).ok()?, &text[..close]));
-        }
-        end = p;
+    let inner = head.strip_suffix(b")")?;
+    let open = memrchr(b'(', inner)?;
+    let after = &inner[open + 1..];
+    let (n, k) = digits(after);
+    if k == 0 || !after[k..].starts_with(b": ") {
+        return None;
     }
-    None
+    Some((u32::try_from(n).ok()?, &after[k + 2..]))
 }
 
 /// Classify an error.log line into a [`LogClass`]; `None` for lines that are not upstream failures
@@ -322,12 +360,24 @@ pub fn classify_error(line: &ErrorLine<'_>) -> Option<LogClass> {
         return Some(c);
     }
     // any other error-or-worse line naming an upstream
-    if line.severity() <= 3
-        && (line.upstream.is_some() || F.upstream_word.find(line.message).is_some())
-    {
+    if line.severity() <= 3 && (line.upstream.is_some() || mentions_upstream(line.message)) {
         return Some(LogClass::UpstreamOther);
     }
     None
+}
+
+/// Does the message say "upstream" outside quotes (a quoted file name like
+/// `open() "/www/upstream.png" failed` does not count)?
+fn mentions_upstream(m: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(p) = F.upstream_word.find(&m[from..]) {
+        let at = from + p;
+        if memchr::memchr_iter(b'"', &m[..at]).count() % 2 == 0 {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
 }
 
 #[inline]
@@ -459,17 +509,17 @@ fn connect_class(err: &[u8]) -> LogClass {
 /// The peer part of an `upstream:` value: `http://127.0.0.1:8080/x` -> `127.0.0.1:8080`,
 /// `http://unix:/run/app.sock:/` -> `unix:/run/app.sock`, `http://pool/x` -> `pool`.
 pub(crate) fn peer_of(v: &[u8]) -> &[u8] {
-    let v = match memchr(b':', v) {
+    let v = match find_byte(v, b':') {
         Some(p) if v[p..].starts_with(b"://") => &v[p + 3..],
         _ => v,
     };
     if let Some(path) = v.strip_prefix(b"unix:") {
-        return match memchr(b':', path) {
+        return match find_byte(path, b':') {
             Some(i) => &v[..5 + i],
             None => v,
         };
     }
-    match memchr(b'/', v) {
+    match find_byte(v, b'/') {
         Some(i) => &v[..i],
         None => v,
     }
@@ -890,6 +940,24 @@ mod tests {
         assert_eq!(e.client, Some(&b"10.0.0.1"[..]));
         assert_eq!(e.request, Some(&b"GET /?q=, client: evil, HTTP/1.1"[..]));
         assert_eq!(e.upstream, Some(&b"http://10.0.0.2:80/"[..]));
+        // a message quoting a whole client/server pair still ends at the real fields
+        let l = line(
+            "error",
+            "FastCGI sent in stderr: \"x, client: 9.9.9.9, server: fake\" while reading response header from upstream",
+        );
+        let e = parse_error_line(l.as_bytes()).unwrap();
+        assert_eq!(e.client, Some(&b"127.0.0.1"[..]));
+        assert_eq!(e.server, Some(&b""[..]));
+        assert_eq!(e.upstream, Some(&b"http://127.0.0.1:9999/X"[..]));
+        assert_eq!(
+            e.action,
+            Some(&b"reading response header from upstream"[..])
+        );
+        // and a line whose fields do not run in order falls back to the rightmost client
+        let l = "2026/05/01 12:00:00 [error] 1#1: *2 upstream sent something odd, client: 10.0.0.1, server: x, bytes from/to client:1/0";
+        let e = parse_error_line(l.as_bytes()).unwrap();
+        assert_eq!(e.client, Some(&b"10.0.0.1"[..]));
+        assert_eq!(e.message, b"upstream sent something odd");
     }
 
     #[test]
@@ -956,6 +1024,7 @@ mod tests {
     fn not_upstream_failures() {
         let quiet = [
             "2026/05/01 12:00:00 [error] 1#1: *1 open() \"/usr/share/nginx/html/favicon.ico\" failed (2: No such file or directory), client: 1.2.3.4, server: x, request: \"GET /favicon.ico HTTP/1.1\", host: \"x\"",
+            "2026/05/01 12:00:00 [error] 1#1: *1 open() \"/www/upstream-status.png\" failed (2: No such file or directory), client: 1.2.3.4, server: x, request: \"GET /upstream-status.png HTTP/1.1\", host: \"x\"",
             "2026/05/01 12:00:00 [notice] 1#1: signal process started",
             "2026/05/01 12:00:00 [warn] 1#1: *5 an upstream response is buffered to a temporary file /var/cache/nginx/proxy_temp/1/00/0000000001 while reading upstream, client: 1.2.3.4, server: x, request: \"GET /big HTTP/1.1\", upstream: \"http://10.0.0.1:80/big\", host: \"x\"",
             "2026/05/01 12:00:00 [info] 1#1: *5 client prematurely closed connection while sending to client, client: 1.2.3.4, server: x",
@@ -972,6 +1041,40 @@ mod tests {
             ),
             Some(UpstreamOther)
         );
+    }
+
+    #[test]
+    fn digits_counts_and_values() {
+        for (input, want) in [
+            (&b""[..], (0, 0)),
+            (b"x", (0, 0)),
+            (b"7", (7, 1)),
+            (b"1234#1234", (1234, 4)),
+            (b"12345678", (12_345_678, 8)),
+            (b"123456789 ", (123_456_789, 9)),
+            (b"1234567890123456:", (1_234_567_890_123_456, 16)),
+            (b"12/", (12, 2)),
+            (b"12\xb3", (12, 2)),
+            (b"0000000000000000001x", (1, 19)),
+            (b"00000000000000000012", (1, 19)),
+        ] {
+            assert_eq!(digits(input), want, "{}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn find_byte_matches_position() {
+        let hay = b"0123456789abcdef,ghij klmnopqrstuvwxyz\x80\xff,";
+        for start in 0..hay.len() {
+            for needle in [b',', b' ', b'z', 0x80, 0xff, b'0', b'#'] {
+                let h = &hay[start..];
+                assert_eq!(
+                    find_byte(h, needle),
+                    h.iter().position(|&c| c == needle),
+                    "{start} {needle}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -2,12 +2,13 @@
 
 use crate::detect::{Dialect, FormatChoice, detect, detect_access};
 use crate::error::{LogError, Result};
-use crate::nginx_access::{AccessFormat, Walk, last_value};
+use crate::nginx_access::{AccessFormat, TimeCache, Walk, last_value};
 use crate::nginx_error::{classify_error, detail, group_upstream, level_name, parse_error_line};
 use crate::reader::{LineReader, Text, check_text, escape_line, looks_binary, open_counted};
 use crate::ts::{self, Span, Ts};
 use cloud502_model::{LogClass, LogCount, LogGroup, LogSample, LogSkips, LogSummary};
-use std::io::{self, Read};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,6 +57,8 @@ const PROGRESS_EVERY: u64 = 8 << 20;
 
 #[derive(Debug)]
 struct GroupAcc {
+    /// `key_hash` of the group's key.
+    hash: u64,
     /// The raw upstream bytes the group is keyed by (`None` for none, or for the folded group).
     key: Option<Box<[u8]>>,
     /// The catch-all group of its class once `max_groups` is reached.
@@ -84,11 +87,63 @@ fn key_hash(class: LogClass, status: Option<u16>, upstream: Option<&[u8]>, folde
             w.copy_from_slice(c);
             h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
         }
-        let mut w = [0u8; 8];
-        w[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w) ^ 0xff).wrapping_mul(K);
+        let mut w = 0u64;
+        for &b in chunks.remainder() {
+            w = w << 8 | u64::from(b);
+        }
+        h = (h.rotate_left(5) ^ w ^ (u.len() as u64) << 56).wrapping_mul(K);
     }
     h ^ (h >> 29)
+}
+
+impl GroupAcc {
+    fn new(
+        class: LogClass,
+        status: Option<u16>,
+        upstream: Option<&[u8]>,
+        level: Option<&'static str>,
+        no: u64,
+        line: &[u8],
+    ) -> Self {
+        GroupAcc {
+            hash: 0,
+            key: upstream.map(Box::from),
+            folded: false,
+            class,
+            upstream: upstream.map(|u| String::from_utf8_lossy(u).into_owned()),
+            status,
+            level,
+            detail: None,
+            count: 0,
+            reused: None,
+            span: Span::default(),
+            sample: LogSample {
+                line: no,
+                text: escape_line(line, SAMPLE_CAP),
+            },
+        }
+    }
+}
+
+/// Key equality without a `memcmp` call for the usual short keys.
+#[inline]
+fn same_key(a: Option<&[u8]>, b: Option<&[u8]>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            if a.len() != b.len() {
+                return false;
+            }
+            if (8..=16).contains(&a.len()) {
+                // two overlapping words cover it
+                a.first_chunk::<8>() == b.first_chunk::<8>()
+                    && a.last_chunk::<8>() == b.last_chunk::<8>()
+            } else {
+                a == b
+            }
+        }
+        (None, None) => true,
+        _ => false,
+    }
 }
 
 /// One classified line, borrowed.
@@ -98,7 +153,6 @@ struct Hit<'a> {
     status: Option<u16>,
     upstream: Option<&'a [u8]>,
     level: Option<&'static str>,
-    detail: Option<&'a [u8]>,
     reused: Option<bool>,
     ts: Option<Ts>,
     no: u64,
@@ -125,10 +179,11 @@ struct Acc {
 }
 
 impl Acc {
-    fn new(opts: &Options) -> Self {
+    fn new(opts: &Options, max_groups: usize) -> Self {
+        let max_groups = max_groups.min(MAX_GROUPS);
         Acc {
             since: opts.since.map(ts::ceil_secs),
-            max_groups: opts.max_groups.min(MAX_GROUPS),
+            max_groups,
             max_samples: opts.max_samples,
             lines: 0,
             matched: 0,
@@ -137,11 +192,7 @@ impl Acc {
             class_counts: vec![0; LogClass::ALL.len()],
             status_counts: vec![0; 1000],
             groups: Vec::new(),
-            slots: vec![
-                u32::MAX;
-                (opts.max_groups.min(MAX_GROUPS) + LogClass::ALL.len()).next_power_of_two()
-                    * 2
-            ],
+            slots: vec![u32::MAX; (max_groups + LogClass::ALL.len()).next_power_of_two() * 2],
             samples: Vec::new(),
         }
     }
@@ -176,13 +227,23 @@ impl Acc {
         }
     }
 
-    fn hit(&mut self, h: Hit<'_>) {
+    /// Count a classified line; `detail` is asked only while its group has none.
+    fn hit<'a>(&mut self, h: &Hit<'a>, detail: impl FnOnce() -> Option<&'a [u8]>) {
         self.matched += 1;
         self.class_counts[h.class as usize] += 1;
         if self.samples.len() < self.max_samples {
             self.samples.push(escape_line(h.line, SAMPLE_CAP));
         }
-        let idx = self.group_of(&h);
+        let idx = match self.find(h.class, h.status, h.upstream, false) {
+            Ok(i) => i,
+            Err(slot) if self.groups.len() < self.max_groups => self.insert(
+                slot,
+                GroupAcc::new(h.class, h.status, h.upstream, h.level, h.no, h.line),
+            ),
+            Err(_) => self.folded(h.class, h.status, || {
+                GroupAcc::new(h.class, h.status, None, h.level, h.no, h.line)
+            }),
+        };
         let g = &mut self.groups[idx];
         g.count += 1;
         if let Some(r) = h.reused {
@@ -192,61 +253,138 @@ impl Acc {
             g.span.add(t);
         }
         if g.detail.is_none() {
-            g.detail = h.detail.map(|d| escape_line(d, DETAIL_CAP));
+            g.detail = detail().map(|d| escape_line(d, DETAIL_CAP));
         }
     }
 
-    /// The index of the hit's group, created (or folded) when new.
+    /// The group with this key (`Ok(index)`), or the free slot for it (`Err(slot)`).
     #[inline]
-    fn group_of(&mut self, h: &Hit<'_>) -> usize {
-        let mut folded = false;
+    fn find(
+        &self,
+        class: LogClass,
+        status: Option<u16>,
+        upstream: Option<&[u8]>,
+        folded: bool,
+    ) -> Result<usize, usize> {
+        let mask = self.slots.len() - 1;
+        let hash = key_hash(class, status, upstream, folded);
+        let mut slot = hash as usize & mask;
         loop {
-            let upstream = if folded { None } else { h.upstream };
-            let mask = self.slots.len() - 1;
-            let mut slot = key_hash(h.class, h.status, upstream, folded) as usize & mask;
-            loop {
-                let i = self.slots[slot];
-                if i == u32::MAX {
-                    break;
-                }
-                let g = &self.groups[i as usize];
-                if g.class == h.class
-                    && g.status == h.status
-                    && g.folded == folded
-                    && g.key.as_deref() == upstream
-                {
-                    return i as usize;
-                }
-                slot = (slot + 1) & mask;
+            let i = self.slots[slot];
+            if i == u32::MAX {
+                return Err(slot);
             }
-            if !folded && self.groups.len() >= self.max_groups {
-                folded = true;
-                continue;
+            let g = &self.groups[i as usize];
+            if g.hash == hash
+                && g.class == class
+                && g.status == status
+                && g.folded == folded
+                && same_key(g.key.as_deref(), upstream)
+            {
+                return Ok(i as usize);
             }
-            let i = self.groups.len();
-            self.slots[slot] = i as u32;
-            self.groups.push(GroupAcc {
-                key: upstream.map(Box::from),
-                folded,
-                class: h.class,
-                upstream: upstream.map(|u| String::from_utf8_lossy(u).into_owned()),
-                status: h.status,
-                level: h.level,
-                detail: folded.then(|| {
-                    format!(
-                        "lines of more upstreams than the {} groups kept",
-                        self.max_groups
-                    )
-                }),
-                count: 0,
-                reused: None,
-                span: Span::default(),
-                sample: LogSample {
-                    line: h.no,
-                    text: escape_line(h.line, SAMPLE_CAP),
-                },
-            });
-            return i;
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    fn insert(&mut self, slot: usize, mut g: GroupAcc) -> usize {
+        g.hash = key_hash(g.class, g.status, g.key.as_deref(), g.folded);
+        let i = self.groups.len();
+        self.slots[slot] = i as u32;
+        self.groups.push(g);
+        i
+    }
+
+    /// The catch-all group of a class once `max_groups` is reached, made from `make` when new.
+    fn folded(
+        &mut self,
+        class: LogClass,
+        status: Option<u16>,
+        make: impl FnOnce() -> GroupAcc,
+    ) -> usize {
+        match self.find(class, status, None, true) {
+            Ok(i) => i,
+            Err(slot) => {
+                let mut g = make();
+                g.key = None;
+                g.upstream = None;
+                g.folded = true;
+                g.count = 0;
+                g.reused = None;
+                g.span = Span::default();
+                g.detail = Some(format!(
+                    "lines of more upstreams than the {} groups kept",
+                    self.max_groups
+                ));
+                self.insert(slot, g)
+            }
+        }
+    }
+
+    /// Add the summary of the part of the input that follows this one; its line numbers are
+    /// shifted by `line_offset` (the lines of this part).
+    fn merge(&mut self, other: Acc, line_offset: u64) {
+        self.lines += other.lines;
+        self.matched += other.matched;
+        let (a, b) = (&mut self.skipped, other.skipped);
+        a.invalid_utf8 += b.invalid_utf8;
+        a.binary += b.binary;
+        a.too_long += b.too_long;
+        a.unparsed += b.unparsed;
+        a.outside_window += b.outside_window;
+        self.span.merge(other.span);
+        for (x, y) in self.class_counts.iter_mut().zip(&other.class_counts) {
+            *x += y;
+        }
+        for (x, y) in self.status_counts.iter_mut().zip(&other.status_counts) {
+            *x += y;
+        }
+        let room = self.max_samples.saturating_sub(self.samples.len());
+        self.samples.extend(other.samples.into_iter().take(room));
+        for mut g in other.groups {
+            g.sample.line += line_offset;
+            let kept = if g.folded {
+                None
+            } else {
+                match self.find(g.class, g.status, g.key.as_deref(), false) {
+                    Ok(i) => Some(i),
+                    Err(slot) if self.groups.len() < self.max_groups => {
+                        self.insert(slot, g);
+                        continue;
+                    }
+                    Err(_) => None,
+                }
+            };
+            let idx = match kept {
+                Some(i) => i,
+                None => {
+                    let template = GroupAcc {
+                        hash: 0,
+                        key: None,
+                        folded: true,
+                        class: g.class,
+                        upstream: None,
+                        status: g.status,
+                        level: g.level,
+                        detail: None,
+                        count: 0,
+                        reused: None,
+                        span: Span::default(),
+                        sample: g.sample.clone(),
+                    };
+                    self.folded(g.class, g.status, || template)
+                }
+            };
+            let t = &mut self.groups[idx];
+            t.count += g.count;
+            t.reused = match (t.reused, g.reused) {
+                (None, None) => None,
+                (x, y) => Some(x.unwrap_or(0) + y.unwrap_or(0)),
+            };
+            t.span.merge(g.span);
+            if t.detail.is_none() {
+                t.detail = g.detail;
+            }
         }
     }
 
@@ -335,7 +473,7 @@ fn run_error<R: Read>(
     offset: i32,
     progress: &mut Progress<'_>,
 ) -> io::Result<()> {
-    let mut last_time: Vec<u8> = Vec::with_capacity(32);
+    let mut last_time = [0u8; 19];
     let mut last_ts = None;
     loop {
         progress.tick(lr.consumed());
@@ -345,7 +483,7 @@ fn run_error<R: Read>(
         acc.lines += 1;
         acc.skipped.too_long += u64::from(line.truncated);
         let b = line.bytes;
-        if b.is_empty() || !acc.text(b) {
+        if b.is_empty() || (!line.clean && !acc.text(b)) {
             continue;
         }
         let Some(e) = parse_error_line(b) else {
@@ -353,13 +491,14 @@ fn run_error<R: Read>(
             continue;
         };
         // many lines share a second: parse each distinct time once
-        let t = if e.time == last_time.as_slice() {
-            last_ts
-        } else {
-            last_time.clear();
-            last_time.extend_from_slice(e.time);
-            last_ts = ts::parse_error_time(e.time, offset);
-            last_ts
+        let t = match e.time.first_chunk::<19>() {
+            Some(t) if *t == last_time => last_ts,
+            Some(t) => {
+                last_time = *t;
+                last_ts = ts::parse_error_time(e.time, offset);
+                last_ts
+            }
+            None => None,
         };
         if !acc.in_window(t) {
             continue;
@@ -367,17 +506,17 @@ fn run_error<R: Read>(
         let Some(class) = classify_error(&e) else {
             continue;
         };
-        acc.hit(Hit {
+        let h = Hit {
             class,
             status: class.client_status(),
             upstream: group_upstream(class, &e),
             level: level_name(e.level),
-            detail: detail(class, &e),
             reused: None,
             ts: t,
             no: line.no,
             line: b,
-        });
+        };
+        acc.hit(&h, || detail(class, &e));
     }
 }
 
@@ -388,6 +527,7 @@ fn run_access<R: Read>(
     progress: &mut Progress<'_>,
 ) -> io::Result<()> {
     let reuse_known = fmt.has_connect_time();
+    let mut times = TimeCache::default();
     loop {
         progress.tick(lr.consumed());
         let Some(line) = lr.next_line()? else {
@@ -396,10 +536,10 @@ fn run_access<R: Read>(
         acc.lines += 1;
         acc.skipped.too_long += u64::from(line.truncated);
         let b = line.bytes;
-        if b.is_empty() || !acc.text(b) {
+        if b.is_empty() || (!line.clean && !acc.text(b)) {
             continue;
         }
-        let Some(fast) = fmt.walk(b, Walk::Fast) else {
+        let Some(fast) = fmt.walk(b, Walk::Fast, &mut times) else {
             acc.skipped.unparsed += 1;
             continue;
         };
@@ -410,7 +550,7 @@ fn run_access<R: Read>(
         if fast.status != 499 && !(500..600).contains(&fast.status) {
             continue;
         }
-        let f = fmt.walk(b, Walk::Full).unwrap_or(fast);
+        let f = fmt.walk(b, Walk::Full, &mut times).unwrap_or(fast);
         let Some(class) = fmt.classify(&f) else {
             continue;
         };
@@ -430,18 +570,42 @@ fn run_access<R: Read>(
             detail_buf[prefix.len()..n].copy_from_slice(&s[..n - prefix.len()]);
             n
         });
-        acc.hit(Hit {
+        let h = Hit {
             class,
             status: Some(f.status),
             upstream,
             level: None,
-            detail: detail.map(|n| &detail_buf[..n]),
             reused: reuse_known.then(|| f.connect.map(last_value) == Some(b"0.000")),
             ts: f.time,
             no: line.no,
             line: b,
-        });
+        };
+        acc.hit(&h, || detail.map(|n| &detail_buf[..n]));
     }
+}
+
+/// Read a whole stream into an [`Acc`]; returns it with the bytes read.
+fn run<R: Read>(
+    reader: R,
+    dialect: &Dialect,
+    opts: &Options,
+    max_groups: usize,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<(Acc, u64)> {
+    let mut lr = LineReader::new(reader, opts.max_line);
+    let mut acc = Acc::new(opts, max_groups);
+    let mut p = Progress {
+        f: progress,
+        next: 0,
+    };
+    match dialect {
+        Dialect::NginxError => {
+            run_error(&mut lr, &mut acc, opts.local_offset.whole_seconds(), &mut p)?
+        }
+        Dialect::NginxAccess(f) => run_access(&mut lr, &mut acc, f, &mut p)?,
+    }
+    (p.f)(lr.consumed());
+    Ok((acc, lr.consumed()))
 }
 
 /// Stream a log and summarize it. `progress` is called now and then with the number of bytes
@@ -454,66 +618,33 @@ pub fn summarize(
     opts: &Options,
     progress: &mut dyn FnMut(u64),
 ) -> Result<LogSummary> {
-    let mut lr = LineReader::new(reader, opts.max_line);
-    let mut acc = Acc::new(opts);
-    let mut p = Progress {
-        f: progress,
-        next: 0,
-    };
-    let res = match dialect {
-        Dialect::NginxError => {
-            run_error(&mut lr, &mut acc, opts.local_offset.whole_seconds(), &mut p)
-        }
-        Dialect::NginxAccess(f) => run_access(&mut lr, &mut acc, f, &mut p),
-    };
-    res.map_err(|source_err| LogError::Read {
-        path: source.to_string(),
-        source: source_err,
-    })?;
-    (p.f)(lr.consumed());
-    Ok(acc.finish(id, source, dialect, lr.consumed()))
+    let (acc, bytes) =
+        run(reader, dialect, opts, opts.max_groups, progress).map_err(|e| LogError::Read {
+            path: source.to_string(),
+            source: e,
+        })?;
+    Ok(acc.finish(id, source, dialect, bytes))
 }
 
-/// Open a file (gunzipping it when it is gzip), pick the dialect, and summarize it.
-///
-/// With [`FormatChoice::Auto`] the first 64 KiB are sniffed ([`detect`]) and the same stream is then
-/// read on; a binary head is [`LogError::NotText`], an unrecognised one
-/// [`LogError::UnknownFormat`]. An empty file is summarized as empty (an access log when its name
-/// contains `access`, else an error log). With [`FormatChoice::NginxAccess`] and several candidate
-/// formats, the head picks among them. `progress` gets the bytes read from the file (compressed
-/// bytes for a .gz).
-pub fn summarize_path(
+/// Plain files at least this big are read by two threads.
+const PARALLEL_MIN: u64 = 16 << 20;
+/// How far past the middle of a file a line break is looked for before giving up splitting it.
+const SPLIT_SEARCH: u64 = 4 << 20;
+
+/// The dialect to read `path` as, from the user's choice and (when needed) the head.
+fn choose_dialect(
     path: &Path,
-    id: &str,
+    source: &str,
     choice: FormatChoice,
     access_formats: &[AccessFormat],
-    opts: &Options,
-    progress: &mut dyn FnMut(u64),
-) -> Result<LogSummary> {
-    let source = path.display().to_string();
-    let counter = Arc::new(AtomicU64::new(0));
-    let mut reader = open_counted(path, Some(Arc::clone(&counter)))?;
-    let needs_head = match choice {
-        FormatChoice::Auto => true,
-        FormatChoice::NginxAccess => access_formats.len() > 1,
-        FormatChoice::NginxError => false,
-    };
-    let mut head = Vec::new();
-    if needs_head {
-        (&mut reader)
-            .take(HEAD_CAP as u64)
-            .read_to_end(&mut head)
-            .map_err(|e| LogError::Read {
-                path: source.clone(),
-                source: e,
-            })?;
-    }
-    let dialect = match choice {
+    head: &[u8],
+) -> Result<Dialect> {
+    Ok(match choice {
         FormatChoice::NginxError => Dialect::NginxError,
         FormatChoice::NginxAccess => Dialect::NginxAccess(match access_formats {
             [] => AccessFormat::combined(),
             [one] => one.clone(),
-            many => detect_access(&head, many).unwrap_or_else(|| many[0].clone()),
+            many => detect_access(head, many).unwrap_or_else(|| many[0].clone()),
         }),
         FormatChoice::Auto if head.is_empty() => {
             let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase());
@@ -529,17 +660,178 @@ pub fn summarize_path(
             }
         }
         FormatChoice::Auto => {
-            if looks_binary(&head, head.len() == HEAD_CAP) {
-                return Err(LogError::NotText { path: source });
+            if looks_binary(head, head.len() == HEAD_CAP) {
+                return Err(LogError::NotText {
+                    path: source.to_string(),
+                });
             }
-            detect(&head, access_formats).ok_or_else(|| LogError::UnknownFormat {
-                path: source.clone(),
+            detect(head, access_formats).ok_or_else(|| LogError::UnknownFormat {
+                path: source.to_string(),
             })?
         }
+    })
+}
+
+/// Open a file (gunzipping it when it is gzip), pick the dialect, and summarize it.
+///
+/// With [`FormatChoice::Auto`] the first 64 KiB are sniffed ([`detect`]) and the same stream is then
+/// read on; a binary head is [`LogError::NotText`], an unrecognised one
+/// [`LogError::UnknownFormat`]. An empty file is summarized as empty (an access log when its name
+/// contains `access`, else an error log). With [`FormatChoice::NginxAccess`] and several candidate
+/// formats, the head picks among them. `progress` gets the bytes read from the file (compressed
+/// bytes for a .gz).
+///
+/// A plain (not gzip) regular file of 16 MiB or more is read by two threads, each on one half
+/// split at a line break; the halves' summaries are merged. Line numbers, counts and samples are
+/// exactly those of a sequential read. Only when there are more distinct groups than
+/// [`Options::max_groups`] can the choice of which groups are folded differ (the second half keeps
+/// up to twice the cap before folding; per-class totals are exact either way).
+pub fn summarize_path(
+    path: &Path,
+    id: &str,
+    choice: FormatChoice,
+    access_formats: &[AccessFormat],
+    opts: &Options,
+    progress: &mut dyn FnMut(u64),
+) -> Result<LogSummary> {
+    let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+    summarize_path_with(
+        path,
+        id,
+        choice,
+        access_formats,
+        opts,
+        progress,
+        parts,
+        PARALLEL_MIN,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summarize_path_with(
+    path: &Path,
+    id: &str,
+    choice: FormatChoice,
+    access_formats: &[AccessFormat],
+    opts: &Options,
+    progress: &mut dyn FnMut(u64),
+    parts: usize,
+    parallel_min: u64,
+) -> Result<LogSummary> {
+    let source = path.display().to_string();
+    let read_err = |e: io::Error| LogError::Read {
+        path: source.clone(),
+        source: e,
     };
+    let counter = Arc::new(AtomicU64::new(0));
+    let mut reader = open_counted(path, Some(Arc::clone(&counter)))?;
+    let needs_head = match choice {
+        FormatChoice::Auto => true,
+        FormatChoice::NginxAccess => access_formats.len() > 1,
+        FormatChoice::NginxError => false,
+    };
+    let mut head = Vec::new();
+    if needs_head {
+        (&mut reader)
+            .take(HEAD_CAP as u64)
+            .read_to_end(&mut head)
+            .map_err(read_err)?;
+    }
+    let dialect = choose_dialect(path, &source, choice, access_formats, &head)?;
+    if parts > 1 {
+        if let Some(split) = split_point(path, parallel_min).map_err(read_err)? {
+            drop(reader);
+            let (acc, bytes) =
+                run_split(path, &dialect, opts, progress, split).map_err(read_err)?;
+            return Ok(acc.finish(id, &source, &dialect, bytes));
+        }
+    }
     let stream = io::Cursor::new(head).chain(reader);
     let mut report = |_: u64| progress(counter.load(Ordering::Relaxed));
     summarize(stream, &source, id, &dialect, opts, &mut report)
+}
+
+/// Where to split a plain file in two at a line break near its middle, when it is worth it.
+fn split_point(path: &Path, parallel_min: u64) -> io::Result<Option<u64>> {
+    let mut f = File::open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() || meta.len() < parallel_min.max(2) {
+        return Ok(None);
+    }
+    let mut magic = [0u8; 2];
+    f.read_exact(&mut magic)?;
+    if magic == [0x1f, 0x8b] {
+        return Ok(None);
+    }
+    let mid = meta.len() / 2;
+    f.seek(SeekFrom::Start(mid))?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut pos = mid;
+    while pos < mid + SPLIT_SEARCH {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
+            let split = pos + i as u64 + 1;
+            return Ok((split < meta.len()).then_some(split));
+        }
+        pos += n as u64;
+    }
+    Ok(None)
+}
+
+/// Summarize `[0, split)` on this thread and `[split, end)` on another, then merge.
+fn run_split(
+    path: &Path,
+    dialect: &Dialect,
+    opts: &Options,
+    progress: &mut dyn FnMut(u64),
+    split: u64,
+) -> io::Result<(Acc, u64)> {
+    let first = File::open(path)?.take(split);
+    let mut second = File::open(path)?;
+    second.seek(SeekFrom::Start(split))?;
+    let done_b = AtomicU64::new(0);
+    let (finished, wait) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        // the second half keeps more groups, so that the merge folds exactly the groups a
+        // sequential read would (unless it alone has more than twice the cap)
+        let b = scope.spawn(|| {
+            let r = run(
+                second,
+                dialect,
+                opts,
+                opts.max_groups.saturating_mul(2),
+                &mut |n| {
+                    done_b.store(n, Ordering::Relaxed);
+                },
+            );
+            // the receiver may be gone if this thread outlives an error on the other half
+            let _ = finished.send(());
+            r
+        });
+        let a = run(first, dialect, opts, opts.max_groups, &mut |n| {
+            progress(n + done_b.load(Ordering::Relaxed));
+        });
+        // keep reporting while the other half finishes
+        let mut a_bytes = a.as_ref().map_or(0, |r| r.1);
+        while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+            wait.recv_timeout(std::time::Duration::from_millis(100))
+        {
+            progress(a_bytes + done_b.load(Ordering::Relaxed));
+        }
+        let b = b
+            .join()
+            .map_err(|_| io::Error::other("the reader thread panicked"))?;
+        let (mut acc, bytes_a) = a?;
+        let (acc_b, bytes_b) = b?;
+        let offset = acc.lines;
+        acc.merge(acc_b, offset);
+        a_bytes = bytes_a + bytes_b;
+        progress(a_bytes);
+        Ok((acc, a_bytes))
+    })
 }
 
 #[cfg(test)]
@@ -819,6 +1111,83 @@ mod tests {
         assert_eq!(s.groups[0].upstream, None);
         assert!(s.groups[0].detail.as_deref().unwrap().contains("3 groups"));
         assert_eq!(s.count_of(LogClass::ConnectRefused), 10);
+    }
+
+    /// The two-thread path must give exactly the single-thread summary, line numbers included.
+    #[test]
+    fn split_reading_matches_sequential() {
+        let dir = tempfile::tempdir().unwrap();
+        let msgs = [
+            "connect() failed (111: Connection refused) while connecting to upstream",
+            "upstream prematurely closed connection while reading response header from upstream",
+            "upstream timed out (110: Connection timed out) while reading response header from upstream",
+        ];
+        let mut log = String::new();
+        for i in 0..3000 {
+            let t = format!("2026/05/01 12:{:02}:{:02}", (i / 60) % 60, i % 60);
+            match i % 7 {
+                0 => log.push_str("garbage line\n"),
+                1 => log.push_str(&format!("{t} [notice] 1#1: signal process started\n")),
+                _ => log.push_str(&err_line(
+                    &t,
+                    "error",
+                    msgs[i % 3],
+                    &format!("http://10.0.{}.{}:80/", i % 5, i % 11),
+                )),
+            }
+        }
+        let path = dir.path().join("error.log");
+        std::fs::write(&path, &log).unwrap();
+        for (max_groups, max_samples) in [(256, 5), (7, 3), (0, 0)] {
+            let opts = Options {
+                max_groups,
+                max_samples,
+                ..Options::default()
+            };
+            let one = summarize_path_with(
+                &path,
+                "l",
+                FormatChoice::Auto,
+                &[],
+                &opts,
+                &mut |_| {},
+                1,
+                0,
+            )
+            .unwrap();
+            let mut last = 0;
+            let two = summarize_path_with(
+                &path,
+                "l",
+                FormatChoice::Auto,
+                &[],
+                &opts,
+                &mut |n| {
+                    assert!(n >= last, "progress goes forward");
+                    last = n;
+                },
+                2,
+                0,
+            )
+            .unwrap();
+            assert_eq!(last, log.len() as u64);
+            if max_groups == 7 {
+                // more distinct groups than the cap: which are folded may differ, totals may not
+                assert_eq!(
+                    (one.lines, one.matched, one.skipped),
+                    (two.lines, two.matched, two.skipped)
+                );
+                assert_eq!((&one.counts, &one.samples), (&two.counts, &two.samples));
+                for c in LogClass::ALL {
+                    assert_eq!(one.count_of(*c), two.count_of(*c));
+                }
+                assert!(two.groups.len() <= 7 + 3);
+            } else {
+                assert_eq!(one, two, "max_groups {max_groups}");
+            }
+            assert_eq!(one.lines, 3000);
+            assert!(one.matched > 2000);
+        }
     }
 
     #[test]

@@ -43,6 +43,15 @@ impl Span {
             _ => self.last = Some(ts),
         }
     }
+
+    pub(crate) fn merge(&mut self, other: Span) {
+        if let Some(f) = other.first {
+            self.add(f);
+        }
+        if let Some(l) = other.last {
+            self.add(l);
+        }
+    }
 }
 
 /// Days from 1970-01-01 to the civil date (proleptic Gregorian; H. Hinnant's algorithm).
@@ -105,15 +114,29 @@ pub(crate) fn parse_error_time(b: &[u8], offset: i32) -> Option<Ts> {
 /// Is this the shape of an error.log timestamp? (cheaper than parsing it)
 #[inline]
 pub(crate) fn is_error_time(b: &[u8]) -> bool {
-    b.len() >= 19
-        && b[4] == b'/'
-        && b[7] == b'/'
-        && b[10] == b' '
-        && b[13] == b':'
-        && b[16] == b':'
-        && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
-            .iter()
-            .all(|&i| b[i].is_ascii_digit())
+    let Some(t) = b.first_chunk::<19>() else {
+        return false;
+    };
+    let d = |i: usize| t[i].is_ascii_digit();
+    t[4] == b'/'
+        && t[7] == b'/'
+        && t[10] == b' '
+        && t[13] == b':'
+        && t[16] == b':'
+        && d(0)
+        && d(1)
+        && d(2)
+        && d(3)
+        && d(5)
+        && d(6)
+        && d(8)
+        && d(9)
+        && d(11)
+        && d(12)
+        && d(14)
+        && d(15)
+        && d(17)
+        && d(18)
 }
 
 fn month(b: &[u8]) -> Option<i64> {
