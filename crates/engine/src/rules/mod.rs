@@ -188,6 +188,13 @@ pub(crate) mod test_support {
         }
     }
 
+    /// Run one rule's check on `ev`.
+    pub fn run_rule(check: fn(&Evidence, &mut Vec<Finding>), ev: &Evidence) -> Vec<Finding> {
+        let mut out = Vec::new();
+        check(ev, &mut out);
+        out
+    }
+
     pub fn setting(name: &str, value: &str) -> Setting {
         Setting {
             name: name.into(),

@@ -4,8 +4,8 @@
 use super::BACKEND_PROBE_PREFIX;
 use crate::describe::{log_group_id, pool_id, route_id};
 use cloud502_model::{
-    Confidence, Evidence, Finding, FindingCode, Layer, LogClass, LogSample, Probe, Remediation,
-    Route, Severity, SourceLocation,
+    Confidence, Evidence, Finding, FindingCode, Layer, LogClass, LogSample, Pool, Probe,
+    Remediation, Route, Setting, Severity, SourceLocation,
 };
 
 /// Whether a log dialect is one of nginx's.
@@ -70,15 +70,21 @@ impl Seen {
 
 /// Gather nginx log groups of these classes, optionally only those naming `upstream`.
 pub(super) fn seen(ev: &Evidence, classes: &[LogClass], upstream: Option<&str>) -> Seen {
+    seen_where(ev, classes, |u| upstream.is_none() || u == upstream)
+}
+
+/// Gather nginx log groups of these classes whose upstream passes `keep`.
+pub(super) fn seen_where(
+    ev: &Evidence,
+    classes: &[LogClass],
+    keep: impl Fn(Option<&str>) -> bool,
+) -> Seen {
     let mut seen = Seen::default();
     let mut best = 0;
     for log in ev.logs.iter().filter(|l| is_nginx_log(&l.dialect)) {
         let access = log.dialect == "nginx-access";
         for (i, g) in log.groups.iter().enumerate() {
-            if !classes.contains(&g.class) {
-                continue;
-            }
-            if upstream.is_some() && g.upstream.as_deref() != upstream {
+            if !classes.contains(&g.class) || !keep(g.upstream.as_deref()) {
                 continue;
             }
             if access {
@@ -101,7 +107,7 @@ pub(super) fn seen(ev: &Evidence, classes: &[LogClass], upstream: Option<&str>) 
             let weight = g.count + if access { 0 } else { u64::MAX / 2 };
             if weight > best {
                 best = weight;
-                seen.sample = Some((short_source(&log.source), g.sample.clone()));
+                seen.sample = Some((log.source.clone(), g.sample.clone()));
                 if g.detail.is_some() {
                     seen.detail = g.detail.clone();
                 }
@@ -115,10 +121,6 @@ pub(super) fn seen(ev: &Evidence, classes: &[LogClass], upstream: Option<&str>) 
     seen
 }
 
-fn short_source(source: &str) -> String {
-    source.to_owned()
-}
-
 /// Upstreams some error log names: their failures are explained there, so access-log signatures
 /// for them add nothing.
 pub(super) fn explained_upstreams(ev: &Evidence) -> Vec<&str> {
@@ -129,15 +131,14 @@ pub(super) fn explained_upstreams(ev: &Evidence) -> Vec<&str> {
         .collect()
 }
 
-/// Whether nginx really reuses connections to this route's pool: `keepalive` in the pool, HTTP/1.1
-/// and a cleared Connection header (the defaults from 1.29.7 on, KB 0.4).
-pub(super) fn keepalive_effective(ev: &Evidence, route: &Route) -> bool {
-    let Some(pool) = route.pool.as_deref().and_then(|p| ev.config.pool(p)) else {
-        return false;
-    };
-    let on = pool
-        .setting("keepalive")
-        .is_some_and(|k| k.value.trim() != "0");
+/// The pool's `keepalive` when it keeps idle connections (not `keepalive 0`).
+pub(super) fn pool_keepalive(pool: &Pool) -> Option<&Setting> {
+    pool.setting("keepalive").filter(|k| k.value.trim() != "0")
+}
+
+/// Whether the route sends HTTP/1.1 and whether it clears the Connection header (explicitly, or
+/// by the defaults from 1.29.7 on, KB 0.4): both are needed for nginx to reuse a connection.
+pub(super) fn reuse_headers(ev: &Evidence, route: &Route) -> (bool, bool) {
     let http11 = route
         .setting("proxy_http_version")
         .is_some_and(|v| v.value.trim() == "1.1");
@@ -145,11 +146,23 @@ pub(super) fn keepalive_effective(ev: &Evidence, route: &Route) -> bool {
         Some(c) => c.value.trim().is_empty(),
         None => modern_defaults(ev),
     };
-    on && http11 && cleared
+    (http11, cleared)
+}
+
+/// Whether nginx really reuses connections to this route's pool: `keepalive` in the pool, HTTP/1.1
+/// and a cleared Connection header.
+pub(super) fn keepalive_effective(ev: &Evidence, route: &Route) -> bool {
+    let on = route
+        .pool
+        .as_deref()
+        .and_then(|p| ev.config.pool(p))
+        .and_then(pool_keepalive)
+        .is_some();
+    on && reuse_headers(ev, route) == (true, true)
 }
 
 /// nginx 1.29.7 made HTTP/1.1 and a cleared Connection header the upstream defaults (KB 0.4).
-pub(super) fn modern_defaults(ev: &Evidence) -> bool {
+fn modern_defaults(ev: &Evidence) -> bool {
     let Some(version) = ev.config.version.as_deref() else {
         return false;
     };

@@ -2,7 +2,9 @@
 //! without HTTP/1.1 and an empty Connection header, and a keepalive_timeout at or above the
 //! backend's own idle timeout (read from its `Keep-Alive: timeout=N` header).
 
-use super::nginx::{backend_probes, finding, modern_defaults, peer, probe_peer, seconds};
+use super::nginx::{
+    backend_probes, finding, peer, pool_keepalive, probe_peer, reuse_headers, seconds,
+};
 use super::{Rule, cite};
 use crate::describe::{pool_id, route_id};
 use crate::remediation::{adjust_timeouts, review_config};
@@ -17,22 +19,20 @@ pub(super) const RULE: Rule = Rule {
     check,
 };
 
-fn keepalive(pool: &Pool) -> Option<&cloud502_model::Setting> {
-    pool.setting("keepalive").filter(|k| k.value.trim() != "0")
-}
-
 fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     for route in &ev.config.routes {
         let Some(pool) = route.pool.as_deref().and_then(|p| ev.config.pool(p)) else {
             continue;
         };
-        let Some(ka) = keepalive(pool) else { continue };
+        let Some(ka) = pool_keepalive(pool) else {
+            continue;
+        };
         if let Some(f) = without_http11(ev, route, pool, ka) {
             out.push(f);
         }
     }
     for pool in &ev.config.pools {
-        if keepalive(pool).is_some() {
+        if pool_keepalive(pool).is_some() {
             if let Some(f) = timeout_too_long(ev, pool) {
                 out.push(f);
             }
@@ -50,16 +50,12 @@ fn without_http11(
     if route.kind != cloud502_model::ForwardKind::Proxy {
         return None;
     }
-    let version = route.setting("proxy_http_version");
-    let http11 = version.is_some_and(|v| v.value.trim() == "1.1");
-    let connection = route.setting("proxy_set_header Connection");
-    let cleared = match connection {
-        Some(c) => c.value.trim().is_empty(),
-        None => modern_defaults(ev),
-    };
+    let (http11, cleared) = reuse_headers(ev, route);
     if http11 && cleared {
         return None;
     }
+    let version = route.setting("proxy_http_version");
+    let connection = route.setting("proxy_set_header Connection");
     let mut missing = Vec::new();
     if !http11 {
         missing.push(format!(
@@ -189,16 +185,10 @@ mod tests {
     use super::*;
     use cloud502_model::{Header, Probe};
 
-    fn run(ev: &Evidence) -> Vec<Finding> {
-        let mut out = Vec::new();
-        check(ev, &mut out);
-        out
-    }
-
     #[test]
     fn keepalive_needs_http11_and_a_cleared_connection_header() {
         let ka = vec![setting("keepalive", "32")];
-        let out = run(&nginx(&["10.0.0.5:8080"], ka.clone(), Vec::new()));
+        let out = run_rule(check, &nginx(&["10.0.0.5:8080"], ka.clone(), Vec::new()));
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].code, FindingCode::NginxKeepaliveWithoutHttp11);
         assert!(
@@ -211,19 +201,19 @@ mod tests {
             setting("proxy_http_version", "1.1"),
             setting("proxy_set_header Connection", ""),
         ];
-        assert!(run(&nginx(&["10.0.0.5:8080"], ka.clone(), good)).is_empty());
+        assert!(run_rule(check, &nginx(&["10.0.0.5:8080"], ka.clone(), good)).is_empty());
         // keepalive 0 turns reuse off: nothing to say.
         let off = vec![setting("keepalive", "0")];
-        assert!(run(&nginx(&["10.0.0.5:8080"], off, Vec::new())).is_empty());
+        assert!(run_rule(check, &nginx(&["10.0.0.5:8080"], off, Vec::new())).is_empty());
         // From 1.29.7 the Connection header is cleared by default.
         let mut ev = nginx(
             &["10.0.0.5:8080"],
             ka,
             vec![setting("proxy_http_version", "1.1")],
         );
-        assert_eq!(run(&ev).len(), 1);
+        assert_eq!(run_rule(check, &ev).len(), 1);
         ev.config.version = Some("nginx/1.29.7".into());
-        assert!(run(&ev).is_empty());
+        assert!(run_rule(check, &ev).is_empty());
     }
 
     #[test]
@@ -250,7 +240,7 @@ mod tests {
         });
         p.http = Some(http);
         ev.probes.push(p.clone());
-        let out = run(&ev);
+        let out = run_rule(check, &ev);
         assert_eq!(out.len(), 1, "{out:?}");
         assert_eq!(out[0].code, FindingCode::NginxKeepaliveTimeoutTooLong);
         assert!(
@@ -262,6 +252,6 @@ mod tests {
         if let Some(h) = ev.probes[0].http.as_mut() {
             h.headers[0].value = "timeout=75".into();
         }
-        assert!(run(&ev).is_empty());
+        assert!(run_rule(check, &ev).is_empty());
     }
 }

@@ -98,26 +98,20 @@ mod tests {
     use super::super::test_support::*;
     use super::*;
 
-    fn run(ev: &Evidence) -> Vec<Finding> {
-        let mut out = Vec::new();
-        check(ev, &mut out);
-        out
-    }
-
     #[test]
     fn a_variable_pass_needs_a_resolver_and_log_lines_raise_confidence() {
         let mut ev = nginx(&["10.0.0.5:8080"], Vec::new(), Vec::new());
-        assert!(run(&ev).is_empty());
+        assert!(run_rule(check, &ev).is_empty());
         ev.config.routes[0].dynamic = true;
         ev.config.routes[0].target = "http://$backend".into();
-        let out = run(&ev);
+        let out = run_rule(check, &ev);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].confidence, Confidence::Medium);
         assert_eq!(out[0].locations[0].line, 20);
         ev.logs
             .push(error_log(&[(LogClass::NoResolver, "backend.invalid", 3)]));
         crate::describe::describe(&mut ev);
-        let out = run(&ev);
+        let out = run_rule(check, &ev);
         assert_eq!(out[0].confidence, Confidence::High);
         assert!(out[0].title.contains("backend.invalid"), "{}", out[0].title);
         // A resolver in force silences the config check.
@@ -125,6 +119,6 @@ mod tests {
         ev.config.routes[0]
             .settings
             .push(setting("resolver", "127.0.0.53"));
-        assert!(run(&ev).is_empty());
+        assert!(run_rule(check, &ev).is_empty());
     }
 }

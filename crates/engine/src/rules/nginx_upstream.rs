@@ -4,7 +4,7 @@
 
 use super::nginx::{
     Seen, backend_probes, explained_upstreams, finding, keepalive_effective, probe_peer, routes_to,
-    seen, upstream_items, upstream_locations,
+    seen, seen_where, upstream_items, upstream_locations,
 };
 use super::{Rule, cite};
 use crate::remediation::update_tls;
@@ -208,25 +208,7 @@ fn access_only(ev: &Evidence, classes: &[C]) -> Seen {
     {
         return logs;
     }
-    let mut merged = Seen::default();
-    for (u, _) in logs
-        .upstreams
-        .iter()
-        .filter(|(u, _)| !explained.contains(&u.as_str()))
-    {
-        let one = seen(ev, classes, Some(u));
-        merged.access_lines += one.access_lines;
-        merged.error_lines += one.error_lines;
-        merged.reused += one.reused;
-        merged.upstreams.extend(one.upstreams);
-        merged.items.extend(one.items);
-        merged.classes.extend(one.classes);
-        if merged.sample.is_none() {
-            merged.sample = one.sample;
-            merged.detail = one.detail;
-        }
-    }
-    merged
+    seen_where(ev, classes, |u| u.is_some_and(|u| !explained.contains(&u)))
 }
 
 /// Closures on connections nginx reused: the upstream's idle timeout is shorter than nginx's.
@@ -796,12 +778,6 @@ mod tests {
         }
     }
 
-    fn run(ev: &Evidence) -> Vec<Finding> {
-        let mut out = Vec::new();
-        check(ev, &mut out);
-        out
-    }
-
     fn nginx_evidence(logs_: Vec<LogSummary>) -> Evidence {
         let mut ev = Evidence::new(Subject {
             kind: ProviderKind::Nginx,
@@ -851,7 +827,7 @@ mod tests {
                 "nginx-error",
                 vec![group(class, "10.0.0.5:8080", 4)],
             )]);
-            let out = run(&ev);
+            let out = run_rule(check, &ev);
             assert_eq!(out.len(), 1, "{class}: {out:?}");
             assert_eq!(out[0].code, code, "{class}");
             assert_eq!(out[0].confidence, Confidence::High);
@@ -894,7 +870,7 @@ mod tests {
                 "nginx-access",
                 vec![group(class, "10.0.0.5:8080", 2)],
             )]);
-            let out = run(&ev);
+            let out = run_rule(check, &ev);
             assert_eq!(out.len(), 1, "{class}");
             assert_eq!(
                 (out[0].code, out[0].confidence),
@@ -907,7 +883,7 @@ mod tests {
             "nginx-access",
             vec![group(LogClass::Status502FromUpstream, "10.0.0.5:8080", 2)],
         )]);
-        assert_eq!(run(&ev)[0].layer, Some(Layer::Application));
+        assert_eq!(run_rule(check, &ev)[0].layer, Some(Layer::Application));
     }
 
     #[test]
@@ -925,7 +901,7 @@ mod tests {
                 vec![group(LogClass::Status502NoConnect, "backend", 9)],
             ),
         ]);
-        let codes: Vec<_> = run(&ev).iter().map(|f| f.code).collect();
+        let codes: Vec<_> = run_rule(check, &ev).iter().map(|f| f.code).collect();
         assert_eq!(
             codes,
             vec![
@@ -942,7 +918,10 @@ mod tests {
         let access = logs("nginx-access", vec![g]);
         // Without keep-alive in force, 0.000 connect times are just fast connects.
         let ev = nginx_evidence(vec![access.clone()]);
-        assert_eq!(run(&ev)[0].code, FindingCode::NginxUpstreamClosed);
+        assert_eq!(
+            run_rule(check, &ev)[0].code,
+            FindingCode::NginxUpstreamClosed
+        );
         let mut ev = nginx(
             &["10.0.0.5:8080"],
             vec![setting("keepalive", "32")],
@@ -952,7 +931,10 @@ mod tests {
             ],
         );
         ev.logs.push(access);
-        assert_eq!(run(&ev)[0].code, FindingCode::NginxKeepaliveRace);
+        assert_eq!(
+            run_rule(check, &ev)[0].code,
+            FindingCode::NginxKeepaliveRace
+        );
     }
 
     #[test]
@@ -967,7 +949,7 @@ mod tests {
                 vec![group(LogClass::Status502NoHeader, "10.0.0.5:8080", 1)],
             ),
         ]);
-        let codes: Vec<_> = run(&ev).iter().map(|f| f.code).collect();
+        let codes: Vec<_> = run_rule(check, &ev).iter().map(|f| f.code).collect();
         assert_eq!(codes, vec![FindingCode::NginxHeaderTooBig]);
     }
 
@@ -982,7 +964,7 @@ mod tests {
         });
         let mut ev = nginx_evidence(Vec::new());
         ev.probes.push(p);
-        let out = run(&ev);
+        let out = run_rule(check, &ev);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].code, FindingCode::NginxUpstreamRefused);
         assert_eq!(out[0].confidence, Confidence::Medium);
@@ -996,6 +978,6 @@ mod tests {
         p.http = Some(response(200, ""));
         let mut ev = nginx_evidence(vec![logs("nginx-error", Vec::new())]);
         ev.probes.push(p);
-        assert!(run(&ev).is_empty());
+        assert!(run_rule(check, &ev).is_empty());
     }
 }
