@@ -56,16 +56,19 @@ impl Collector<'_> {
             ev.config.version = Some(format!("nginx/{v}"));
         }
         self.read_logs(conf.as_ref(), cx, &mut ev).await;
+        let targets = upstream_targets(&ev);
         if self.opts.probe {
-            self.probe_upstreams(cx, &mut ev).await;
+            self.probe_upstreams(&targets, cx, &mut ev).await;
         }
         if self.opts.local {
-            self.host_checks(conf.as_ref(), &mut ev).await;
+            self.host_checks(conf.as_ref(), &targets, &mut ev).await;
         }
         cloud502_engine::describe::describe(&mut ev);
-        for probe in &ev.probes.clone() {
+        let probes = std::mem::take(&mut ev.probes);
+        for probe in &probes {
             cloud502_probe::describe(probe, &mut ev);
         }
+        ev.probes = probes;
         if !ev.inspected() && ev.gaps.is_empty() {
             return Err(NginxError::Config {
                 message: "nothing to inspect: no config and no logs".to_owned(),
@@ -261,8 +264,7 @@ impl Collector<'_> {
         }
     }
 
-    async fn probe_upstreams(&self, cx: &CollectCx, ev: &mut Evidence) {
-        let targets = upstream_targets(ev);
+    async fn probe_upstreams(&self, targets: &[UpstreamTarget], cx: &CollectCx, ev: &mut Evidence) {
         if targets.len() > MAX_PROBES {
             ev.gaps.push(Gap {
                 scope: "upstream probes".to_owned(),
@@ -276,7 +278,7 @@ impl Collector<'_> {
         }
         let timeout = self.opts.probe_timeout.min(cx.deadline);
         let mut requests = Vec::new();
-        for (i, t) in targets.into_iter().take(MAX_PROBES).enumerate() {
+        for (i, t) in targets.iter().take(MAX_PROBES).enumerate() {
             let id = format!("{BACKEND_PROBE_PREFIX}{i}");
             match t.request(timeout) {
                 Ok(req) => requests.push((id, req)),
@@ -323,7 +325,12 @@ impl Collector<'_> {
         ev.probes.extend(probes);
     }
 
-    async fn host_checks(&self, conf: Option<&NginxConfig>, ev: &mut Evidence) {
+    async fn host_checks(
+        &self,
+        conf: Option<&NginxConfig>,
+        targets: &[UpstreamTarget],
+        ev: &mut Evidence,
+    ) {
         // nginx -t on the files (a dump cannot be tested).
         if let ConfigSource::Files { path, .. } = self.source {
             let args = vec![
@@ -450,7 +457,7 @@ impl Collector<'_> {
             .read(Path::new("/proc/net/tcp6"))
             .unwrap_or_default();
         let listening = api::listening(&tcp, &tcp6);
-        for t in upstream_targets(ev) {
+        for t in targets {
             let id = format!("host.listening.{}", t.peer);
             if ev.checks.iter().any(|c| c.id == id) {
                 continue;
