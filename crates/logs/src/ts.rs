@@ -91,20 +91,27 @@ fn civil_secs(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<i64> {
     Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
 }
 
-/// `2026/05/01 12:00:00` (nginx error.log, local time without offset), interpreted at `offset`.
+/// `YYYY<date>MM<date>DD<mid>HH:MM:SS` at the start of `b`, as local seconds; `min_len` is the
+/// least length the caller's format needs.
 #[inline]
-pub(crate) fn parse_error_time(b: &[u8], offset: i32) -> Option<Ts> {
-    if b.len() < 19 || b[4] != b'/' || b[7] != b'/' || b[10] != b' ' || b[13] != b':' {
+fn ymd_hms(b: &[u8], min_len: usize, date: u8, mid: u8) -> Option<i64> {
+    if b.len() < min_len || b[4] != date || b[7] != date || b[10] != mid || b[13] != b':' {
         return None;
     }
-    let local = civil_secs(
+    civil_secs(
         d4(b, 0)?,
         d2(b, 5)?,
         d2(b, 8)?,
         d2(b, 11)?,
         d2(b, 14)?,
         d2(b, 17)?,
-    )?;
+    )
+}
+
+/// `2026/05/01 12:00:00` (nginx error.log, local time without offset), interpreted at `offset`.
+#[inline]
+pub(crate) fn parse_error_time(b: &[u8], offset: i32) -> Option<Ts> {
+    let local = ymd_hms(b, 19, b'/', b' ')?;
     Some(Ts {
         secs: local - i64::from(offset),
         offset,
@@ -190,17 +197,7 @@ pub(crate) fn parse_time_local(b: &[u8]) -> Option<Ts> {
 /// `$time_iso8601`: `2026-05-01T12:00:00+02:00` (25 bytes) or `...Z`.
 #[inline]
 pub(crate) fn parse_iso8601(b: &[u8]) -> Option<Ts> {
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
-        return None;
-    }
-    let local = civil_secs(
-        d4(b, 0)?,
-        d2(b, 5)?,
-        d2(b, 8)?,
-        d2(b, 11)?,
-        d2(b, 14)?,
-        d2(b, 17)?,
-    )?;
+    let local = ymd_hms(b, 20, b'-', b'T')?;
     let off = if b[19] == b'Z' {
         0
     } else {
