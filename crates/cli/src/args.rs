@@ -55,8 +55,12 @@ pub enum Command {
     /// names, probe each upstream, and with --local run the host checks (`nginx -t`, open-files
     /// limit, systemd unit, listening ports). Findings cite file:line and log lines.
     Nginx(NginxArgs),
-    /// Classify saved log files offline (nginx error.log and access.log, plain or .gz): which
-    /// upstream failures happened, how often, and why.
+    /// Diagnose an AWS Application Load Balancer target group (or every target group behind a
+    /// load balancer): target health and reason codes, attributes, listener rules, CloudWatch
+    /// metrics, access logs (CloudWatch Logs or S3) and security groups. Read-only.
+    Aws(AwsArgs),
+    /// Classify saved log files offline (nginx error.log and access.log, ALB access logs, plain or
+    /// .gz): which upstream failures happened, how often, and why.
     Logs(LogsArgs),
     /// Print the JSON Schema of the JSON report.
     Schema,
@@ -142,6 +146,60 @@ pub struct NginxArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["tg", "lb"])))]
+pub struct AwsArgs {
+    /// The target group, as an ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)
+    /// or a name in --region.
+    #[arg(long, value_name = "ARN|NAME")]
+    pub tg: Option<String>,
+
+    /// A load balancer (ARN or name): inspect every target group its listeners forward to.
+    #[arg(long, value_name = "ARN|NAME")]
+    pub lb: Option<String>,
+
+    /// The region [default: the ARN's region, else AWS_REGION or the profile's].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// The named profile of ~/.aws/config [default: AWS_PROFILE, else `default`].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Send every call to this endpoint (a VPC endpoint, LocalStack, moto). AWS_ENDPOINT_URL works too.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// A CloudWatch Logs group holding the ALB's access-log records (plain lines or JSON);
+    /// events matching "502" in the window are read.
+    #[arg(long, value_name = "NAME")]
+    pub log_group: Option<String>,
+
+    /// Where the ALB writes access logs [default: the load balancer's access_logs.s3.* attributes].
+    #[arg(long, value_name = "s3://BUCKET/PREFIX")]
+    pub access_logs: Option<String>,
+
+    /// How far back to read metrics and logs (e.g. 15m, 1h, 1d).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub since: Duration,
+
+    /// Do not read CloudWatch metrics.
+    #[arg(long)]
+    pub no_metrics: bool,
+
+    /// Do not check security groups (no EC2 calls).
+    #[arg(long)]
+    pub no_security_groups: bool,
+
+    /// Bound on each API call, retries included (e.g. 10s, 30s).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Read at most this many S3 access-log objects (the newest first).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub max_log_objects: usize,
+}
+
+#[derive(Debug, Args)]
 pub struct WindowArgs {
     /// Only count log lines from this recent duration (e.g. 15m, 2h, 1d) or since this time
     /// (2026-05-01T12:00:00Z, "2026-05-01 12:00:00"), by the logs' own timestamps.
@@ -183,6 +241,7 @@ pub enum LogFormatArg {
     Auto,
     NginxError,
     NginxAccess,
+    AlbAccess,
 }
 
 #[derive(Debug, Args)]

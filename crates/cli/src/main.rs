@@ -8,7 +8,7 @@ mod progress;
 mod window;
 
 use args::{
-    Cli, ColorChoice, Command, FailOnArg, GlobalArgs, LogFormatArg, LogsArgs, NginxArgs,
+    AwsArgs, Cli, ColorChoice, Command, FailOnArg, GlobalArgs, LogFormatArg, LogsArgs, NginxArgs,
     OutputFormat, ProbeArgs,
 };
 use clap::{CommandFactory, Parser};
@@ -104,6 +104,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Probe(args) => probe(global, args),
         Command::Nginx(args) => nginx(global, args),
+        Command::Aws(args) => aws(global, args),
         Command::Logs(args) => logs(global, args),
     }
 }
@@ -263,6 +264,38 @@ fn nginx(global: &GlobalArgs, args: &NginxArgs) -> anyhow::Result<u8> {
     run_provider(global, &provider, LOCAL_DEADLINE, &opts)
 }
 
+fn aws(global: &GlobalArgs, args: &AwsArgs) -> anyhow::Result<u8> {
+    use cloud502::aws::{AwsOptions, AwsProvider, Selector};
+    let opts = run_options(global)?;
+    let selector = match (&args.tg, &args.lb) {
+        (Some(tg), _) => Selector::TargetGroup(tg.clone()),
+        (None, Some(lb)) => Selector::LoadBalancer(lb.clone()),
+        (None, None) => return Err(usage("one of --tg or --lb is required", None)),
+    };
+    let options = AwsOptions {
+        selector,
+        region: args.region.clone(),
+        profile: args.profile.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+        log_group: args.log_group.clone(),
+        access_logs: args.access_logs.clone(),
+        since: args.since,
+        metrics: !args.no_metrics,
+        security_groups: !args.no_security_groups,
+        call_timeout: args.timeout,
+        max_log_objects: args.max_log_objects,
+        ..AwsOptions::default()
+    };
+    let provider = AwsProvider::new(options).map_err(|e| {
+        let e = cloud502::engine::ProviderError::from(e);
+        usage(e.to_string(), e.hint().map(str::to_owned))
+    })?;
+    // Calls run in about four waves (target group, then health/attributes/metrics/logs, then
+    // security groups and S3), each call bounded by --timeout; this is the backstop.
+    let deadline = (args.timeout * 8).max(std::time::Duration::from_secs(60));
+    run_provider(global, &provider, deadline, &opts)
+}
+
 fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<u8> {
     use cloud502::logs::{AccessFormat, FormatChoice, LogsOptions, LogsProvider};
     let opts = run_options(global)?;
@@ -308,6 +341,7 @@ fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<u8> {
         LogFormatArg::Auto => FormatChoice::Auto,
         LogFormatArg::NginxError => FormatChoice::NginxError,
         LogFormatArg::NginxAccess => FormatChoice::NginxAccess,
+        LogFormatArg::AlbAccess => FormatChoice::AlbAccess,
     };
     let provider = LogsProvider::new(LogsOptions {
         paths: args.paths.clone(),

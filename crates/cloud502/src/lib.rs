@@ -26,8 +26,46 @@
 //! # }
 //! ```
 
+/// With the `aws` feature: diagnose an AWS ALB target group.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use cloud502::aws::{AwsOptions, AwsProvider, Clients};
+/// use cloud502::engine::{CollectCx, RunOptions, run};
+/// use cloud502::model::GapKind;
+/// use std::time::Duration;
+///
+/// // A malformed ARN is refused before any call, with the expected form.
+/// let bad = AwsProvider::new(AwsOptions::target_group("arn:aws:elasticloadbalancing:us-east-1:42:tg"));
+/// assert!(bad.unwrap_err().to_string().contains("targetgroup/NAME/ID"));
+///
+/// // An endpoint that does not answer: the run ends with a gap naming it, not a hang or a panic.
+/// let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+/// let options = AwsOptions {
+///     call_timeout: Duration::from_secs(2),
+///     ..AwsOptions::target_group(
+///         "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef",
+///     )
+/// };
+/// let clients = runtime.block_on(Clients::with_static_credentials(
+///     &format!("http://127.0.0.1:{port}"),
+///     "us-east-1",
+///     "AKIDEXAMPLE",
+///     "example-secret",
+///     Duration::from_secs(2),
+/// ));
+/// let provider = AwsProvider::with_clients(options, clients)?;
+/// let report = runtime.block_on(run(&provider, &CollectCx::default(), &RunOptions::default()))?;
+/// assert_eq!(report.errors[0].kind, GapKind::Unreachable);
+/// assert_eq!(report.summary.exit_code, 4);
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(any(feature = "aws", feature = "aws-no-ec2"))]
+pub use cloud502_aws as aws;
 pub use cloud502_engine as engine;
-#[cfg(feature = "nginx")]
+#[cfg(any(feature = "nginx", feature = "aws", feature = "aws-no-ec2"))]
 pub use cloud502_logs as logs;
 pub use cloud502_model as model;
 /// With the `nginx` feature: diagnose an nginx config and its error.log, offline.

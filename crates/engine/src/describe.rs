@@ -4,7 +4,7 @@
 //! [`route_id`], [`pool_id`] and a check's own id. Keeping both sides here means a rule and a provider
 //! cannot disagree about an id.
 
-use cloud502_model::{Evidence, LogSummary, Pool, Route};
+use cloud502_model::{Evidence, LogSummary, Metric, Pool, ProviderKind, Route, Target};
 
 /// The item id of a log group.
 pub fn log_group_id(log: &LogSummary, index: usize) -> String {
@@ -21,9 +21,68 @@ pub fn pool_id(pool: &Pool) -> String {
     format!("config.pool.{}", pool.name)
 }
 
-/// Add one item per log group, route, pool and host check.
+/// The item id of a target (by its index in [`Evidence::targets`]).
+pub fn target_id(index: usize) -> String {
+    format!("target.{index}")
+}
+
+/// The item id of a metric.
+pub fn metric_id(metric: &Metric) -> String {
+    format!("metric.{}.{}", metric.name, metric.scope)
+}
+
+/// A target as one line: `i-0abc:8080 in web: unhealthy (Target.Timeout: Request timed out)`.
+pub fn target_fact(t: &Target) -> String {
+    let group = t
+        .group
+        .as_deref()
+        .map(|g| format!(" in {g}"))
+        .unwrap_or_default();
+    let endpoint = match (&t.address, t.port) {
+        (Some(a), Some(p)) if *a != t.id => format!("{} ({a}:{p})", t.id),
+        (_, Some(p)) => format!("{}:{p}", t.id),
+        _ => t.id.clone(),
+    };
+    let reason = match (&t.reason, &t.detail) {
+        (Some(r), Some(d)) if !d.is_empty() => format!(" ({r}: {d})"),
+        (Some(r), _) => format!(" ({r})"),
+        (None, Some(d)) if !d.is_empty() => format!(" ({d})"),
+        _ => String::new(),
+    };
+    format!("{endpoint}{group}: {}{reason}", t.health.as_str())
+}
+
+/// Add one item per log group, route, pool, host check, target and metric.
 pub fn describe(ev: &mut Evidence) {
+    let nginx = ev.subject.kind == ProviderKind::Nginx;
     let mut items = Vec::new();
+    for (i, t) in ev.targets.iter().enumerate() {
+        items.push((target_id(i), "target-health".to_owned(), target_fact(t)));
+    }
+    for m in &ev.metrics {
+        let value = if m.value.fract() == 0.0 {
+            format!("{:.0}", m.value)
+        } else {
+            format!("{:.2}", m.value)
+        };
+        items.push((
+            metric_id(m),
+            "metrics".to_owned(),
+            format!(
+                "{} ({}) {} over the window: {value} ({} datapoints of {} s{})",
+                m.name,
+                m.scope,
+                m.statistic,
+                m.datapoints,
+                m.period_seconds,
+                if m.datapoints == 0 {
+                    "; none means zero"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
     for log in &ev.logs {
         let skipped = log.skipped;
         let mut fact = format!(
@@ -68,16 +127,27 @@ pub fn describe(ev: &mut Evidence) {
             .as_ref()
             .map(|l| format!(" ({l})"))
             .unwrap_or_default();
-        items.push((
-            route_id(route),
-            "config".to_owned(),
+        let fact = if nginx {
             format!(
                 "{}: {}_pass {}{at}",
                 route.label(),
                 route.kind.as_str(),
                 route.target
-            ),
-        ));
+            )
+        } else {
+            let hosts = if route.server_names.is_empty() {
+                "any host".to_owned()
+            } else {
+                route.server_names.join(", ")
+            };
+            format!(
+                "{} {hosts} {} forwards to {}",
+                route.listen.join(", "),
+                route.path.as_deref().unwrap_or("/*"),
+                route.target
+            )
+        };
+        items.push((route_id(route), "config".to_owned(), fact));
     }
     for pool in &ev.config.pools {
         let at = pool
@@ -100,13 +170,20 @@ pub fn describe(ev: &mut Evidence) {
         let settings: Vec<String> = pool
             .settings
             .iter()
-            .map(|s| format!("{} {}", s.name, s.value))
+            .map(|s| {
+                if nginx {
+                    format!("{} {}", s.name, s.value)
+                } else {
+                    format!("{}={}", s.name, s.value)
+                }
+            })
             .collect();
         items.push((
             pool_id(pool),
             "config".to_owned(),
             format!(
-                "upstream {}{at}: {}{}",
+                "{} {}{at}: {}{}",
+                if nginx { "upstream" } else { "pool" },
                 pool.name,
                 members.join(", "),
                 if settings.is_empty() {

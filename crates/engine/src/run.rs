@@ -96,6 +96,7 @@ pub fn build_report(evidence: Evidence, opts: &RunOptions, generated_at: String)
         logs: evidence.logs,
         config: evidence.config,
         checks: evidence.checks,
+        metrics: evidence.metrics,
         findings,
         evidence: evidence.items,
         errors: evidence.gaps,

@@ -1,11 +1,13 @@
-//! Dialect detection: is a head of bytes an nginx error.log, or an access log in which format?
+//! Dialect detection: is a head of bytes an nginx error.log, an AWS ALB access log, or an nginx
+//! access log in which format?
 
+use crate::alb::parse_alb_line;
 use crate::nginx_access::{AccessFormat, TimeCache, Walk};
 use crate::nginx_error::parse_error_line;
 use std::fmt;
 use std::str::FromStr;
 
-/// What the user asked for with `--format auto|nginx-error|nginx-access`.
+/// What the user asked for with `--format auto|nginx-error|nginx-access|alb-access`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FormatChoice {
     /// Sniff the head of the log.
@@ -15,15 +17,18 @@ pub enum FormatChoice {
     NginxError,
     /// An nginx access log (in one of the given formats, else `combined`).
     NginxAccess,
+    /// An AWS ALB access log (S3 lines or JSON records).
+    AlbAccess,
 }
 
 impl FormatChoice {
-    /// The flag value: `auto`, `nginx-error` or `nginx-access`.
+    /// The flag value: `auto`, `nginx-error`, `nginx-access` or `alb-access`.
     pub fn as_str(self) -> &'static str {
         match self {
             FormatChoice::Auto => "auto",
             FormatChoice::NginxError => "nginx-error",
             FormatChoice::NginxAccess => "nginx-access",
+            FormatChoice::AlbAccess => "alb-access",
         }
     }
 }
@@ -42,8 +47,9 @@ impl FromStr for FormatChoice {
             "auto" => Ok(FormatChoice::Auto),
             "nginx-error" => Ok(FormatChoice::NginxError),
             "nginx-access" => Ok(FormatChoice::NginxAccess),
+            "alb-access" => Ok(FormatChoice::AlbAccess),
             other => Err(format!(
-                "unknown log format `{other}` (expected auto, nginx-error or nginx-access)"
+                "unknown log format `{other}` (expected auto, nginx-error, nginx-access or alb-access)"
             )),
         }
     }
@@ -56,14 +62,18 @@ pub enum Dialect {
     NginxError,
     /// nginx access log in the given `log_format`.
     NginxAccess(AccessFormat),
+    /// AWS ALB access log (KB 1.3).
+    AlbAccess,
 }
 
 impl Dialect {
-    /// The dialect's name in [`cloud502_model::LogSummary::dialect`]: `nginx-error` or `nginx-access`.
+    /// The dialect's name in [`cloud502_model::LogSummary::dialect`]: `nginx-error`,
+    /// `nginx-access` or `alb-access`.
     pub fn name(&self) -> &'static str {
         match self {
             Dialect::NginxError => "nginx-error",
             Dialect::NginxAccess(_) => "nginx-access",
+            Dialect::AlbAccess => "alb-access",
         }
     }
 }
@@ -86,10 +96,11 @@ fn sample_lines(head: &[u8]) -> Vec<&[u8]> {
         .collect()
 }
 
-/// Sniff the first bytes of a log: which dialect? For access logs, try the candidate formats in
-/// order (then `combined`) and pick the first that parses most (more than half) of the sample
-/// lines; when none fits exactly, the first whose fields fit with trailing extras (a format that
-/// extends `combined`, say) is taken.
+/// Sniff the first bytes of a log: which dialect? More than half of the sample lines must fit:
+/// nginx error.log lines are tried first, then AWS ALB access lines (S3 or JSON form). For nginx
+/// access logs, try the candidate formats in order (then `combined`) and pick the first that
+/// parses most (more than half) of the sample lines; when none fits exactly, the first whose
+/// fields fit with trailing extras (a format that extends `combined`, say) is taken.
 pub fn detect(head: &[u8], access_formats: &[AccessFormat]) -> Option<Dialect> {
     let lines = sample_lines(head);
     if lines.is_empty() {
@@ -101,6 +112,10 @@ pub fn detect(head: &[u8], access_formats: &[AccessFormat]) -> Option<Dialect> {
         .count();
     if errors * 2 > lines.len() {
         return Some(Dialect::NginxError);
+    }
+    let alb = lines.iter().filter(|l| parse_alb_line(l).is_some()).count();
+    if alb * 2 > lines.len() {
+        return Some(Dialect::AlbAccess);
     }
     detect_lines(&lines, access_formats).map(Dialect::NginxAccess)
 }
@@ -150,7 +165,7 @@ mod tests {
         assert_eq!(d.name(), "nginx-access");
         match d {
             Dialect::NginxAccess(f) => assert_eq!(f.name(), "combined"),
-            Dialect::NginxError => panic!("wrong dialect"),
+            other => panic!("wrong dialect {other:?}"),
         }
     }
 
@@ -177,6 +192,35 @@ mod tests {
         }
     }
 
+    const ALB: &str = "\
+http 2018-11-30T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 - 0.000 0.001 0.000 502 - 34 366 \"GET http://www.example.com:80/ HTTP/1.1\" \"curl/7.46.0\" - - arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 \"Root=1-58337364-23a8c76965a2ef7629b185e3\" \"-\" \"-\" 0 2018-11-30T22:22:48.364000Z \"forward\" \"-\" \"LambdaInvalidResponse\" \"-\" \"-\" \"-\" \"-\"
+https 2018-11-30T22:23:01.000001Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2818 10.0.0.1:80 0.000 0.002 0.000 200 200 34 366 \"GET https://www.example.com:443/ HTTP/1.1\" \"curl/7.46.0\" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 \"Root=1-58337364-23a8c76965a2ef7629b185e4\" \"www.example.com\" \"-\" 1 2018-11-30T22:23:01.000000Z \"forward\" \"-\" \"-\" \"10.0.0.1:80\" \"200\" \"-\" \"-\"
+not an ALB line
+";
+
+    #[test]
+    fn alb_access_log() {
+        assert_eq!(detect(ALB.as_bytes(), &[]), Some(Dialect::AlbAccess));
+        assert_eq!(Dialect::AlbAccess.name(), "alb-access");
+        // JSON records
+        let json = "{\"time\":\"2026-11-20T10:15:02Z\",\"elb_status_code\":502,\"target_status_code\":\"-\"}\n".repeat(3);
+        assert_eq!(detect(json.as_bytes(), &[]), Some(Dialect::AlbAccess));
+        // a custom nginx format is still tried after ALB
+        let f = AccessFormat::parse("j", "{\"s\":$status}").unwrap();
+        match detect(b"{\"s\":502}\n{\"s\":200}\n", &[f]) {
+            Some(Dialect::NginxAccess(f)) => assert_eq!(f.name(), "j"),
+            other => panic!("{other:?}"),
+        }
+        // one ALB line among nginx lines does not make it ALB
+        let mixed = format!("{COMBINED}{COMBINED}{}", ALB.lines().next().unwrap());
+        assert!(matches!(
+            detect(format!("{mixed}\n").as_bytes(), &[]),
+            Some(Dialect::NginxAccess(_))
+        ));
+        let mixed = format!("{ERR}{}\n", ALB.lines().next().unwrap());
+        assert_eq!(detect(mixed.as_bytes(), &[]), Some(Dialect::NginxError));
+    }
+
     #[test]
     fn junk_is_not_detected() {
         assert_eq!(detect(b"", &[]), None);
@@ -193,10 +237,14 @@ mod tests {
             FormatChoice::Auto,
             FormatChoice::NginxError,
             FormatChoice::NginxAccess,
+            FormatChoice::AlbAccess,
         ] {
             assert_eq!(c.as_str().parse::<FormatChoice>().unwrap(), c);
         }
         assert!("json".parse::<FormatChoice>().is_err());
+        let e = "alb".parse::<FormatChoice>().unwrap_err();
+        assert!(e.contains("alb-access"), "{e}");
+        assert_eq!(FormatChoice::AlbAccess.to_string(), "alb-access");
         assert_eq!(FormatChoice::default(), FormatChoice::Auto);
     }
 }

@@ -37,8 +37,9 @@ pub enum LogError {
     },
     /// Auto-detection could not tell the dialect.
     #[error(
-        "cannot tell the log format of {path}: it is neither an nginx error.log nor an access log \
-         in a known log_format (hint: pass --format nginx-error or --format nginx-access)"
+        "cannot tell the log format of {path}: it is neither an nginx error.log, an nginx access \
+         log in a known log_format, nor an AWS ALB access log (hint: pass --format nginx-error, \
+         --format nginx-access or --format alb-access)"
     )]
     UnknownFormat {
         /// The path.
@@ -127,7 +128,10 @@ mod tests {
     #[test]
     fn specific_hints() {
         let s = LogError::UnknownFormat { path: "a".into() }.to_string();
-        assert!(s.contains("--format nginx-error or --format nginx-access"));
+        assert!(
+            s.contains("--format nginx-error, --format nginx-access or --format alb-access"),
+            "{s}"
+        );
         let s = LogError::NotText { path: "a".into() }.to_string();
         assert!(s.contains("is this a log file?"));
     }

@@ -1,4 +1,5 @@
-//! Streaming, zero-copy log classifiers: nginx error.log and access logs into [`LogSummary`].
+//! Streaming, zero-copy log classifiers: nginx error.log and access logs, and AWS ALB access logs,
+//! into [`LogSummary`].
 //!
 //! A log is read in large blocks through one reused buffer, split into lines with `memchr`, and each
 //! line is classified from borrowed bytes without allocating: only lines that record a failure are
@@ -10,10 +11,15 @@
 //!   errno numbers are never used, so BSD/macOS logs classify too.
 //! - access log lines are counted by `$status`; 499 and 5xx lines are classified by the upstream
 //!   timing variables of their `log_format` (KB 4.4).
+//! - AWS ALB access logs (the S3 `.log.gz` lines, or JSON records; [`parse_alb_line`]) are counted
+//!   by `elb_status_code`; 460, 5xx and `error_reason` lines are classified by `error_reason`,
+//!   `target_status_code` and the processing times (KB 1.3, 1.4, 1.9) and grouped by
+//!   `target:port`.
 //!
 //! Speed comes from doing little per line: lines are known to be plain text from one vectorized
-//! pass per block, timestamps are parsed once per distinct second, access lines are walked only up
-//! to `$status` unless they are 499/5xx, and [`summarize_path`] reads a large plain file with two
+//! pass per block, timestamps are parsed once per distinct second, nginx access lines are walked
+//! only up to `$status` unless they are 499/5xx, ALB lines are split once in place (JSON records
+//! too: their values are borrowed raw), and [`summarize_path`] reads a large plain file with two
 //! threads on halves split at a line break (merged exactly; see its docs). `unsafe` is forbidden,
 //! so files are read, not memory-mapped.
 //!
@@ -30,6 +36,7 @@
 //! # Ok::<(), cloud502_logs::LogError>(())
 //! ```
 
+mod alb;
 mod detect;
 mod error;
 mod nginx_access;
@@ -39,6 +46,7 @@ mod reader;
 mod summary;
 mod ts;
 
+pub use alb::{AlbLine, classify_alb, parse_alb_line};
 pub use cloud502_model::{LogClass, LogSummary};
 pub use detect::{Dialect, FormatChoice, detect};
 pub use error::{LogError, Result};

@@ -1,5 +1,6 @@
 //! Streaming aggregation of classified lines into a [`LogSummary`] with bounded memory.
 
+use crate::alb::{self, AlbTimes, classify_alb};
 use crate::detect::{Dialect, FormatChoice, detect, detect_access};
 use crate::error::{LogError, Result};
 use crate::nginx_access::{AccessFormat, TimeCache, Walk, last_value};
@@ -18,7 +19,8 @@ use time::{OffsetDateTime, UtcOffset};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     /// Lines whose own timestamp is before this are counted in `skipped.outside_window` and not
-    /// classified. Lines without a timestamp (an access format without a time variable) are kept.
+    /// classified. Lines without a timestamp (an access format without a time variable, an ALB
+    /// JSON record without `time`) are kept.
     pub since: Option<OffsetDateTime>,
     /// The offset error.log timestamps are read at (nginx writes local time without one). UTC by default.
     pub local_offset: UtcOffset,
@@ -152,6 +154,9 @@ struct Hit<'a> {
     class: LogClass,
     status: Option<u16>,
     upstream: Option<&'a [u8]>,
+    /// Groups are keyed by this instead of the upstream when set (ALB `error_reason` classes,
+    /// whose lines have no target, are told apart by the reason).
+    key: Option<&'a [u8]>,
     level: Option<&'static str>,
     reused: Option<bool>,
     ts: Option<Ts>,
@@ -234,12 +239,14 @@ impl Acc {
         if self.samples.len() < self.max_samples {
             self.samples.push(escape_line(h.line, SAMPLE_CAP));
         }
-        let idx = match self.find(h.class, h.status, h.upstream, false) {
+        let key = h.key.or(h.upstream);
+        let idx = match self.find(h.class, h.status, key, false) {
             Ok(i) => i,
-            Err(slot) if self.groups.len() < self.max_groups => self.insert(
-                slot,
-                GroupAcc::new(h.class, h.status, h.upstream, h.level, h.no, h.line),
-            ),
+            Err(slot) if self.groups.len() < self.max_groups => {
+                let mut g = GroupAcc::new(h.class, h.status, key, h.level, h.no, h.line);
+                g.upstream = h.upstream.map(|u| String::from_utf8_lossy(u).into_owned());
+                self.insert(slot, g)
+            }
             Err(_) => self.folded(h.class, h.status, || {
                 GroupAcc::new(h.class, h.status, None, h.level, h.no, h.line)
             }),
@@ -399,7 +406,7 @@ impl Acc {
                     count: *n,
                 })
                 .collect(),
-            Dialect::NginxAccess(_) => self
+            Dialect::NginxAccess(_) | Dialect::AlbAccess => self
                 .status_counts
                 .iter()
                 .enumerate()
@@ -507,6 +514,7 @@ fn run_error<R: Read>(
             continue;
         };
         let h = Hit {
+            key: None,
             class,
             status: class.client_status(),
             upstream: group_upstream(class, &e),
@@ -571,6 +579,7 @@ fn run_access<R: Read>(
             n
         });
         let h = Hit {
+            key: None,
             class,
             status: Some(f.status),
             upstream,
@@ -581,6 +590,59 @@ fn run_access<R: Read>(
             line: b,
         };
         acc.hit(&h, || detail.map(|n| &detail_buf[..n]));
+    }
+}
+
+/// ALB access lines: counted by `elb_status_code`; failures grouped by (class, `target:port`,
+/// status), with the `error_reason` as detail.
+fn run_alb<R: Read>(
+    lr: &mut LineReader<R>,
+    acc: &mut Acc,
+    progress: &mut Progress<'_>,
+) -> io::Result<()> {
+    let mut times = AlbTimes::default();
+    loop {
+        progress.tick(lr.consumed());
+        let Some(line) = lr.next_line()? else {
+            return Ok(());
+        };
+        acc.lines += 1;
+        acc.skipped.too_long += u64::from(line.truncated);
+        let b = line.bytes;
+        if b.is_empty() || (!line.clean && !acc.text(b)) {
+            continue;
+        }
+        let Some(l) = alb::parse_with(b, &mut times) else {
+            acc.skipped.unparsed += 1;
+            continue;
+        };
+        if !acc.in_window(l.ts()) {
+            continue;
+        }
+        acc.status_counts[usize::from(l.elb_status_code)] += 1;
+        let Some(class) = classify_alb(&l) else {
+            continue;
+        };
+        let h = Hit {
+            key: matches!(
+                class,
+                LogClass::LambdaError
+                    | LogClass::AuthError
+                    | LogClass::WafError
+                    | LogClass::RoutingError
+            )
+            .then(|| l.error_reason())
+            .flatten(),
+            class,
+            status: Some(l.elb_status_code),
+            upstream: l.target(),
+            level: None,
+            reused: None,
+            ts: l.ts(),
+            no: line.no,
+            line: b,
+        };
+        acc.hit(&h, || l.error_reason());
     }
 }
 
@@ -603,6 +665,7 @@ fn run<R: Read>(
             run_error(&mut lr, &mut acc, opts.local_offset.whole_seconds(), &mut p)?
         }
         Dialect::NginxAccess(f) => run_access(&mut lr, &mut acc, f, &mut p)?,
+        Dialect::AlbAccess => run_alb(&mut lr, &mut acc, &mut p)?,
     }
     (p.f)(lr.consumed());
     Ok((acc, lr.consumed()))
@@ -641,6 +704,7 @@ fn choose_dialect(
 ) -> Result<Dialect> {
     Ok(match choice {
         FormatChoice::NginxError => Dialect::NginxError,
+        FormatChoice::AlbAccess => Dialect::AlbAccess,
         FormatChoice::NginxAccess => Dialect::NginxAccess(match access_formats {
             [] => AccessFormat::combined(),
             [one] => one.clone(),
@@ -648,7 +712,13 @@ fn choose_dialect(
         }),
         FormatChoice::Auto if head.is_empty() => {
             let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase());
-            if name.is_some_and(|n| n.contains("access")) {
+            if name
+                .as_ref()
+                .is_some_and(|n| n.contains("elasticloadbalancing"))
+            {
+                // S3 delivery names: ACCOUNT_elasticloadbalancing_REGION_app.NAME.ID_....log.gz
+                Dialect::AlbAccess
+            } else if name.is_some_and(|n| n.contains("access")) {
                 Dialect::NginxAccess(
                     access_formats
                         .first()
@@ -676,10 +746,10 @@ fn choose_dialect(
 ///
 /// With [`FormatChoice::Auto`] the first 64 KiB are sniffed ([`detect`]) and the same stream is then
 /// read on; a binary head is [`LogError::NotText`], an unrecognised one
-/// [`LogError::UnknownFormat`]. An empty file is summarized as empty (an access log when its name
-/// contains `access`, else an error log). With [`FormatChoice::NginxAccess`] and several candidate
-/// formats, the head picks among them. `progress` gets the bytes read from the file (compressed
-/// bytes for a .gz).
+/// [`LogError::UnknownFormat`]. An empty file is summarized as empty (an ALB access log when its
+/// name contains `elasticloadbalancing`, an nginx access log when it contains `access`, else an
+/// error log). With [`FormatChoice::NginxAccess`] and several candidate formats, the head picks
+/// among them. `progress` gets the bytes read from the file (compressed bytes for a .gz).
 ///
 /// A plain (not gzip) regular file of 16 MiB or more is read by two threads, each on one half
 /// split at a line break; the halves' summaries are merged. Line numbers, counts and samples are
@@ -728,7 +798,7 @@ fn summarize_path_with(
     let needs_head = match choice {
         FormatChoice::Auto => true,
         FormatChoice::NginxAccess => access_formats.len() > 1,
-        FormatChoice::NginxError => false,
+        FormatChoice::NginxError | FormatChoice::AlbAccess => false,
     };
     let mut head = Vec::new();
     if needs_head {
@@ -1188,6 +1258,175 @@ mod tests {
             assert_eq!(one.lines, 3000);
             assert!(one.matched > 2000);
         }
+    }
+
+    /// One ALB S3 line: `t` is the second of 2026-11-20T10:15:SS, then target, times, statuses,
+    /// error_reason.
+    fn alb(t: u32, target: &str, times: &str, elb: u16, tgt: &str, reason: &str) -> String {
+        format!(
+            "https 2026-11-20T10:15:{t:02}.{t:06}Z app/web/50dc6c495c0c9188 203.0.113.7:51234 {target} {times} {elb} {tgt} 210 272 \"GET https://shop.example.com:443/x HTTP/1.1\" \"curl/8.5.0\" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/73e2d6bc24d8a067 \"Root=1-6560e6a6-0123456789abcdef01234567\" \"shop.example.com\" \"-\" 1 2026-11-20T10:15:{t:02}.000000Z \"forward\" \"-\" \"{reason}\" \"{target}\" \"{tgt}\" \"-\" \"-\"\n"
+        )
+    }
+
+    fn alb_incident() -> String {
+        let mut log = String::new();
+        log.push_str(&alb(
+            1,
+            "10.0.1.12:8080",
+            "0.000 0.010 0.000",
+            200,
+            "200",
+            "-",
+        ));
+        log.push_str(&alb(3, "10.0.1.12:8080", "-1 -1 -1", 502, "-", "-"));
+        log.push_str(&alb(5, "10.0.1.13:8080", "0.000 -1 -1", 502, "-", "-"));
+        log.push_str(&alb(7, "10.0.1.12:8080", "-1 -1 -1", 502, "-", "-"));
+        log.push_str(&alb(
+            8,
+            "10.0.1.14:8080",
+            "0.000 0.003 0.000",
+            502,
+            "502",
+            "-",
+        ));
+        log.push_str("garbage\n");
+        log.push_str(&alb(
+            9,
+            "10.0.1.14:8080",
+            "0.000 0.010 0.000",
+            200,
+            "200",
+            "-",
+        ));
+        log.push_str(&alb(20, "10.0.1.14:8080", "0.000 -1 -1", 504, "-", "-"));
+        log.push_str(&alb(
+            22,
+            "-",
+            "0.000 0.001 0.000",
+            502,
+            "-",
+            "LambdaInvalidResponse",
+        ));
+        log.push_str(&alb(2, "10.0.1.12:8080", "-1 -1 -1", 502, "-", "-"));
+        log
+    }
+
+    #[test]
+    fn alb_summary() {
+        let log = alb_incident();
+        let s = run(log.as_bytes(), &Dialect::AlbAccess, &Options::default());
+        assert_eq!(s.dialect, "alb-access");
+        assert_eq!(s.lines, 10);
+        assert_eq!(s.skipped.unparsed, 1);
+        assert_eq!(s.matched, 7);
+        assert_eq!(s.first_seen.as_deref(), Some("2026-11-20T10:15:01Z"));
+        assert_eq!(s.last_seen.as_deref(), Some("2026-11-20T10:15:22Z"));
+        let count = |k: &str| s.counts.iter().find(|c| c.key == k).map(|c| c.count);
+        assert_eq!(count("502"), Some(6));
+        assert_eq!(count("200"), Some(2));
+        assert_eq!(count("504"), Some(1));
+        assert_eq!(s.counts.len(), 3);
+        assert_eq!(s.counts[0].key, "502");
+
+        assert_eq!(s.groups.len(), 5);
+        let g = &s.groups[0];
+        assert_eq!(g.class, LogClass::Status502NoConnect);
+        assert_eq!(g.upstream.as_deref(), Some("10.0.1.12:8080"));
+        assert_eq!(g.status, Some(502));
+        assert_eq!(g.count, 3);
+        assert_eq!(g.detail, None);
+        assert_eq!(g.level, None);
+        assert_eq!(g.reused, None);
+        assert_eq!(g.first_seen.as_deref(), Some("2026-11-20T10:15:02Z"));
+        assert_eq!(g.last_seen.as_deref(), Some("2026-11-20T10:15:07Z"));
+        assert_eq!(g.sample.line, 2);
+        assert!(g.sample.text.contains(" -1 -1 -1 502 - "));
+
+        let one = |c: LogClass| {
+            let v: Vec<_> = s.groups_of(c).collect();
+            assert_eq!(v.len(), 1, "{c}");
+            v[0].clone()
+        };
+        let nh = one(LogClass::Status502NoHeader);
+        assert_eq!(nh.upstream.as_deref(), Some("10.0.1.13:8080"));
+        assert_eq!((nh.count, nh.sample.line), (1, 3));
+        let fu = one(LogClass::Status502FromUpstream);
+        assert_eq!(fu.upstream.as_deref(), Some("10.0.1.14:8080"));
+        assert_eq!(fu.first_seen.as_deref(), Some("2026-11-20T10:15:08Z"));
+        let to = one(LogClass::Status504);
+        assert_eq!(
+            (to.status, to.upstream.as_deref()),
+            (Some(504), Some("10.0.1.14:8080"))
+        );
+        let la = one(LogClass::LambdaError);
+        assert_eq!(la.upstream, None);
+        assert_eq!(la.status, Some(502));
+        assert_eq!(la.detail.as_deref(), Some("LambdaInvalidResponse"));
+        assert_eq!(la.last_seen.as_deref(), Some("2026-11-20T10:15:22Z"));
+        assert_eq!(s.samples.len(), 5);
+        assert!(s.samples[0].contains("10.0.1.12:8080 -1 -1 -1 502"));
+    }
+
+    #[test]
+    fn alb_since_excludes_old_lines() {
+        let log = alb_incident();
+        let opts = Options {
+            since: Some(datetime!(2026-11-20 10:15:07.5 UTC)),
+            local_offset: offset!(+2), // ignored: ALB times carry their own
+            ..Options::default()
+        };
+        let s = run(log.as_bytes(), &Dialect::AlbAccess, &opts);
+        // 10:15:07.000007 rounds down to :07, before the cut at :08
+        assert_eq!(s.skipped.outside_window, 5);
+        assert_eq!(s.matched, 3);
+        assert_eq!(s.counts.iter().map(|c| c.count).sum::<u64>(), 4);
+        assert_eq!(s.count_of(LogClass::Status502NoConnect), 0);
+        assert_eq!(s.count_of(LogClass::Status502FromUpstream), 1);
+        assert_eq!(s.count_of(LogClass::LambdaError), 1);
+        // the file's span still covers every dated line
+        assert_eq!(s.first_seen.as_deref(), Some("2026-11-20T10:15:01Z"));
+    }
+
+    #[test]
+    fn alb_split_reading_matches_sequential() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = String::new();
+        for _ in 0..200 {
+            log.push_str(&alb_incident());
+        }
+        let path = dir.path().join("alb.log");
+        std::fs::write(&path, &log).unwrap();
+        let opts = Options::default();
+        let go = |parts| {
+            summarize_path_with(
+                &path,
+                "l",
+                FormatChoice::Auto,
+                &[],
+                &opts,
+                &mut |_| {},
+                parts,
+                0,
+            )
+            .unwrap()
+        };
+        let (one, two) = (go(1), go(2));
+        assert_eq!(one, two);
+        assert_eq!(one.dialect, "alb-access");
+        assert_eq!(one.lines, 2000);
+        assert_eq!(one.matched, 1400);
+        let explicit = summarize_path_with(
+            &path,
+            "l",
+            FormatChoice::AlbAccess,
+            &[],
+            &opts,
+            &mut |_| {},
+            2,
+            0,
+        )
+        .unwrap();
+        assert_eq!(explicit, one);
     }
 
     #[test]

@@ -212,6 +212,34 @@ pub(crate) fn parse_iso8601(b: &[u8]) -> Option<Ts> {
     })
 }
 
+/// RFC 3339 with optional fractional seconds, as ALB writes `time`: `2026-11-20T10:15:02.123456Z`
+/// (or `...+02:00`). The whole of `b` must be the time; the fraction is dropped.
+#[inline]
+pub(crate) fn parse_iso8601_frac(b: &[u8]) -> Option<Ts> {
+    let local = ymd_hms(b, 20, b'-', b'T')?;
+    let tail = frac_end(b)?;
+    let rest = &b[tail..];
+    let off = match rest {
+        b"Z" | b"z" => 0,
+        [s, _, _, b':', _, _] => sign(*s)? * (d2(rest, 1)? * 3600 + d2(rest, 4)? * 60),
+        _ => return None,
+    };
+    Some(Ts {
+        secs: local - off,
+        offset: i32::try_from(off).ok()?,
+    })
+}
+
+/// Where the `.123456` fraction after a 19-byte `YYYY-MM-DDTHH:MM:SS` ends (19 without one).
+#[inline]
+pub(crate) fn frac_end(b: &[u8]) -> Option<usize> {
+    if b.get(19) != Some(&b'.') {
+        return (b.len() >= 19).then_some(19);
+    }
+    let digits = b[20..].iter().take_while(|c| c.is_ascii_digit()).count();
+    (digits > 0).then_some(20 + digits)
+}
+
 /// `$msec`: `1714564800.123`.
 pub(crate) fn parse_msec(b: &[u8]) -> Option<Ts> {
     let int = b.split(|&c| c == b'.').next()?;
@@ -268,6 +296,35 @@ mod tests {
         assert_eq!(z.secs, t.secs);
         assert_eq!(parse_msec(b"1714564800.123").unwrap().secs, 1_714_564_800);
         assert!(parse_msec(b"abc").is_none());
+    }
+
+    #[test]
+    fn iso_with_fraction() {
+        let t = parse_iso8601_frac(b"2018-11-30T22:23:00.186641Z").unwrap();
+        assert_eq!(t.secs, datetime!(2018-11-30 22:23:00 UTC).unix_timestamp());
+        assert_eq!(t.offset, 0);
+        let same = parse_iso8601_frac(b"2018-11-30T22:23:00Z").unwrap();
+        assert_eq!(same, t);
+        let off = parse_iso8601_frac(b"2018-11-30T23:23:00.5+01:00").unwrap();
+        assert_eq!(off.secs, t.secs);
+        assert_eq!(off.offset, 3600);
+        for bad in [
+            &b"2018-11-30T22:23:00.Z"[..],
+            b"2018-11-30T22:23:00.186641",
+            b"2018-11-30T22:23:00.186641Zx",
+            b"2018-11-30T22:23:00+0100",
+            b"2018-13-30T22:23:00Z",
+            b"2018-11-30 22:23:00Z",
+            b"2018-11-30T22:23:00",
+            b"2018",
+            b"",
+        ] {
+            assert!(
+                parse_iso8601_frac(bad).is_none(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]

@@ -176,7 +176,7 @@ fn binary_and_junk_files() {
     assert!(matches!(err, LogError::UnknownFormat { .. }), "{err:?}");
     assert!(
         err.to_string()
-            .contains("--format nginx-error or --format nginx-access")
+            .contains("--format nginx-error, --format nginx-access or --format alb-access")
     );
 
     let missing = dir.path().join("missing.log");

@@ -144,6 +144,44 @@ finding_codes! {
     NginxWorkerConnectionsOverLimit = "nginx-worker-connections-over-limit": "worker_connections exceeds the open-files limit of the nginx workers",
     /// Host: the systemd unit is not active.
     NginxServiceNotActive = "nginx-service-not-active": "the nginx systemd unit is not active",
+    /// ALB: connections to targets failed (KB 1.9 #1).
+    AlbTargetConnectFailed = "alb-target-connect-failed": "the ALB could not connect to its target: nothing listening, wrong port, or the process is down",
+    /// ALB: a security group blocks the target port (KB 1.9 #2).
+    AlbSecurityGroupBlocks = "alb-security-group-blocks": "a security group blocks traffic between the ALB and its targets on the target port",
+    /// ALB: the target's keep-alive is shorter than the idle timeout (KB 1.6, 1.9 #3).
+    AlbKeepaliveRace = "alb-keepalive-race": "targets close idle keep-alive connections before the ALB idle timeout, and the ALB sends on them",
+    /// ALB: reminder of the keep-alive rule when the logs cannot show the race (KB 1.6).
+    AlbIdleTimeoutKeepalive = "alb-idle-timeout-keepalive": "the targets' keep-alive timeout must be longer than the ALB idle timeout",
+    /// ALB: malformed response or invalid headers from the target (KB 1.9 #4).
+    AlbTargetMalformedResponse = "alb-target-malformed-response": "the target closed the connection or sent a response the ALB could not parse",
+    /// ALB: TLS negotiation with the target failed (KB 1.9 #5).
+    AlbTargetTlsFailed = "alb-target-tls-failed": "the TLS handshake from the ALB to an HTTPS target failed",
+    /// ALB: deregistration delay elapsed with requests in flight (KB 1.9 #6).
+    AlbDeregistrationInFlight = "alb-deregistration-in-flight": "targets were deregistered or drained while requests were in flight",
+    /// ALB: Lambda response over 1 MB (KB 1.9 #7).
+    AlbLambdaResponseTooLarge = "alb-lambda-response-too-large": "the Lambda target's response exceeded the ALB's 1 MB limit",
+    /// ALB: Lambda timeout or unhandled function error (KB 1.9 #8).
+    AlbLambdaTimeout = "alb-lambda-timeout": "the Lambda target failed or timed out",
+    /// ALB: Lambda response shape invalid (KB 1.9 #9).
+    AlbLambdaInvalidResponse = "alb-lambda-invalid-response": "the Lambda target returned a response the ALB cannot use",
+    /// ALB: another Lambda error_reason (KB 1.4).
+    AlbLambdaError = "alb-lambda-error": "invoking the Lambda target failed (permissions, throttling, configuration)",
+    /// ALB: an error_reason of an authenticate, WAF or weighted target group action (KB 1.4).
+    AlbActionFailed = "alb-action-failed": "an authenticate, WAF or weighted-routing action of the ALB failed",
+    /// ALB: the target answered 502 (KB 1.9 #10).
+    AlbTargetReturned502 = "alb-target-returned-502": "the target itself returned the 502: look one layer down",
+    /// ALB: fail-open (KB 1.2, 1.9 #11).
+    AlbAllTargetsUnhealthy = "alb-all-targets-unhealthy": "every target is unhealthy, so the ALB fails open and sends traffic to broken targets",
+    /// ALB: no registered targets (KB 1.2).
+    AlbNoRegisteredTargets = "alb-no-registered-targets": "the target group has no target in service: clients get 503, not 502",
+    /// ALB: unhealthy targets with their reason codes (KB 1.2).
+    AlbTargetsUnhealthy = "alb-targets-unhealthy": "some targets fail their health checks",
+    /// ALB: unused targets (KB 1.2).
+    AlbTargetsUnused = "alb-targets-unused": "registered targets are not in use: stopped, in a disabled zone, or in an unused target group",
+    /// ALB: HTTPCode_ELB_502_Count > 0 and nothing says how (KB 1.5).
+    AlbMade502 = "alb-made-502": "the ALB made 502s according to its metrics, and no log or health signal says how",
+    /// ALB: healthy targets while 502s are being served.
+    AlbHealthCheckBlind = "alb-health-check-blind": "health checks pass while real traffic fails",
 }
 
 impl std::fmt::Display for FindingCode {

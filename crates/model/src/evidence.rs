@@ -1,6 +1,6 @@
 //! Evidence: everything a provider collected for one subject, plus the gaps it could not fill.
 
-use crate::{ConfigSnapshot, HostCheck, LogClass, Probe, Subject, Target};
+use crate::{ConfigSnapshot, HostCheck, LogClass, Metric, Probe, Subject, Target};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -189,6 +189,9 @@ pub struct Evidence {
     /// Checks run on the gateway's host.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<HostCheck>,
+    /// Gateway metrics over the window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<Metric>,
     /// Individual facts that findings cite by id.
     #[serde(default)]
     pub items: Vec<EvidenceItem>,
@@ -207,6 +210,7 @@ impl Evidence {
             logs: Vec::new(),
             config: ConfigSnapshot::default(),
             checks: Vec::new(),
+            metrics: Vec::new(),
             items: Vec::new(),
             gaps: Vec::new(),
         }

@@ -9,6 +9,7 @@ mod evidence;
 mod finding;
 mod layer;
 mod logclass;
+mod metric;
 mod probe;
 mod report;
 mod target;
@@ -24,6 +25,7 @@ pub use evidence::{
 pub use finding::{Confidence, Finding, Remediation, Risk, Severity, TimeRange};
 pub use layer::{Layer, ProviderKind};
 pub use logclass::LogClass;
+pub use metric::Metric;
 pub use probe::{
     CloudflarePage, Fingerprint, Header, HttpResponse, Phase, Probe, ProbeError, ProbeErrorKind,
     ProbeScheme, ProbeTimings, Signal, TlsFacts,
@@ -33,7 +35,7 @@ pub use target::{HealthState, Target};
 
 /// The version of the JSON report format. Bump it whenever the JSON Schema changes; the schema
 /// snapshot test fails when the schema changes while this number stays the same.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The JSON Schema of [`Report`], as `cloud502 schema` prints it.
 pub fn report_schema() -> serde_json::Value {

@@ -91,11 +91,15 @@ log_classes! {
     FastcgiStderr = "fastcgi-stderr", None;
     /// Another upstream error.
     UpstreamOther = "upstream-other", None;
-    /// Access log: 502 and the upstream was never connected (`$upstream_connect_time` `-`).
+    /// Access log: 502 and the upstream was never connected (nginx: `$upstream_connect_time` `-`;
+    /// ALB: `target_status_code` `-` and all three processing times -1, KB 1.9 #1, #2, #5).
     Status502NoConnect = "status-502-no-connect", Some(502);
-    /// Access log: 502, connected but no header came back (`$upstream_header_time` `-`).
+    /// Access log: 502, connected but no header came back (nginx: `$upstream_header_time` `-`;
+    /// ALB: `target_status_code` `-`, `request_processing_time` >= 0 and
+    /// `target_processing_time` -1: the target closed the connection, KB 1.9 #3, #4).
     Status502NoHeader = "status-502-no-header", Some(502);
-    /// Access log: 502 with an upstream header: the upstream itself answered 502.
+    /// Access log: 502 with an upstream header: the upstream itself answered 502 (ALB:
+    /// `target_status_code` 502, KB 1.9 #10).
     Status502FromUpstream = "status-502-from-upstream", Some(502);
     /// Access log: 502 with no upstream timing in the format.
     Status502 = "status-502", Some(502);
@@ -105,6 +109,16 @@ log_classes! {
     Status499 = "status-499", Some(499);
     /// Access log: another 5xx (500, 503, ...).
     Status5xx = "status-5xx", None;
+    /// ALB access log: a Lambda target failed; the `error_reason` (`LambdaInvalidResponse`,
+    /// `LambdaResponseTooLarge`, ...) is the group's detail (KB 1.4, 1.7).
+    LambdaError = "lambda-error", None;
+    /// ALB access log: an authenticate action failed (`Auth*` `error_reason`, KB 1.4).
+    AuthError = "auth-error", None;
+    /// ALB access log: the WAF call failed (`WAF*` `error_reason`, KB 1.4).
+    WafError = "waf-error", None;
+    /// ALB access log: weighted target group routing failed (`AWSALBTGCookieInvalid`,
+    /// `WeightedTargetGroupsUnhandledException`, KB 1.4).
+    RoutingError = "routing-error", None;
 }
 
 impl std::fmt::Display for LogClass {

@@ -1,8 +1,8 @@
 //! The report: evidence, findings, verdict and exit code, as every renderer prints it.
 
 use crate::{
-    ConfigSnapshot, Finding, Gap, HostCheck, Layer, LogSummary, Probe, ProviderKind, Severity,
-    Target,
+    ConfigSnapshot, Finding, Gap, HostCheck, Layer, LogSummary, Metric, Probe, ProviderKind,
+    Severity, Target,
 };
 use crate::{EvidenceItem, SCHEMA_VERSION};
 use schemars::JsonSchema;
@@ -148,6 +148,9 @@ pub struct Report {
     /// Checks run on the gateway's host.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<HostCheck>,
+    /// Gateway metrics over the window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<Metric>,
     /// Ranked findings: the first is the most likely cause.
     pub findings: Vec<Finding>,
     /// Facts the findings cite.

@@ -5,6 +5,12 @@
 
 use cloud502_model::{Evidence, Finding, FindingCode, Probe};
 
+pub(crate) mod alb;
+mod alb_502;
+mod alb_health_check;
+mod alb_keepalive;
+mod alb_network;
+mod alb_targets;
 mod cloudflare_52x;
 mod connection_failure;
 mod gateway_timeout;
@@ -39,6 +45,11 @@ pub static RULES: &[Rule] = &[
     nginx_host::RULE,
     nginx_pool::RULE,
     nginx_keepalive::RULE,
+    alb_502::RULE,
+    alb_keepalive::RULE,
+    alb_network::RULE,
+    alb_targets::RULE,
+    alb_health_check::RULE,
     connection_failure::RULE,
     tls_handshake::RULE,
     tls_certificate::RULE,
@@ -85,6 +96,7 @@ pub(crate) fn front_probes(evidence: &Evidence) -> impl Iterator<Item = &Probe> 
         .filter(|p| !p.id.starts_with(BACKEND_PROBE_PREFIX))
 }
 
+pub use alb_network::CHECK_SG_PREFIX;
 pub use nginx::{bytes as nginx_bytes, peer as nginx_peer, seconds as nginx_seconds};
 pub use nginx_host::{CHECK_CONFIG_TEST, CHECK_NOFILE, CHECK_SYSTEMD};
 

@@ -1,0 +1,675 @@
+//! One collection: find the target groups, then read health, attributes, listeners, metrics, logs
+//! and security groups in parallel. Only the first lookup can fail the run; every later failure is
+//! a gap in the evidence.
+
+use crate::api::{Clients, Failure, classify};
+use crate::arn::{ElbArn, Named, ResourceKind};
+use crate::config::{AwsOptions, Validated};
+use crate::error::{AwsError, Result};
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, Listener, LoadBalancer, Rule, TargetGroup, TargetHealthDescription,
+};
+use cloud502_engine::CollectCx;
+use cloud502_model::{
+    ConfigSnapshot, Evidence, ForwardKind, Gap, HealthState, Pool, PoolMember, ProviderKind, Route,
+    Setting, Subject, Target,
+};
+use futures_util::future::join_all;
+use std::collections::BTreeSet;
+
+/// AWS's default ALB idle timeout, in force when the attribute is missing (moto omits it).
+pub const DEFAULT_IDLE_TIMEOUT: u32 = 60;
+
+pub(crate) fn subject(opts: &AwsOptions) -> Subject {
+    let id = match &opts.selector {
+        crate::Selector::TargetGroup(s) | crate::Selector::LoadBalancer(s) => s.clone(),
+    };
+    Subject {
+        kind: ProviderKind::AwsAlb,
+        id,
+    }
+}
+
+/// A load balancer and what was read about it.
+#[derive(Debug, Clone)]
+pub(crate) struct Lb {
+    pub lb: LoadBalancer,
+    pub arn: Option<ElbArn>,
+    pub attributes: Vec<(String, String)>,
+    pub listeners: Vec<(Listener, Vec<Rule>)>,
+}
+
+impl Lb {
+    pub fn attribute(&self, key: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn name(&self) -> &str {
+        self.lb.load_balancer_name().unwrap_or("-")
+    }
+}
+
+/// A target group and what was read about it.
+#[derive(Debug, Clone)]
+pub(crate) struct Tg {
+    pub tg: TargetGroup,
+    pub arn: Option<ElbArn>,
+    pub health: Option<Vec<TargetHealthDescription>>,
+    pub attributes: Vec<(String, String)>,
+}
+
+impl Tg {
+    pub fn name(&self) -> &str {
+        self.tg.target_group_name().unwrap_or("-")
+    }
+}
+
+pub(crate) struct Collector<'a> {
+    pub opts: &'a AwsOptions,
+    pub v: &'a Validated,
+    pub clients: &'a Clients,
+    pub cx: &'a CollectCx,
+}
+
+const ELB: &str = "elasticloadbalancing";
+
+fn action(op: &str) -> String {
+    format!("{ELB}:{op}")
+}
+
+impl Collector<'_> {
+    pub async fn collect(&self) -> Result<Evidence> {
+        let mut ev = Evidence::new(subject(self.opts));
+        let mut gaps = Vec::new();
+        self.cx.progress.message("finding the target groups");
+        let (mut lbs, mut tgs) = match self.v.kind {
+            ResourceKind::TargetGroup => self.by_target_group().await?,
+            ResourceKind::LoadBalancer => self.by_load_balancer(&mut gaps).await?,
+        };
+        self.cx
+            .progress
+            .message("reading target health, attributes, metrics and logs");
+        let tg_part = async {
+            let health = join_all(tgs.iter().map(|t| self.target_health(t))).await;
+            let attrs = join_all(tgs.iter().map(|t| self.tg_attributes(t))).await;
+            (health, attrs)
+        };
+        let need_listeners = self.v.kind == ResourceKind::TargetGroup;
+        let lb_part = async {
+            join_all(lbs.iter().map(|lb| async move {
+                let attrs = self.lb_attributes(lb).await;
+                let listeners = if need_listeners {
+                    Some(self.listeners(lb).await)
+                } else {
+                    None
+                };
+                (attrs, listeners)
+            }))
+            .await
+        };
+        let metrics_part = crate::metrics::read(self.clients, self.opts, &lbs, &tgs);
+        let cw_logs_part = crate::logs::cloudwatch(self.clients, self.opts, self.cx);
+        let ((health, tg_attrs), lb_results, metrics, cw_logs) =
+            tokio::join!(tg_part, lb_part, metrics_part, cw_logs_part);
+
+        for (tg, (h, a)) in tgs.iter_mut().zip(health.into_iter().zip(tg_attrs)) {
+            match h {
+                Ok(h) => tg.health = Some(h),
+                Err(g) => gaps.push(g),
+            }
+            match a {
+                Ok(a) => tg.attributes = a,
+                Err(g) => gaps.push(g),
+            }
+        }
+        for (lb, (attrs, listeners)) in lbs.iter_mut().zip(lb_results) {
+            match attrs {
+                Ok(a) => lb.attributes = a,
+                Err(g) => gaps.push(g),
+            }
+            match listeners {
+                Some(Ok(l)) => lb.listeners = l,
+                Some(Err(g)) => gaps.push(g),
+                None => {}
+            }
+        }
+        let (metrics, metric_gaps) = metrics;
+        ev.metrics = metrics;
+        gaps.extend(metric_gaps);
+        let (cw_summary, cw_gaps) = cw_logs;
+        gaps.extend(cw_gaps);
+
+        // Second wave: what depends on the first (the S3 bucket from the LB attributes, the
+        // targets' security groups from their health).
+        let s3_part = crate::logs::s3(self.clients, self.opts, self.v, &lbs, self.cx);
+        let sg_part = crate::sg::check(self.clients, self.opts, &lbs, &tgs);
+        let ((s3_summary, s3_gaps), (checks, sg_gaps, addresses)) = tokio::join!(s3_part, sg_part);
+        gaps.extend(s3_gaps);
+        gaps.extend(sg_gaps);
+        ev.checks = checks;
+
+        let mut logs = Vec::new();
+        logs.extend(cw_summary);
+        logs.extend(s3_summary);
+        for (i, l) in logs.iter_mut().enumerate() {
+            l.id = format!("log.{i}");
+        }
+        ev.logs = logs;
+        ev.targets = targets(&tgs);
+        for t in &mut ev.targets {
+            if t.address.is_none() {
+                t.address = addresses.get(&t.id).cloned();
+            }
+        }
+        ev.config = snapshot(&lbs, &tgs);
+        ev.gaps = gaps;
+        cloud502_engine::describe::describe(&mut ev);
+        Ok(ev)
+    }
+
+    /// `--tg`: the target group, then the load balancers that use it.
+    async fn by_target_group(&self) -> Result<(Vec<Lb>, Vec<Tg>)> {
+        let req = self.clients.elbv2.describe_target_groups();
+        let req = match &self.v.target {
+            Named::Arn(a) => req.target_group_arns(&a.arn),
+            Named::Name(n) => req.names(n),
+        };
+        let out = req.send().await.map_err(|e| {
+            self.fatal(
+                classify(&action("DescribeTargetGroups"), &e),
+                "target group",
+            )
+        })?;
+        let tgs: Vec<Tg> = out.target_groups().iter().cloned().map(tg).collect();
+        if tgs.is_empty() {
+            return Err(self.not_found("target group"));
+        }
+        let lb_arns: Vec<String> = tgs
+            .iter()
+            .flat_map(|t| t.tg.load_balancer_arns().iter().cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let lbs = if lb_arns.is_empty() {
+            Vec::new()
+        } else {
+            let out = self
+                .clients
+                .elbv2
+                .describe_load_balancers()
+                .set_load_balancer_arns(Some(lb_arns))
+                .send()
+                .await
+                .map_err(|e| classify(&action("DescribeLoadBalancers"), &e).into_error())?;
+            out.load_balancers().iter().cloned().map(lb).collect()
+        };
+        Ok((lbs, tgs))
+    }
+
+    /// `--lb`: the load balancer, its listeners and rules, and every target group they forward to.
+    async fn by_load_balancer(&self, gaps: &mut Vec<Gap>) -> Result<(Vec<Lb>, Vec<Tg>)> {
+        let req = self.clients.elbv2.describe_load_balancers();
+        let req = match &self.v.target {
+            Named::Arn(a) => req.load_balancer_arns(&a.arn),
+            Named::Name(n) => req.names(n),
+        };
+        let out = req.send().await.map_err(|e| {
+            self.fatal(
+                classify(&action("DescribeLoadBalancers"), &e),
+                "load balancer",
+            )
+        })?;
+        let mut lbs: Vec<Lb> = out.load_balancers().iter().cloned().map(lb).collect();
+        if lbs.is_empty() {
+            return Err(self.not_found("load balancer"));
+        }
+        let mut tg_arns = BTreeSet::new();
+        for lb in &mut lbs {
+            match self.listeners(lb).await {
+                Ok(l) => lb.listeners = l,
+                Err(g) => gaps.push(g),
+            }
+            for (listener, rules) in &lb.listeners {
+                for a in listener
+                    .default_actions()
+                    .iter()
+                    .chain(rules.iter().flat_map(|r| r.actions().iter()))
+                {
+                    tg_arns.extend(forward_targets(a).into_iter().map(|(arn, _)| arn));
+                }
+            }
+        }
+        if tg_arns.is_empty() {
+            return Ok((lbs, Vec::new()));
+        }
+        let out = self
+            .clients
+            .elbv2
+            .describe_target_groups()
+            .set_target_group_arns(Some(tg_arns.into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| classify(&action("DescribeTargetGroups"), &e).into_error())?;
+        Ok((lbs, out.target_groups().iter().cloned().map(tg).collect()))
+    }
+
+    fn fatal(&self, f: Failure, what: &str) -> AwsError {
+        if f.kind == cloud502_model::GapKind::NotFound {
+            return self.not_found(what);
+        }
+        if f.is_credentials() {
+            return AwsError::Credentials {
+                message: f.message,
+                hint: f.hint.unwrap_or_default(),
+            };
+        }
+        f.into_error()
+    }
+
+    fn not_found(&self, what: &str) -> AwsError {
+        let flag = if what == "target group" {
+            "--tg"
+        } else {
+            "--lb"
+        };
+        AwsError::NotFound {
+            message: format!(
+                "{what} `{}` not found in {} (account of the current credentials)",
+                self.v.target, self.clients.region
+            ),
+            hint: format!(
+                "check {flag} and --region: {what}s are regional; `aws elbv2 describe-{}s` lists them",
+                what.replace(' ', "-")
+            ),
+        }
+    }
+
+    async fn target_health(
+        &self,
+        t: &Tg,
+    ) -> std::result::Result<Vec<TargetHealthDescription>, Gap> {
+        let arn = t.tg.target_group_arn().unwrap_or_default();
+        self.clients
+            .elbv2
+            .describe_target_health()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .map(|o| o.target_health_descriptions().to_vec())
+            .map_err(|e| {
+                classify(&action("DescribeTargetHealth"), &e).gap("aws:DescribeTargetHealth")
+            })
+    }
+
+    async fn tg_attributes(&self, t: &Tg) -> std::result::Result<Vec<(String, String)>, Gap> {
+        let arn = t.tg.target_group_arn().unwrap_or_default();
+        self.clients
+            .elbv2
+            .describe_target_group_attributes()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .map(|o| {
+                o.attributes()
+                    .iter()
+                    .filter_map(|a| Some((a.key()?.to_owned(), a.value()?.to_owned())))
+                    .collect()
+            })
+            .map_err(|e| {
+                classify(&action("DescribeTargetGroupAttributes"), &e)
+                    .gap("aws:DescribeTargetGroupAttributes")
+            })
+    }
+
+    async fn lb_attributes(&self, lb: &Lb) -> std::result::Result<Vec<(String, String)>, Gap> {
+        let arn = lb.lb.load_balancer_arn().unwrap_or_default();
+        self.clients
+            .elbv2
+            .describe_load_balancer_attributes()
+            .load_balancer_arn(arn)
+            .send()
+            .await
+            .map(|o| {
+                o.attributes()
+                    .iter()
+                    .filter_map(|a| Some((a.key()?.to_owned(), a.value()?.to_owned())))
+                    .collect()
+            })
+            .map_err(|e| {
+                classify(&action("DescribeLoadBalancerAttributes"), &e)
+                    .gap("aws:DescribeLoadBalancerAttributes")
+            })
+    }
+
+    async fn listeners(&self, lb: &Lb) -> std::result::Result<Vec<(Listener, Vec<Rule>)>, Gap> {
+        let arn = lb.lb.load_balancer_arn().unwrap_or_default();
+        let out = self
+            .clients
+            .elbv2
+            .describe_listeners()
+            .load_balancer_arn(arn)
+            .send()
+            .await
+            .map_err(|e| classify(&action("DescribeListeners"), &e).gap("aws:DescribeListeners"))?;
+        let listeners = out.listeners().to_vec();
+        let rules = join_all(listeners.iter().map(|l| async move {
+            self.clients
+                .elbv2
+                .describe_rules()
+                .listener_arn(l.listener_arn().unwrap_or_default())
+                .send()
+                .await
+                .map(|o| o.rules().to_vec())
+                .map_err(|e| classify(&action("DescribeRules"), &e).gap("aws:DescribeRules"))
+        }))
+        .await;
+        let mut result = Vec::new();
+        for (l, r) in listeners.into_iter().zip(rules) {
+            // Without the rules the default action still says where the listener forwards.
+            result.push((l, r?));
+        }
+        Ok(result)
+    }
+}
+
+fn tg(t: TargetGroup) -> Tg {
+    let arn = t.target_group_arn().and_then(|a| ElbArn::parse(a).ok());
+    Tg {
+        tg: t,
+        arn,
+        health: None,
+        attributes: Vec::new(),
+    }
+}
+
+fn lb(l: LoadBalancer) -> Lb {
+    let arn = l.load_balancer_arn().and_then(|a| ElbArn::parse(a).ok());
+    Lb {
+        lb: l,
+        arn,
+        attributes: Vec::new(),
+        listeners: Vec::new(),
+    }
+}
+
+/// The target groups an action forwards to, with their weights.
+pub(crate) fn forward_targets(a: &Action) -> Vec<(String, Option<i32>)> {
+    let mut out = Vec::new();
+    if let Some(arn) = a.target_group_arn() {
+        out.push((arn.to_owned(), None));
+    }
+    if let Some(fc) = a.forward_config() {
+        for t in fc.target_groups() {
+            if let Some(arn) = t.target_group_arn() {
+                if !out.iter().any(|(a, _)| a == arn) {
+                    out.push((arn.to_owned(), t.weight()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Normalise an ALB target health state (KB 1.2).
+pub(crate) fn health_state(state: &str) -> HealthState {
+    match state {
+        "healthy" => HealthState::Healthy,
+        "unhealthy" | "unhealthy.draining" => HealthState::Unhealthy,
+        "initial" => HealthState::Initial,
+        "draining" => HealthState::Draining,
+        "unused" => HealthState::Unused,
+        "unavailable" => HealthState::Unavailable,
+        _ => HealthState::Unknown,
+    }
+}
+
+fn targets(tgs: &[Tg]) -> Vec<Target> {
+    let mut out = Vec::new();
+    for t in tgs {
+        let ip = t.tg.target_type().is_some_and(|k| k.as_str() == "ip");
+        for d in t.health.iter().flatten() {
+            let Some(desc) = d.target() else { continue };
+            let id = desc.id().unwrap_or("-").to_owned();
+            let health = d.target_health();
+            out.push(Target {
+                address: ip.then(|| id.clone()),
+                port: desc.port().and_then(|p| u16::try_from(p).ok()),
+                group: Some(t.name().to_owned()),
+                health: health
+                    .and_then(|h| h.state())
+                    .map_or(HealthState::Unknown, |s| health_state(s.as_str())),
+                reason: health
+                    .and_then(|h| h.reason())
+                    .map(|r| r.as_str().to_owned()),
+                detail: health
+                    .and_then(|h| h.description())
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_owned),
+                id,
+            });
+        }
+    }
+    out
+}
+
+fn setting(name: &str, value: impl ToString) -> Setting {
+    Setting {
+        name: name.to_owned(),
+        value: value.to_string(),
+        location: None,
+        default: false,
+    }
+}
+
+/// The target groups as pools, the listener rules forwarding to them as routes, and the load
+/// balancer's attributes as settings.
+fn snapshot(lbs: &[Lb], tgs: &[Tg]) -> ConfigSnapshot {
+    let mut snap = ConfigSnapshot::default();
+    for l in lbs {
+        if let Some(arn) = l.lb.load_balancer_arn() {
+            snap.sources.push(arn.to_owned());
+        }
+    }
+    for t in tgs {
+        if let Some(arn) = t.tg.target_group_arn() {
+            snap.sources.push(arn.to_owned());
+        }
+    }
+    if let Some(l) = lbs.first() {
+        snap.settings.push(setting("load_balancer", l.name()));
+        if let Some(t) = l.lb.r#type() {
+            snap.settings
+                .push(setting("load_balancer.type", t.as_str()));
+        }
+        if let Some(s) = l.lb.scheme() {
+            snap.settings
+                .push(setting("load_balancer.scheme", s.as_str()));
+        }
+        for (k, v) in &l.attributes {
+            snap.settings.push(setting(k, v));
+        }
+        if l.attribute("idle_timeout.timeout_seconds").is_none() {
+            snap.settings.push(Setting {
+                default: true,
+                ..setting("idle_timeout.timeout_seconds", DEFAULT_IDLE_TIMEOUT)
+            });
+        }
+    }
+    for t in tgs {
+        let g = &t.tg;
+        let mut s = Vec::new();
+        if let Some(p) = g.protocol() {
+            s.push(setting("protocol", p.as_str()));
+        }
+        if let Some(p) = g.port() {
+            s.push(setting("port", p));
+        }
+        if let Some(k) = g.target_type() {
+            s.push(setting("target_type", k.as_str()));
+        }
+        if let Some(v) = g.protocol_version() {
+            s.push(setting("protocol_version", v));
+        }
+        if let Some(e) = g.health_check_enabled() {
+            s.push(setting("health_check.enabled", e));
+        }
+        if let Some(p) = g.health_check_protocol() {
+            s.push(setting("health_check.protocol", p.as_str()));
+        }
+        if let Some(p) = g.health_check_port() {
+            s.push(setting("health_check.port", p));
+        }
+        if let Some(p) = g.health_check_path() {
+            s.push(setting("health_check.path", p));
+        }
+        if let Some(m) = g.matcher() {
+            if let Some(c) = m.http_code() {
+                s.push(setting("health_check.matcher", c));
+            } else if let Some(c) = m.grpc_code() {
+                s.push(setting("health_check.matcher", c));
+            }
+        }
+        if let Some(v) = g.health_check_interval_seconds() {
+            s.push(setting("health_check.interval_seconds", v));
+        }
+        if let Some(v) = g.health_check_timeout_seconds() {
+            s.push(setting("health_check.timeout_seconds", v));
+        }
+        if let Some(v) = g.healthy_threshold_count() {
+            s.push(setting("health_check.healthy_threshold", v));
+        }
+        if let Some(v) = g.unhealthy_threshold_count() {
+            s.push(setting("health_check.unhealthy_threshold", v));
+        }
+        for (k, v) in &t.attributes {
+            s.push(setting(k, v));
+        }
+        let members = t
+            .health
+            .iter()
+            .flatten()
+            .filter_map(|d| d.target())
+            .map(|d| PoolMember {
+                address: match d.port() {
+                    Some(p) => format!("{}:{p}", d.id().unwrap_or("-")),
+                    None => d.id().unwrap_or("-").to_owned(),
+                },
+                location: None,
+                settings: d
+                    .availability_zone()
+                    .map(|z| vec![setting("availability_zone", z)])
+                    .unwrap_or_default(),
+            })
+            .collect();
+        snap.pools.push(Pool {
+            name: t.name().to_owned(),
+            location: None,
+            members,
+            settings: s,
+        });
+    }
+    // Routes: every listener rule (or default action) that forwards to one of the target groups.
+    let names: Vec<(&str, &str, Option<&str>)> = tgs
+        .iter()
+        .filter_map(|t| {
+            Some((
+                t.tg.target_group_arn()?,
+                t.name(),
+                t.tg.protocol().map(|p| p.as_str()),
+            ))
+        })
+        .collect();
+    for l in lbs {
+        for (listener, rules) in &l.listeners {
+            let listen = format!(
+                "{}:{}",
+                listener.protocol().map_or("-", |p| p.as_str()),
+                listener.port().unwrap_or_default()
+            );
+            let mut entries: Vec<(Option<&Rule>, &Action)> = listener
+                .default_actions()
+                .iter()
+                .map(|a| (None, a))
+                .collect();
+            for r in rules {
+                if r.is_default() == Some(true) {
+                    continue;
+                }
+                entries.extend(r.actions().iter().map(|a| (Some(r), a)));
+            }
+            for (rule, a) in entries {
+                for (arn, weight) in forward_targets(a) {
+                    let Some((_, name, proto)) = names.iter().find(|(x, _, _)| *x == arn) else {
+                        continue;
+                    };
+                    let mut hosts = Vec::new();
+                    let mut paths = Vec::new();
+                    for c in rule.map(|r| r.conditions()).unwrap_or_default() {
+                        match c.field() {
+                            Some("host-header") => {
+                                if let Some(h) = c.host_header_config() {
+                                    hosts.extend(h.values().iter().cloned());
+                                } else {
+                                    hosts.extend(c.values().iter().cloned());
+                                }
+                            }
+                            Some("path-pattern") => {
+                                if let Some(p) = c.path_pattern_config() {
+                                    paths.extend(p.values().iter().cloned());
+                                } else {
+                                    paths.extend(c.values().iter().cloned());
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    let mut settings = vec![setting(
+                        "priority",
+                        rule.and_then(|r| r.priority()).unwrap_or("default"),
+                    )];
+                    if let Some(w) = weight {
+                        settings.push(setting("weight", w));
+                    }
+                    snap.routes.push(Route {
+                        id: format!("route.{}", snap.routes.len()),
+                        server_names: hosts,
+                        listen: vec![listen.clone()],
+                        path: (!paths.is_empty()).then(|| paths.join(" ")),
+                        kind: ForwardKind::Proxy,
+                        target: (*name).to_owned(),
+                        scheme: proto.map(str::to_lowercase),
+                        pool: Some((*name).to_owned()),
+                        dynamic: false,
+                        location: None,
+                        settings,
+                    });
+                }
+            }
+        }
+    }
+    snap
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_state_is_normalised() {
+        for (s, h) in [
+            ("initial", HealthState::Initial),
+            ("healthy", HealthState::Healthy),
+            ("unhealthy", HealthState::Unhealthy),
+            ("unhealthy.draining", HealthState::Unhealthy),
+            ("unused", HealthState::Unused),
+            ("draining", HealthState::Draining),
+            ("unavailable", HealthState::Unavailable),
+            ("something-new", HealthState::Unknown),
+        ] {
+            assert_eq!(health_state(s), h, "{s}");
+        }
+    }
+}

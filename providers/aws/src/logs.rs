@@ -1,0 +1,374 @@
+//! ALB access logs from CloudWatch Logs (`--log-group`, filtered for 502) and from S3 (the load
+//! balancer's `access_logs.s3.*` attributes, or `--access-logs`), summarized by cloud502-logs'
+//! ALB dialect (KB 1.3).
+
+use crate::api::{Clients, classify, one_line};
+use crate::arn::S3Location;
+use crate::collect::Lb;
+use crate::config::{AwsOptions, Validated};
+use cloud502_engine::CollectCx;
+use cloud502_logs::{Dialect, Options};
+use cloud502_model::{Gap, GapKind, LogSummary};
+use std::io::Read;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// At most this many CloudWatch Logs events are read.
+pub const MAX_EVENTS: usize = 20_000;
+/// At most this many pages of events.
+const MAX_PAGES: usize = 50;
+
+fn log_options(opts: &AwsOptions) -> Options {
+    Options {
+        since: time::OffsetDateTime::from(SystemTime::now() - opts.since).into(),
+        ..Options::default()
+    }
+}
+
+fn summarize(bytes: &[u8], source: &str, opts: &AwsOptions) -> Result<LogSummary, Gap> {
+    cloud502_logs::summarize(
+        bytes,
+        source,
+        "log",
+        &Dialect::AlbAccess,
+        &log_options(opts),
+        &mut |_| {},
+    )
+    .map_err(|e| cloud502_logs::gap(source, &e))
+}
+
+/// `--log-group`: events matching `"502"` over the window. The quoted term is a plain term match
+/// in CloudWatch's filter syntax, which suits both the space-delimited line and JSON records.
+pub(crate) async fn cloudwatch(
+    clients: &Clients,
+    opts: &AwsOptions,
+    cx: &CollectCx,
+) -> (Option<LogSummary>, Vec<Gap>) {
+    let Some(group) = &opts.log_group else {
+        return (None, Vec::new());
+    };
+    cx.progress
+        .message(&format!("reading CloudWatch Logs {group}"));
+    let now = SystemTime::now();
+    let ms = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64;
+    let mut buf = Vec::new();
+    let mut events = 0usize;
+    let mut token: Option<String> = None;
+    let mut gaps = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let out = clients
+            .logs
+            .filter_log_events()
+            .log_group_name(group)
+            .start_time(ms(now - opts.since))
+            .end_time(ms(now))
+            .filter_pattern("\"502\"")
+            .set_next_token(token.clone())
+            .send()
+            .await;
+        let out = match out {
+            Ok(o) => o,
+            Err(e) => {
+                let f = classify("logs:FilterLogEvents", &e);
+                let mut gap = f.gap("aws:FilterLogEvents");
+                if f.kind == GapKind::NotFound {
+                    gap.hint = Some(format!(
+                        "check --log-group `{group}` and the region ({})",
+                        clients.region
+                    ));
+                }
+                gaps.push(gap);
+                if buf.is_empty() {
+                    return (None, gaps);
+                }
+                break;
+            }
+        };
+        for e in out.events() {
+            if let Some(m) = e.message() {
+                buf.extend_from_slice(m.trim_end().as_bytes());
+                buf.push(b'\n');
+                events += 1;
+            }
+        }
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+        if events >= MAX_EVENTS {
+            gaps.push(Gap {
+                scope: "aws:FilterLogEvents".into(),
+                kind: GapKind::Other,
+                message: format!("stopped after {events} events; later 502s were not read"),
+                hint: Some("narrow --since".into()),
+            });
+            break;
+        }
+    }
+    let source = format!("cloudwatch-logs:{group}");
+    match summarize(&buf, &source, opts) {
+        Ok(s) => (Some(s), gaps),
+        Err(g) => {
+            gaps.push(g);
+            (None, gaps)
+        }
+    }
+}
+
+/// Where the access logs are: `--access-logs`, else the load balancer's attributes.
+fn location(v: &Validated, lbs: &[Lb]) -> Option<S3Location> {
+    if let Some(l) = &v.access_logs {
+        return Some(l.clone());
+    }
+    let lb = lbs.first()?;
+    if lb.attribute("access_logs.s3.enabled") != Some("true") {
+        return None;
+    }
+    let bucket = lb
+        .attribute("access_logs.s3.bucket")
+        .filter(|b| !b.is_empty())?;
+    Some(S3Location {
+        bucket: bucket.to_owned(),
+        prefix: lb
+            .attribute("access_logs.s3.prefix")
+            .unwrap_or_default()
+            .trim_matches('/')
+            .to_owned(),
+    })
+}
+
+/// The day folders a window spans, newest first: `yyyy/mm/dd`.
+pub fn days(now: SystemTime, window: Duration) -> Vec<String> {
+    let end = time::OffsetDateTime::from(now);
+    let start = time::OffsetDateTime::from(now - window);
+    let mut out = Vec::new();
+    let mut d = end.date();
+    while d >= start.date() && out.len() < 400 {
+        out.push(format!(
+            "{:04}/{:02}/{:02}",
+            d.year(),
+            u8::from(d.month()),
+            d.day()
+        ));
+        match d.previous_day() {
+            Some(p) => d = p,
+            None => break,
+        }
+    }
+    out
+}
+
+/// The key's end time (`..._20261121T1405Z_...`), as a timestamp, if it has one.
+pub fn key_end_time(key: &str) -> Option<time::OffsetDateTime> {
+    let name = key.rsplit('/').next()?;
+    name.split('_').find_map(|part| {
+        let b = part.as_bytes();
+        if b.len() == 14 && b[8] == b'T' && b[13] == b'Z' {
+            let fmt = time::macros::format_description!("[year][month][day]T[hour][minute]Z");
+            time::PrimitiveDateTime::parse(part, &fmt)
+                .ok()
+                .map(|p| p.assume_utc())
+        } else {
+            None
+        }
+    })
+}
+
+/// S3 access logs: list the day folders of the window, keep the objects of this load balancer
+/// whose end time is in the window, read the newest first within the caps.
+pub(crate) async fn s3(
+    clients: &Clients,
+    opts: &AwsOptions,
+    v: &Validated,
+    lbs: &[Lb],
+    cx: &CollectCx,
+) -> (Option<LogSummary>, Vec<Gap>) {
+    let Some(loc) = location(v, lbs) else {
+        return (None, Vec::new());
+    };
+    let mut gaps = Vec::new();
+    let Some(arn) = lbs.first().and_then(|l| l.arn.clone()) else {
+        return (None, gaps);
+    };
+    cx.progress
+        .message(&format!("listing access logs in {loc}"));
+    let base = if loc.prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", loc.prefix)
+    };
+    // The object name carries the load balancer id with `/` as `.` (KB 1.1).
+    let lb_part = format!("_{}_", arn.dimension().replace('/', "."));
+    let now = SystemTime::now();
+    let since = time::OffsetDateTime::from(now - opts.since);
+    let mut keys: Vec<(String, i64)> = Vec::new();
+    for day in days(now, opts.since) {
+        let prefix = format!(
+            "{base}AWSLogs/{}/elasticloadbalancing/{}/{day}/",
+            arn.account, arn.region
+        );
+        let mut token: Option<String> = None;
+        for _ in 0..20 {
+            let out = clients
+                .s3
+                .list_objects_v2()
+                .bucket(&loc.bucket)
+                .prefix(&prefix)
+                .set_continuation_token(token.clone())
+                .send()
+                .await;
+            let out = match out {
+                Ok(o) => o,
+                Err(e) => {
+                    let f = classify("s3:ListObjectsV2", &e);
+                    let mut gap = f.gap(&format!("aws:ListObjectsV2 {loc}"));
+                    if f.kind == GapKind::Permission {
+                        gap.hint = Some(format!(
+                            "grant s3:ListBucket on arn:aws:s3:::{} to the caller",
+                            loc.bucket
+                        ));
+                    }
+                    gaps.push(gap);
+                    return (None, gaps);
+                }
+            };
+            for o in out.contents() {
+                let Some(key) = o.key() else { continue };
+                if !key.contains(&lb_part) || !key.ends_with(".log.gz") {
+                    continue;
+                }
+                // An object ends at its end time and covers the five minutes before it.
+                if key_end_time(key).is_some_and(|t| t + time::Duration::minutes(5) < since) {
+                    continue;
+                }
+                keys.push((key.to_owned(), o.size().unwrap_or(0)));
+            }
+            token = out.next_continuation_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    if keys.is_empty() {
+        gaps.push(Gap {
+            scope: format!("aws:s3 {loc}"),
+            kind: GapKind::NotFound,
+            message: format!(
+                "no access-log objects for {} in the window under {loc}",
+                arn.dimension()
+            ),
+            hint: Some(
+                "access logs arrive every 5 minutes, best effort: widen --since, or check access_logs.s3.* on the load balancer"
+                    .into(),
+            ),
+        });
+        return (None, gaps);
+    }
+    keys.sort_by(|a, b| b.0.cmp(&a.0));
+    let total = keys.len();
+    let mut budget = opts.max_log_bytes;
+    let mut chosen = Vec::new();
+    for (k, size) in keys {
+        if chosen.len() >= opts.max_log_objects || (size as u64) > budget {
+            break;
+        }
+        budget -= size as u64;
+        chosen.push(k);
+    }
+    if chosen.len() < total {
+        gaps.push(Gap {
+            scope: format!("aws:s3 {loc}"),
+            kind: GapKind::Other,
+            message: format!(
+                "read the newest {} of {total} access-log objects (caps: {} objects, {} MiB)",
+                chosen.len(),
+                opts.max_log_objects,
+                opts.max_log_bytes >> 20
+            ),
+            hint: Some("narrow --since to read all of them".into()),
+        });
+    }
+    cx.progress
+        .message(&format!("reading {} access-log objects", chosen.len()));
+    let loc = &loc;
+    let bodies = futures_util::future::join_all(chosen.iter().map(|k| async move {
+        let out = clients
+            .s3
+            .get_object()
+            .bucket(&loc.bucket)
+            .key(k)
+            .send()
+            .await
+            .map_err(|e| classify("s3:GetObject", &e).gap("aws:GetObject"))?;
+        let bytes = out.body.collect().await.map_err(|e| Gap {
+            scope: "aws:GetObject".into(),
+            kind: GapKind::Unreachable,
+            message: format!("reading {k} failed: {}", one_line(&e.to_string())),
+            hint: None,
+        })?;
+        Ok::<_, Gap>((k.clone(), bytes.into_bytes()))
+    }))
+    .await;
+    let mut text = Vec::new();
+    let mut read = 0;
+    for b in bodies {
+        match b {
+            Ok((key, bytes)) => {
+                let mut d = flate2::read::MultiGzDecoder::new(&bytes[..]);
+                let mut plain = Vec::new();
+                match d.read_to_end(&mut plain) {
+                    Ok(_) => {
+                        text.extend_from_slice(&plain);
+                        if !text.ends_with(b"\n") {
+                            text.push(b'\n');
+                        }
+                        read += 1;
+                    }
+                    Err(e) => gaps.push(Gap {
+                        scope: format!("s3://{}/{key}", loc.bucket),
+                        kind: GapKind::InvalidInput,
+                        message: format!("not a gzip access log: {e}"),
+                        hint: None,
+                    }),
+                }
+            }
+            Err(g) => gaps.push(g),
+        }
+    }
+    if read == 0 {
+        return (None, gaps);
+    }
+    let source = format!("{loc} ({read} objects)");
+    match summarize(&text, &source, opts) {
+        Ok(s) => (Some(s), gaps),
+        Err(g) => {
+            gaps.push(g);
+            (None, gaps)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_folders_cover_the_window_newest_first() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_763_683_200 + 3600); // 2025-11-21T01:00Z
+        assert_eq!(
+            days(now, Duration::from_secs(2 * 3600)),
+            vec!["2025/11/21".to_owned(), "2025/11/20".to_owned()]
+        );
+        assert_eq!(
+            days(now, Duration::from_secs(600)),
+            vec!["2025/11/21".to_owned()]
+        );
+    }
+
+    #[test]
+    fn key_end_times_parse() {
+        let k = "p/AWSLogs/123456789012/elasticloadbalancing/us-east-1/2025/11/21/123456789012_elasticloadbalancing_us-east-1_app.my-alb.50dc6c495c0c9188_20251121T0105Z_10.0.0.5_abc.log.gz";
+        let t = key_end_time(k).unwrap();
+        assert_eq!((t.hour(), t.minute()), (1, 5));
+        assert!(key_end_time("x/y.log.gz").is_none());
+    }
+}

@@ -1,0 +1,508 @@
+//! Security groups (KB 1.9 #2): does the load balancer's egress reach the target port, and does each
+//! target's ingress admit the load balancer on it? Needs the `ec2` feature.
+
+use crate::api::Clients;
+use crate::collect::{Lb, Tg};
+use crate::config::AwsOptions;
+use cloud502_model::{Gap, HostCheck};
+
+/// Check ids start with this; `sg.lb-egress.<target group>`, `sg.target-ingress.<target>`.
+pub const CHECK_PREFIX: &str = "sg.";
+
+/// An IPv4 CIDR block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    net: u32,
+    len: u8,
+}
+
+impl Cidr {
+    /// Parse `10.0.0.0/16` (a bare address is a /32).
+    pub fn parse(s: &str) -> Option<Cidr> {
+        let (addr, len) = s.split_once('/').unwrap_or((s, "32"));
+        let ip: std::net::Ipv4Addr = addr.parse().ok()?;
+        let len: u8 = len.parse().ok().filter(|l| *l <= 32)?;
+        Some(Cidr {
+            net: u32::from(ip) & mask(len),
+            len,
+        })
+    }
+
+    /// Whether `other` lies wholly inside this block.
+    pub fn contains(&self, other: &Cidr) -> bool {
+        other.len >= self.len && (other.net & mask(self.len)) == self.net
+    }
+}
+
+fn mask(len: u8) -> u32 {
+    if len == 0 { 0 } else { u32::MAX << (32 - len) }
+}
+
+/// One permission of a security group, reduced to what the checks need.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Permission {
+    /// `tcp`, `udp`, `icmp`, `-1` (all) or a protocol number.
+    pub protocol: String,
+    /// First port (inclusive); absent for all traffic.
+    pub from: Option<i32>,
+    /// Last port (inclusive).
+    pub to: Option<i32>,
+    /// IPv4 CIDR sources or destinations.
+    pub cidrs: Vec<String>,
+    /// Referenced security groups.
+    pub groups: Vec<String>,
+    /// It also names peers the checks cannot evaluate (IPv6 ranges, prefix lists): it is given the
+    /// benefit of the doubt, so a check never fails on a rule it could not read.
+    pub opaque: bool,
+}
+
+impl Permission {
+    /// Whether it covers TCP to `port`.
+    pub fn covers(&self, port: u16) -> bool {
+        match self.protocol.as_str() {
+            "-1" | "all" => true,
+            "tcp" | "6" => match (self.from, self.to) {
+                (Some(f), Some(t)) => f <= i32::from(port) && i32::from(port) <= t,
+                _ => true,
+            },
+            _ => false,
+        }
+    }
+
+    /// Whether it names `peer`: one of `groups`, or a CIDR containing every block of `blocks`.
+    pub fn names(&self, groups: &[String], blocks: &[Cidr]) -> bool {
+        if self.opaque || self.groups.iter().any(|g| groups.contains(g)) {
+            return true;
+        }
+        !blocks.is_empty()
+            && self
+                .cidrs
+                .iter()
+                .filter_map(|c| Cidr::parse(c))
+                .any(|c| blocks.iter().all(|b| c.contains(b)))
+    }
+}
+
+/// Whether any of `perms` lets TCP `port` through to or from the peer.
+pub fn allows(perms: &[Permission], port: u16, groups: &[String], blocks: &[Cidr]) -> bool {
+    perms
+        .iter()
+        .any(|p| p.covers(port) && p.names(groups, blocks))
+}
+
+/// What the security-group pass found: the checks, the gaps, and the private IPs of instance
+/// targets (ALB logs name targets by IP).
+pub(crate) type SgResult = (
+    Vec<HostCheck>,
+    Vec<Gap>,
+    std::collections::BTreeMap<String, String>,
+);
+
+#[cfg(not(feature = "ec2"))]
+pub(crate) async fn check(
+    _clients: &Clients,
+    _opts: &AwsOptions,
+    _lbs: &[Lb],
+    _tgs: &[Tg],
+) -> SgResult {
+    (Vec::new(), Vec::new(), Default::default())
+}
+
+#[cfg(feature = "ec2")]
+pub(crate) use with_ec2::check;
+
+#[cfg(feature = "ec2")]
+mod with_ec2 {
+    use super::*;
+    use crate::api::classify;
+    use aws_sdk_ec2::types::{Filter, IpPermission};
+    use cloud502_model::CheckStatus;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    fn permission(p: &IpPermission) -> Permission {
+        Permission {
+            protocol: p.ip_protocol().unwrap_or("-1").to_owned(),
+            from: p.from_port(),
+            to: p.to_port(),
+            cidrs: p
+                .ip_ranges()
+                .iter()
+                .filter_map(|r| r.cidr_ip().map(str::to_owned))
+                .collect(),
+            groups: p
+                .user_id_group_pairs()
+                .iter()
+                .filter_map(|g| g.group_id().map(str::to_owned))
+                .collect(),
+            opaque: !p.ipv6_ranges().is_empty() || !p.prefix_list_ids().is_empty(),
+        }
+    }
+
+    struct TargetNet {
+        tg: String,
+        id: String,
+        port: u16,
+        ip: Option<String>,
+        groups: Vec<String>,
+    }
+
+    pub(crate) async fn check(
+        clients: &Clients,
+        opts: &AwsOptions,
+        lbs: &[Lb],
+        tgs: &[Tg],
+    ) -> SgResult {
+        let mut gaps = Vec::new();
+        let mut checks = Vec::new();
+        let Some(lb) = lbs.first() else {
+            return (checks, gaps, BTreeMap::new());
+        };
+        if !opts.security_groups || lb.lb.security_groups().is_empty() {
+            return (checks, gaps, BTreeMap::new());
+        }
+        let lb_groups: Vec<String> = lb.lb.security_groups().to_vec();
+        // The targets: instance ids and IPs with their ports.
+        let mut instance_ids = BTreeSet::new();
+        let mut ips = BTreeSet::new();
+        let mut wanted: Vec<TargetNet> = Vec::new();
+        for t in tgs {
+            let kind = t.tg.target_type().map(|k| k.as_str().to_owned());
+            let default_port = t.tg.port().and_then(|p| u16::try_from(p).ok());
+            for d in t.health.iter().flatten() {
+                let Some(desc) = d.target() else { continue };
+                let Some(id) = desc.id() else { continue };
+                let Some(port) = desc
+                    .port()
+                    .and_then(|p| u16::try_from(p).ok())
+                    .or(default_port)
+                else {
+                    continue;
+                };
+                match kind.as_deref() {
+                    Some("instance") => {
+                        instance_ids.insert(id.to_owned());
+                    }
+                    Some("ip") => {
+                        ips.insert(id.to_owned());
+                    }
+                    _ => continue,
+                }
+                wanted.push(TargetNet {
+                    tg: t.name().to_owned(),
+                    id: id.to_owned(),
+                    port,
+                    ip: (kind.as_deref() == Some("ip")).then(|| id.to_owned()),
+                    groups: Vec::new(),
+                });
+            }
+        }
+        if wanted.is_empty() {
+            return (checks, gaps, BTreeMap::new());
+        }
+        // Security groups and addresses of the targets.
+        let mut by_target: BTreeMap<String, (Option<String>, Vec<String>)> = BTreeMap::new();
+        if !instance_ids.is_empty() {
+            match clients
+                .ec2
+                .describe_instances()
+                .set_instance_ids(Some(instance_ids.iter().cloned().collect()))
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    for i in out.reservations().iter().flat_map(|r| r.instances()) {
+                        let Some(id) = i.instance_id() else { continue };
+                        by_target.insert(
+                            id.to_owned(),
+                            (
+                                i.private_ip_address().map(str::to_owned),
+                                i.security_groups()
+                                    .iter()
+                                    .filter_map(|g| g.group_id().map(str::to_owned))
+                                    .collect(),
+                            ),
+                        );
+                    }
+                }
+                Err(e) => {
+                    gaps.push(classify("ec2:DescribeInstances", &e).gap("aws:DescribeInstances"))
+                }
+            }
+        }
+        if !ips.is_empty() {
+            match clients
+                .ec2
+                .describe_network_interfaces()
+                .filters(
+                    Filter::builder()
+                        .name("addresses.private-ip-address")
+                        .set_values(Some(ips.iter().cloned().collect()))
+                        .build(),
+                )
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    for ni in out.network_interfaces() {
+                        let groups: Vec<String> = ni
+                            .groups()
+                            .iter()
+                            .filter_map(|g| g.group_id().map(str::to_owned))
+                            .collect();
+                        for a in ni.private_ip_addresses() {
+                            if let Some(ip) = a.private_ip_address() {
+                                if ips.contains(ip) {
+                                    by_target.insert(
+                                        ip.to_owned(),
+                                        (Some(ip.to_owned()), groups.clone()),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => gaps.push(
+                    classify("ec2:DescribeNetworkInterfaces", &e)
+                        .gap("aws:DescribeNetworkInterfaces"),
+                ),
+            }
+        }
+        for w in &mut wanted {
+            if let Some((ip, groups)) = by_target.get(&w.id) {
+                w.ip = w.ip.clone().or_else(|| ip.clone());
+                w.groups = groups.clone();
+            }
+        }
+        // The load balancer's subnets: CIDR-based target rules must admit all of them.
+        let subnet_ids: Vec<String> = lb
+            .lb
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.subnet_id().map(str::to_owned))
+            .collect();
+        let mut lb_blocks = Vec::new();
+        if !subnet_ids.is_empty() {
+            match clients
+                .ec2
+                .describe_subnets()
+                .set_subnet_ids(Some(subnet_ids))
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    lb_blocks = out
+                        .subnets()
+                        .iter()
+                        .filter_map(|s| s.cidr_block().and_then(Cidr::parse))
+                        .collect()
+                }
+                Err(e) => gaps.push(classify("ec2:DescribeSubnets", &e).gap("aws:DescribeSubnets")),
+            }
+        }
+        let all_groups: BTreeSet<String> = lb_groups
+            .iter()
+            .cloned()
+            .chain(wanted.iter().flat_map(|w| w.groups.iter().cloned()))
+            .collect();
+        let out = match clients
+            .ec2
+            .describe_security_groups()
+            .set_group_ids(Some(all_groups.into_iter().collect()))
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                gaps.push(
+                    classify("ec2:DescribeSecurityGroups", &e).gap("aws:DescribeSecurityGroups"),
+                );
+                return (checks, gaps, addresses(&by_target));
+            }
+        };
+        let mut ingress: BTreeMap<String, Vec<Permission>> = BTreeMap::new();
+        let mut egress: BTreeMap<String, Vec<Permission>> = BTreeMap::new();
+        for g in out.security_groups() {
+            let Some(id) = g.group_id() else { continue };
+            ingress.insert(
+                id.to_owned(),
+                g.ip_permissions().iter().map(permission).collect(),
+            );
+            egress.insert(
+                id.to_owned(),
+                g.ip_permissions_egress().iter().map(permission).collect(),
+            );
+        }
+        let lb_egress: Vec<Permission> = lb_groups
+            .iter()
+            .flat_map(|g| egress.get(g).cloned().unwrap_or_default())
+            .collect();
+        // Load balancer egress, once per target group and port.
+        let mut seen = BTreeSet::new();
+        for w in &wanted {
+            if !seen.insert((w.tg.clone(), w.port)) {
+                continue;
+            }
+            let peers: Vec<&TargetNet> = wanted
+                .iter()
+                .filter(|o| o.tg == w.tg && o.port == w.port)
+                .collect();
+            let blocked: Vec<String> = peers
+                .iter()
+                .filter(|p| {
+                    let blocks: Vec<Cidr> =
+                        p.ip.as_deref().and_then(Cidr::parse).into_iter().collect();
+                    let known = !p.groups.is_empty() || !blocks.is_empty();
+                    known && !allows(&lb_egress, w.port, &p.groups, &blocks)
+                })
+                .map(|p| p.id.clone())
+                .collect();
+            checks.push(HostCheck {
+                id: format!("{CHECK_PREFIX}lb-egress.{}.{}", w.tg, w.port),
+                name: format!("load balancer egress to {} port {}", w.tg, w.port),
+                status: if blocked.is_empty() {
+                    CheckStatus::Pass
+                } else {
+                    CheckStatus::Fail
+                },
+                detail: if blocked.is_empty() {
+                    format!(
+                        "{} allow TCP {} to the targets",
+                        lb_groups.join(", "),
+                        w.port
+                    )
+                } else {
+                    format!(
+                        "no egress rule of {} allows TCP {} to {}",
+                        lb_groups.join(", "),
+                        w.port,
+                        blocked.join(", ")
+                    )
+                },
+            });
+        }
+        for w in &wanted {
+            if w.groups.is_empty() {
+                continue;
+            }
+            let perms: Vec<Permission> = w
+                .groups
+                .iter()
+                .flat_map(|g| ingress.get(g).cloned().unwrap_or_default())
+                .collect();
+            let ok = allows(&perms, w.port, &lb_groups, &lb_blocks);
+            checks.push(HostCheck {
+                id: format!("{CHECK_PREFIX}target-ingress.{}.{}", w.id, w.port),
+                name: format!("ingress of {} on port {}", w.id, w.port),
+                status: if ok { CheckStatus::Pass } else { CheckStatus::Fail },
+                detail: if ok {
+                    format!(
+                        "{} admit TCP {} from the load balancer",
+                        w.groups.join(", "),
+                        w.port
+                    )
+                } else {
+                    format!(
+                        "no ingress rule of {} allows TCP {} from {} or the load balancer's subnets",
+                        w.groups.join(", "),
+                        w.port,
+                        lb_groups.join(", ")
+                    )
+                },
+            });
+        }
+        (checks, gaps, addresses(&by_target))
+    }
+
+    fn addresses(
+        by_target: &BTreeMap<String, (Option<String>, Vec<String>)>,
+    ) -> BTreeMap<String, String> {
+        by_target
+            .iter()
+            .filter_map(|(id, (ip, _))| Some((id.clone(), ip.clone()?)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn perm(protocol: &str, from: i32, to: i32, cidrs: &[&str], groups: &[&str]) -> Permission {
+        Permission {
+            protocol: protocol.into(),
+            from: Some(from),
+            to: Some(to),
+            cidrs: cidrs.iter().map(|s| s.to_string()).collect(),
+            groups: groups.iter().map(|s| s.to_string()).collect(),
+            opaque: false,
+        }
+    }
+
+    #[test]
+    fn cidrs_contain() {
+        let vpc = Cidr::parse("10.0.0.0/16").unwrap();
+        assert!(vpc.contains(&Cidr::parse("10.0.1.0/24").unwrap()));
+        assert!(!vpc.contains(&Cidr::parse("10.1.0.0/24").unwrap()));
+        assert!(!Cidr::parse("10.0.1.0/24").unwrap().contains(&vpc));
+        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains(&vpc));
+        assert!(Cidr::parse("10.0.0.0/33").is_none());
+        assert!(Cidr::parse("nope").is_none());
+    }
+
+    #[test]
+    fn a_rule_must_cover_the_port_and_name_the_peer() {
+        let lb = vec!["sg-lb".to_string()];
+        let subnets = vec![
+            Cidr::parse("10.0.0.0/24").unwrap(),
+            Cidr::parse("10.0.1.0/24").unwrap(),
+        ];
+        assert!(allows(
+            &[perm("tcp", 8080, 8080, &[], &["sg-lb"])],
+            8080,
+            &lb,
+            &subnets
+        ));
+        assert!(!allows(
+            &[perm("tcp", 80, 80, &[], &["sg-lb"])],
+            8080,
+            &lb,
+            &subnets
+        ));
+        assert!(!allows(
+            &[perm("tcp", 8080, 8080, &[], &["sg-other"])],
+            8080,
+            &lb,
+            &subnets
+        ));
+        assert!(allows(
+            &[perm("tcp", 1024, 65535, &["10.0.0.0/16"], &[])],
+            8080,
+            &lb,
+            &subnets
+        ));
+        // a CIDR that admits only one of the load balancer's subnets is not enough
+        assert!(!allows(
+            &[perm("tcp", 8080, 8080, &["10.0.0.0/24"], &[])],
+            8080,
+            &lb,
+            &subnets
+        ));
+        assert!(allows(
+            &[perm("-1", 0, 0, &["0.0.0.0/0"], &[])],
+            8080,
+            &lb,
+            &subnets
+        ));
+        assert!(!allows(
+            &[perm("udp", 8080, 8080, &["0.0.0.0/0"], &[])],
+            8080,
+            &lb,
+            &subnets
+        ));
+        assert!(!allows(&[], 8080, &lb, &subnets));
+        // a prefix list or IPv6 source cannot be evaluated: no false alarm
+        let mut opaque = perm("tcp", 8080, 8080, &[], &[]);
+        opaque.opaque = true;
+        assert!(allows(&[opaque], 8080, &lb, &subnets));
+    }
+}
