@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 pub mod certs;
+pub mod moto;
 pub mod nginx;
 pub mod server;
 
@@ -57,11 +58,19 @@ pub fn cloud502(args: &[&str]) -> Run {
 
 /// Run `cloud502 ARGS` with extra environment variables.
 pub fn cloud502_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    cloud502_env_without(args, env, &[])
+}
+
+/// Run `cloud502 ARGS` with extra environment variables and without the `remove` ones.
+pub fn cloud502_env_without(args: &[&str], env: &[(&str, &str)], remove: &[&str]) -> Run {
     let started = Instant::now();
     let mut cmd = Command::new(bin());
     cmd.args(args)
         .env_remove("NO_COLOR")
         .env_remove("CLOUD502_LOG");
+    for k in remove {
+        cmd.env_remove(k);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }

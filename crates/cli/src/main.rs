@@ -75,8 +75,15 @@ fn init_logging(global: &GlobalArgs) {
         (false, 1) => "info",
         (false, _) => "debug",
     };
+    // The AWS SDK warns about things cloud502 reports itself (a missing config file, a retry):
+    // keep those quiet unless asked for with -v.
+    let directives = if global.verbose == 0 {
+        format!("{level},aws_config=error,aws_smithy_runtime=error,aws_runtime=error")
+    } else {
+        level.to_owned()
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CLOUD502_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directives));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -88,7 +88,7 @@ pub fn combine(stat: &str, values: &[f64]) -> f64 {
     match stat {
         "Minimum" => values.iter().copied().reduce(f64::min).unwrap_or(0.0),
         "Maximum" => values.iter().copied().reduce(f64::max).unwrap_or(0.0),
-        _ => values.iter().sum(),
+        _ => values.iter().fold(0.0, |a, b| a + b),
     }
 }
 

@@ -44,10 +44,25 @@ pub(super) fn lines(ev: &Evidence, classes: &[LogClass]) -> Lines {
     lines_where(ev, |g| classes.contains(&g.class))
 }
 
+/// The ALB logs to count: CloudWatch Logs events and S3 objects usually hold the same requests, so
+/// when a complete source (S3, a saved file) was read, the CloudWatch events are not counted again.
+fn counted_logs(ev: &Evidence) -> impl Iterator<Item = &cloud502_model::LogSummary> {
+    let complete = ev
+        .logs
+        .iter()
+        .any(|l| l.dialect == DIALECT && !l.source.starts_with(CLOUDWATCH_SOURCE));
+    ev.logs.iter().filter(move |l| {
+        l.dialect == DIALECT && !(complete && l.source.starts_with(CLOUDWATCH_SOURCE))
+    })
+}
+
+/// How the provider names CloudWatch Logs sources.
+pub(super) const CLOUDWATCH_SOURCE: &str = "cloudwatch-logs:";
+
 pub(super) fn lines_where(ev: &Evidence, keep: impl Fn(&LogGroup) -> bool) -> Lines {
     let mut out = Lines::default();
     let mut best = 0;
-    for log in ev.logs.iter().filter(|l| l.dialect == DIALECT) {
+    for log in counted_logs(ev) {
         for (i, g) in log.groups.iter().enumerate() {
             if !keep(g) {
                 continue;
@@ -90,7 +105,7 @@ pub(super) fn lines_where(ev: &Evidence, keep: impl Fn(&LogGroup) -> bool) -> Li
 pub(super) fn total_lines(ev: &Evidence) -> u64 {
     ev.logs
         .iter()
-        .filter(|l| l.dialect == DIALECT && !l.source.starts_with("cloudwatch-logs:"))
+        .filter(|l| l.dialect == DIALECT && !l.source.starts_with(CLOUDWATCH_SOURCE))
         .map(|l| l.lines - l.skipped.outside_window)
         .sum()
 }
@@ -178,18 +193,28 @@ pub(super) fn any_502(ev: &Evidence) -> (u64, Vec<String>) {
     (count, items)
 }
 
-/// The 502 evidence about one target group: 502 lines naming one of its members, and its own
-/// target metrics; with a single target group, everything of the load balancer.
-pub(super) fn pool_502(ev: &Evidence, pool: &Pool) -> (u64, Vec<String>) {
-    if ev.config.pools.len() <= 1 {
-        return any_502(ev);
+/// The 502s the targets of one target group failed to serve: with logs, 502 lines other than the
+/// keep-alive race signature (naming one of its members when there are several target groups);
+/// without logs, `HTTPCode_ELB_502_Count` of a single target group's load balancer.
+pub(super) fn pool_502(ev: &Evidence, pool: &Pool, logs_read: bool) -> (u64, Vec<String>) {
+    let single = ev.config.pools.len() <= 1;
+    if !logs_read {
+        return if single {
+            metric_positive(ev, "HTTPCode_ELB_502_Count")
+                .map(|(v, ids)| (v as u64, ids))
+                .unwrap_or_default()
+        } else {
+            (0, Vec::new())
+        };
     }
     let members: Vec<String> = group_targets(ev, &pool.name)
         .iter()
         .filter_map(|(_, t)| Some(format!("{}:{}", t.address.as_ref()?, t.port?)))
         .collect();
     let l = lines_where(ev, |g| {
-        is_502(g) && g.upstream.as_ref().is_some_and(|u| members.contains(u))
+        is_502(g)
+            && g.class != LogClass::Status502NoHeader
+            && (single || g.upstream.as_ref().is_some_and(|u| members.contains(u)))
     });
     (l.count, l.items)
 }

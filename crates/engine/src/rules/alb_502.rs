@@ -42,8 +42,17 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     connect_and_tls(ev, out);
     lambda(ev, out);
     actions(ev, out);
-    let explained = out.len() > before;
-    from_target(ev, out);
+    // Access-log lines of 502s the ALB made say how (the other ALB rules read them).
+    let alb_lines = lines(
+        ev,
+        &[
+            LogClass::Status502NoConnect,
+            LogClass::Status502NoHeader,
+            LogClass::Status502,
+        ],
+    );
+    let explained = out.len() > before || alb_lines.count > 0;
+    from_target(ev, alb_lines.count, out);
     // The ALB made 502s, and nothing above says how: the metrics alone.
     if !explained {
         if let Some((n, ids)) = metric_positive(ev, "HTTPCode_ELB_502_Count") {
@@ -200,7 +209,7 @@ fn connect_and_tls(ev: &Evidence, out: &mut Vec<Finding>) {
     ));
 }
 
-fn from_target(ev: &Evidence, out: &mut Vec<Finding>) {
+fn from_target(ev: &Evidence, alb_made: u64, out: &mut Vec<Finding>) {
     let l = lines(ev, &[LogClass::Status502FromUpstream]);
     let target_5xx = metric_positive(ev, "HTTPCode_Target_5XX_Count");
     if l.count == 0 && target_5xx.is_none() {
@@ -211,8 +220,11 @@ fn from_target(ev: &Evidence, out: &mut Vec<Finding>) {
     if let Some((_, ids)) = &target_5xx {
         evidence.extend(ids.iter().cloned());
     }
-    let (severity, confidence) = if l.count > 0 {
+    let (severity, confidence) = if l.count > 0 && l.count >= alb_made {
         (Severity::Critical, Confidence::High)
+    } else if l.count > 0 {
+        // fewer than the 502s the ALB made itself: a second cause, not the main one
+        (Severity::Critical, Confidence::Medium)
     } else {
         // 5xx from targets, not necessarily 502
         (Severity::Warning, Confidence::Medium)

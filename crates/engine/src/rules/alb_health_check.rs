@@ -19,8 +19,11 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     if !is_alb(ev) || !health_read(ev) {
         return;
     }
+    let logs_read = ev.logs.iter().any(|l| l.dialect == super::alb::DIALECT);
     for pool in &ev.config.pools {
-        let (count, items) = pool_502(ev, pool);
+        // A keep-alive race (target_processing_time -1 after a request was sent) is the ALB's
+        // connection handling, not a request the targets fail: leave those out.
+        let (count, items) = pool_502(ev, pool, logs_read);
         if count == 0 {
             continue;
         }
@@ -55,7 +58,11 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         out.push(finding(
             FindingCode::AlbHealthCheckBlind,
             Severity::Warning,
-            if weak.is_empty() { Confidence::Low } else { Confidence::Medium },
+            if weak.is_empty() || !logs_read {
+                Confidence::Low
+            } else {
+                Confidence::Medium
+            },
             Layer::AwsAlb,
             format!(
                 "all {healthy} target(s) of {} pass their health check ({path} on {port}) while {count} 502(s) were served",

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Build an AWS ALB scenario in a running moto_server and print its ARNs as JSON.
+
+Used by the end-to-end tests (tests/tests/aws_moto.rs) and `make bench`. Writes only to the moto
+endpoint it is given; credentials are moto's dummy `testing` pair.
+
+    scenario.py ENDPOINT SCENARIO [--count N]
+
+Scenarios:
+  incident   two running instances, one stopped; ALB with a host/path rule; access logs in S3 and
+             CloudWatch Logs showing a keep-alive race, a connect failure and a target-made 502;
+             CloudWatch metrics for the 502s
+  sg-blocked as incident without logs, but the targets' security group does not admit the ALB
+  empty      a target group with no targets behind an ALB
+  many       --count target groups with two IP targets each behind one ALB (benchmarks)
+"""
+import datetime
+import gzip
+import io
+import json
+import sys
+
+import boto3
+
+REGION = "us-east-1"
+
+
+def clients(endpoint):
+    kw = dict(
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    return {name: boto3.client(name, **kw) for name in ("ec2", "elbv2", "s3", "logs", "cloudwatch")}
+
+
+def network(ec2, admit_alb=True):
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
+        for i, az in ((0, "a"), (1, "b"))
+    ]
+    lb_sg = ec2.create_security_group(GroupName="alb", Description="alb", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=lb_sg,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    target_sg = ec2.create_security_group(GroupName="app", Description="app", VpcId=vpc)["GroupId"]
+    if admit_alb:
+        ec2.authorize_security_group_ingress(
+            GroupId=target_sg,
+            IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080,
+                            "UserIdGroupPairs": [{"GroupId": lb_sg}]}],
+        )
+    else:
+        ec2.authorize_security_group_ingress(
+            GroupId=target_sg,
+            IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.9.0.0/16"}]}],
+        )
+    return vpc, subnets, lb_sg, target_sg
+
+
+def alb(elbv2, name, subnets, lb_sg):
+    lb = elbv2.create_load_balancer(Name=name, Subnets=subnets, SecurityGroups=[lb_sg], Scheme="internet-facing", Type="application")
+    return lb["LoadBalancers"][0]["LoadBalancerArn"]
+
+
+def target_group(elbv2, name, vpc, kind="instance"):
+    tg = elbv2.create_target_group(
+        Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType=kind,
+        HealthCheckPath="/", HealthCheckIntervalSeconds=30, HealthCheckTimeoutSeconds=5,
+        HealthyThresholdCount=5, UnhealthyThresholdCount=2, Matcher={"HttpCode": "200"},
+    )
+    return tg["TargetGroups"][0]["TargetGroupArn"]
+
+
+def alb_line(now, lb_id, target, rpt, tpt, rspt, elb, tstatus, reason="-", path="/api/orders"):
+    t = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return (
+        f'http {t} {lb_id} 203.0.113.9:51234 {target} {rpt} {tpt} {rspt} {elb} {tstatus} 120 310 '
+        f'"GET http://api.example.com:80{path} HTTP/1.1" "curl/8.5.0" - - '
+        f'arn:aws:elasticloadbalancing:{REGION}:123456789012:targetgroup/web/0123456789abcdef '
+        f'"Root=1-6740-abc" "-" "-" 1 {t} "forward" "-" "{reason}" "{target}" "{tstatus}" "-" "-"'
+    )
+
+
+def incident(c, admit_alb=True, with_logs=True):
+    ec2, elbv2 = c["ec2"], c["elbv2"]
+    vpc, subnets, lb_sg, target_sg = network(ec2, admit_alb)
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    ids = [
+        i["InstanceId"]
+        for i in ec2.run_instances(ImageId=image, MinCount=3, MaxCount=3, SubnetId=subnets[0],
+                                   SecurityGroupIds=[target_sg])["Instances"]
+    ]
+    lb_arn = alb(elbv2, "web-alb", subnets, lb_sg)
+    tg_arn = target_group(elbv2, "web", vpc)
+    elbv2.register_targets(TargetGroupArn=tg_arn, Targets=[{"Id": i, "Port": 8080} for i in ids])
+    ec2.stop_instances(InstanceIds=[ids[2]])
+    listener = elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80,
+                                     DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
+    elbv2.create_rule(
+        ListenerArn=listener["Listeners"][0]["ListenerArn"], Priority=10,
+        Conditions=[{"Field": "host-header", "HostHeaderConfig": {"Values": ["api.example.com"]}},
+                    {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*"]}}],
+        Actions=[{"Type": "forward", "TargetGroupArn": tg_arn}],
+    )
+    out = {"tg_arn": tg_arn, "lb_arn": lb_arn, "instances": ids, "region": REGION}
+    if not with_logs:
+        return out
+    ips = {
+        i["InstanceId"]: i["PrivateIpAddress"]
+        for r in ec2.describe_instances(InstanceIds=ids)["Reservations"] for i in r["Instances"]
+    }
+    a, b = ips[ids[0]], ips[ids[1]]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    lb_name_id = lb_arn.split(":loadbalancer/")[1]  # app/web-alb/ID
+    lb_dim = lb_name_id
+    tg_dim = tg_arn.split(":")[-1]
+    # S3 access logs: 40 requests; 3 keep-alive races on A, 1 target-made 502 on B.
+    c["s3"].create_bucket(Bucket="alb-logs")
+    elbv2.modify_load_balancer_attributes(LoadBalancerArn=lb_arn, Attributes=[
+        {"Key": "access_logs.s3.enabled", "Value": "true"},
+        {"Key": "access_logs.s3.bucket", "Value": "alb-logs"},
+        {"Key": "access_logs.s3.prefix", "Value": "prod"},
+    ])
+    lines = []
+    for k in range(36):
+        lines.append(alb_line(now - datetime.timedelta(seconds=60 - k), lb_name_id, f"{a}:8080", "0.001", "0.012", "0.000", 200, 200))
+    for k in range(3):
+        lines.append(alb_line(now - datetime.timedelta(seconds=20 - k), lb_name_id, f"{a}:8080", "0.000", "-1", "-1", 502, "-"))
+    lines.append(alb_line(now - datetime.timedelta(seconds=10), lb_name_id, f"{b}:8080", "0.001", "0.030", "0.000", 502, 502))
+    body = gzip.compress(("\n".join(lines) + "\n").encode())
+    acct = lb_arn.split(":")[4]
+    end = now.strftime("%Y%m%dT%H%MZ")
+    key = (f"prod/AWSLogs/{acct}/elasticloadbalancing/{REGION}/{now:%Y/%m/%d}/"
+           f"{acct}_elasticloadbalancing_{REGION}_{lb_name_id.replace('/', '.')}_{end}_10.0.0.5_1a2b3c.log.gz")
+    c["s3"].put_object(Bucket="alb-logs", Key=key, Body=body)
+    # CloudWatch Logs: the 502s, one as a JSON record.
+    logs = c["logs"]
+    logs.create_log_group(logGroupName="/alb/web")
+    logs.create_log_stream(logGroupName="/alb/web", logStreamName="node-1")
+    ms = int(now.timestamp() * 1000)
+    events = [{"timestamp": ms - 5000 + i, "message": l} for i, l in enumerate(lines[36:38])]
+    events.append({"timestamp": ms - 1000, "message": json.dumps({
+        "type": "http", "time": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "elb": lb_name_id,
+        "client_port": "203.0.113.9:5000", "target_port": f"{b}:8080",
+        "request_processing_time": 0.001, "target_processing_time": 0.02, "response_processing_time": 0.0,
+        "elb_status_code": 502, "target_status_code": "502", "request": "GET http://api.example.com:80/api/x HTTP/1.1",
+        "error_reason": "-"})})
+    events.append({"timestamp": ms - 900, "message": alb_line(now, lb_name_id, f"{a}:8080", "0.001", "0.012", "0.000", 200, 200)})
+    logs.put_log_events(logGroupName="/alb/web", logStreamName="node-1", logEvents=events)
+    # Metrics over the last minutes.
+    data = []
+    for name, dims, value in (
+        ("HTTPCode_ELB_502_Count", [{"Name": "LoadBalancer", "Value": lb_dim}], 3),
+        ("HTTPCode_Target_5XX_Count", [{"Name": "TargetGroup", "Value": tg_dim}, {"Name": "LoadBalancer", "Value": lb_dim}], 1),
+        ("RequestCount", [{"Name": "TargetGroup", "Value": tg_dim}, {"Name": "LoadBalancer", "Value": lb_dim}], 40),
+    ):
+        data.append({"MetricName": name, "Dimensions": dims, "Timestamp": now - datetime.timedelta(minutes=2),
+                     "Value": value, "Unit": "Count"})
+    c["cloudwatch"].put_metric_data(Namespace="AWS/ApplicationELB", MetricData=data)
+    out.update({"ips": [a, b], "log_group": "/alb/web", "s3_key": key})
+    return out
+
+
+def empty(c):
+    ec2, elbv2 = c["ec2"], c["elbv2"]
+    vpc, subnets, lb_sg, _ = network(ec2)
+    lb_arn = alb(elbv2, "empty-alb", subnets, lb_sg)
+    tg_arn = target_group(elbv2, "empty", vpc)
+    elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80,
+                          DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
+    return {"tg_arn": tg_arn, "lb_arn": lb_arn, "region": REGION}
+
+
+def many(c, count):
+    ec2, elbv2 = c["ec2"], c["elbv2"]
+    vpc, subnets, lb_sg, _ = network(ec2)
+    lb_arn = alb(elbv2, "bench-alb", subnets, lb_sg)
+    tgs = []
+    for n in range(count):
+        tg = target_group(elbv2, f"bench-{n}", vpc, kind="ip")
+        elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": f"10.0.{n % 2}.{10 + n % 200}", "Port": 8080},
+                                                           {"Id": f"10.0.{n % 2}.{11 + n % 200}", "Port": 8080}])
+        tgs.append(tg)
+    listener = elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80,
+                                     DefaultActions=[{"Type": "forward", "TargetGroupArn": tgs[0]}])
+    for n, tg in enumerate(tgs[1:], start=1):
+        elbv2.create_rule(ListenerArn=listener["Listeners"][0]["ListenerArn"], Priority=n,
+                          Conditions=[{"Field": "path-pattern", "Values": [f"/svc{n}/*"]}],
+                          Actions=[{"Type": "forward", "TargetGroupArn": tg}])
+    logs = c["logs"]
+    logs.create_log_group(logGroupName="/alb/bench")
+    return {"tg_arns": tgs, "lb_arn": lb_arn, "region": REGION, "log_group": "/alb/bench"}
+
+
+def main():
+    endpoint, scenario = sys.argv[1], sys.argv[2]
+    count = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--count" else 1
+    c = clients(endpoint)
+    if scenario == "incident":
+        out = incident(c)
+    elif scenario == "sg-blocked":
+        out = incident(c, admit_alb=False, with_logs=False)
+    elif scenario == "empty":
+        out = empty(c)
+    elif scenario == "many":
+        out = many(c, count)
+    else:
+        sys.exit(f"unknown scenario {scenario}")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
