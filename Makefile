@@ -25,7 +25,9 @@ test: setup build
 	$(CARGO) test --workspace
 
 ## bench: classify 1 GiB of generated nginx logs (release build) next to grep -c and rg -c;
-## prints MB/s, peak RSS and ratios (BENCH_MIB=256 for a quicker run). See docs/performance.md.
+## prints MB/s, peak RSS and ratios (BENCH_MIB=256 for a quicker run); then `cloud502 aws` on one
+## target group against AWS CLI v1's equivalent calls on the same moto_server (BENCH_AWS=0 skips
+## it). See docs/performance.md.
 bench:
 	@bash scripts/bench.sh
 

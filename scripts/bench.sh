@@ -2,6 +2,8 @@
 # `make bench`: classify 1 GiB of mixed nginx error.log + access.log with cloud502, and count
 # "upstream" in the same files with grep and ripgrep, in the same run. Prints throughput, peak RSS
 # and ratios. BENCH_MIB=256 make bench for a quicker run; BENCH_DIR to keep the files elsewhere.
+# Then scripts/bench_aws.sh: `cloud502 aws` against AWS CLI v1 on one moto_server (BENCH_AWS=0 skips
+# it; BENCH_AWS_RUNS, CLOUD502_BIN: see that script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -69,3 +71,8 @@ c, g, r = (best[k][0] for k in cmds)
 print(f"ratios: cloud502 runs at {g / c:.2f}x grep's speed and {r / c:.2f}x ripgrep's; "
       f"peak RSS {best['cloud502 logs (classify)'][1] / 1024:.1f} MiB (target: >= 1.00x grep, < 64 MiB)")
 PY
+
+if [ "${BENCH_AWS:-1}" != 0 ]; then
+    echo
+    CLOUD502_BIN="${CLOUD502_BIN:-$BIN}" bash scripts/bench_aws.sh
+fi
