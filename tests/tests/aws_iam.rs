@@ -76,6 +76,9 @@ async fn the_documented_policy_is_exactly_the_actions_called() {
     // every call is a read
     assert!(called.iter().all(|a| {
         let op = a.split(':').nth(1).unwrap();
-        op.starts_with("Describe") || op.starts_with("Get") || op.starts_with("List") || op == "FilterLogEvents"
+        op.starts_with("Describe")
+            || op.starts_with("Get")
+            || op.starts_with("List")
+            || op == "FilterLogEvents"
     }));
 }

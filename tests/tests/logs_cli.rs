@@ -198,3 +198,44 @@ fn a_huge_line_does_not_stop_classification() {
     assert_eq!(top_code(&report), "nginx-header-too-big");
     assert_eq!(report["logs"][0]["groups"][0]["sample"]["line"], 2);
 }
+
+#[test]
+fn saved_alb_access_logs_are_detected_and_each_502_attributed() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/logs/tests/fixtures/alb-incident.log");
+    let run = cloud502(&["logs", path.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["logs"][0]["dialect"], "alb-access");
+    let found = codes(&report);
+    for code in [
+        "alb-target-connect-failed",
+        "alb-keepalive-race",
+        "alb-target-returned-502",
+        "alb-lambda-invalid-response",
+    ] {
+        assert!(found.contains(&code), "{code} missing from {found:?}");
+    }
+    let connect = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "alb-target-connect-failed")
+        .unwrap();
+    assert!(
+        connect["title"]
+            .as_str()
+            .unwrap()
+            .contains("10.0.1.12:8080 (3)")
+    );
+    // --format alb-access is accepted too
+    let run = cloud502(&[
+        "logs",
+        "--format",
+        "alb-access",
+        path.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+}

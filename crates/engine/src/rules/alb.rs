@@ -95,8 +95,8 @@ pub(super) fn lines_where(ev: &Evidence, keep: impl Fn(&LogGroup) -> bool) -> Li
             }
         }
     }
-    out.targets.sort_by(|a, b| b.1.cmp(&a.1));
-    out.details.sort_by(|a, b| b.1.cmp(&a.1));
+    out.targets.sort_by_key(|t| std::cmp::Reverse(t.1));
+    out.details.sort_by_key(|d| std::cmp::Reverse(d.1));
     out
 }
 
