@@ -44,5 +44,20 @@ pub fn report_schema() -> serde_json::Value {
 
 /// The JSON Schema of [`Report`], pretty-printed.
 pub fn report_schema_pretty() -> String {
-    serde_json::to_string_pretty(&report_schema()).unwrap_or_default()
+    serde_json::to_string_pretty(&sorted(report_schema())).unwrap_or_default()
+}
+
+/// The value with every object's keys in order, so the text does not depend on whether some crate
+/// in the build turned on serde_json's `preserve_order` (the AWS SDK's test utilities do).
+fn sorted(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }
