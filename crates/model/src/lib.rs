@@ -47,9 +47,10 @@ pub fn report_schema_pretty() -> String {
     serde_json::to_string_pretty(&sorted(report_schema())).unwrap_or_default()
 }
 
-/// The value with every object's keys in order, so the text does not depend on whether some crate
-/// in the build turned on serde_json's `preserve_order` (the AWS SDK's test utilities do).
-fn sorted(v: serde_json::Value) -> serde_json::Value {
+/// The value with every object's keys in order, so text printed from a `serde_json::Value` does
+/// not depend on whether some crate in the build turned on serde_json's `preserve_order` (the AWS
+/// SDK's test utilities do, in workspace test builds).
+pub fn sorted(v: serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match v {
         Value::Object(map) => {

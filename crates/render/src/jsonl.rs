@@ -14,7 +14,7 @@ fn line(out: &mut dyn Write, kind: &str, version: u32, body: impl Serialize) -> 
     {
         map.extend(fields);
     }
-    serde_json::to_writer(&mut *out, &record)?;
+    serde_json::to_writer(&mut *out, &cloud502_model::sorted(record))?;
     writeln!(out)
 }
 

@@ -117,6 +117,6 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             "results": results,
         }]
     });
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    serde_json::to_writer_pretty(&mut *out, &cloud502_model::sorted(doc))?;
     writeln!(out)
 }
