@@ -260,6 +260,17 @@ pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Error codes of expired credentials.
+const EXPIRED_CODES: &[&str] = &["ExpiredToken", "ExpiredTokenException", "RequestExpired"];
+/// Error codes of credentials the service rejected.
+const REJECTED_CODES: &[&str] = &[
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "AuthFailure",
+    "InvalidAccessKeyId",
+];
+
 /// How a failed call is classified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -284,21 +295,11 @@ impl Failure {
         }
     }
 
-    /// Whether the credentials themselves are the problem (missing, expired, rejected).
+    /// Whether the credentials themselves are the problem (expired or rejected).
     pub fn is_credentials(&self) -> bool {
-        matches!(
-            self.code.as_deref(),
-            Some(
-                "ExpiredToken"
-                    | "ExpiredTokenException"
-                    | "RequestExpired"
-                    | "InvalidClientTokenId"
-                    | "UnrecognizedClientException"
-                    | "SignatureDoesNotMatch"
-                    | "AuthFailure"
-                    | "InvalidAccessKeyId"
-            )
-        )
+        self.code
+            .as_deref()
+            .is_some_and(|c| EXPIRED_CODES.contains(&c) || REJECTED_CODES.contains(&c))
     }
 
     /// This failure as the error of a run that could read nothing.
@@ -373,20 +374,14 @@ where
                         "grant {action} to the caller (docs/providers/aws.md has the whole read-only policy)"
                     )),
                 ),
-                Some("ExpiredToken" | "ExpiredTokenException" | "RequestExpired") => (
+                Some(c) if EXPIRED_CODES.contains(&c) => (
                     GapKind::Permission,
                     Some(
                         "the credentials have expired: run `aws sso login` or refresh them"
                             .to_owned(),
                     ),
                 ),
-                Some(
-                    "InvalidClientTokenId"
-                    | "UnrecognizedClientException"
-                    | "SignatureDoesNotMatch"
-                    | "AuthFailure"
-                    | "InvalidAccessKeyId",
-                ) => (
+                Some(c) if REJECTED_CODES.contains(&c) => (
                     GapKind::Permission,
                     Some(
                         "the credentials were rejected: check the access key, profile and account"

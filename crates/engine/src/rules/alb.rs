@@ -228,12 +228,10 @@ pub(super) fn finding(
     layer: Layer,
     title: String,
     explanation: String,
-    mut evidence: Vec<String>,
+    evidence: Vec<String>,
     disproved_by: &str,
     remediation: Vec<Remediation>,
 ) -> Finding {
-    let mut seen = std::collections::HashSet::new();
-    evidence.retain(|e| seen.insert(e.clone()));
     Finding {
         code,
         severity,
@@ -241,7 +239,7 @@ pub(super) fn finding(
         layer: Some(layer),
         title,
         explanation,
-        evidence,
+        evidence: super::dedup(evidence),
         locations: Vec::new(),
         disproved_by: disproved_by.to_owned(),
         remediation,

@@ -100,6 +100,17 @@ pub use alb_network::CHECK_SG_PREFIX;
 pub use nginx::{bytes as nginx_bytes, peer as nginx_peer, seconds as nginx_seconds};
 pub use nginx_host::{CHECK_CONFIG_TEST, CHECK_NOFILE, CHECK_SYSTEMD};
 
+/// The items in their first-seen order, without repeats.
+pub(crate) fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
+    let mut out = Vec::with_capacity(items.len());
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
 /// The ids of a probe's evidence items of the given kinds (`status`, `header`, `body`, ...):
 /// `{probe}.{kind}` itself and everything below it.
 pub(crate) fn cite(evidence: &Evidence, probe: &Probe, kinds: &[&str]) -> Vec<String> {

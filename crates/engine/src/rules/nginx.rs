@@ -1,7 +1,7 @@
 //! What the nginx rules share: reading log groups, backend probes and config for one upstream.
 //! Not a rule itself.
 
-use super::BACKEND_PROBE_PREFIX;
+use super::{BACKEND_PROBE_PREFIX, dedup};
 use crate::describe::{log_group_id, pool_id, route_id};
 use cloud502_model::{
     Confidence, Evidence, Finding, FindingCode, Layer, LogClass, LogSample, Pool, Probe,
@@ -257,16 +257,6 @@ pub(super) fn upstream_items(ev: &Evidence, upstream: &str) -> Vec<String> {
         .collect();
     out.extend(routes_to(ev, upstream).into_iter().map(route_id));
     out.retain(|id| ev.item(id).is_some());
-    out
-}
-
-pub(super) fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
-    let mut out = Vec::with_capacity(items.len());
-    for i in items {
-        if !out.contains(&i) {
-            out.push(i);
-        }
-    }
     out
 }
 

@@ -502,7 +502,7 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
             let sizes = if sizes.is_empty() {
                 "proxy_buffer_size (default one memory page, 4k or 8k)".to_owned()
             } else {
-                super::nginx::dedup(sizes).join("; ")
+                super::dedup(sizes).join("; ")
             };
             (
                 format!("nginx answers 502: {up} sends a response header larger than {sizes}"),
