@@ -19,8 +19,8 @@ pub enum Behaviour {
     Reset,
     /// Send a 200 header, then body chunks forever.
     EndlessBody,
-    /// Write these bytes as soon as the connection opens, without reading (a plain HTTP server
-    /// answering a TLS ClientHello with 400), then close.
+    /// Read the client's first bytes whatever they are, answer with these bytes, then wait for
+    /// the client to close (a plain HTTP server answering a TLS ClientHello with 400).
     Greet(Vec<u8>),
 }
 
@@ -109,7 +109,16 @@ fn read_head(stream: &mut impl Read) -> bool {
 
 fn serve(mut stream: impl Read + Write, behaviour: &Behaviour) {
     if let Behaviour::Greet(bytes) = behaviour {
+        // Like a plain-HTTP server spoken to in TLS: read what the client sent, answer, then
+        // drain until the client hangs up. Closing with unread input would make the kernel send
+        // a reset, and the client might see that instead of the answer.
+        let mut buf = [0u8; 4096];
+        if matches!(stream.read(&mut buf), Ok(0) | Err(_)) {
+            return;
+        }
         let _ = stream.write_all(bytes);
+        let _ = stream.flush();
+        while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
         return;
     }
     if !read_head(&mut stream) {
