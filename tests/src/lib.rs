@@ -3,6 +3,7 @@
 //! byte for byte, TLS servers with generated certificates, misbehaving servers, and real nginx.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
+pub mod arm;
 pub mod certs;
 pub mod moto;
 pub mod nginx;

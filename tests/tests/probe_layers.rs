@@ -103,7 +103,7 @@ fn appgw_page_is_named_appgw_generated() {
     assert_eq!(report["summary"]["layer"], "azure-appgw");
     assert_eq!(
         report["findings"][0]["next_command"],
-        "cloud502 azure --gw <gateway-name>"
+        "cloud502 azure -g <resource-group> --gw <gateway-name>"
     );
 }
 

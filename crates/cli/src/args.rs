@@ -59,8 +59,13 @@ pub enum Command {
     /// load balancer): target health and reason codes, attributes, listener rules, CloudWatch
     /// metrics, access logs (CloudWatch Logs or S3) and security groups. Read-only.
     Aws(AwsArgs),
-    /// Classify saved log files offline (nginx error.log and access.log, ALB access logs, plain or
-    /// .gz): which upstream failures happened, how often, and why.
+    /// Diagnose an Azure Application Gateway: its configuration (pools, HTTP settings, probes,
+    /// listeners, rules), backend health with each server's probe message, access logs from Log
+    /// Analytics (--workspace), and the gateway subnet's NSG and route table. Read-only.
+    Azure(AzureArgs),
+    /// Classify saved log files offline (nginx error.log and access.log, ALB access logs,
+    /// Application Gateway access logs; plain or .gz): which upstream failures happened, how
+    /// often, and why.
     Logs(LogsArgs),
     /// Print the JSON Schema of the JSON report.
     Schema,
@@ -200,6 +205,88 @@ pub struct AwsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AzureArgs {
+    /// The gateway's resource group.
+    #[arg(short = 'g', long = "resource-group", value_name = "RG")]
+    pub resource_group: String,
+
+    /// The Application Gateway's name.
+    #[arg(long = "gw", visible_alias = "gateway", value_name = "NAME")]
+    pub gw: String,
+
+    /// The subscription id (a GUID).
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "AZURE_SUBSCRIPTION_ID",
+        hide_env_values = true
+    )]
+    pub subscription: Option<String>,
+
+    /// How to get a token. auto tries, in order: workload identity (AZURE_FEDERATED_TOKEN_FILE),
+    /// client secret (AZURE_CLIENT_SECRET with AZURE_TENANT_ID and AZURE_CLIENT_ID), managed
+    /// identity, then the Azure CLI's login.
+    #[arg(long, value_enum, default_value_t = AzureAuthArg::Auto)]
+    pub auth: AzureAuthArg,
+
+    /// A Log Analytics workspace id (GUID) receiving the gateway's access logs: 5xx requests in
+    /// the window are grouped by ErrorInfo, ServerStatus and ServerRouted.
+    #[arg(long, value_name = "ID")]
+    pub workspace: Option<String>,
+
+    /// How far back to read access logs (e.g. 15m, 1h, 1d).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub since: Duration,
+
+    /// Bound on each ARM or Log Analytics call with its retries, and on the whole backend-health
+    /// operation with its polls (e.g. 30s, 2m).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// The Resource Manager endpoint, for sovereign clouds (https://management.usgovcloudapi.net)
+    /// or tests (plain http only on loopback).
+    #[arg(long, value_name = "URL")]
+    pub arm_endpoint: Option<String>,
+
+    /// The token scope for Resource Manager [default: https://management.azure.com/.default];
+    /// set it with --arm-endpoint for a sovereign cloud.
+    #[arg(long, value_name = "SCOPE")]
+    pub arm_scope: Option<String>,
+
+    /// The Log Analytics query endpoint [default: https://api.loganalytics.io].
+    #[arg(long, value_name = "URL")]
+    pub logs_endpoint: Option<String>,
+
+    /// The token scope for Log Analytics [default: https://api.loganalytics.io/.default].
+    #[arg(long, value_name = "SCOPE")]
+    pub logs_scope: Option<String>,
+
+    /// Do not run the backend-health operation.
+    #[arg(long)]
+    pub no_backend_health: bool,
+
+    /// Do not read the gateway subnet's NSG and route table.
+    #[arg(long)]
+    pub no_network: bool,
+}
+
+/// `--auth` of `cloud502 azure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AzureAuthArg {
+    /// Pick one in the documented order.
+    Auto,
+    /// The Azure CLI's login (`az login`).
+    Cli,
+    /// The managed identity of this VM, scale set, App Service or Function (AZURE_CLIENT_ID picks a
+    /// user-assigned one).
+    ManagedIdentity,
+    /// Workload identity federation (AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID).
+    WorkloadIdentity,
+    /// A service principal's secret (AZURE_CLIENT_SECRET, AZURE_CLIENT_ID, AZURE_TENANT_ID).
+    ClientSecret,
+}
+
+#[derive(Debug, Args)]
 pub struct WindowArgs {
     /// Only count log lines from this recent duration (e.g. 15m, 2h, 1d) or since this time
     /// (2026-05-01T12:00:00Z, "2026-05-01 12:00:00"), by the logs' own timestamps.
@@ -242,6 +329,7 @@ pub enum LogFormatArg {
     NginxError,
     NginxAccess,
     AlbAccess,
+    AppgwAccess,
 }
 
 #[derive(Debug, Args)]

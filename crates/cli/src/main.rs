@@ -8,8 +8,8 @@ mod progress;
 mod window;
 
 use args::{
-    AwsArgs, Cli, ColorChoice, Command, FailOnArg, GlobalArgs, LogFormatArg, LogsArgs, NginxArgs,
-    OutputFormat, ProbeArgs,
+    AwsArgs, AzureArgs, AzureAuthArg, Cli, ColorChoice, Command, FailOnArg, GlobalArgs,
+    LogFormatArg, LogsArgs, NginxArgs, OutputFormat, ProbeArgs,
 };
 use clap::{CommandFactory, Parser};
 use cloud502::engine::outcome::EXIT_USAGE;
@@ -112,6 +112,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Probe(args) => probe(global, args),
         Command::Nginx(args) => nginx(global, args),
         Command::Aws(args) => aws(global, args),
+        Command::Azure(args) => azure(global, args),
         Command::Logs(args) => logs(global, args),
     }
 }
@@ -239,6 +240,14 @@ fn run_provider(
                 .unwrap_or_default();
             let _ = writeln!(stderr, "warning: {}: {}{hint}", gap.scope, gap.message);
         }
+        // Which credential a cloud provider used (`azure.credential`).
+        for item in report
+            .evidence
+            .iter()
+            .filter(|i| i.id.ends_with(".credential"))
+        {
+            let _ = writeln!(stderr, "note: {}", item.fact);
+        }
     }
     print_report(global, &report)?;
     Ok(report.summary.exit_code)
@@ -303,6 +312,39 @@ fn aws(global: &GlobalArgs, args: &AwsArgs) -> anyhow::Result<u8> {
     run_provider(global, &provider, deadline, &opts)
 }
 
+fn azure(global: &GlobalArgs, args: &AzureArgs) -> anyhow::Result<u8> {
+    use cloud502::azure::{AuthMode, AzureOptions, AzureProvider};
+    let opts = run_options(global)?;
+    let options = AzureOptions {
+        subscription: args.subscription.clone(),
+        auth: match args.auth {
+            AzureAuthArg::Auto => AuthMode::Auto,
+            AzureAuthArg::Cli => AuthMode::Cli,
+            AzureAuthArg::ManagedIdentity => AuthMode::ManagedIdentity,
+            AzureAuthArg::WorkloadIdentity => AuthMode::WorkloadIdentity,
+            AzureAuthArg::ClientSecret => AuthMode::ClientSecret,
+        },
+        arm_endpoint: args.arm_endpoint.clone(),
+        arm_scope: args.arm_scope.clone(),
+        workspace: args.workspace.clone(),
+        logs_endpoint: args.logs_endpoint.clone(),
+        logs_scope: args.logs_scope.clone(),
+        since: args.since,
+        timeout: args.timeout,
+        network: !args.no_network,
+        backend_health: !args.no_backend_health,
+        ..AzureOptions::new(&args.resource_group, &args.gw)
+    };
+    let provider = AzureProvider::new(options).map_err(|e| {
+        let e = cloud502::engine::ProviderError::from(e);
+        usage(e.to_string(), e.hint().map(str::to_owned))
+    })?;
+    // A token, the gateway, then health / logs (two queries and a token) / network (two reads) in
+    // parallel, each bounded by --timeout: this is the backstop.
+    let deadline = args.timeout * 5 + std::time::Duration::from_secs(10);
+    run_provider(global, &provider, deadline, &opts)
+}
+
 fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<u8> {
     use cloud502::logs::{AccessFormat, FormatChoice, LogsOptions, LogsProvider};
     let opts = run_options(global)?;
@@ -349,6 +391,7 @@ fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<u8> {
         LogFormatArg::NginxError => FormatChoice::NginxError,
         LogFormatArg::NginxAccess => FormatChoice::NginxAccess,
         LogFormatArg::AlbAccess => FormatChoice::AlbAccess,
+        LogFormatArg::AppgwAccess => FormatChoice::AppgwAccess,
     };
     let provider = LogsProvider::new(LogsOptions {
         paths: args.paths.clone(),

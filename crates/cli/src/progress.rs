@@ -24,10 +24,10 @@ impl StderrProgress {
 
     /// Clear any bar left.
     pub fn finish(&self) {
-        if let Ok(mut bar) = self.bar.lock() {
-            if let Some((_, b)) = bar.take() {
-                b.finish_and_clear();
-            }
+        if let Ok(mut bar) = self.bar.lock()
+            && let Some((_, b)) = bar.take()
+        {
+            b.finish_and_clear();
         }
     }
 }
@@ -70,12 +70,11 @@ impl Progress for StderrProgress {
     }
 
     fn bytes_done(&self, what: &str) {
-        if let Ok(mut slot) = self.bar.lock() {
-            if slot.as_ref().is_some_and(|(name, _)| name == what) {
-                if let Some((_, bar)) = slot.take() {
-                    bar.finish_and_clear();
-                }
-            }
+        if let Ok(mut slot) = self.bar.lock()
+            && slot.as_ref().is_some_and(|(name, _)| name == what)
+            && let Some((_, bar)) = slot.take()
+        {
+            bar.finish_and_clear();
         }
     }
 }

@@ -64,6 +64,36 @@
 /// ```
 #[cfg(any(feature = "aws", feature = "aws-no-ec2"))]
 pub use cloud502_aws as aws;
+/// With the `azure` feature: diagnose an Azure Application Gateway.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use cloud502::azure::{AzureOptions, AzureProvider, Credential};
+/// use cloud502::engine::{CollectCx, RunOptions, run};
+/// use cloud502::model::GapKind;
+/// use std::time::Duration;
+///
+/// // A subscription that is not a GUID is refused before any call.
+/// let mut options = AzureOptions::new("rg-web", "agw-prod");
+/// options.subscription = Some("my-subscription".into());
+/// let bad = AzureProvider::new(options.clone());
+/// assert!(bad.unwrap_err().to_string().contains("not a subscription id"));
+///
+/// // An ARM endpoint that does not answer: the run ends with a gap naming it, not a hang.
+/// let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+/// options.subscription = Some("00000000-0000-0000-0000-000000000000".into());
+/// options.arm_endpoint = Some(format!("http://127.0.0.1:{port}"));
+/// options.timeout = Duration::from_secs(2);
+/// let provider = AzureProvider::with_credential(options, Credential::from_token("token"))?;
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+/// let report = runtime.block_on(run(&provider, &CollectCx::default(), &RunOptions::default()))?;
+/// assert_eq!(report.errors[0].kind, GapKind::Unreachable);
+/// assert_eq!(report.summary.exit_code, 4);
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "azure")]
+pub use cloud502_azure as azure;
 pub use cloud502_engine as engine;
 #[cfg(any(feature = "nginx", feature = "aws", feature = "aws-no-ec2"))]
 pub use cloud502_logs as logs;

@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 use time::{OffsetDateTime, UtcOffset};
 
 /// An absent field.
-const DASH: &[u8] = b"-";
+pub(crate) const DASH: &[u8] = b"-";
 /// Fields the parser reads; later ones are ignored.
 const FIELDS: usize = 29;
 /// Fields a line must have (up to `sent_bytes`).
@@ -96,13 +96,13 @@ pub struct AlbLine<'a> {
 
 /// `-` or nothing.
 #[inline]
-fn unset(v: &[u8]) -> bool {
+pub(crate) fn unset(v: &[u8]) -> bool {
     v.is_empty() || v == DASH
 }
 
 /// Seconds as ALB writes them (`0.001`, `-1`), or `None` for `-` and anything else.
 #[inline]
-fn secs(v: &[u8]) -> Option<f64> {
+pub(crate) fn secs(v: &[u8]) -> Option<f64> {
     std::str::from_utf8(v).ok()?.parse().ok()
 }
 
@@ -196,7 +196,7 @@ impl<'a> AlbLine<'a> {
     }
 }
 
-/// The last whole second parsed: ALB times carry microseconds, so lines rarely share the whole
+/// The last whole second parsed (ALB and AppGW ISO 8601 times): ALB times carry microseconds, so lines rarely share the whole
 /// text, but mostly share the second.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct AlbTimes {
@@ -206,7 +206,7 @@ pub(crate) struct AlbTimes {
 
 impl AlbTimes {
     #[inline]
-    fn get(&mut self, raw: &[u8]) -> Option<Ts> {
+    pub(crate) fn get(&mut self, raw: &[u8]) -> Option<Ts> {
         let (second, _) = raw.split_first_chunk::<19>()?;
         // the cache holds only UTC times, so a `Z` tail after the same second is the same time
         if let Some(t) = self.ts {
@@ -299,7 +299,7 @@ fn is_count(v: &[u8]) -> bool {
 
 /// A three-digit status.
 #[inline]
-fn status(v: &[u8]) -> Option<u16> {
+pub(crate) fn status(v: &[u8]) -> Option<u16> {
     let [a, b, c] = *v else {
         return None;
     };
@@ -410,7 +410,7 @@ struct Record<'a> {
 /// A JSON value as field text: a string without its quotes, a number as written, `null` or a
 /// missing key as `-`.
 #[inline]
-fn raw(v: Option<&RawValue>) -> &[u8] {
+pub(crate) fn raw(v: Option<&RawValue>) -> &[u8] {
     let Some(v) = v else { return DASH };
     match v.get().as_bytes() {
         [b'"', inner @ .., b'"'] => inner,

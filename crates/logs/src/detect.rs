@@ -1,13 +1,14 @@
-//! Dialect detection: is a head of bytes an nginx error.log, an AWS ALB access log, or an nginx
-//! access log in which format?
+//! Dialect detection: is a head of bytes an nginx error.log, an AWS ALB access log, an Azure
+//! Application Gateway access log, or an nginx access log in which format?
 
 use crate::alb::parse_alb_line;
+use crate::appgw::is_marked_record;
 use crate::nginx_access::{AccessFormat, TimeCache, Walk};
 use crate::nginx_error::parse_error_line;
 use std::fmt;
 use std::str::FromStr;
 
-/// What the user asked for with `--format auto|nginx-error|nginx-access|alb-access`.
+/// What the user asked for with `--format auto|nginx-error|nginx-access|alb-access|appgw-access`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FormatChoice {
     /// Sniff the head of the log.
@@ -19,16 +20,19 @@ pub enum FormatChoice {
     NginxAccess,
     /// An AWS ALB access log (S3 lines or JSON records).
     AlbAccess,
+    /// An Azure Application Gateway v2 access log (JSON records).
+    AppgwAccess,
 }
 
 impl FormatChoice {
-    /// The flag value: `auto`, `nginx-error`, `nginx-access` or `alb-access`.
+    /// The flag value: `auto`, `nginx-error`, `nginx-access`, `alb-access` or `appgw-access`.
     pub fn as_str(self) -> &'static str {
         match self {
             FormatChoice::Auto => "auto",
             FormatChoice::NginxError => "nginx-error",
             FormatChoice::NginxAccess => "nginx-access",
             FormatChoice::AlbAccess => "alb-access",
+            FormatChoice::AppgwAccess => "appgw-access",
         }
     }
 }
@@ -48,8 +52,9 @@ impl FromStr for FormatChoice {
             "nginx-error" => Ok(FormatChoice::NginxError),
             "nginx-access" => Ok(FormatChoice::NginxAccess),
             "alb-access" => Ok(FormatChoice::AlbAccess),
+            "appgw-access" => Ok(FormatChoice::AppgwAccess),
             other => Err(format!(
-                "unknown log format `{other}` (expected auto, nginx-error, nginx-access or alb-access)"
+                "unknown log format `{other}` (expected auto, nginx-error, nginx-access, alb-access or appgw-access)"
             )),
         }
     }
@@ -64,16 +69,19 @@ pub enum Dialect {
     NginxAccess(AccessFormat),
     /// AWS ALB access log (KB 1.3).
     AlbAccess,
+    /// Azure Application Gateway v2 access log (KB 2.3).
+    AppgwAccess,
 }
 
 impl Dialect {
     /// The dialect's name in [`cloud502_model::LogSummary::dialect`]: `nginx-error`,
-    /// `nginx-access` or `alb-access`.
+    /// `nginx-access`, `alb-access` or `appgw-access`.
     pub fn name(&self) -> &'static str {
         match self {
             Dialect::NginxError => "nginx-error",
             Dialect::NginxAccess(_) => "nginx-access",
             Dialect::AlbAccess => "alb-access",
+            Dialect::AppgwAccess => "appgw-access",
         }
     }
 }
@@ -97,7 +105,11 @@ fn sample_lines(head: &[u8]) -> Vec<&[u8]> {
 }
 
 /// Sniff the first bytes of a log: which dialect? More than half of the sample lines must fit:
-/// nginx error.log lines are tried first, then AWS ALB access lines (S3 or JSON form). For nginx
+/// nginx error.log lines are tried first, then AWS ALB access lines (S3 or JSON form). Then Azure
+/// Application Gateway access records: JSON objects with an `httpStatus` that say what they are
+/// (`category` `ApplicationGatewayAccessLog`, `operationName` `ApplicationGatewayAccess`, `Type`
+/// `AGWAccessLogs`, or a `serverRouted` key; keys in any case): it is enough that the first
+/// sample line is one (or more than half are). For nginx
 /// access logs, try the candidate formats in order (then `combined`) and pick the first that
 /// parses most (more than half) of the sample lines; when none fits exactly, the first whose
 /// fields fit with trailing extras (a format that extends `combined`, say) is taken.
@@ -116,6 +128,11 @@ pub fn detect(head: &[u8], access_formats: &[AccessFormat]) -> Option<Dialect> {
     let alb = lines.iter().filter(|l| parse_alb_line(l).is_some()).count();
     if alb * 2 > lines.len() {
         return Some(Dialect::AlbAccess);
+    }
+    if is_marked_record(lines[0])
+        || lines.iter().filter(|l| is_marked_record(l)).count() * 2 > lines.len()
+    {
+        return Some(Dialect::AppgwAccess);
     }
     detect_lines(&lines, access_formats).map(Dialect::NginxAccess)
 }
@@ -222,6 +239,55 @@ not an ALB line
     }
 
     #[test]
+    fn appgw_access_log() {
+        let diag = r#"{"time":"2026-11-20T10:00:01.123Z","resourceId":"/SUBSCRIPTIONS/X/APPLICATIONGATEWAYS/GW1","operationName":"ApplicationGatewayAccess","category":"ApplicationGatewayAccessLog","properties":{"clientIP":"203.0.113.9","httpStatus":502,"serverRouted":"10.0.1.4:443","serverStatus":"-","error_info":"ERRORINFO_UPSTREAM_CLOSED_CONNECTION"}}"#;
+        let flat = r#"{"TimeGenerated":"2026-11-20T10:00:01.123Z","HttpStatus":502,"ServerStatus":"502","ServerRouted":"10.0.1.5:80","ErrorInfo":"","ClientIp":"203.0.113.9"}"#;
+        assert_eq!(Dialect::AppgwAccess.name(), "appgw-access");
+        for head in [
+            format!("{diag}\n"),
+            format!("{flat}\n"),
+            format!("{diag}\n{flat}\n"),
+            // camelCase, no category: the keys say it
+            r#"{"timeGenerated":"2026-11-20T10:00:01Z","httpStatus":"200","serverRouted":"-"}"#
+                .to_string()
+                + "\n",
+            // the first line decides even when later ones are junk
+            format!("{diag}\njunk\njunk\njunk\n"),
+            // or most lines, when the first is junk
+            format!("junk\n{flat}\n{flat}\n"),
+        ] {
+            assert_eq!(
+                detect(head.as_bytes(), &[]),
+                Some(Dialect::AppgwAccess),
+                "{head}"
+            );
+        }
+        // ALB JSON records stay ALB, nginx lines stay nginx
+        let alb_json =
+            r#"{"time":"2026-11-20T10:15:02Z","elb_status_code":502,"target_status_code":"-"}"#;
+        let alb_json = format!("{alb_json}\n").repeat(3);
+        assert_eq!(detect(alb_json.as_bytes(), &[]), Some(Dialect::AlbAccess));
+        assert_eq!(detect(ALB.as_bytes(), &[]), Some(Dialect::AlbAccess));
+        assert_eq!(detect(ERR.as_bytes(), &[]), Some(Dialect::NginxError));
+        assert!(matches!(
+            detect(COMBINED.as_bytes(), &[]),
+            Some(Dialect::NginxAccess(_))
+        ));
+        let mixed = format!("{ERR}{diag}\n");
+        assert_eq!(detect(mixed.as_bytes(), &[]), Some(Dialect::NginxError));
+        // a custom nginx JSON format is not taken for AppGW
+        let f = AccessFormat::parse("j", r#"{"status":$status}"#).unwrap();
+        match detect(b"{\"status\":502}\n{\"status\":200}\n", &[f]) {
+            Some(Dialect::NginxAccess(f)) => assert_eq!(f.name(), "j"),
+            other => panic!("{other:?}"),
+        }
+        // a status without a marker is not enough; nor is a firewall log
+        assert_eq!(detect(b"{\"HttpStatus\":502}\n", &[]), None);
+        let waf = r#"{"category":"ApplicationGatewayFirewallLog","properties":{"httpStatus":403}}"#;
+        assert_eq!(detect(format!("{waf}\n").as_bytes(), &[]), None);
+    }
+
+    #[test]
     fn junk_is_not_detected() {
         assert_eq!(detect(b"", &[]), None);
         assert_eq!(detect(b"hello world\nthis is not a log\n", &[]), None);
@@ -238,9 +304,13 @@ not an ALB line
             FormatChoice::NginxError,
             FormatChoice::NginxAccess,
             FormatChoice::AlbAccess,
+            FormatChoice::AppgwAccess,
         ] {
             assert_eq!(c.as_str().parse::<FormatChoice>().unwrap(), c);
         }
+        assert_eq!(FormatChoice::AppgwAccess.to_string(), "appgw-access");
+        let e = "appgw".parse::<FormatChoice>().unwrap_err();
+        assert!(e.contains("appgw-access"), "{e}");
         assert!("json".parse::<FormatChoice>().is_err());
         let e = "alb".parse::<FormatChoice>().unwrap_err();
         assert!(e.contains("alb-access"), "{e}");

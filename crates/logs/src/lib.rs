@@ -1,5 +1,5 @@
-//! Streaming, zero-copy log classifiers: nginx error.log and access logs, and AWS ALB access logs,
-//! into [`LogSummary`].
+//! Streaming, zero-copy log classifiers: nginx error.log and access logs, AWS ALB access logs and
+//! Azure Application Gateway v2 access logs, into [`LogSummary`].
 //!
 //! A log is read in large blocks through one reused buffer, split into lines with `memchr`, and each
 //! line is classified from borrowed bytes without allocating: only lines that record a failure are
@@ -15,6 +15,10 @@
 //!   by `elb_status_code`; 460, 5xx and `error_reason` lines are classified by `error_reason`,
 //!   `target_status_code` and the processing times (KB 1.3, 1.4, 1.9) and grouped by
 //!   `target:port`.
+//! - Azure Application Gateway v2 access logs (JSON records, diagnostic-setting or `AGWAccessLogs`
+//!   rows; [`parse_appgw_line`]) are counted by `httpStatus`; failures are classified by
+//!   `error_info`, then by `httpStatus` and `serverStatus` (KB 2.3, 2.5), and grouped by
+//!   `serverRouted`. The gateway's own requests (`clientIP` 127.0.0.1) are read but ignored.
 //!
 //! Speed comes from doing little per line: lines are known to be plain text from one vectorized
 //! pass per block, timestamps are parsed once per distinct second, nginx access lines are walked
@@ -37,6 +41,7 @@
 //! ```
 
 mod alb;
+mod appgw;
 mod detect;
 mod error;
 mod nginx_access;
@@ -47,6 +52,10 @@ mod summary;
 mod ts;
 
 pub use alb::{AlbLine, classify_alb, parse_alb_line};
+pub use appgw::{
+    AppgwRecord, ERRORINFO_UPSTREAM_CLOSED_CONNECTION, ERRORINFO_UPSTREAM_NO_LIVE,
+    ERRORINFO_UPSTREAM_TIMED_OUT, appgw_class, classify_appgw, parse_appgw_line,
+};
 pub use cloud502_model::{LogClass, LogSummary};
 pub use detect::{Dialect, FormatChoice, detect};
 pub use error::{LogError, Result};

@@ -1,6 +1,7 @@
 //! Streaming aggregation of classified lines into a [`LogSummary`] with bounded memory.
 
 use crate::alb::{self, AlbTimes, classify_alb};
+use crate::appgw::{self, classify_appgw};
 use crate::detect::{Dialect, FormatChoice, detect, detect_access};
 use crate::error::{LogError, Result};
 use crate::nginx_access::{AccessFormat, TimeCache, Walk, last_value};
@@ -20,7 +21,7 @@ use time::{OffsetDateTime, UtcOffset};
 pub struct Options {
     /// Lines whose own timestamp is before this are counted in `skipped.outside_window` and not
     /// classified. Lines without a timestamp (an access format without a time variable, an ALB
-    /// JSON record without `time`) are kept.
+    /// or AppGW JSON record without `time`) are kept.
     pub since: Option<OffsetDateTime>,
     /// The offset error.log timestamps are read at (nginx writes local time without one). UTC by default.
     pub local_offset: UtcOffset,
@@ -155,7 +156,8 @@ struct Hit<'a> {
     status: Option<u16>,
     upstream: Option<&'a [u8]>,
     /// Groups are keyed by this instead of the upstream when set (ALB `error_reason` classes,
-    /// whose lines have no target, are told apart by the reason).
+    /// whose lines have no target, are told apart by the reason; AppGW records classified by
+    /// status are told apart by their `serverRouted` and `error_info`).
     key: Option<&'a [u8]>,
     level: Option<&'static str>,
     reused: Option<bool>,
@@ -406,7 +408,7 @@ impl Acc {
                     count: *n,
                 })
                 .collect(),
-            Dialect::NginxAccess(_) | Dialect::AlbAccess => self
+            Dialect::NginxAccess(_) | Dialect::AlbAccess | Dialect::AppgwAccess => self
                 .status_counts
                 .iter()
                 .enumerate()
@@ -646,6 +648,67 @@ fn run_alb<R: Read>(
     }
 }
 
+/// AppGW access records: counted by `httpStatus`; failures grouped by (class, `serverRouted`,
+/// status), with the `error_info` as detail. A record classified by its status whose `error_info`
+/// is not one of the known three is also keyed by that `error_info`, so that different reasons
+/// stay apart. The gateway's own requests (`clientIP` 127.0.0.1) are read and ignored: they are
+/// not counted, dated, nor classified.
+fn run_appgw<R: Read>(
+    lr: &mut LineReader<R>,
+    acc: &mut Acc,
+    progress: &mut Progress<'_>,
+) -> io::Result<()> {
+    let mut times = AlbTimes::default();
+    let mut key = Vec::new();
+    loop {
+        progress.tick(lr.consumed());
+        let Some(line) = lr.next_line()? else {
+            return Ok(());
+        };
+        acc.lines += 1;
+        acc.skipped.too_long += u64::from(line.truncated);
+        let b = line.bytes;
+        if b.is_empty() || (!line.clean && !acc.text(b)) {
+            continue;
+        }
+        let Some(r) = appgw::parse_with(b, &mut times) else {
+            acc.skipped.unparsed += 1;
+            continue;
+        };
+        if r.is_internal() || !acc.in_window(r.ts()) {
+            continue;
+        }
+        acc.status_counts[usize::from(r.http_status)] += 1;
+        let Some(class) = classify_appgw(&r) else {
+            continue;
+        };
+        let upstream = r.server_routed();
+        let error_info = r.error_info();
+        let keyed = match error_info {
+            Some(e) if !appgw::classed_by_error_info(&r) => {
+                key.clear();
+                key.extend_from_slice(upstream.unwrap_or(b"-"));
+                key.push(b' ');
+                key.extend_from_slice(e);
+                true
+            }
+            _ => false,
+        };
+        let h = Hit {
+            key: keyed.then_some(key.as_slice()),
+            class,
+            status: Some(r.http_status),
+            upstream,
+            level: None,
+            reused: None,
+            ts: r.ts(),
+            no: line.no,
+            line: b,
+        };
+        acc.hit(&h, || error_info);
+    }
+}
+
 /// Read a whole stream into an [`Acc`]; returns it with the bytes read.
 fn run<R: Read>(
     reader: R,
@@ -666,6 +729,7 @@ fn run<R: Read>(
         }
         Dialect::NginxAccess(f) => run_access(&mut lr, &mut acc, f, &mut p)?,
         Dialect::AlbAccess => run_alb(&mut lr, &mut acc, &mut p)?,
+        Dialect::AppgwAccess => run_appgw(&mut lr, &mut acc, &mut p)?,
     }
     (p.f)(lr.consumed());
     Ok((acc, lr.consumed()))
@@ -705,6 +769,7 @@ fn choose_dialect(
     Ok(match choice {
         FormatChoice::NginxError => Dialect::NginxError,
         FormatChoice::AlbAccess => Dialect::AlbAccess,
+        FormatChoice::AppgwAccess => Dialect::AppgwAccess,
         FormatChoice::NginxAccess => Dialect::NginxAccess(match access_formats {
             [] => AccessFormat::combined(),
             [one] => one.clone(),
@@ -712,7 +777,14 @@ fn choose_dialect(
         }),
         FormatChoice::Auto if head.is_empty() => {
             let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase());
-            if name
+            if path
+                .to_string_lossy()
+                .to_lowercase()
+                .contains("applicationgatewayaccesslog")
+            {
+                // Storage account blobs: insights-logs-applicationgatewayaccesslog/.../PT1H.json
+                Dialect::AppgwAccess
+            } else if name
                 .as_ref()
                 .is_some_and(|n| n.contains("elasticloadbalancing"))
             {
@@ -746,9 +818,10 @@ fn choose_dialect(
 ///
 /// With [`FormatChoice::Auto`] the first 64 KiB are sniffed ([`detect`]) and the same stream is then
 /// read on; a binary head is [`LogError::NotText`], an unrecognised one
-/// [`LogError::UnknownFormat`]. An empty file is summarized as empty (an ALB access log when its
-/// name contains `elasticloadbalancing`, an nginx access log when it contains `access`, else an
-/// error log). With [`FormatChoice::NginxAccess`] and several candidate formats, the head picks
+/// [`LogError::UnknownFormat`]. An empty file is summarized as empty (an AppGW access log when its
+/// path contains `applicationgatewayaccesslog`, as Storage account blobs do, an ALB access log when
+/// its name contains `elasticloadbalancing`, an nginx access log when it contains `access`, else
+/// an error log). With [`FormatChoice::NginxAccess`] and several candidate formats, the head picks
 /// among them. `progress` gets the bytes read from the file (compressed bytes for a .gz).
 ///
 /// A plain (not gzip) regular file of 16 MiB or more is read by two threads, each on one half
@@ -798,7 +871,7 @@ fn summarize_path_with(
     let needs_head = match choice {
         FormatChoice::Auto => true,
         FormatChoice::NginxAccess => access_formats.len() > 1,
-        FormatChoice::NginxError | FormatChoice::AlbAccess => false,
+        FormatChoice::NginxError | FormatChoice::AlbAccess | FormatChoice::AppgwAccess => false,
     };
     let mut head = Vec::new();
     if needs_head {
@@ -1427,6 +1500,178 @@ mod tests {
         )
         .unwrap();
         assert_eq!(explicit, one);
+    }
+
+    /// One AppGW record at 2026-11-20T10:00:SS: a diagnostic-setting record when `diag`, else a
+    /// flat `AGWAccessLogs` row.
+    fn agw(
+        diag: bool,
+        t: u32,
+        client: &str,
+        status: u16,
+        server: &str,
+        routed: &str,
+        err: &str,
+    ) -> String {
+        if diag {
+            format!(
+                "{{\"time\":\"2026-11-20T10:00:{t:02}.123Z\",\"category\":\"ApplicationGatewayAccessLog\",\"operationName\":\"ApplicationGatewayAccess\",\"backendPoolName\":\"pool-a\",\"properties\":{{\"clientIP\":\"{client}\",\"httpStatus\":{status},\"serverStatus\":\"{server}\",\"serverRouted\":\"{routed}\",\"error_info\":\"{err}\"}}}}\n"
+            )
+        } else {
+            format!(
+                "{{\"TimeGenerated\":\"2026-11-20T10:00:{t:02}.1234567Z\",\"HttpStatus\":\"{status}\",\"ServerStatus\":\"{server}\",\"ServerRouted\":\"{routed}\",\"ErrorInfo\":\"{err}\",\"ClientIp\":\"{client}\"}}\n"
+            )
+        }
+    }
+
+    const CLOSED: &str = "ERRORINFO_UPSTREAM_CLOSED_CONNECTION";
+
+    fn appgw_incident() -> String {
+        let c = "203.0.113.9";
+        let mut log = String::new();
+        log.push_str(&agw(true, 1, c, 200, "200", "10.0.1.4:443", ""));
+        log.push_str(&agw(true, 2, c, 502, "-", "10.0.1.4:443", CLOSED));
+        log.push_str(&agw(false, 3, c, 502, "", "10.0.1.4:443", CLOSED));
+        log.push_str(&agw(
+            true,
+            4,
+            c,
+            502,
+            "-",
+            "-",
+            "ERRORINFO_UPSTREAM_NO_LIVE",
+        ));
+        log.push_str(&agw(true, 5, "127.0.0.1", 502, "502", "10.0.1.5:80", ""));
+        log.push_str("garbage\n");
+        log.push_str(&agw(false, 6, c, 502, "502", "10.0.1.5:80", ""));
+        // unknown error_info values stay apart, by reason and from plain 502s
+        log.push_str(&agw(true, 7, c, 502, "-", "10.0.1.5:80", "ERRORINFO_A"));
+        log.push_str(&agw(true, 8, c, 502, "-", "10.0.1.5:80", "ERRORINFO_B"));
+        log.push_str(&agw(false, 9, c, 502, "-", "10.0.1.5:80", ""));
+        log.push_str(&agw(
+            true,
+            20,
+            c,
+            504,
+            "-",
+            "10.0.1.4:443",
+            "ERRORINFO_UPSTREAM_TIMED_OUT",
+        ));
+        log.push_str(&agw(false, 21, c, 404, "404", "10.0.1.4:443", ""));
+        log
+    }
+
+    #[test]
+    fn appgw_summary() {
+        let log = appgw_incident();
+        let s = run(log.as_bytes(), &Dialect::AppgwAccess, &Options::default());
+        assert_eq!(s.dialect, "appgw-access");
+        assert_eq!(s.lines, 12);
+        assert_eq!(s.skipped.unparsed, 1);
+        assert_eq!(s.skipped.outside_window, 0);
+        assert_eq!(s.matched, 8);
+        assert_eq!(s.first_seen.as_deref(), Some("2026-11-20T10:00:01Z"));
+        assert_eq!(s.last_seen.as_deref(), Some("2026-11-20T10:00:21Z"));
+        let counts: Vec<(&str, u64)> = s.counts.iter().map(|c| (c.key.as_str(), c.count)).collect();
+        assert_eq!(counts, [("502", 7), ("200", 1), ("404", 1), ("504", 1)]);
+
+        assert_eq!(s.groups.len(), 7);
+        let g = &s.groups[0];
+        assert_eq!(g.class, LogClass::PrematureClose);
+        assert_eq!(g.upstream.as_deref(), Some("10.0.1.4:443"));
+        assert_eq!((g.count, g.status, g.sample.line), (2, Some(502), 2));
+        assert_eq!(g.detail.as_deref(), Some(CLOSED));
+        assert_eq!((g.level.as_deref(), g.reused), (None, None));
+        assert_eq!(g.first_seen.as_deref(), Some("2026-11-20T10:00:02Z"));
+        assert_eq!(g.last_seen.as_deref(), Some("2026-11-20T10:00:03Z"));
+
+        let one = |c: LogClass| {
+            let v: Vec<_> = s.groups_of(c).collect();
+            assert_eq!(v.len(), 1, "{c}");
+            v[0].clone()
+        };
+        let nl = one(LogClass::NoLiveUpstreams);
+        assert_eq!((nl.upstream, nl.status, nl.count), (None, Some(502), 1));
+        assert_eq!(nl.detail.as_deref(), Some("ERRORINFO_UPSTREAM_NO_LIVE"));
+        let fu = one(LogClass::Status502FromUpstream);
+        assert_eq!(fu.upstream.as_deref(), Some("10.0.1.5:80"));
+        assert_eq!((fu.count, fu.sample.line, fu.detail), (1, 7, None));
+        let to = one(LogClass::ReadTimeout);
+        assert_eq!(
+            (to.upstream.as_deref(), to.status, to.detail.as_deref()),
+            (
+                Some("10.0.1.4:443"),
+                Some(504),
+                Some("ERRORINFO_UPSTREAM_TIMED_OUT")
+            )
+        );
+        let plain: Vec<_> = s.groups_of(LogClass::Status502).collect();
+        assert_eq!(plain.len(), 3);
+        for g in &plain {
+            assert_eq!((g.upstream.as_deref(), g.count), (Some("10.0.1.5:80"), 1));
+        }
+        let details: Vec<_> = plain.iter().map(|g| g.detail.as_deref()).collect();
+        assert_eq!(details, [Some("ERRORINFO_A"), Some("ERRORINFO_B"), None]);
+        // the internal 502 is nowhere
+        assert!(s.samples.iter().all(|l| !l.contains("127.0.0.1")));
+        assert!(s.groups.iter().all(|g| g.sample.line != 5));
+    }
+
+    #[test]
+    fn appgw_since_excludes_old_records() {
+        let log = appgw_incident();
+        let opts = Options {
+            since: Some(datetime!(2026-11-20 10:00:03.5 UTC)),
+            ..Options::default()
+        };
+        let s = run(log.as_bytes(), &Dialect::AppgwAccess, &opts);
+        // :01, :02, :03 are before the cut at :04; the internal record is not counted at all
+        assert_eq!(s.skipped.outside_window, 3);
+        assert_eq!(s.matched, 6);
+        assert_eq!(s.count_of(LogClass::PrematureClose), 0);
+        assert_eq!(s.count_of(LogClass::NoLiveUpstreams), 1);
+        assert_eq!(s.count_of(LogClass::ReadTimeout), 1);
+        assert_eq!(s.first_seen.as_deref(), Some("2026-11-20T10:00:01Z"));
+    }
+
+    #[test]
+    fn appgw_split_reading_matches_sequential() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = appgw_incident().repeat(200);
+        let path = dir.path().join("appgw.json");
+        std::fs::write(&path, &log).unwrap();
+        let opts = Options::default();
+        let go = |choice, parts| {
+            summarize_path_with(&path, "l", choice, &[], &opts, &mut |_| {}, parts, 0).unwrap()
+        };
+        let one = go(FormatChoice::Auto, 1);
+        assert_eq!(one, go(FormatChoice::Auto, 2));
+        assert_eq!(one, go(FormatChoice::AppgwAccess, 2));
+        assert_eq!(one.dialect, "appgw-access");
+        assert_eq!(one.lines, 2400);
+        assert_eq!(one.matched, 1600);
+        assert_eq!(one.groups.len(), 7);
+    }
+
+    #[test]
+    fn empty_appgw_blob_is_named_like_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let blob = dir
+            .path()
+            .join("insights-logs-applicationgatewayaccesslog/resourceId=/SUBSCRIPTIONS/X/APPLICATIONGATEWAYS/GW1/y=2026/m=11/d=20/h=10/m=00");
+        std::fs::create_dir_all(&blob).unwrap();
+        let blob = blob.join("PT1H.json");
+        std::fs::write(&blob, "").unwrap();
+        let s = summarize_path(
+            &blob,
+            "l",
+            FormatChoice::Auto,
+            &[],
+            &Options::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!((s.dialect.as_str(), s.lines), ("appgw-access", 0));
     }
 
     #[test]

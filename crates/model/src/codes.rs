@@ -182,6 +182,34 @@ finding_codes! {
     AlbMade502 = "alb-made-502": "the ALB made 502s according to its metrics, and no log or health signal says how",
     /// ALB: healthy targets while 502s are being served.
     AlbHealthCheckBlind = "alb-health-check-blind": "health checks pass while real traffic fails",
+    /// AppGW: a backend pool with no address, so nothing can serve (KB 2.5 #1).
+    AppgwEmptyBackendPool = "appgw-empty-backend-pool": "a backend pool of the Application Gateway has no member, so its requests get 502",
+    /// AppGW: every member of a pool is Down (KB 2.5 #2).
+    AppgwAllBackendsUnhealthy = "appgw-all-backends-unhealthy": "every backend of a pool fails its health probe, so the gateway has no live upstream and answers 502",
+    /// AppGW: some members are Down.
+    AppgwBackendsUnhealthy = "appgw-backends-unhealthy": "some backends fail their health probe",
+    /// AppGW: the gateway cannot open a TCP connection to the backend (KB 2.5 #3).
+    AppgwBackendUnreachable = "appgw-backend-unreachable": "the gateway cannot connect to the backend: nothing listening on the port, or an NSG, UDR or firewall in the way",
+    /// AppGW: the backend's FQDN does not resolve (KB 2.5 #4).
+    AppgwBackendDnsFailed = "appgw-backend-dns-failed": "the gateway cannot resolve the backend's FQDN (custom DNS, private zone or a typo)",
+    /// AppGW: the default probe (Host 127.0.0.1, path /) fails (KB 2.5 #5).
+    AppgwDefaultProbeFailing = "appgw-default-probe-failing": "the default health probe (http://127.0.0.1:<port>/) gets a status outside 200-399 from the backend",
+    /// AppGW: the default probe asks a different host than real traffic.
+    AppgwDefaultProbeHost = "appgw-default-probe-host": "the default health probe asks for Host 127.0.0.1, not the host real traffic uses, so health does not reflect what users get",
+    /// AppGW: a custom probe's host, path, match or timeout does not fit the backend (KB 2.5 #6).
+    AppgwProbeMisconfigured = "appgw-probe-misconfigured": "a custom health probe fails on its status match, body match or timeout",
+    /// AppGW: the backend's TLS certificate is not accepted (KB 2.5 #7).
+    AppgwBackendCertificate = "appgw-backend-certificate": "the gateway does not accept the backend's TLS certificate (name, expiry, chain or trusted root)",
+    /// AppGW: the backend did not answer within requestTimeout (KB 2.5 #8).
+    AppgwRequestTimeout = "appgw-request-timeout": "the backend did not answer within the HTTP setting's requestTimeout (on v2 the client gets 504, not 502)",
+    /// AppGW: the backend closed the connection (KB 2.5 #9).
+    AppgwBackendClosedConnection = "appgw-backend-closed-connection": "the backend closed the connection before answering (ERRORINFO_UPSTREAM_CLOSED_CONNECTION)",
+    /// AppGW: GatewayManager traffic on 65200-65535 is blocked, so health is Unknown (KB 2.5 #10).
+    AppgwGatewayManagerBlocked = "appgw-gateway-manager-blocked": "the gateway subnet's NSG or route table blocks the platform's management traffic, so backend health is unknown",
+    /// AppGW: the backend itself answered 502 (KB 2.5 #11).
+    AppgwBackendReturned502 = "appgw-backend-returned-502": "the backend itself returned the 502: look one layer down",
+    /// AppGW: the gateway is not running or its last change failed.
+    AppgwNotRunning = "appgw-not-running": "the Application Gateway is stopped or its provisioning failed",
 }
 
 impl std::fmt::Display for FindingCode {

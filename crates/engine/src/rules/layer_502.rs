@@ -110,7 +110,7 @@ fn inspect_command(layer: Layer, probe: &Probe) -> String {
     match layer {
         Layer::Nginx => "cloud502 nginx --error-log /var/log/nginx/error.log".to_owned(),
         Layer::AwsAlb => "cloud502 aws --tg <target-group-arn>".to_owned(),
-        Layer::AzureAppgw => "cloud502 azure --gw <gateway-name>".to_owned(),
+        Layer::AzureAppgw => "cloud502 azure -g <resource-group> --gw <gateway-name>".to_owned(),
         Layer::Cloudflare => format!("cloud502 cloudflare --zone {}", zone_guess(&probe.host)),
         Layer::Application | Layer::Unknown => {
             "cloud502 probe http://<upstream-host>:<port>/".to_owned()

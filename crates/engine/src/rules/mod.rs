@@ -11,6 +11,13 @@ mod alb_health_check;
 mod alb_keepalive;
 mod alb_network;
 mod alb_targets;
+mod appgw;
+mod appgw_backends;
+mod appgw_gateway;
+mod appgw_logs;
+mod appgw_network;
+mod appgw_pools;
+mod appgw_probe;
 mod cloudflare_52x;
 mod connection_failure;
 mod gateway_timeout;
@@ -50,6 +57,12 @@ pub static RULES: &[Rule] = &[
     alb_network::RULE,
     alb_targets::RULE,
     alb_health_check::RULE,
+    appgw_gateway::RULE,
+    appgw_pools::RULE,
+    appgw_logs::RULE,
+    appgw_network::RULE,
+    appgw_backends::RULE,
+    appgw_probe::RULE,
     connection_failure::RULE,
     tls_handshake::RULE,
     tls_certificate::RULE,

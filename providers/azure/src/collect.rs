@@ -1,0 +1,471 @@
+//! One collection: the gateway first (nothing else makes sense without it), then backend health,
+//! access logs and the gateway subnet's NSG and route table in parallel. Only the first call can
+//! stop the run; every later failure is a gap.
+
+use crate::api::{Api, ApiError};
+use crate::auth::{Credential, Token};
+use crate::config::{API_VERSION, AzureOptions, Validated};
+use crate::convert;
+use crate::error::AzureError;
+use crate::resources::{BackendHealth, Gateway, Nsg, QueryResponse, RouteTable, Subnet};
+use cloud502_engine::CollectCx;
+use cloud502_model::{
+    CheckStatus, Evidence, EvidenceItem, Gap, GapKind, HostCheck, LogSummary, ProviderKind, Subject,
+};
+
+/// RBAC actions, as the custom role in docs/providers/azure.md grants them.
+pub mod actions {
+    /// GET the gateway.
+    pub const GATEWAY_READ: &str = "Microsoft.Network/applicationGateways/read";
+    /// POST backendhealth.
+    pub const BACKEND_HEALTH: &str = "Microsoft.Network/applicationGateways/backendhealth/action";
+    /// GET the gateway subnet.
+    pub const SUBNET_READ: &str = "Microsoft.Network/virtualNetworks/subnets/read";
+    /// GET the subnet's NSG.
+    pub const NSG_READ: &str = "Microsoft.Network/networkSecurityGroups/read";
+    /// GET the subnet's route table.
+    pub const ROUTE_TABLE_READ: &str = "Microsoft.Network/routeTables/read";
+    /// Log Analytics query.
+    pub const LOGS_QUERY: &str = "Microsoft.OperationalInsights/workspaces/query/read";
+}
+
+/// The report's subject: `RG/GATEWAY`.
+pub fn subject(opts: &AzureOptions) -> Subject {
+    Subject {
+        kind: ProviderKind::AzureAppgw,
+        id: format!("{}/{}", opts.resource_group, opts.gateway),
+    }
+}
+
+pub(crate) struct Collector<'a> {
+    pub opts: &'a AzureOptions,
+    pub v: &'a Validated,
+    pub api: &'a Api,
+    pub credential: &'a Credential,
+    pub token: &'a Token,
+    pub cx: &'a CollectCx,
+}
+
+impl Collector<'_> {
+    fn arm_url(&self, path: &str) -> String {
+        let base = self.v.arm_endpoint.as_str().trim_end_matches('/');
+        let sep = if path.contains('?') { '&' } else { '?' };
+        format!("{base}{path}{sep}api-version={API_VERSION}")
+    }
+
+    pub async fn collect(&self) -> Result<Evidence, AzureError> {
+        let gateway_id = self.v.gateway_id(self.opts);
+        self.cx.progress.message(&format!(
+            "reading Application Gateway {}",
+            self.opts.gateway
+        ));
+        let gw: Gateway = self
+            .api
+            .get(
+                &self.arm_url(&gateway_id),
+                self.token,
+                actions::GATEWAY_READ,
+            )
+            .await
+            .map_err(|e| self.fatal(e))?;
+        let v2 = convert::is_v2(&gw);
+        self.cx
+            .progress
+            .message("reading backend health, access logs and the gateway subnet");
+        let (health, logs, network) = tokio::join!(
+            self.health(&gateway_id),
+            self.logs(&gw),
+            self.network(&gw, v2)
+        );
+        let mut ev = Evidence {
+            subject: subject(self.opts),
+            targets: Vec::new(),
+            probes: Vec::new(),
+            logs: Vec::new(),
+            config: convert::config(&gw, &format!("arm:{gateway_id}")),
+            checks: Vec::new(),
+            metrics: Vec::new(),
+            items: vec![EvidenceItem {
+                id: "azure.credential".to_owned(),
+                source: "azure_identity".to_owned(),
+                fact: format!("token from {}", self.credential.why),
+            }],
+            gaps: Vec::new(),
+        };
+        // Gateway-wide settings as facts findings can cite (`config.setting.operationalState`).
+        for st in &ev.config.settings {
+            ev.items.push(EvidenceItem {
+                id: format!("config.setting.{}", st.name),
+                source: "azure:applicationGateways".to_owned(),
+                fact: format!("{}: {}", st.name, st.value),
+            });
+        }
+        match health {
+            Ok(h) => ev.targets = convert::targets(&h, &gw),
+            Err(gap) => ev.gaps.push(gap),
+        }
+        let (summaries, gaps) = logs;
+        ev.logs = summaries;
+        for (i, l) in ev.logs.iter_mut().enumerate() {
+            l.id = format!("log.{i}");
+        }
+        ev.gaps.extend(gaps);
+        let (checks, gaps) = network;
+        ev.checks = checks;
+        ev.gaps.extend(gaps);
+        Ok(ev)
+    }
+
+    /// The first call failed: name the problem and the fix (exit 2 for what the user named
+    /// wrong, 4 for credentials and reachability).
+    fn fatal(&self, e: ApiError) -> AzureError {
+        let (sub, rg, gw) = (
+            &self.v.subscription,
+            &self.opts.resource_group,
+            &self.opts.gateway,
+        );
+        let code = e.code().to_owned();
+        match (e.status(), code.as_str()) {
+            (Some(404), "ResourceGroupNotFound") => AzureError::NotFound {
+                message: format!("resource group {rg:?} not found in subscription {sub}"),
+                hint: "check -g and --subscription (`az group list -o table`)".to_owned(),
+            },
+            (Some(404 | 400), "SubscriptionNotFound" | "InvalidSubscriptionId") => {
+                AzureError::NotFound {
+                    message: format!(
+                        "subscription {sub} not found or not visible to this credential ({e})"
+                    ),
+                    hint:
+                        "check --subscription / AZURE_SUBSCRIPTION_ID (`az account list -o table`)"
+                            .to_owned(),
+                }
+            }
+            (Some(404), _) => AzureError::NotFound {
+                message: format!("Application Gateway {gw:?} not found in resource group {rg:?}"),
+                hint: format!(
+                    "check --gw (`az network application-gateway list -g {rg} -o table`)"
+                ),
+            },
+            (Some(401), _) => AzureError::Credentials {
+                message: format!("ARM rejected the token from {} ({e})", self.credential.kind),
+                hint: "sign in again (`az login`), or check the tenant of the credential"
+                    .to_owned(),
+            },
+            (Some(403), _) => AzureError::Credentials {
+                message: format!("no read access to Application Gateway {gw:?} ({e})"),
+                hint: "grant Reader, or the custom role in docs/providers/azure.md, on the gateway"
+                    .to_owned(),
+            },
+            (Some(429), _) => AzureError::Unavailable {
+                message: format!("ARM throttled the request ({e})"),
+                hint: "wait for the retry time and run again".to_owned(),
+            },
+            _ => AzureError::Unavailable {
+                message: format!("cannot read Application Gateway {gw:?}: {e}"),
+                hint: format!(
+                    "check the network path to {} or raise --timeout",
+                    self.v.arm_endpoint
+                ),
+            },
+        }
+    }
+
+    async fn health(&self, gateway_id: &str) -> Result<BackendHealth, Gap> {
+        if !self.opts.backend_health {
+            return Err(Gap {
+                scope: "azure:backendhealth".to_owned(),
+                kind: GapKind::Unsupported,
+                message: "backend health was not read (--no-backend-health)".to_owned(),
+                hint: None,
+            });
+        }
+        let url = self.arm_url(&format!("{gateway_id}/backendhealth"));
+        self.api
+            .post_lro(&url, self.token, actions::BACKEND_HEALTH)
+            .await
+            .map_err(|e| match e.status() {
+                Some(403) => Gap {
+                    scope: "azure:backendhealth".to_owned(),
+                    kind: GapKind::Permission,
+                    message: "the Reader role cannot read backend health: grant Microsoft.Network/applicationGateways/backendhealth/action".to_owned(),
+                    hint: Some(
+                        "add the action to a custom role (docs/providers/azure.md); a read-only lock on the gateway blocks it too".to_owned(),
+                    ),
+                },
+                _ => gap("azure:backendhealth", "backend health", &e),
+            })
+    }
+
+    async fn logs(&self, gw: &Gateway) -> (Vec<LogSummary>, Vec<Gap>) {
+        let Some(workspace) = self.opts.workspace.as_deref().map(str::trim) else {
+            return (Vec::new(), Vec::new());
+        };
+        let scope = "azure:loganalytics";
+        let token = match self
+            .credential
+            .token(&self.v.logs_scope, self.api.timeout)
+            .await
+        {
+            Ok(t) => t,
+            Err(e) => {
+                return (
+                    Vec::new(),
+                    vec![Gap {
+                        scope: scope.to_owned(),
+                        kind: GapKind::Permission,
+                        message: format!("no Log Analytics token for {}: {e}", self.v.logs_scope),
+                        hint: Some("check --logs-scope and the credential's tenant".to_owned()),
+                    }],
+                );
+            }
+        };
+        let base = self.v.logs_endpoint.as_str().trim_end_matches('/');
+        let url = format!("{base}/v1/workspaces/{workspace}/query");
+        let secs = self.opts.since.as_secs().max(60);
+        let timespan = format!("PT{secs}S");
+        let id = gw.id.replace('\'', "");
+        let mut summaries = Vec::new();
+        let mut errors = Vec::new();
+        for (table, query) in queries(&id) {
+            let body = serde_json::json!({ "query": query, "timespan": timespan });
+            match self
+                .api
+                .post::<QueryResponse>(&url, &token, &body, actions::LOGS_QUERY)
+                .await
+            {
+                Ok(resp) => {
+                    let Some(t) = resp.tables.first() else {
+                        continue;
+                    };
+                    let source = format!("loganalytics:{workspace}:{table}");
+                    summaries.push(convert::log_summary("", &source, t));
+                }
+                // A workspace without the table answers 400 (SemanticError): not a gap by itself.
+                Err(e) if e.status() == Some(400) && missing_table(&e) => {}
+                Err(e) => errors.push((table, e)),
+            }
+        }
+        let mut gaps = Vec::new();
+        for (table, e) in &errors {
+            gaps.push(match e.status() {
+                Some(403) => Gap {
+                    scope: scope.to_owned(),
+                    kind: GapKind::Permission,
+                    message: format!("cannot query {table} in workspace {workspace} ({e})"),
+                    hint: Some(
+                        "grant Log Analytics Reader on the workspace (Microsoft.OperationalInsights/workspaces/query/read)"
+                            .to_owned(),
+                    ),
+                },
+                Some(404) => Gap {
+                    scope: scope.to_owned(),
+                    kind: GapKind::NotFound,
+                    message: format!("workspace {workspace} not found ({e})"),
+                    hint: Some("pass the workspace's Workspace ID (a GUID) with --workspace".to_owned()),
+                },
+                _ => gap(scope, &format!("the {table} query"), e),
+            });
+        }
+        if summaries.is_empty() && errors.is_empty() {
+            gaps.push(Gap {
+                scope: scope.to_owned(),
+                kind: GapKind::NotFound,
+                message: format!("workspace {workspace} has neither AGWAccessLogs nor AzureDiagnostics"),
+                hint: Some(
+                    "send the gateway's ApplicationGatewayAccessLog to this workspace with a diagnostic setting".to_owned(),
+                ),
+            });
+        }
+        // Keep the table that has the gateway's rows (a diagnostic setting writes to one of them).
+        if summaries.len() > 1 && summaries.iter().any(|s| s.lines > 0) {
+            summaries.retain(|s| s.lines > 0);
+        }
+        (summaries, gaps)
+    }
+
+    async fn network(&self, gw: &Gateway, v2: bool) -> (Vec<HostCheck>, Vec<Gap>) {
+        let mut checks = Vec::new();
+        let mut gaps = Vec::new();
+        if !self.opts.network {
+            return (checks, gaps);
+        }
+        let Some(subnet_id) = gw
+            .properties
+            .gateway_ip_configurations
+            .iter()
+            .find_map(|c| c.properties.subnet.as_ref())
+            .map(|s| s.id.clone())
+            .filter(|id| !id.is_empty())
+        else {
+            return (checks, gaps);
+        };
+        let skipped = |detail: String| HostCheck {
+            id: "nsg.gateway-manager".to_owned(),
+            name: "GatewayManager inbound on 65200-65535".to_owned(),
+            status: CheckStatus::Skipped,
+            detail,
+        };
+        let subnet: Subnet = match self
+            .api
+            .get(&self.arm_url(&subnet_id), self.token, actions::SUBNET_READ)
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                checks.push(skipped(format!(
+                    "the gateway subnet could not be read: {e}"
+                )));
+                gaps.push(network_gap("the gateway subnet", actions::SUBNET_READ, &e));
+                return (checks, gaps);
+            }
+        };
+        let nsg_id = subnet.properties.network_security_group.map(|r| r.id);
+        let rt_id = subnet.properties.route_table.map(|r| r.id);
+        let nsg = async {
+            match &nsg_id {
+                Some(id) => Some(
+                    self.api
+                        .get::<Nsg>(&self.arm_url(id), self.token, actions::NSG_READ)
+                        .await,
+                ),
+                None => None,
+            }
+        };
+        let rt = async {
+            match (&rt_id, v2) {
+                (Some(id), true) => Some(
+                    self.api
+                        .get::<RouteTable>(&self.arm_url(id), self.token, actions::ROUTE_TABLE_READ)
+                        .await,
+                ),
+                _ => None,
+            }
+        };
+        let (nsg, rt) = tokio::join!(nsg, rt);
+        match nsg {
+            None => checks.push(HostCheck {
+                id: "nsg.gateway-manager".to_owned(),
+                name: "GatewayManager inbound on 65200-65535".to_owned(),
+                status: CheckStatus::Pass,
+                detail: "the gateway subnet has no NSG".to_owned(),
+            }),
+            Some(Ok(n)) => checks.push(convert::nsg_check(&n, v2)),
+            Some(Err(e)) => {
+                checks.push(skipped(format!(
+                    "the gateway subnet's NSG could not be read: {e}"
+                )));
+                gaps.push(network_gap(
+                    "the gateway subnet's NSG",
+                    actions::NSG_READ,
+                    &e,
+                ));
+            }
+        }
+        match rt {
+            None => {}
+            Some(Ok(t)) => checks.push(convert::route_check(&t)),
+            Some(Err(e)) => gaps.push(network_gap(
+                "the gateway subnet's route table",
+                actions::ROUTE_TABLE_READ,
+                &e,
+            )),
+        }
+        (checks, gaps)
+    }
+}
+
+/// The two places access logs land (KB 2.3): the resource-specific table and the legacy one.
+/// Only 5xx rows keep their detail, so the result stays a handful of rows.
+fn queries(gateway_id: &str) -> [(&'static str, String); 2] {
+    let summarize = "| extend F = HttpStatus >= 500 \
+| summarize Requests = count(), FirstSeen = min(TimeGenerated), LastSeen = max(TimeGenerated) \
+by HttpStatus, ErrorInfo = iff(F, ErrorInfo, ''), ServerStatus = iff(F, ServerStatus, ''), \
+ServerRouted = iff(F, ServerRouted, ''), BackendPoolName = iff(F, BackendPoolName, '')";
+    [
+        (
+            "AGWAccessLogs",
+            format!(
+                "AGWAccessLogs | where _ResourceId =~ '{gateway_id}' \
+| where tostring(column_ifexists('ClientIp', '')) != '127.0.0.1' \
+| extend HttpStatus = toint(HttpStatus), ErrorInfo = tostring(ErrorInfo), ServerStatus = tostring(ServerStatus), \
+ServerRouted = tostring(ServerRouted), BackendPoolName = tostring(BackendPoolName) {summarize}"
+            ),
+        ),
+        (
+            "AzureDiagnostics",
+            format!(
+                "AzureDiagnostics | where ResourceType == 'APPLICATIONGATEWAYS' and Category == 'ApplicationGatewayAccessLog' \
+| where _ResourceId =~ '{gateway_id}' \
+| where tostring(column_ifexists('clientIP_s', '')) != '127.0.0.1' \
+| extend HttpStatus = toint(column_ifexists('httpStatus_d', real(null))), \
+ErrorInfo = tostring(column_ifexists('error_info_s', '')), ServerStatus = tostring(column_ifexists('serverStatus_s', '')), \
+ServerRouted = tostring(column_ifexists('serverRouted_s', '')), BackendPoolName = tostring(column_ifexists('backendPoolName_s', '')) {summarize}"
+            ),
+        ),
+    ]
+}
+
+fn missing_table(e: &ApiError) -> bool {
+    let ApiError::Status { code, message, .. } = e else {
+        return false;
+    };
+    let m = message.to_ascii_lowercase();
+    code == "SemanticError"
+        || m.contains("semanticerror")
+        || m.contains("failed to resolve table")
+        || (code == "BadArgumentError" && m.contains("resolve"))
+}
+
+fn network_gap(what: &str, action: &str, e: &ApiError) -> Gap {
+    match e.status() {
+        Some(403) => Gap {
+            scope: "azure:network".to_owned(),
+            kind: GapKind::Permission,
+            message: format!("cannot read {what} ({e})"),
+            hint: Some(format!(
+                "grant {action} (Reader on the virtual network includes it)"
+            )),
+        },
+        _ => gap("azure:network", what, e),
+    }
+}
+
+/// A failed call as a gap.
+fn gap(scope: &str, what: &str, e: &ApiError) -> Gap {
+    let (kind, hint) = match e {
+        ApiError::Status {
+            status: 429,
+            retry_after,
+            ..
+        } => (
+            GapKind::Throttled,
+            Some(match retry_after {
+                Some(r) => format!("ARM asked to retry after {} s; run again then", r.as_secs()),
+                None => "ARM throttled the subscription; run again in a minute".to_owned(),
+            }),
+        ),
+        ApiError::Status {
+            status: 401 | 403, ..
+        } => (
+            GapKind::Permission,
+            Some("see docs/providers/azure.md for the role this needs".to_owned()),
+        ),
+        ApiError::Status { status: 404, .. } => (GapKind::NotFound, None),
+        ApiError::Status { .. } => (GapKind::Other, None),
+        ApiError::Timeout { running: true, .. } => (
+            GapKind::Timeout,
+            Some(
+                "raise --timeout: backend health often takes 30-60 s on a large gateway".to_owned(),
+            ),
+        ),
+        ApiError::Timeout { .. } => (GapKind::Timeout, Some("raise --timeout".to_owned())),
+        ApiError::Unreachable(_) => (GapKind::Unreachable, None),
+        ApiError::Invalid(_) => (GapKind::InvalidInput, None),
+    };
+    Gap {
+        scope: scope.to_owned(),
+        kind,
+        message: format!("{what}: {e}"),
+        hint,
+    }
+}

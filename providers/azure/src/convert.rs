@@ -1,0 +1,961 @@
+//! ARM resources into the shared model: the gateway into routes, pools and settings; backend
+//! health into targets with a classified reason (KB 2.2); the subnet's NSG and route table into
+//! checks; Log Analytics rows into a log summary (KB 2.3).
+
+use crate::resources::{
+    BackendHealth, Child, Gateway, HttpSettings, Nsg, Probe, QueryTable, RouteTable, SecurityRule,
+    SubRef,
+};
+use cloud502_model::{
+    CheckStatus, ConfigSnapshot, ForwardKind, HealthState, HostCheck, LogClass, LogCount, LogGroup,
+    LogSample, LogSummary, Pool, PoolMember, Route, Setting, Target,
+};
+use std::collections::BTreeMap;
+
+fn setting(name: &str, value: impl Into<String>) -> Setting {
+    Setting {
+        name: name.to_owned(),
+        value: value.into(),
+        location: None,
+        default: false,
+    }
+}
+
+fn default_setting(name: &str, value: impl Into<String>) -> Setting {
+    Setting {
+        default: true,
+        ..setting(name, value)
+    }
+}
+
+/// Whether the SKU is v2 (`Standard_v2`, `WAF_v2`, `Basic`).
+pub fn is_v2(gw: &Gateway) -> bool {
+    let sku = &gw.properties.sku;
+    [sku.tier.as_deref(), sku.name.as_deref()]
+        .into_iter()
+        .flatten()
+        .any(|s| s.ends_with("_v2") || s.eq_ignore_ascii_case("Basic"))
+}
+
+/// The gateway as a config snapshot.
+pub fn config(gw: &Gateway, source: &str) -> ConfigSnapshot {
+    let p = &gw.properties;
+    let mut settings = Vec::new();
+    if let Some(n) = &p.sku.name {
+        settings.push(setting("sku.name", n));
+    }
+    if let Some(t) = &p.sku.tier {
+        settings.push(setting("sku.tier", t));
+    }
+    if let Some(c) = p.sku.capacity {
+        settings.push(setting("sku.capacity", c.to_string()));
+    }
+    if let Some(s) = &p.operational_state {
+        settings.push(setting("operationalState", s));
+    }
+    if let Some(s) = &p.provisioning_state {
+        settings.push(setting("provisioningState", s));
+    }
+    if let Some(url) = error_page(&p.custom_error_configurations) {
+        settings.push(setting("customError.HttpStatus502", url));
+    }
+    let pools = p
+        .backend_address_pools
+        .iter()
+        .map(|pool| Pool {
+            name: pool.name.clone(),
+            location: None,
+            members: pool
+                .properties
+                .backend_addresses
+                .iter()
+                .filter_map(|a| a.ip_address.clone().or_else(|| a.fqdn.clone()))
+                .chain(
+                    pool.properties
+                        .backend_ip_configurations
+                        .iter()
+                        .map(nic_member),
+                )
+                .map(|address| PoolMember {
+                    address,
+                    location: None,
+                    settings: Vec::new(),
+                })
+                .collect(),
+            settings: Vec::new(),
+        })
+        .collect();
+    ConfigSnapshot {
+        sources: vec![source.to_owned()],
+        version: p.sku.name.clone(),
+        routes: routes(gw),
+        pools,
+        settings,
+    }
+}
+
+/// `nic:<nic>/<ipconfig>` from `.../networkInterfaces/<nic>/ipConfigurations/<ipconfig>`.
+fn nic_member(r: &SubRef) -> String {
+    let parts: Vec<&str> = r.id.split('/').collect();
+    match parts
+        .iter()
+        .position(|p| p.eq_ignore_ascii_case("networkInterfaces"))
+    {
+        Some(i) if i + 3 < parts.len() + 1 && parts.len() > i + 3 => {
+            format!("nic:{}/{}", parts[i + 1], parts[i + 3])
+        }
+        _ => format!("nic:{}", r.name()),
+    }
+}
+
+fn error_page(pages: &[crate::resources::CustomError]) -> Option<String> {
+    pages
+        .iter()
+        .find(|c| c.status_code.as_deref() == Some("HttpStatus502"))
+        .and_then(|c| c.custom_error_page_url.clone())
+}
+
+fn by_ref<'a, P>(items: &'a [Child<P>], r: Option<&SubRef>) -> Option<&'a Child<P>> {
+    let r = r?;
+    items
+        .iter()
+        .find(|c| c.id.eq_ignore_ascii_case(&r.id) || (!r.name().is_empty() && c.name == r.name()))
+}
+
+/// One route per basic rule, and per path rule (plus the default) of a path-based rule.
+fn routes(gw: &Gateway) -> Vec<Route> {
+    let p = &gw.properties;
+    let mut out = Vec::new();
+    let mut rules: Vec<_> = p.request_routing_rules.iter().collect();
+    rules.sort_by_key(|r| (r.properties.priority.unwrap_or(u32::MAX), r.name.clone()));
+    for rule in rules {
+        let r = &rule.properties;
+        let listener = by_ref(&p.http_listeners, r.http_listener.as_ref());
+        let mut targets: Vec<(Option<String>, Option<&SubRef>, Option<&SubRef>)> = Vec::new();
+        if let Some(map) = by_ref(&p.url_path_maps, r.url_path_map.as_ref()) {
+            for pr in &map.properties.path_rules {
+                targets.push((
+                    Some(pr.properties.paths.join(", ")),
+                    pr.properties.backend_address_pool.as_ref(),
+                    pr.properties.backend_http_settings.as_ref(),
+                ));
+            }
+            targets.push((
+                None,
+                map.properties.default_backend_address_pool.as_ref(),
+                map.properties.default_backend_http_settings.as_ref(),
+            ));
+        } else if r.redirect_configuration.is_none() {
+            targets.push((
+                None,
+                r.backend_address_pool.as_ref(),
+                r.backend_http_settings.as_ref(),
+            ));
+        }
+        for (path, pool, settings) in targets {
+            let Some(pool) = pool else { continue };
+            let http = by_ref(&p.backend_http_settings_collection, settings);
+            let mut s = vec![setting("rule", &rule.name)];
+            let mut server_names = Vec::new();
+            let mut listen = Vec::new();
+            if let Some(l) = listener {
+                s.push(setting("listener", &l.name));
+                server_names = l.properties.host_names.clone();
+                if let Some(h) = &l.properties.host_name
+                    && !server_names.contains(h)
+                {
+                    server_names.insert(0, h.clone());
+                }
+                let port = by_ref(&p.frontend_ports, l.properties.frontend_port.as_ref())
+                    .and_then(|f| f.properties.port)
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "?".to_owned());
+                listen.push(format!(
+                    "{port} {}",
+                    l.properties
+                        .protocol
+                        .as_deref()
+                        .unwrap_or("?")
+                        .to_ascii_lowercase()
+                ));
+                if let Some(url) = error_page(&l.properties.custom_error_configurations) {
+                    s.push(setting("customError.HttpStatus502", url));
+                }
+            }
+            let settings_name = http
+                .map(|h| h.name.clone())
+                .unwrap_or_else(|| settings.map(|r| r.name().to_owned()).unwrap_or_default());
+            let scheme = http
+                .and_then(|h| h.properties.protocol.clone())
+                .map(|p| p.to_ascii_lowercase());
+            if let Some(h) = http {
+                s.extend(http_settings(h, &p.probes));
+            }
+            out.push(Route {
+                id: format!("route.{}", out.len()),
+                server_names,
+                listen,
+                path,
+                kind: ForwardKind::Proxy,
+                target: format!("{} via {}", pool.name(), settings_name),
+                scheme,
+                pool: Some(pool.name().to_owned()),
+                dynamic: false,
+                location: None,
+                settings: s,
+            });
+        }
+    }
+    out
+}
+
+/// The HTTP settings and the probe in force for them (custom, or the default probe with its
+/// documented values, KB 2.2 / 2.5 #5).
+fn http_settings(h: &Child<HttpSettings>, probes: &[Child<Probe>]) -> Vec<Setting> {
+    let hp = &h.properties;
+    let mut s = vec![setting("backendHttpSettings", &h.name)];
+    if let Some(port) = hp.port {
+        s.push(setting("port", port.to_string()));
+    }
+    if let Some(proto) = &hp.protocol {
+        s.push(setting("protocol", proto));
+    }
+    match hp.request_timeout {
+        Some(t) => s.push(setting("requestTimeout", t.to_string())),
+        None => s.push(default_setting("requestTimeout", "20")),
+    }
+    if let Some(host) = &hp.host_name {
+        s.push(setting("hostName", host));
+    }
+    let pick = hp.pick_host_name_from_backend_address.unwrap_or(false);
+    s.push(setting("pickHostNameFromBackendAddress", pick.to_string()));
+    if let Some(path) = &hp.path {
+        s.push(setting("path", path));
+    }
+    let protocol = hp.protocol.clone().unwrap_or_else(|| "Http".to_owned());
+    match by_ref(probes, hp.probe.as_ref()) {
+        Some(probe) => {
+            let pp = &probe.properties;
+            s.push(setting("probe", &probe.name));
+            s.push(setting(
+                "probe.protocol",
+                pp.protocol.clone().unwrap_or(protocol),
+            ));
+            let pick_from_settings = pp
+                .pick_host_name_from_backend_http_settings
+                .unwrap_or(false);
+            let host = match (&pp.host, pick_from_settings) {
+                (Some(h), false) if !h.is_empty() => h.clone(),
+                _ if pick_from_settings => hp
+                    .host_name
+                    .clone()
+                    .unwrap_or_else(|| "(backend address)".to_owned()),
+                _ => "(none)".to_owned(),
+            };
+            s.push(setting("probe.host", host));
+            s.push(setting(
+                "probe.path",
+                pp.path.clone().unwrap_or_else(|| "/".to_owned()),
+            ));
+            for (name, v) in [
+                ("probe.interval", pp.interval),
+                ("probe.timeout", pp.timeout),
+                ("probe.unhealthyThreshold", pp.unhealthy_threshold),
+            ] {
+                if let Some(v) = v {
+                    s.push(setting(name, v.to_string()));
+                }
+            }
+            s.push(setting(
+                "probe.pickHostNameFromBackendHttpSettings",
+                pick_from_settings.to_string(),
+            ));
+            if let Some(port) = pp.port {
+                s.push(setting("probe.port", port.to_string()));
+            }
+            let m = pp.matcher.clone().unwrap_or_default();
+            if m.status_codes.is_empty() {
+                s.push(default_setting("probe.match.statusCodes", "200-399"));
+            } else {
+                s.push(setting("probe.match.statusCodes", m.status_codes.join(",")));
+            }
+            if let Some(body) = m.body.filter(|b| !b.is_empty()) {
+                s.push(setting("probe.match.body", body));
+            }
+        }
+        None => {
+            // The default probe: <protocol>://127.0.0.1:<port>/ unless the settings name a host.
+            let host = match (&hp.host_name, pick) {
+                (Some(h), _) => h.clone(),
+                (None, true) => "(backend address)".to_owned(),
+                (None, false) => "127.0.0.1".to_owned(),
+            };
+            s.push(default_setting("probe", "default"));
+            s.push(default_setting("probe.protocol", protocol));
+            s.push(default_setting("probe.host", host));
+            s.push(default_setting("probe.path", "/"));
+            s.push(default_setting("probe.interval", "30"));
+            s.push(default_setting("probe.timeout", "30"));
+            s.push(default_setting("probe.unhealthyThreshold", "3"));
+            s.push(default_setting(
+                "probe.pickHostNameFromBackendHttpSettings",
+                pick.to_string(),
+            ));
+            s.push(default_setting("probe.match.statusCodes", "200-399"));
+        }
+    }
+    s
+}
+
+/// Classify a `healthProbeLog` message (KB 2.2), loosely and accepting the older wordings.
+/// `None` for a success message or none at all.
+pub fn classify_probe_log(log: &str) -> Option<&'static str> {
+    let l = log.to_ascii_lowercase();
+    let has = |s: &str| l.contains(s);
+    if l.trim().is_empty() || l.starts_with("success") {
+        return None;
+    }
+    Some(if has("could not be retrieved") {
+        "health-unknown"
+    } else if has("time taken by the backend") || has("probe timeout") || has("timeout threshold") {
+        "probe-timeout"
+    } else if has("could not create a probe") || (has("fqdn") && has("not been entered correctly"))
+    {
+        "dns-failure"
+    } else if has("could not connect to the backend") {
+        "connect-failure"
+    } else if has("status code") && (has("did not match") || has("mismatch")) {
+        "status-mismatch"
+    } else if has("body of the backend") || (has("body") && has("did not match")) {
+        "body-mismatch"
+    } else if has("common name") || has("invalid cn") {
+        "cert-name-mismatch"
+    } else if has("valid from") || has("certificate expired") || has("certificate is expired") {
+        "cert-expired"
+    } else if has("is missing from the certificate chain") || has("not the topmost certificate") {
+        "cert-chain"
+    } else if has("well-known certificate authority")
+        || has("root certificate of the server certificate")
+        || has("whitelisted")
+        || has("allowlisted")
+        || has("invalid ca")
+        || has("trusted root")
+    {
+        "cert-untrusted"
+    } else if has("could not be verified") {
+        "cert-verify-failed"
+    } else {
+        "other"
+    })
+}
+
+/// Backend health into targets.
+pub fn targets(health: &BackendHealth, gw: &Gateway) -> Vec<Target> {
+    let mut out = Vec::new();
+    for pool in &health.backend_address_pools {
+        let pool_name = pool.backend_address_pool.name();
+        for sh in &pool.backend_http_settings_collection {
+            let settings_name = sh.backend_http_settings.name();
+            let port = gw
+                .properties
+                .backend_http_settings_collection
+                .iter()
+                .find(|h| h.name == settings_name)
+                .and_then(|h| h.properties.port);
+            for server in &sh.servers {
+                let health = match server.health.to_ascii_lowercase().as_str() {
+                    "up" => HealthState::Healthy,
+                    "down" | "partial" => HealthState::Unhealthy,
+                    "draining" => HealthState::Draining,
+                    _ => HealthState::Unknown,
+                };
+                let log = server
+                    .health_probe_log
+                    .clone()
+                    .filter(|l| !l.trim().is_empty());
+                let reason = match health {
+                    HealthState::Healthy => None,
+                    _ => log
+                        .as_deref()
+                        .and_then(classify_probe_log)
+                        .map(str::to_owned),
+                };
+                out.push(Target {
+                    id: format!("{pool_name}/{settings_name}/{}", server.address),
+                    address: Some(server.address.clone()),
+                    port,
+                    group: Some(pool_name.to_owned()),
+                    health,
+                    reason,
+                    detail: log,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Whether the rule's ports cover all of `low..=high` (KB 2.5 #10).
+fn covers_mgmt_ports(rule: &SecurityRule, low: u32, high: u32) -> bool {
+    let ranges = rule
+        .destination_port_range
+        .iter()
+        .chain(rule.destination_port_ranges.iter());
+    ranges.into_iter().any(|r| {
+        let r = r.trim();
+        if r == "*" {
+            return true;
+        }
+        let (lo, hi) = r.split_once('-').unwrap_or((r, r));
+        matches!((lo.trim().parse::<u32>(), hi.trim().parse::<u32>()), (Ok(lo), Ok(hi)) if lo <= low && hi >= high)
+    })
+}
+
+/// Whether any part of `low..=high` is in the rule's ports (a deny of a part breaks health too).
+fn touches_mgmt_ports(rule: &SecurityRule, low: u32, high: u32) -> bool {
+    rule.destination_port_range
+        .iter()
+        .chain(rule.destination_port_ranges.iter())
+        .any(|r| {
+            let r = r.trim();
+            if r == "*" {
+                return true;
+            }
+            let (lo, hi) = r.split_once('-').unwrap_or((r, r));
+            matches!((lo.trim().parse::<u32>(), hi.trim().parse::<u32>()), (Ok(lo), Ok(hi)) if lo <= high && hi >= low)
+        })
+}
+
+fn from_gateway_manager(rule: &SecurityRule) -> bool {
+    rule.source_address_prefix
+        .iter()
+        .chain(rule.source_address_prefixes.iter())
+        .any(|s| {
+            let s = s.trim();
+            s == "*"
+                || s.eq_ignore_ascii_case("Any")
+                || s.eq_ignore_ascii_case("GatewayManager")
+                || s.eq_ignore_ascii_case("Internet")
+                || s == "0.0.0.0/0"
+        })
+}
+
+/// Whether the gateway subnet's NSG admits GatewayManager on 65200-65535 (KB 2.1, 2.5 #10):
+/// inbound TCP rules by priority, the first that applies decides; Azure's default rules come last.
+pub fn nsg_check(nsg: &Nsg, v2: bool) -> HostCheck {
+    let (low, high) = if v2 { (65200, 65535) } else { (65503, 65534) };
+    let mut rules: Vec<&Child<SecurityRule>> = nsg
+        .properties
+        .security_rules
+        .iter()
+        .chain(nsg.properties.default_security_rules.iter())
+        .filter(|r| r.properties.direction.eq_ignore_ascii_case("Inbound"))
+        .filter(|r| {
+            let p = r.properties.protocol.to_ascii_lowercase();
+            p == "*" || p == "tcp" || p == "any"
+        })
+        .collect();
+    rules.sort_by_key(|r| r.properties.priority);
+    let name = format!("GatewayManager inbound on {low}-{high}");
+    for r in rules {
+        let rp = &r.properties;
+        if !from_gateway_manager(rp) {
+            continue;
+        }
+        let allow = rp.access.eq_ignore_ascii_case("Allow");
+        if allow && covers_mgmt_ports(rp, low, high) {
+            return HostCheck {
+                id: "nsg.gateway-manager".to_owned(),
+                name,
+                status: CheckStatus::Pass,
+                detail: format!(
+                    "NSG {} rule {} (priority {}) allows {} on {}",
+                    nsg.name,
+                    r.name,
+                    rp.priority,
+                    rp.source_address_prefix.as_deref().unwrap_or("the sources"),
+                    ports(rp)
+                ),
+            };
+        }
+        if !allow && touches_mgmt_ports(rp, low, high) {
+            return HostCheck {
+                id: "nsg.gateway-manager".to_owned(),
+                name,
+                status: CheckStatus::Fail,
+                detail: format!(
+                    "NSG {} rule {} (priority {}) denies {} on {} before any rule allows GatewayManager",
+                    nsg.name,
+                    r.name,
+                    rp.priority,
+                    rp.source_address_prefix.as_deref().unwrap_or("the sources"),
+                    ports(rp)
+                ),
+            };
+        }
+    }
+    HostCheck {
+        id: "nsg.gateway-manager".to_owned(),
+        name,
+        status: CheckStatus::Fail,
+        detail: format!(
+            "NSG {} has no inbound rule allowing GatewayManager on {low}-{high}; the default DenyAllInBound applies",
+            nsg.name
+        ),
+    }
+}
+
+fn ports(r: &SecurityRule) -> String {
+    let v: Vec<&str> = r
+        .destination_port_range
+        .iter()
+        .chain(r.destination_port_ranges.iter())
+        .map(String::as_str)
+        .collect();
+    v.join(",")
+}
+
+/// On v2, a 0.0.0.0/0 route must have next hop Internet (KB 2.5 #10, UDR).
+pub fn route_check(table: &RouteTable) -> HostCheck {
+    let default = table
+        .properties
+        .routes
+        .iter()
+        .find(|r| r.properties.address_prefix.trim() == "0.0.0.0/0");
+    let (status, detail) = match default {
+        Some(r) if !r.properties.next_hop_type.eq_ignore_ascii_case("Internet") => (
+            CheckStatus::Fail,
+            format!(
+                "route table {} sends 0.0.0.0/0 to {}{} (route {}); v2 needs next hop Internet",
+                table.name,
+                r.properties.next_hop_type,
+                r.properties
+                    .next_hop_ip_address
+                    .as_deref()
+                    .map(|ip| format!(" {ip}"))
+                    .unwrap_or_default(),
+                r.name
+            ),
+        ),
+        Some(r) => (
+            CheckStatus::Pass,
+            format!(
+                "route table {} sends 0.0.0.0/0 to Internet (route {})",
+                table.name, r.name
+            ),
+        ),
+        None => (
+            CheckStatus::Pass,
+            format!("route table {} has no 0.0.0.0/0 route", table.name),
+        ),
+    };
+    HostCheck {
+        id: "route-table.default-route".to_owned(),
+        name: "gateway subnet default route".to_owned(),
+        status,
+        detail,
+    }
+}
+
+/// Map one access-log row onto a class (KB 2.3), as `cloud502 logs` does for a saved record.
+pub fn classify_row(status: u16, server_status: &str, error_info: &str) -> Option<LogClass> {
+    let error_info = error_info.trim();
+    cloud502_logs::appgw_class(
+        status,
+        server_status.trim().parse().ok(),
+        (!error_info.is_empty()).then_some(error_info.as_bytes()),
+    )
+}
+
+fn cell_str(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn cell_u64(v: &serde_json::Value) -> Option<u64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64)),
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok().map(|f| f as u64),
+        _ => None,
+    }
+}
+
+/// Summarize the rows of our access-log query (columns `HttpStatus`, `ErrorInfo`, `ServerStatus`,
+/// `ServerRouted`, `BackendPoolName`, `Requests`, `FirstSeen`, `LastSeen`).
+pub fn log_summary(id: &str, source: &str, table: &QueryTable) -> LogSummary {
+    let col = |name: &str| table.columns.iter().position(|c| c.name == name);
+    let (status_i, err_i, server_i, routed_i, pool_i, n_i, first_i, last_i) = (
+        col("HttpStatus"),
+        col("ErrorInfo"),
+        col("ServerStatus"),
+        col("ServerRouted"),
+        col("BackendPoolName"),
+        col("Requests"),
+        col("FirstSeen"),
+        col("LastSeen"),
+    );
+    let get = |row: &Vec<serde_json::Value>, i: Option<usize>| {
+        i.and_then(|i| row.get(i))
+            .cloned()
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let mut lines = 0u64;
+    let mut matched = 0u64;
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut groups: Vec<LogGroup> = Vec::new();
+    let mut unparsed = 0u64;
+    let (mut first_all, mut last_all): (Option<String>, Option<String>) = (None, None);
+    for (i, row) in table.rows.iter().enumerate() {
+        let (Some(status), Some(n)) = (
+            cell_u64(&get(row, status_i)).and_then(|s| u16::try_from(s).ok()),
+            cell_u64(&get(row, n_i)),
+        ) else {
+            unparsed += 1;
+            continue;
+        };
+        lines += n;
+        *counts.entry(status.to_string()).or_default() += n;
+        let first = Some(cell_str(&get(row, first_i))).filter(|s| !s.is_empty());
+        let last = Some(cell_str(&get(row, last_i))).filter(|s| !s.is_empty());
+        if let Some(f) = &first
+            && first_all.as_ref().is_none_or(|a| f < a)
+        {
+            first_all = Some(f.clone());
+        }
+        if let Some(l) = &last
+            && last_all.as_ref().is_none_or(|a| l > a)
+        {
+            last_all = Some(l.clone());
+        }
+        let error_info = cell_str(&get(row, err_i));
+        let server_status = cell_str(&get(row, server_i));
+        let Some(class) = classify_row(status, &server_status, &error_info) else {
+            continue;
+        };
+        matched += n;
+        let routed = cell_str(&get(row, routed_i));
+        let upstream = Some(routed)
+            .filter(|r| !r.is_empty() && r != "-")
+            .or_else(|| Some(cell_str(&get(row, pool_i))).filter(|p| !p.is_empty()));
+        let detail = Some(error_info).filter(|e| !e.trim().is_empty());
+        let text = format!(
+            "HttpStatus={status} ServerStatus={} ServerRouted={} ErrorInfo={} BackendPoolName={} Requests={n}",
+            dash(&server_status),
+            dash(&cell_str(&get(row, routed_i))),
+            dash(detail.as_deref().unwrap_or("")),
+            dash(&cell_str(&get(row, pool_i))),
+        );
+        match groups
+            .iter_mut()
+            .find(|g| g.class == class && g.upstream == upstream && g.status == Some(status))
+        {
+            Some(g) => {
+                g.count += n;
+                if first.is_some() && (g.first_seen.is_none() || first < g.first_seen) {
+                    g.first_seen = first;
+                }
+                if last.is_some() && last > g.last_seen {
+                    g.last_seen = last;
+                }
+            }
+            None => groups.push(LogGroup {
+                class,
+                upstream,
+                status: Some(status),
+                level: None,
+                detail,
+                count: n,
+                reused: None,
+                first_seen: first,
+                last_seen: last,
+                sample: LogSample {
+                    line: i as u64 + 1,
+                    text,
+                },
+            }),
+        }
+    }
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then(a.class.cmp(&b.class)));
+    let mut counts: Vec<LogCount> = counts
+        .into_iter()
+        .map(|(key, count)| LogCount { key, count })
+        .collect();
+    counts.sort_by(|a, b| b.count.cmp(&a.count).then(a.key.cmp(&b.key)));
+    let samples = groups
+        .iter()
+        .take(5)
+        .map(|g| g.sample.text.clone())
+        .collect();
+    LogSummary {
+        id: id.to_owned(),
+        source: source.to_owned(),
+        dialect: "appgw-access".to_owned(),
+        lines,
+        matched,
+        bytes: 0,
+        skipped: cloud502_model::LogSkips {
+            unparsed,
+            ..Default::default()
+        },
+        first_seen: first_all,
+        last_seen: last_all,
+        counts,
+        groups,
+        samples,
+    }
+}
+
+fn dash(s: &str) -> &str {
+    if s.trim().is_empty() { "-" } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::resources::QueryColumn;
+
+    #[test]
+    fn every_documented_probe_message_is_classified() {
+        // KB 2.2, current and older wordings.
+        let cases = [
+            (
+                "Time taken by the backend to respond to application gateway's health probe is more than the timeout threshold in the probe setting.",
+                "probe-timeout",
+            ),
+            (
+                "Probe timeout. Increase timeout value and try again.",
+                "probe-timeout",
+            ),
+            (
+                "Application Gateway could not create a probe for this backend. This usually happens when the FQDN of the backend has not been entered correctly.",
+                "dns-failure",
+            ),
+            (
+                "Application Gateway could not connect to the backend. Check that the backend responds on the port used for the probe. Also check whether any NSG/UDR/Firewall is blocking access to the Ip and port of this backend.",
+                "connect-failure",
+            ),
+            (
+                "Status code of the backend's HTTP response did not match the probe setting. Expected:200-399 Received:401.",
+                "status-mismatch",
+            ),
+            (
+                "Body of the backend's HTTP response did not match the probe setting. Received response body doesn't contain healthy.",
+                "body-mismatch",
+            ),
+            (
+                "The Common Name of the leaf certificate presented by the backend server does not match the Probe or Backend Setting hostname of the application gateway.",
+                "cert-name-mismatch",
+            ),
+            ("Invalid certificate - Invalid CN.", "cert-name-mismatch"),
+            (
+                "Backend certificate is invalid. Current date is not within the \"Valid from\" and \"Valid to\" date range on the certificate.",
+                "cert-expired",
+            ),
+            (
+                "Backend server certificate expired. Please upload a valid certificate.",
+                "cert-expired",
+            ),
+            (
+                "The Intermediate certificate is missing from the certificate chain presented by the backend server. Ensure the certificate chain is complete.",
+                "cert-chain",
+            ),
+            (
+                "The Leaf certificate is missing from the certificate chain presented by the backend server.",
+                "cert-chain",
+            ),
+            (
+                "The Leaf certificate is not the topmost certificate in the chain presented by the backend server.",
+                "cert-chain",
+            ),
+            (
+                "The backend Server certificate is not signed by a well-known Certificate Authority (CA).",
+                "cert-untrusted",
+            ),
+            (
+                "The root certificate of the server certificate used by the backend doesn't match the trusted root certificate added to the application gateway.",
+                "cert-untrusted",
+            ),
+            (
+                "Backend server certificate is not whitelisted with Application Gateway.",
+                "cert-untrusted",
+            ),
+            ("Invalid certificate - Invalid CA.", "cert-untrusted"),
+            (
+                "The validity of the backend certificate could not be verified. To find out the reason, check OpenSSL diagnostics for the message associated with error code 20",
+                "cert-verify-failed",
+            ),
+            (
+                "The backend health status could not be retrieved. This happens when an NSG/UDR/Firewall on the application gateway subnet is blocking traffic on ports 65503-65534 in case of v1 SKU, and ports 65200-65535 in case of the v2 SKU or if the FQDN configured in the backend pool could not be resolved to an IP address.",
+                "health-unknown",
+            ),
+            ("Something new", "other"),
+        ];
+        for (log, want) in cases {
+            assert_eq!(classify_probe_log(log), Some(want), "{log}");
+        }
+        assert_eq!(
+            classify_probe_log("Success. Received 200 status code"),
+            None
+        );
+    }
+
+    fn rule(name: &str, prio: u32, access: &str, src: &str, ports: &str) -> Child<SecurityRule> {
+        Child {
+            id: String::new(),
+            name: name.into(),
+            properties: SecurityRule {
+                direction: "Inbound".into(),
+                access: access.into(),
+                priority: prio,
+                protocol: "*".into(),
+                source_address_prefix: Some(src.into()),
+                source_address_prefixes: vec![],
+                destination_port_range: Some(ports.into()),
+                destination_port_ranges: vec![],
+            },
+        }
+    }
+
+    fn nsg(rules: Vec<Child<SecurityRule>>) -> Nsg {
+        Nsg {
+            name: "nsg-agw".into(),
+            properties: crate::resources::NsgProps {
+                security_rules: rules,
+                default_security_rules: vec![rule("DenyAllInBound", 65500, "Deny", "*", "*")],
+            },
+        }
+    }
+
+    #[test]
+    fn nsg_gateway_manager_rule() {
+        let ok = nsg(vec![rule(
+            "allow-gm",
+            100,
+            "Allow",
+            "GatewayManager",
+            "65200-65535",
+        )]);
+        assert_eq!(nsg_check(&ok, true).status, CheckStatus::Pass);
+        let denied = nsg(vec![
+            rule("deny-high", 100, "Deny", "*", "65000-65535"),
+            rule("allow-gm", 200, "Allow", "GatewayManager", "65200-65535"),
+        ]);
+        let c = nsg_check(&denied, true);
+        assert_eq!(c.status, CheckStatus::Fail);
+        assert!(c.detail.contains("deny-high"), "{}", c.detail);
+        // v1 needs 65503-65534 only.
+        let v1 = nsg(vec![rule(
+            "allow-gm",
+            100,
+            "Allow",
+            "GatewayManager",
+            "65503-65534",
+        )]);
+        assert_eq!(nsg_check(&v1, false).status, CheckStatus::Pass);
+        assert_eq!(nsg_check(&v1, true).status, CheckStatus::Fail);
+        let missing = nsg(vec![rule("allow-https", 100, "Allow", "Internet", "443")]);
+        let c = nsg_check(&missing, true);
+        assert_eq!(c.status, CheckStatus::Fail);
+        assert!(c.detail.contains("DenyAllInBound"), "{}", c.detail);
+    }
+
+    #[test]
+    fn rows_become_groups() {
+        let table = QueryTable {
+            name: "PrimaryResult".into(),
+            columns: [
+                "HttpStatus",
+                "ErrorInfo",
+                "ServerStatus",
+                "ServerRouted",
+                "BackendPoolName",
+                "Requests",
+                "FirstSeen",
+                "LastSeen",
+            ]
+            .iter()
+            .map(|n| QueryColumn {
+                name: (*n).into(),
+                kind: "string".into(),
+            })
+            .collect(),
+            rows: vec![
+                serde_json::json!([
+                    200,
+                    "",
+                    "",
+                    "",
+                    "",
+                    90,
+                    "2026-11-20T10:00:00Z",
+                    "2026-11-20T10:59:00Z"
+                ])
+                .as_array()
+                .unwrap()
+                .clone(),
+                serde_json::json!([
+                    502,
+                    "ERRORINFO_UPSTREAM_CLOSED_CONNECTION",
+                    "-",
+                    "10.0.1.4:443",
+                    "pool-a",
+                    6,
+                    "2026-11-20T10:01:00Z",
+                    "2026-11-20T10:30:00Z"
+                ])
+                .as_array()
+                .unwrap()
+                .clone(),
+                serde_json::json!([
+                    502,
+                    "",
+                    "502",
+                    "10.0.1.5:80",
+                    "pool-a",
+                    3,
+                    "2026-11-20T10:02:00Z",
+                    "2026-11-20T10:03:00Z"
+                ])
+                .as_array()
+                .unwrap()
+                .clone(),
+                serde_json::json!([
+                    504,
+                    "ERRORINFO_UPSTREAM_TIMED_OUT",
+                    "-",
+                    "10.0.1.5:80",
+                    "pool-a",
+                    1,
+                    "2026-11-20T10:04:00Z",
+                    "2026-11-20T10:04:00Z"
+                ])
+                .as_array()
+                .unwrap()
+                .clone(),
+                serde_json::json!(["x", "", "", "", "", 1, "", ""])
+                    .as_array()
+                    .unwrap()
+                    .clone(),
+            ],
+        };
+        let s = log_summary("log.0", "loganalytics:w:AGWAccessLogs", &table);
+        assert_eq!(s.lines, 100);
+        assert_eq!(s.matched, 10);
+        assert_eq!(s.skipped.unparsed, 1);
+        assert_eq!(s.counts[0].key, "200");
+        assert_eq!(s.groups[0].class, LogClass::PrematureClose);
+        assert_eq!(s.groups[0].upstream.as_deref(), Some("10.0.1.4:443"));
+        assert_eq!(
+            s.groups[0].detail.as_deref(),
+            Some("ERRORINFO_UPSTREAM_CLOSED_CONNECTION")
+        );
+        assert_eq!(s.groups[1].class, LogClass::Status502FromUpstream);
+        assert_eq!(s.groups[2].class, LogClass::ReadTimeout);
+        assert_eq!(s.groups[2].status, Some(504));
+        assert_eq!(s.first_seen.as_deref(), Some("2026-11-20T10:00:00Z"));
+    }
+}

@@ -1,0 +1,574 @@
+//! `cloud502 azure` against a local server speaking ARM's documented shapes (tests/src/arm.rs):
+//! the real binary, the real azure_identity credentials (a fake `az` on PATH, an App Service
+//! managed-identity endpoint), the real reqwest client, retries and long-running-operation poller.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use cloud502_e2e::arm::{self, Arm, GW, Health, RG, SUB, TOKEN, WORKSPACE};
+use cloud502_e2e::{Run, cloud502_env_without, codes};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Every variable that could pick or feed a credential.
+const AZURE_ENV: &[&str] = &[
+    "AZURE_SUBSCRIPTION_ID",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_ID",
+    "AZURE_TENANT_ID",
+    "AZURE_AUTHORITY_HOST",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+];
+
+struct Env {
+    _dir: tempfile::TempDir,
+    path: String,
+}
+
+/// A PATH whose `az` prints `token`.
+fn az_env(token: &str) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let bin: PathBuf = arm::fake_az(dir.path(), token);
+    Env {
+        path: format!("{}:/usr/bin:/bin", bin.display()),
+        _dir: dir,
+    }
+}
+
+fn azure(arm: &Arm, extra: &[&str], env: &[(&str, &str)]) -> Run {
+    let url = arm.url();
+    let mut args = vec![
+        "azure",
+        "-g",
+        RG,
+        "--gw",
+        GW,
+        "--subscription",
+        SUB,
+        "--arm-endpoint",
+        &url,
+        "--logs-endpoint",
+        &url,
+        "-o",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    cloud502_env_without(&args, env, AZURE_ENV)
+}
+
+fn finding<'a>(report: &'a Value, code: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} in {:#}", report["findings"]))
+}
+
+#[test]
+fn the_incident_is_diagnosed_from_health_logs_and_config() {
+    let arm = Arm::start(arm::incident());
+    let env = az_env(TOKEN);
+    let run = azure(
+        &arm,
+        &["--auth", "cli", "--workspace", WORKSPACE],
+        &[("PATH", &env.path)],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stderr, run.stdout);
+    let report = run.json();
+    assert_eq!(
+        report["errors"],
+        serde_json::json!([]),
+        "{:#}",
+        report["errors"]
+    );
+    // Which credential was used is said on stderr, and the token never appears anywhere.
+    assert!(
+        run.stderr
+            .contains("note: token from azure-cli (--auth cli)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN));
+    // Every request carried the bearer token; the long-running operation was polled to its end.
+    let seen = arm.requests();
+    assert!(seen.iter().all(|r| r.authorized), "{seen:?}");
+    let polls = seen
+        .iter()
+        .filter(|r| r.path.contains("/operationResults/"))
+        .count();
+    assert_eq!(polls, 3, "two 202s then the 200");
+    let queries: Vec<&arm::Seen> = seen.iter().filter(|r| r.path.contains("/query")).collect();
+    assert_eq!(queries.len(), 2, "AGWAccessLogs and AzureDiagnostics");
+    assert!(
+        queries[0].body.contains(r#""timespan":"PT3600S""#),
+        "{}",
+        queries[0].body
+    );
+
+    // Targets with the classified probe messages (KB 2.2).
+    let targets = report["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 3);
+    let t = targets
+        .iter()
+        .find(|t| t["id"] == "pool-api/settings-api/10.0.1.4")
+        .unwrap();
+    assert_eq!(t["health"], "unhealthy");
+    assert_eq!(t["reason"], "status-mismatch");
+    assert_eq!(t["port"], 8080);
+
+    let all = codes(&report);
+    // The two critical causes lead: pool-empty has no member at all, and pool-web's only server
+    // is down (connection refused) with 41 requests answered ERRORINFO_UPSTREAM_NO_LIVE.
+    let mut first_two = all[..2].to_vec();
+    first_two.sort_unstable();
+    assert_eq!(
+        first_two,
+        ["appgw-all-backends-unhealthy", "appgw-empty-backend-pool"],
+        "{all:?}"
+    );
+    assert_eq!(report["findings"][0]["severity"], "critical");
+    assert_eq!(report["findings"][1]["severity"], "critical");
+    let empty = finding(&report, "appgw-empty-backend-pool");
+    assert!(
+        empty["title"].as_str().unwrap().contains("pool-empty"),
+        "{empty:#}"
+    );
+    let top = finding(&report, "appgw-all-backends-unhealthy");
+    assert!(
+        top["title"].as_str().unwrap().contains("pool-web"),
+        "{top:#}"
+    );
+    assert!(
+        top["explanation"].as_str().unwrap().contains("41")
+            || top["title"].as_str().unwrap().contains("41"),
+        "{top:#}"
+    );
+    for code in [
+        "appgw-backend-unreachable",
+        "appgw-default-probe-failing",
+        "appgw-backend-closed-connection",
+        "appgw-backend-returned-502",
+        "appgw-request-timeout",
+        "appgw-empty-backend-pool",
+    ] {
+        assert!(all.contains(&code), "{code} missing from {all:?}");
+    }
+    // On v2 a timed-out request ends in 504, not 502 (KB 0.2, 2.5 #8).
+    let timeout = finding(&report, "appgw-request-timeout");
+    assert!(
+        timeout["title"].as_str().unwrap().contains("504, not 502"),
+        "{timeout:#}"
+    );
+    let made = finding(&report, "appgw-backend-returned-502");
+    assert_eq!(made["layer"], "application");
+    // The default probe's 401 names the probe it ran and cites the route.
+    let probe = finding(&report, "appgw-default-probe-failing");
+    let text = format!("{}{}", probe["title"], probe["explanation"]);
+    assert!(
+        text.contains("401") && text.contains("127.0.0.1"),
+        "{probe:#}"
+    );
+    // The NSG admits GatewayManager and the default route goes to Internet: nothing there.
+    assert!(!all.contains(&"appgw-gateway-manager-blocked"), "{all:?}");
+    let checks = report["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 2, "{checks:#?}");
+    assert!(checks.iter().all(|c| c["status"] == "pass"), "{checks:#?}");
+}
+
+#[test]
+fn backend_health_forbidden_is_a_gap_and_the_rest_still_runs() {
+    let mut s = arm::incident();
+    s.health = Health::Forbidden;
+    s.nsg = arm::nsg(vec![arm::nsg_rule(
+        "deny-high-ports",
+        100,
+        "Deny",
+        "*",
+        "65000-65535",
+    )]);
+    let arm = Arm::start(s);
+    let env = az_env(TOKEN);
+    let run = azure(&arm, &["--auth", "cli"], &[("PATH", &env.path)]);
+    let report = run.json();
+    assert_eq!(
+        report["summary"]["exit_code"], 1,
+        "{:#}",
+        report["findings"]
+    );
+    // The routes: /api/* and /static/* path rules, and the default.
+    let routes = report["config"]["routes"].as_array().unwrap();
+    let paths: Vec<&Value> = routes.iter().map(|r| &r["path"]).collect();
+    assert_eq!(paths.len(), 3, "{routes:#?}");
+    assert_eq!(routes[0]["path"], "/api/*");
+    assert_eq!(routes[0]["target"], "pool-api via settings-api");
+    assert_eq!(routes[2]["pool"], "pool-web");
+    let gap = &report["errors"][0];
+    assert_eq!(gap["scope"], "azure:backendhealth");
+    assert_eq!(gap["kind"], "permission");
+    assert_eq!(
+        gap["message"],
+        "the Reader role cannot read backend health: grant Microsoft.Network/applicationGateways/backendhealth/action"
+    );
+    assert!(
+        run.stderr
+            .contains("warning: azure:backendhealth: the Reader role cannot read backend health"),
+        "{}",
+        run.stderr
+    );
+    // Config and network checks still ran: the NSG denies the management ports.
+    let blocked = finding(&report, "appgw-gateway-manager-blocked");
+    assert!(
+        blocked["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("deny-high-ports")
+            || format!("{blocked}").contains("deny-high-ports"),
+        "{blocked:#}"
+    );
+    assert!(report["targets"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn forbidden_health_without_other_findings_exits_3() {
+    let mut s = arm::incident();
+    s.health = Health::Forbidden;
+    // A healthy-looking gateway: one pool, one custom probe, no logs.
+    let mut gw = arm::gateway();
+    let props = &mut gw["properties"];
+    props["backendAddressPools"] = serde_json::json!([props["backendAddressPools"][1].clone()]);
+    props["urlPathMaps"][0]["properties"]["pathRules"] = serde_json::json!([]);
+    assert_eq!(props["backendAddressPools"][0]["name"], "pool-web");
+    props["backendHttpSettingsCollection"] =
+        serde_json::json!([props["backendHttpSettingsCollection"][1].clone()]);
+    s.gateway = Some(gw);
+    let arm = Arm::start(s);
+    let env = az_env(TOKEN);
+    let run = azure(&arm, &["--auth", "cli"], &[("PATH", &env.path)]);
+    assert_eq!(run.code, 3, "{}\n{}", run.stderr, run.stdout);
+    let report = run.json();
+    assert_eq!(report["errors"][0]["scope"], "azure:backendhealth");
+}
+
+#[test]
+fn not_found_names_what_is_missing() {
+    let mut s = arm::incident();
+    s.gateway = None;
+    let arm = Arm::start(s);
+    let env = az_env(TOKEN);
+    let run = azure(&arm, &["--auth", "cli"], &[("PATH", &env.path)]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("Application Gateway \"agw-prod\" not found in resource group \"rg-web\""),
+        "{}",
+        run.stderr
+    );
+
+    let url = arm.url();
+    let run = cloud502_env_without(
+        &[
+            "azure",
+            "-g",
+            "rg-other",
+            "--gw",
+            GW,
+            "--subscription",
+            SUB,
+            "--arm-endpoint",
+            &url,
+            "--auth",
+            "cli",
+        ],
+        &[("PATH", &env.path)],
+        AZURE_ENV,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("resource group \"rg-other\" not found"),
+        "{}",
+        run.stderr
+    );
+
+    let run = cloud502_env_without(
+        &[
+            "azure",
+            "-g",
+            RG,
+            "--gw",
+            GW,
+            "--subscription",
+            "11111111-2222-4333-8444-555555555555",
+            "--arm-endpoint",
+            &url,
+            "--auth",
+            "cli",
+        ],
+        &[("PATH", &env.path)],
+        AZURE_ENV,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("subscription 11111111-2222-4333-8444-555555555555 not found"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn bad_names_are_refused_before_any_call() {
+    let run = cloud502_env_without(
+        &["azure", "-g", "rg/x", "--gw=-gw", "--subscription", "prod"],
+        &[],
+        AZURE_ENV,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let err = run.stderr.lines().next().unwrap();
+    assert!(
+        err.contains("not a subscription id")
+            && err.contains("resource group")
+            && err.contains("gateway name"),
+        "{err}"
+    );
+    // The subscription comes from AZURE_SUBSCRIPTION_ID when not given.
+    let run = cloud502_env_without(&["azure", "-g", RG, "--gw", GW], &[], AZURE_ENV);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("AZURE_SUBSCRIPTION_ID"),
+        "{}",
+        run.stderr
+    );
+    // A bearer token never goes over plain http off loopback.
+    let run = cloud502_env_without(
+        &[
+            "azure",
+            "-g",
+            RG,
+            "--gw",
+            GW,
+            "--subscription",
+            SUB,
+            "--arm-endpoint",
+            "http://arm.example.com",
+        ],
+        &[],
+        AZURE_ENV,
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("in clear"), "{}", run.stderr);
+}
+
+#[test]
+fn throttling_is_retried_after_the_time_it_asks_for() {
+    let mut s = arm::incident();
+    s.throttle = Some((1, 1));
+    let arm = Arm::start(s);
+    let env = az_env(TOKEN);
+    let run = azure(&arm, &["--auth", "cli"], &[("PATH", &env.path)]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.elapsed >= Duration::from_secs(1));
+    let gets = arm
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains(&format!("applicationGateways/{GW}?")))
+        .count();
+    assert_eq!(gets, 2, "one 429, then the retry");
+}
+
+#[test]
+fn throttling_longer_than_the_timeout_fails_fast_with_the_retry_time() {
+    let mut s = arm::incident();
+    s.throttle = Some((100, 300));
+    let arm = Arm::start(s);
+    let env = az_env(TOKEN);
+    let run = azure(
+        &arm,
+        &["--auth", "cli", "--timeout", "10s"],
+        &[("PATH", &env.path)],
+    );
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(run.elapsed < Duration::from_secs(8), "{:?}", run.elapsed);
+    let report = run.json();
+    let msg = report["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("throttled") && msg.contains("retry after 300 s"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_long_running_operation_that_never_finishes_stops_at_the_timeout() {
+    let mut s = arm::incident();
+    s.health = Health::Never;
+    let arm = Arm::start(s);
+    let env = az_env(TOKEN);
+    let run = azure(
+        &arm,
+        &["--auth", "cli", "--timeout", "4s"],
+        &[("PATH", &env.path)],
+    );
+    assert!(run.elapsed < Duration::from_secs(15), "{:?}", run.elapsed);
+    let report = run.json();
+    let gap = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["scope"] == "azure:backendhealth")
+        .unwrap_or_else(|| panic!("{:#}", report["errors"]));
+    assert_eq!(gap["kind"], "timeout");
+    assert!(
+        gap["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not finish within 4 s"),
+        "{gap:#}"
+    );
+    assert!(
+        arm.requests()
+            .iter()
+            .filter(|r| r.path.contains("/operationResults/"))
+            .count()
+            >= 2
+    );
+    assert!(run.code == 1 || run.code == 3, "{}", run.code);
+}
+
+#[test]
+fn no_usable_credential_names_every_one_tried() {
+    let arm = Arm::start(arm::incident());
+    let empty = tempfile::tempdir().unwrap();
+    let path = empty.path().display().to_string();
+    let run = azure(&arm, &["--timeout", "5s"], &[("PATH", &path)]);
+    assert_eq!(run.code, 4, "{}\n{}", run.stderr, run.stdout);
+    let report = run.json();
+    let msg = report["errors"][0]["message"].as_str().unwrap();
+    for tried in [
+        "workload-identity: AZURE_FEDERATED_TOKEN_FILE is not set",
+        "client-secret: AZURE_CLIENT_SECRET is not set",
+        "managed-identity",
+        "cli: az not found on PATH",
+    ] {
+        assert!(msg.contains(tried), "{tried} missing: {msg}");
+    }
+    assert!(
+        report["errors"][0]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("az login")
+    );
+    assert!(arm.requests().is_empty(), "no call without a token");
+}
+
+#[test]
+fn a_rejected_token_is_an_auth_error() {
+    let arm = Arm::start(arm::incident());
+    let env = az_env("expired-token");
+    let run = azure(&arm, &["--auth", "cli"], &[("PATH", &env.path)]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    let msg = run.json()["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        msg.contains("ARM rejected the token from azure-cli")
+            && msg.contains("InvalidAuthenticationToken"),
+        "{msg}"
+    );
+    assert!(!run.stdout.contains("expired-token") && !run.stderr.contains("expired-token"));
+}
+
+#[test]
+fn managed_identity_from_an_app_service_endpoint() {
+    let arm = Arm::start(arm::incident());
+    let endpoint = format!("{}/msi/token", arm.url());
+    let run = azure(
+        &arm,
+        &[],
+        &[
+            ("IDENTITY_ENDPOINT", &endpoint),
+            ("IDENTITY_HEADER", "test-identity-header"),
+            ("PATH", "/usr/bin:/bin"),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stderr, run.stdout);
+    assert!(
+        run.stderr.contains("note: token from managed-identity (--auth auto; before it: workload-identity: AZURE_FEDERATED_TOKEN_FILE is not set; client-secret: AZURE_CLIENT_SECRET is not set)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_hung_endpoint_ends_at_the_timeout() {
+    let mut s = arm::incident();
+    s.hang = true;
+    let arm = Arm::start(s);
+    let env = az_env(TOKEN);
+    let run = azure(
+        &arm,
+        &["--auth", "cli", "--timeout", "2s"],
+        &[("PATH", &env.path)],
+    );
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(run.elapsed < Duration::from_secs(15), "{:?}", run.elapsed);
+    let msg = run.json()["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(msg.contains("no answer within 2 s"), "{msg}");
+}
+
+#[test]
+fn the_actions_called_are_the_documented_role() {
+    use cloud502_azure::{AzureOptions, AzureProvider, Credential};
+    let arm = Arm::start(arm::incident());
+    let mut options = AzureOptions::new(RG, GW);
+    options.subscription = Some(SUB.into());
+    options.arm_endpoint = Some(arm.url());
+    options.logs_endpoint = Some(arm.url());
+    options.workspace = Some(WORKSPACE.into());
+    let provider = AzureProvider::with_credential(options, Credential::from_token(TOKEN)).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = rt
+        .block_on(cloud502_engine::run(
+            &provider,
+            &cloud502_engine::CollectCx::default(),
+            &cloud502_engine::RunOptions::default(),
+        ))
+        .unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let called: Vec<String> = provider.calls().snapshot().into_keys().collect();
+    // The role in docs/providers/azure.md: its first ```json block.
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/providers/azure.md"
+    ))
+    .unwrap();
+    let block = doc
+        .split("```json")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let role: Value = serde_json::from_str(block).unwrap();
+    let mut actions: Vec<String> = role["Actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    actions.sort();
+    assert_eq!(
+        called, actions,
+        "the role must grant exactly what is called"
+    );
+}
