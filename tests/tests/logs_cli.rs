@@ -239,3 +239,34 @@ fn saved_alb_access_logs_are_detected_and_each_502_attributed() {
     ]);
     assert_eq!(run.code, 1, "{}", run.stderr);
 }
+
+#[test]
+fn saved_appgw_access_logs_are_detected_and_each_failure_attributed() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/logs/tests/fixtures/appgw-incident.log");
+    for extra in [&[][..], &["--format", "appgw-access"][..]] {
+        let mut args = vec!["logs", path.to_str().unwrap(), "-o", "json"];
+        args.extend_from_slice(extra);
+        let run = cloud502(&args);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let report = run.json();
+        assert_eq!(report["logs"][0]["dialect"], "appgw-access");
+        let found = codes(&report);
+        for code in [
+            "appgw-backend-closed-connection",
+            "appgw-backend-returned-502",
+            "appgw-request-timeout",
+            "appgw-all-backends-unhealthy",
+        ] {
+            assert!(found.contains(&code), "{code} missing from {found:?}");
+        }
+        // The closed connections name the backend the gateway routed them to.
+        let closed = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "appgw-backend-closed-connection")
+            .unwrap();
+        assert!(format!("{closed}").contains("10.0.1.4:443"), "{closed:#}");
+    }
+}
