@@ -1,63 +1,8 @@
-//! Errors of the AWS provider: only those that stop it before anything is read. Everything after
-//! the first call is a gap in the report.
+//! Errors of the AWS provider: only those that stop it before anything is read (the shared
+//! [`cloud502_engine::StartError`]). Everything after the first call is a gap in the report.
 
 /// Why `cloud502 aws` could not start or read anything.
-#[derive(Debug, thiserror::Error)]
-pub enum AwsError {
-    /// Invalid options (exit code 2).
-    #[error("{}", problems.join("; "))]
-    Options {
-        /// Every problem found.
-        problems: Vec<String>,
-        /// How to fix them.
-        hint: String,
-    },
-    /// The target group or load balancer does not exist (exit code 2).
-    #[error("{message}")]
-    NotFound {
-        /// What was not found, and where it was looked for.
-        message: String,
-        /// How to fix it.
-        hint: String,
-    },
-    /// No usable credentials, or they were rejected (exit code 4).
-    #[error("{message}")]
-    Credentials {
-        /// What went wrong.
-        message: String,
-        /// How to fix it.
-        hint: String,
-    },
-    /// The first call failed for another reason (exit code 4).
-    #[error("{message}")]
-    Unavailable {
-        /// What went wrong.
-        message: String,
-        /// How to fix it.
-        hint: String,
-    },
-}
-
-impl From<AwsError> for cloud502_engine::ProviderError {
-    fn from(e: AwsError) -> Self {
-        use cloud502_engine::ProviderError as P;
-        let message = e.to_string();
-        match e {
-            AwsError::Options { hint, .. } | AwsError::NotFound { hint, .. } => P::Config {
-                message,
-                hint: Some(hint),
-            },
-            AwsError::Credentials { hint, .. } => P::Auth {
-                message,
-                hint: Some(hint),
-            },
-            AwsError::Unavailable { hint, .. } => P::Unavailable {
-                message,
-                hint: Some(hint),
-            },
-        }
-    }
-}
+pub type AwsError = cloud502_engine::StartError;
 
 /// Result alias of the AWS provider.
 pub type Result<T, E = AwsError> = std::result::Result<T, E>;

@@ -15,7 +15,7 @@ pub(super) fn is_alb(ev: &Evidence) -> bool {
     ev.subject.kind == ProviderKind::AwsAlb || ev.logs.iter().any(|l| l.dialect == DIALECT)
 }
 
-/// Log lines of some classes in the ALB access logs, with the items that show them.
+/// Log lines of some classes in access logs (ALB, AppGW), with the items that show them.
 #[derive(Debug, Default)]
 pub(super) struct Lines {
     pub count: u64,
@@ -27,6 +27,52 @@ pub(super) struct Lines {
 }
 
 impl Lines {
+    /// The groups of these logs that `keep` keeps: counts, cited items, targets and details by
+    /// requests, and the largest group's first line.
+    pub fn collect<'a>(
+        logs: impl Iterator<Item = &'a cloud502_model::LogSummary>,
+        keep: impl Fn(&LogGroup) -> bool,
+    ) -> Lines {
+        let mut out = Lines::default();
+        let mut best = 0;
+        for log in logs {
+            for (i, g) in log.groups.iter().enumerate() {
+                if !keep(g) {
+                    continue;
+                }
+                out.count += g.count;
+                if let Some(st) = g.status {
+                    if !out.statuses.contains(&st) {
+                        out.statuses.push(st);
+                    }
+                }
+                out.items.push(log_group_id(log, i));
+                if let Some(t) = &g.upstream {
+                    match out.targets.iter_mut().find(|(x, _)| x == t) {
+                        Some((_, n)) => *n += g.count,
+                        None => out.targets.push((t.clone(), g.count)),
+                    }
+                }
+                if let Some(d) = &g.detail {
+                    match out.details.iter_mut().find(|(x, _)| x == d) {
+                        Some((_, n)) => *n += g.count,
+                        None => out.details.push((d.clone(), g.count)),
+                    }
+                }
+                if g.count > best {
+                    best = g.count;
+                    out.sample = Some(format!(
+                        "{}:{}: {}",
+                        log.source, g.sample.line, g.sample.text
+                    ));
+                }
+            }
+        }
+        out.targets.sort_by_key(|t| std::cmp::Reverse(t.1));
+        out.details.sort_by_key(|d| std::cmp::Reverse(d.1));
+        out
+    }
+
     pub fn target_list(&self) -> String {
         if self.targets.is_empty() {
             "-".to_owned()
@@ -60,44 +106,7 @@ fn counted_logs(ev: &Evidence) -> impl Iterator<Item = &cloud502_model::LogSumma
 pub(super) const CLOUDWATCH_SOURCE: &str = "cloudwatch-logs:";
 
 pub(super) fn lines_where(ev: &Evidence, keep: impl Fn(&LogGroup) -> bool) -> Lines {
-    let mut out = Lines::default();
-    let mut best = 0;
-    for log in counted_logs(ev) {
-        for (i, g) in log.groups.iter().enumerate() {
-            if !keep(g) {
-                continue;
-            }
-            out.count += g.count;
-            if let Some(st) = g.status {
-                if !out.statuses.contains(&st) {
-                    out.statuses.push(st);
-                }
-            }
-            out.items.push(log_group_id(log, i));
-            if let Some(t) = &g.upstream {
-                match out.targets.iter_mut().find(|(x, _)| x == t) {
-                    Some((_, n)) => *n += g.count,
-                    None => out.targets.push((t.clone(), g.count)),
-                }
-            }
-            if let Some(d) = &g.detail {
-                match out.details.iter_mut().find(|(x, _)| x == d) {
-                    Some((_, n)) => *n += g.count,
-                    None => out.details.push((d.clone(), g.count)),
-                }
-            }
-            if g.count > best {
-                best = g.count;
-                out.sample = Some(format!(
-                    "{}:{}: {}",
-                    log.source, g.sample.line, g.sample.text
-                ));
-            }
-        }
-    }
-    out.targets.sort_by_key(|t| std::cmp::Reverse(t.1));
-    out.details.sort_by_key(|d| std::cmp::Reverse(d.1));
-    out
+    Lines::collect(counted_logs(ev), keep)
 }
 
 /// Every line of the ALB access logs read, from sources that hold every request (S3 logs, saved

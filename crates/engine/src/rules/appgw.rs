@@ -3,7 +3,7 @@
 //! `azure-appgw` evidence (KB 2.1-2.5). Not a rule itself.
 
 use super::alb::Lines;
-use crate::describe::{log_group_id, pool_id, route_id, target_id};
+use crate::describe::{pool_id, route_id, target_id};
 use cloud502_model::{
     CheckStatus, Evidence, HealthState, HostCheck, LogGroup, ProviderKind, Remediation, Route,
     Target,
@@ -372,44 +372,7 @@ pub(super) fn is_ip(address: &str) -> bool {
 
 /// Access-log lines the filter keeps, over every AppGW access log read.
 pub(super) fn lines_where(ev: &Evidence, keep: impl Fn(&LogGroup) -> bool) -> Lines {
-    let mut out = Lines::default();
-    let mut best = 0;
-    for log in ev.logs.iter().filter(|l| l.dialect == DIALECT) {
-        for (i, g) in log.groups.iter().enumerate() {
-            if !keep(g) {
-                continue;
-            }
-            out.count += g.count;
-            if let Some(st) = g.status {
-                if !out.statuses.contains(&st) {
-                    out.statuses.push(st);
-                }
-            }
-            out.items.push(log_group_id(log, i));
-            if let Some(t) = &g.upstream {
-                match out.targets.iter_mut().find(|(x, _)| x == t) {
-                    Some((_, n)) => *n += g.count,
-                    None => out.targets.push((t.clone(), g.count)),
-                }
-            }
-            if let Some(d) = &g.detail {
-                match out.details.iter_mut().find(|(x, _)| x == d) {
-                    Some((_, n)) => *n += g.count,
-                    None => out.details.push((d.clone(), g.count)),
-                }
-            }
-            if g.count > best {
-                best = g.count;
-                out.sample = Some(format!(
-                    "{}:{}: {}",
-                    log.source, g.sample.line, g.sample.text
-                ));
-            }
-        }
-    }
-    out.targets.sort_by_key(|t| std::cmp::Reverse(t.1));
-    out.details.sort_by_key(|d| std::cmp::Reverse(d.1));
-    out
+    Lines::collect(ev.logs.iter().filter(|l| l.dialect == DIALECT), keep)
 }
 
 /// Access-log lines of these classes.
