@@ -26,6 +26,9 @@ pub const WORKSPACE: &str = "7f3c9a10-0000-4000-8000-0000000000b2";
 pub enum Health {
     /// 202, then `polls` more 202s, then 200 with this body.
     Lro { polls: u32, body: Value },
+    /// 202 with `Azure-AsyncOperation` and `Location`: the operation reports `InProgress`
+    /// `polls` times, then `Succeeded`; the result is read at `Location`.
+    AsyncOperation { polls: u32, body: Value },
     /// 403 AuthorizationFailed (the built-in Reader role).
     Forbidden,
     /// 202 forever.
@@ -269,6 +272,8 @@ fn route_request(method: &str, route: &str, body: &str, port: u16, state: &Mutex
     let op = format!(
         "{sub_prefix}/providers/Microsoft.Network/locations/westeurope/operationResults/op-1"
     );
+    let async_op =
+        format!("{sub_prefix}/providers/Microsoft.Network/locations/westeurope/operations/op-1");
     if route == gw_path && method == "GET" {
         if let Some((n, after)) = st.scenario.throttle
             && st.throttled < n
@@ -313,16 +318,33 @@ fn route_request(method: &str, route: &str, body: &str, port: u16, state: &Mutex
                     "Location".into(),
                     format!("http://127.0.0.1:{port}{op}?api-version=2024-05-01"),
                 ));
+                if matches!(st.scenario.health, Health::AsyncOperation { .. }) {
+                    r.headers.push((
+                        "Azure-AsyncOperation".into(),
+                        format!("http://127.0.0.1:{port}{async_op}?api-version=2024-05-01"),
+                    ));
+                }
                 r.headers.push(("Retry-After".into(), "1".into()));
                 r
             }
         };
+    }
+    if route == async_op && method == "GET" {
+        st.polls += 1;
+        let status = match &st.scenario.health {
+            Health::AsyncOperation { polls, .. } if st.polls > *polls => "Succeeded",
+            _ => "InProgress",
+        };
+        let mut r = reply(200, json!({"status": status}));
+        r.headers.push(("Retry-After".into(), "1".into()));
+        return r;
     }
     if route == op && method == "GET" {
         st.polls += 1;
         let polls = st.polls;
         return match &st.scenario.health {
             Health::Lro { polls: n, body } if polls > *n => reply(200, body.clone()),
+            Health::AsyncOperation { body, .. } => reply(200, body.clone()),
             _ => {
                 let mut r = reply(202, json!({}));
                 r.body = String::new();

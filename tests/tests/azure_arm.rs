@@ -572,3 +572,37 @@ fn the_actions_called_are_the_documented_role() {
         "the role must grant exactly what is called"
     );
 }
+
+#[test]
+fn an_azure_async_operation_is_polled_then_the_result_read_at_location() {
+    let mut s = arm::incident();
+    s.health = Health::AsyncOperation {
+        polls: 1,
+        body: arm::health(),
+    };
+    let arm = Arm::start(s);
+    let env = az_env(TOKEN);
+    let run = azure(&arm, &["--auth", "cli"], &[("PATH", &env.path)]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(
+        report["targets"].as_array().unwrap().len(),
+        3,
+        "{:#}",
+        report["errors"]
+    );
+    let seen = arm.requests();
+    // The status URL twice (InProgress, Succeeded), then the result once at Location.
+    assert_eq!(
+        seen.iter()
+            .filter(|r| r.path.contains("/operations/op-1"))
+            .count(),
+        2
+    );
+    assert_eq!(
+        seen.iter()
+            .filter(|r| r.path.contains("/operationResults/op-1"))
+            .count(),
+        1
+    );
+}
