@@ -6,7 +6,7 @@ use crate::detect::{Dialect, FormatChoice, detect, detect_access};
 use crate::error::{LogError, Result};
 use crate::nginx_access::{AccessFormat, TimeCache, Walk, last_value};
 use crate::nginx_error::{classify_error, detail, group_upstream, level_name, parse_error_line};
-use crate::reader::{LineReader, Text, check_text, escape_line, looks_binary, open_counted};
+use crate::reader::{Line, LineReader, Text, check_text, escape_line, looks_binary, open_counted};
 use crate::ts::{self, Span, Ts};
 use cloud502_model::{LogClass, LogCount, LogGroup, LogSample, LogSkips, LogSummary};
 use std::fs::File;
@@ -476,6 +476,36 @@ impl Progress<'_> {
     }
 }
 
+/// What [`next_text`] found.
+enum Step<'l> {
+    /// The input is finished.
+    End,
+    /// An empty or non-text line, already counted.
+    Skip,
+    /// A text line to parse.
+    Line(Line<'l>),
+}
+
+/// The read-line prologue every dialect's loop shares: tick the progress, count the line and its
+/// truncation, and skip empty or binary/invalid-UTF-8 lines (counted by [`Acc::text`]).
+#[inline]
+fn next_text<'l, R: Read>(
+    lr: &'l mut LineReader<R>,
+    acc: &mut Acc,
+    progress: &mut Progress<'_>,
+) -> io::Result<Step<'l>> {
+    progress.tick(lr.consumed());
+    let Some(line) = lr.next_line()? else {
+        return Ok(Step::End);
+    };
+    acc.lines += 1;
+    acc.skipped.too_long += u64::from(line.truncated);
+    if line.bytes.is_empty() || (!line.clean && !acc.text(line.bytes)) {
+        return Ok(Step::Skip);
+    }
+    Ok(Step::Line(line))
+}
+
 fn run_error<R: Read>(
     lr: &mut LineReader<R>,
     acc: &mut Acc,
@@ -485,16 +515,12 @@ fn run_error<R: Read>(
     let mut last_time = [0u8; 19];
     let mut last_ts = None;
     loop {
-        progress.tick(lr.consumed());
-        let Some(line) = lr.next_line()? else {
-            return Ok(());
+        let line = match next_text(lr, acc, progress)? {
+            Step::End => return Ok(()),
+            Step::Skip => continue,
+            Step::Line(line) => line,
         };
-        acc.lines += 1;
-        acc.skipped.too_long += u64::from(line.truncated);
         let b = line.bytes;
-        if b.is_empty() || (!line.clean && !acc.text(b)) {
-            continue;
-        }
         let Some(e) = parse_error_line(b) else {
             acc.skipped.unparsed += 1;
             continue;
@@ -539,16 +565,12 @@ fn run_access<R: Read>(
     let reuse_known = fmt.has_connect_time();
     let mut times = TimeCache::default();
     loop {
-        progress.tick(lr.consumed());
-        let Some(line) = lr.next_line()? else {
-            return Ok(());
+        let line = match next_text(lr, acc, progress)? {
+            Step::End => return Ok(()),
+            Step::Skip => continue,
+            Step::Line(line) => line,
         };
-        acc.lines += 1;
-        acc.skipped.too_long += u64::from(line.truncated);
         let b = line.bytes;
-        if b.is_empty() || (!line.clean && !acc.text(b)) {
-            continue;
-        }
         let Some(fast) = fmt.walk(b, Walk::Fast, &mut times) else {
             acc.skipped.unparsed += 1;
             continue;
@@ -604,16 +626,12 @@ fn run_alb<R: Read>(
 ) -> io::Result<()> {
     let mut times = AlbTimes::default();
     loop {
-        progress.tick(lr.consumed());
-        let Some(line) = lr.next_line()? else {
-            return Ok(());
+        let line = match next_text(lr, acc, progress)? {
+            Step::End => return Ok(()),
+            Step::Skip => continue,
+            Step::Line(line) => line,
         };
-        acc.lines += 1;
-        acc.skipped.too_long += u64::from(line.truncated);
         let b = line.bytes;
-        if b.is_empty() || (!line.clean && !acc.text(b)) {
-            continue;
-        }
         let Some(l) = alb::parse_with(b, &mut times) else {
             acc.skipped.unparsed += 1;
             continue;
@@ -661,16 +679,12 @@ fn run_appgw<R: Read>(
     let mut times = AlbTimes::default();
     let mut key = Vec::new();
     loop {
-        progress.tick(lr.consumed());
-        let Some(line) = lr.next_line()? else {
-            return Ok(());
+        let line = match next_text(lr, acc, progress)? {
+            Step::End => return Ok(()),
+            Step::Skip => continue,
+            Step::Line(line) => line,
         };
-        acc.lines += 1;
-        acc.skipped.too_long += u64::from(line.truncated);
         let b = line.bytes;
-        if b.is_empty() || (!line.clean && !acc.text(b)) {
-            continue;
-        }
         let Some(r) = appgw::parse_with(b, &mut times) else {
             acc.skipped.unparsed += 1;
             continue;
