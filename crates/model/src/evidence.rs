@@ -123,6 +123,13 @@ pub struct LogGroup {
     pub sample: LogSample,
 }
 
+impl LogGroup {
+    /// The status the client got: the one the lines say, else the one the class implies.
+    pub fn client_status(&self) -> Option<u16> {
+        self.status.or(self.class.client_status())
+    }
+}
+
 /// A summary of one log source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LogSummary {

@@ -151,9 +151,7 @@ impl Api {
     ) -> Result<T, ApiError> {
         self.calls.record(action);
         let deadline = Instant::now() + self.timeout;
-        let (_, _, body) = self
-            .send(Method::GET, url, token, None, deadline, self.timeout)
-            .await?;
+        let (_, _, body) = self.send(Method::GET, url, token, None, deadline).await?;
         parse(&body)
     }
 
@@ -168,7 +166,7 @@ impl Api {
         self.calls.record(action);
         let deadline = Instant::now() + self.timeout;
         let (_, _, body) = self
-            .send(Method::POST, url, token, Some(body), deadline, self.timeout)
+            .send(Method::POST, url, token, Some(body), deadline)
             .await?;
         parse(&body)
     }
@@ -186,14 +184,7 @@ impl Api {
         let deadline = Instant::now() + self.timeout;
         let body = serde_json::json!({});
         let (status, headers, first) = self
-            .send(
-                Method::POST,
-                url,
-                token,
-                Some(&body),
-                deadline,
-                self.timeout,
-            )
+            .send(Method::POST, url, token, Some(&body), deadline)
             .await?;
         if status == StatusCode::OK {
             return parse(&first);
@@ -210,7 +201,7 @@ impl Api {
             loop {
                 sleep_within(wait, deadline).await.map_err(|()| expired())?;
                 let (_, headers, body) = self
-                    .send(Method::GET, &op, token, None, deadline, self.timeout)
+                    .send(Method::GET, &op, token, None, deadline)
                     .await
                     .map_err(|e| lro_timeout(e, self.timeout))?;
                 let state: OperationStatus = parse(&body)?;
@@ -234,7 +225,7 @@ impl Api {
             return match location {
                 Some(loc) => {
                     let (_, _, body) = self
-                        .send(Method::GET, &loc, token, None, deadline, self.timeout)
+                        .send(Method::GET, &loc, token, None, deadline)
                         .await
                         .map_err(|e| lro_timeout(e, self.timeout))?;
                     parse(&body)
@@ -254,7 +245,7 @@ impl Api {
         loop {
             sleep_within(wait, deadline).await.map_err(|()| expired())?;
             let (status, headers, body) = self
-                .send(Method::GET, &loc, token, None, deadline, self.timeout)
+                .send(Method::GET, &loc, token, None, deadline)
                 .await
                 .map_err(|e| lro_timeout(e, self.timeout))?;
             if status == StatusCode::OK {
@@ -273,7 +264,6 @@ impl Api {
         token: &Token,
         body: Option<&serde_json::Value>,
         deadline: Instant,
-        budget: Duration,
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>), ApiError> {
         let mut attempt = 0;
         loop {
@@ -281,7 +271,7 @@ impl Api {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 return Err(ApiError::Timeout {
-                    after: budget,
+                    after: self.timeout,
                     running: false,
                 });
             }
@@ -308,7 +298,7 @@ impl Api {
                 Ok(r) => r,
                 Err(e) if e.is_timeout() => {
                     return Err(ApiError::Timeout {
-                        after: budget,
+                        after: self.timeout,
                         running: false,
                     });
                 }
@@ -455,8 +445,14 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         .map_err(|e| ApiError::Invalid(format!("not the expected JSON ({e})")))
 }
 
-fn one_line(s: &str) -> String {
-    let line = s.lines().next().unwrap_or("").trim();
+/// The first non-empty line, trimmed and capped at 300 bytes: service and credential messages
+/// can span lines (a troubleshooting link, a CLI's stderr).
+pub(crate) fn one_line(s: &str) -> String {
+    let line = s
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     if line.len() > 300 {
         let mut end = 300;
         while !line.is_char_boundary(end) {

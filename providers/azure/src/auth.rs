@@ -362,17 +362,15 @@ async fn build(
     }
 }
 
-/// The first non-empty line, trimmed: azure_identity appends a troubleshooting link on a second
-/// line, and the CLI's stderr may span several.
+/// One line of a credential error: azure_identity appends a troubleshooting link on a second line,
+/// and prefixes the CLI's stderr with its own name.
 pub(crate) fn one_line(s: &str) -> String {
-    let first = s
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("unknown error");
-    first
-        .trim_start_matches("AzureCliCredential authentication failed. ")
-        .to_owned()
+    let line = crate::api::one_line(s);
+    match line.strip_prefix("AzureCliCredential authentication failed. ") {
+        Some(rest) => rest.to_owned(),
+        None if line.is_empty() => "unknown error".to_owned(),
+        None => line,
+    }
 }
 
 #[cfg(test)]

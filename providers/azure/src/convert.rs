@@ -97,14 +97,12 @@ pub fn config(gw: &Gateway, source: &str) -> ConfigSnapshot {
 /// `nic:<nic>/<ipconfig>` from `.../networkInterfaces/<nic>/ipConfigurations/<ipconfig>`.
 fn nic_member(r: &SubRef) -> String {
     let parts: Vec<&str> = r.id.split('/').collect();
-    match parts
+    let nic = parts
         .iter()
-        .position(|p| p.eq_ignore_ascii_case("networkInterfaces"))
-    {
-        Some(i) if i + 3 < parts.len() + 1 && parts.len() > i + 3 => {
-            format!("nic:{}/{}", parts[i + 1], parts[i + 3])
-        }
-        _ => format!("nic:{}", r.name()),
+        .position(|p| p.eq_ignore_ascii_case("networkInterfaces"));
+    match nic.and_then(|i| Some((parts.get(i + 1)?, parts.get(i + 3)?))) {
+        Some((nic, ipconfig)) => format!("nic:{nic}/{ipconfig}"),
+        None => format!("nic:{}", r.name()),
     }
 }
 
@@ -395,35 +393,34 @@ pub fn targets(health: &BackendHealth, gw: &Gateway) -> Vec<Target> {
     out
 }
 
-/// Whether the rule's ports cover all of `low..=high` (KB 2.5 #10).
-fn covers_mgmt_ports(rule: &SecurityRule, low: u32, high: u32) -> bool {
-    let ranges = rule
-        .destination_port_range
+/// The rule's destination port ranges as written (`443`, `65200-65535`, `*`).
+fn port_specs(rule: &SecurityRule) -> impl Iterator<Item = &str> {
+    rule.destination_port_range
         .iter()
-        .chain(rule.destination_port_ranges.iter());
-    ranges.into_iter().any(|r| {
-        let r = r.trim();
+        .chain(rule.destination_port_ranges.iter())
+        .map(|r| r.trim())
+}
+
+/// The rule's destination port ranges as `(low, high)`; `*` is every port. Unparsable specs are
+/// left out.
+fn port_ranges(rule: &SecurityRule) -> impl Iterator<Item = (u32, u32)> + '_ {
+    port_specs(rule).filter_map(|r| {
         if r == "*" {
-            return true;
+            return Some((0, 65535));
         }
         let (lo, hi) = r.split_once('-').unwrap_or((r, r));
-        matches!((lo.trim().parse::<u32>(), hi.trim().parse::<u32>()), (Ok(lo), Ok(hi)) if lo <= low && hi >= high)
+        Some((lo.trim().parse().ok()?, hi.trim().parse().ok()?))
     })
+}
+
+/// Whether the rule's ports cover all of `low..=high` (KB 2.5 #10).
+fn covers_mgmt_ports(rule: &SecurityRule, low: u32, high: u32) -> bool {
+    port_ranges(rule).any(|(lo, hi)| lo <= low && hi >= high)
 }
 
 /// Whether any part of `low..=high` is in the rule's ports (a deny of a part breaks health too).
 fn touches_mgmt_ports(rule: &SecurityRule, low: u32, high: u32) -> bool {
-    rule.destination_port_range
-        .iter()
-        .chain(rule.destination_port_ranges.iter())
-        .any(|r| {
-            let r = r.trim();
-            if r == "*" {
-                return true;
-            }
-            let (lo, hi) = r.split_once('-').unwrap_or((r, r));
-            matches!((lo.trim().parse::<u32>(), hi.trim().parse::<u32>()), (Ok(lo), Ok(hi)) if lo <= high && hi >= low)
-        })
+    port_ranges(rule).any(|(lo, hi)| lo <= high && hi >= low)
 }
 
 fn from_gateway_manager(rule: &SecurityRule) -> bool {
@@ -506,13 +503,7 @@ pub fn nsg_check(nsg: &Nsg, v2: bool) -> HostCheck {
 }
 
 fn ports(r: &SecurityRule) -> String {
-    let v: Vec<&str> = r
-        .destination_port_range
-        .iter()
-        .chain(r.destination_port_ranges.iter())
-        .map(String::as_str)
-        .collect();
-    v.join(",")
+    port_specs(r).collect::<Vec<_>>().join(",")
 }
 
 /// On v2, a 0.0.0.0/0 route must have next hop Internet (KB 2.5 #10, UDR).
@@ -637,14 +628,14 @@ pub fn log_summary(id: &str, source: &str, table: &QueryTable) -> LogSummary {
         };
         matched += n;
         let routed = cell_str(&get(row, routed_i));
-        let upstream = Some(routed)
+        let upstream = Some(routed.clone())
             .filter(|r| !r.is_empty() && r != "-")
             .or_else(|| Some(cell_str(&get(row, pool_i))).filter(|p| !p.is_empty()));
         let detail = Some(error_info).filter(|e| !e.trim().is_empty());
         let text = format!(
             "HttpStatus={status} ServerStatus={} ServerRouted={} ErrorInfo={} BackendPoolName={} Requests={n}",
             dash(&server_status),
-            dash(&cell_str(&get(row, routed_i))),
+            dash(&routed),
             dash(detail.as_deref().unwrap_or("")),
             dash(&cell_str(&get(row, pool_i))),
         );

@@ -186,7 +186,7 @@ pub(super) fn count_state(targets: &[(String, &Target)], state: HealthState) -> 
 
 /// Whether a log group is a 502 served to the client.
 pub(super) fn is_502(g: &LogGroup) -> bool {
-    g.status == Some(502) || (g.status.is_none() && g.class.client_status() == Some(502))
+    g.client_status() == Some(502)
 }
 
 /// The 502 evidence of an ALB: access-log lines with status 502, and `HTTPCode_ELB_502_Count`.

@@ -380,14 +380,11 @@ pub(super) fn lines(ev: &Evidence, classes: &[cloud502_model::LogClass]) -> Line
     lines_where(ev, |g| classes.contains(&g.class))
 }
 
-/// Whether a log group is a 502 served to the client.
-pub(super) fn is_502(g: &LogGroup) -> bool {
-    g.status == Some(502) || (g.status.is_none() && g.class.client_status() == Some(502))
-}
+pub(super) use super::alb::is_502;
 
 /// Whether a log group is a 5xx served to the client.
 pub(super) fn is_5xx(g: &LogGroup) -> bool {
-    let status = g.status.or(g.class.client_status());
+    let status = g.client_status();
     status.is_some_and(|s| (500..600).contains(&s))
         || (status.is_none() && g.class == cloud502_model::LogClass::Status5xx)
 }
