@@ -66,3 +66,19 @@ impl Default for TestCa {
         Self::new()
     }
 }
+
+/// A genuinely self-signed leaf for `host` (issuer == subject, no CA behind it), valid from a day
+/// ago for 90 days: what Cloudflare's Full (strict) mode rejects with 526 and Full accepts.
+pub fn self_signed(host: &str) -> Leaf {
+    let mut params = CertificateParams::new(vec![host.to_owned()]).unwrap();
+    params.distinguished_name.push(DnType::CommonName, host);
+    let now = OffsetDateTime::now_utc();
+    params.not_before = now - Duration::days(1);
+    params.not_after = now + Duration::days(90);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    Leaf {
+        chain: vec![cert.der().to_vec()],
+        key: key.serialize_der(),
+    }
+}

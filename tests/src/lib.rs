@@ -5,6 +5,7 @@
 
 pub mod arm;
 pub mod certs;
+pub mod cfapi;
 pub mod moto;
 pub mod nginx;
 pub mod server;

@@ -217,3 +217,73 @@ pub fn get(url: &str) -> u16 {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0)
 }
+
+/// Origins for direct checks (Cloudflare's Flexible / Full / Full (strict) modes), built from
+/// the servers above. The others: refusing is `crate::closed_port()`; accepting but never
+/// answering is `start(Behaviour::Silent)` ([`silent`]); a port that drops SYNs is
+/// [`unresponsive_port`] (on loopback a full accept queue makes Linux drop new SYNs, so the
+/// connect times out as against a firewall that drops them; the kernel retries the SYN, so a
+/// client sees a connect timeout, not a refusal).
+pub mod origins {
+    use super::{Behaviour, Server, response, start, start_tls};
+    use crate::certs::{Leaf, TestCa, self_signed};
+
+    /// `HTTP/1.1 200 OK` with body `ok`.
+    pub fn ok_response() -> Vec<u8> {
+        response(
+            "200 OK",
+            &[("Content-Type", "text/plain"), ("Server", "nginx")],
+            "ok",
+        )
+    }
+
+    /// Plain HTTP answering 200.
+    pub fn http_ok() -> Server {
+        start(Behaviour::Respond(ok_response()))
+    }
+
+    /// Plain HTTP answering `301 Moved Permanently` with `Location: https://HOST/` (an origin
+    /// that forces HTTPS: a redirect loop behind Flexible mode).
+    pub fn http_redirect_to_https(host: &str) -> Server {
+        let location = format!("https://{host}/");
+        start(Behaviour::Respond(response(
+            "301 Moved Permanently",
+            &[
+                ("Location", location.as_str()),
+                ("Content-Type", "text/html"),
+                ("Server", "nginx"),
+            ],
+            "<html><body>301 Moved Permanently</body></html>",
+        )))
+    }
+
+    /// HTTPS answering 200 with `leaf`.
+    pub fn https_ok(leaf: Leaf) -> Server {
+        start_tls(Behaviour::Respond(ok_response()), leaf)
+    }
+
+    /// HTTPS answering 200 with a certificate for `host` from `ca`, valid now.
+    pub fn https_valid(ca: &TestCa, host: &str) -> Server {
+        https_ok(ca.leaf(host, -1, 90))
+    }
+
+    /// HTTPS answering 200 with a self-signed certificate for `host`.
+    pub fn https_self_signed(host: &str) -> Server {
+        https_ok(self_signed(host))
+    }
+
+    /// HTTPS answering 200 with a certificate for `host` from `ca` that expired yesterday.
+    pub fn https_expired(ca: &TestCa, host: &str) -> Server {
+        https_ok(ca.leaf(host, -30, -1))
+    }
+
+    /// HTTPS answering 200 with a certificate from `ca` for another host (`other`).
+    pub fn https_wrong_host(ca: &TestCa, other: &str) -> Server {
+        https_ok(ca.leaf(other, -1, 90))
+    }
+
+    /// Accepts, reads the request, never answers (for 60 s).
+    pub fn silent() -> Server {
+        start(Behaviour::Silent)
+    }
+}

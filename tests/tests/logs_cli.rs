@@ -270,3 +270,78 @@ fn saved_appgw_access_logs_are_detected_and_each_failure_attributed() {
         assert!(format!("{closed}").contains("10.0.1.4:443"), "{closed:#}");
     }
 }
+
+#[test]
+fn saved_cloudflare_logpush_logs_are_detected_and_split_by_who_made_each_5xx() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/logs/tests/fixtures/cloudflare-http-requests.log");
+    for extra in [&[][..], &["--format", "cloudflare-http-requests"][..]] {
+        let mut args = vec!["logs", path.to_str().unwrap(), "-o", "json"];
+        args.extend_from_slice(extra);
+        let run = cloud502(&args);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let report = run.json();
+        let log = &report["logs"][0];
+        assert_eq!(log["dialect"], "cloudflare-http-requests");
+        assert_eq!(log["lines"], 30);
+        assert_eq!(log["matched"], 17);
+        assert_eq!(log["skipped"]["unparsed"], 1, "the record cut short");
+        let counts: Vec<(&str, u64)> = log["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["key"].as_str().unwrap(), c["count"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("200", 10),
+                ("502", 7),
+                ("522", 5),
+                ("521", 4),
+                ("304", 1),
+                ("404", 1),
+                ("499", 1)
+            ]
+        );
+        // One group per (class, edge status, origin, colo): the origin's 502s apart from the
+        // edge's, and each data centre apart.
+        let groups: Vec<(&str, u64, Option<&str>, &str, u64)> = log["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["class"].as_str().unwrap(),
+                    g["status"].as_u64().unwrap(),
+                    g["upstream"].as_str(),
+                    g["detail"].as_str().unwrap(),
+                    g["count"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let origin = Some("203.0.113.10");
+        assert_eq!(
+            groups,
+            [
+                ("status-502-from-upstream", 502, origin, "colo SJC", 4),
+                ("edge-error", 521, None, "colo SJC", 4),
+                ("edge-error", 522, origin, "colo LAX", 4),
+                ("status-502-from-upstream", 502, origin, "colo LAX", 2),
+                ("status-499", 499, None, "colo SJC", 1),
+                ("edge-error", 502, None, "colo LAX", 1),
+                ("edge-error", 522, origin, "colo SJC", 1),
+            ]
+        );
+        // The rules reading this dialect were written alongside it: the origin's own 502s lead,
+        // and the edge's refusals and timeouts are named by their codes.
+        assert_eq!(top_code(&report), "cloudflare-origin-502");
+        let found = codes(&report);
+        for code in [
+            "cloudflare-521-origin-refused",
+            "cloudflare-522-origin-timeout",
+        ] {
+            assert!(found.contains(&code), "{code} missing from {found:?}");
+        }
+    }
+}

@@ -63,6 +63,11 @@ pub enum Command {
     /// listeners, rules), backend health with each server's probe message, access logs from Log
     /// Analytics (--workspace), and the gateway subnet's NSG and route table. Read-only.
     Azure(AzureArgs),
+    /// Diagnose a host behind Cloudflare: the zone's SSL/TLS mode, the host's DNS record, its load
+    /// balancer's pool health, health checks, and analytics split by edge and origin status (who
+    /// made the 5xx), then direct checks of the origin on 80 and 443 with the host's Host header
+    /// and SNI. The API token comes from CLOUDFLARE_API_TOKEN (or CF_API_TOKEN). Read-only.
+    Cloudflare(CloudflareArgs),
     /// Classify saved log files offline (nginx error.log and access.log, ALB access logs,
     /// Application Gateway access logs; plain or .gz): which upstream failures happened, how
     /// often, and why.
@@ -270,6 +275,80 @@ pub struct AzureArgs {
     pub no_network: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct CloudflareArgs {
+    /// The zone: its name (example.com) or its id (32 hex digits).
+    #[arg(long, value_name = "NAME|ID")]
+    pub zone: String,
+
+    /// The host name to diagnose [default: the zone apex].
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// How far back the analytics look (e.g. 15m, 1h, 1d; the zone's plan limits it).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub since: Duration,
+
+    /// Check this origin address (IP or host name) instead of those in the host's DNS records or
+    /// load-balancer pools; repeat for several.
+    #[arg(long = "origin", value_name = "ADDR")]
+    pub origins: Vec<String>,
+
+    /// Also check loopback, private (RFC 1918, ULA), shared and link-local origin addresses,
+    /// which are skipped by default.
+    #[arg(long)]
+    pub allow_private: bool,
+
+    /// The port Cloudflare reaches the origin on over HTTP (Flexible mode). Cloudflare also
+    /// proxies 8080, 8880, 2052, 2082, 2086 and 2095.
+    #[arg(long, value_name = "PORT", default_value_t = 80)]
+    pub http_port: u16,
+
+    /// The port Cloudflare reaches the origin on over HTTPS (Full and Full (strict)). Cloudflare
+    /// also proxies 8443, 2053, 2083, 2087 and 2096.
+    #[arg(long, value_name = "PORT", default_value_t = 443)]
+    pub https_port: u16,
+
+    /// Also trust this CA (PEM) in the origin check, e.g. the Cloudflare Origin CA root, which
+    /// Full (strict) accepts but the system roots do not; repeatable.
+    #[arg(long = "ca-file", value_name = "PEM")]
+    pub ca_files: Vec<PathBuf>,
+
+    /// Bound on each direct origin check (e.g. 5s).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub origin_timeout: Duration,
+
+    /// Do not check the origin directly.
+    #[arg(long)]
+    pub no_origin_check: bool,
+
+    /// Do not read load balancers and pool health (needs no Load Balancing permissions).
+    #[arg(long)]
+    pub no_load_balancers: bool,
+
+    /// Do not read standalone health checks.
+    #[arg(long)]
+    pub no_health_checks: bool,
+
+    /// Do not query GraphQL analytics.
+    #[arg(long)]
+    pub no_analytics: bool,
+
+    /// Bound on each API call with its retries (e.g. 30s).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Cap on API requests in this run. Cloudflare blocks a user's API access for 5 minutes
+    /// once its tokens pass 1200 requests in 5 minutes; a run needs about 10 to 25.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub max_requests: u32,
+
+    /// The API base URL [default: https://api.cloudflare.com/client/v4]; plain http only on
+    /// loopback (tests).
+    #[arg(long, value_name = "URL")]
+    pub api_base: Option<String>,
+}
+
 /// `--auth` of `cloud502 azure`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AzureAuthArg {
@@ -325,11 +404,18 @@ pub struct LogsArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormatArg {
+    /// Detect the dialect of each file from its first lines.
     Auto,
+    /// An nginx error.log.
     NginxError,
+    /// An nginx access log (the --log-format formats, else `combined`).
     NginxAccess,
+    /// An AWS ALB access log (S3 lines or JSON records).
     AlbAccess,
+    /// An Azure Application Gateway v2 access log (JSON records).
     AppgwAccess,
+    /// A Cloudflare Logpush `http_requests` log (NDJSON, timestamps rfc3339, unixnano or unix).
+    CloudflareHttpRequests,
 }
 
 #[derive(Debug, Args)]

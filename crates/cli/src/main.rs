@@ -8,8 +8,8 @@ mod progress;
 mod window;
 
 use args::{
-    AwsArgs, AzureArgs, AzureAuthArg, Cli, ColorChoice, Command, FailOnArg, GlobalArgs,
-    LogFormatArg, LogsArgs, NginxArgs, OutputFormat, ProbeArgs,
+    AwsArgs, AzureArgs, AzureAuthArg, Cli, CloudflareArgs, ColorChoice, Command, FailOnArg,
+    GlobalArgs, LogFormatArg, LogsArgs, NginxArgs, OutputFormat, ProbeArgs,
 };
 use clap::{CommandFactory, Parser};
 use cloud502::engine::outcome::EXIT_USAGE;
@@ -113,6 +113,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Nginx(args) => nginx(global, args),
         Command::Aws(args) => aws(global, args),
         Command::Azure(args) => azure(global, args),
+        Command::Cloudflare(args) => cloudflare(global, args),
         Command::Logs(args) => logs(global, args),
     }
 }
@@ -240,11 +241,12 @@ fn run_provider(
                 .unwrap_or_default();
             let _ = writeln!(stderr, "warning: {}: {}{hint}", gap.scope, gap.message);
         }
-        // Which credential a cloud provider used (`azure.credential`).
+        // Which credential a cloud provider used (`azure.credential`), and what it chose not to
+        // touch (`cloudflare.origin.skipped.N`).
         for item in report
             .evidence
             .iter()
-            .filter(|i| i.id.ends_with(".credential"))
+            .filter(|i| i.id.ends_with(".credential") || i.id.contains(".skipped."))
         {
             let _ = writeln!(stderr, "note: {}", item.fact);
         }
@@ -345,6 +347,38 @@ fn azure(global: &GlobalArgs, args: &AzureArgs) -> anyhow::Result<u8> {
     run_provider(global, &provider, deadline, &opts)
 }
 
+fn cloudflare(global: &GlobalArgs, args: &CloudflareArgs) -> anyhow::Result<u8> {
+    use cloud502::cloudflare::{CloudflareOptions, CloudflareProvider};
+    let opts = run_options(global)?;
+    let options = CloudflareOptions {
+        host: args.host.clone(),
+        since: args.since,
+        origins: args.origins.clone(),
+        allow_private: args.allow_private,
+        http_port: args.http_port,
+        https_port: args.https_port,
+        ca_files: args.ca_files.clone(),
+        origin_timeout: args.origin_timeout,
+        origin_checks: !args.no_origin_check,
+        load_balancers: !args.no_load_balancers,
+        health_checks: !args.no_health_checks,
+        analytics: !args.no_analytics,
+        api_base: args.api_base.clone(),
+        timeout: args.timeout,
+        max_requests: args.max_requests,
+        ..CloudflareOptions::new(&args.zone)
+    };
+    let provider = CloudflareProvider::new(options).map_err(|e| {
+        let e = cloud502::engine::ProviderError::from(e);
+        usage(e.to_string(), e.hint().map(str::to_owned))
+    })?;
+    // The zone, then one parallel wave (the load balancer's pools and their health inside it),
+    // each call bounded by --timeout, then the origin checks (a name lookup and a check each,
+    // bounded by --origin-timeout): this is the backstop.
+    let deadline = args.timeout * 4 + args.origin_timeout * 2 + std::time::Duration::from_secs(10);
+    run_provider(global, &provider, deadline, &opts)
+}
+
 fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<u8> {
     use cloud502::logs::{AccessFormat, FormatChoice, LogsOptions, LogsProvider};
     let opts = run_options(global)?;
@@ -392,6 +426,7 @@ fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<u8> {
         LogFormatArg::NginxAccess => FormatChoice::NginxAccess,
         LogFormatArg::AlbAccess => FormatChoice::AlbAccess,
         LogFormatArg::AppgwAccess => FormatChoice::AppgwAccess,
+        LogFormatArg::CloudflareHttpRequests => FormatChoice::CloudflareHttpRequests,
     };
     let provider = LogsProvider::new(LogsOptions {
         paths: args.paths.clone(),

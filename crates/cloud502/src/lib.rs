@@ -94,8 +94,44 @@ pub use cloud502_aws as aws;
 /// ```
 #[cfg(feature = "azure")]
 pub use cloud502_azure as azure;
+/// With the `cloudflare` feature: diagnose a Cloudflare zone and its origin.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use cloud502::cloudflare::{CloudflareOptions, CloudflareProvider, Token};
+/// use cloud502::engine::{CollectCx, RunOptions, run};
+/// use cloud502::model::GapKind;
+/// use std::time::Duration;
+///
+/// // A host outside the zone is refused before any call.
+/// let mut options = CloudflareOptions::new("example.com");
+/// options.host = Some("www.example.org".into());
+/// let bad = CloudflareProvider::new(options.clone());
+/// assert!(bad.unwrap_err().to_string().contains("is not in zone"));
+///
+/// // An API that does not answer: the run ends with a gap naming it, not a hang.
+/// let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+/// options.host = Some("www.example.com".into());
+/// options.api_base = Some(format!("http://127.0.0.1:{port}/client/v4"));
+/// options.timeout = Duration::from_secs(2);
+/// options.token = Token::new("test-token");
+/// let provider = CloudflareProvider::new(options)?;
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+/// let report = runtime.block_on(run(&provider, &CollectCx::default(), &RunOptions::default()))?;
+/// assert_eq!(report.errors[0].kind, GapKind::Unreachable);
+/// assert_eq!(report.summary.exit_code, 4);
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "cloudflare")]
+pub use cloud502_cloudflare as cloudflare;
 pub use cloud502_engine as engine;
-#[cfg(any(feature = "nginx", feature = "aws", feature = "aws-no-ec2"))]
+#[cfg(any(
+    feature = "nginx",
+    feature = "aws",
+    feature = "aws-no-ec2",
+    feature = "cloudflare"
+))]
 pub use cloud502_logs as logs;
 pub use cloud502_model as model;
 /// With the `nginx` feature: diagnose an nginx config and its error.log, offline.

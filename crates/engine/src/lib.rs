@@ -9,6 +9,7 @@ mod error;
 pub mod outcome;
 mod provider;
 pub mod remediation;
+pub mod remote;
 pub mod rules;
 mod run;
 mod start_error;

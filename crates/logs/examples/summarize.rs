@@ -1,4 +1,4 @@
-//! Summarize a log file and print the summary, for measuring throughput: `summarize PATH [auto|nginx-error|nginx-access|alb-access|appgw-access] [LOG_FORMAT]`.
+//! Summarize a log file and print the summary, for measuring throughput: `summarize PATH [auto|nginx-error|nginx-access|alb-access|appgw-access|cloudflare-http-requests] [LOG_FORMAT]`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use cloud502_logs::{AccessFormat, FormatChoice, Options, summarize_path};
@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(path) = args.first() else {
         eprintln!(
-            "usage: summarize PATH [auto|nginx-error|nginx-access|alb-access|appgw-access] [LOG_FORMAT]"
+            "usage: summarize PATH [auto|nginx-error|nginx-access|alb-access|appgw-access|cloudflare-http-requests] [LOG_FORMAT]"
         );
         return ExitCode::from(2);
     };

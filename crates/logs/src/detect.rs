@@ -1,14 +1,17 @@
 //! Dialect detection: is a head of bytes an nginx error.log, an AWS ALB access log, an Azure
-//! Application Gateway access log, or an nginx access log in which format?
+//! Application Gateway access log, a Cloudflare Logpush `http_requests` log, or an nginx access log
+//! in which format?
 
 use crate::alb::parse_alb_line;
 use crate::appgw::is_marked_record;
+use crate::cloudflare;
 use crate::nginx_access::{AccessFormat, TimeCache, Walk};
 use crate::nginx_error::parse_error_line;
 use std::fmt;
 use std::str::FromStr;
 
-/// What the user asked for with `--format auto|nginx-error|nginx-access|alb-access|appgw-access`.
+/// What the user asked for with
+/// `--format auto|nginx-error|nginx-access|alb-access|appgw-access|cloudflare-http-requests`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FormatChoice {
     /// Sniff the head of the log.
@@ -22,10 +25,13 @@ pub enum FormatChoice {
     AlbAccess,
     /// An Azure Application Gateway v2 access log (JSON records).
     AppgwAccess,
+    /// A Cloudflare Logpush `http_requests` log (JSON records).
+    CloudflareHttpRequests,
 }
 
 impl FormatChoice {
-    /// The flag value: `auto`, `nginx-error`, `nginx-access`, `alb-access` or `appgw-access`.
+    /// The flag value: `auto`, `nginx-error`, `nginx-access`, `alb-access`, `appgw-access` or
+    /// `cloudflare-http-requests`.
     pub fn as_str(self) -> &'static str {
         match self {
             FormatChoice::Auto => "auto",
@@ -33,6 +39,7 @@ impl FormatChoice {
             FormatChoice::NginxAccess => "nginx-access",
             FormatChoice::AlbAccess => "alb-access",
             FormatChoice::AppgwAccess => "appgw-access",
+            FormatChoice::CloudflareHttpRequests => "cloudflare-http-requests",
         }
     }
 }
@@ -53,8 +60,9 @@ impl FromStr for FormatChoice {
             "nginx-access" => Ok(FormatChoice::NginxAccess),
             "alb-access" => Ok(FormatChoice::AlbAccess),
             "appgw-access" => Ok(FormatChoice::AppgwAccess),
+            "cloudflare-http-requests" => Ok(FormatChoice::CloudflareHttpRequests),
             other => Err(format!(
-                "unknown log format `{other}` (expected auto, nginx-error, nginx-access, alb-access or appgw-access)"
+                "unknown log format `{other}` (expected auto, nginx-error, nginx-access, alb-access, appgw-access or cloudflare-http-requests)"
             )),
         }
     }
@@ -71,17 +79,20 @@ pub enum Dialect {
     AlbAccess,
     /// Azure Application Gateway v2 access log (KB 2.3).
     AppgwAccess,
+    /// Cloudflare Logpush `http_requests` log (KB 3.2).
+    CloudflareHttpRequests,
 }
 
 impl Dialect {
     /// The dialect's name in [`cloud502_model::LogSummary::dialect`]: `nginx-error`,
-    /// `nginx-access`, `alb-access` or `appgw-access`.
+    /// `nginx-access`, `alb-access`, `appgw-access` or `cloudflare-http-requests`.
     pub fn name(&self) -> &'static str {
         match self {
             Dialect::NginxError => "nginx-error",
             Dialect::NginxAccess(_) => "nginx-access",
             Dialect::AlbAccess => "alb-access",
             Dialect::AppgwAccess => "appgw-access",
+            Dialect::CloudflareHttpRequests => "cloudflare-http-requests",
         }
     }
 }
@@ -109,8 +120,8 @@ fn sample_lines(head: &[u8]) -> Vec<&[u8]> {
 /// Application Gateway access records: JSON objects with an `httpStatus` that say what they are
 /// (`category` `ApplicationGatewayAccessLog`, `operationName` `ApplicationGatewayAccess`, `Type`
 /// `AGWAccessLogs`, or a `serverRouted` key; keys in any case): it is enough that the first
-/// sample line is one (or more than half are). For nginx
-/// access logs, try the candidate formats in order (then `combined`) and pick the first that
+/// sample line is one (or more than half are). Then Cloudflare Logpush `http_requests` records
+/// (JSON objects with an `EdgeResponseStatus` or a `RayID`), likewise. For nginx access logs, try the candidate formats in order (then `combined`) and pick the first that
 /// parses most (more than half) of the sample lines; when none fits exactly, the first whose
 /// fields fit with trailing extras (a format that extends `combined`, say) is taken.
 pub fn detect(head: &[u8], access_formats: &[AccessFormat]) -> Option<Dialect> {
@@ -133,6 +144,11 @@ pub fn detect(head: &[u8], access_formats: &[AccessFormat]) -> Option<Dialect> {
         || lines.iter().filter(|l| is_marked_record(l)).count() * 2 > lines.len()
     {
         return Some(Dialect::AppgwAccess);
+    }
+    if cloudflare::is_record(lines[0])
+        || lines.iter().filter(|l| cloudflare::is_record(l)).count() * 2 > lines.len()
+    {
+        return Some(Dialect::CloudflareHttpRequests);
     }
     detect_lines(&lines, access_formats).map(Dialect::NginxAccess)
 }
@@ -288,6 +304,53 @@ not an ALB line
     }
 
     #[test]
+    fn cloudflare_http_requests_log() {
+        let cf = r#"{"ClientRequestHost":"shop.example.com","ClientRequestPath":"/","EdgeColoCode":"SJC","EdgeResponseStatus":522,"EdgeStartTimestamp":"2026-11-20T10:00:01Z","OriginIP":"203.0.113.10","OriginResponseStatus":0,"RayID":"8e4f1c2a3b5d6e7f"}"#;
+        let nano = r#"{"EdgeResponseStatus":200,"EdgeStartTimestamp":1795168801123456789,"OriginResponseStatus":200}"#;
+        assert_eq!(
+            Dialect::CloudflareHttpRequests.name(),
+            "cloudflare-http-requests"
+        );
+        for head in [
+            format!("{cf}\n"),
+            format!("{nano}\n{cf}\n"),
+            // a job logging few fields: the ray alone says it
+            "{\"RayID\":\"8e4f1c2a3b5d6e7f\",\"ClientIP\":\"198.51.100.7\"}\n".to_string(),
+            // the first line decides even when later ones are junk, or most lines do
+            format!("{cf}\njunk\njunk\njunk\n"),
+            format!("junk\n{nano}\n{cf}\n"),
+        ] {
+            assert_eq!(
+                detect(head.as_bytes(), &[]),
+                Some(Dialect::CloudflareHttpRequests),
+                "{head}"
+            );
+        }
+        // the other JSON dialects stay theirs
+        let alb_json =
+            r#"{"time":"2026-11-20T10:15:02Z","elb_status_code":502,"target_status_code":"-"}"#;
+        assert_eq!(
+            detect(format!("{alb_json}\n").repeat(3).as_bytes(), &[]),
+            Some(Dialect::AlbAccess)
+        );
+        let appgw = r#"{"HttpStatus":502,"ServerRouted":"10.0.1.5:80"}"#;
+        assert_eq!(
+            detect(format!("{appgw}\n").as_bytes(), &[]),
+            Some(Dialect::AppgwAccess)
+        );
+        let mixed = format!("{ERR}{cf}\n");
+        assert_eq!(detect(mixed.as_bytes(), &[]), Some(Dialect::NginxError));
+        // a custom nginx JSON format without those keys is not taken for Cloudflare
+        let f = AccessFormat::parse("j", r#"{"status":$status}"#).unwrap();
+        assert!(matches!(
+            detect(b"{\"status\":502}\n", &[f]),
+            Some(Dialect::NginxAccess(_))
+        ));
+        // one Cloudflare line after junk is not enough
+        assert_eq!(detect(format!("junk\njunk\n{cf}\n").as_bytes(), &[]), None);
+    }
+
+    #[test]
     fn junk_is_not_detected() {
         assert_eq!(detect(b"", &[]), None);
         assert_eq!(detect(b"hello world\nthis is not a log\n", &[]), None);
@@ -305,9 +368,16 @@ not an ALB line
             FormatChoice::NginxAccess,
             FormatChoice::AlbAccess,
             FormatChoice::AppgwAccess,
+            FormatChoice::CloudflareHttpRequests,
         ] {
             assert_eq!(c.as_str().parse::<FormatChoice>().unwrap(), c);
         }
+        assert_eq!(
+            FormatChoice::CloudflareHttpRequests.to_string(),
+            "cloudflare-http-requests"
+        );
+        let e = "cloudflare".parse::<FormatChoice>().unwrap_err();
+        assert!(e.contains("cloudflare-http-requests"), "{e}");
         assert_eq!(FormatChoice::AppgwAccess.to_string(), "appgw-access");
         let e = "appgw".parse::<FormatChoice>().unwrap_err();
         assert!(e.contains("appgw-access"), "{e}");

@@ -38,8 +38,10 @@ pub enum LogError {
     /// Auto-detection could not tell the dialect.
     #[error(
         "cannot tell the log format of {path}: it is neither an nginx error.log, an nginx access \
-         log in a known log_format, nor an AWS ALB access log (hint: pass --format nginx-error, \
-         --format nginx-access or --format alb-access)"
+         log in a known log_format, an AWS ALB or Azure Application Gateway access log, nor a \
+         Cloudflare Logpush http_requests log (hint: pass --format nginx-error, --format \
+         nginx-access, --format alb-access, --format appgw-access or --format \
+         cloudflare-http-requests)"
     )]
     UnknownFormat {
         /// The path.
@@ -129,7 +131,10 @@ mod tests {
     fn specific_hints() {
         let s = LogError::UnknownFormat { path: "a".into() }.to_string();
         assert!(
-            s.contains("--format nginx-error, --format nginx-access or --format alb-access"),
+            s.contains(
+                "--format nginx-error, --format nginx-access, --format alb-access, --format \
+                 appgw-access or --format cloudflare-http-requests"
+            ),
             "{s}"
         );
         let s = LogError::NotText { path: "a".into() }.to_string();

@@ -1,5 +1,6 @@
-//! Streaming, zero-copy log classifiers: nginx error.log and access logs, AWS ALB access logs and
-//! Azure Application Gateway v2 access logs, into [`LogSummary`].
+//! Streaming, zero-copy log classifiers: nginx error.log and access logs, AWS ALB access logs,
+//! Azure Application Gateway v2 access logs and Cloudflare Logpush `http_requests` logs, into
+//! [`LogSummary`].
 //!
 //! A log is read in large blocks through one reused buffer, split into lines with `memchr`, and each
 //! line is classified from borrowed bytes without allocating: only lines that record a failure are
@@ -19,6 +20,10 @@
 //!   rows; [`parse_appgw_line`]) are counted by `httpStatus`; failures are classified by
 //!   `error_info`, then by `httpStatus` and `serverStatus` (KB 2.3, 2.5), and grouped by
 //!   `serverRouted`. The gateway's own requests (`clientIP` 127.0.0.1) are read but ignored.
+//! - Cloudflare Logpush `http_requests` logs (JSON records; [`parse_cloudflare_line`]) are counted
+//!   by `EdgeResponseStatus`; failures are classified by the edge and origin statuses
+//!   ([`cloudflare_class`], shared with the Cloudflare provider's analytics, KB 3.3) and grouped by
+//!   `OriginIP` and `EdgeColoCode`.
 //!
 //! Speed comes from doing little per line: lines are known to be plain text from one vectorized
 //! pass per block, timestamps are parsed once per distinct second, nginx access lines are walked
@@ -42,6 +47,7 @@
 
 mod alb;
 mod appgw;
+mod cloudflare;
 mod detect;
 mod error;
 mod nginx_access;
@@ -57,6 +63,9 @@ pub use appgw::{
     ERRORINFO_UPSTREAM_TIMED_OUT, appgw_class, classify_appgw, parse_appgw_line,
 };
 pub use cloud502_model::{LogClass, LogSummary};
+pub use cloudflare::{
+    CloudflareRecord, classify_cloudflare, cloudflare_class, parse_cloudflare_line,
+};
 pub use detect::{Dialect, FormatChoice, detect};
 pub use error::{LogError, Result};
 pub use nginx_access::AccessFormat;

@@ -2,6 +2,7 @@
 
 use crate::alb::{self, AlbTimes, classify_alb};
 use crate::appgw::{self, classify_appgw};
+use crate::cloudflare::{self, classify_cloudflare};
 use crate::detect::{Dialect, FormatChoice, detect, detect_access};
 use crate::error::{LogError, Result};
 use crate::nginx_access::{AccessFormat, TimeCache, Walk, last_value};
@@ -21,7 +22,8 @@ use time::{OffsetDateTime, UtcOffset};
 pub struct Options {
     /// Lines whose own timestamp is before this are counted in `skipped.outside_window` and not
     /// classified. Lines without a timestamp (an access format without a time variable, an ALB
-    /// or AppGW JSON record without `time`) are kept.
+    /// or AppGW JSON record without `time`, a Cloudflare record without `EdgeStartTimestamp`) are
+    /// kept.
     pub since: Option<OffsetDateTime>,
     /// The offset error.log timestamps are read at (nginx writes local time without one). UTC by default.
     pub local_offset: UtcOffset,
@@ -157,7 +159,8 @@ struct Hit<'a> {
     upstream: Option<&'a [u8]>,
     /// Groups are keyed by this instead of the upstream when set (ALB `error_reason` classes,
     /// whose lines have no target, are told apart by the reason; AppGW records classified by
-    /// status are told apart by their `serverRouted` and `error_info`).
+    /// status are told apart by their `serverRouted` and `error_info`; Cloudflare records by
+    /// their `OriginIP` and `EdgeColoCode`).
     key: Option<&'a [u8]>,
     level: Option<&'static str>,
     reused: Option<bool>,
@@ -408,7 +411,10 @@ impl Acc {
                     count: *n,
                 })
                 .collect(),
-            Dialect::NginxAccess(_) | Dialect::AlbAccess | Dialect::AppgwAccess => self
+            Dialect::NginxAccess(_)
+            | Dialect::AlbAccess
+            | Dialect::AppgwAccess
+            | Dialect::CloudflareHttpRequests => self
                 .status_counts
                 .iter()
                 .enumerate()
@@ -723,6 +729,64 @@ fn run_appgw<R: Read>(
     }
 }
 
+/// Cloudflare Logpush `http_requests` records: counted by `EdgeResponseStatus`; failures grouped
+/// by (class, edge status, `OriginIP`, `EdgeColoCode`), with the origin as upstream (when there is
+/// one) and `colo <CODE>` as detail, so that a burst in one data centre stands apart (KB 3.4 #3).
+/// A record without `EdgeResponseStatus` is read and dated but neither counted nor classified.
+fn run_cloudflare<R: Read>(
+    lr: &mut LineReader<R>,
+    acc: &mut Acc,
+    progress: &mut Progress<'_>,
+) -> io::Result<()> {
+    let mut times = AlbTimes::default();
+    let mut key = Vec::new();
+    let mut detail = Vec::new();
+    loop {
+        let line = match next_text(lr, acc, progress)? {
+            Step::End => return Ok(()),
+            Step::Skip => continue,
+            Step::Line(line) => line,
+        };
+        let b = line.bytes;
+        let Some(r) = cloudflare::parse_with(b, &mut times) else {
+            acc.skipped.unparsed += 1;
+            continue;
+        };
+        if !acc.in_window(r.ts()) {
+            continue;
+        }
+        let Some(edge) = r.edge_status() else {
+            continue;
+        };
+        acc.status_counts[usize::from(edge)] += 1;
+        let Some(class) = classify_cloudflare(&r) else {
+            continue;
+        };
+        let (origin, colo) = (r.origin_ip(), r.colo());
+        key.clear();
+        key.extend_from_slice(origin.unwrap_or_default());
+        key.push(b' ');
+        key.extend_from_slice(colo.unwrap_or_default());
+        detail.clear();
+        if let Some(c) = colo {
+            detail.extend_from_slice(b"colo ");
+            detail.extend_from_slice(c);
+        }
+        let h = Hit {
+            key: Some(key.as_slice()),
+            class,
+            status: Some(edge),
+            upstream: origin,
+            level: None,
+            reused: None,
+            ts: r.ts(),
+            no: line.no,
+            line: b,
+        };
+        acc.hit(&h, || colo.map(|_| detail.as_slice()));
+    }
+}
+
 /// Read a whole stream into an [`Acc`]; returns it with the bytes read.
 fn run<R: Read>(
     reader: R,
@@ -744,6 +808,7 @@ fn run<R: Read>(
         Dialect::NginxAccess(f) => run_access(&mut lr, &mut acc, f, &mut p)?,
         Dialect::AlbAccess => run_alb(&mut lr, &mut acc, &mut p)?,
         Dialect::AppgwAccess => run_appgw(&mut lr, &mut acc, &mut p)?,
+        Dialect::CloudflareHttpRequests => run_cloudflare(&mut lr, &mut acc, &mut p)?,
     }
     (p.f)(lr.consumed());
     Ok((acc, lr.consumed()))
@@ -784,6 +849,7 @@ fn choose_dialect(
         FormatChoice::NginxError => Dialect::NginxError,
         FormatChoice::AlbAccess => Dialect::AlbAccess,
         FormatChoice::AppgwAccess => Dialect::AppgwAccess,
+        FormatChoice::CloudflareHttpRequests => Dialect::CloudflareHttpRequests,
         FormatChoice::NginxAccess => Dialect::NginxAccess(match access_formats {
             [] => AccessFormat::combined(),
             [one] => one.clone(),
@@ -791,13 +857,13 @@ fn choose_dialect(
         }),
         FormatChoice::Auto if head.is_empty() => {
             let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase());
-            if path
-                .to_string_lossy()
-                .to_lowercase()
-                .contains("applicationgatewayaccesslog")
-            {
+            let full = path.to_string_lossy().to_lowercase();
+            if full.contains("applicationgatewayaccesslog") {
                 // Storage account blobs: insights-logs-applicationgatewayaccesslog/.../PT1H.json
                 Dialect::AppgwAccess
+            } else if full.contains("http_requests") {
+                // Logpush destinations are commonly prefixed with the dataset name
+                Dialect::CloudflareHttpRequests
             } else if name
                 .as_ref()
                 .is_some_and(|n| n.contains("elasticloadbalancing"))
@@ -833,7 +899,8 @@ fn choose_dialect(
 /// With [`FormatChoice::Auto`] the first 64 KiB are sniffed ([`detect`]) and the same stream is then
 /// read on; a binary head is [`LogError::NotText`], an unrecognised one
 /// [`LogError::UnknownFormat`]. An empty file is summarized as empty (an AppGW access log when its
-/// path contains `applicationgatewayaccesslog`, as Storage account blobs do, an ALB access log when
+/// path contains `applicationgatewayaccesslog`, as Storage account blobs do, a Cloudflare
+/// `http_requests` log when it contains `http_requests`, an ALB access log when
 /// its name contains `elasticloadbalancing`, an nginx access log when it contains `access`, else
 /// an error log). With [`FormatChoice::NginxAccess`] and several candidate formats, the head picks
 /// among them. `progress` gets the bytes read from the file (compressed bytes for a .gz).
@@ -885,7 +952,10 @@ fn summarize_path_with(
     let needs_head = match choice {
         FormatChoice::Auto => true,
         FormatChoice::NginxAccess => access_formats.len() > 1,
-        FormatChoice::NginxError | FormatChoice::AlbAccess | FormatChoice::AppgwAccess => false,
+        FormatChoice::NginxError
+        | FormatChoice::AlbAccess
+        | FormatChoice::AppgwAccess
+        | FormatChoice::CloudflareHttpRequests => false,
     };
     let mut head = Vec::new();
     if needs_head {
@@ -1686,6 +1756,96 @@ mod tests {
         )
         .unwrap();
         assert_eq!((s.dialect.as_str(), s.lines), ("appgw-access", 0));
+    }
+
+    #[test]
+    fn cloudflare_split_reading_matches_sequential() {
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/cloudflare-http-requests.log");
+        let log = std::fs::read_to_string(fixture).unwrap().repeat(200);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("http_requests.log");
+        std::fs::write(&path, &log).unwrap();
+        let opts = Options::default();
+        let go = |choice, parts| {
+            summarize_path_with(&path, "l", choice, &[], &opts, &mut |_| {}, parts, 0).unwrap()
+        };
+        let one = go(FormatChoice::Auto, 1);
+        assert_eq!(one, go(FormatChoice::Auto, 2));
+        assert_eq!(one, go(FormatChoice::CloudflareHttpRequests, 2));
+        assert_eq!(one.dialect, "cloudflare-http-requests");
+        assert_eq!((one.lines, one.matched), (6000, 3400));
+        assert_eq!(one.skipped.unparsed, 200);
+        assert_eq!(one.groups.len(), 7);
+    }
+
+    #[test]
+    fn cloudflare_groups_fold_past_the_cap() {
+        // one group per (origin, colo): past the cap, lines fold into one group per class/status
+        let mut log = String::new();
+        for i in 0..10 {
+            log.push_str(&format!(
+                "{{\"EdgeResponseStatus\":522,\"OriginResponseStatus\":0,\"OriginIP\":\"203.0.113.{i}\",\"EdgeColoCode\":\"SJC\"}}\n"
+            ));
+        }
+        // no colo: no detail, and kept apart from the SJC groups
+        log.push_str("{\"EdgeResponseStatus\":522,\"OriginResponseStatus\":0,\"OriginIP\":\"203.0.113.0\"}\n");
+        // no edge status: read, not counted
+        log.push_str(
+            "{\"RayID\":\"8e4f1c2a3b5d6e7f\",\"EdgeStartTimestamp\":1795168801123456789}\n",
+        );
+        let opts = Options {
+            max_groups: 4,
+            ..Options::default()
+        };
+        let s = run(log.as_bytes(), &Dialect::CloudflareHttpRequests, &opts);
+        assert_eq!((s.lines, s.matched, s.skipped.unparsed), (12, 11, 0));
+        assert_eq!(s.counts.len(), 1);
+        assert_eq!((s.counts[0].key.as_str(), s.counts[0].count), ("522", 11));
+        assert_eq!(s.first_seen.as_deref(), Some("2026-11-20T10:00:01Z"));
+        assert_eq!(s.groups.len(), 5);
+        let folded = &s.groups[0];
+        assert_eq!((folded.count, folded.upstream.as_deref()), (7, None));
+        assert!(folded.detail.as_deref().unwrap().contains("4 groups"));
+        for g in &s.groups[1..] {
+            assert_eq!(
+                (g.class, g.status, g.count),
+                (LogClass::EdgeError, Some(522), 1)
+            );
+            assert_eq!(g.detail.as_deref(), Some("colo SJC"));
+        }
+        let s = run(
+            log.as_bytes(),
+            &Dialect::CloudflareHttpRequests,
+            &Options::default(),
+        );
+        assert_eq!(s.groups.len(), 11);
+        let bare: Vec<_> = s.groups.iter().filter(|g| g.detail.is_none()).collect();
+        assert_eq!(bare.len(), 1);
+        assert_eq!(bare[0].upstream.as_deref(), Some("203.0.113.0"));
+        assert_eq!(bare[0].sample.line, 11);
+    }
+
+    #[test]
+    fn empty_logpush_object_is_named_like_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let obj = dir.path().join("http_requests/20261120");
+        std::fs::create_dir_all(&obj).unwrap();
+        let obj = obj.join("20261120T100000Z_20261120T100500Z_6f1e2a3b.log.gz");
+        std::fs::write(&obj, "").unwrap();
+        let s = summarize_path(
+            &obj,
+            "l",
+            FormatChoice::Auto,
+            &[],
+            &Options::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(
+            (s.dialect.as_str(), s.lines),
+            ("cloudflare-http-requests", 0)
+        );
     }
 
     #[test]

@@ -174,10 +174,9 @@ fn binary_and_junk_files() {
     std::fs::write(&junk, "dear diary\ntoday nginx was fine\n").unwrap();
     let err = run(&junk, FormatChoice::Auto, &[]).unwrap_err();
     assert!(matches!(err, LogError::UnknownFormat { .. }), "{err:?}");
-    assert!(
-        err.to_string()
-            .contains("--format nginx-error, --format nginx-access or --format alb-access")
-    );
+    assert!(err.to_string().contains(
+        "--format alb-access, --format appgw-access or --format cloudflare-http-requests"
+    ));
 
     let missing = dir.path().join("missing.log");
     let err = run(&missing, FormatChoice::Auto, &[]).unwrap_err();

@@ -74,6 +74,14 @@ finding_codes! {
     Cloudflare526 = "cloudflare-526-origin-invalid-cert": "Cloudflare 526: the origin's certificate is invalid (Full strict mode)",
     /// Cloudflare 530.
     Cloudflare530 = "cloudflare-530-origin-unresolvable": "Cloudflare 530: Cloudflare could not resolve or reach the origin (see the 1xxx code)",
+    /// Cloudflare: the zone's SSL mode does not match the origin's listeners (KB 3.4 #10).
+    CloudflareSslModeMismatch = "cloudflare-ssl-mode-mismatch": "the zone's SSL/TLS mode does not match what the origin serves (Flexible without port 80, Flexible with an HTTPS redirect loop, Full without port 443)",
+    /// Cloudflare: load-balancer pool origins fail their monitor (KB 3.4 #11).
+    CloudflarePoolUnhealthy = "cloudflare-pool-unhealthy": "origins of a Cloudflare load-balancer pool fail their health monitor",
+    /// Cloudflare: a standalone Health Check reports the origin unhealthy (KB 3.2).
+    CloudflareHealthcheckUnhealthy = "cloudflare-healthcheck-unhealthy": "a Cloudflare Health Check reports its origin unhealthy",
+    /// Cloudflare is not in the path for the host: DNS-only record, paused zone, or no record.
+    CloudflareNotProxied = "cloudflare-not-proxied": "Cloudflare does not proxy the host (DNS-only record, paused zone or no record), so a 502 comes from the origin's own layers",
     /// The server certificate has expired.
     TlsCertExpired = "tls-cert-expired": "the server's TLS certificate has expired",
     /// The server certificate is not valid yet.

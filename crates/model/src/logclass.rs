@@ -109,6 +109,10 @@ log_classes! {
     Status499 = "status-499", Some(499);
     /// Access log: another 5xx (500, 503, ...).
     Status5xx = "status-5xx", None;
+    /// Cloudflare (analytics or Logpush `http_requests`): the edge made the error itself, with no
+    /// origin response (`OriginResponseStatus` 0, KB 0.3, 3.3): a 52x, 530, or an edge-made
+    /// 502/504. The group's `status` is the edge's status.
+    EdgeError = "edge-error", None;
     /// ALB access log: a Lambda target failed; the `error_reason` (`LambdaInvalidResponse`,
     /// `LambdaResponseTooLarge`, ...) is the group's detail (KB 1.4, 1.7).
     LambdaError = "lambda-error", None;

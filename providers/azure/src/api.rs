@@ -445,37 +445,15 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         .map_err(|e| ApiError::Invalid(format!("not the expected JSON ({e})")))
 }
 
-/// The first non-empty line, trimmed and capped at 300 bytes: service and credential messages
-/// can span lines (a troubleshooting link, a CLI's stderr).
-pub(crate) fn one_line(s: &str) -> String {
-    let line = s
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
-    if line.len() > 300 {
-        let mut end = 300;
-        while !line.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}...", &line[..end])
-    } else {
-        line.to_owned()
-    }
-}
+pub(crate) use cloud502_engine::remote::one_line;
 
-/// A transport error in one line, with its innermost cause (reqwest's own text is "error sending
-/// request for url (...)").
+/// A transport error in one line, with its innermost cause and the URL without its query.
 fn transport_error(e: &reqwest::Error) -> String {
-    let mut source: &dyn std::error::Error = e;
-    while let Some(inner) = source.source() {
-        source = inner;
-    }
     let url = e
         .url()
         .map(|u| format!(" ({})", u.as_str().split('?').next().unwrap_or("")))
         .unwrap_or_default();
-    format!("{source}{url}")
+    format!("{}{url}", cloud502_engine::remote::innermost_cause(e))
 }
 
 #[cfg(test)]

@@ -221,24 +221,7 @@ fn check_gateway_name(name: &str) -> Result<(), String> {
 /// Parse an endpoint. https anywhere; plain http only on loopback, so a bearer token never
 /// crosses a network in clear.
 fn endpoint(flag: &str, given: Option<&str>, default: &str) -> Result<Url, String> {
-    let raw = given.unwrap_or(default);
-    let url = Url::parse(raw).map_err(|e| format!("{flag} {raw:?} is not a URL ({e})"))?;
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    };
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if loopback => Ok(url),
-        "http" => Err(format!(
-            "{flag} {raw:?} uses plain http off loopback: the bearer token would travel in clear (use https)"
-        )),
-        other => Err(format!(
-            "{flag} {raw:?} has scheme {other:?} (expected https)"
-        )),
-    }
+    cloud502_engine::remote::secure_endpoint(flag, given, default)
 }
 
 #[cfg(test)]

@@ -4,12 +4,22 @@
 //! the page from the body (the `<hr><center>..</center>` footer, the ALB's footerless page,
 //! Cloudflare's branded page). Same layer on both sides: it generated the 502. Different: it
 //! relayed a 502 from below. A body no proxy page matches: the application behind made it.
+//!
+//! Cloudflare's analytics (or Logpush `http_requests`) split answers the same question for a whole
+//! zone (KB 0.3, 3.3): groups `status-502-from-upstream` (edge 502, origin 502) are
+//! `cloudflare-origin-502`, the origin made them (KB 3.4 #1: diagnose the next layer, the origin
+//! IPs are named); `edge-error` groups with status 502 (origin status 0) are
+//! `cloudflare-edge-502`. An edge 502 burst confined to one colo (`colo XXX`) within
+//! [`cloudflare::TRANSIENT_MINUTES`] minutes is the transient edge shift of KB 3.4 #3 (warning,
+//! retry); any other edge 502 is KB 3.4 #2, most often a gzip / Content-Length mismatch from the
+//! origin (critical; disable origin compression or fix Content-Length, low risk).
 
+use super::cloudflare::{self, Requests};
 use super::{Rule, cite, front_probes, zone_guess};
 use crate::remediation::{adjust_timeouts, check_backend, restart, review_config};
 use cloud502_model::{
-    CloudflarePage, Confidence, Evidence, Finding, FindingCode, Fingerprint, Layer, Probe,
-    Remediation, Severity,
+    CloudflarePage, Confidence, Evidence, Finding, FindingCode, Fingerprint, Layer, LogClass,
+    Probe, ProbeScheme, Remediation, Severity,
 };
 
 pub(super) const RULE: Rule = Rule {
@@ -91,6 +101,225 @@ fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
         let ids = cite(evidence, probe, &["status", "header", "body"]);
         out.push(finding(probe, fp, attribute(fp), ids));
     }
+    if cloudflare::has_analytics(evidence) {
+        cloudflare_origin_502(evidence, out);
+        cloudflare_edge_502(evidence, out);
+    }
+}
+
+/// The origin checks (`upstream.N`) that got a 502 themselves, with the layer whose page it is.
+fn origin_checks_502(ev: &Evidence) -> Vec<(&Probe, Option<Layer>)> {
+    ev.probes
+        .iter()
+        .filter(|p| cloudflare::is_cloudflare(ev) && p.id.starts_with(super::BACKEND_PROBE_PREFIX))
+        .filter(|p| p.http.as_ref().is_some_and(|h| h.status == 502))
+        .map(|p| {
+            let layer = p.fingerprint.as_ref().and_then(|fp| match attribute(fp) {
+                Author::Generated(l, _) => Some(l),
+                Author::Relayed { from, .. } => Some(from),
+                _ => None,
+            });
+            (p, layer)
+        })
+        .collect()
+}
+
+/// The scheme Cloudflare uses to reach the origin, for the next command.
+fn origin_scheme(ev: &Evidence) -> ProbeScheme {
+    cloudflare::ssl_mode(ev).map_or(ProbeScheme::Https, cloudflare::SslMode::scheme)
+}
+
+/// KB 3.4 #1: edge 502 with origin 502 in the analytics: the origin made them.
+fn cloudflare_origin_502(ev: &Evidence, out: &mut Vec<Finding>) {
+    let r: Requests = cloudflare::requests(ev, |g| g.class == LogClass::Status502FromUpstream);
+    if r.count == 0 {
+        return;
+    }
+    let host = cloudflare::host(ev);
+    let checks = origin_checks_502(ev);
+    let layer = checks
+        .iter()
+        .find_map(|(_, l)| *l)
+        .unwrap_or(Layer::Unknown);
+    let mut evidence = r.items.clone();
+    for (p, _) in &checks {
+        evidence.extend(cloudflare::probe_items(ev, p));
+    }
+    let first = r
+        .origins
+        .first()
+        .map(|o| o.0.clone())
+        .or_else(|| {
+            checks
+                .first()
+                .and_then(|(p, _)| p.resolved.first().cloned())
+        })
+        .unwrap_or_else(|| "<origin-ip>".to_owned());
+    let direct = cloudflare::origin_probe_command(&host, origin_scheme(ev), &first);
+    let checked = if checks.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " The direct origin check answered 502 too ({}){}.",
+            checks
+                .iter()
+                .map(|(p, _)| p.resolved.first().cloned().unwrap_or_else(|| p.url.clone()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if layer == Layer::Unknown {
+                String::new()
+            } else {
+                format!(", with {}'s error page", layer.display_name())
+            }
+        )
+    };
+    let origins = if r.origins.is_empty() {
+        String::new()
+    } else {
+        format!(" from origin(s) {}", r.origin_list())
+    };
+    out.push(Finding {
+        code: FindingCode::CloudflareOrigin502,
+        severity: Severity::Critical,
+        confidence: Confidence::High,
+        layer: Some(layer),
+        title: format!(
+            "Cloudflare relayed {} 502(s) made by the origin{origins}: look at the origin",
+            r.count
+        ),
+        explanation: format!(
+            "Cloudflare's analytics show {} request(s) with edge status 502 and origin status \
+             502{}{origins}: the origin answered 502 and Cloudflare passed it on (with its \
+             branded page), so the next layer in made it, not Cloudflare (KB 0.3, 3.3, \
+             3.4 #1).{checked}",
+            r.count,
+            r.window()
+        ),
+        evidence: super::dedup(evidence),
+        locations: Vec::new(),
+        disproved_by: "The origin, probed directly with the same Host header, answers 2xx and its \
+                       logs show no 502 at those times (the analytics would then show origin \
+                       status 0 for them)."
+            .to_owned(),
+        remediation: vec![
+            check_backend(
+                "Probe the origin directly with the same Host header and SNI to see which layer \
+                 there answers the 502",
+                Some(&direct),
+            ),
+            check_backend(
+                "Read the origin's own logs at those times (load balancer, nginx error.log, the \
+                 application): the layer that made the 502 names its cause",
+                Some("cloud502 nginx --error-log /var/log/nginx/error.log"),
+            ),
+        ],
+        next_command: Some(direct),
+    });
+}
+
+/// KB 3.4 #2 and #3: edge 502 with no origin response in the analytics: the edge made them.
+fn cloudflare_edge_502(ev: &Evidence, out: &mut Vec<Finding>) {
+    let r = cloudflare::edge_errors(ev, 502);
+    if r.count == 0 {
+        return;
+    }
+    let host = cloudflare::host(ev);
+    let span = r.span_minutes();
+    let transient = r.colos.len() == 1
+        && r.all_timed
+        && span.is_some_and(|m| m <= cloudflare::TRANSIENT_MINUTES);
+    let origin = r
+        .origins
+        .first()
+        .map_or_else(|| "<origin-ip>".to_owned(), |o| o.0.clone());
+    let direct = cloudflare::origin_probe_command(&host, origin_scheme(ev), &origin);
+    let (severity, confidence, title, cause, remediation) = if transient {
+        let colo = r.colos[0].0.clone();
+        let minutes = span.unwrap_or(0);
+        (
+            Severity::Warning,
+            Confidence::Medium,
+            format!(
+                "Cloudflare's edge made {} 502(s), all in colo {colo} within {minutes} \
+                 minute(s): a transient edge shift",
+                r.count
+            ),
+            format!(
+                "Every edge 502 came from one data centre ({colo}) within {minutes} minute(s){}: \
+                 the short-lived traffic shift between data centres that Cloudflare documents \
+                 (KB 3.4 #3). There is nothing to change at the origin.",
+                r.window()
+            ),
+            vec![
+                check_backend(
+                    "Retry, and keep watching the edge status by colo and minute; a burst that \
+                     returns or spreads to other colos is not transient",
+                    Some(&format!("curl -sI https://{host}/")),
+                ),
+                check_backend(
+                    "Read the split again later to confirm the burst ended",
+                    Some(&format!(
+                        "cloud502 cloudflare --zone {} --host {host}",
+                        cloudflare::zone(ev)
+                    )),
+                ),
+            ],
+        )
+    } else {
+        (
+            Severity::Critical,
+            Confidence::High,
+            format!(
+                "Cloudflare's edge made {} 502(s) with no origin response: likely a gzip / \
+                 Content-Length mismatch from the origin",
+                r.count
+            ),
+            format!(
+                "They span colo(s) {}{}, so this is not a one-colo burst. The documented edge \
+                 cause is an origin response Cloudflare cannot use: gzip-encoded content whose \
+                 Content-Length does not match, or broken gzip (KB 3.4 #2).",
+                r.colo_list(),
+                r.window()
+            ),
+            vec![
+                check_backend(
+                    "Fetch from the origin directly and compare Content-Encoding and \
+                     Content-Length with the body received",
+                    Some(&format!(
+                        "curl -sv --compressed -o /dev/null --resolve {host}:443:{origin} https://{host}/"
+                    )),
+                ),
+                adjust_timeouts(
+                    "Disable compression at the origin for the failing path (Cloudflare \
+                     compresses for visitors itself), or fix the Content-Length the \
+                     application sets on compressed bodies",
+                    Some("nginx: gzip off; in the server or location block, then nginx -s reload"),
+                ),
+            ],
+        )
+    };
+    out.push(Finding {
+        code: FindingCode::CloudflareEdge502,
+        severity,
+        confidence,
+        layer: Some(Layer::Cloudflare),
+        title,
+        explanation: format!(
+            "Cloudflare's analytics show {} request(s) with edge status 502 and origin status 0: \
+             the edge made them itself, with no usable origin response (KB 0.3, 3.3). Colo(s): \
+             {}. {cause}",
+            r.count,
+            r.colo_list()
+        ),
+        evidence: r.items.clone(),
+        locations: Vec::new(),
+        disproved_by: "The origin's logs show a 502 answered at those times (the analytics would \
+                       show origin status 502), or the origin probed directly returns a \
+                       well-formed response with a matching Content-Length."
+            .to_owned(),
+        remediation,
+        next_command: Some(direct),
+    });
 }
 
 /// The signals, quoted, for explanations.
@@ -499,5 +728,185 @@ mod tests {
         assert_eq!(out[0].confidence, Confidence::Low);
         assert!(run(fingerprint(Layer::Nginx, Some(Layer::Nginx)), 503).is_empty());
         assert!(run(fingerprint(Layer::Nginx, Some(Layer::Nginx)), 200).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod cloudflare_tests {
+    use super::super::cloudflare::tests_support::*;
+    use super::super::test_support::{fingerprint, run_rule};
+    use super::*;
+    use cloud502_model::{ProbeScheme as S, Risk};
+
+    const T0: &str = "2025-06-01T10:00:00Z";
+
+    #[test]
+    fn origin_made_502s_in_the_analytics_are_cloudflare_origin_502_with_the_origins() {
+        let mut ev = cf_zone("full");
+        analytics(
+            &mut ev,
+            &[
+                (
+                    LogClass::Status502FromUpstream,
+                    502,
+                    Some(ORIGIN),
+                    "FRA",
+                    70,
+                    T0,
+                    "2025-06-01T10:50:00Z",
+                ),
+                (
+                    LogClass::Status502FromUpstream,
+                    502,
+                    Some("203.0.113.11"),
+                    "AMS",
+                    5,
+                    T0,
+                    T0,
+                ),
+            ],
+        );
+        let f = run_rule(super::check, &ev);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].code, FindingCode::CloudflareOrigin502);
+        assert_eq!(
+            (f[0].severity, f[0].confidence),
+            (Severity::Critical, Confidence::High)
+        );
+        assert_eq!(f[0].layer, Some(Layer::Unknown));
+        assert_eq!(
+            f[0].title,
+            "Cloudflare relayed 75 502(s) made by the origin from origin(s) 203.0.113.10 (70), \
+             203.0.113.11 (5): look at the origin"
+        );
+        assert!(f[0].explanation.contains("KB 0.3, 3.3, 3.4 #1"));
+        assert_eq!(
+            f[0].next_command.as_deref(),
+            Some(
+                "cloud502 probe https://www.example.com/ --resolve www.example.com:443:203.0.113.10"
+            )
+        );
+        assert_cited_exist(&ev, &f);
+
+        // The origin check got the 502 too, with nginx's page: that layer is named and cited.
+        let n = origin_check(&mut ev, S::Https, ORIGIN);
+        ev.probes[n].http.as_mut().unwrap().status = 502;
+        ev.probes[n].fingerprint = Some(fingerprint(Layer::Nginx, Some(Layer::Nginx)));
+        describe_checks(&mut ev);
+        let f = run_rule(super::check, &ev);
+        assert_eq!(f[0].layer, Some(Layer::Nginx));
+        assert!(f[0].explanation.contains("with nginx's error page"));
+        assert!(f[0].evidence.contains(&"upstream.0.status".to_owned()));
+        assert_cited_exist(&ev, &f);
+    }
+
+    #[test]
+    fn a_short_one_colo_burst_of_edge_502s_is_a_transient_shift() {
+        let mut ev = cf_zone("full");
+        analytics(
+            &mut ev,
+            &[
+                (
+                    LogClass::EdgeError,
+                    502,
+                    None,
+                    "SIN",
+                    14,
+                    "2025-06-01T10:00:00Z",
+                    "2025-06-01T10:03:00Z",
+                ),
+                (
+                    LogClass::EdgeError,
+                    502,
+                    Some(ORIGIN),
+                    "SIN",
+                    3,
+                    "2025-06-01T10:05:00Z",
+                    "2025-06-01T10:06:00Z",
+                ),
+            ],
+        );
+        let f = run_rule(super::check, &ev);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].code, FindingCode::CloudflareEdge502);
+        assert_eq!(f[0].layer, Some(Layer::Cloudflare));
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert_eq!(
+            f[0].title,
+            "Cloudflare's edge made 17 502(s), all in colo SIN within 6 minute(s): a transient edge shift"
+        );
+        assert!(f[0].remediation[0].step.starts_with("Retry"));
+        assert_cited_exist(&ev, &f);
+    }
+
+    #[test]
+    fn other_edge_502s_point_to_a_compression_mismatch() {
+        // Several colos.
+        let mut ev = cf_zone("full");
+        analytics(
+            &mut ev,
+            &[
+                (
+                    LogClass::EdgeError,
+                    502,
+                    None,
+                    "SIN",
+                    14,
+                    T0,
+                    "2025-06-01T10:03:00Z",
+                ),
+                (
+                    LogClass::EdgeError,
+                    502,
+                    None,
+                    "FRA",
+                    6,
+                    T0,
+                    "2025-06-01T10:03:00Z",
+                ),
+            ],
+        );
+        let f = run_rule(super::check, &ev);
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            (f[0].severity, f[0].confidence),
+            (Severity::Critical, Confidence::High)
+        );
+        assert!(f[0].title.contains("20 502(s)"), "{}", f[0].title);
+        assert!(f[0].title.contains("Content-Length"), "{}", f[0].title);
+        assert!(f[0].explanation.contains("SIN (14), FRA (6)"));
+        let fix = f[0]
+            .remediation
+            .iter()
+            .find(|r| r.step.starts_with("Disable compression"))
+            .unwrap();
+        assert_eq!(fix.risk, Risk::Low);
+        // One colo, but over an hour: not a short burst.
+        let mut ev = cf_zone("full");
+        analytics(
+            &mut ev,
+            &[(
+                LogClass::EdgeError,
+                502,
+                None,
+                "SIN",
+                14,
+                T0,
+                "2025-06-01T11:00:00Z",
+            )],
+        );
+        let f = run_rule(super::check, &ev);
+        assert_eq!(f[0].severity, Severity::Critical);
+        assert!(!f[0].title.contains("transient"));
+    }
+
+    #[test]
+    fn a_zone_with_no_502_in_its_analytics_has_no_finding() {
+        let mut ev = cf_zone("full");
+        analytics(
+            &mut ev,
+            &[(LogClass::EdgeError, 521, None, "SIN", 14, T0, T0)],
+        );
+        assert!(run_rule(super::check, &ev).is_empty());
     }
 }

@@ -18,7 +18,11 @@ mod appgw_logs;
 mod appgw_network;
 mod appgw_pools;
 mod appgw_probe;
+mod cloudflare;
 mod cloudflare_52x;
+mod cloudflare_not_proxied;
+mod cloudflare_pools;
+mod cloudflare_ssl_mode;
 mod connection_failure;
 mod gateway_timeout;
 mod layer_502;
@@ -45,7 +49,10 @@ pub struct Rule {
 /// Every rule, in ranking-tie order.
 pub static RULES: &[Rule] = &[
     layer_502::RULE,
+    cloudflare_not_proxied::RULE,
+    cloudflare_ssl_mode::RULE,
     cloudflare_52x::RULE,
+    cloudflare_pools::RULE,
     gateway_timeout::RULE,
     nginx_upstream::RULE,
     nginx_resolver::RULE,

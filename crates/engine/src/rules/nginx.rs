@@ -174,11 +174,14 @@ fn modern_defaults(ev: &Evidence) -> bool {
     v.as_slice() >= [1, 29, 7].as_slice()
 }
 
-/// Probes nginx's provider made of its upstreams.
+/// Probes nginx's provider made of its upstreams. The Cloudflare provider's origin checks share
+/// the `upstream.` prefix; the Cloudflare rules judge those (an origin refusing port 80 is a 521
+/// or an SSL-mode mismatch there, not an nginx upstream).
 pub(super) fn backend_probes(ev: &Evidence) -> impl Iterator<Item = &Probe> {
+    let cloudflare = ev.subject.kind == cloud502_model::ProviderKind::Cloudflare;
     ev.probes
         .iter()
-        .filter(|p| p.id.starts_with(BACKEND_PROBE_PREFIX))
+        .filter(move |p| !cloudflare && p.id.starts_with(BACKEND_PROBE_PREFIX))
 }
 
 /// The peer a target, URL or log field names, as nginx writes it in `upstream:`:

@@ -1,0 +1,505 @@
+//! Cloudflare Logpush `http_requests` logs (KB 3.2, 3.3): a zero-copy JSON record parser and the
+//! classifier into [`LogClass`], shared with the Cloudflare provider's GraphQL analytics rows
+//! ([`cloudflare_class`]).
+//!
+//! One JSON object per line (Logpush's default `ndjson` output), keyed by the dataset's field
+//! names (`EdgeResponseStatus`, `OriginResponseStatus`, `OriginIP`, `EdgeColoCode`, `RayID`, ...;
+//! exactly as Cloudflare spells them). A job logs only the fields it was configured with, so any
+//! field may be missing; unknown fields are ignored. A line is a record when it is a JSON object
+//! with an `EdgeResponseStatus` or a `RayID`; a present `EdgeResponseStatus` must be a
+//! three-digit status and a present `OriginResponseStatus` a number (0 when the edge answered
+//! without the origin). Numbers may be JSON numbers or strings; missing keys and `null` read as
+//! `-`. String values are given as their raw text between the quotes (escapes are not decoded;
+//! the fields the classifier reads never hold any).
+//!
+//! `EdgeStartTimestamp` is written in the job's `timestamp_format`: `rfc3339`
+//! (`2026-11-20T10:00:01Z`, with or without a fraction), `unixnano` (the default:
+//! `1795168801123456789`) or `unix` (`1795168801`). A number is read by its magnitude, so
+//! milliseconds and microseconds are read too.
+
+use crate::alb::{AlbTimes, DASH, raw, status, unset};
+use crate::ts::Ts;
+use cloud502_model::LogClass;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+
+/// One Logpush `http_requests` record, borrowed from the line. Absent fields are `-`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloudflareRecord<'a> {
+    /// `EdgeStartTimestamp`: RFC 3339 text, or unix seconds or nanoseconds.
+    pub edge_start_timestamp: &'a [u8],
+    /// `EdgeResponseStatus`: the status the client got from the edge.
+    pub edge_response_status: &'a [u8],
+    /// `OriginResponseStatus`: the origin's status; `0` when the edge answered without one.
+    pub origin_response_status: &'a [u8],
+    /// `OriginIP`: the origin address the edge connected to; empty when none.
+    pub origin_ip: &'a [u8],
+    /// `EdgeColoCode`: the IATA code of the data centre that served the request (`SJC`).
+    pub edge_colo_code: &'a [u8],
+    /// `ClientRequestHost`.
+    pub client_request_host: &'a [u8],
+    /// `ClientRequestMethod`.
+    pub client_request_method: &'a [u8],
+    /// `ClientRequestPath`.
+    pub client_request_path: &'a [u8],
+    /// `RayID`: the request's ray (the `CF-RAY` header without the colo).
+    pub ray_id: &'a [u8],
+    /// `OriginResponseDurationMs`: time to the origin's response header, in milliseconds.
+    pub origin_response_duration_ms: &'a [u8],
+    /// `OriginTCPHandshakeDurationMs`.
+    pub origin_tcp_handshake_duration_ms: &'a [u8],
+    /// `OriginTLSHandshakeDurationMs`.
+    pub origin_tls_handshake_duration_ms: &'a [u8],
+    /// `OriginSSLProtocol` (`TLSv1.3`, `none`).
+    pub origin_ssl_protocol: &'a [u8],
+    /// `CacheCacheStatus` (`hit`, `miss`, `dynamic`, ...).
+    pub cache_cache_status: &'a [u8],
+    /// `EdgeResponseStatus`, parsed.
+    edge_status: Option<u16>,
+    /// `OriginResponseStatus`, parsed.
+    origin_status: Option<u16>,
+    /// `EdgeStartTimestamp`, parsed.
+    ts: Option<Ts>,
+}
+
+impl<'a> CloudflareRecord<'a> {
+    /// `EdgeResponseStatus`, when the job logs it.
+    pub fn edge_status(&self) -> Option<u16> {
+        self.edge_status
+    }
+
+    /// `OriginResponseStatus` (0: no origin response), when the job logs it.
+    pub fn origin_status(&self) -> Option<u16> {
+        self.origin_status
+    }
+
+    /// `OriginIP`, when the request reached an origin address.
+    pub fn origin_ip(&self) -> Option<&'a [u8]> {
+        (!unset(self.origin_ip)).then_some(self.origin_ip)
+    }
+
+    /// `EdgeColoCode`, when logged.
+    pub fn colo(&self) -> Option<&'a [u8]> {
+        (!unset(self.edge_colo_code)).then_some(self.edge_colo_code)
+    }
+
+    /// `EdgeStartTimestamp` (whole seconds, UTC).
+    pub fn timestamp(&self) -> Option<OffsetDateTime> {
+        OffsetDateTime::from_unix_timestamp(self.ts?.secs).ok()
+    }
+
+    /// `EdgeStartTimestamp`, parsed (for the summary loop).
+    #[inline]
+    pub(crate) fn ts(&self) -> Option<Ts> {
+        self.ts
+    }
+}
+
+/// A record's fields, as raw JSON text borrowed from the line.
+#[derive(Deserialize)]
+struct Record<'a> {
+    #[serde(borrow, rename = "EdgeStartTimestamp")]
+    edge_start_timestamp: Option<&'a RawValue>,
+    #[serde(borrow, rename = "EdgeResponseStatus")]
+    edge_response_status: Option<&'a RawValue>,
+    #[serde(borrow, rename = "OriginResponseStatus")]
+    origin_response_status: Option<&'a RawValue>,
+    #[serde(borrow, rename = "OriginIP")]
+    origin_ip: Option<&'a RawValue>,
+    #[serde(borrow, rename = "EdgeColoCode")]
+    edge_colo_code: Option<&'a RawValue>,
+    #[serde(borrow, rename = "ClientRequestHost")]
+    client_request_host: Option<&'a RawValue>,
+    #[serde(borrow, rename = "ClientRequestMethod")]
+    client_request_method: Option<&'a RawValue>,
+    #[serde(borrow, rename = "ClientRequestPath")]
+    client_request_path: Option<&'a RawValue>,
+    #[serde(borrow, rename = "RayID")]
+    ray_id: Option<&'a RawValue>,
+    #[serde(borrow, rename = "OriginResponseDurationMs")]
+    origin_response_duration_ms: Option<&'a RawValue>,
+    #[serde(borrow, rename = "OriginTCPHandshakeDurationMs")]
+    origin_tcp_handshake_duration_ms: Option<&'a RawValue>,
+    #[serde(borrow, rename = "OriginTLSHandshakeDurationMs")]
+    origin_tls_handshake_duration_ms: Option<&'a RawValue>,
+    #[serde(borrow, rename = "OriginSSLProtocol")]
+    origin_ssl_protocol: Option<&'a RawValue>,
+    #[serde(borrow, rename = "CacheCacheStatus")]
+    cache_cache_status: Option<&'a RawValue>,
+}
+
+/// Parse one Logpush `http_requests` line. `None` when the line is not a JSON object with an
+/// `EdgeResponseStatus` or a `RayID`, or its statuses are not numbers.
+pub fn parse_cloudflare_line(line: &[u8]) -> Option<CloudflareRecord<'_>> {
+    parse_with(line, &mut AlbTimes::default())
+}
+
+/// [`parse_cloudflare_line`] with a time cache kept across lines.
+#[inline]
+pub(crate) fn parse_with<'a>(line: &'a [u8], times: &mut AlbTimes) -> Option<CloudflareRecord<'a>> {
+    let start = line.iter().position(|c| !c.is_ascii_whitespace())?;
+    // a struct would also be read from an array, positionally
+    if line[start] != b'{' {
+        return None;
+    }
+    let r: Record<'a> = serde_json::from_slice(&line[start..]).ok()?;
+    let edge_response_status = raw(r.edge_response_status);
+    let ray_id = raw(r.ray_id);
+    if edge_response_status == DASH && ray_id == DASH {
+        return None;
+    }
+    let edge_status = match edge_response_status {
+        DASH => None,
+        s => Some(status(s)?),
+    };
+    let origin_response_status = raw(r.origin_response_status);
+    let origin_status = match origin_response_status {
+        DASH => None,
+        s => Some(number(s)?),
+    };
+    let edge_start_timestamp = raw(r.edge_start_timestamp);
+    Some(CloudflareRecord {
+        edge_start_timestamp,
+        edge_response_status,
+        origin_response_status,
+        origin_ip: raw(r.origin_ip),
+        edge_colo_code: raw(r.edge_colo_code),
+        client_request_host: raw(r.client_request_host),
+        client_request_method: raw(r.client_request_method),
+        client_request_path: raw(r.client_request_path),
+        ray_id,
+        origin_response_duration_ms: raw(r.origin_response_duration_ms),
+        origin_tcp_handshake_duration_ms: raw(r.origin_tcp_handshake_duration_ms),
+        origin_tls_handshake_duration_ms: raw(r.origin_tls_handshake_duration_ms),
+        origin_ssl_protocol: raw(r.origin_ssl_protocol),
+        cache_cache_status: raw(r.cache_cache_status),
+        edge_status,
+        origin_status,
+        ts: timestamp(edge_start_timestamp, times),
+    })
+}
+
+/// Is the line a Logpush `http_requests` record (for detection)?
+pub(crate) fn is_record(line: &[u8]) -> bool {
+    parse_cloudflare_line(line).is_some()
+}
+
+/// A status of one to three digits (`OriginResponseStatus` is `0` for none).
+#[inline]
+fn number(v: &[u8]) -> Option<u16> {
+    if v.is_empty() || v.len() > 3 || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(v.iter().fold(0, |n, &c| n * 10 + u16::from(c - b'0')))
+}
+
+/// `EdgeStartTimestamp` in any `timestamp_format`: digits are a unix time whose unit is told by
+/// its magnitude (seconds below 1e11, i.e. before the year 5138; then milliseconds, microseconds,
+/// nanoseconds), anything else RFC 3339.
+#[inline]
+fn timestamp(v: &[u8], times: &mut AlbTimes) -> Option<Ts> {
+    if v == DASH || v.is_empty() {
+        return None;
+    }
+    if !v[0].is_ascii_digit() || v.get(4) == Some(&b'-') {
+        return times.get(v);
+    }
+    // `unix` is an integer; a seconds fraction is dropped if some exporter adds one
+    let int = match v.iter().position(|&c| c == b'.') {
+        Some(dot) if dot + 1 < v.len() && v[dot + 1..].iter().all(u8::is_ascii_digit) => &v[..dot],
+        Some(_) => return None,
+        None => v,
+    };
+    if int.len() > 19 || !int.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = int.iter().fold(0u64, |n, &c| n * 10 + u64::from(c - b'0'));
+    let secs = match n {
+        0..100_000_000_000 => n,
+        100_000_000_000..100_000_000_000_000 => n / 1_000,
+        100_000_000_000_000..100_000_000_000_000_000 => n / 1_000_000,
+        _ => n / 1_000_000_000,
+    };
+    Some(Ts {
+        secs: i64::try_from(secs).ok()?,
+        offset: 0,
+    })
+}
+
+/// The class of a Logpush record (KB 3.3), or `None` when it records no failure: by
+/// [`cloudflare_class`] when the job logs `OriginResponseStatus`. Without it, who made the error
+/// is unknown: a 52x or 530 is still the edge's ([`LogClass::EdgeError`]), a 502 is
+/// [`LogClass::Status502`], and 504, 499 and other 5xx map to the access-log classes.
+pub fn classify_cloudflare(r: &CloudflareRecord<'_>) -> Option<LogClass> {
+    use LogClass::*;
+    let edge = r.edge_status?;
+    if let Some(origin) = r.origin_status {
+        return cloudflare_class(edge, origin);
+    }
+    Some(match edge {
+        520..=530 => EdgeError,
+        502 => Status502,
+        504 => Status504,
+        499 => Status499,
+        500..=599 => Status5xx,
+        _ => return None,
+    })
+}
+
+/// The class of a request from its edge and origin statuses (KB 3.1, 3.3), for Logpush records
+/// and for GraphQL analytics rows (`edgeResponseStatus`, `originResponseStatus`) alike.
+///
+/// - any 52x, and 530: [`LogClass::EdgeError`], whatever the origin status (the edge made the
+///   page: refused, timed out, TLS to the origin failed, ...);
+/// - another 5xx with origin status 0: [`LogClass::EdgeError`] (no origin response: the edge
+///   made it);
+/// - 502 with origin 502: [`LogClass::Status502FromUpstream`] (the origin made it);
+/// - 504 with origin 504: [`LogClass::Status504`];
+/// - another 5xx with an origin status: [`LogClass::Status5xx`];
+/// - 499 (the client closed the connection): [`LogClass::Status499`];
+/// - anything else: `None`.
+pub fn cloudflare_class(edge_status: u16, origin_status: u16) -> Option<LogClass> {
+    use LogClass::*;
+    Some(match (edge_status, origin_status) {
+        (520..=530, _) | (500..=599, 0) => EdgeError,
+        (502, 502) => Status502FromUpstream,
+        (504, 504) => Status504,
+        (500..=599, _) => Status5xx,
+        (499, _) => Status499,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use LogClass::*;
+    use time::macros::datetime;
+
+    /// A record as Logpush writes it, with the given timestamp (JSON text), statuses, origin
+    /// and colo.
+    fn rec(ts: &str, edge: &str, origin: &str, ip: &str, colo: &str) -> String {
+        format!(
+            r#"{{"CacheCacheStatus":"dynamic","ClientIP":"198.51.100.7","ClientRequestHost":"shop.example.com","ClientRequestMethod":"GET","ClientRequestPath":"/api/cart","ClientRequestURI":"/api/cart?id=3","EdgeColoCode":{colo},"EdgeEndTimestamp":{ts},"EdgeResponseBytes":1532,"EdgeResponseStatus":{edge},"EdgeStartTimestamp":{ts},"OriginIP":{ip},"OriginResponseDurationMs":412,"OriginResponseStatus":{origin},"OriginSSLProtocol":"TLSv1.3","OriginTCPHandshakeDurationMs":12,"OriginTLSHandshakeDurationMs":25,"RayID":"8e4f1c2a3b5d6e7f","RequestHeaders":{{"x-forwarded-proto":"https"}},"SecurityRuleIDs":["a","b"],"WorkerSubrequest":false}}"#
+        )
+    }
+
+    fn plain(edge: &str, origin: &str) -> String {
+        rec(
+            r#""2026-11-20T10:00:01Z""#,
+            edge,
+            origin,
+            r#""203.0.113.10""#,
+            r#""SJC""#,
+        )
+    }
+
+    #[test]
+    fn full_record() {
+        let l = plain("502", "502");
+        let r = parse_cloudflare_line(l.as_bytes()).unwrap();
+        assert_eq!(r.edge_status(), Some(502));
+        assert_eq!(r.origin_status(), Some(502));
+        assert_eq!(r.edge_response_status, b"502");
+        assert_eq!(r.origin_ip(), Some(&b"203.0.113.10"[..]));
+        assert_eq!(r.colo(), Some(&b"SJC"[..]));
+        assert_eq!(r.client_request_host, b"shop.example.com");
+        assert_eq!(r.client_request_method, b"GET");
+        assert_eq!(r.client_request_path, b"/api/cart");
+        assert_eq!(r.ray_id, b"8e4f1c2a3b5d6e7f");
+        assert_eq!(r.origin_response_duration_ms, b"412");
+        assert_eq!(r.origin_tcp_handshake_duration_ms, b"12");
+        assert_eq!(r.origin_tls_handshake_duration_ms, b"25");
+        assert_eq!(r.origin_ssl_protocol, b"TLSv1.3");
+        assert_eq!(r.cache_cache_status, b"dynamic");
+        assert_eq!(r.edge_start_timestamp, b"2026-11-20T10:00:01Z");
+        assert_eq!(r.timestamp(), Some(datetime!(2026-11-20 10:00:01 UTC)));
+        assert_eq!(classify_cloudflare(&r), Some(Status502FromUpstream));
+        assert!(is_record(l.as_bytes()));
+    }
+
+    #[test]
+    fn every_timestamp_format() {
+        let want = datetime!(2026-11-20 10:00:01 UTC);
+        let secs = want.unix_timestamp();
+        for ts in [
+            // rfc3339, and the fractional forms
+            r#""2026-11-20T10:00:01Z""#.to_string(),
+            r#""2026-11-20T10:00:01.123Z""#.to_string(),
+            r#""2026-11-20T10:00:01.123456789Z""#.to_string(),
+            r#""2026-11-20T11:00:01+01:00""#.to_string(),
+            // unixnano (Logpush's default), unix
+            format!("{secs}123456789"),
+            format!("{secs}"),
+            // the same as strings, and milliseconds / microseconds by magnitude
+            format!("\"{secs}000000000\""),
+            format!("\"{secs}\""),
+            format!("{secs}123"),
+            format!("{secs}123456"),
+            format!("{secs}.25"),
+        ] {
+            let l = rec(&ts, "200", "200", r#""203.0.113.10""#, r#""SJC""#);
+            let r = parse_cloudflare_line(l.as_bytes()).unwrap_or_else(|| panic!("{l}"));
+            assert_eq!(r.timestamp(), Some(want), "{ts}");
+            assert_eq!(r.ts().unwrap().secs, secs, "{ts}");
+        }
+        // a bad or missing time keeps the record, undated
+        for ts in [
+            r#""2026-13-20T10:00:01Z""#,
+            r#""yesterday""#,
+            r#""""#,
+            "null",
+            "-5",
+            r#""1795168801.""#,
+            r#""17951688011234567890123""#,
+            "true",
+        ] {
+            let l = rec(ts, "502", "0", r#""""#, r#""SJC""#);
+            let r = parse_cloudflare_line(l.as_bytes()).unwrap_or_else(|| panic!("{l}"));
+            assert_eq!(r.timestamp(), None, "{ts}");
+            assert_eq!(classify_cloudflare(&r), Some(EdgeError));
+        }
+    }
+
+    #[test]
+    fn class_table() {
+        let cases = [
+            // any 52x and 530: the edge, whatever the origin said
+            (520, 0, Some(EdgeError)),
+            (521, 0, Some(EdgeError)),
+            (522, 0, Some(EdgeError)),
+            (523, 0, Some(EdgeError)),
+            (524, 200, Some(EdgeError)),
+            (525, 0, Some(EdgeError)),
+            (526, 0, Some(EdgeError)),
+            (527, 0, Some(EdgeError)),
+            (529, 0, Some(EdgeError)),
+            (530, 0, Some(EdgeError)),
+            (520, 502, Some(EdgeError)),
+            (530, 530, Some(EdgeError)),
+            // other 5xx with no origin response: the edge made it
+            (502, 0, Some(EdgeError)),
+            (504, 0, Some(EdgeError)),
+            (500, 0, Some(EdgeError)),
+            (503, 0, Some(EdgeError)),
+            (531, 0, Some(EdgeError)),
+            // origin-made
+            (502, 502, Some(Status502FromUpstream)),
+            (504, 504, Some(Status504)),
+            (502, 503, Some(Status5xx)),
+            (502, 200, Some(Status5xx)),
+            (504, 502, Some(Status5xx)),
+            (500, 500, Some(Status5xx)),
+            (503, 503, Some(Status5xx)),
+            (599, 404, Some(Status5xx)),
+            (531, 200, Some(Status5xx)),
+            // the client gave up
+            (499, 0, Some(Status499)),
+            (499, 200, Some(Status499)),
+            // not failures
+            (200, 200, None),
+            (200, 0, None),
+            (304, 0, None),
+            (404, 404, None),
+            (403, 0, None),
+            (0, 0, None),
+            (600, 0, None),
+        ];
+        for (edge, origin, want) in cases {
+            assert_eq!(cloudflare_class(edge, origin), want, "{edge} {origin}");
+            // a record classifies the same
+            let l = plain(&edge.to_string(), &origin.to_string());
+            if let Some(r) = parse_cloudflare_line(l.as_bytes()) {
+                assert_eq!(classify_cloudflare(&r), want, "{l}");
+            } else {
+                assert!(!(100..=999).contains(&edge), "{l}");
+            }
+        }
+    }
+
+    #[test]
+    fn missing_fields() {
+        // a ray alone is a record, neither counted nor classified
+        let r = parse_cloudflare_line(br#"{"RayID":"8e4f1c2a3b5d6e7f"}"#).unwrap();
+        assert_eq!((r.edge_status(), r.origin_status()), (None, None));
+        assert_eq!((r.origin_ip(), r.colo(), r.timestamp()), (None, None, None));
+        assert_eq!(r.client_request_host, DASH);
+        assert_eq!(classify_cloudflare(&r), None);
+        // a status alone is enough; without the origin status, only 52x/530 are the edge's
+        let class = |l: &str| classify_cloudflare(&parse_cloudflare_line(l.as_bytes()).unwrap());
+        assert_eq!(class(r#"{"EdgeResponseStatus":522}"#), Some(EdgeError));
+        assert_eq!(class(r#"{"EdgeResponseStatus":530}"#), Some(EdgeError));
+        assert_eq!(class(r#"{"EdgeResponseStatus":502}"#), Some(Status502));
+        assert_eq!(class(r#"{"EdgeResponseStatus":504}"#), Some(Status504));
+        assert_eq!(class(r#"{"EdgeResponseStatus":503}"#), Some(Status5xx));
+        assert_eq!(class(r#"{"EdgeResponseStatus":499}"#), Some(Status499));
+        assert_eq!(class(r#"{"EdgeResponseStatus":200}"#), None);
+        // null reads as missing; strings as numbers; an empty OriginIP is no origin
+        let l = r#"{"EdgeResponseStatus":"502","OriginResponseStatus":null,"OriginIP":"","EdgeColoCode":null}"#;
+        let r = parse_cloudflare_line(l.as_bytes()).unwrap();
+        assert_eq!((r.edge_status(), r.origin_status()), (Some(502), None));
+        assert_eq!((r.origin_ip(), r.colo()), (None, None));
+        let l = r#"{"EdgeResponseStatus":502,"OriginResponseStatus":"0"}"#;
+        assert_eq!(class(l), Some(EdgeError));
+        // unknown fields of any shape are ignored
+        let l = r#"{"EdgeResponseStatus":521,"OriginResponseStatus":0,"Cookies":{"a":"b"},"WAFFlags":"0","ContentScanObjResults":[],"Parent":{"x":[1,{"y":null}]}}"#;
+        assert_eq!(class(l), Some(EdgeError));
+    }
+
+    #[test]
+    fn malformed_lines_are_none() {
+        let good = plain("502", "0");
+        let combined = "127.0.0.1 - - [01/May/2026:12:00:00 +0000] \"GET / HTTP/1.1\" 502 157 \"-\" \"curl/8.5.0\"";
+        let appgw = r#"{"time":"2026-11-20T10:00:01Z","category":"ApplicationGatewayAccessLog","properties":{"httpStatus":502,"serverRouted":"10.0.1.4:443"}}"#;
+        let alb =
+            r#"{"time":"2026-11-20T10:15:02Z","elb_status_code":502,"target_status_code":"-"}"#;
+        for l in [
+            "",
+            " ",
+            "{",
+            "}",
+            "{}",
+            "[502]",
+            r#"[502,0,"203.0.113.10"]"#,
+            "502",
+            "\"x\"",
+            "not json at all",
+            combined,
+            appgw,
+            alb,
+            r#"{"EdgeResponseStatus":null,"RayID":null}"#,
+            r#"{"EdgeResponseStatus":"5xx"}"#,
+            r#"{"EdgeResponseStatus":5020}"#,
+            r#"{"EdgeResponseStatus":52}"#,
+            r#"{"EdgeResponseStatus":502.0}"#,
+            r#"{"EdgeResponseStatus":502,"OriginResponseStatus":"none"}"#,
+            r#"{"EdgeResponseStatus":502,"OriginResponseStatus":-1}"#,
+            r#"{"EdgeResponseStatus":502,"OriginResponseStatus":5020}"#,
+            r#"{"EdgeResponseStatus":502} trailing"#,
+            r#"{"EdgeResponseStatus":502,}"#,
+            r#"{"EdgeResponseStatus":502"#,
+            r#"{"EdgeResponseStatus":502,"EdgeResponseStatus":200}"#,
+        ] {
+            assert!(parse_cloudflare_line(l.as_bytes()).is_none(), "{l}");
+            assert!(!is_record(l.as_bytes()), "{l}");
+        }
+        assert!(parse_cloudflare_line(b"\x00\x01\x02\xff\xfe").is_none());
+        // leading whitespace and a trailing CR are fine
+        assert!(parse_cloudflare_line(format!(" \t{good}\r").as_bytes()).is_some());
+        // every prefix of a good line either parses or not, without panicking
+        for n in 0..good.len() {
+            let _ = parse_cloudflare_line(&good.as_bytes()[..n]).map(|r| classify_cloudflare(&r));
+        }
+        // a deeply nested unknown value is skipped without recursing, not a stack overflow
+        let deep = format!(
+            "{{\"RayID\":\"x\",\"Parent\":{}{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(parse_cloudflare_line(deep.as_bytes()).is_some());
+        let unbalanced = format!("{{\"RayID\":\"x\",\"Parent\":{}}}", "[".repeat(100_000));
+        assert!(parse_cloudflare_line(unbalanced.as_bytes()).is_none());
+    }
+}

@@ -1,0 +1,576 @@
+//! The API v4 client (KB 3.2): reqwest with a connect timeout and a deadline on every call, the
+//! `{success, errors, messages, result, result_info}` envelope with page-based pagination, GraphQL,
+//! and a request budget.
+//!
+//! Cloudflare counts 1200 requests per 5 minutes per user, across every tool using the account's
+//! tokens, and **blocks every call for 5 minutes after a 429** (KB 3.2, [C15]). So this client
+//! - caps the requests of one run (`--max-requests`; each attempt counts),
+//! - never retries a 429 and never sleeps for it: the first 429 stops all later calls of the run,
+//!   which fail at once with the retry time Cloudflare gave, and the report says when to retry,
+//! - retries only transient failures (connect errors, 500/502/503/504) within the call's deadline.
+//!
+//! Every request is a GET, except the GraphQL query, which is a read-only POST.
+
+use crate::config::Token;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How many times one request is sent at most (transient failures only).
+const MAX_ATTEMPTS: u32 = 3;
+/// Connect timeout of every request.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Page size asked for on list endpoints.
+pub const PER_PAGE: u32 = 100;
+/// Pages read at most from one list.
+const MAX_PAGES: u32 = 20;
+
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// The API answered with an error status or `success: false`.
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// The first error's `code` (e.g. 9109, 10000, 7003), 0 when there was none.
+        code: i64,
+        /// The errors' messages, one line.
+        message: String,
+    },
+    /// HTTP 429. Cloudflare then blocks every call for 5 minutes.
+    Throttled {
+        /// `retry-after`, when given.
+        retry_after: Option<Duration>,
+        /// True when this call was not sent because an earlier one was throttled.
+        earlier: bool,
+    },
+    /// The run's request budget is spent.
+    Budget {
+        /// The budget.
+        max: u32,
+    },
+    /// No answer before the deadline.
+    Timeout {
+        /// The deadline.
+        after: Duration,
+    },
+    /// No connection, or it broke.
+    Unreachable(String),
+    /// A response that does not parse.
+    Invalid(String),
+    /// GraphQL answered with `errors`.
+    GraphQl {
+        /// The messages, one line.
+        message: String,
+        /// `extensions.code` of the first error (`authz`, `budget`, ...), when given.
+        code: Option<String>,
+    },
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Status {
+                status,
+                code,
+                message,
+            } => {
+                write!(f, "HTTP {status}")?;
+                if *code != 0 {
+                    write!(f, " (error {code})")?;
+                }
+                if !message.is_empty() {
+                    write!(f, ": {message}")?;
+                }
+                Ok(())
+            }
+            ApiError::Throttled {
+                retry_after,
+                earlier,
+            } => {
+                if *earlier {
+                    f.write_str("not sent: an earlier call was rate limited (HTTP 429)")?;
+                } else {
+                    f.write_str("rate limited by Cloudflare (HTTP 429)")?;
+                }
+                match retry_after {
+                    Some(r) => write!(f, "; retry after {} s", r.as_secs()),
+                    None => f.write_str("; retry after 5 minutes"),
+                }
+            }
+            ApiError::Budget { max } => {
+                write!(
+                    f,
+                    "not sent: the run's budget of {max} API requests is spent"
+                )
+            }
+            ApiError::Timeout { after } => write!(f, "no answer within {} s", after.as_secs()),
+            ApiError::Unreachable(e) => write!(f, "cannot reach the API: {e}"),
+            ApiError::Invalid(e) => write!(f, "unexpected response: {e}"),
+            ApiError::GraphQl { message, code } => match code {
+                Some(c) => write!(f, "GraphQL error ({c}): {message}"),
+                None => write!(f, "GraphQL error: {message}"),
+            },
+        }
+    }
+}
+
+impl ApiError {
+    /// The HTTP status, when the API answered with one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            ApiError::Throttled { earlier: false, .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    /// Whether the token was rejected or lacks a permission.
+    pub fn is_auth(&self) -> bool {
+        match self {
+            ApiError::Status { status, .. } => matches!(status, 401 | 403),
+            ApiError::GraphQl { code, message } => {
+                code.as_deref() == Some("authz")
+                    || message.to_ascii_lowercase().contains("not authorized")
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The token permissions the calls needed, with counts (docs/providers/cloudflare.md lists them).
+#[derive(Debug, Clone, Default)]
+pub struct CallLog(Arc<Mutex<BTreeMap<String, u32>>>);
+
+impl CallLog {
+    fn record(&self, permission: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            *m.entry(permission.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// Permission → calls.
+    pub fn snapshot(&self) -> BTreeMap<String, u32> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}
+
+/// The requests one run may still send, and the 429 that stopped them.
+#[derive(Debug)]
+struct Budget {
+    max: u32,
+    used: AtomicU32,
+    throttled: Mutex<Option<Option<Duration>>>,
+}
+
+/// The v4 envelope.
+#[derive(Debug, Deserialize)]
+struct Envelope<T> {
+    #[serde(default)]
+    success: Option<bool>,
+    #[serde(default)]
+    errors: Vec<EnvelopeError>,
+    result: Option<T>,
+    #[serde(default)]
+    result_info: Option<ResultInfo>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct EnvelopeError {
+    code: i64,
+    message: String,
+}
+
+/// Pagination facts of a list.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(default)]
+pub struct ResultInfo {
+    /// This page.
+    pub page: u32,
+    /// Page size.
+    pub per_page: u32,
+    /// Items on this page.
+    pub count: u32,
+    /// Items in all.
+    pub total_count: u32,
+    /// Pages in all.
+    pub total_pages: u32,
+}
+
+/// One API v4 client, shared by the calls of one run.
+#[derive(Debug, Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: Token,
+    /// Bound on each call with its retries.
+    pub timeout: Duration,
+    budget: Arc<Budget>,
+    /// Permissions used.
+    pub calls: CallLog,
+}
+
+impl Api {
+    /// A client for `base` (no trailing slash) sending at most `max_requests` requests.
+    pub fn new(
+        base: &str,
+        token: Token,
+        timeout: Duration,
+        max_requests: u32,
+        calls: CallLog,
+    ) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("cloud502/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Api {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+            timeout,
+            budget: Arc::new(Budget {
+                max: max_requests,
+                used: AtomicU32::new(0),
+                throttled: Mutex::new(None),
+            }),
+            calls,
+        })
+    }
+
+    /// Requests sent so far.
+    pub fn requests_sent(&self) -> u32 {
+        self.budget
+            .used
+            .load(Ordering::Relaxed)
+            .min(self.budget.max)
+    }
+
+    /// GET one resource (`path` starts with `/`); `permission` names the token permission it needs.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        permission: &str,
+    ) -> Result<T, ApiError> {
+        self.calls.record(permission);
+        let (body, _) = self.send(Method::GET, path, None).await?;
+        let env: Envelope<T> = parse(&body)?;
+        if env.success == Some(false) {
+            return Err(envelope_error(200, &env.errors));
+        }
+        env.result
+            .ok_or_else(|| ApiError::Invalid("the envelope has no result".to_owned()))
+    }
+
+    /// GET every page of a list (`page` / `per_page`, up to 20 pages).
+    pub async fn get_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        permission: &str,
+    ) -> Result<Vec<T>, ApiError> {
+        self.calls.record(permission);
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut out = Vec::new();
+        let mut page = 1;
+        loop {
+            let url = format!("{path}{sep}page={page}&per_page={PER_PAGE}");
+            let (body, _) = self.send(Method::GET, &url, None).await?;
+            let env: Envelope<Vec<T>> = parse(&body)?;
+            if env.success == Some(false) {
+                return Err(envelope_error(200, &env.errors));
+            }
+            out.extend(env.result.unwrap_or_default());
+            let info = env.result_info.unwrap_or_default();
+            if info.total_pages <= page || info.count == 0 {
+                return Ok(out);
+            }
+            if page >= MAX_PAGES {
+                tracing::warn!("{path}: stopped after {MAX_PAGES} pages");
+                return Ok(out);
+            }
+            page += 1;
+        }
+    }
+
+    /// POST a GraphQL query; returns `data`.
+    pub async fn graphql(
+        &self,
+        query: &str,
+        variables: serde_json::Value,
+        permission: &str,
+    ) -> Result<serde_json::Value, ApiError> {
+        #[derive(Deserialize)]
+        struct Response {
+            #[serde(default)]
+            data: Option<serde_json::Value>,
+            #[serde(default)]
+            errors: Option<Vec<GraphQlError>>,
+        }
+        #[derive(Deserialize)]
+        struct GraphQlError {
+            #[serde(default)]
+            message: String,
+            #[serde(default)]
+            extensions: Option<serde_json::Value>,
+        }
+        self.calls.record(permission);
+        let body = serde_json::json!({ "query": query, "variables": variables });
+        let (bytes, _) = self.send(Method::POST, "/graphql", Some(&body)).await?;
+        let r: Response = parse(&bytes)?;
+        match (r.data, r.errors.unwrap_or_default()) {
+            (data, errors) if !errors.is_empty() => {
+                let code = errors.iter().find_map(|e| {
+                    e.extensions
+                        .as_ref()?
+                        .get("code")?
+                        .as_str()
+                        .map(str::to_owned)
+                });
+                let message = errors
+                    .iter()
+                    .map(|e| one_line(&e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                // Partial data with errors is still an error here: the split would be wrong.
+                let _ = data;
+                Err(ApiError::GraphQl { message, code })
+            }
+            (Some(data), _) if !data.is_null() => Ok(data),
+            _ => Err(ApiError::Invalid(
+                "GraphQL answered without data".to_owned(),
+            )),
+        }
+    }
+
+    /// Take one request from the budget, unless a 429 already stopped the run.
+    fn admit(&self) -> Result<(), ApiError> {
+        if let Ok(t) = self.budget.throttled.lock()
+            && let Some(retry_after) = *t
+        {
+            return Err(ApiError::Throttled {
+                retry_after,
+                earlier: true,
+            });
+        }
+        let used = self.budget.used.fetch_add(1, Ordering::Relaxed);
+        if used >= self.budget.max {
+            return Err(ApiError::Budget {
+                max: self.budget.max,
+            });
+        }
+        Ok(())
+    }
+
+    /// Send one request, retrying transient failures within the deadline. Returns a 2xx body.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(Vec<u8>, HeaderMap), ApiError> {
+        let deadline = Instant::now() + self.timeout;
+        let url = format!("{}{path}", self.base);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(ApiError::Timeout {
+                    after: self.timeout,
+                });
+            }
+            self.admit()?;
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .header("authorization", self.token.bearer())
+                .header("accept", "application/json")
+                .timeout(remaining);
+            if let Some(b) = body {
+                req = req
+                    .header("content-type", "application/json")
+                    .body(b.to_string());
+            }
+            let result = async {
+                let resp = req.send().await?;
+                let status = resp.status();
+                let headers = resp.headers().clone();
+                let bytes = resp.bytes().await?;
+                Ok::<_, reqwest::Error>((status, headers, bytes.to_vec()))
+            }
+            .await;
+            let (status, headers, bytes) = match result {
+                Ok(r) => r,
+                Err(e) if e.is_timeout() => {
+                    return Err(ApiError::Timeout {
+                        after: self.timeout,
+                    });
+                }
+                Err(e) => {
+                    if attempt < MAX_ATTEMPTS
+                        && e.is_connect()
+                        && sleep_within(Duration::from_millis(500) * attempt, deadline).await
+                    {
+                        continue;
+                    }
+                    return Err(ApiError::Unreachable(transport_error(&e)));
+                }
+            };
+            if status.is_success() {
+                return Ok((bytes, headers));
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let retry_after = retry_after(&headers);
+                if let Ok(mut t) = self.budget.throttled.lock() {
+                    *t = Some(retry_after);
+                }
+                return Err(ApiError::Throttled {
+                    retry_after,
+                    earlier: false,
+                });
+            }
+            let transient = matches!(status.as_u16(), 500 | 502 | 503 | 504);
+            if transient
+                && attempt < MAX_ATTEMPTS
+                && sleep_within(Duration::from_secs(1) * attempt, deadline).await
+            {
+                continue;
+            }
+            let errors = serde_json::from_slice::<Envelope<serde_json::Value>>(&bytes)
+                .map(|e| e.errors)
+                .unwrap_or_default();
+            let mut err = envelope_error(status.as_u16(), &errors);
+            if let ApiError::Status { message, .. } = &mut err
+                && message.is_empty()
+            {
+                *message = status.canonical_reason().unwrap_or("").to_owned();
+            }
+            return Err(err);
+        }
+    }
+}
+
+fn envelope_error(status: u16, errors: &[EnvelopeError]) -> ApiError {
+    ApiError::Status {
+        status,
+        code: errors.first().map_or(0, |e| e.code),
+        message: errors
+            .iter()
+            .map(|e| one_line(&e.message))
+            .filter(|m| !m.is_empty())
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+/// Sleep `wait` if that ends before `deadline`.
+async fn sleep_within(wait: Duration, deadline: Instant) -> bool {
+    if Instant::now() + wait >= deadline {
+        return false;
+    }
+    tokio::time::sleep(wait).await;
+    true
+}
+
+/// `retry-after` in seconds.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::Invalid(format!("not the expected JSON ({e})")))
+}
+
+use cloud502_engine::remote::one_line;
+
+/// A transport error in one line, with its innermost cause and the URL without its query.
+fn transport_error(e: &reqwest::Error) -> String {
+    let url = e
+        .url()
+        .map(|u| format!(" ({})", u.as_str().split('?').next().unwrap_or("")))
+        .unwrap_or_default();
+    format!("{}{url}", cloud502_engine::remote::innermost_cause(e))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn envelope_errors_read_in_one_line() {
+        let body = br#"{"success":false,"errors":[{"code":9109,"message":"Invalid access token"}],"messages":[],"result":null}"#;
+        let env: Envelope<serde_json::Value> = serde_json::from_slice(body).unwrap();
+        let e = envelope_error(403, &env.errors);
+        assert_eq!(e.to_string(), "HTTP 403 (error 9109): Invalid access token");
+        assert!(e.is_auth());
+    }
+
+    #[test]
+    fn throttling_says_when_to_retry() {
+        let e = ApiError::Throttled {
+            retry_after: Some(Duration::from_secs(300)),
+            earlier: false,
+        };
+        assert_eq!(
+            e.to_string(),
+            "rate limited by Cloudflare (HTTP 429); retry after 300 s"
+        );
+        assert_eq!(e.status(), Some(429));
+        let later = ApiError::Throttled {
+            retry_after: None,
+            earlier: true,
+        };
+        assert!(later.to_string().starts_with("not sent"));
+        assert_eq!(later.status(), None);
+    }
+
+    #[test]
+    fn budget_stops_requests() {
+        let api = Api::new(
+            "http://127.0.0.1:9",
+            Token::new("t").unwrap(),
+            Duration::from_secs(1),
+            2,
+            CallLog::default(),
+        )
+        .unwrap();
+        assert!(api.admit().is_ok());
+        assert!(api.admit().is_ok());
+        assert_eq!(api.admit(), Err(ApiError::Budget { max: 2 }));
+        assert_eq!(api.requests_sent(), 2);
+    }
+
+    #[test]
+    fn a_429_stops_every_later_call() {
+        let api = Api::new(
+            "http://127.0.0.1:9",
+            Token::new("t").unwrap(),
+            Duration::from_secs(1),
+            10,
+            CallLog::default(),
+        )
+        .unwrap();
+        *api.budget.throttled.lock().unwrap() = Some(Some(Duration::from_secs(60)));
+        assert_eq!(
+            api.admit(),
+            Err(ApiError::Throttled {
+                retry_after: Some(Duration::from_secs(60)),
+                earlier: true
+            })
+        );
+    }
+}

@@ -1,0 +1,817 @@
+//! One collection: the zone first (the only call that can stop the run), then in parallel the SSL
+//! mode, the Proxy Read Timeout, the host's DNS records, its load balancer with its pools and their
+//! health, the zone's health checks and the GraphQL analytics; then the direct origin checks on the
+//! addresses found. Every failure after the zone is a gap.
+
+use crate::api::{Api, ApiError};
+use crate::config::{CloudflareOptions, MAX_ORIGINS, Validated, ZoneRef};
+use crate::convert::{self, Read};
+use crate::error::CloudflareError;
+use crate::origin::{self, Candidate, CheckOptions, Resolved};
+use crate::resources::{
+    AnalyticsRow, DnsRecord, Healthcheck, LoadBalancer, OriginHealth, Pool, Zone, ZoneSetting,
+};
+use cloud502_engine::CollectCx;
+use cloud502_model::{
+    Evidence, Gap, GapKind, LogSummary, Probe, ProbeScheme, ProviderKind, Subject, Target,
+};
+use std::time::Duration;
+
+/// The token permissions each call needs, as Cloudflare's dashboard names them.
+pub mod permissions {
+    /// Zone lookup.
+    pub const ZONE: &str = "Zone / Zone / Read";
+    /// `settings/ssl`, `settings/proxy_read_timeout`.
+    pub const ZONE_SETTINGS: &str = "Zone / Zone Settings / Read";
+    /// `dns_records`.
+    pub const DNS: &str = "Zone / DNS / Read";
+    /// `load_balancers`.
+    pub const LOAD_BALANCERS: &str = "Zone / Load Balancers / Read";
+    /// `load_balancers/pools` and pool health (an account permission).
+    pub const POOLS: &str = "Account / Load Balancing: Monitors and Pools / Read";
+    /// `healthchecks`.
+    pub const HEALTH_CHECKS: &str = "Zone / Health Checks / Read";
+    /// GraphQL analytics.
+    pub const ANALYTICS: &str = "Zone / Analytics / Read";
+}
+
+/// Pool-health reads at most (one request each).
+const MAX_POOLS: usize = 10;
+
+/// The report's subject: the host, and its zone as given.
+pub fn subject(v: &Validated) -> Subject {
+    Subject {
+        kind: ProviderKind::Cloudflare,
+        id: match &v.host {
+            Some(h) => format!("{h} (zone {})", v.zone.as_str()),
+            None => v.zone.as_str().to_owned(),
+        },
+    }
+}
+
+pub(crate) struct Collector<'a> {
+    pub opts: &'a CloudflareOptions,
+    pub v: &'a Validated,
+    pub api: &'a Api,
+    pub cx: &'a CollectCx,
+    pub token_var: &'a str,
+}
+
+/// The load balancer named HOST, its pools, and each pool's health (by pool id).
+type LbRead = (
+    LoadBalancer,
+    Vec<Pool>,
+    Vec<(String, Result<Vec<OriginHealth>, Gap>)>,
+);
+
+/// What the parallel wave read: each part is a value or a gap.
+struct Wave {
+    ssl: Result<ZoneSetting, Gap>,
+    prt: Option<ZoneSetting>,
+    dns: Result<Vec<DnsRecord>, Gap>,
+    lb: Result<Option<LbRead>, Gap>,
+    checks: Result<Vec<Healthcheck>, Gap>,
+    analytics: Result<LogSummary, Gap>,
+}
+
+impl Collector<'_> {
+    pub async fn collect(&self) -> Result<Evidence, CloudflareError> {
+        self.cx
+            .progress
+            .message(&format!("reading Cloudflare zone {}", self.v.zone.as_str()));
+        let zone = self.zone().await?;
+        let host = self.v.host.clone().unwrap_or_else(|| zone.name.clone());
+        if host != zone.name && !host.ends_with(&format!(".{}", zone.name)) {
+            return Err(CloudflareError::Options {
+                problems: vec![format!("--host {host:?} is not in zone {:?}", zone.name)],
+                hint: "pass a host name under the zone, or the zone the host belongs to".to_owned(),
+            });
+        }
+        self.cx
+            .progress
+            .message("reading the SSL mode, DNS, load balancers, health checks and analytics");
+        let z = format!("/zones/{}", zone.id);
+        let (ssl_path, prt_path) = (
+            format!("{z}/settings/ssl"),
+            format!("{z}/settings/proxy_read_timeout"),
+        );
+        let dns_path = format!("{z}/dns_records?name={}", encode(&host));
+        let (ssl, prt, dns, lb, checks, analytics) = tokio::join!(
+            self.api
+                .get::<ZoneSetting>(&ssl_path, permissions::ZONE_SETTINGS),
+            self.api
+                .get::<ZoneSetting>(&prt_path, permissions::ZONE_SETTINGS),
+            self.api.get_all::<DnsRecord>(&dns_path, permissions::DNS),
+            self.load_balancer(&zone, &host),
+            self.health_checks(&zone),
+            self.analytics(&zone, &host),
+        );
+        let wave = Wave {
+            ssl: ssl.map_err(|e| gap("cloudflare:settings/ssl", &e, permissions::ZONE_SETTINGS)),
+            // Only Enterprise zones can read or change it; elsewhere the default applies.
+            prt: prt.ok(),
+            dns: dns.map_err(|e| gap("cloudflare:dns_records", &e, permissions::DNS)),
+            lb,
+            checks,
+            analytics,
+        };
+        Ok(self.evidence(&zone, &host, wave).await)
+    }
+
+    async fn zone(&self) -> Result<Zone, CloudflareError> {
+        let result = match &self.v.zone {
+            ZoneRef::Id(id) => self
+                .api
+                .get::<Zone>(&format!("/zones/{id}"), permissions::ZONE)
+                .await
+                .map(Some),
+            ZoneRef::Name(name) => self
+                .api
+                .get_all::<Zone>(&format!("/zones?name={}", encode(name)), permissions::ZONE)
+                .await
+                .map(|zones| {
+                    zones
+                        .into_iter()
+                        .find(|z| z.name.eq_ignore_ascii_case(name))
+                }),
+        };
+        let zone = self.v.zone.as_str();
+        match result {
+            Ok(Some(z)) => Ok(z),
+            Ok(None) => Err(CloudflareError::NotFound {
+                message: format!("zone {zone:?} not found, or the API token cannot read it"),
+                hint: "pass the zone apex (example.com, not www.example.com) and check that the \
+                       token's zone resources include it"
+                    .to_owned(),
+            }),
+            Err(e) => Err(self.fatal(e)),
+        }
+    }
+
+    /// The zone call failed: name the problem and the fix.
+    fn fatal(&self, e: ApiError) -> CloudflareError {
+        let zone = self.v.zone.as_str();
+        let var = self.token_var;
+        match &e {
+            ApiError::Status { status: 404, .. }
+            | ApiError::Status {
+                status: 400,
+                code: 7003 | 7000,
+                ..
+            } => CloudflareError::NotFound {
+                message: format!("zone {zone:?} not found ({e})"),
+                hint: "check --zone: a zone id is the 32-hex id on the zone's Overview page"
+                    .to_owned(),
+            },
+            _ if e.is_auth() => CloudflareError::Credentials {
+                message: format!("Cloudflare rejected the API token from {var} ({e})"),
+                hint: format!(
+                    "check {var}: the token must be active and have {} on the zone \
+                     (docs/providers/cloudflare.md lists every permission)",
+                    permissions::ZONE
+                ),
+            },
+            ApiError::Throttled { .. } => CloudflareError::Unavailable {
+                message: format!("Cloudflare API: {e}"),
+                hint: "Cloudflare blocks every API call of this user for 5 minutes after a 429: \
+                       wait, then run again"
+                    .to_owned(),
+            },
+            _ => CloudflareError::Unavailable {
+                message: format!("Cloudflare API: {e}"),
+                hint: "check network access to the API (or --api-base) and --timeout".to_owned(),
+            },
+        }
+    }
+
+    /// The load balancer named `host`, its pools and their health.
+    async fn load_balancer(&self, zone: &Zone, host: &str) -> Result<Option<LbRead>, Gap> {
+        if !self.opts.load_balancers {
+            return Ok(None);
+        }
+        let lbs = self
+            .api
+            .get_all::<LoadBalancer>(
+                &format!("/zones/{}/load_balancers", zone.id),
+                permissions::LOAD_BALANCERS,
+            )
+            .await
+            .map_err(|e| gap("cloudflare:load_balancers", &e, permissions::LOAD_BALANCERS))?;
+        let Some(lb) = lbs.into_iter().find(|l| l.name.eq_ignore_ascii_case(host)) else {
+            return Ok(None);
+        };
+        let account = &zone.account.id;
+        let all = self
+            .api
+            .get_all::<Pool>(
+                &format!("/accounts/{account}/load_balancers/pools"),
+                permissions::POOLS,
+            )
+            .await
+            .map_err(|e| gap("cloudflare:pools", &e, permissions::POOLS))?;
+        let ids = lb.pool_ids();
+        let pools: Vec<Pool> = ids
+            .iter()
+            .filter_map(|id| all.iter().find(|p| &p.id == id).cloned())
+            .collect();
+        let health = futures_util::future::join_all(pools.iter().take(MAX_POOLS).map(|p| async {
+            let r = self
+                .api
+                .get::<serde_json::Value>(
+                    &format!("/accounts/{account}/load_balancers/pools/{}/health", p.id),
+                    permissions::POOLS,
+                )
+                .await
+                .map(|v| crate::resources::pool_health(&v))
+                .map_err(|e| {
+                    gap(
+                        &format!("cloudflare:pools/{}/health", p.name),
+                        &e,
+                        permissions::POOLS,
+                    )
+                });
+            (p.id.clone(), r)
+        }))
+        .await;
+        Ok(Some((lb, pools, health)))
+    }
+
+    async fn health_checks(&self, zone: &Zone) -> Result<Vec<Healthcheck>, Gap> {
+        if !self.opts.health_checks {
+            return Ok(Vec::new());
+        }
+        match self
+            .api
+            .get_all::<Healthcheck>(
+                &format!("/zones/{}/healthchecks", zone.id),
+                permissions::HEALTH_CHECKS,
+            )
+            .await
+        {
+            Ok(h) => Ok(h),
+            // Health Checks are not on every plan: that is not a failure of this run.
+            Err(ApiError::Status { message, .. })
+                if message.to_ascii_lowercase().contains("plan")
+                    || message.to_ascii_lowercase().contains("not entitled") =>
+            {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(gap(
+                "cloudflare:healthchecks",
+                &e,
+                permissions::HEALTH_CHECKS,
+            )),
+        }
+    }
+
+    async fn analytics(&self, zone: &Zone, host: &str) -> Result<LogSummary, Gap> {
+        if !self.opts.analytics {
+            return Err(Gap {
+                scope: "cloudflare:analytics".to_owned(),
+                kind: GapKind::Unsupported,
+                message: "analytics not read (--no-analytics)".to_owned(),
+                hint: None,
+            });
+        }
+        let now = time::OffsetDateTime::now_utc();
+        let since =
+            now - time::Duration::try_from(self.opts.since).unwrap_or(time::Duration::hours(1));
+        let fmt = |t: time::OffsetDateTime| {
+            t.replace_nanosecond(0)
+                .unwrap_or(t)
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        };
+        let filter = serde_json::json!({
+            "datetime_geq": fmt(since),
+            "datetime_leq": fmt(now),
+            "clientRequestHTTPHost": host,
+        });
+        let mut errors = filter.clone();
+        errors["edgeResponseStatus_geq"] = serde_json::json!(500);
+        let variables = serde_json::json!({
+            "zoneTag": zone.id,
+            "filter": filter,
+            "errors": errors,
+        });
+        let data = self
+            .api
+            .graphql(ANALYTICS_QUERY, variables, permissions::ANALYTICS)
+            .await
+            .map_err(|e| gap("cloudflare:analytics", &e, permissions::ANALYTICS))?;
+        let z = data.pointer("/viewer/zones/0").ok_or_else(|| Gap {
+            scope: "cloudflare:analytics".to_owned(),
+            kind: GapKind::InvalidInput,
+            message: "GraphQL answered without the zone".to_owned(),
+            hint: None,
+        })?;
+        let rows: Vec<AnalyticsRow> = z
+            .get("requests")
+            .cloned()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| Gap {
+                scope: "cloudflare:analytics".to_owned(),
+                kind: GapKind::InvalidInput,
+                message: format!("unexpected GraphQL rows ({e})"),
+                hint: None,
+            })?
+            .unwrap_or_default();
+        let total = z
+            .pointer("/total/0/count")
+            .and_then(|c| c.as_u64())
+            .unwrap_or(0);
+        Ok(convert::analytics(
+            "cloudflare.analytics",
+            "cloudflare:graphql httpRequestsAdaptiveGroups",
+            &rows,
+            total,
+        ))
+    }
+
+    async fn evidence(&self, zone: &Zone, host: &str, w: Wave) -> Evidence {
+        let mut ev = Evidence::new(subject(self.v));
+        let mut sources = vec![format!("cloudflare:zones/{}", zone.id)];
+        ev.add_item(
+            "cloudflare.zone",
+            "cloudflare:zones",
+            format!(
+                "zone {} (id {}) is {}{}, plan {}",
+                zone.name,
+                zone.id,
+                if zone.status.is_empty() {
+                    "-"
+                } else {
+                    &zone.status
+                },
+                if zone.paused {
+                    ", paused (DNS only: Cloudflare does not proxy)"
+                } else {
+                    ""
+                },
+                if zone.plan.name.is_empty() {
+                    "-"
+                } else {
+                    &zone.plan.name
+                }
+            ),
+        );
+        let ssl = match w.ssl {
+            Ok(s) => {
+                sources.push("cloudflare:settings/ssl".to_owned());
+                let v = s.text();
+                ev.add_item(
+                    "cloudflare.ssl",
+                    "cloudflare:settings/ssl",
+                    format!("SSL/TLS encryption mode: {}", ssl_label(&v)),
+                );
+                Some(v)
+            }
+            Err(g) => {
+                ev.gaps.push(g);
+                None
+            }
+        };
+        let prt = w.prt.map(|s| s.text());
+        ev.add_item(
+            "cloudflare.proxy_read_timeout",
+            "cloudflare:settings/proxy_read_timeout",
+            match &prt {
+                Some(v) => format!("Proxy Read Timeout {v} s"),
+                None => format!(
+                    "Proxy Read Timeout: the default {} s (not readable: Enterprise only)",
+                    convert::DEFAULT_PROXY_READ_TIMEOUT
+                ),
+            },
+        );
+        let records = match w.dns {
+            Ok(r) => {
+                sources.push("cloudflare:dns_records".to_owned());
+                r.into_iter().filter(convert::is_origin_record).collect()
+            }
+            Err(g) => {
+                ev.gaps.push(g);
+                Vec::new()
+            }
+        };
+        for (i, r) in records.iter().enumerate() {
+            ev.add_item(
+                format!("cloudflare.dns.{i}"),
+                "cloudflare:dns_records",
+                format!(
+                    "{} {} {} {}",
+                    r.name,
+                    r.kind,
+                    r.content,
+                    if r.proxied == Some(true) {
+                        "proxied"
+                    } else {
+                        "DNS only (not proxied)"
+                    }
+                ),
+            );
+        }
+        let (lb, pools, health) = match w.lb {
+            Ok(Some((lb, pools, health))) => (Some(lb), pools, health),
+            Ok(None) => (None, Vec::new(), Vec::new()),
+            Err(g) => {
+                ev.gaps.push(g);
+                (None, Vec::new(), Vec::new())
+            }
+        };
+        if let Some(lb) = &lb {
+            sources.push("cloudflare:load_balancers".to_owned());
+            ev.add_item(
+                "cloudflare.lb.0",
+                "cloudflare:load_balancers",
+                format!(
+                    "load balancer {} ({}), pools {}, fallback {}",
+                    lb.name,
+                    if lb.proxied == Some(true) {
+                        "proxied"
+                    } else {
+                        "DNS only"
+                    },
+                    lb.default_pools
+                        .iter()
+                        .map(|id| pool_name(&pools, id))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if lb.fallback_pool.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        pool_name(&pools, &lb.fallback_pool)
+                    }
+                ),
+            );
+        }
+        for p in &pools {
+            let h = health.iter().find(|(id, _)| *id == p.id).map(|(_, h)| h);
+            let read = match h {
+                Some(Ok(h)) => Some(h.as_slice()),
+                Some(Err(g)) => {
+                    ev.gaps.push(g.clone());
+                    None
+                }
+                None => None,
+            };
+            let targets = convert::pool_targets(p, read);
+            ev.add_item(
+                format!("cloudflare.pool.{}", p.name),
+                "cloudflare:load_balancers/pools",
+                pool_fact(p, &targets, read.is_some()),
+            );
+            ev.targets.extend(targets);
+        }
+        match w.checks {
+            Ok(checks) => {
+                for hc in &checks {
+                    let t = convert::healthcheck_target(hc);
+                    ev.add_item(
+                        format!("cloudflare.healthcheck.{}", hc.name),
+                        "cloudflare:healthchecks",
+                        format!(
+                            "health check {} on {}: {}{}",
+                            hc.name,
+                            hc.address,
+                            t.health.as_str(),
+                            t.reason
+                                .as_deref()
+                                .map(|r| format!(" ({r})"))
+                                .unwrap_or_default()
+                        ),
+                    );
+                    ev.targets.push(t);
+                }
+            }
+            Err(g) => ev.gaps.push(g),
+        }
+        match w.analytics {
+            Ok(summary) => {
+                ev.add_item(
+                    "cloudflare.analytics",
+                    "cloudflare:graphql",
+                    analytics_fact(&summary, self.opts.since),
+                );
+                ev.logs.push(summary);
+            }
+            Err(g) if g.kind == GapKind::Unsupported => {}
+            Err(g) => ev.gaps.push(g),
+        }
+        ev.config = convert::config(&Read {
+            zone: Some(zone),
+            host,
+            ssl,
+            proxy_read_timeout: prt,
+            records: &records,
+            lb: lb.as_ref(),
+            pools: &pools,
+            sources,
+        });
+        if self.opts.origin_checks {
+            let candidates = self.candidates(&records, lb.as_ref(), &pools);
+            self.check_origins(host, candidates, &mut ev).await;
+        }
+        ev
+    }
+
+    /// Where to check: `--origin`, else the load balancer's enabled origins, else the DNS records.
+    fn candidates(
+        &self,
+        records: &[DnsRecord],
+        lb: Option<&LoadBalancer>,
+        pools: &[Pool],
+    ) -> Vec<Candidate> {
+        let mut out: Vec<Candidate> = Vec::new();
+        let mut push = |address: &str, source: String| {
+            if !address.is_empty() && !out.iter().any(|c| c.address.eq_ignore_ascii_case(address)) {
+                out.push(Candidate {
+                    address: address.to_ascii_lowercase(),
+                    source,
+                });
+            }
+        };
+        if !self.v.origins.is_empty() {
+            for o in &self.v.origins {
+                push(o, "--origin".to_owned());
+            }
+        } else if lb.is_some() {
+            for p in pools {
+                for o in p.origins.iter().filter(|o| o.enabled != Some(false)) {
+                    push(&o.address, format!("pool {} origin {}", p.name, o.name));
+                }
+            }
+        } else {
+            for r in records {
+                push(&r.content, format!("DNS record {} {}", r.name, r.kind));
+            }
+        }
+        out.truncate(MAX_ORIGINS);
+        out
+    }
+
+    async fn check_origins(&self, host: &str, candidates: Vec<Candidate>, ev: &mut Evidence) {
+        if candidates.is_empty() {
+            return;
+        }
+        self.cx.progress.message(&format!(
+            "checking {} origin address(es) directly",
+            candidates.len()
+        ));
+        let opts = CheckOptions {
+            host: host.to_owned(),
+            http_port: self.opts.http_port,
+            https_port: self.opts.https_port,
+            timeout: self.opts.origin_timeout,
+            ca_files: self.opts.ca_files.clone(),
+        };
+        let resolved = futures_util::future::join_all(candidates.iter().map(|c| {
+            origin::resolve(
+                &c.address,
+                self.opts.origin_timeout.min(Duration::from_secs(5)),
+            )
+        }))
+        .await;
+        let mut jobs: Vec<(String, std::net::IpAddr, ProbeScheme, String)> = Vec::new();
+        let mut probes: Vec<Probe> = Vec::new();
+        let mut skipped = 0;
+        let mut next = 0;
+        for (c, r) in candidates.iter().zip(resolved) {
+            match r {
+                Resolved::Failed(message) => {
+                    let id = format!("upstream.{next}");
+                    next += 1;
+                    ev.add_item(
+                        format!("{id}.origin"),
+                        "cloudflare:origin-check",
+                        format!("origin {} (from {}): {message}", c.address, c.source),
+                    );
+                    probes.push(origin::unresolved(&id, &opts, &c.address, message));
+                }
+                Resolved::Ips(ips) => {
+                    for ip in ips {
+                        if origin::is_private(ip) && !self.opts.allow_private {
+                            ev.add_item(
+                                format!("cloudflare.origin.skipped.{skipped}"),
+                                "cloudflare:origin-check",
+                                format!(
+                                    "origin {ip} (from {}) not checked: a loopback, private or \
+                                     link-local address (pass --allow-private to check it)",
+                                    c.source
+                                ),
+                            );
+                            skipped += 1;
+                            continue;
+                        }
+                        let via = if c.address == ip.to_string() {
+                            String::new()
+                        } else {
+                            format!(" = {}", c.address)
+                        };
+                        for scheme in [ProbeScheme::Http, ProbeScheme::Https] {
+                            let id = format!("upstream.{next}");
+                            next += 1;
+                            let port = if scheme == ProbeScheme::Https {
+                                opts.https_port
+                            } else {
+                                opts.http_port
+                            };
+                            let fact = format!(
+                                "origin {ip}{via} (from {}), checked over {} on port {port} with Host and SNI {host}",
+                                c.source,
+                                if scheme == ProbeScheme::Https {
+                                    "https"
+                                } else {
+                                    "http"
+                                },
+                            );
+                            jobs.push((id, ip, scheme, fact));
+                        }
+                    }
+                }
+            }
+        }
+        let checked = futures_util::future::join_all(
+            jobs.iter()
+                .map(|(id, ip, scheme, _)| origin::check(*ip, *scheme, &opts, id)),
+        )
+        .await;
+        for ((id, _, _, fact), p) in jobs.into_iter().zip(checked) {
+            ev.add_item(format!("{id}.origin"), "cloudflare:origin-check", fact);
+            probes.push(p);
+        }
+        probes.sort_by_key(|p| {
+            p.id.rsplit('.')
+                .next()
+                .and_then(|n| n.parse::<u32>().ok())
+                .unwrap_or(u32::MAX)
+        });
+        for p in &probes {
+            cloud502_probe::describe(p, ev);
+        }
+        ev.probes.extend(probes);
+    }
+}
+
+/// Cloudflare's GraphQL query: the 5xx split by edge and origin status, colo and minute, and the
+/// total, over the window, for one host (KB 3.2 [C16][C21]).
+pub const ANALYTICS_QUERY: &str = "query Cloud502($zoneTag: string, $filter: ZoneHttpRequestsAdaptiveGroupsFilter_InputObject, $errors: ZoneHttpRequestsAdaptiveGroupsFilter_InputObject) {
+  viewer {
+    zones(filter: {zoneTag: $zoneTag}) {
+      total: httpRequestsAdaptiveGroups(limit: 1, filter: $filter) { count }
+      requests: httpRequestsAdaptiveGroups(limit: 5000, filter: $errors, orderBy: [datetimeMinute_ASC]) {
+        count
+        dimensions { edgeResponseStatus originResponseStatus coloCode datetimeMinute }
+      }
+    }
+  }
+}";
+
+fn pool_name(pools: &[Pool], id: &str) -> String {
+    pools
+        .iter()
+        .find(|p| p.id == id)
+        .map_or_else(|| id.to_owned(), |p| p.name.clone())
+}
+
+fn ssl_label(v: &str) -> String {
+    match v {
+        "off" => "off (no HTTPS)".to_owned(),
+        "flexible" => {
+            "flexible (HTTPS to visitors, plain HTTP to the origin on port 80)".to_owned()
+        }
+        "full" => "full (HTTPS to the origin on 443, certificate not validated)".to_owned(),
+        "strict" => "full (strict) (HTTPS to the origin on 443, certificate validated)".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+fn pool_fact(p: &Pool, targets: &[Target], read: bool) -> String {
+    use cloud502_model::HealthState as H;
+    let unhealthy: Vec<String> = targets
+        .iter()
+        .filter(|t| t.health == H::Unhealthy)
+        .map(|t| {
+            format!(
+                "{} ({})",
+                t.address.as_deref().unwrap_or(&t.id),
+                t.reason.as_deref().unwrap_or("no reason given")
+            )
+        })
+        .collect();
+    let healthy = targets.iter().filter(|t| t.health == H::Healthy).count();
+    let state = match p.enabled {
+        Some(false) => " (disabled)",
+        _ => "",
+    };
+    if !read {
+        return format!(
+            "pool {}{state}: {} origins, health not read",
+            p.name,
+            targets.len()
+        );
+    }
+    if unhealthy.is_empty() {
+        format!(
+            "pool {}{state}: {healthy} of {} origins healthy",
+            p.name,
+            targets.len()
+        )
+    } else {
+        format!(
+            "pool {}{state}: {healthy} of {} origins healthy; unhealthy: {}",
+            p.name,
+            targets.len(),
+            unhealthy.join(", ")
+        )
+    }
+}
+
+fn analytics_fact(s: &LogSummary, since: Duration) -> String {
+    use cloud502_model::LogClass as C;
+    let edge = s.count_of(C::EdgeError);
+    let origin: u64 = s
+        .groups
+        .iter()
+        .filter(|g| g.class != C::EdgeError && g.class != C::Status499)
+        .map(|g| g.count)
+        .sum();
+    let top: Vec<String> = s
+        .counts
+        .iter()
+        .take(6)
+        .map(|c| format!("{} x{}", c.key, c.count))
+        .collect();
+    format!(
+        "{} requests in the last {}; 5xx made by Cloudflare's edge (OriginResponseStatus 0 or 52x): {edge}; \
+         5xx returned by the origin: {origin}; by status: {}",
+        s.lines,
+        human(since),
+        if top.is_empty() {
+            "none".to_owned()
+        } else {
+            top.join(", ")
+        }
+    )
+}
+
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    if s % 86_400 == 0 {
+        format!("{} d", s / 86_400)
+    } else if s % 3600 == 0 {
+        format!("{} h", s / 3600)
+    } else if s % 60 == 0 {
+        format!("{} min", s / 60)
+    } else {
+        format!("{s} s")
+    }
+}
+
+/// Percent-encode a query value (host and zone names need only a few escapes).
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A failed call as a gap, with the fix.
+pub(crate) fn gap(scope: &str, e: &ApiError, permission: &str) -> Gap {
+    let (kind, hint) = match e {
+        _ if e.is_auth() => (
+            GapKind::Permission,
+            Some(format!("give the API token {permission}")),
+        ),
+        ApiError::Throttled { .. } => (
+            GapKind::Throttled,
+            Some(
+                "Cloudflare blocks every API call of this user for 5 minutes after a 429: wait, \
+                 then run again; spread scheduled runs or lower --max-requests"
+                    .to_owned(),
+            ),
+        ),
+        ApiError::Budget { .. } => (
+            GapKind::Other,
+            Some(
+                "raise --max-requests (Cloudflare allows 1200 requests per 5 minutes per user)"
+                    .to_owned(),
+            ),
+        ),
+        ApiError::Timeout { .. } => (GapKind::Timeout, Some("raise --timeout".to_owned())),
+        ApiError::Unreachable(_) => (
+            GapKind::Unreachable,
+            Some("check network access to the API (or --api-base)".to_owned()),
+        ),
+        ApiError::Status { status: 404, .. } => (GapKind::NotFound, None),
+        ApiError::Invalid(_) => (GapKind::InvalidInput, None),
+        ApiError::GraphQl { .. } => (
+            GapKind::Other,
+            Some("shorten --since: the zone's plan limits how far back analytics go".to_owned()),
+        ),
+        ApiError::Status { .. } => (GapKind::Other, None),
+    };
+    Gap {
+        scope: scope.to_owned(),
+        kind,
+        message: e.to_string(),
+        hint,
+    }
+}

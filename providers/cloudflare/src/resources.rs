@@ -1,0 +1,352 @@
+//! API v4 resources, as cloud502 reads them (KB 3.2): every field optional, unknown fields ignored,
+//! so a new or missing field never fails a run.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// `GET /zones/{id}`, `GET /zones?name=`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Zone {
+    /// Zone id (32 hex).
+    pub id: String,
+    /// Apex name.
+    pub name: String,
+    /// `active`, `pending`, `initializing`, `moved`, `deleted`, `deactivated`.
+    pub status: String,
+    /// True when Cloudflare only answers DNS and does not proxy.
+    pub paused: bool,
+    /// The plan.
+    pub plan: Named,
+    /// The owning account.
+    pub account: Named,
+}
+
+/// `{id, name}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Named {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+/// `GET /zones/{id}/settings/{name}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ZoneSetting {
+    /// Setting name (`ssl`).
+    pub id: String,
+    /// Its value (`"full"`, `100`).
+    pub value: serde_json::Value,
+}
+
+impl ZoneSetting {
+    /// The value as text.
+    pub fn text(&self) -> String {
+        match &self.value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// `GET /zones/{id}/dns_records`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DnsRecord {
+    /// Record id.
+    pub id: String,
+    /// Full name.
+    pub name: String,
+    /// `A`, `AAAA`, `CNAME`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Address or target.
+    pub content: String,
+    /// Orange cloud.
+    pub proxied: Option<bool>,
+    /// TTL (1 = automatic).
+    pub ttl: Option<u32>,
+}
+
+/// `GET /zones/{id}/load_balancers`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LoadBalancer {
+    /// Id.
+    pub id: String,
+    /// The host name it answers for.
+    pub name: String,
+    /// Enabled.
+    pub enabled: Option<bool>,
+    /// Orange cloud.
+    pub proxied: Option<bool>,
+    /// Pool ids in failover order.
+    pub default_pools: Vec<String>,
+    /// The pool used when every other is unhealthy.
+    pub fallback_pool: String,
+    /// Region → pool ids.
+    pub region_pools: BTreeMap<String, Vec<String>>,
+    /// PoP → pool ids.
+    pub pop_pools: BTreeMap<String, Vec<String>>,
+    /// Country → pool ids.
+    pub country_pools: BTreeMap<String, Vec<String>>,
+}
+
+impl LoadBalancer {
+    /// Every pool id it can send traffic to, default pools first, without repeats.
+    pub fn pool_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        let all = self
+            .default_pools
+            .iter()
+            .chain(std::iter::once(&self.fallback_pool))
+            .chain(self.region_pools.values().flatten())
+            .chain(self.pop_pools.values().flatten())
+            .chain(self.country_pools.values().flatten());
+        for id in all {
+            if !id.is_empty() && !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+        ids
+    }
+}
+
+/// `GET /accounts/{id}/load_balancers/pools`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Pool {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Enabled.
+    pub enabled: Option<bool>,
+    /// Healthy origins needed for the pool to be healthy.
+    pub minimum_origins: Option<u32>,
+    /// Monitor id.
+    pub monitor: Option<String>,
+    /// Origins.
+    pub origins: Vec<PoolOrigin>,
+    /// Some responses carry the pool's health.
+    pub healthy: Option<bool>,
+}
+
+/// One origin of a pool.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PoolOrigin {
+    /// Name.
+    pub name: String,
+    /// IP or host name.
+    pub address: String,
+    /// Enabled.
+    pub enabled: Option<bool>,
+    /// Weight (0-1).
+    pub weight: Option<f64>,
+}
+
+/// `GET /zones/{id}/healthchecks`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Healthcheck {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// IP or host name checked.
+    pub address: String,
+    /// `HTTP`, `HTTPS`, `TCP`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `unknown`, `healthy`, `unhealthy`, `suspended`.
+    pub status: String,
+    /// Why it failed.
+    pub failure_reason: String,
+    /// Suspended by the user.
+    pub suspended: Option<bool>,
+    /// HTTP(S) settings.
+    pub http_config: Option<HttpConfig>,
+    /// TCP settings.
+    pub tcp_config: Option<TcpConfig>,
+}
+
+/// `http_config` of a health check.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    /// Method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// Port.
+    pub port: Option<u16>,
+    /// Expected codes (`2xx`).
+    pub expected_codes: Vec<String>,
+}
+
+/// `tcp_config` of a health check.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct TcpConfig {
+    /// Port.
+    pub port: Option<u16>,
+}
+
+/// One origin's health in one region, from `pools/{id}/health`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OriginHealth {
+    /// Region (or PoP) the checks ran from.
+    pub region: String,
+    /// Origin address (the key of the entry).
+    pub address: String,
+    /// Healthy.
+    pub healthy: Option<bool>,
+    /// `failure_reason`, without "No failures".
+    pub failure_reason: Option<String>,
+    /// HTTP status the monitor got.
+    pub response_code: Option<u16>,
+    /// Round-trip time as given (`12.1ms`).
+    pub rtt: Option<String>,
+}
+
+/// Read `pools/{id}/health` `result` (KB 3.2: `pop_health` keyed by region, origins keyed by IP;
+/// the SDK's typed shape, with `pop_health` holding `{healthy, origins}` directly, is read too).
+pub fn pool_health(result: &serde_json::Value) -> Vec<OriginHealth> {
+    let mut out = Vec::new();
+    let Some(pop) = result.get("pop_health").and_then(|v| v.as_object()) else {
+        return out;
+    };
+    let regions: Vec<(String, &serde_json::Value)> = if pop.contains_key("origins") {
+        vec![(
+            "-".to_owned(),
+            result.get("pop_health").unwrap_or(&serde_json::Value::Null),
+        )]
+    } else {
+        pop.iter().map(|(k, v)| (k.clone(), v)).collect()
+    };
+    for (region, v) in regions {
+        let origins = v.get("origins").and_then(|o| o.as_array());
+        for entry in origins.into_iter().flatten() {
+            let Some(obj) = entry.as_object() else {
+                continue;
+            };
+            // `{"<ip>": {...}}`, or a flat `{ip|address, healthy, ...}`.
+            let (address, fields) = match (obj.len(), obj.iter().next()) {
+                (1, Some((k, inner))) if inner.is_object() => (k.clone(), inner),
+                _ => (
+                    obj.get("ip")
+                        .or_else(|| obj.get("address"))
+                        .and_then(|a| a.as_str())
+                        .unwrap_or("-")
+                        .to_owned(),
+                    entry,
+                ),
+            };
+            let reason = fields
+                .get("failure_reason")
+                .and_then(|r| r.as_str())
+                .map(str::trim)
+                .filter(|r| !r.is_empty() && !r.eq_ignore_ascii_case("No failures"))
+                .map(str::to_owned);
+            out.push(OriginHealth {
+                region: region.clone(),
+                address,
+                healthy: fields.get("healthy").and_then(|h| h.as_bool()),
+                failure_reason: reason,
+                response_code: fields
+                    .get("response_code")
+                    .and_then(|c| c.as_u64())
+                    .and_then(|c| u16::try_from(c).ok()),
+                rtt: fields.get("rtt").and_then(|r| match r {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Number(n) => Some(format!("{n}ms")),
+                    _ => None,
+                }),
+            });
+        }
+    }
+    out
+}
+
+/// One row of `httpRequestsAdaptiveGroups`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AnalyticsRow {
+    /// Requests.
+    pub count: u64,
+    /// The grouping.
+    pub dimensions: AnalyticsDimensions,
+}
+
+/// The dimensions cloud502 groups by.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AnalyticsDimensions {
+    /// Status the client got.
+    pub edge_response_status: u16,
+    /// Status the origin gave; 0 = no origin response (KB 0.3).
+    pub origin_response_status: u16,
+    /// Edge data centre.
+    pub colo_code: String,
+    /// The minute, RFC 3339.
+    pub datetime_minute: String,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn pool_health_reads_the_documented_shape() {
+        // The API reference's example: regions by name, origins keyed by IP.
+        let v = serde_json::json!({
+            "pool_id": "17b5962d775c646f3f9725cbc7a53df4",
+            "pop_health": {"Amsterdam, NL": {"healthy": true, "origins": [
+                {"2001:DB8::5": {"failure_reason": "No failures", "healthy": true, "response_code": 401, "rtt": "12.1ms"}},
+                {"192.0.2.7": {"failure_reason": "TCP connection failed", "healthy": false, "response_code": 0, "rtt": "0ms"}}
+            ]}}
+        });
+        let h = pool_health(&v);
+        assert_eq!(h.len(), 2);
+        assert_eq!(h[0].address, "2001:DB8::5");
+        assert_eq!(h[0].failure_reason, None);
+        assert_eq!(h[0].response_code, Some(401));
+        assert_eq!(h[1].healthy, Some(false));
+        assert_eq!(
+            h[1].failure_reason.as_deref(),
+            Some("TCP connection failed")
+        );
+        assert_eq!(h[1].region, "Amsterdam, NL");
+    }
+
+    #[test]
+    fn pool_health_reads_the_sdk_shape() {
+        let v = serde_json::json!({"pool_id": "p", "pop_health": {"healthy": false, "origins": [
+            {"ip": {"failure_reason": "HTTP timeout occurred", "healthy": false, "response_code": 0, "rtt": 0}}
+        ]}});
+        let h = pool_health(&v);
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].address, "ip");
+        assert_eq!(h[0].region, "-");
+        assert_eq!(
+            h[0].failure_reason.as_deref(),
+            Some("HTTP timeout occurred")
+        );
+        assert!(pool_health(&serde_json::json!({})).is_empty());
+    }
+
+    #[test]
+    fn lb_pool_ids_in_order_without_repeats() {
+        let lb: LoadBalancer = serde_json::from_value(serde_json::json!({
+            "name": "www.example.com", "default_pools": ["a", "b"], "fallback_pool": "c",
+            "region_pools": {"WNAM": ["b", "d"]}
+        }))
+        .unwrap();
+        assert_eq!(lb.pool_ids(), vec!["a", "b", "c", "d"]);
+    }
+}

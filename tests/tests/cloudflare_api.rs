@@ -1,0 +1,787 @@
+//! `cloud502 cloudflare` end to end: the real binary against a local server that speaks API v4's
+//! documented shapes (tests/src/cfapi.rs), with real origin servers on loopback (plain HTTP, HTTPS
+//! with a test-CA certificate, self-signed, expired, wrong host, refusing, never answering).
+//! Origins live on 127.0.0.1, so every run that checks them passes `--allow-private`, and the
+//! origin servers' ports through `--http-port` / `--https-port`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use cloud502_e2e::certs::TestCa;
+use cloud502_e2e::cfapi::{self, AnalyticsRow, CfServer, DnsRecord, Scenario};
+use cloud502_e2e::server::origins;
+use cloud502_e2e::{Run, closed_port, cloud502_env, cloud502_env_without, codes, top_code};
+use serde_json::Value;
+use std::time::Duration;
+
+const HOST: &str = "www.example.com";
+
+/// A zone in `ssl` mode whose www record points at loopback, with these analytics rows.
+fn zone(ssl: &str, analytics: Vec<AnalyticsRow>) -> Scenario {
+    Scenario {
+        ssl: ssl.into(),
+        dns: vec![DnsRecord::new(HOST, "A", "127.0.0.1", true)],
+        analytics,
+        total_requests: 5000,
+        ..Scenario::default()
+    }
+}
+
+fn run(api: &CfServer, extra: &[&str]) -> Run {
+    let base = api.base();
+    let mut args = vec![
+        "cloudflare",
+        "--zone",
+        "example.com",
+        "--host",
+        HOST,
+        "--api-base",
+        &base,
+        "--timeout",
+        "5s",
+        "--origin-timeout",
+        "2s",
+        "-o",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    cloud502_env(&args, &[("CLOUDFLARE_API_TOKEN", cfapi::TOKEN)])
+}
+
+/// Run against loopback origins: `http` and `https` servers (or ports).
+fn run_origins(api: &CfServer, http: u16, https: u16, extra: &[&str]) -> Run {
+    let (h, s) = (http.to_string(), https.to_string());
+    let mut args = vec!["--allow-private", "--http-port", &h, "--https-port", &s];
+    args.extend_from_slice(extra);
+    run(api, &args)
+}
+
+fn finding<'a>(report: &'a Value, code: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["code"] == code))
+        .unwrap_or_else(|| panic!("no {code} in {:?}", codes(report)))
+}
+
+/// Every evidence id a finding cites exists in the report.
+fn cites_existing(report: &Value, f: &Value) {
+    let ids: Vec<&str> = report["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["id"].as_str())
+        .collect();
+    for e in f["evidence"].as_array().unwrap() {
+        let id = e.as_str().unwrap();
+        assert!(ids.contains(&id), "{} cites missing {id}", f["code"]);
+    }
+    assert!(!f["evidence"].as_array().unwrap().is_empty(), "{f}");
+}
+
+fn no_secret(run: &Run) {
+    assert!(!run.stdout.contains(cfapi::TOKEN), "token in stdout");
+    assert!(!run.stderr.contains(cfapi::TOKEN), "token in stderr");
+}
+
+#[test]
+fn strict_zone_with_an_expired_origin_certificate_and_unhealthy_pool() {
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_pem = ca.write_pem(dir.path());
+    let http = origins::http_ok();
+    let https = origins::https_expired(&ca, "lb.example.com");
+    let api = cfapi::start(cfapi::incident());
+    let base = api.base();
+    let (h, s) = (http.port.to_string(), https.port.to_string());
+    let out = cloud502_env(
+        &[
+            "cloudflare",
+            "--zone",
+            "example.com",
+            "--host",
+            "lb.example.com",
+            "--api-base",
+            &base,
+            "--origin",
+            "127.0.0.1",
+            "--allow-private",
+            "--http-port",
+            &h,
+            "--https-port",
+            &s,
+            "--ca-file",
+            ca_pem.to_str().unwrap(),
+            "--since",
+            "2h",
+            "-o",
+            "json",
+        ],
+        &[("CLOUDFLARE_API_TOKEN", cfapi::TOKEN)],
+    );
+    let report = out.json();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    no_secret(&out);
+    assert!(
+        out.stderr
+            .contains("note: API token from CLOUDFLARE_API_TOKEN"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(report["subject"]["kind"], "cloudflare");
+    assert_eq!(report["errors"].as_array().unwrap().len(), 0, "{report:#}");
+
+    // Full (strict) and an expired certificate: 526, cited from the origin check and the 3
+    // edge 526s in the analytics.
+    let f526 = finding(&report, "cloudflare-526-origin-invalid-cert");
+    assert_eq!(f526["severity"], "critical");
+    let cited: Vec<&str> = f526["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        cited.iter().any(|c| c.starts_with("upstream.")),
+        "{cited:?}"
+    );
+    assert!(cited.contains(&"cloudflare.analytics"), "{cited:?}");
+    cites_existing(&report, f526);
+
+    // Pool web: 203.0.113.11 unhealthy, "TLS untrusted certificate error"; the LB's other pool
+    // (dr) has no health, so the LB is not entirely down: a warning.
+    let pool = finding(&report, "cloudflare-pool-unhealthy");
+    assert!(pool["title"].as_str().unwrap().contains("web"), "{pool}");
+    let targets = report["targets"].as_array().unwrap();
+    let bad = targets
+        .iter()
+        .find(|t| t["address"] == "203.0.113.11")
+        .unwrap();
+    assert_eq!(bad["health"], "unhealthy");
+    assert_eq!(bad["reason"], "TLS untrusted certificate error");
+    finding(&report, "cloudflare-healthcheck-unhealthy");
+
+    // The analytics split: 7 origin-made 502s, 40 edge-made 502s in one colo and one minute.
+    let origin = finding(&report, "cloudflare-origin-502");
+    assert!(origin["title"].as_str().unwrap().contains('7'), "{origin}");
+    let edge = finding(&report, "cloudflare-edge-502");
+    assert!(edge["title"].as_str().unwrap().contains("40"), "{edge}");
+    let logs = &report["logs"][0];
+    assert_eq!(logs["dialect"], "cloudflare-http-requests");
+    assert_eq!(logs["lines"], 1000);
+
+    // The direct checks: both ports, Host and SNI lb.example.com, the certificate read although
+    // expired.
+    let probes = report["probes"].as_array().unwrap();
+    assert_eq!(probes.len(), 2);
+    let tls = probes.iter().find(|p| p["scheme"] == "https").unwrap();
+    assert_eq!(tls["host"], "lb.example.com");
+    assert_eq!(tls["tls"]["expired"], true);
+    assert_eq!(tls["tls"]["sni"], "lb.example.com");
+
+    // Read-only, authorized, within budget, GraphQL asked for this host and zone.
+    let reqs = api.requests();
+    assert!(reqs.iter().all(|r| r.authorized));
+    assert!(
+        reqs.iter()
+            .all(|r| r.method == "GET" || (r.method == "POST" && r.path().ends_with("/graphql")))
+    );
+    assert!(
+        reqs.iter()
+            .all(|r| !r.path_and_query.contains(cfapi::TOKEN))
+    );
+    assert!(reqs.len() <= 15, "{} requests", reqs.len());
+    let gql = api.graphql_requests();
+    assert_eq!(gql.len(), 1);
+    let vars = &gql[0]["variables"];
+    assert_eq!(vars["zoneTag"], cfapi::ZONE_ID);
+    assert_eq!(vars["filter"]["clientRequestHTTPHost"], "lb.example.com");
+    assert_eq!(vars["errors"]["edgeResponseStatus_geq"], 500);
+    // Pool health read for the LB's pools only.
+    assert!(reqs.iter().any(|r| r.path().ends_with("/health")));
+    let sent = report["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "cloudflare.requests")
+        .unwrap();
+    assert!(
+        sent["fact"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{} API requests sent", reqs.len())),
+        "{sent}"
+    );
+}
+
+#[test]
+fn flexible_mode_in_front_of_an_https_only_origin_is_a_mismatch() {
+    let ca = TestCa::new();
+    let https = origins::https_valid(&ca, HOST);
+    let api = cfapi::start(zone(
+        "flexible",
+        vec![AnalyticsRow::new(521, 0, "SJC", "2026-11-21T10:05:00Z", 30)],
+    ));
+    let out = run_origins(&api, closed_port(), https.port, &[]);
+    let report = out.json();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(top_code(&report), "cloudflare-ssl-mode-mismatch");
+    let f = &report["findings"][0];
+    assert_eq!(f["severity"], "critical");
+    assert!(f["title"].as_str().unwrap().contains("30"), "{f}");
+    cites_existing(&report, f);
+    // The mismatch explains the 521s: they are not reported twice.
+    assert!(!codes(&report).contains(&"cloudflare-521-origin-refused"));
+}
+
+#[test]
+fn flexible_mode_with_an_origin_that_redirects_to_https_is_a_loop() {
+    let http = origins::http_redirect_to_https(HOST);
+    let api = cfapi::start(zone("flexible", Vec::new()));
+    let out = run_origins(&api, http.port, closed_port(), &[]);
+    let report = out.json();
+    assert_eq!(top_code(&report), "cloudflare-ssl-mode-mismatch");
+    let title = report["findings"][0]["title"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(title.contains("redirect"), "{title}");
+    // Redirects are not followed: one GET per port.
+    let http_probe = report["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["scheme"] == "http")
+        .unwrap();
+    assert_eq!(http_probe["http"]["status"], 301);
+}
+
+#[test]
+fn full_mode_with_nothing_on_443_is_a_mismatch() {
+    let http = origins::http_ok();
+    let api = cfapi::start(zone("full", Vec::new()));
+    let out = run_origins(&api, http.port, closed_port(), &[]);
+    let report = out.json();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(top_code(&report), "cloudflare-ssl-mode-mismatch");
+    assert!(
+        report["findings"][0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("521"),
+        "{:#}",
+        report["findings"][0]
+    );
+}
+
+#[test]
+fn self_signed_origin_breaks_strict_but_not_full() {
+    let http = origins::http_ok();
+    let https = origins::https_self_signed(HOST);
+    let api = cfapi::start(zone("strict", Vec::new()));
+    let out = run_origins(&api, http.port, https.port, &[]);
+    let report = out.json();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(top_code(&report), "cloudflare-526-origin-invalid-cert");
+    assert_eq!(report["findings"][0]["severity"], "critical");
+
+    let api = cfapi::start(zone("full", Vec::new()));
+    let out = run_origins(&api, http.port, https.port, &[]);
+    let report = out.json();
+    // Full accepts it: only an info finding (Full (strict) would 526), so exit 0.
+    assert_eq!(out.code, 0, "{}\n{:?}", out.stderr, codes(&report));
+    assert_eq!(
+        finding(&report, "cloudflare-526-origin-invalid-cert")["severity"],
+        "info"
+    );
+}
+
+#[test]
+fn wrong_hostname_certificate_breaks_strict() {
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let pem = ca.write_pem(dir.path());
+    let http = origins::http_ok();
+    let https = origins::https_wrong_host(&ca, "other.example.net");
+    let api = cfapi::start(zone("strict", Vec::new()));
+    let out = run_origins(
+        &api,
+        http.port,
+        https.port,
+        &["--ca-file", pem.to_str().unwrap()],
+    );
+    let report = out.json();
+    assert_eq!(top_code(&report), "cloudflare-526-origin-invalid-cert");
+    let tls = report["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["scheme"] == "https")
+        .unwrap();
+    assert_eq!(tls["tls"]["hostname_match"], false);
+}
+
+#[test]
+fn healthy_strict_origin_with_a_trusted_certificate_is_clean() {
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let pem = ca.write_pem(dir.path());
+    let http = origins::http_ok();
+    let https = origins::https_valid(&ca, HOST);
+    let api = cfapi::start(zone("strict", Vec::new()));
+    let out = run_origins(
+        &api,
+        http.port,
+        https.port,
+        &["--ca-file", pem.to_str().unwrap()],
+    );
+    let report = out.json();
+    assert_eq!(out.code, 0, "{}\n{:#}", out.stderr, report["findings"]);
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] == "info"),
+        "{:#}",
+        report["findings"]
+    );
+    let tls = report["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["scheme"] == "https")
+        .unwrap();
+    assert_eq!(tls["tls"]["verified"], true);
+}
+
+#[test]
+fn origin_refusing_connections_is_a_521() {
+    let api = cfapi::start(zone("full", Vec::new()));
+    let out = run_origins(&api, closed_port(), closed_port(), &[]);
+    let report = out.json();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(top_code(&report), "cloudflare-521-origin-refused");
+    cites_existing(&report, &report["findings"][0]);
+}
+
+#[test]
+fn origin_that_never_answers_is_a_524() {
+    let http = origins::silent();
+    let https = origins::silent();
+    let api = cfapi::start(zone("flexible", Vec::new()));
+    let out = run_origins(&api, http.port, https.port, &[]);
+    let report = out.json();
+    assert_eq!(
+        top_code(&report),
+        "cloudflare-524-origin-slow",
+        "{:?}",
+        codes(&report)
+    );
+    // Bounded by --origin-timeout 2s, not by the origin.
+    assert!(out.elapsed < Duration::from_secs(15), "{:?}", out.elapsed);
+}
+
+#[test]
+fn origin_that_drops_syns_is_a_522() {
+    let (port, _guard) = cloud502_e2e::server::unresponsive_port();
+    let ca = TestCa::new();
+    let https = origins::https_valid(&ca, HOST);
+    let api = cfapi::start(zone("flexible", Vec::new()));
+    let out = run_origins(&api, port, https.port, &[]);
+    let report = out.json();
+    let c = codes(&report);
+    // Flexible needs port 80: with https answering it reads as a mismatch; either way the
+    // timeout is named.
+    assert!(
+        c.contains(&"cloudflare-522-origin-timeout") || c.contains(&"cloudflare-ssl-mode-mismatch"),
+        "{c:?}"
+    );
+    let text = report["findings"].to_string();
+    assert!(text.contains("522"), "{text}");
+}
+
+#[test]
+fn an_origin_name_that_does_not_resolve_is_a_530() {
+    let api = cfapi::start(zone("full", Vec::new()));
+    let out = run(&api, &["--origin", "origin.invalid"]);
+    let report = out.json();
+    assert_eq!(
+        top_code(&report),
+        "cloudflare-530-origin-unresolvable",
+        "{:?}",
+        codes(&report)
+    );
+}
+
+#[test]
+fn analytics_tell_an_origin_502_from_edge_52x() {
+    let api = cfapi::start(zone(
+        "full",
+        vec![
+            AnalyticsRow::new(502, 502, "AMS", "2026-11-21T10:00:00Z", 120),
+            AnalyticsRow::new(502, 502, "FRA", "2026-11-21T10:20:00Z", 80),
+            AnalyticsRow::new(523, 0, "SJC", "2026-11-21T10:03:00Z", 4),
+            AnalyticsRow::new(520, 0, "SJC", "2026-11-21T10:04:00Z", 2),
+        ],
+    ));
+    let out = run(&api, &["--no-origin-check"]);
+    let report = out.json();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(top_code(&report), "cloudflare-origin-502");
+    assert!(
+        report["findings"][0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("200")
+    );
+    let c = codes(&report);
+    assert!(c.contains(&"cloudflare-523-origin-unreachable"), "{c:?}");
+    assert!(c.contains(&"cloudflare-520-unknown-response"), "{c:?}");
+    assert!(!c.contains(&"cloudflare-edge-502"), "{c:?}");
+    assert!(report["probes"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn edge_502s_spread_over_colos_point_at_the_origin_response() {
+    let api = cfapi::start(zone(
+        "full",
+        vec![
+            AnalyticsRow::new(502, 0, "SJC", "2026-11-21T10:00:00Z", 50),
+            AnalyticsRow::new(502, 0, "AMS", "2026-11-21T10:30:00Z", 50),
+        ],
+    ));
+    let out = run(&api, &["--no-origin-check"]);
+    let report = out.json();
+    let f = finding(&report, "cloudflare-edge-502");
+    assert_eq!(f["severity"], "critical");
+    let text = f.to_string().to_lowercase();
+    assert!(
+        text.contains("compression") || text.contains("content-length"),
+        "{text}"
+    );
+
+    // The same 100 in one colo within a minute: a transient edge shift.
+    let api = cfapi::start(zone(
+        "full",
+        vec![AnalyticsRow::new(
+            502,
+            0,
+            "SJC",
+            "2026-11-21T10:00:00Z",
+            100,
+        )],
+    ));
+    let report = run(&api, &["--no-origin-check"]).json();
+    let f = finding(&report, "cloudflare-edge-502");
+    assert!(f["title"].as_str().unwrap().contains("transient"), "{f}");
+}
+
+#[test]
+fn a_dns_only_record_means_cloudflare_is_not_in_the_path() {
+    let mut s = zone("full", Vec::new());
+    s.dns = vec![DnsRecord::new(HOST, "A", "127.0.0.1", false)];
+    let api = cfapi::start(s);
+    let report = run(&api, &["--no-origin-check"]).json();
+    assert_eq!(
+        top_code(&report),
+        "cloudflare-not-proxied",
+        "{:?}",
+        codes(&report)
+    );
+}
+
+#[test]
+fn private_origins_are_not_checked_without_allow_private() {
+    let http = origins::http_ok();
+    let api = cfapi::start(zone("flexible", Vec::new()));
+    let p = http.port.to_string();
+    let out = run(&api, &["--http-port", &p]);
+    let report = out.json();
+    assert!(report["probes"].as_array().unwrap().is_empty());
+    assert!(
+        out.stderr.contains("not checked") && out.stderr.contains("--allow-private"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn pages_are_followed() {
+    let mut s = zone("full", Vec::new());
+    s.dns = vec![
+        DnsRecord::new(HOST, "A", "203.0.113.1", true),
+        DnsRecord::new(HOST, "A", "203.0.113.2", true),
+        DnsRecord::new(HOST, "AAAA", "2001:db8::1", true),
+    ];
+    s.per_page = Some(1);
+    let api = cfapi::start(s);
+    let report = run(&api, &["--no-origin-check"]).json();
+    let dns_calls: Vec<_> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.path().ends_with("/dns_records"))
+        .collect();
+    assert_eq!(dns_calls.len(), 3);
+    assert_eq!(report["errors"].as_array().unwrap().len(), 0);
+    let routes = report["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["id"].as_str().unwrap().starts_with("cloudflare.dns."))
+        .count();
+    assert_eq!(routes, 3);
+}
+
+#[test]
+fn missing_permissions_become_gaps_and_the_rest_is_read() {
+    let mut s = zone(
+        "full",
+        vec![AnalyticsRow::new(
+            502,
+            502,
+            "AMS",
+            "2026-11-21T10:00:00Z",
+            9,
+        )],
+    );
+    s.forbid = vec!["load_balancers", "graphql"];
+    let api = cfapi::start(s);
+    let out = run(&api, &["--no-origin-check"]);
+    let report = out.json();
+    assert_eq!(out.code, 3, "{}\n{:#}", out.stderr, report["findings"]);
+    let gaps = report["errors"].as_array().unwrap();
+    assert_eq!(gaps.len(), 2, "{gaps:#?}");
+    assert!(gaps.iter().all(|g| g["kind"] == "permission"));
+    let hints: Vec<&str> = gaps.iter().filter_map(|g| g["hint"].as_str()).collect();
+    assert!(
+        hints.iter().any(|h| h.contains("Load Balancers / Read")),
+        "{hints:?}"
+    );
+    assert!(
+        hints.iter().any(|h| h.contains("Analytics / Read")),
+        "{hints:?}"
+    );
+    assert!(
+        out.stderr.contains("warning: cloudflare:analytics"),
+        "{}",
+        out.stderr
+    );
+    // SSL mode and DNS were still read.
+    assert!(
+        report["evidence"]
+            .to_string()
+            .contains("SSL/TLS encryption mode: full")
+    );
+}
+
+#[test]
+fn skipped_sources_are_not_gaps() {
+    let mut s = zone("full", Vec::new());
+    s.forbid = vec!["load_balancers", "graphql", "healthchecks"];
+    let api = cfapi::start(s);
+    let out = run(
+        &api,
+        &[
+            "--no-origin-check",
+            "--no-load-balancers",
+            "--no-analytics",
+            "--no-health-checks",
+        ],
+    );
+    let report = out.json();
+    assert_eq!(
+        report["errors"].as_array().unwrap().len(),
+        0,
+        "{:#}",
+        report["errors"]
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        api.requests()
+            .iter()
+            .all(|r| !r.path().contains("load_balancers")
+                && !r.path().contains("graphql")
+                && !r.path().contains("healthchecks"))
+    );
+}
+
+#[test]
+fn a_429_on_the_zone_stops_the_run_with_the_retry_time() {
+    let mut s = zone("full", Vec::new());
+    s.throttle = Some(300);
+    let api = cfapi::start(s);
+    let out = run(&api, &[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(out.stderr.contains("retry after 300 s"), "{}", out.stderr);
+    assert!(out.stderr.contains("5 minutes"), "{}", out.stderr);
+    // Never retried, never slept on.
+    assert_eq!(api.requests().len(), 1);
+    assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
+}
+
+#[test]
+fn the_request_budget_caps_the_run() {
+    let api = cfapi::start(zone("full", Vec::new()));
+    let out = run(&api, &["--no-origin-check", "--max-requests", "3"]);
+    let report = out.json();
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(api.requests().len() <= 3, "{}", api.requests().len());
+    let gaps = report["errors"].to_string();
+    assert!(gaps.contains("budget of 3 API requests"), "{gaps}");
+    assert!(gaps.contains("--max-requests"), "{gaps}");
+}
+
+#[test]
+fn a_rejected_token_is_exit_4_without_echoing_it() {
+    let api = cfapi::start(zone("full", Vec::new()));
+    let base = api.base();
+    let out = cloud502_env(
+        &[
+            "cloudflare",
+            "--zone",
+            "example.com",
+            "--api-base",
+            &base,
+            "-o",
+            "json",
+        ],
+        &[("CLOUDFLARE_API_TOKEN", "wrong-token-4f9a")],
+    );
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("Cloudflare rejected the API token from CLOUDFLARE_API_TOKEN"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("9109"), "{}", out.stderr);
+    assert!(!out.stderr.contains("wrong-token-4f9a") && !out.stdout.contains("wrong-token-4f9a"));
+}
+
+#[test]
+fn the_fallback_variable_is_read_and_no_token_means_no_request() {
+    let api = cfapi::start(zone("full", Vec::new()));
+    let base = api.base();
+    let args = [
+        "cloudflare",
+        "--zone",
+        "example.com",
+        "--host",
+        HOST,
+        "--api-base",
+        &base,
+        "--no-origin-check",
+        "-o",
+        "json",
+    ];
+    let out = cloud502_env_without(&args, &[], &["CLOUDFLARE_API_TOKEN", "CF_API_TOKEN"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no Cloudflare API token"),
+        "{}",
+        out.stderr
+    );
+    assert!(api.requests().is_empty());
+    let out = cloud502_env_without(
+        &args,
+        &[("CF_API_TOKEN", cfapi::TOKEN)],
+        &["CLOUDFLARE_API_TOKEN"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("from CF_API_TOKEN"), "{}", out.stderr);
+}
+
+#[test]
+fn unknown_zones_are_exit_2() {
+    let api = cfapi::start(zone("full", Vec::new()));
+    let base = api.base();
+    for zone in ["example.org", "0123456789abcdef0123456789abcdef"] {
+        let out = cloud502_env(
+            &[
+                "cloudflare",
+                "--zone",
+                zone,
+                "--api-base",
+                &base,
+                "-o",
+                "json",
+            ],
+            &[("CLOUDFLARE_API_TOKEN", cfapi::TOKEN)],
+        );
+        assert_eq!(out.code, 2, "{zone}: {}", out.stderr);
+        assert!(out.stderr.contains("not found"), "{}", out.stderr);
+        assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+    }
+}
+
+#[test]
+fn bad_options_are_named_before_any_call() {
+    let out = cloud502_env(
+        &[
+            "cloudflare",
+            "--zone",
+            "example.com",
+            "--host",
+            "www.example.org",
+            "--api-base",
+            "http://api.example.net/client/v4",
+            "--origin",
+            "10.0.0.1:80",
+        ],
+        &[("CLOUDFLARE_API_TOKEN", cfapi::TOKEN)],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    for needle in ["is not in zone", "plain http off loopback", "--origin"] {
+        assert!(out.stderr.contains(needle), "{needle}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn a_hung_api_ends_within_the_timeout() {
+    let mut s = zone("full", Vec::new());
+    s.hang = true;
+    let api = cfapi::start(s);
+    let out = run(&api, &[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no answer within 5 s"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
+}
+
+#[test]
+fn the_documented_permissions_are_those_the_calls_use() {
+    use cloud502_cloudflare::{CloudflareOptions, CloudflareProvider, Token};
+    let api = cfapi::start(cfapi::incident());
+    let mut options = CloudflareOptions::new("example.com");
+    options.host = Some("lb.example.com".into());
+    options.api_base = Some(api.base());
+    options.token = Token::new(cfapi::TOKEN);
+    options.origin_checks = false;
+    let provider = CloudflareProvider::new(options).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = rt
+        .block_on(cloud502_engine::run(
+            &provider,
+            &cloud502_engine::CollectCx::default(),
+            &cloud502_engine::RunOptions::default(),
+        ))
+        .unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let used: Vec<String> = provider.calls().snapshot().into_keys().collect();
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/providers/cloudflare.md"),
+    )
+    .unwrap();
+    let block = doc
+        .split("```json")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .unwrap();
+    let documented: Vec<String> = serde_json::from_str(block).unwrap();
+    assert_eq!(used, documented);
+}
