@@ -375,7 +375,7 @@ fn zone_findings(ev: &Evidence, out: &mut Vec<Finding>, start: usize) {
                 seen.push(format!("origin(s) {}", analytics.origin_list()));
             }
             parts.push(format!(
-                "Cloudflare's analytics show {} request(s) that the edge answered {status} with no \
+                "Cloudflare's request records (analytics or Logpush) show {} request(s) that the edge answered {status} with no \
                  origin response (OriginResponseStatus 0, KB 0.3){}{}.",
                 analytics.count,
                 analytics.window(),

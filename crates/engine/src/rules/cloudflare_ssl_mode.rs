@@ -107,7 +107,7 @@ fn finding(
     };
     let seen = if analytics.count > 0 {
         format!(
-            " Cloudflare's analytics show {} request(s) answered {status_text} by the edge in the \
+            " Cloudflare's request records (analytics or Logpush) show {} request(s) answered {status_text} by the edge in the \
              window; they are counted here, not as a separate 52x finding.",
             analytics.count
         )

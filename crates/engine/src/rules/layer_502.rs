@@ -188,7 +188,7 @@ fn cloudflare_origin_502(ev: &Evidence, out: &mut Vec<Finding>) {
             r.count
         ),
         explanation: format!(
-            "Cloudflare's analytics show {} request(s) with edge status 502 and origin status \
+            "Cloudflare's request records (analytics or Logpush) show {} request(s) with edge status 502 and origin status \
              502{}{origins}: the origin answered 502 and Cloudflare passed it on (with its \
              branded page), so the next layer in made it, not Cloudflare (KB 0.3, 3.3, \
              3.4 #1).{checked}",
@@ -305,7 +305,7 @@ fn cloudflare_edge_502(ev: &Evidence, out: &mut Vec<Finding>) {
         layer: Some(Layer::Cloudflare),
         title,
         explanation: format!(
-            "Cloudflare's analytics show {} request(s) with edge status 502 and origin status 0: \
+            "Cloudflare's request records (analytics or Logpush) show {} request(s) with edge status 502 and origin status 0: \
              the edge made them itself, with no usable origin response (KB 0.3, 3.3). Colo(s): \
              {}. {cause}",
             r.count,
