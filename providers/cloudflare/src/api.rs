@@ -325,29 +325,26 @@ impl Api {
         let body = serde_json::json!({ "query": query, "variables": variables });
         let (bytes, _) = self.send(Method::POST, "/graphql", Some(&body)).await?;
         let r: Response = parse(&bytes)?;
-        match (r.data, r.errors.unwrap_or_default()) {
-            (data, errors) if !errors.is_empty() => {
-                let code = errors.iter().find_map(|e| {
-                    e.extensions
-                        .as_ref()?
-                        .get("code")?
-                        .as_str()
-                        .map(str::to_owned)
-                });
-                let message = errors
-                    .iter()
-                    .map(|e| one_line(&e.message))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                // Partial data with errors is still an error here: the split would be wrong.
-                let _ = data;
-                Err(ApiError::GraphQl { message, code })
-            }
-            (Some(data), _) if !data.is_null() => Ok(data),
-            _ => Err(ApiError::Invalid(
-                "GraphQL answered without data".to_owned(),
-            )),
+        // Partial data with errors is still an error here: the split would be wrong.
+        let errors = r.errors.unwrap_or_default();
+        if !errors.is_empty() {
+            let code = errors.iter().find_map(|e| {
+                e.extensions
+                    .as_ref()?
+                    .get("code")?
+                    .as_str()
+                    .map(str::to_owned)
+            });
+            let message = errors
+                .iter()
+                .map(|e| one_line(&e.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(ApiError::GraphQl { message, code });
         }
+        r.data
+            .filter(|d| !d.is_null())
+            .ok_or_else(|| ApiError::Invalid("GraphQL answered without data".to_owned()))
     }
 
     /// Take one request from the budget, unless a 429 already stopped the run.

@@ -71,7 +71,7 @@ struct Wave {
     dns: Result<Vec<DnsRecord>, Gap>,
     lb: Result<Option<LbRead>, Gap>,
     checks: Result<Vec<Healthcheck>, Gap>,
-    analytics: Result<LogSummary, Gap>,
+    analytics: Result<Option<LogSummary>, Gap>,
 }
 
 impl Collector<'_> {
@@ -264,14 +264,9 @@ impl Collector<'_> {
         }
     }
 
-    async fn analytics(&self, zone: &Zone, host: &str) -> Result<LogSummary, Gap> {
+    async fn analytics(&self, zone: &Zone, host: &str) -> Result<Option<LogSummary>, Gap> {
         if !self.opts.analytics {
-            return Err(Gap {
-                scope: "cloudflare:analytics".to_owned(),
-                kind: GapKind::Unsupported,
-                message: "analytics not read (--no-analytics)".to_owned(),
-                hint: None,
-            });
+            return Ok(None);
         }
         let now = time::OffsetDateTime::now_utc();
         let since =
@@ -321,12 +316,12 @@ impl Collector<'_> {
             .pointer("/total/0/count")
             .and_then(|c| c.as_u64())
             .unwrap_or(0);
-        Ok(convert::analytics(
+        Ok(Some(convert::analytics(
             "cloudflare.analytics",
             "cloudflare:graphql httpRequestsAdaptiveGroups",
             &rows,
             total,
-        ))
+        )))
     }
 
     async fn evidence(&self, zone: &Zone, host: &str, w: Wave) -> Evidence {
@@ -434,13 +429,13 @@ impl Collector<'_> {
                     },
                     lb.default_pools
                         .iter()
-                        .map(|id| pool_name(&pools, id))
+                        .map(|id| convert::pool_name(&pools, id))
                         .collect::<Vec<_>>()
                         .join(", "),
                     if lb.fallback_pool.is_empty() {
                         "-".to_owned()
                     } else {
-                        pool_name(&pools, &lb.fallback_pool)
+                        convert::pool_name(&pools, &lb.fallback_pool)
                     }
                 ),
             );
@@ -487,7 +482,7 @@ impl Collector<'_> {
             Err(g) => ev.gaps.push(g),
         }
         match w.analytics {
-            Ok(summary) => {
+            Ok(Some(summary)) => {
                 ev.add_item(
                     "cloudflare.analytics",
                     "cloudflare:graphql",
@@ -495,7 +490,7 @@ impl Collector<'_> {
                 );
                 ev.logs.push(summary);
             }
-            Err(g) if g.kind == GapKind::Unsupported => {}
+            Ok(None) => {}
             Err(g) => ev.gaps.push(g),
         }
         ev.config = convert::config(&Read {
@@ -666,13 +661,6 @@ pub const ANALYTICS_QUERY: &str = "query Cloud502($zoneTag: string, $filter: Zon
     }
   }
 }";
-
-fn pool_name(pools: &[Pool], id: &str) -> String {
-    pools
-        .iter()
-        .find(|p| p.id == id)
-        .map_or_else(|| id.to_owned(), |p| p.name.clone())
-}
 
 fn ssl_label(v: &str) -> String {
     match v {

@@ -92,12 +92,7 @@ pub fn config(r: &Read<'_>) -> ConfigSnapshot {
             ],
         });
     }
-    let pool_name = |id: &str| {
-        r.pools
-            .iter()
-            .find(|p| p.id == id)
-            .map_or_else(|| id.to_owned(), |p| p.name.clone())
-    };
+    let pool_name = |id: &str| pool_name(r.pools, id);
     if let Some(lb) = r.lb {
         let defaults: Vec<String> = lb.default_pools.iter().map(|id| pool_name(id)).collect();
         let mut s = vec![
@@ -174,6 +169,14 @@ pub fn config(r: &Read<'_>) -> ConfigSnapshot {
         pools,
         settings,
     }
+}
+
+/// The name of the pool with this id, else the id.
+pub fn pool_name(pools: &[Pool], id: &str) -> String {
+    pools
+        .iter()
+        .find(|p| p.id == id)
+        .map_or_else(|| id.to_owned(), |p| p.name.clone())
 }
 
 /// The pool's origins as targets, with their health across the regions that check them: an origin

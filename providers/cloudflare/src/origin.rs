@@ -121,24 +121,11 @@ pub async fn check(ip: IpAddr, scheme: ProbeScheme, opts: &CheckOptions, id: &st
         insecure: true,
         ca_files: opts.ca_files.clone(),
     };
-    let failed = |message: String| Probe {
-        id: id.to_owned(),
-        url: url.clone(),
-        scheme,
-        host: opts.host.clone(),
-        port,
-        resolved: vec![ip.to_string()],
-        connected: None,
-        resolve_override: true,
-        timings: ProbeTimings::default(),
-        http: None,
-        tls: None,
-        fingerprint: None,
-        error: Some(ProbeError {
-            phase: Phase::Connect,
-            kind: ProbeErrorKind::Io,
-            message,
-        }),
+    let failed = |message: String| {
+        let mut p = failed_probe(id, &url, scheme, &opts.host, port, Phase::Connect, message);
+        p.resolved = vec![ip.to_string()];
+        p.resolve_override = true;
+        p
     };
     let request = match ProbeRequest::new(&url, options) {
         Ok(r) => r,
@@ -153,12 +140,35 @@ pub async fn check(ip: IpAddr, scheme: ProbeScheme, opts: &CheckOptions, id: &st
 /// The probe recorded for an origin host name that did not resolve (Cloudflare would answer
 /// 530 / error 1016, KB 3.1).
 pub fn unresolved(id: &str, opts: &CheckOptions, address: &str, message: String) -> Probe {
+    let url = format!("http://{}:{}/", opts.host, opts.http_port);
+    failed_probe(
+        id,
+        &url,
+        ProbeScheme::Http,
+        address,
+        opts.http_port,
+        Phase::Dns,
+        message,
+    )
+}
+
+/// A check that stopped in `phase` before any response: a name lookup (`Dns`), or a request
+/// cloud502-probe could not build or run (`Connect`, kind `Io`).
+fn failed_probe(
+    id: &str,
+    url: &str,
+    scheme: ProbeScheme,
+    host: &str,
+    port: u16,
+    phase: Phase,
+    message: String,
+) -> Probe {
     Probe {
         id: id.to_owned(),
-        url: format!("http://{}:{}/", opts.host, opts.http_port),
-        scheme: ProbeScheme::Http,
-        host: address.to_owned(),
-        port: opts.http_port,
+        url: url.to_owned(),
+        scheme,
+        host: host.to_owned(),
+        port,
         resolved: Vec::new(),
         connected: None,
         resolve_override: false,
@@ -167,8 +177,12 @@ pub fn unresolved(id: &str, opts: &CheckOptions, address: &str, message: String)
         tls: None,
         fingerprint: None,
         error: Some(ProbeError {
-            phase: Phase::Dns,
-            kind: ProbeErrorKind::Dns,
+            phase,
+            kind: if phase == Phase::Dns {
+                ProbeErrorKind::Dns
+            } else {
+                ProbeErrorKind::Io
+            },
             message,
         }),
     }
