@@ -221,6 +221,7 @@ fn run_provider(
     let cx = CollectCx {
         deadline,
         progress: progress.clone() as Arc<dyn Progress>,
+        budget: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

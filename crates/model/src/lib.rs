@@ -3,6 +3,7 @@
 //! The model is plain data (serde + JSON Schema, no I/O, no async). Providers fill an [`Evidence`];
 //! the engine's rules turn it into [`Finding`]s; the engine wraps both into a [`Report`].
 
+mod audit;
 mod codes;
 mod config;
 mod evidence;
@@ -14,6 +15,7 @@ mod probe;
 mod report;
 mod target;
 
+pub use audit::{AuditReport, FindingCount, RequestCount, Rollup, Shard, SubjectRun};
 pub use codes::FindingCode;
 pub use config::{
     CheckStatus, ConfigSnapshot, ForwardKind, HostCheck, Pool, PoolMember, Route, Setting,

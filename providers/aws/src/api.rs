@@ -13,6 +13,7 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use cloud502_engine::RequestBudget;
 use cloud502_model::{Gap, GapKind};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -34,7 +35,20 @@ pub fn iam_action(prefix: &str, operation: &str) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct CallLog {
     calls: Arc<Mutex<BTreeMap<String, u64>>>,
+    budget: Arc<Mutex<Option<Arc<RequestBudget>>>>,
 }
+
+/// The error an attempt fails with when the shared request budget is spent: it is not sent.
+#[derive(Debug)]
+pub struct BudgetSpent(pub String);
+
+impl std::fmt::Display for BudgetSpent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BudgetSpent {}
 
 impl CallLog {
     /// The actions called so far and how often (attempts, retries included).
@@ -45,6 +59,14 @@ impl CallLog {
     /// The number of calls made so far.
     pub fn total(&self) -> u64 {
         self.snapshot().values().sum()
+    }
+
+    /// Share a request budget (`cloud502 audit`'s per-provider budget) with the clients recording
+    /// here: an attempt that finds it spent is not sent.
+    pub fn set_budget(&self, budget: Option<Arc<RequestBudget>>) {
+        if let Ok(mut b) = self.budget.lock() {
+            *b = budget;
+        }
     }
 
     fn interceptor(&self, prefix: &'static str) -> Recorder {
@@ -72,6 +94,12 @@ impl Intercept for Recorder {
         _runtime_components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        let budget = self.log.budget.lock().ok().and_then(|b| b.clone());
+        if let Some(budget) = budget
+            && !budget.take()
+        {
+            return Err(Box::new(BudgetSpent(budget.spent_message())));
+        }
         if let Some(meta) = cfg.load::<Metadata>() {
             let action = iam_action(self.prefix, meta.name());
             if let Ok(mut calls) = self.log.calls.lock() {
@@ -322,12 +350,32 @@ impl Failure {
     }
 }
 
+/// The budget error somewhere in an SDK error's source chain.
+fn budget_spent(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut e: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cur) = e {
+        if let Some(b) = cur.downcast_ref::<BudgetSpent>() {
+            return Some(b.0.clone());
+        }
+        e = cur.source();
+    }
+    None
+}
+
 /// Classify an SDK error of the call `action` (an IAM action, `elasticloadbalancing:DescribeTargetHealth`).
 pub fn classify<E>(action: &str, err: &SdkError<E, HttpResponse>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let op = action.split_once(':').map_or(action, |(_, op)| op);
+    if let Some(spent) = budget_spent(err) {
+        return Failure {
+            kind: GapKind::Other,
+            code: None,
+            message: format!("{op} {spent}"),
+            hint: Some("raise the audit's [budget] aws in audit.toml".to_owned()),
+        };
+    }
     match err {
         SdkError::TimeoutError(_) => Failure {
             kind: GapKind::Timeout,

@@ -76,7 +76,9 @@ impl AwsProvider {
         &self.calls
     }
 
-    fn client_options(&self) -> ClientOptions {
+    /// Where this provider's clients point: the options' region, else the ARN's; profile; endpoint;
+    /// call timeout. Runs that share these can share one [`Clients`] (`cloud502 audit` does).
+    pub fn client_options(&self) -> ClientOptions {
         ClientOptions {
             region: self
                 .options
@@ -108,6 +110,9 @@ impl Provider for AwsProvider {
                 Clients::load(&self.client_options(), self.calls.clone()).await?
             }
         };
+        if cx.budget.is_some() {
+            clients.calls.set_budget(cx.budget.clone());
+        }
         let collector = collect::Collector {
             opts: &self.options,
             v: &self.validated,

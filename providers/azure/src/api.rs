@@ -62,6 +62,8 @@ pub enum ApiError {
     Unreachable(String),
     /// A response that does not parse.
     Invalid(String),
+    /// Not sent: the shared request budget (`cloud502 audit`) is spent.
+    Spent(String),
 }
 
 impl std::fmt::Display for ApiError {
@@ -95,6 +97,7 @@ impl std::fmt::Display for ApiError {
             }
             ApiError::Unreachable(e) => write!(f, "cannot reach the endpoint: {e}"),
             ApiError::Invalid(e) => write!(f, "unexpected response: {e}"),
+            ApiError::Spent(e) => f.write_str(e),
         }
     }
 }
@@ -125,6 +128,8 @@ pub struct Api {
     pub timeout: Duration,
     /// Actions called.
     pub calls: CallLog,
+    /// A request budget shared with other runs (`cloud502 audit`).
+    pub budget: Option<std::sync::Arc<cloud502_engine::RequestBudget>>,
 }
 
 impl Api {
@@ -139,6 +144,7 @@ impl Api {
             http,
             timeout,
             calls,
+            budget: None,
         })
     }
 
@@ -274,6 +280,11 @@ impl Api {
                     after: self.timeout,
                     running: false,
                 });
+            }
+            if let Some(budget) = &self.budget
+                && !budget.take()
+            {
+                return Err(ApiError::Spent(budget.spent_message()));
             }
             let mut req = self
                 .http

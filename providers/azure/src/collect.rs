@@ -461,6 +461,10 @@ fn gap(scope: &str, what: &str, e: &ApiError) -> Gap {
         ApiError::Timeout { .. } => (GapKind::Timeout, Some("raise --timeout".to_owned())),
         ApiError::Unreachable(_) => (GapKind::Unreachable, None),
         ApiError::Invalid(_) => (GapKind::InvalidInput, None),
+        ApiError::Spent(_) => (
+            GapKind::Other,
+            Some("raise the audit's [budget] azure in audit.toml".to_owned()),
+        ),
     };
     Gap {
         scope: scope.to_owned(),

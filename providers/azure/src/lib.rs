@@ -118,12 +118,13 @@ impl Provider for AzureProvider {
         let (credential, token) = self.credential().await?;
         cx.progress
             .message(&format!("Azure credential: {}", credential.why));
-        let api = Api::new(self.options.timeout, self.calls.clone()).map_err(|message| {
+        let mut api = Api::new(self.options.timeout, self.calls.clone()).map_err(|message| {
             AzureError::Unavailable {
                 message,
                 hint: "check the system's TLS roots".to_owned(),
             }
         })?;
+        api.budget = cx.budget.clone();
         let collector = collect::Collector {
             opts: &self.options,
             v: &self.validated,

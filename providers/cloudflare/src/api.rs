@@ -55,6 +55,8 @@ pub enum ApiError {
         /// The budget.
         max: u32,
     },
+    /// Not sent: the request budget shared with other runs (`cloud502 audit`) is spent.
+    Spent(String),
     /// No answer before the deadline.
     Timeout {
         /// The deadline.
@@ -110,6 +112,7 @@ impl std::fmt::Display for ApiError {
                     "not sent: the run's budget of {max} API requests is spent"
                 )
             }
+            ApiError::Spent(e) => f.write_str(e),
             ApiError::Timeout { after } => write!(f, "no answer within {} s", after.as_secs()),
             ApiError::Unreachable(e) => write!(f, "cannot reach the API: {e}"),
             ApiError::Invalid(e) => write!(f, "unexpected response: {e}"),
@@ -215,6 +218,8 @@ pub struct Api {
     budget: Arc<Budget>,
     /// Permissions used.
     pub calls: CallLog,
+    /// A request budget shared with other runs (`cloud502 audit`).
+    pub shared_budget: Option<Arc<cloud502_engine::RequestBudget>>,
 }
 
 impl Api {
@@ -243,6 +248,7 @@ impl Api {
                 throttled: Mutex::new(None),
             }),
             calls,
+            shared_budget: None,
         })
     }
 
@@ -362,6 +368,13 @@ impl Api {
             return Err(ApiError::Budget {
                 max: self.budget.max,
             });
+        }
+        if let Some(shared) = &self.shared_budget
+            && !shared.take()
+        {
+            // Not sent: give the request back to this run's own count.
+            self.budget.used.fetch_sub(1, Ordering::Relaxed);
+            return Err(ApiError::Spent(shared.spent_message()));
         }
         Ok(())
     }

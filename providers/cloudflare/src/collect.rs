@@ -783,6 +783,10 @@ pub(crate) fn gap(scope: &str, e: &ApiError, permission: &str) -> Gap {
                     .to_owned(),
             ),
         ),
+        ApiError::Spent(_) => (
+            GapKind::Other,
+            Some("raise the audit's [budget] cloudflare in audit.toml".to_owned()),
+        ),
         ApiError::Timeout { .. } => (GapKind::Timeout, Some("raise --timeout".to_owned())),
         ApiError::Unreachable(_) => (
             GapKind::Unreachable,

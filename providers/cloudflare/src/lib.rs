@@ -95,7 +95,7 @@ impl Provider for CloudflareProvider {
 
     async fn collect(&self, cx: &CollectCx) -> std::result::Result<Evidence, ProviderError> {
         let (token, token_var) = self.token()?;
-        let api = Api::new(
+        let mut api = Api::new(
             &self.validated.api_base,
             token,
             self.options.timeout,
@@ -106,6 +106,7 @@ impl Provider for CloudflareProvider {
             message,
             hint: "check the system's TLS roots".to_owned(),
         })?;
+        api.shared_budget = cx.budget.clone();
         let collector = collect::Collector {
             opts: &self.options,
             v: &self.validated,

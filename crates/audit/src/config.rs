@@ -1,0 +1,1133 @@
+//! `audit.toml`: the subjects of an audit across providers, shared defaults, budgets and the
+//! layer chains `cloud502 trace` follows. Every problem in the file is reported at once, each
+//! with its `file:line`, before anything is called.
+//!
+//! The format is documented in docs/audit.md; `examples/audit.toml` is a working example.
+
+use cloud502_model::{FailOn, ProviderKind};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+/// Subjects at once, unless the file or `--concurrency` says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+/// A subject's deadline, unless the file says otherwise.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
+/// Look-back for logs and metrics, unless the file says otherwise.
+pub const DEFAULT_SINCE: Duration = Duration::from_secs(3600);
+/// At most this many subjects in one file.
+pub const MAX_SUBJECTS: usize = 10_000;
+
+/// The problems of an audit file, each `file:line: what`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .problems.join("\n"))]
+pub struct ConfigError {
+    /// Every problem, in file order.
+    pub problems: Vec<String>,
+}
+
+/// Provider options as the file gave them, checked and resolved.
+#[derive(Debug, Clone)]
+pub enum ProviderSpec {
+    /// `provider = "aws"`.
+    Aws(cloud502_aws::AwsOptions),
+    /// `provider = "azure"`.
+    Azure(Box<cloud502_azure::AzureOptions>),
+    /// `provider = "cloudflare"`.
+    Cloudflare(Box<cloud502_cloudflare::CloudflareOptions>),
+    /// `provider = "nginx"`.
+    Nginx(NginxSpec),
+    /// `provider = "probe"`: a direct check of one URL.
+    Probe(Box<cloud502_probe::ProbeRequest>),
+}
+
+/// nginx options; the window start is computed when the run starts.
+#[derive(Debug, Clone)]
+pub struct NginxSpec {
+    /// Options with `since: None`.
+    pub options: cloud502_nginx::NginxOptions,
+    /// Only log lines this recent count.
+    pub since: Duration,
+}
+
+impl ProviderSpec {
+    /// The provider kind.
+    pub fn kind(&self) -> ProviderKind {
+        match self {
+            ProviderSpec::Aws(_) => ProviderKind::AwsAlb,
+            ProviderSpec::Azure(_) => ProviderKind::AzureAppgw,
+            ProviderSpec::Cloudflare(_) => ProviderKind::Cloudflare,
+            ProviderSpec::Nginx(_) => ProviderKind::Nginx,
+            ProviderSpec::Probe(_) => ProviderKind::Probe,
+        }
+    }
+}
+
+/// One `[[subject]]`.
+#[derive(Debug, Clone)]
+pub struct SubjectSpec {
+    /// Unique name.
+    pub name: String,
+    /// Line of its `[[subject]]` header.
+    pub line: usize,
+    /// The whole collection must finish within this (plus a 5 s grace).
+    pub deadline: Duration,
+    /// The subject's own threshold, if it sets one.
+    pub fail_on: Option<FailOn>,
+    /// Provider and options.
+    pub spec: ProviderSpec,
+}
+
+/// One `[[chain]]`: the layers in front of a host, from the edge inward.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    /// The host name requests carry.
+    pub host: String,
+    /// Subject names, edge first.
+    pub layers: Vec<String>,
+    /// Line of its `[[chain]]` header.
+    pub line: usize,
+}
+
+/// A checked audit file.
+#[derive(Debug, Clone)]
+pub struct AuditFile {
+    /// The file, as given.
+    pub path: PathBuf,
+    /// Subjects at once.
+    pub concurrency: usize,
+    /// The threshold of `[audit] fail_on`, if set.
+    pub fail_on: Option<FailOn>,
+    /// API requests per provider for the whole run.
+    pub budgets: BTreeMap<&'static str, u64>,
+    /// Subjects in file order.
+    pub subjects: Vec<SubjectSpec>,
+    /// Layer chains for `cloud502 trace`.
+    pub chains: Vec<Chain>,
+}
+
+impl AuditFile {
+    /// Read and check `path`.
+    pub fn load(path: &Path) -> Result<AuditFile, ConfigError> {
+        let bytes = std::fs::read(path).map_err(|e| ConfigError {
+            problems: vec![format!("cannot read {}: {e}", path.display())],
+        })?;
+        let src = String::from_utf8(bytes).map_err(|_| ConfigError {
+            problems: vec![format!(
+                "{} is not UTF-8 text; an audit file is TOML",
+                path.display()
+            )],
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut file = parse(&src, &path.display().to_string(), base)?;
+        file.path = path.to_path_buf();
+        Ok(file)
+    }
+
+    /// The budget of a provider kind.
+    pub fn budget(&self, kind: ProviderKind) -> Option<u64> {
+        budget_key(kind).and_then(|k| self.budgets.get(k).copied())
+    }
+
+    /// The subject named `name`.
+    pub fn subject(&self, name: &str) -> Option<&SubjectSpec> {
+        self.subjects.iter().find(|s| s.name == name)
+    }
+}
+
+/// The `[budget]` key of a provider kind (`aws`, `azure`, `cloudflare`).
+pub fn budget_key(kind: ProviderKind) -> Option<&'static str> {
+    match kind {
+        ProviderKind::AwsAlb => Some("aws"),
+        ProviderKind::AzureAppgw => Some("azure"),
+        ProviderKind::Cloudflare => Some("cloudflare"),
+        _ => None,
+    }
+}
+
+/// Collects problems with their lines.
+struct Problems<'a> {
+    src: &'a str,
+    name: &'a str,
+    list: Vec<(usize, String)>,
+}
+
+impl Problems<'_> {
+    fn line(&self, offset: usize) -> usize {
+        let end = offset.min(self.src.len());
+        self.src.as_bytes()[..end]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
+    }
+
+    fn at(&mut self, offset: usize, message: impl Into<String>) {
+        let line = self.line(offset);
+        self.list.push((line, message.into()));
+    }
+
+    fn toml(&mut self, fallback: usize, context: &str, e: &toml::de::Error) {
+        let offset = e.span().map_or(fallback, |s| s.start);
+        let message = e.message().trim().replace('\n', " ");
+        self.at(offset, format!("{context}{message}"));
+    }
+
+    fn finish(mut self) -> Result<(), ConfigError> {
+        if self.list.is_empty() {
+            return Ok(());
+        }
+        self.list.sort_by_key(|(line, _)| *line);
+        Err(ConfigError {
+            problems: self
+                .list
+                .into_iter()
+                .map(|(line, m)| format!("{}:{line}: {m}", self.name))
+                .collect(),
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditSection {
+    concurrency: Option<Spanned<i64>>,
+    deadline: Option<Spanned<String>>,
+    fail_on: Option<Spanned<String>>,
+    since: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetSection {
+    aws: Option<Spanned<i64>>,
+    azure: Option<Spanned<i64>>,
+    cloudflare: Option<Spanned<i64>>,
+}
+
+/// Keys every subject may set, whatever its provider.
+#[derive(Debug, Deserialize)]
+struct Common {
+    name: Spanned<String>,
+    provider: Spanned<String>,
+    deadline: Option<Spanned<String>>,
+    fail_on: Option<Spanned<String>>,
+    since: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+}
+
+const COMMON_KEYS: &[&str] = &[
+    "name", "provider", "deadline", "fail_on", "since", "timeout",
+];
+const PROVIDERS: &[&str] = &["aws", "azure", "cloudflare", "nginx", "probe"];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AwsKeys {
+    tg: Option<String>,
+    lb: Option<String>,
+    region: Option<String>,
+    profile: Option<String>,
+    endpoint_url: Option<String>,
+    log_group: Option<String>,
+    access_logs: Option<String>,
+    metrics: Option<bool>,
+    security_groups: Option<bool>,
+    max_log_objects: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AzureKeys {
+    resource_group: Option<String>,
+    gateway: Option<String>,
+    subscription: Option<String>,
+    auth: Option<Spanned<String>>,
+    workspace: Option<String>,
+    arm_endpoint: Option<String>,
+    arm_scope: Option<String>,
+    logs_endpoint: Option<String>,
+    logs_scope: Option<String>,
+    network: Option<bool>,
+    backend_health: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CloudflareKeys {
+    zone: Option<String>,
+    host: Option<String>,
+    origins: Option<Vec<String>>,
+    allow_private: Option<bool>,
+    http_port: Option<u16>,
+    https_port: Option<u16>,
+    ca_files: Option<Vec<PathBuf>>,
+    origin_timeout: Option<Spanned<String>>,
+    origin_check: Option<bool>,
+    load_balancers: Option<bool>,
+    health_checks: Option<bool>,
+    analytics: Option<bool>,
+    api_base: Option<String>,
+    max_requests: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NginxKeys {
+    config: Option<PathBuf>,
+    dump: Option<PathBuf>,
+    error_log: Option<Vec<PathBuf>>,
+    access_log: Option<Vec<PathBuf>>,
+    probe: Option<bool>,
+    local: Option<bool>,
+    nginx_bin: Option<PathBuf>,
+    prefix: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProbeKeys {
+    url: Option<String>,
+    resolve: Option<Vec<String>>,
+    header: Option<Vec<String>>,
+    insecure: Option<bool>,
+    ca_files: Option<Vec<PathBuf>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChainKeys {
+    host: Spanned<String>,
+    layers: Spanned<Vec<Spanned<String>>>,
+}
+
+fn duration(p: &mut Problems<'_>, what: &str, v: &Spanned<String>) -> Option<Duration> {
+    match humantime::parse_duration(v.get_ref().trim()) {
+        Ok(d) if !d.is_zero() => Some(d),
+        Ok(_) => {
+            p.at(v.span().start, format!("{what} must be more than 0"));
+            None
+        }
+        Err(e) => {
+            p.at(
+                v.span().start,
+                format!(
+                    "{what} `{}` is not a duration like 30s, 2m or 1h ({e})",
+                    v.get_ref()
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn fail_on(p: &mut Problems<'_>, v: &Spanned<String>) -> Option<FailOn> {
+    match v.get_ref().as_str() {
+        "info" => Some(FailOn::Info),
+        "warning" => Some(FailOn::Warning),
+        "critical" => Some(FailOn::Critical),
+        "never" => Some(FailOn::Never),
+        other => {
+            p.at(
+                v.span().start,
+                format!("fail_on `{other}` is not one of info, warning, critical, never"),
+            );
+            None
+        }
+    }
+}
+
+fn positive(p: &mut Problems<'_>, what: &str, v: &Spanned<i64>) -> Option<u64> {
+    match u64::try_from(*v.get_ref()) {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            p.at(
+                v.span().start,
+                format!("{what} must be a whole number above 0"),
+            );
+            None
+        }
+    }
+}
+
+/// Deserialize a table value, recording the problem on failure.
+fn typed<T: for<'de> Deserialize<'de>>(
+    p: &mut Problems<'_>,
+    value: Spanned<DeValue<'_>>,
+    context: &str,
+) -> Option<T> {
+    let start = value.span().start;
+    match T::deserialize(ValueDeserializer::from(value)) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            p.toml(start, context, &e);
+            None
+        }
+    }
+}
+
+/// Parse and check an audit file's text. `name` prefixes every problem; relative paths in the
+/// file resolve against `base`.
+pub fn parse(src: &str, name: &str, base: &Path) -> Result<AuditFile, ConfigError> {
+    let mut p = Problems {
+        src,
+        name,
+        list: Vec::new(),
+    };
+    let doc = match DeTable::parse(src) {
+        Ok(doc) => doc,
+        Err(e) => {
+            p.toml(0, "", &e);
+            return Err(p.finish().err().unwrap_or(ConfigError { problems: vec![] }));
+        }
+    };
+    let doc_span = doc.span();
+    let doc = doc.into_inner();
+
+    let mut audit = AuditSection::default();
+    let mut budget = BudgetSection::default();
+    let mut defaults: BTreeMap<&'static str, DeTable<'_>> = BTreeMap::new();
+    let mut subjects = Vec::new();
+    let mut chains = Vec::new();
+    for (key, value) in doc {
+        let k = key.get_ref().as_ref();
+        match k {
+            "audit" => {
+                if let Some(a) = typed(&mut p, value, "[audit]: ") {
+                    audit = a;
+                }
+            }
+            "budget" => {
+                if let Some(b) = typed(&mut p, value, "[budget]: ") {
+                    budget = b;
+                }
+            }
+            "subject" | "chain" => match value.into_inner() {
+                DeValue::Array(items) => {
+                    if k == "subject" {
+                        subjects = items.into_iter().collect();
+                    } else {
+                        chains = items.into_iter().collect();
+                    }
+                }
+                _ => p.at(
+                    key.span().start,
+                    format!("`{k}` must be an array of tables: write [[{k}]]"),
+                ),
+            },
+            other => match PROVIDERS.iter().find(|name| **name == other) {
+                Some(name) => match value.into_inner() {
+                    DeValue::Table(t) => {
+                        defaults.insert(name, t);
+                    }
+                    _ => p.at(
+                        key.span().start,
+                        format!("`{other}` must be a table of defaults: write [{other}]"),
+                    ),
+                },
+                None => p.at(
+                    key.span().start,
+                    format!(
+                        "unknown section `{other}` (expected audit, budget, subject, chain, or \
+                         provider defaults: {})",
+                        PROVIDERS.join(", ")
+                    ),
+                ),
+            },
+        }
+    }
+
+    let concurrency = audit
+        .concurrency
+        .as_ref()
+        .and_then(|c| positive(&mut p, "[audit] concurrency", c))
+        .map_or(DEFAULT_CONCURRENCY, |c| c.min(1024) as usize);
+    let deadline = audit
+        .deadline
+        .as_ref()
+        .and_then(|d| duration(&mut p, "deadline", d))
+        .unwrap_or(DEFAULT_DEADLINE);
+    let since = audit
+        .since
+        .as_ref()
+        .and_then(|d| duration(&mut p, "since", d))
+        .unwrap_or(DEFAULT_SINCE);
+    let timeout = audit
+        .timeout
+        .as_ref()
+        .and_then(|d| duration(&mut p, "timeout", d));
+    let file_fail_on = audit.fail_on.as_ref().and_then(|f| fail_on(&mut p, f));
+    let mut budgets = BTreeMap::new();
+    for (key, value) in [
+        ("aws", &budget.aws),
+        ("azure", &budget.azure),
+        ("cloudflare", &budget.cloudflare),
+    ] {
+        if let Some(v) = value
+            && let Some(n) = positive(&mut p, &format!("[budget] {key}"), v)
+        {
+            budgets.insert(key, n);
+        }
+    }
+
+    let shared = Shared {
+        deadline,
+        since,
+        timeout,
+        base,
+    };
+    let mut specs = Vec::new();
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    if subjects.len() > MAX_SUBJECTS {
+        p.at(
+            doc_span.start,
+            format!("{} subjects; at most {MAX_SUBJECTS}", subjects.len()),
+        );
+    }
+    // Chains may name a subject whose options have problems: those are reported once, there.
+    let declared: BTreeSet<String> = subjects
+        .iter()
+        .filter_map(|item| {
+            item.get_ref()
+                .as_table()?
+                .get("name")?
+                .get_ref()
+                .as_str()
+                .map(|n| n.trim().to_owned())
+        })
+        .collect();
+    for item in subjects {
+        let start = item.span().start;
+        let line = p.line(start);
+        let DeValue::Table(table) = item.into_inner() else {
+            p.at(start, "a [[subject]] must be a table");
+            continue;
+        };
+        if let Some(spec) = subject(&mut p, table, start, line, &defaults, &shared) {
+            if let Some(first) = names.get(&spec.name) {
+                p.at(
+                    start,
+                    format!(
+                        "subject name `{}` is used twice (first at line {first}); names must be unique",
+                        spec.name
+                    ),
+                );
+            } else {
+                names.insert(spec.name.clone(), line);
+                specs.push(spec);
+            }
+        }
+    }
+    let mut chain_specs = Vec::new();
+    let mut hosts = BTreeSet::new();
+    for item in chains {
+        let start = item.span().start;
+        let Some(keys) = typed::<ChainKeys>(&mut p, item, "[[chain]]: ") else {
+            continue;
+        };
+        let host = keys.host.get_ref().trim().to_ascii_lowercase();
+        if host.is_empty() || host.contains('/') || host.contains(':') {
+            p.at(
+                keys.host.span().start,
+                format!(
+                    "chain host `{}` must be a host name like shop.example.com, without scheme, port or path",
+                    keys.host.get_ref()
+                ),
+            );
+        } else if !hosts.insert(host.clone()) {
+            p.at(
+                keys.host.span().start,
+                format!("chain host `{host}` is declared twice"),
+            );
+        }
+        if keys.layers.get_ref().is_empty() {
+            p.at(
+                keys.layers.span().start,
+                "chain layers is empty: list the subjects in front of the host, edge first",
+            );
+        }
+        for layer in keys.layers.get_ref() {
+            if !declared.contains(layer.get_ref().trim()) {
+                p.at(
+                    layer.span().start,
+                    format!(
+                        "chain layer `{}` is not the name of a [[subject]]",
+                        layer.get_ref()
+                    ),
+                );
+            }
+        }
+        chain_specs.push(Chain {
+            host,
+            layers: keys
+                .layers
+                .into_inner()
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            line: p.line(start),
+        });
+    }
+    p.finish()?;
+    Ok(AuditFile {
+        path: PathBuf::from(name),
+        concurrency,
+        fail_on: file_fail_on,
+        budgets,
+        subjects: specs,
+        chains: chain_specs,
+    })
+}
+
+struct Shared<'a> {
+    deadline: Duration,
+    since: Duration,
+    timeout: Option<Duration>,
+    base: &'a Path,
+}
+
+fn subject(
+    p: &mut Problems<'_>,
+    table: DeTable<'_>,
+    start: usize,
+    line: usize,
+    defaults: &BTreeMap<&'static str, DeTable<'_>>,
+    shared: &Shared<'_>,
+) -> Option<SubjectSpec> {
+    // Split the keys every subject has from the provider's own.
+    let mut common = DeTable::new();
+    let mut own = DeTable::new();
+    for (k, v) in table {
+        if COMMON_KEYS.contains(&k.get_ref().as_ref()) {
+            common.insert(k, v);
+        } else {
+            own.insert(k, v);
+        }
+    }
+    let span = start..start;
+    let common: Common = typed(
+        p,
+        Spanned::new(span.clone(), DeValue::Table(common)),
+        "[[subject]]: ",
+    )?;
+    let name = common.name.get_ref().trim().to_owned();
+    let name_ok = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/@".contains(c));
+    if !name_ok {
+        p.at(
+            common.name.span().start,
+            format!(
+                "subject name `{}` must be 1-128 characters of letters, digits and - _ . : / @",
+                common.name.get_ref()
+            ),
+        );
+    }
+    let ctx = format!("subject `{name}`: ");
+    let provider = common.provider.get_ref().as_str();
+    let Some(provider) = PROVIDERS.iter().find(|k| **k == provider).copied() else {
+        p.at(
+            common.provider.span().start,
+            format!(
+                "{ctx}provider `{provider}` is not one of {}",
+                PROVIDERS.join(", ")
+            ),
+        );
+        return None;
+    };
+    // The provider's defaults, then the subject's own keys over them.
+    let mut merged = defaults.get(provider).cloned().unwrap_or_default();
+    for (k, v) in own {
+        merged.insert(k, v);
+    }
+    let merged = Spanned::new(span, DeValue::Table(merged));
+    let deadline = common
+        .deadline
+        .as_ref()
+        .and_then(|d| duration(p, &format!("{ctx}deadline"), d))
+        .unwrap_or(shared.deadline);
+    let since = common
+        .since
+        .as_ref()
+        .and_then(|d| duration(p, &format!("{ctx}since"), d))
+        .unwrap_or(shared.since);
+    let timeout = common
+        .timeout
+        .as_ref()
+        .and_then(|d| duration(p, &format!("{ctx}timeout"), d))
+        .or(shared.timeout);
+    let fail_on = common.fail_on.as_ref().and_then(|f| fail_on(p, f));
+    let errors_before = p.list.len();
+    let built = match provider {
+        "aws" => aws(p, merged, &ctx, since, timeout),
+        "azure" => azure(p, merged, &ctx, since, timeout),
+        "cloudflare" => cloudflare(p, merged, &ctx, since, timeout, shared.base),
+        "nginx" => nginx(p, merged, &ctx, since, timeout, shared.base),
+        _ => probe(p, merged, &ctx, timeout, shared.base),
+    };
+    // A provider's own check names no line: point it at the subject.
+    let built = match built {
+        Ok(spec) => spec,
+        Err(problems) => {
+            for m in problems {
+                p.list.push((line, format!("{ctx}{m}")));
+            }
+            return None;
+        }
+    };
+    if p.list.len() > errors_before || !name_ok {
+        return None;
+    }
+    Some(SubjectSpec {
+        name,
+        line,
+        deadline,
+        fail_on,
+        spec: built?,
+    })
+}
+
+/// `Ok(None)` when the problem was already recorded with its line; `Err` for a provider's own
+/// validation messages.
+type Built = Result<Option<ProviderSpec>, Vec<String>>;
+
+/// A provider's own validation message, in the file's terms: its flags (`--endpoint-url`) become
+/// the file's keys (`endpoint_url`), and hints pointing at `--help` are dropped.
+fn provider_error(e: impl Into<cloud502_engine::ProviderError>) -> Vec<String> {
+    let e: cloud502_engine::ProviderError = e.into();
+    let hint = e
+        .hint()
+        .filter(|h| !h.contains("--help"))
+        .map(|h| format!(" (hint: {})", as_keys(h)))
+        .unwrap_or_default();
+    vec![format!("{}{hint}", as_keys(&e.to_string()))]
+}
+
+/// `--max-requests` → `max_requests`; `--tg` → `tg`.
+fn as_keys(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("--") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let len = after
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '-'))
+            .unwrap_or(after.len());
+        if len == 0 {
+            out.push_str("--");
+        } else {
+            let flag = &after[..len];
+            out.push_str(match flag {
+                "gw" => "gateway",
+                "origin" => "origins",
+                "no-origin-check" => "origin_check = false",
+                other => other,
+            });
+            if !matches!(flag, "gw" | "origin" | "no-origin-check") {
+                out.truncate(out.len() - flag.len());
+                out.push_str(&flag.replace('-', "_"));
+            }
+        }
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn resolve(base: &Path, path: PathBuf) -> PathBuf {
+    if path.is_absolute() {
+        path
+    } else {
+        base.join(path)
+    }
+}
+
+fn aws(
+    p: &mut Problems<'_>,
+    merged: Spanned<DeValue<'_>>,
+    ctx: &str,
+    since: Duration,
+    timeout: Option<Duration>,
+) -> Built {
+    let Some(k) = typed::<AwsKeys>(p, merged, ctx) else {
+        return Ok(None);
+    };
+    use cloud502_aws::{AwsOptions, AwsProvider, Selector};
+    let selector = match (k.tg, k.lb) {
+        (Some(tg), None) => Selector::TargetGroup(tg),
+        (None, Some(lb)) => Selector::LoadBalancer(lb),
+        (Some(_), Some(_)) => return Err(vec!["set one of tg or lb, not both".to_owned()]),
+        (None, None) => {
+            return Err(vec![
+                "an aws subject needs tg (target group ARN or name) or lb (load balancer ARN or name)"
+                    .to_owned(),
+            ]);
+        }
+    };
+    let defaults = AwsOptions::default();
+    let options = AwsOptions {
+        selector,
+        region: k.region,
+        profile: k.profile,
+        endpoint_url: k.endpoint_url,
+        log_group: k.log_group,
+        access_logs: k.access_logs,
+        since,
+        metrics: k.metrics.unwrap_or(defaults.metrics),
+        security_groups: k.security_groups.unwrap_or(defaults.security_groups),
+        call_timeout: timeout.unwrap_or(defaults.call_timeout),
+        max_log_objects: k.max_log_objects.unwrap_or(defaults.max_log_objects),
+        ..defaults
+    };
+    AwsProvider::new(options.clone()).map_err(provider_error)?;
+    Ok(Some(ProviderSpec::Aws(options)))
+}
+
+fn azure(
+    p: &mut Problems<'_>,
+    merged: Spanned<DeValue<'_>>,
+    ctx: &str,
+    since: Duration,
+    timeout: Option<Duration>,
+) -> Built {
+    let Some(k) = typed::<AzureKeys>(p, merged, ctx) else {
+        return Ok(None);
+    };
+    use cloud502_azure::{AuthMode, AzureOptions, AzureProvider};
+    let (Some(rg), Some(gw)) = (k.resource_group, k.gateway) else {
+        return Err(vec![
+            "an azure subject needs resource_group and gateway".to_owned(),
+        ]);
+    };
+    let auth = match k.auth.as_ref().map(|a| a.get_ref().as_str()) {
+        None | Some("auto") => AuthMode::Auto,
+        Some("cli") => AuthMode::Cli,
+        Some("managed-identity") => AuthMode::ManagedIdentity,
+        Some("workload-identity") => AuthMode::WorkloadIdentity,
+        Some("client-secret") => AuthMode::ClientSecret,
+        Some(other) => {
+            let at = k.auth.as_ref().map_or(0, |a| a.span().start);
+            p.at(
+                at,
+                format!(
+                    "{ctx}auth `{other}` is not one of auto, cli, managed-identity, workload-identity, client-secret"
+                ),
+            );
+            return Ok(None);
+        }
+    };
+    let defaults = AzureOptions::new(&rg, &gw);
+    let options = AzureOptions {
+        subscription: k
+            .subscription
+            .or_else(|| std::env::var("AZURE_SUBSCRIPTION_ID").ok()),
+        auth,
+        arm_endpoint: k.arm_endpoint,
+        arm_scope: k.arm_scope,
+        workspace: k.workspace,
+        logs_endpoint: k.logs_endpoint,
+        logs_scope: k.logs_scope,
+        since,
+        timeout: timeout.unwrap_or(Duration::from_secs(60)),
+        network: k.network.unwrap_or(defaults.network),
+        backend_health: k.backend_health.unwrap_or(defaults.backend_health),
+        ..defaults
+    };
+    AzureProvider::new(options.clone()).map_err(provider_error)?;
+    Ok(Some(ProviderSpec::Azure(Box::new(options))))
+}
+
+fn cloudflare(
+    p: &mut Problems<'_>,
+    merged: Spanned<DeValue<'_>>,
+    ctx: &str,
+    since: Duration,
+    timeout: Option<Duration>,
+    base: &Path,
+) -> Built {
+    let Some(k) = typed::<CloudflareKeys>(p, merged, ctx) else {
+        return Ok(None);
+    };
+    use cloud502_cloudflare::{CloudflareOptions, CloudflareProvider};
+    let Some(zone) = k.zone else {
+        return Err(vec![
+            "a cloudflare subject needs zone (name or 32-hex id)".to_owned(),
+        ]);
+    };
+    let origin_timeout = match &k.origin_timeout {
+        Some(t) => match duration(p, &format!("{ctx}origin_timeout"), t) {
+            Some(d) => Some(d),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    let defaults = CloudflareOptions::new(&zone);
+    let options = CloudflareOptions {
+        host: k.host,
+        since,
+        origins: k.origins.unwrap_or_default(),
+        allow_private: k.allow_private.unwrap_or(defaults.allow_private),
+        http_port: k.http_port.unwrap_or(defaults.http_port),
+        https_port: k.https_port.unwrap_or(defaults.https_port),
+        ca_files: k
+            .ca_files
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| resolve(base, f))
+            .collect(),
+        origin_timeout: origin_timeout.unwrap_or(defaults.origin_timeout),
+        origin_checks: k.origin_check.unwrap_or(defaults.origin_checks),
+        load_balancers: k.load_balancers.unwrap_or(defaults.load_balancers),
+        health_checks: k.health_checks.unwrap_or(defaults.health_checks),
+        analytics: k.analytics.unwrap_or(defaults.analytics),
+        api_base: k.api_base,
+        timeout: timeout.unwrap_or(defaults.timeout),
+        max_requests: k.max_requests.unwrap_or(defaults.max_requests),
+        ..defaults
+    };
+    CloudflareProvider::new(options.clone()).map_err(provider_error)?;
+    Ok(Some(ProviderSpec::Cloudflare(Box::new(options))))
+}
+
+fn nginx(
+    p: &mut Problems<'_>,
+    merged: Spanned<DeValue<'_>>,
+    ctx: &str,
+    since: Duration,
+    timeout: Option<Duration>,
+    base: &Path,
+) -> Built {
+    let Some(k) = typed::<NginxKeys>(p, merged, ctx) else {
+        return Ok(None);
+    };
+    use cloud502_nginx::{NginxOptions, NginxProvider};
+    let defaults = NginxOptions::default();
+    let paths = |v: Option<Vec<PathBuf>>| -> Vec<PathBuf> {
+        v.unwrap_or_default()
+            .into_iter()
+            .map(|f| resolve(base, f))
+            .collect()
+    };
+    let options = NginxOptions {
+        config: k.config.map(|f| resolve(base, f)),
+        dump: k.dump.map(|f| resolve(base, f)),
+        error_logs: paths(k.error_log),
+        access_logs: paths(k.access_log),
+        since: None,
+        probe: k.probe.unwrap_or(defaults.probe),
+        probe_timeout: timeout.unwrap_or(defaults.probe_timeout),
+        local: k.local.unwrap_or(defaults.local),
+        nginx_bin: k.nginx_bin.unwrap_or(defaults.nginx_bin.clone()),
+        prefix: k.prefix.map(|f| resolve(base, f)),
+        ..defaults
+    };
+    NginxProvider::new(options.clone()).map_err(provider_error)?;
+    Ok(Some(ProviderSpec::Nginx(NginxSpec { options, since })))
+}
+
+fn probe(
+    p: &mut Problems<'_>,
+    merged: Spanned<DeValue<'_>>,
+    ctx: &str,
+    timeout: Option<Duration>,
+    base: &Path,
+) -> Built {
+    let Some(k) = typed::<ProbeKeys>(p, merged, ctx) else {
+        return Ok(None);
+    };
+    use cloud502_probe::{ProbeOptions, ProbeRequest};
+    let Some(url) = k.url else {
+        return Err(vec!["a probe subject needs url".to_owned()]);
+    };
+    let defaults = ProbeOptions::default();
+    let options = ProbeOptions {
+        resolve: k.resolve.unwrap_or_default(),
+        headers: k.header.unwrap_or_default(),
+        timeout: timeout.unwrap_or(defaults.timeout),
+        insecure: k.insecure.unwrap_or(false),
+        ca_files: k
+            .ca_files
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| resolve(base, f))
+            .collect(),
+    };
+    let request = ProbeRequest::new(&url, options).map_err(|e| {
+        let hint = e
+            .hint
+            .as_deref()
+            .map(|h| format!(" (hint: {h})"))
+            .unwrap_or_default();
+        vec![format!("{e}{hint}")]
+    })?;
+    Ok(Some(ProviderSpec::Probe(Box::new(request))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(src: &str) -> Result<AuditFile, ConfigError> {
+        parse(src, "audit.toml", Path::new("/etc/cloud502"))
+    }
+
+    const TG: &str =
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef";
+
+    #[test]
+    fn a_valid_file_gives_subjects_in_order_with_defaults_merged() {
+        let src = format!(
+            r#"
+[audit]
+concurrency = 3
+deadline = "45s"
+fail_on = "critical"
+
+[budget]
+aws = 500
+
+[aws]
+region = "us-east-1"
+metrics = false
+
+[[subject]]
+name = "web"
+provider = "aws"
+tg = "{TG}"
+
+[[subject]]
+name = "edge"
+provider = "nginx"
+config = "nginx.conf"
+deadline = "10s"
+fail_on = "never"
+
+[[chain]]
+host = "Shop.Example.com"
+layers = ["edge", "web"]
+"#
+        );
+        let file = check(&src).unwrap();
+        assert_eq!(file.concurrency, 3);
+        assert_eq!(file.fail_on, Some(FailOn::Critical));
+        assert_eq!(file.budget(ProviderKind::AwsAlb), Some(500));
+        assert_eq!(file.budget(ProviderKind::Cloudflare), None);
+        let names: Vec<_> = file.subjects.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["web", "edge"]);
+        assert_eq!(file.subjects[0].deadline, Duration::from_secs(45));
+        assert_eq!(file.subjects[0].line, 14);
+        let ProviderSpec::Aws(aws) = &file.subjects[0].spec else {
+            panic!("aws")
+        };
+        assert_eq!(aws.region.as_deref(), Some("us-east-1"));
+        assert!(!aws.metrics);
+        assert_eq!(file.subjects[1].deadline, Duration::from_secs(10));
+        assert_eq!(file.subjects[1].fail_on, Some(FailOn::Never));
+        let ProviderSpec::Nginx(n) = &file.subjects[1].spec else {
+            panic!("nginx")
+        };
+        assert_eq!(
+            n.options.config.as_deref(),
+            Some(Path::new("/etc/cloud502/nginx.conf"))
+        );
+        assert_eq!(file.chains[0].host, "shop.example.com");
+        assert_eq!(file.chains[0].layers, ["edge", "web"]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_its_line() {
+        let src = r#"[audit]
+concurrency = 0
+deadline = "soon"
+
+[budget]
+gcp = 3
+
+[[subject]]
+name = "a"
+provider = "aws"
+tg = "arn:aws:elasticloadbalancing:us-east-1:42:tg"
+
+[[subject]]
+name = "b"
+provider = "gcp"
+
+[[subject]]
+name = "a"
+provider = "nginx"
+confg = "x"
+
+[[subject]]
+provider = "nginx"
+
+[[chain]]
+host = "shop.example.com"
+layers = ["a", "nope"]
+
+[extra]
+"#;
+        let err = check(src).unwrap_err();
+        let text = err.problems.join("\n");
+        let expect = [
+            "audit.toml:2: [audit] concurrency must be a whole number above 0",
+            "audit.toml:3: deadline `soon` is not a duration",
+            "audit.toml:6: [budget]: unknown field `gcp`",
+            "audit.toml:8: subject `a`: ",
+            "audit.toml:15: subject `b`: provider `gcp` is not one of",
+            "audit.toml:20: subject `a`: unknown field `confg`",
+            "audit.toml:22: [[subject]]: missing field `name`",
+            "audit.toml:27: chain layer `nope` is not the name of a [[subject]]",
+            "audit.toml:29: unknown section `extra`",
+        ];
+        for e in expect {
+            assert!(text.contains(e), "missing {e:?} in:\n{text}");
+        }
+        assert!(text.contains("targetgroup/NAME/ID"), "{text}");
+        // The provider's own message speaks of the file's keys, not of command-line flags.
+        assert!(text.contains("subject `a`: tg: malformed ARN"), "{text}");
+        assert!(!text.contains("--"), "{text}");
+        assert_eq!(err.problems.len(), expect.len(), "{text}");
+    }
+
+    #[test]
+    fn duplicate_names_and_syntax_errors_name_their_lines() {
+        let src = "[[subject]]\nname = \"x\"\nprovider = \"probe\"\nurl = \"http://127.0.0.1:1/\"\n\n[[subject]]\nname = \"x\"\nprovider = \"probe\"\nurl = \"http://127.0.0.1:2/\"\n";
+        let err = check(src).unwrap_err();
+        assert_eq!(err.problems.len(), 1);
+        assert!(
+            err.problems[0]
+                .starts_with("audit.toml:6: subject name `x` is used twice (first at line 1)"),
+            "{err}"
+        );
+        let err = check("[audit]\nconcurrency = = 3\n").unwrap_err();
+        assert!(err.problems[0].starts_with("audit.toml:2: "), "{err}");
+    }
+
+    #[test]
+    fn binary_or_unreadable_files_are_one_clear_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("audit.toml");
+        std::fs::write(&bin, [0xff, 0xfe, 0x00, 0x01]).unwrap();
+        let err = AuditFile::load(&bin).unwrap_err();
+        assert!(err.problems[0].contains("not UTF-8"), "{err}");
+        let err = AuditFile::load(&dir.path().join("missing.toml")).unwrap_err();
+        assert!(err.problems[0].contains("cannot read"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    #[test]
+    fn flags_become_keys() {
+        assert_eq!(
+            super::as_keys("--endpoint-url x and --gw y, --tg; a -- b --no-origin-check"),
+            "endpoint_url x and gateway y, tg; a -- b origin_check = false"
+        );
+    }
+}
