@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # Install what cloud502's tests and demo need on a Debian machine: nginx (Debian's nginx-light),
-# and moto_server (PyPI `moto`, with boto3) for the AWS tests, in ./.venv unless the machine's
-# python3 already has it. Idempotent: does nothing when both are there.
+# and moto_server (PyPI `moto`, with boto3) for the AWS tests plus prometheus-client (the reference
+# parser the audit tests check the metrics textfile with), in ./.venv unless the machine's python3
+# already has them. Idempotent: does nothing when both are there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MOTO_VERSION="5.2.1"
+PROMETHEUS_CLIENT_VERSION="0.21.1"
 have_moto() {
-    "$1" -c 'import moto, moto.server, boto3, flask' >/dev/null 2>&1
+    "$1" -c 'import moto, moto.server, boto3, flask, prometheus_client.parser' >/dev/null 2>&1
 }
 if [ -z "${CLOUD502_PYTHON:-}" ] && ! have_moto python3 && ! { [ -x .venv/bin/python3 ] && have_moto .venv/bin/python3; }; then
-    echo "setup: installing moto[server]==$MOTO_VERSION into .venv for the AWS tests" >&2
+    echo "setup: installing moto[server]==$MOTO_VERSION and prometheus-client==$PROMETHEUS_CLIENT_VERSION into .venv for the tests" >&2
     if ! python3 -m venv .venv >/dev/null 2>&1; then
         SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
         $SUDO apt-get install -y --no-install-recommends python3-venv >/dev/null 2>&1 || { $SUDO apt-get update -qq; $SUDO apt-get install -y --no-install-recommends python3-venv >/dev/null; }
         python3 -m venv .venv
     fi
-    .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+    .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" "prometheus-client==$PROMETHEUS_CLIENT_VERSION"
     have_moto .venv/bin/python3 || { echo "setup: moto installed but does not import" >&2; exit 1; }
 fi
 

@@ -13,6 +13,8 @@ Scenarios:
   sg-blocked as incident without logs, but the targets' security group does not admit the ALB
   empty      a target group with no targets behind an ALB
   many       --count target groups with two IP targets each behind one ALB (benchmarks)
+  fleet      --count target groups with two IP targets each, spread over ceil(count/50) ALBs, each
+             forwarded by a path rule on its ALB's listener (scripts/bench_audit.sh)
 """
 import datetime
 import gzip
@@ -196,6 +198,38 @@ def many(c, count):
     return {"tg_arns": tgs, "lb_arn": lb_arn, "region": REGION, "log_group": "/alb/bench"}
 
 
+FLEET_PER_ALB = 50
+
+
+def fleet(c, count):
+    """`count` target groups as a real fleet has them: at most 50 per ALB (a listener takes at
+    most 100 rules), each of kind ip with two registered targets and forwarded by a path rule on
+    its ALB's listener (the default action is a fixed 404); one VPC, subnets and security groups.
+    """
+    ec2, elbv2 = c["ec2"], c["elbv2"]
+    vpc, subnets, lb_sg, _ = network(ec2)
+    lbs, tgs, tg_lbs = [], [], []
+    for k in range((count + FLEET_PER_ALB - 1) // FLEET_PER_ALB):
+        lb_arn = alb(elbv2, f"fleet-alb-{k}", subnets, lb_sg)
+        listener = elbv2.create_listener(
+            LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80,
+            DefaultActions=[{"Type": "fixed-response",
+                             "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain"}}],
+        )["Listeners"][0]["ListenerArn"]
+        lbs.append(lb_arn)
+        for n in range(k * FLEET_PER_ALB, min(count, (k + 1) * FLEET_PER_ALB)):
+            tg = target_group(elbv2, f"fleet-{n}", vpc, kind="ip")
+            elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": f"10.0.{n % 2}.{10 + n % 200}", "Port": 8080},
+                                                               {"Id": f"10.0.{n % 2}.{11 + n % 200}", "Port": 8080}])
+            elbv2.create_rule(ListenerArn=listener, Priority=n % FLEET_PER_ALB + 1,
+                              Conditions=[{"Field": "path-pattern", "Values": [f"/svc{n}/*"]}],
+                              Actions=[{"Type": "forward", "TargetGroupArn": tg}])
+            tgs.append(tg)
+            tg_lbs.append(lb_arn)
+    # tg_lbs[i] is the load balancer of tg_arns[i].
+    return {"tg_arns": tgs, "tg_lbs": tg_lbs, "lb_arns": lbs, "region": REGION}
+
+
 def main():
     endpoint, scenario = sys.argv[1], sys.argv[2]
     count = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--count" else 1
@@ -208,6 +242,8 @@ def main():
         out = empty(c)
     elif scenario == "many":
         out = many(c, count)
+    elif scenario == "fleet":
+        out = fleet(c, count)
     else:
         sys.exit(f"unknown scenario {scenario}")
     print(json.dumps(out))

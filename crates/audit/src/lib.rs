@@ -29,7 +29,7 @@
 pub mod config;
 mod fsx;
 mod run;
-// pub mod trace;
+pub mod trace;
 pub mod webhook;
 
 pub use cloud502_model::AuditReport;

@@ -101,8 +101,11 @@ pub fn select<'a>(
 /// timeout: one credential resolution and one connection pool instead of one per target group.
 #[derive(Debug, Default)]
 struct AwsClients {
-    cells: Mutex<HashMap<String, Arc<OnceCell<Result<cloud502_aws::Clients, Gap>>>>>,
+    cells: Mutex<HashMap<String, Arc<ClientsCell>>>,
 }
+
+/// Clients loaded once, or why they could not be.
+type ClientsCell = OnceCell<Result<cloud502_aws::Clients, Gap>>;
 
 impl AwsClients {
     async fn get(&self, opts: &cloud502_aws::ClientOptions) -> Result<cloud502_aws::Clients, Gap> {

@@ -29,9 +29,10 @@ pub struct GlobalArgs {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
 
-    /// Exit with code 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value_t = FailOnArg::Warning, global = true)]
-    pub fail_on: FailOnArg,
+    /// Exit with code 1 when a finding is at or above this severity [default: warning; for
+    /// `audit`, the file's [audit] fail_on, then each subject's fail_on].
+    #[arg(long, value_enum, global = true)]
+    pub fail_on: Option<FailOnArg>,
 
     /// Override a finding's severity, as CODE=info|warning|critical (repeatable).
     #[arg(long = "severity", value_name = "CODE=LEVEL", global = true)]
@@ -72,6 +73,17 @@ pub enum Command {
     /// Application Gateway access logs; plain or .gz): which upstream failures happened, how
     /// often, and why.
     Logs(LogsArgs),
+    /// Run the scheduled audit: every [[subject]] of an audit.toml across providers, at most
+    /// --concurrency at once, each within its deadline and every provider within its request
+    /// budget; print one combined report (a report per subject and a roll-up). Exit codes roll
+    /// up: 1 when a subject has findings at or above its threshold, 3 when some subject or
+    /// source could not be read (the others are still reported), 4 when none could be
+    /// inspected. See docs/audit.md and docs/scheduling.md.
+    Audit(AuditArgs),
+    /// Probe a public URL, then inspect in order each layer the audit file's [[chain]] declares
+    /// for its host (e.g. cloudflare -> aws -> nginx), and name the layer that made the 502 and
+    /// why, with the evidence of every hop.
+    Trace(TraceArgs),
     /// Print the JSON Schema of the JSON report.
     Schema,
     /// Print the documentation page of a finding code.
@@ -419,6 +431,77 @@ pub enum LogFormatArg {
 }
 
 #[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The audit file (TOML): subjects, defaults, budgets and chains; see docs/audit.md.
+    #[arg(long, value_name = "PATH", default_value = "audit.toml")]
+    pub config: PathBuf,
+
+    /// Subjects inspected at once [default: the file's [audit] concurrency, else 8].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: Option<u16>,
+
+    /// Run only shard I of N (I from 0): subject k, counted from 0 in file order, belongs to
+    /// shard k mod N, so N copies (a Kubernetes Indexed Job) split the subjects without talking
+    /// to each other.
+    #[arg(long, value_name = "I/N", env = "CLOUD502_SHARD")]
+    pub shard: Option<String>,
+
+    /// Run only the subject with this name (repeatable).
+    #[arg(long = "only", value_name = "NAME")]
+    pub only: Vec<String>,
+
+    /// Also write the roll-up as Prometheus text format to this file, atomically (a temporary
+    /// file in the same directory, then a rename), for node-exporter's textfile collector.
+    #[arg(long, value_name = "PATH")]
+    pub metrics_textfile: Option<PathBuf>,
+
+    /// Post a Slack-compatible message to this URL when the set of warning and critical
+    /// findings changed since the last run. The URL is a secret: prefer the environment
+    /// variable; it is never printed. https only (plain http on loopback).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CLOUD502_WEBHOOK_URL",
+        hide_env_values = true
+    )]
+    pub webhook: Option<String>,
+
+    /// Where the webhook remembers the last run's findings [default:
+    /// $XDG_STATE_HOME/cloud502/<config stem>[.shard-I-of-N].json, with XDG_STATE_HOME
+    /// defaulting to ~/.local/state].
+    #[arg(long, value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
+
+    /// Check the file and list the subjects this run would inspect; no network call. Exit 0, or
+    /// 2 with every problem at its file:line.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// The public URL, e.g. https://shop.example.com/checkout.
+    pub url: String,
+
+    /// The audit file whose [[chain]] for the URL's host lists the layers, edge first.
+    #[arg(long, value_name = "PATH", default_value = "audit.toml")]
+    pub config: PathBuf,
+
+    /// Time the probe of the URL may take.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Connect to ADDR for HOST:PORT, keeping the Host header and SNI, as curl's --resolve
+    /// (HOST:PORT:ADDR, repeatable).
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+
+    /// Trust these CA certificates (PEM) for the URL too (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub cacert: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// The finding code, e.g. nginx-502.
     #[arg(required_unless_present = "list")]
@@ -436,6 +519,10 @@ pub enum OutputFormat {
     Jsonl,
     Markdown,
     Sarif,
+    /// JUnit XML: one testcase per subject and check (CI test reporters).
+    Junit,
+    /// Prometheus text exposition format.
+    Prometheus,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

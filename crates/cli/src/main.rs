@@ -2,6 +2,7 @@
 //! with the code the report computed. Progress and logs go to stderr.
 
 mod args;
+mod audit;
 
 use anyhow::Context as _;
 mod progress;
@@ -115,6 +116,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Azure(args) => azure(global, args),
         Command::Cloudflare(args) => cloudflare(global, args),
         Command::Logs(args) => logs(global, args),
+        Command::Audit(args) => audit::audit(global, args),
+        Command::Trace(args) => audit::trace(global, args),
     }
 }
 
@@ -148,13 +151,18 @@ fn explain(code: Option<&str>, list: bool) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn run_options(global: &GlobalArgs) -> anyhow::Result<RunOptions> {
-    let fail_on = match global.fail_on {
+/// `--fail-on`, when given.
+fn fail_on_arg(global: &GlobalArgs) -> Option<FailOn> {
+    global.fail_on.map(|f| match f {
         FailOnArg::Info => FailOn::Info,
         FailOnArg::Warning => FailOn::Warning,
         FailOnArg::Critical => FailOn::Critical,
         FailOnArg::Never => FailOn::Never,
-    };
+    })
+}
+
+fn run_options(global: &GlobalArgs) -> anyhow::Result<RunOptions> {
+    let fail_on = fail_on_arg(global).unwrap_or_default();
     let mut severity_overrides = std::collections::BTreeMap::new();
     let mut problems = Vec::new();
     for entry in &global.severity {
@@ -442,7 +450,8 @@ fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<u8> {
     run_provider(global, &provider, LOCAL_DEADLINE, &opts)
 }
 
-fn print_report(global: &GlobalArgs, report: &Report) -> anyhow::Result<()> {
+/// The output format and render options `-o`, `--color`, NO_COLOR and the terminal ask for.
+fn output(global: &GlobalArgs) -> (Format, RenderOptions) {
     let stdout_tty = std::io::stdout().is_terminal();
     let format = match global.output {
         Some(OutputFormat::Table) => Format::Table,
@@ -450,6 +459,8 @@ fn print_report(global: &GlobalArgs, report: &Report) -> anyhow::Result<()> {
         Some(OutputFormat::Jsonl) => Format::Jsonl,
         Some(OutputFormat::Markdown) => Format::Markdown,
         Some(OutputFormat::Sarif) => Format::Sarif,
+        Some(OutputFormat::Junit) => Format::Junit,
+        Some(OutputFormat::Prometheus) => Format::Prometheus,
         None if stdout_tty => Format::Table,
         None => Format::Json,
     };
@@ -459,5 +470,10 @@ fn print_report(global: &GlobalArgs, report: &Report) -> anyhow::Result<()> {
         ColorChoice::Never => false,
         ColorChoice::Auto => stdout_tty && !no_color,
     };
-    emit(|out| cloud502::render::render(report, format, &RenderOptions { color }, out))
+    (format, RenderOptions { color })
+}
+
+fn print_report(global: &GlobalArgs, report: &Report) -> anyhow::Result<()> {
+    let (format, options) = output(global);
+    emit(|out| cloud502::render::render(report, format, &options, out))
 }

@@ -12,6 +12,11 @@ pub fn init_local_offset() {
     let _ = LOCAL_OFFSET.set(offset);
 }
 
+/// This machine's UTC offset, as read at startup.
+pub fn local_offset() -> UtcOffset {
+    LOCAL_OFFSET.get().copied().unwrap_or(UtcOffset::UTC)
+}
+
 /// `(since, offset of error.log timestamps)`.
 pub fn parse(args: &WindowArgs) -> Result<(Option<OffsetDateTime>, UtcOffset), String> {
     let offset = match &args.log_offset {

@@ -26,6 +26,10 @@
 //! # }
 //! ```
 
+/// With the `audit` feature: `cloud502 audit` (many subjects from one audit.toml, rolled up) and
+/// `cloud502 trace` (one URL through the layers its host's chain declares).
+#[cfg(feature = "audit")]
+pub use cloud502_audit as audit;
 /// With the `aws` feature: diagnose an AWS ALB target group.
 ///
 /// ```

@@ -4,6 +4,7 @@
 //! `cloud502 explain <code>` works from a lone binary. A missing page is a compile error here
 //! and a named failure in the `every_code_has_a_docs_page` test.
 
+use crate::ProviderKind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -220,6 +221,27 @@ finding_codes! {
     AppgwNotRunning = "appgw-not-running": "the Application Gateway is stopped or its provisioning failed",
 }
 
+/// Code prefixes that belong to one provider; every other code is generic.
+const PROVIDER_PREFIXES: [(&str, ProviderKind); 4] = [
+    ("nginx-", ProviderKind::Nginx),
+    ("alb-", ProviderKind::AwsAlb),
+    ("appgw-", ProviderKind::AzureAppgw),
+    ("cloudflare-", ProviderKind::Cloudflare),
+];
+
+impl FindingCode {
+    /// The provider whose subjects this code is about, read from the code's prefix (`nginx-`,
+    /// `alb-`, `appgw-`, `cloudflare-`); `None` for generic codes (relayed and unidentified 502s,
+    /// 504s, connection and TLS failures) that a subject of any provider can have.
+    pub fn provider(self) -> Option<ProviderKind> {
+        let code = self.as_str();
+        PROVIDER_PREFIXES
+            .iter()
+            .find(|(prefix, _)| code.starts_with(prefix))
+            .map(|&(_, kind)| kind)
+    }
+}
+
 impl std::fmt::Display for FindingCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -261,6 +283,32 @@ mod tests {
             // serde and as_str agree, so JSON and `explain` use the same spelling.
             assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(s));
         }
+    }
+
+    #[test]
+    fn provider_follows_the_code_prefix() {
+        for code in FindingCode::ALL {
+            let s = code.as_str();
+            let expected = match s.split('-').next() {
+                Some("nginx") => Some(ProviderKind::Nginx),
+                Some("alb") => Some(ProviderKind::AwsAlb),
+                Some("appgw") => Some(ProviderKind::AzureAppgw),
+                Some("cloudflare") => Some(ProviderKind::Cloudflare),
+                _ => None,
+            };
+            assert_eq!(code.provider(), expected, "{s}");
+        }
+        assert_eq!(FindingCode::Relayed502.provider(), None);
+        assert_eq!(FindingCode::UnknownLayer502.provider(), None);
+        assert_eq!(FindingCode::GatewayTimeout504.provider(), None);
+        assert_eq!(
+            FindingCode::Cloudflare520.provider(),
+            Some(ProviderKind::Cloudflare)
+        );
+        assert_eq!(
+            FindingCode::AppgwNotRunning.provider(),
+            Some(ProviderKind::AzureAppgw)
+        );
     }
 
     #[test]

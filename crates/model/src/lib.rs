@@ -14,6 +14,7 @@ mod metric;
 mod probe;
 mod report;
 mod target;
+mod trace;
 
 pub use audit::{AuditReport, FindingCount, RequestCount, Rollup, Shard, SubjectRun};
 pub use codes::FindingCode;
@@ -34,6 +35,7 @@ pub use probe::{
 };
 pub use report::{FailOn, Report, Subject, Summary, Timings, ToolInfo, Verdict};
 pub use target::{HealthState, Target};
+pub use trace::{Hop, HopRole, TraceReport, TraceVerdict};
 
 /// The version of the JSON report format. Bump it whenever the JSON Schema changes; the schema
 /// snapshot test fails when the schema changes while this number stays the same.

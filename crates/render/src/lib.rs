@@ -1,16 +1,22 @@
-//! cloud502's renderers: one file per format, each writing a [`Report`] to `&mut dyn Write`.
+//! cloud502's renderers: one file per format, each writing a [`Report`] (one subject) or an
+//! [`AuditReport`] (`cloud502 audit`, many subjects) to `&mut dyn Write`.
 //!
 //! Renderers never print on their own and never decide the exit code; they only show what the
-//! report says.
+//! report says. The CI formats (JUnit XML, Prometheus text) are written for audits; a single
+//! report in those formats is rendered as a one-subject audit.
 
-use cloud502_model::Report;
+use cloud502_model::{AuditReport, Report, Rollup};
 use std::io::{self, Write};
 
+mod audit;
 mod json;
 mod jsonl;
+mod junit;
 mod markdown;
+mod prometheus;
 mod sarif;
 mod table;
+mod trace;
 
 /// An output format (`-o`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,16 +31,22 @@ pub enum Format {
     Markdown,
     /// SARIF 2.1.0: findings that point at config lines, for GitHub code scanning and editors.
     Sarif,
+    /// JUnit XML: one test suite per subject, one test case per check, for CI test reports.
+    Junit,
+    /// Prometheus text exposition format 0.0.4, for node-exporter's textfile collector.
+    Prometheus,
 }
 
 impl Format {
     /// Every format, for `--help` and completions.
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 7] = [
         Format::Table,
         Format::Json,
         Format::Jsonl,
         Format::Markdown,
         Format::Sarif,
+        Format::Junit,
+        Format::Prometheus,
     ];
 
     /// The name used on the command line.
@@ -45,6 +57,8 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::Markdown => "markdown",
             Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Prometheus => "prometheus",
         }
     }
 }
@@ -69,6 +83,42 @@ pub fn render(
         Format::Jsonl => jsonl::render(report, out),
         Format::Markdown => markdown::render(report, out),
         Format::Sarif => sarif::render(report, out),
+        Format::Junit | Format::Prometheus => {
+            render_audit(&audit::single(report), format, options, out)
+        }
+    }
+}
+
+/// Write the report of `cloud502 audit` in `format` to `out`.
+pub fn render_audit(
+    audit: &AuditReport,
+    format: Format,
+    options: &RenderOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Table => audit::table(audit, options, out),
+        Format::Json => audit::json(audit, out),
+        Format::Jsonl => audit::jsonl(audit, out),
+        Format::Markdown => audit::markdown(audit, out),
+        Format::Sarif => audit::sarif(audit, out),
+        Format::Junit => junit::render(audit, out),
+        Format::Prometheus => prometheus::render(audit, out),
+    }
+}
+
+/// Write a trace report: table and markdown print the hops and the answer, json the whole
+/// report; the other formats are for reports and audits.
+pub fn render_trace(
+    trace: &cloud502_model::TraceReport,
+    format: Format,
+    _options: &RenderOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Json => trace::json(trace, out),
+        Format::Markdown => trace::text(trace, true, out),
+        _ => trace::text(trace, false, out),
     }
 }
 
@@ -96,6 +146,26 @@ pub(crate) fn exit_meaning(report: &Report) -> String {
         ),
         3 => "exit 3: partial: some sources could not be read".to_owned(),
         4 => "exit 4: nothing could be inspected".to_owned(),
+        n => format!("exit {n}"),
+    }
+}
+
+/// What an audit's exit code means, in words.
+pub(crate) fn audit_exit_meaning(rollup: &Rollup) -> String {
+    let fail_on = rollup.fail_on.as_str();
+    let partial = if rollup.partial {
+        "; some subjects or sources could not be read"
+    } else {
+        ""
+    };
+    match rollup.exit_code {
+        0 => format!("exit 0: nothing at or above --fail-on {fail_on}{partial}"),
+        1 => format!(
+            "exit 1: {} finding(s) at or above --fail-on {fail_on}{partial}",
+            rollup.failing_findings
+        ),
+        3 => "exit 3: partial: some subjects or sources could not be read".to_owned(),
+        4 => "exit 4: no subject could be inspected".to_owned(),
         n => format!("exit {n}"),
     }
 }

@@ -2,8 +2,8 @@
 //! Fixtures are reports saved from real runs (timings normalised) in tests/fixtures/.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use cloud502_model::Report;
-use cloud502_render::{Format, RenderOptions, render};
+use cloud502_model::{AuditReport, FindingCount, Report, Rollup, Shard, SubjectRun, Verdict};
+use cloud502_render::{Format, RenderOptions, render, render_audit};
 
 fn fixture(name: &str) -> Report {
     let path = format!("{}/tests/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
@@ -83,4 +83,81 @@ fn remote_control_characters_never_reach_the_table() {
     report.findings[0].title = "evil \u{1b}]0;pwned\u{7} title".into();
     let text = rendered(&report, Format::Table, false);
     assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'));
+}
+
+/// The three fixtures as one audit (shard 0/2), the roll-up computed as `cloud502 audit` does.
+fn fixture_audit() -> AuditReport {
+    let subjects: Vec<SubjectRun> = [
+        ("shop", "nginx-502"),
+        ("local", "refused-partial"),
+        ("incident", "nginx-incident"),
+    ]
+    .into_iter()
+    .map(|(name, file)| {
+        let report = fixture(file);
+        SubjectRun {
+            name: name.to_owned(),
+            provider: report.subject.kind,
+            duration_ms: report.timings.total_ms,
+            report,
+        }
+    })
+    .collect();
+    let verdicts = |v: Verdict| subjects.iter().filter(|s| s.report.verdict == v).count();
+    let mut findings: Vec<FindingCount> = Vec::new();
+    for s in &subjects {
+        for f in &s.report.findings {
+            match findings
+                .iter_mut()
+                .find(|c| c.provider == s.provider && c.code == f.code && c.severity == f.severity)
+            {
+                Some(c) => c.count += 1,
+                None => findings.push(FindingCount {
+                    provider: s.provider,
+                    code: f.code,
+                    severity: f.severity,
+                    count: 1,
+                }),
+            }
+        }
+    }
+    let failing_findings = subjects
+        .iter()
+        .map(|s| s.report.summary.failing_findings)
+        .sum();
+    let first = &subjects[0].report;
+    AuditReport {
+        schema_version: first.schema_version,
+        tool: first.tool.clone(),
+        generated_at: first.generated_at.clone(),
+        config: "audit.toml".into(),
+        shard: Some(Shard { index: 0, count: 2 }),
+        rollup: Rollup {
+            exit_code: if failing_findings > 0 { 1 } else { 0 },
+            fail_on: first.summary.fail_on,
+            subjects: subjects.len(),
+            healthy: verdicts(Verdict::Healthy),
+            degraded: verdicts(Verdict::Degraded),
+            failing: verdicts(Verdict::Failing),
+            unknown: verdicts(Verdict::Unknown),
+            failing_findings,
+            partial: subjects.iter().any(|s| s.report.summary.partial),
+            collection_errors: subjects.iter().map(|s| s.report.errors.len()).sum(),
+            findings,
+            requests: Vec::new(),
+        },
+        duration_ms: subjects.iter().map(|s| s.duration_ms).sum(),
+        subjects,
+    }
+}
+
+#[test]
+fn every_format_for_an_audit() {
+    let audit = fixture_audit();
+    for format in Format::ALL {
+        let mut out = Vec::new();
+        render_audit(&audit, format, &RenderOptions { color: false }, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        insta::assert_snapshot!(format!("audit.{}", format.as_str()), text);
+    }
 }
