@@ -27,7 +27,9 @@ test: setup build
 ## bench: classify 1 GiB of generated nginx logs (release build) next to grep -c and rg -c;
 ## prints MB/s, peak RSS and ratios (BENCH_MIB=256 for a quicker run); then `cloud502 aws` on one
 ## target group against AWS CLI v1's equivalent calls on the same moto_server (BENCH_AWS=0 skips
-## it). See docs/performance.md.
+## it); then `cloud502 audit` over fleets of 100/250/500 target groups on moto_server and an AWS CLI
+## v1 loop doing the same core reads at 500 (BENCH_AUDIT=0 skips it; it takes many minutes).
+## See docs/performance.md.
 bench:
 	@bash scripts/bench.sh
 

@@ -3,7 +3,9 @@
 # "upstream" in the same files with grep and ripgrep, in the same run. Prints throughput, peak RSS
 # and ratios. BENCH_MIB=256 make bench for a quicker run; BENCH_DIR to keep the files elsewhere.
 # Then scripts/bench_aws.sh: `cloud502 aws` against AWS CLI v1 on one moto_server (BENCH_AWS=0 skips
-# it; BENCH_AWS_RUNS, CLOUD502_BIN: see that script).
+# it; BENCH_AWS_RUNS, CLOUD502_BIN: see that script). Then scripts/bench_audit.sh: `cloud502 audit`
+# over fleets of 100, 250 and 500 target groups on moto_server, and an AWS CLI v1 loop at 500
+# (BENCH_AUDIT=0 skips it; BENCH_AUDIT_SIZES, BENCH_AUDIT_RUNS, BENCH_AUDIT_CLI: see that script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,4 +77,9 @@ PY
 if [ "${BENCH_AWS:-1}" != 0 ]; then
     echo
     CLOUD502_BIN="${CLOUD502_BIN:-$BIN}" bash scripts/bench_aws.sh
+fi
+
+if [ "${BENCH_AUDIT:-1}" != 0 ]; then
+    echo
+    CLOUD502_BIN="${CLOUD502_BIN:-$BIN}" bash scripts/bench_audit.sh
 fi
