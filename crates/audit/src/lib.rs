@@ -37,14 +37,4 @@ pub use config::{AuditFile, ConfigError};
 pub use fsx::write_atomic;
 pub use run::{AuditOptions, AuditProgress, Silent, parse_shard, run, select};
 
-/// Now, RFC 3339 UTC, whole seconds.
-pub(crate) fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
+pub(crate) use cloud502_engine::now_rfc3339;

@@ -112,7 +112,8 @@ fn ms(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0
 }
 
-fn now_rfc3339() -> String {
+/// Now, RFC 3339 UTC, whole seconds: the `generated_at` of reports.
+pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .ok()

@@ -3,7 +3,7 @@
 //! files.
 
 use crate::{RenderOptions, audit_exit_meaning, printable};
-use anstyle::{AnsiColor, Effects, Style};
+use anstyle::Style;
 use cloud502_model::{
     AuditReport, FindingCode, FindingCount, Report, Rollup, Severity, SubjectRun, Verdict,
 };
@@ -92,30 +92,8 @@ fn duration(ms: f64) -> String {
     }
 }
 
-const BOLD: Style = Style::new().effects(Effects::BOLD);
-const DIM: Style = Style::new().effects(Effects::DIMMED);
-
-fn fg(c: AnsiColor) -> Style {
-    Style::new().fg_color(Some(anstyle::Color::Ansi(c)))
-}
-
 // The same colours as the single-report table.
-fn verdict_style(v: Verdict) -> Style {
-    match v {
-        Verdict::Healthy => fg(AnsiColor::Green).bold(),
-        Verdict::Degraded => fg(AnsiColor::Yellow).bold(),
-        Verdict::Failing => fg(AnsiColor::Red).bold(),
-        Verdict::Unknown => fg(AnsiColor::Magenta).bold(),
-    }
-}
-
-fn severity_style(s: Severity) -> Style {
-    match s {
-        Severity::Critical => fg(AnsiColor::Red).bold(),
-        Severity::Warning => fg(AnsiColor::Yellow).bold(),
-        Severity::Info => fg(AnsiColor::Cyan),
-    }
-}
+use crate::table::{BOLD, DIM, severity_style, verdict_style};
 
 pub(crate) fn table(
     audit: &AuditReport,

@@ -20,14 +20,14 @@ impl Painter {
     }
 }
 
-const BOLD: Style = Style::new().effects(Effects::BOLD);
-const DIM: Style = Style::new().effects(Effects::DIMMED);
+pub(crate) const BOLD: Style = Style::new().effects(Effects::BOLD);
+pub(crate) const DIM: Style = Style::new().effects(Effects::DIMMED);
 
 fn fg(c: AnsiColor) -> Style {
     Style::new().fg_color(Some(anstyle::Color::Ansi(c)))
 }
 
-fn verdict_style(v: Verdict) -> Style {
+pub(crate) fn verdict_style(v: Verdict) -> Style {
     match v {
         Verdict::Healthy => fg(AnsiColor::Green).bold(),
         Verdict::Degraded => fg(AnsiColor::Yellow).bold(),
@@ -36,7 +36,7 @@ fn verdict_style(v: Verdict) -> Style {
     }
 }
 
-fn severity_style(s: Severity) -> Style {
+pub(crate) fn severity_style(s: Severity) -> Style {
     match s {
         Severity::Critical => fg(AnsiColor::Red).bold(),
         Severity::Warning => fg(AnsiColor::Yellow).bold(),
