@@ -642,6 +642,11 @@ fn the_documented_example_audit_file_passes_check() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/scheduling/audit.toml");
     let run = cloud502(&["audit", "--config", path.to_str().unwrap(), "--check"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let names: Vec<&str> = run.stdout.lines().skip(1).filter_map(|l| l.split('\t').next()).collect();
+    let names: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('\t').next())
+        .collect();
     assert_eq!(names, ["checkout-tg", "shop-edge", "agw-prod", "web-nginx"]);
 }
