@@ -748,6 +748,15 @@ fn resolve(base: &Path, path: PathBuf) -> PathBuf {
     }
 }
 
+/// A list of paths from the file, each resolved against the file's directory.
+fn resolve_all(base: &Path, paths: Option<Vec<PathBuf>>) -> Vec<PathBuf> {
+    paths
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| resolve(base, f))
+        .collect()
+}
+
 fn aws(
     p: &mut Problems<'_>,
     merged: Spanned<DeValue<'_>>,
@@ -875,12 +884,7 @@ fn cloudflare(
         allow_private: k.allow_private.unwrap_or(defaults.allow_private),
         http_port: k.http_port.unwrap_or(defaults.http_port),
         https_port: k.https_port.unwrap_or(defaults.https_port),
-        ca_files: k
-            .ca_files
-            .unwrap_or_default()
-            .into_iter()
-            .map(|f| resolve(base, f))
-            .collect(),
+        ca_files: resolve_all(base, k.ca_files),
         origin_timeout: origin_timeout.unwrap_or(defaults.origin_timeout),
         origin_checks: k.origin_check.unwrap_or(defaults.origin_checks),
         load_balancers: k.load_balancers.unwrap_or(defaults.load_balancers),
@@ -908,17 +912,11 @@ fn nginx(
     };
     use cloud502_nginx::{NginxOptions, NginxProvider};
     let defaults = NginxOptions::default();
-    let paths = |v: Option<Vec<PathBuf>>| -> Vec<PathBuf> {
-        v.unwrap_or_default()
-            .into_iter()
-            .map(|f| resolve(base, f))
-            .collect()
-    };
     let options = NginxOptions {
         config: k.config.map(|f| resolve(base, f)),
         dump: k.dump.map(|f| resolve(base, f)),
-        error_logs: paths(k.error_log),
-        access_logs: paths(k.access_log),
+        error_logs: resolve_all(base, k.error_log),
+        access_logs: resolve_all(base, k.access_log),
         since: None,
         probe: k.probe.unwrap_or(defaults.probe),
         probe_timeout: timeout.unwrap_or(defaults.probe_timeout),
@@ -951,12 +949,7 @@ fn probe(
         headers: k.header.unwrap_or_default(),
         timeout: timeout.unwrap_or(defaults.timeout),
         insecure: k.insecure.unwrap_or(false),
-        ca_files: k
-            .ca_files
-            .unwrap_or_default()
-            .into_iter()
-            .map(|f| resolve(base, f))
-            .collect(),
+        ca_files: resolve_all(base, k.ca_files),
     };
     let request = ProbeRequest::new(&url, options).map_err(|e| {
         let hint = e

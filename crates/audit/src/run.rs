@@ -163,6 +163,8 @@ pub async fn run(file: &AuditFile, subjects: &[&SubjectSpec], opts: &AuditOption
         local_offset: opts.local_offset,
         generated_at: generated_at.clone(),
     });
+    // The flag wins, then the subject's own threshold, then the file's.
+    let fail_on_of = |spec: &SubjectSpec| opts.fail_on.or(spec.fail_on).unwrap_or(default_fail_on);
     let semaphore = Arc::new(Semaphore::new(concurrency));
     let mut tasks = tokio::task::JoinSet::new();
     let mut ids = HashMap::new();
@@ -170,7 +172,7 @@ pub async fn run(file: &AuditFile, subjects: &[&SubjectSpec], opts: &AuditOption
         let spec = (*spec).clone();
         let shared = shared.clone();
         let semaphore = semaphore.clone();
-        let fail_on = opts.fail_on.or(spec.fail_on).unwrap_or(default_fail_on);
+        let fail_on = fail_on_of(&spec);
         let handle = tasks.spawn(async move {
             // The semaphore is never closed; a failed acquire only means run without a slot.
             let _permit = semaphore.acquire_owned().await.ok();
@@ -206,8 +208,7 @@ pub async fn run(file: &AuditFile, subjects: &[&SubjectSpec], opts: &AuditOption
                     message: format!("internal error while inspecting this subject: {e}"),
                     hint: Some("please report this with the subject's options".to_owned()),
                 };
-                let fail_on = opts.fail_on.or(spec.fail_on).unwrap_or(default_fail_on);
-                let report = failed(spec, &shared, fail_on, gap);
+                let report = failed(spec, &shared, fail_on_of(spec), gap);
                 (
                     index,
                     SubjectRun {
@@ -255,27 +256,16 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
-/// The subject a spec names, for reports of subjects that never started.
-fn subject_of(spec: &SubjectSpec) -> Subject {
-    let id = match &spec.spec {
-        ProviderSpec::Aws(o) => match &o.selector {
-            cloud502_aws::Selector::TargetGroup(s) | cloud502_aws::Selector::LoadBalancer(s) => {
-                s.clone()
-            }
+/// The subject a spec names, as its provider names it, for reports of subjects that never
+/// started (the spec was validated when the file was read, so the provider builds).
+fn subject_of(spec: &SubjectSpec, shared: &Shared) -> Subject {
+    match construct(spec, shared) {
+        Ok(Ready::Aws(p)) => p.subject(),
+        Ok(Ready::Other(p)) => p.subject(),
+        Err(_) => Subject {
+            kind: spec.spec.kind(),
+            id: spec.name.clone(),
         },
-        ProviderSpec::Azure(o) => format!("{}/{}", o.resource_group, o.gateway),
-        ProviderSpec::Cloudflare(o) => o.host.clone().unwrap_or_else(|| o.zone.clone()),
-        ProviderSpec::Nginx(n) => n
-            .options
-            .config
-            .as_ref()
-            .or(n.options.dump.as_ref())
-            .map_or_else(|| "nginx".to_owned(), |p| p.display().to_string()),
-        ProviderSpec::Probe(r) => r.display_url(),
-    };
-    Subject {
-        kind: spec.spec.kind(),
-        id,
     }
 }
 
@@ -286,7 +276,7 @@ fn failed(
     fail_on: FailOn,
     gap: Gap,
 ) -> cloud502_model::Report {
-    let mut evidence = Evidence::new(subject_of(spec));
+    let mut evidence = Evidence::new(subject_of(spec, shared));
     evidence.gaps.push(gap);
     let opts = RunOptions {
         fail_on,
@@ -328,38 +318,44 @@ async fn run_subject(
     }
 }
 
-async fn build(spec: &SubjectSpec, shared: &Shared) -> Result<Box<dyn Provider>, Gap> {
-    let scope = spec.spec.kind().as_str();
-    let invalid = |e: cloud502_engine::ProviderError| e.to_gap(scope);
+/// A spec's provider, ready to collect, except that AWS clients are attached by [`build`].
+enum Ready {
+    Aws(Box<cloud502_aws::AwsProvider>),
+    Other(Box<dyn Provider>),
+}
+
+fn construct(spec: &SubjectSpec, shared: &Shared) -> Result<Ready, cloud502_engine::ProviderError> {
     Ok(match &spec.spec {
         ProviderSpec::Aws(options) => {
-            let provider =
-                cloud502_aws::AwsProvider::new(options.clone()).map_err(|e| invalid(e.into()))?;
-            let clients = shared.aws.get(&provider.client_options()).await?;
-            Box::new(
-                cloud502_aws::AwsProvider::with_clients(options.clone(), clients)
-                    .map_err(|e| invalid(e.into()))?,
-            )
+            Ready::Aws(Box::new(cloud502_aws::AwsProvider::new(options.clone())?))
         }
-        ProviderSpec::Azure(options) => Box::new(
-            cloud502_azure::AzureProvider::new((**options).clone())
-                .map_err(|e| invalid(e.into()))?,
-        ),
-        ProviderSpec::Cloudflare(options) => Box::new(
-            cloud502_cloudflare::CloudflareProvider::new((**options).clone())
-                .map_err(|e| invalid(e.into()))?,
-        ),
+        ProviderSpec::Azure(options) => Ready::Other(Box::new(cloud502_azure::AzureProvider::new(
+            (**options).clone(),
+        )?)),
+        ProviderSpec::Cloudflare(options) => Ready::Other(Box::new(
+            cloud502_cloudflare::CloudflareProvider::new((**options).clone())?,
+        )),
         ProviderSpec::Nginx(n) => {
             let mut options = n.options.clone();
             options.since = time::OffsetDateTime::now_utc()
                 .checked_sub(time::Duration::try_from(n.since).unwrap_or(time::Duration::HOUR));
             options.local_offset = shared.local_offset;
-            Box::new(cloud502_nginx::NginxProvider::new(options).map_err(|e| invalid(e.into()))?)
+            Ready::Other(Box::new(cloud502_nginx::NginxProvider::new(options)?))
         }
-        ProviderSpec::Probe(request) => {
-            Box::new(cloud502_probe::ProbeProvider::new((**request).clone()))
-        }
+        ProviderSpec::Probe(request) => Ready::Other(Box::new(cloud502_probe::ProbeProvider::new(
+            (**request).clone(),
+        ))),
     })
+}
+
+async fn build(spec: &SubjectSpec, shared: &Shared) -> Result<Box<dyn Provider>, Gap> {
+    match construct(spec, shared).map_err(|e| e.to_gap(spec.spec.kind().as_str()))? {
+        Ready::Aws(provider) => {
+            let clients = shared.aws.get(&provider.client_options()).await?;
+            Ok(Box::new((*provider).using(clients)))
+        }
+        Ready::Other(provider) => Ok(provider),
+    }
 }
 
 #[cfg(test)]

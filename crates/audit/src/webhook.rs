@@ -19,7 +19,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_LINES: usize = 20;
 
 /// One entry of the finding set: a subject and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Entry {
     /// The subject's name.
     pub subject: String,
@@ -27,8 +27,8 @@ pub struct Entry {
     pub code: String,
     /// `warning`, `critical`, or `unknown` for a subject not inspected.
     pub severity: String,
-    /// The finding's title (not part of the identity: counts in titles change every run).
-    #[serde(skip)]
+    /// The finding's title (not part of the identity kept in the state file: counts in titles
+    /// change every run).
     pub title: String,
 }
 

@@ -64,11 +64,15 @@ impl AwsProvider {
 
     /// A provider using the given clients (tests: mocked or pointed at a local endpoint).
     pub fn with_clients(options: AwsOptions, clients: Clients) -> Result<Self> {
-        let calls = clients.calls.clone();
-        let mut p = Self::new(options)?;
-        p.clients = Some(clients);
-        p.calls = calls;
-        Ok(p)
+        Ok(Self::new(options)?.using(clients))
+    }
+
+    /// This provider, collecting through `clients` (shared by several providers: `cloud502 audit`
+    /// gives every target group behind the same region, profile and endpoint one set).
+    pub fn using(mut self, clients: Clients) -> Self {
+        self.calls = clients.calls.clone();
+        self.clients = Some(clients);
+        self
     }
 
     /// The API calls made so far, as IAM actions with counts.
