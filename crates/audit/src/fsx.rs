@@ -20,6 +20,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
         name.to_string_lossy(),
         std::process::id()
     ));
+    // Metrics, state files and reports can quote what a server sent back: the last gate before
+    // a file on disk.
+    let masked;
+    let bytes = match std::str::from_utf8(bytes) {
+        Ok(text) if cloud502_model::secret::any() => {
+            masked = cloud502_model::secret::mask(text).into_owned();
+            masked.as_bytes()
+        }
+        _ => bytes,
+    };
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

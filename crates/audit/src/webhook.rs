@@ -132,8 +132,13 @@ impl Webhook {
     /// Errors never repeat the URL.
     pub fn new(url: &str, state_file: PathBuf) -> Result<Webhook, String> {
         let hint = "pass an https:// URL, such as a Slack incoming-webhook URL";
+        // The URL is its own credential (and so is its path, which a receiver may quote back).
+        cloud502_model::secret::register(url.trim());
         let parsed = url::Url::parse(url.trim())
             .map_err(|e| format!("--webhook is not a URL ({e}); {hint}"))?;
+        if parsed.path().len() > 1 {
+            cloud502_model::secret::register(parsed.path());
+        }
         let loopback = match parsed.host() {
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -199,7 +204,9 @@ impl Webhook {
             .filter(|e| !before.contains(&StateEntry::from(*e)))
             .collect();
         let resolved: Vec<&StateEntry> = before.iter().filter(|e| !after.contains(*e)).collect();
-        let body = message(audit, &added, &resolved);
+        let mut body = message(audit, &added, &resolved);
+        // Subject names, finding titles and gap messages can quote what a server sent back.
+        cloud502_model::secret::mask_json(&mut body);
         let sent = self
             .http
             .post(self.url.clone())

@@ -8,7 +8,6 @@ use cloud502::audit::webhook::{Outcome, Webhook};
 use cloud502::audit::{AuditFile, AuditOptions, AuditProgress, ConfigError};
 use cloud502::model::{Shard, SubjectRun};
 use cloud502::render::{Format, RenderOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -32,12 +31,15 @@ impl AuditProgress for Lines {
                 if s.partial { ", partial" } else { "" }
             )
         };
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "audit: [{done}/{total}] {} ({}): {what} in {:.1} s",
-            run.name,
-            run.provider.as_str(),
-            run.duration_ms / 1000.0
+        crate::term::line(
+            "audit",
+            &format!(
+                "[{done}/{total}] {} ({}): {what} in {:.1} s",
+                run.name,
+                run.provider.as_str(),
+                run.duration_ms / 1000.0
+            ),
+            None,
         );
     }
 }
@@ -184,10 +186,10 @@ pub fn audit(global: &GlobalArgs, args: &AuditArgs) -> anyhow::Result<u8> {
         )
         .context("cannot render the metrics")?;
         if let Err(e) = cloud502::audit::write_atomic(path, &text, 0o644) {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "error: cannot write --metrics-textfile {}: {e}",
-                path.display()
+            crate::term::line(
+                "error",
+                &format!("cannot write --metrics-textfile {}: {e}", path.display()),
+                None,
             );
             if exit == 0 {
                 exit = cloud502::engine::outcome::EXIT_PARTIAL;
@@ -196,30 +198,26 @@ pub fn audit(global: &GlobalArgs, args: &AuditArgs) -> anyhow::Result<u8> {
     }
     if let Some(hook) = &webhook {
         let outcome = runtime.block_on(hook.notify(&report));
-        let mut stderr = std::io::stderr().lock();
         match outcome {
-            Outcome::Sent { added, resolved } if !global.quiet => {
-                let _ = writeln!(
-                    stderr,
-                    "note: webhook sent to {}: {added} new, {resolved} resolved",
+            Outcome::Sent { added, resolved } if !global.quiet => crate::term::line(
+                "note",
+                &format!(
+                    "webhook sent to {}: {added} new, {resolved} resolved",
                     hook.host()
-                );
-            }
-            Outcome::Unchanged if !global.quiet => {
-                let _ = writeln!(
-                    stderr,
-                    "note: webhook not sent: the findings are the same as last run"
-                );
-            }
-            Outcome::Recorded if !global.quiet => {
-                let _ = writeln!(
-                    stderr,
-                    "note: webhook not sent: first run and nothing wrong; state recorded"
-                );
-            }
-            Outcome::Failed(why) => {
-                let _ = writeln!(stderr, "warning: {why}");
-            }
+                ),
+                None,
+            ),
+            Outcome::Unchanged if !global.quiet => crate::term::line(
+                "note",
+                "webhook not sent: the findings are the same as last run",
+                None,
+            ),
+            Outcome::Recorded if !global.quiet => crate::term::line(
+                "note",
+                "webhook not sent: first run and nothing wrong; state recorded",
+                None,
+            ),
+            Outcome::Failed(why) => crate::term::line("warning", &why, None),
             _ => {}
         }
     }

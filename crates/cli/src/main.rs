@@ -6,6 +6,7 @@ mod audit;
 
 use anyhow::Context as _;
 mod progress;
+mod term;
 mod window;
 
 use args::{
@@ -32,22 +33,19 @@ struct UsageError {
 fn main() -> ExitCode {
     // Read the local UTC offset while the process has one thread: `time` refuses later.
     window::init_local_offset();
+    // Credentials the SDKs read from the environment on their own are masked like the ones
+    // cloud502 handles itself.
+    cloud502::model::secret::register_env();
     let cli = Cli::parse();
     init_logging(&cli.global);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let mut stderr = std::io::stderr().lock();
             if let Some(usage) = e.downcast_ref::<UsageError>() {
-                let hint = usage
-                    .hint
-                    .as_deref()
-                    .map(|h| format!(" (hint: {h})"))
-                    .unwrap_or_default();
-                let _ = writeln!(stderr, "error: {}{hint}", usage.message);
+                term::line("error", &usage.message, usage.hint.as_deref());
                 ExitCode::from(EXIT_USAGE)
             } else {
-                let _ = writeln!(stderr, "error: {e:#}");
+                term::line("error", &format!("{e:#}"), None);
                 ExitCode::from(cloud502::engine::outcome::EXIT_NOTHING_INSPECTED)
             }
         }
@@ -69,6 +67,15 @@ fn usage(message: impl Into<String>, hint: Option<String>) -> anyhow::Error {
     })
 }
 
+/// Log targets that are never enabled: they log credentials or signed requests.
+const CREDENTIAL_LOG_TARGETS: &[&str] = &[
+    "aws_sigv4",
+    "aws_config::profile",
+    "aws_config::imds",
+    "aws_credential_types",
+    "azure_identity",
+];
+
 fn init_logging(global: &GlobalArgs) {
     let level = match (global.quiet, global.verbose) {
         (true, _) => "error",
@@ -83,11 +90,19 @@ fn init_logging(global: &GlobalArgs) {
     } else {
         level.to_owned()
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CLOUD502_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("CLOUD502_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directives));
+    // Targets whose debug/trace events print credentials (the SigV4 canonical request carries
+    // `x-amz-security-token`; the credential chain prints what it loaded) stay off whatever
+    // CLOUD502_LOG asks for; every other line is masked by the writer.
+    for target in CREDENTIAL_LOG_TARGETS {
+        if let Ok(d) = format!("{target}=off").parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(term::MaskedStderr::default)
         .with_target(false)
         .without_time()
         .try_init();
@@ -122,9 +137,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 /// Write to stdout; a closed pipe (`| head`) is not an error.
+///
+/// The output is rendered whole and masked before it is written: the report model is masked
+/// already, and this is the last gate for anything a renderer adds.
 fn emit(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+    let mut rendered = Vec::new();
+    f(&mut rendered).context("cannot render the output")?;
+    let rendered = match String::from_utf8(rendered) {
+        Ok(text) => cloud502::model::secret::mask(&text).into_owned().into_bytes(),
+        Err(e) => e.into_bytes(),
+    };
     let mut stdout = std::io::stdout().lock();
-    match f(&mut stdout).and_then(|()| stdout.flush()) {
+    match stdout.write_all(&rendered).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to stdout"),
     }
@@ -241,14 +265,12 @@ fn run_provider(
         .map_err(|e| usage(e.to_string(), e.hint().map(str::to_owned)))?;
     progress.finish();
     if !global.quiet {
-        let mut stderr = std::io::stderr().lock();
         for gap in &report.errors {
-            let hint = gap
-                .hint
-                .as_deref()
-                .map(|h| format!(" (hint: {h})"))
-                .unwrap_or_default();
-            let _ = writeln!(stderr, "warning: {}: {}{hint}", gap.scope, gap.message);
+            term::line(
+                "warning",
+                &format!("{}: {}", gap.scope, gap.message),
+                gap.hint.as_deref(),
+            );
         }
         // Which credential a cloud provider used (`azure.credential`), and what it chose not to
         // touch (`cloudflare.origin.skipped.N`).
@@ -257,7 +279,7 @@ fn run_provider(
             .iter()
             .filter(|i| i.id.ends_with(".credential") || i.id.contains(".skipped."))
         {
-            let _ = writeln!(stderr, "note: {}", item.fact);
+            term::line("note", &item.fact, None);
         }
     }
     print_report(global, &report)?;

@@ -2,7 +2,6 @@
 
 use cloud502::engine::Progress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::Write;
 use std::sync::Mutex;
 
 /// Files smaller than this are read too fast for a bar to help.
@@ -35,7 +34,7 @@ impl StderrProgress {
 impl Progress for StderrProgress {
     fn message(&self, message: &str) {
         if self.enabled {
-            let _ = writeln!(std::io::stderr().lock(), "{message}...");
+            crate::term::plain(&format!("{message}..."));
         }
     }
 
@@ -62,7 +61,7 @@ impl Progress for StderrProgress {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> ");
                 bar.set_style(style);
-                bar.set_message(what.to_owned());
+                bar.set_message(cloud502::model::secret::for_terminal(what));
                 bar.set_position(done);
                 *slot = Some((what.to_owned(), bar));
             }

@@ -18,5 +18,5 @@ pub use cloud502_model::{Evidence, Finding, FindingCode, Report};
 pub use error::{ProviderError, Result};
 pub use provider::{CollectCx, NoProgress, Progress, Provider, RequestBudget};
 pub use rules::{RULES, Rule, diagnose};
-pub use run::{RunOptions, build_report, now_rfc3339, run};
+pub use run::{RunOptions, build_report, mask_secrets, now_rfc3339, run};
 pub use start_error::StartError;

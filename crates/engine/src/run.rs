@@ -36,7 +36,7 @@ pub async fn run(
     let generated_at = now_rfc3339();
     // Providers bound each call themselves; this is the backstop for the whole run, so a
     // provider that forgets a timeout cannot hang a scheduled audit.
-    let backstop = cx.deadline + DEADLINE_GRACE;
+    let backstop = cx.deadline.saturating_add(DEADLINE_GRACE);
     let evidence = match tokio::time::timeout(backstop, provider.collect(cx)).await {
         Ok(Ok(evidence)) => evidence,
         Ok(Err(e)) if e.is_usage() => return Err(e),
@@ -81,7 +81,7 @@ pub fn build_report(evidence: Evidence, opts: &RunOptions, generated_at: String)
     let diagnose_ms = ms(diagnose_started.elapsed());
     let inspected = evidence.inspected();
     let (verdict, summary) = summarize(&findings, &evidence.gaps, inspected, opts.fail_on);
-    Report {
+    let report = Report {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo {
             name: "cloud502".into(),
@@ -105,7 +105,21 @@ pub fn build_report(evidence: Evidence, opts: &RunOptions, generated_at: String)
             diagnose_ms,
             total_ms: diagnose_ms,
         },
+    };
+    mask_secrets(report)
+}
+
+/// The report with every registered secret masked in every string: API messages, response
+/// headers and bodies, log excerpts and file names all come from outside and may quote a
+/// credential back (see [`cloud502_model::secret`]).
+pub fn mask_secrets<T>(value: T) -> T
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    if !cloud502_model::secret::any() {
+        return value;
     }
+    cloud502_model::secret::mask_value(&value).unwrap_or(value)
 }
 
 fn ms(d: std::time::Duration) -> f64 {

@@ -13,6 +13,7 @@ mod logclass;
 mod metric;
 mod probe;
 mod report;
+pub mod secret;
 mod target;
 mod trace;
 

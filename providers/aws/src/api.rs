@@ -193,6 +193,7 @@ impl Clients {
         secret_access_key: &str,
         call_timeout: Duration,
     ) -> Clients {
+        cloud502_model::secret::register(secret_access_key);
         let creds = aws_credential_types::Credentials::new(
             access_key_id,
             secret_access_key,
@@ -261,7 +262,15 @@ credentials, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
     };
     let resolved = tokio::time::timeout(opts.call_timeout, provider.provide_credentials()).await;
     match resolved {
-        Ok(Ok(_)) => Ok(()),
+        Ok(Ok(creds)) => {
+            // Credentials from a profile, SSO or instance metadata never pass through the
+            // environment: register them so an error or log that quotes them is masked.
+            cloud502_model::secret::register(creds.secret_access_key());
+            if let Some(token) = creds.session_token() {
+                cloud502_model::secret::register(token);
+            }
+            Ok(())
+        }
         Ok(Err(CredentialsError::CredentialsNotLoaded(_))) => Err(AwsError::Credentials {
             message: format!("no AWS credentials found (tried {CHAIN})"),
             hint,

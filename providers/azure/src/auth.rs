@@ -178,7 +178,11 @@ impl Credential {
     /// A token for `scope`, within `timeout`.
     pub async fn token(&self, scope: &str, timeout: Duration) -> Result<Token, String> {
         match tokio::time::timeout(timeout, self.inner.get_token(&[scope], None)).await {
-            Ok(Ok(t)) => Ok(Token(t.token)),
+            Ok(Ok(t)) => {
+                // A server may quote the bearer token back (an error body, a redirect URL).
+                cloud502_model::secret::register(t.token.secret());
+                Ok(Token(t.token))
+            }
             Ok(Err(e)) => Err(one_line(&e.to_string())),
             Err(_) => Err(format!(
                 "{} gave no token within {} s",

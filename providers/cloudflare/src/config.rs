@@ -24,7 +24,10 @@ impl Token {
     /// A token, trimmed. `None` when empty or when it holds characters no header may carry.
     pub fn new(raw: &str) -> Option<Self> {
         let t = raw.trim();
-        (!t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic())).then(|| Token(t.to_owned()))
+        let ok = !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic());
+        // The API quotes a rejected token back in some error messages: mask it everywhere.
+        cloud502_model::secret::register(t);
+        ok.then(|| Token(t.to_owned()))
     }
 
     /// From CLOUDFLARE_API_TOKEN, else CF_API_TOKEN, as `lookup` reads them.
