@@ -495,6 +495,51 @@ fn target_scheme(kind: ForwardKind, target: &str) -> Option<String> {
     }
 }
 
+/// A pass target as it may appear in reports: query values and a URL password are secrets
+/// (`proxy_pass http://api/?token=...`), so they are registered (an error.log line that quotes
+/// the upstream URL is masked too) and replaced by `<redacted>`; nginx variables are kept.
+fn redact_target(target: &str) -> String {
+    let (base, query) = match target.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (target, None),
+    };
+    let mut out = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(authority_end);
+            match authority.rsplit_once('@') {
+                Some((userinfo, host)) => {
+                    let user = match userinfo.split_once(':') {
+                        Some((user, password)) => {
+                            cloud502_model::secret::register(password);
+                            format!("{user}:{}", cloud502_model::secret::MASK)
+                        }
+                        None => userinfo.to_owned(),
+                    };
+                    format!("{scheme}://{user}@{host}{path}")
+                }
+                None => base.to_owned(),
+            }
+        }
+        None => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, v)) if !v.is_empty() && !v.starts_with('$') => {
+                    cloud502_model::secret::register(v);
+                    format!("{k}={}", cloud502_model::secret::MASK)
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    out
+}
+
 /// The host part of a target: what nginx matches against `upstream` names.
 fn target_host(target: &str) -> &str {
     let rest = target.split_once("://").map_or(target, |(_, rest)| rest);
@@ -555,7 +600,7 @@ impl<'a> RouteBuilder<'a> {
         path: Option<&str>,
         server: &ServerInfo,
     ) {
-        let target = pass.arg().unwrap_or_default().to_string();
+        let target = redact_target(pass.arg().unwrap_or_default());
         let dynamic = target.contains('$');
         let host = target_host(&target);
         let pool = (!dynamic && self.upstreams.contains(&host)).then(|| host.to_string());
@@ -909,6 +954,24 @@ fn visit<'a>(level: &'a [Directive], f: &mut impl FnMut(&'a Directive)) {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pass_targets_lose_query_values_and_passwords_but_keep_variables() {
+        assert_eq!(
+            redact_target("http://api.internal/v1?token=s3cr3t-nginx-q&v=$arg_v"),
+            "http://api.internal/v1?token=<redacted>&v=$arg_v"
+        );
+        assert_eq!(
+            redact_target("https://svc:hunter2pw@up:8443/x"),
+            "https://svc:<redacted>@up:8443/x"
+        );
+        assert_eq!(redact_target("http://$target"), "http://$target");
+        // Registered: an error.log line quoting the upstream URL is masked as well.
+        assert_eq!(
+            cloud502_model::secret::mask("upstream: \"http://api.internal/v1?token=s3cr3t-nginx-q\""),
+            "upstream: \"http://api.internal/v1?token=<redacted>\""
+        );
+    }
 
     const FULL: &str = include_str!("../tests/fixtures/config/full.conf");
     const DEBIAN_DUMP: &str =
