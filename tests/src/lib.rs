@@ -43,13 +43,17 @@ pub struct Run {
 
 impl Run {
     /// stdout parsed as JSON.
+    /// Every report in it (a single report, an audit's subjects, a trace's hops) is checked for
+    /// findings that cite evidence ids the report does not hold: see [`assert_no_dangling_evidence`].
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+        let json = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
                 "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
                 self.stdout, self.stderr
             )
-        })
+        });
+        assert_no_dangling_evidence(&json);
+        json
     }
 }
 
@@ -131,4 +135,97 @@ pub fn refusing_port() -> (u16, socket2::Socket) {
     socket.bind(&addr.into()).unwrap();
     let port = socket.local_addr().unwrap().as_socket().unwrap().port();
     (port, socket)
+}
+
+/// Findings that cite an evidence id their report does not hold, as `subject: code cites id`.
+///
+/// Walks the whole value, so it finds every report inside it: a `cloud502 <provider> -o json`
+/// report, each subject's report in an audit, the probe and each hop's report in a trace. A report
+/// is an object with a `findings` array and an `evidence` array of `{id, ...}` items.
+pub fn dangling_evidence(json: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    walk_reports(json, &mut out);
+    out
+}
+
+fn walk_reports(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            if let (Some(Value::Array(findings)), Some(Value::Array(items))) =
+                (map.get("findings"), map.get("evidence"))
+            {
+                let ids: std::collections::HashSet<&str> =
+                    items.iter().filter_map(|i| i["id"].as_str()).collect();
+                let subject = map
+                    .get("subject")
+                    .and_then(|s| s["id"].as_str())
+                    .unwrap_or("<no subject>");
+                for f in findings {
+                    let code = f["code"].as_str().unwrap_or("<no code>");
+                    for id in f["evidence"].as_array().into_iter().flatten() {
+                        let id = id.as_str().unwrap_or("<not a string>");
+                        if !ids.contains(id) {
+                            out.push(format!("{subject}: {code} cites {id}"));
+                        }
+                    }
+                }
+            }
+            for child in map.values() {
+                walk_reports(child, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|c| walk_reports(c, out)),
+        _ => {}
+    }
+}
+
+/// Fail when any finding in `json` cites an evidence id that its report's `evidence` list does not
+/// hold (issue 14: a reader must be able to look up every fact a finding rests on).
+pub fn assert_no_dangling_evidence(json: &Value) {
+    let dangling = dangling_evidence(json);
+    assert!(
+        dangling.is_empty(),
+        "findings cite evidence ids the report does not hold:\n  {}",
+        dangling.join("\n  ")
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn report(cited: &[&str], held: &[&str]) -> Value {
+        json!({
+            "subject": {"kind": "nginx", "id": "web"},
+            "findings": [{"code": "nginx-502", "evidence": cited}],
+            "evidence": held.iter().map(|id| json!({"id": id, "source": "s", "fact": "f"})).collect::<Vec<_>>(),
+        })
+    }
+
+    #[test]
+    fn a_report_whose_findings_cite_only_held_ids_passes() {
+        assert_no_dangling_evidence(&report(&["log.0", "target.1"], &["log.0", "target.1"]));
+        assert_no_dangling_evidence(&json!({"findings": [], "evidence": []}));
+    }
+
+    #[test]
+    #[should_panic(expected = "web: nginx-502 cites target.7")]
+    fn a_dangling_id_fails() {
+        assert_no_dangling_evidence(&report(&["log.0", "target.7"], &["log.0"]));
+    }
+
+    #[test]
+    fn reports_nested_in_audits_and_traces_are_checked() {
+        let audit = json!({"subjects": [{"report": report(&["log.0"], &["log.0"])},
+                                        {"report": report(&["nsg.x"], &[])}],
+                           "rollup": {"findings": [{"code": "nginx-502", "count": 1}]}});
+        assert_eq!(dangling_evidence(&audit), ["web: nginx-502 cites nsg.x"]);
+        let trace = json!({"probe": report(&[], &[]),
+                           "hops": [{"report": report(&["log.0.group.3"], &["log.0"])}]});
+        assert_eq!(
+            dangling_evidence(&trace),
+            ["web: nginx-502 cites log.0.group.3"]
+        );
+    }
 }

@@ -113,6 +113,9 @@ impl Collector<'_> {
         let (checks, gaps) = network;
         ev.checks = checks;
         ev.gaps.extend(gaps);
+        // State targets, log groups, routes, pools and checks as items, under the ids the appgw
+        // rules cite (`target.N`, `log.0.group.K`, `nsg.gateway-manager`), as every provider does.
+        cloud502_engine::describe::describe(&mut ev);
         Ok(ev)
     }
 
