@@ -6,6 +6,7 @@
 
 pub mod describe;
 mod error;
+pub mod http;
 pub mod outcome;
 mod provider;
 pub mod remediation;

@@ -5,35 +5,30 @@
 //! `backendhealth` (a read action in Azure RBAC) and Log Analytics queries.
 
 use crate::auth::Token;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use cloud502_engine::http::{self, Client, HttpError, OnThrottle, Policy, Request, Response};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
+use url::Url;
+
+pub use cloud502_engine::http::{CallLog, retry_after};
 
 /// How many times one request is sent at most.
 pub const MAX_ATTEMPTS: u32 = 4;
 /// The wait before a retry or a poll when the server gives no `Retry-After`.
 const DEFAULT_WAIT: Duration = Duration::from_secs(2);
-/// Connect timeout of every request.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The RBAC actions called, with counts (for the least-privilege role in docs/providers/azure.md).
-#[derive(Debug, Clone, Default)]
-pub struct CallLog(Arc<Mutex<BTreeMap<String, u32>>>);
-
-impl CallLog {
-    fn record(&self, action: &str) {
-        if let Ok(mut m) = self.0.lock() {
-            *m.entry(action.to_owned()).or_default() += 1;
-        }
-    }
-
-    /// Action → calls.
-    pub fn snapshot(&self) -> BTreeMap<String, u32> {
-        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+/// ARM's retry policy: 429 (with `Retry-After`, per subscription and minute) and transient 5xx.
+fn policy() -> Policy {
+    Policy {
+        max_attempts: MAX_ATTEMPTS,
+        retry_statuses: &[429, 502, 503, 504],
+        on_429: OnThrottle::Retry,
+        status_wait: DEFAULT_WAIT,
+        connect_wait: DEFAULT_WAIT / 2,
+        max_requests: None,
+        body_cap: http::API_BODY_CAP,
     }
 }
 
@@ -120,32 +115,37 @@ impl ApiError {
     }
 }
 
-/// One HTTP client for ARM and Log Analytics.
+/// One HTTP client for ARM and Log Analytics, over the shared plumbing
+/// ([`cloud502_engine::http`]): retries, the audit's request budget, the body cap, masking, and
+/// the endpoint rule (the token goes only to the origin of the configured endpoint a call starts
+/// on; a poll URL elsewhere is refused).
 #[derive(Debug, Clone)]
 pub struct Api {
-    http: reqwest::Client,
+    client: Client,
+    /// The configured endpoints' origins (ARM, Log Analytics): the only ones a call may start on.
+    origins: Vec<url::Origin>,
     /// Bound on each operation (a request with its retries, or a whole long-running operation).
     pub timeout: Duration,
     /// Actions called.
     pub calls: CallLog,
-    /// A request budget shared with other runs (`cloud502 audit`).
-    pub budget: Option<std::sync::Arc<cloud502_engine::RequestBudget>>,
 }
 
 impl Api {
-    /// A client whose operations are bounded by `timeout`.
-    pub fn new(timeout: Duration, calls: CallLog) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
-            .user_agent(concat!("cloud502/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    /// A client whose operations are bounded by `timeout`, calling only `endpoints` (ARM's and
+    /// Log Analytics').
+    pub fn new(timeout: Duration, calls: CallLog, endpoints: &[&Url]) -> Result<Self, String> {
+        let client = Client::new(policy(), timeout, calls.clone())?;
         Ok(Api {
-            http,
+            client,
+            origins: endpoints.iter().map(|u| u.origin()).collect(),
             timeout,
             calls,
-            budget: None,
         })
+    }
+
+    /// Share a request budget with other runs (`cloud502 audit`).
+    pub fn set_budget(&mut self, budget: Option<std::sync::Arc<cloud502_engine::RequestBudget>>) {
+        self.client.shared_budget = budget;
     }
 
     /// GET a JSON resource.
@@ -157,8 +157,11 @@ impl Api {
     ) -> Result<T, ApiError> {
         self.calls.record(action);
         let deadline = Instant::now() + self.timeout;
-        let (_, _, body) = self.send(Method::GET, url, token, None, deadline).await?;
-        parse(&body)
+        let origin = self.origin_of(url)?;
+        let r = self
+            .send(Method::GET, url, &origin, token, None, deadline)
+            .await?;
+        parse(&r.body)
     }
 
     /// POST a JSON body and parse the JSON answer (Log Analytics queries).
@@ -171,15 +174,19 @@ impl Api {
     ) -> Result<T, ApiError> {
         self.calls.record(action);
         let deadline = Instant::now() + self.timeout;
-        let (_, _, body) = self
-            .send(Method::POST, url, token, Some(body), deadline)
+        let origin = self.origin_of(url)?;
+        let body = body.to_string();
+        let r = self
+            .send(Method::POST, url, &origin, token, Some(&body), deadline)
             .await?;
-        parse(&body)
+        parse(&r.body)
     }
 
     /// POST that starts a long-running operation, and poll it to the end (KB 2.1, [Z5]): a 200
     /// is the result; a 201/202 is polled at `Azure-AsyncOperation` (status) and `Location`
-    /// (result), waiting `Retry-After` between polls, until `timeout` has passed.
+    /// (result), waiting `Retry-After` between polls, until `timeout` has passed. Poll URLs
+    /// come from the answer: one on another origin than `url`'s is not followed (the token
+    /// would go there), and the call fails saying so.
     pub async fn post_lro<T: DeserializeOwned>(
         &self,
         url: &str,
@@ -188,16 +195,20 @@ impl Api {
     ) -> Result<T, ApiError> {
         self.calls.record(action);
         let deadline = Instant::now() + self.timeout;
-        let body = serde_json::json!({});
-        let (status, headers, first) = self
-            .send(Method::POST, url, token, Some(&body), deadline)
+        let origin = self.origin_of(url)?;
+        let first = self
+            .send(Method::POST, url, &origin, token, Some("{}"), deadline)
             .await?;
-        if status == StatusCode::OK {
-            return parse(&first);
+        if first.status == StatusCode::OK {
+            return parse(&first.body);
         }
-        let location = header_url(&headers, "location");
-        let async_op = header_url(&headers, "azure-asyncoperation");
-        let mut wait = retry_after(&headers).unwrap_or(DEFAULT_WAIT);
+        let location = first.header_url("location");
+        let async_op = first.header_url("azure-asyncoperation");
+        // Refuse a foreign poll URL before waiting for it.
+        for u in [&location, &async_op].into_iter().flatten() {
+            http::check_origin(u, &origin).map_err(|e| lro_error(e, self.timeout))?;
+        }
+        let mut wait = first.retry_after().unwrap_or(DEFAULT_WAIT);
         let expired = || ApiError::Timeout {
             after: self.timeout,
             running: true,
@@ -205,12 +216,14 @@ impl Api {
         // Poll the operation status first when there is one.
         if let Some(op) = async_op {
             loop {
-                sleep_within(wait, deadline).await.map_err(|()| expired())?;
-                let (_, headers, body) = self
-                    .send(Method::GET, &op, token, None, deadline)
+                if !http::sleep_within(wait, deadline).await {
+                    return Err(expired());
+                }
+                let r = self
+                    .send(Method::GET, &op, &origin, token, None, deadline)
                     .await
                     .map_err(|e| lro_timeout(e, self.timeout))?;
-                let state: OperationStatus = parse(&body)?;
+                let state: OperationStatus = parse(&r.body)?;
                 match state.status.as_str() {
                     "Succeeded" => break,
                     "Failed" | "Canceled" | "Cancelled" => {
@@ -225,16 +238,16 @@ impl Api {
                             retry_after: None,
                         });
                     }
-                    _ => wait = retry_after(&headers).unwrap_or(DEFAULT_WAIT),
+                    _ => wait = r.retry_after().unwrap_or(DEFAULT_WAIT),
                 }
             }
             return match location {
                 Some(loc) => {
-                    let (_, _, body) = self
-                        .send(Method::GET, &loc, token, None, deadline)
+                    let r = self
+                        .send(Method::GET, &loc, &origin, token, None, deadline)
                         .await
                         .map_err(|e| lro_timeout(e, self.timeout))?;
-                    parse(&body)
+                    parse(&r.body)
                 }
                 None => Err(ApiError::Invalid(
                     "the operation succeeded but gave no Location to read the result from"
@@ -245,112 +258,111 @@ impl Api {
         let Some(loc) = location else {
             return Err(ApiError::Invalid(format!(
                 "HTTP {} without Location or Azure-AsyncOperation to poll",
-                status.as_u16()
+                first.status.as_u16()
             )));
         };
         loop {
-            sleep_within(wait, deadline).await.map_err(|()| expired())?;
-            let (status, headers, body) = self
-                .send(Method::GET, &loc, token, None, deadline)
+            if !http::sleep_within(wait, deadline).await {
+                return Err(expired());
+            }
+            let r = self
+                .send(Method::GET, &loc, &origin, token, None, deadline)
                 .await
                 .map_err(|e| lro_timeout(e, self.timeout))?;
-            if status == StatusCode::OK {
-                return parse(&body);
+            if r.status == StatusCode::OK {
+                return parse(&r.body);
             }
-            wait = retry_after(&headers).unwrap_or(DEFAULT_WAIT);
+            wait = r.retry_after().unwrap_or(DEFAULT_WAIT);
         }
     }
 
-    /// Send one request, retrying 429/503 (honouring `Retry-After`) and broken connections while
-    /// the deadline allows. Returns a 2xx response; anything else is an error.
+    /// The origin of `url` when it is one of the configured endpoints'.
+    fn origin_of(&self, url: &str) -> Result<url::Origin, ApiError> {
+        let origin = Url::parse(url)
+            .map(|u| u.origin())
+            .map_err(|e| ApiError::Invalid(format!("not a URL ({e})")))?;
+        if self.origins.contains(&origin) {
+            Ok(origin)
+        } else {
+            Err(from_http(
+                HttpError::ForeignOrigin {
+                    origin: origin.ascii_serialization(),
+                    allowed: self
+                        .origins
+                        .iter()
+                        .map(url::Origin::ascii_serialization)
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                },
+                self.timeout,
+            ))
+        }
+    }
+
+    /// Send one request through the shared plumbing; a 2xx answer, or the error classified.
     async fn send(
         &self,
         method: Method,
         url: &str,
+        origin: &url::Origin,
         token: &Token,
-        body: Option<&serde_json::Value>,
+        body: Option<&str>,
         deadline: Instant,
-    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), ApiError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(ApiError::Timeout {
-                    after: self.timeout,
-                    running: false,
-                });
-            }
-            if let Some(budget) = &self.budget
-                && !budget.take()
-            {
-                return Err(ApiError::Spent(budget.spent_message()));
-            }
-            let mut req = self
-                .http
-                .request(method.clone(), url)
-                .header("authorization", token.bearer())
-                .header("accept", "application/json")
-                .timeout(remaining);
-            if let Some(b) = body {
-                req = req
-                    .header("content-type", "application/json")
-                    .body(b.to_string());
-            }
-            let result = async {
-                let resp = req.send().await?;
-                let status = resp.status();
-                let headers = resp.headers().clone();
-                let bytes = resp.bytes().await?;
-                Ok::<_, reqwest::Error>((status, headers, bytes.to_vec()))
-            }
-            .await;
-            let (status, headers, bytes) = match result {
-                Ok(r) => r,
-                Err(e) if e.is_timeout() => {
-                    return Err(ApiError::Timeout {
-                        after: self.timeout,
-                        running: false,
-                    });
-                }
-                Err(e) => {
-                    let msg = transport_error(&e);
-                    if attempt < MAX_ATTEMPTS && e.is_connect() {
-                        let wait = DEFAULT_WAIT / 2 * attempt;
-                        if sleep_within(wait, deadline).await.is_ok() {
-                            continue;
-                        }
-                    }
-                    return Err(ApiError::Unreachable(msg));
-                }
-            };
-            if status.is_success() {
-                return Ok((status, headers, bytes));
-            }
-            let after = retry_after(&headers);
-            let retryable = status == StatusCode::TOO_MANY_REQUESTS
-                || status == StatusCode::SERVICE_UNAVAILABLE
-                || status == StatusCode::BAD_GATEWAY
-                || status == StatusCode::GATEWAY_TIMEOUT;
-            if retryable && attempt < MAX_ATTEMPTS {
-                let wait = after.unwrap_or(DEFAULT_WAIT * attempt);
-                if sleep_within(wait, deadline).await.is_ok() {
-                    continue;
-                }
-            }
-            let (code, message) = envelope(&bytes).unwrap_or_else(|| {
+    ) -> Result<Response, ApiError> {
+        let authorization = token.bearer();
+        let req = Request {
+            method: &method,
+            url,
+            authorization: &authorization,
+            origin,
+            body,
+        };
+        self.client
+            .send(req, deadline)
+            .await
+            .map_err(|e| from_http(e, self.timeout))
+    }
+}
+
+/// The shared layer's failure as ARM's: an error status is read from ARM's envelope.
+fn from_http(e: HttpError, timeout: Duration) -> ApiError {
+    match e {
+        HttpError::Status(r) => {
+            let (code, message) = envelope(&r.body).unwrap_or_else(|| {
                 (
-                    status.canonical_reason().unwrap_or("").to_owned(),
+                    r.status.canonical_reason().unwrap_or("").to_owned(),
                     String::new(),
                 )
             });
-            return Err(ApiError::Status {
-                status: status.as_u16(),
+            ApiError::Status {
+                status: r.status.as_u16(),
                 code,
                 message,
-                retry_after: after,
-            });
+                retry_after: r.retry_after(),
+            }
         }
+        HttpError::Timeout => ApiError::Timeout {
+            after: timeout,
+            running: false,
+        },
+        HttpError::Unreachable(m) => ApiError::Unreachable(m),
+        HttpError::Spent(m) => ApiError::Spent(m),
+        // A body over the cap, a redirect or a foreign URL: an answer this client does not take.
+        e @ (HttpError::TooLarge { .. }
+        | HttpError::ForeignOrigin { .. }
+        | HttpError::Redirect { .. }
+        | HttpError::Throttled { .. }
+        | HttpError::Budget { .. }) => ApiError::Invalid(e.to_string()),
+    }
+}
+
+/// A poll URL refused by the endpoint rule, as the operation's error.
+fn lro_error(e: HttpError, timeout: Duration) -> ApiError {
+    match e {
+        HttpError::ForeignOrigin { origin, allowed } => ApiError::Invalid(format!(
+            "the long-running operation's poll URL is on another host ({origin}): not followed, the token is sent only to {allowed}"
+        )),
+        other => from_http(other, timeout),
     }
 }
 
@@ -363,42 +375,6 @@ fn lro_timeout(e: ApiError, after: Duration) -> ApiError {
         },
         other => other,
     }
-}
-
-/// Sleep `wait` if that ends before `deadline`; `Err` when it would not.
-async fn sleep_within(wait: Duration, deadline: Instant) -> Result<(), ()> {
-    if Instant::now() + wait >= deadline {
-        return Err(());
-    }
-    tokio::time::sleep(wait).await;
-    Ok(())
-}
-
-/// `Retry-After` in seconds (ARM sends seconds), or `retry-after-ms` / `x-ms-retry-after-ms`.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
-        if let Some(ms) = headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-        {
-            return Some(Duration::from_millis(ms));
-        }
-    }
-    headers
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
-}
-
-fn header_url(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| v.starts_with("http://") || v.starts_with("https://"))
-        .map(str::to_owned)
 }
 
 /// ARM's (and Log Analytics') error envelope: `{"error":{"code":..,"message":..}}`.
@@ -458,31 +434,9 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 
 pub(crate) use cloud502_engine::remote::one_line;
 
-/// A transport error in one line, with its innermost cause and the URL without its query.
-fn transport_error(e: &reqwest::Error) -> String {
-    let url = e
-        .url()
-        .map(|u| format!(" ({})", u.as_str().split('?').next().unwrap_or("")))
-        .unwrap_or_default();
-    format!("{}{url}", cloud502_engine::remote::innermost_cause(e))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_reads_seconds_and_milliseconds() {
-        let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, "17".parse().unwrap_or_else(|_| unreachable!()));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(17)));
-        h.insert(
-            "retry-after-ms",
-            "250".parse().unwrap_or_else(|_| unreachable!()),
-        );
-        assert_eq!(retry_after(&h), Some(Duration::from_millis(250)));
-        assert_eq!(retry_after(&HeaderMap::new()), None);
-    }
 
     #[test]
     fn envelope_is_read_in_one_line() {

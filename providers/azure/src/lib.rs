@@ -118,13 +118,15 @@ impl Provider for AzureProvider {
         let (credential, token) = self.credential().await?;
         cx.progress
             .message(&format!("Azure credential: {}", credential.why));
-        let mut api = Api::new(self.options.timeout, self.calls.clone()).map_err(|message| {
-            AzureError::Unavailable {
-                message,
-                hint: "check the system's TLS roots".to_owned(),
-            }
-        })?;
-        api.budget = cx.budget.clone();
+        let endpoints = [&self.validated.arm_endpoint, &self.validated.logs_endpoint];
+        let mut api =
+            Api::new(self.options.timeout, self.calls.clone(), &endpoints).map_err(|message| {
+                AzureError::Unavailable {
+                    message,
+                    hint: "check the system's TLS roots".to_owned(),
+                }
+            })?;
+        api.set_budget(cx.budget.clone());
         let collector = collect::Collector {
             opts: &self.options,
             v: &self.validated,

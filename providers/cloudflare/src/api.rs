@@ -12,24 +12,35 @@
 //! Every request is a GET, except the GraphQL query, which is a read-only POST.
 
 use crate::config::Token;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
-use reqwest::{Method, StatusCode};
+use cloud502_engine::http::{self, Client, HttpError, OnThrottle, Policy, Request};
+use reqwest::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 
+pub use cloud502_engine::http::{CallLog, retry_after};
+
 /// How many times one request is sent at most (transient failures only).
 const MAX_ATTEMPTS: u32 = 3;
-/// Connect timeout of every request.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Page size asked for on list endpoints.
 pub const PER_PAGE: u32 = 100;
 /// Pages read at most from one list.
 const MAX_PAGES: u32 = 20;
+
+/// Cloudflare's policy (KB 3.2): transient 5xx and connect errors are retried; a 429 is never
+/// retried or slept on and stops every later call; `max_requests` caps the run.
+fn policy(max_requests: u32) -> Policy {
+    Policy {
+        max_attempts: MAX_ATTEMPTS,
+        retry_statuses: &[500, 502, 503, 504],
+        on_429: OnThrottle::StopRun,
+        status_wait: Duration::from_secs(1),
+        connect_wait: Duration::from_millis(500),
+        max_requests: Some(max_requests),
+        body_cap: http::API_BODY_CAP,
+    }
+}
 
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,31 +158,6 @@ impl ApiError {
     }
 }
 
-/// The token permissions the calls needed, with counts (docs/providers/cloudflare.md lists them).
-#[derive(Debug, Clone, Default)]
-pub struct CallLog(Arc<Mutex<BTreeMap<String, u32>>>);
-
-impl CallLog {
-    fn record(&self, permission: &str) {
-        if let Ok(mut m) = self.0.lock() {
-            *m.entry(permission.to_owned()).or_default() += 1;
-        }
-    }
-
-    /// Permission → calls.
-    pub fn snapshot(&self) -> BTreeMap<String, u32> {
-        self.0.lock().map(|m| m.clone()).unwrap_or_default()
-    }
-}
-
-/// The requests one run may still send, and the 429 that stopped them.
-#[derive(Debug)]
-struct Budget {
-    max: u32,
-    used: AtomicU32,
-    throttled: Mutex<Option<Option<Duration>>>,
-}
-
 /// The v4 envelope.
 #[derive(Debug, Deserialize)]
 struct Envelope<T> {
@@ -207,19 +193,19 @@ pub struct ResultInfo {
     pub total_pages: u32,
 }
 
-/// One API v4 client, shared by the calls of one run.
+/// One API v4 client, shared by the calls of one run, over the shared plumbing
+/// ([`cloud502_engine::http`]): retries, budgets, the body cap, masking, and the endpoint rule
+/// (every request goes to the configured API base's origin, nowhere else).
 #[derive(Debug, Clone)]
 pub struct Api {
-    http: reqwest::Client,
+    client: Client,
     base: String,
+    origin: url::Origin,
     token: Token,
     /// Bound on each call with its retries.
     pub timeout: Duration,
-    budget: Arc<Budget>,
     /// Permissions used.
     pub calls: CallLog,
-    /// A request budget shared with other runs (`cloud502 audit`).
-    pub shared_budget: Option<Arc<cloud502_engine::RequestBudget>>,
 }
 
 impl Api {
@@ -231,33 +217,29 @@ impl Api {
         max_requests: u32,
         calls: CallLog,
     ) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("cloud502/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let base = base.trim_end_matches('/').to_owned();
+        let origin = url::Url::parse(&base)
+            .map_err(|e| format!("the API base {base:?} is not a URL ({e})"))?
+            .origin();
+        let client = Client::new(policy(max_requests), timeout, calls.clone())?;
         Ok(Api {
-            http,
-            base: base.trim_end_matches('/').to_owned(),
+            client,
+            base,
+            origin,
             token,
             timeout,
-            budget: Arc::new(Budget {
-                max: max_requests,
-                used: AtomicU32::new(0),
-                throttled: Mutex::new(None),
-            }),
             calls,
-            shared_budget: None,
         })
+    }
+
+    /// Share a request budget with other runs (`cloud502 audit`).
+    pub fn set_budget(&mut self, budget: Option<std::sync::Arc<cloud502_engine::RequestBudget>>) {
+        self.client.shared_budget = budget;
     }
 
     /// Requests sent so far.
     pub fn requests_sent(&self) -> u32 {
-        self.budget
-            .used
-            .load(Ordering::Relaxed)
-            .min(self.budget.max)
+        self.client.requests_sent()
     }
 
     /// GET one resource (`path` starts with `/`); `permission` names the token permission it needs.
@@ -267,7 +249,7 @@ impl Api {
         permission: &str,
     ) -> Result<T, ApiError> {
         self.calls.record(permission);
-        let (body, _) = self.send(Method::GET, path, None).await?;
+        let body = self.send(Method::GET, path, None).await?;
         let env: Envelope<T> = parse(&body)?;
         if env.success == Some(false) {
             return Err(envelope_error(200, &env.errors));
@@ -288,7 +270,7 @@ impl Api {
         let mut page = 1;
         loop {
             let url = format!("{path}{sep}page={page}&per_page={PER_PAGE}");
-            let (body, _) = self.send(Method::GET, &url, None).await?;
+            let body = self.send(Method::GET, &url, None).await?;
             let env: Envelope<Vec<T>> = parse(&body)?;
             if env.success == Some(false) {
                 return Err(envelope_error(200, &env.errors));
@@ -329,7 +311,7 @@ impl Api {
         }
         self.calls.record(permission);
         let body = serde_json::json!({ "query": query, "variables": variables });
-        let (bytes, _) = self.send(Method::POST, "/graphql", Some(&body)).await?;
+        let bytes = self.send(Method::POST, "/graphql", Some(&body)).await?;
         let r: Response = parse(&bytes)?;
         // Partial data with errors is still an error here: the split would be wrong.
         let errors = r.errors.unwrap_or_default();
@@ -353,118 +335,61 @@ impl Api {
             .ok_or_else(|| ApiError::Invalid("GraphQL answered without data".to_owned()))
     }
 
-    /// Take one request from the budget, unless a 429 already stopped the run.
-    fn admit(&self) -> Result<(), ApiError> {
-        if let Ok(t) = self.budget.throttled.lock()
-            && let Some(retry_after) = *t
-        {
-            return Err(ApiError::Throttled {
-                retry_after,
-                earlier: true,
-            });
-        }
-        let used = self.budget.used.fetch_add(1, Ordering::Relaxed);
-        if used >= self.budget.max {
-            return Err(ApiError::Budget {
-                max: self.budget.max,
-            });
-        }
-        if let Some(shared) = &self.shared_budget
-            && !shared.take()
-        {
-            // Not sent: give the request back to this run's own count.
-            self.budget.used.fetch_sub(1, Ordering::Relaxed);
-            return Err(ApiError::Spent(shared.spent_message()));
-        }
-        Ok(())
-    }
-
-    /// Send one request, retrying transient failures within the deadline. Returns a 2xx body.
+    /// Send one request through the shared plumbing. Returns a 2xx body.
     async fn send(
         &self,
         method: Method,
         path: &str,
         body: Option<&serde_json::Value>,
-    ) -> Result<(Vec<u8>, HeaderMap), ApiError> {
+    ) -> Result<Vec<u8>, ApiError> {
         let deadline = Instant::now() + self.timeout;
         let url = format!("{}{path}", self.base);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(ApiError::Timeout {
-                    after: self.timeout,
-                });
-            }
-            self.admit()?;
-            let mut req = self
-                .http
-                .request(method.clone(), &url)
-                .header("authorization", self.token.bearer())
-                .header("accept", "application/json")
-                .timeout(remaining);
-            if let Some(b) = body {
-                req = req
-                    .header("content-type", "application/json")
-                    .body(b.to_string());
-            }
-            let result = async {
-                let resp = req.send().await?;
-                let status = resp.status();
-                let headers = resp.headers().clone();
-                let bytes = resp.bytes().await?;
-                Ok::<_, reqwest::Error>((status, headers, bytes.to_vec()))
-            }
-            .await;
-            let (status, headers, bytes) = match result {
-                Ok(r) => r,
-                Err(e) if e.is_timeout() => {
-                    return Err(ApiError::Timeout {
-                        after: self.timeout,
-                    });
-                }
-                Err(e) => {
-                    if attempt < MAX_ATTEMPTS
-                        && e.is_connect()
-                        && sleep_within(Duration::from_millis(500) * attempt, deadline).await
-                    {
-                        continue;
-                    }
-                    return Err(ApiError::Unreachable(transport_error(&e)));
-                }
-            };
-            if status.is_success() {
-                return Ok((bytes, headers));
-            }
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                let retry_after = retry_after(&headers);
-                if let Ok(mut t) = self.budget.throttled.lock() {
-                    *t = Some(retry_after);
-                }
-                return Err(ApiError::Throttled {
-                    retry_after,
-                    earlier: false,
-                });
-            }
-            let transient = matches!(status.as_u16(), 500 | 502 | 503 | 504);
-            if transient
-                && attempt < MAX_ATTEMPTS
-                && sleep_within(Duration::from_secs(1) * attempt, deadline).await
-            {
-                continue;
-            }
-            let errors = serde_json::from_slice::<Envelope<serde_json::Value>>(&bytes)
+        let authorization = self.token.bearer();
+        let body = body.map(serde_json::Value::to_string);
+        let req = Request {
+            method: &method,
+            url: &url,
+            authorization: &authorization,
+            origin: &self.origin,
+            body: body.as_deref(),
+        };
+        match self.client.send(req, deadline).await {
+            Ok(r) => Ok(r.body),
+            Err(e) => Err(from_http(e, self.timeout)),
+        }
+    }
+}
+
+/// The shared layer's failure as Cloudflare's: an error status is read from the v4 envelope.
+fn from_http(e: HttpError, timeout: Duration) -> ApiError {
+    match e {
+        HttpError::Status(r) => {
+            let errors = serde_json::from_slice::<Envelope<serde_json::Value>>(&r.body)
                 .map(|e| e.errors)
                 .unwrap_or_default();
-            let mut err = envelope_error(status.as_u16(), &errors);
+            let mut err = envelope_error(r.status.as_u16(), &errors);
             if let ApiError::Status { message, .. } = &mut err
                 && message.is_empty()
             {
-                *message = status.canonical_reason().unwrap_or("").to_owned();
+                *message = r.status.canonical_reason().unwrap_or("").to_owned();
             }
-            return Err(err);
+            err
         }
+        HttpError::Throttled {
+            retry_after,
+            earlier,
+        } => ApiError::Throttled {
+            retry_after,
+            earlier,
+        },
+        HttpError::Budget { max } => ApiError::Budget { max },
+        HttpError::Spent(m) => ApiError::Spent(m),
+        HttpError::Timeout => ApiError::Timeout { after: timeout },
+        HttpError::Unreachable(m) => ApiError::Unreachable(m),
+        // A body over the cap, a redirect or a URL off the API base: not an answer we take.
+        e @ (HttpError::TooLarge { .. }
+        | HttpError::ForeignOrigin { .. }
+        | HttpError::Redirect { .. }) => ApiError::Invalid(e.to_string()),
     }
 }
 
@@ -481,39 +406,12 @@ fn envelope_error(status: u16, errors: &[EnvelopeError]) -> ApiError {
     }
 }
 
-/// Sleep `wait` if that ends before `deadline`.
-async fn sleep_within(wait: Duration, deadline: Instant) -> bool {
-    if Instant::now() + wait >= deadline {
-        return false;
-    }
-    tokio::time::sleep(wait).await;
-    true
-}
-
-/// `retry-after` in seconds.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
-}
-
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::Invalid(format!("not the expected JSON ({e})")))
 }
 
 use cloud502_engine::remote::one_line;
-
-/// A transport error in one line, with its innermost cause and the URL without its query.
-fn transport_error(e: &reqwest::Error) -> String {
-    let url = e
-        .url()
-        .map(|u| format!(" ({})", u.as_str().split('?').next().unwrap_or("")))
-        .unwrap_or_default();
-    format!("{}{url}", cloud502_engine::remote::innermost_cause(e))
-}
 
 #[cfg(test)]
 mod tests {
@@ -549,38 +447,24 @@ mod tests {
     }
 
     #[test]
-    fn budget_stops_requests() {
-        let api = Api::new(
-            "http://127.0.0.1:9",
-            Token::new("t").unwrap(),
+    fn a_429_is_never_retried_and_stops_the_run() {
+        let p = policy(10);
+        assert_eq!(p.on_429, OnThrottle::StopRun);
+        assert!(!p.retry_statuses.contains(&429));
+        assert_eq!(p.max_requests, Some(10));
+        let e = from_http(
+            HttpError::Throttled {
+                retry_after: Some(Duration::from_secs(60)),
+                earlier: true,
+            },
             Duration::from_secs(1),
-            2,
-            CallLog::default(),
-        )
-        .unwrap();
-        assert!(api.admit().is_ok());
-        assert!(api.admit().is_ok());
-        assert_eq!(api.admit(), Err(ApiError::Budget { max: 2 }));
-        assert_eq!(api.requests_sent(), 2);
-    }
-
-    #[test]
-    fn a_429_stops_every_later_call() {
-        let api = Api::new(
-            "http://127.0.0.1:9",
-            Token::new("t").unwrap(),
-            Duration::from_secs(1),
-            10,
-            CallLog::default(),
-        )
-        .unwrap();
-        *api.budget.throttled.lock().unwrap() = Some(Some(Duration::from_secs(60)));
+        );
         assert_eq!(
-            api.admit(),
-            Err(ApiError::Throttled {
+            e,
+            ApiError::Throttled {
                 retry_after: Some(Duration::from_secs(60)),
                 earlier: true
-            })
+            }
         );
     }
 }

@@ -106,7 +106,7 @@ impl Provider for CloudflareProvider {
             message,
             hint: "check the system's TLS roots".to_owned(),
         })?;
-        api.shared_budget = cx.budget.clone();
+        api.set_budget(cx.budget.clone());
         let collector = collect::Collector {
             opts: &self.options,
             v: &self.validated,
