@@ -79,6 +79,8 @@ pub fn build_report(evidence: Evidence, opts: &RunOptions, generated_at: String)
         crate::rules::rank(&mut findings);
     }
     let diagnose_ms = ms(diagnose_started.elapsed());
+    let mut evidence = evidence;
+    tidy_gaps(&mut evidence.gaps);
     let inspected = evidence.inspected();
     let (verdict, summary) = summarize(&findings, &evidence.gaps, inspected, opts.fail_on);
     let report = Report {
@@ -107,6 +109,18 @@ pub fn build_report(evidence: Evidence, opts: &RunOptions, generated_at: String)
         },
     };
     mask_secrets(report)
+}
+
+/// Gaps as users read them: no empty hint (it would print as `hint: ` with nothing after it),
+/// and the same gap once, however many collectors ran into it.
+fn tidy_gaps(gaps: &mut Vec<Gap>) {
+    for gap in gaps.iter_mut() {
+        if gap.hint.as_deref().is_some_and(|h| h.trim().is_empty()) {
+            gap.hint = None;
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    gaps.retain(|g| seen.insert((g.scope.clone(), g.kind, g.message.clone())));
 }
 
 /// The report with every registered secret masked in every string: API messages, response
@@ -179,6 +193,27 @@ mod tests {
                 }),
             }
         }
+    }
+
+    #[test]
+    fn reports_hold_no_empty_hint_no_repeated_gap_and_no_registered_secret() {
+        cloud502_model::secret::register("run-rs-sentinel-31337");
+        let mut evidence = Evidence::new(Subject {
+            kind: ProviderKind::AwsAlb,
+            id: "tg".into(),
+        });
+        let gap = Gap {
+            scope: "aws-alb".into(),
+            kind: GapKind::Permission,
+            message: "rejected token run-rs-sentinel-31337".into(),
+            hint: Some("  ".into()),
+        };
+        evidence.gaps.push(gap.clone());
+        evidence.gaps.push(gap);
+        let report = build_report(evidence, &RunOptions::default(), String::new());
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        assert_eq!(report.errors[0].hint, None);
+        assert_eq!(report.errors[0].message, "rejected token <redacted>");
     }
 
     #[tokio::test(start_paused = true)]
