@@ -137,6 +137,27 @@ pub fn describe(probe: &Probe, ev: &mut Evidence) {
                 ),
             );
         }
+        // A Server header that names no known proxy still says who answered (an application
+        // server, another proxy); keep it as evidence for the rules that name the answering layer.
+        let server_signal = fp
+            .signals
+            .iter()
+            .any(|s| s.source == "header" && s.name == "Server");
+        if let Some(server) = http
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("server"))
+            .filter(|_| !server_signal)
+        {
+            ev.add_item(
+                format!("{id}.header.server"),
+                "probe",
+                format!(
+                    "Server: {} (not a proxy cloud502 recognises)",
+                    server.value.chars().take(200).collect::<String>()
+                ),
+            );
+        }
         if let Some(s) = fp.signals.iter().find(|s| s.source == "body") {
             ev.add_item(
                 format!("{id}.body"),

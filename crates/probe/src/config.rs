@@ -1,7 +1,7 @@
 //! A probe's configuration, validated up front: every problem is reported at once.
 
 use crate::error::{ConfigError, Result};
-use cloud502_model::ProbeScheme;
+use cloud502_model::{ProbeScheme, secret};
 use http::{HeaderName, HeaderValue};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -130,6 +130,12 @@ impl ProbeRequest {
         if options.timeout.is_zero() {
             problems.push("--timeout must be greater than zero".to_owned());
         }
+        if let Some((url, ..)) = &target {
+            register_url_secrets(url);
+        }
+        for (name, value) in &headers {
+            register_header_secret(name, value);
+        }
         match target {
             Some((url, scheme, host, port)) if problems.is_empty() => Ok(ProbeRequest {
                 url,
@@ -217,6 +223,78 @@ impl ProbeRequest {
         }
         url.to_string()
     }
+}
+
+/// Request headers whose values are not secrets, so they are not masked in reports: they name the
+/// host, the content and the client, and masking them would hide what was probed (a `Host` value
+/// would be masked in every URL of the report). The value of every other `-H` header is a
+/// secret, since custom headers often carry API keys and tokens. `Accept*` covers
+/// `Accept-Encoding`, `Accept-Language`, ... too.
+pub const NON_SECRET_HEADERS: &[&str] = &[
+    "host",
+    "accept",
+    "content-type",
+    "content-length",
+    "user-agent",
+    "cache-control",
+    "connection",
+    "pragma",
+];
+
+/// Whether the value of request header `name` is registered as a secret.
+pub fn is_secret_request_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    !(NON_SECRET_HEADERS.contains(&name.as_str()) || name.starts_with("accept-"))
+}
+
+/// Register a `-H` value as a secret (a server that echoes it back must not put it in a report).
+fn register_header_secret(name: &HeaderName, value: &HeaderValue) {
+    if !is_secret_request_header(name.as_str()) {
+        return;
+    }
+    let Ok(value) = value.to_str() else { return };
+    if matches!(name.as_str(), "authorization" | "proxy-authorization") {
+        secret::register_credential(value);
+    } else {
+        secret::register(value);
+    }
+}
+
+/// Register the URL's password and every query value as secrets, decoded and as written.
+fn register_url_secrets(url: &Url) {
+    if let Some(password) = url.password() {
+        secret::register(password);
+        if let Ok(decoded) = percent_decode(password) {
+            secret::register(&decoded);
+        }
+    }
+    for (_, value) in url.query_pairs() {
+        secret::register(&value);
+    }
+    // The raw (still encoded) values too: a server may quote the query string as it came.
+    for pair in url.query().unwrap_or("").split('&') {
+        if let Some((_, raw)) = pair.split_once('=') {
+            secret::register(raw);
+        }
+    }
+}
+
+/// `%XX` decoding of a URL component (the `url` crate keeps the password encoded).
+fn percent_decode(s: &str) -> std::result::Result<String, ()> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3).ok_or(())?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| ())?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| ())
 }
 
 type Target = (Url, ProbeScheme, String, u16);
@@ -346,6 +424,34 @@ mod tests {
         assert_eq!(r.resolve_override(), Some("127.0.0.1".parse().unwrap()));
         let r = ProbeRequest::new("https://example.com:8443/", opts).unwrap();
         assert_eq!(r.resolve_override(), None);
+    }
+
+    #[test]
+    fn header_values_url_passwords_and_query_values_are_registered_secrets() {
+        let opts = ProbeOptions {
+            headers: vec![
+                "Authorization: Bearer cfg-sentinel-auth-1".into(),
+                "X-Api-Key: cfg-sentinel-key-2".into(),
+                "Host: cfg-visible-host.example".into(),
+                "Accept-Language: cfg-visible-lang".into(),
+            ],
+            ..Default::default()
+        };
+        ProbeRequest::new(
+            "https://u:cfg%2Fsentinel-pw-3@example.com/p?token=cfg-sentinel-q-4&a=b",
+            opts,
+        )
+        .unwrap();
+        let text = "cfg-sentinel-auth-1 cfg-sentinel-key-2 cfg/sentinel-pw-3 cfg%2Fsentinel-pw-3 \
+                    cfg-sentinel-q-4 cfg-visible-host.example cfg-visible-lang";
+        assert_eq!(
+            secret::mask(text),
+            "<redacted> <redacted> <redacted> <redacted> <redacted> cfg-visible-host.example \
+             cfg-visible-lang"
+        );
+        assert!(is_secret_request_header("X-Auth-Token"));
+        assert!(!is_secret_request_header("Accept-Encoding"));
+        assert!(!is_secret_request_header("USER-AGENT"));
     }
 
     #[test]

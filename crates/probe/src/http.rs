@@ -3,8 +3,9 @@
 
 use crate::config::ProbeRequest;
 use crate::error::Result;
-use crate::{fingerprint, tls};
+use crate::{fingerprint, text, tls};
 use bytes::Bytes;
+use cloud502_model::secret;
 use cloud502_model::{
     Header, HttpResponse, Phase, Probe, ProbeError, ProbeErrorKind, ProbeScheme, ProbeTimings,
 };
@@ -97,7 +98,11 @@ async fn run(
                 return Err(fail(
                     Phase::Connect,
                     io_kind(&e),
-                    format!("connect to unix:{} failed: {e}", socket.display()),
+                    format!(
+                        "connect to unix:{} failed: {}",
+                        socket.display(),
+                        text::io_error(&e)
+                    ),
                 ));
             }
             Ok(Ok(s)) => s,
@@ -178,22 +183,29 @@ async fn resolve(
         return Ok(vec![SocketAddr::new(ip, req.port)]);
     }
     let t = Instant::now();
-    let result = timeout_at(
-        deadline,
-        tokio::net::lookup_host((req.host.as_str(), req.port)),
-    )
-    .await;
+    let result = timeout_at(deadline, lookup(req.host.clone(), req.port)).await;
     probe.timings.dns_ms = Some(ms(t.elapsed()));
     let addrs: Vec<SocketAddr> = match result {
-        Err(_) => return Err(timed_out(Phase::Dns, req.timeout)),
+        Err(_) => {
+            return Err(fail(
+                Phase::Dns,
+                ProbeErrorKind::Timeout,
+                format!(
+                    "the DNS resolver gave no answer for {} within the {}s deadline (check \
+                     the nameservers in /etc/resolv.conf)",
+                    req.host,
+                    req.timeout.as_secs_f64()
+                ),
+            ));
+        }
         Ok(Err(e)) => {
             return Err(fail(
                 Phase::Dns,
                 ProbeErrorKind::Dns,
-                format!("cannot resolve {}: {e}", req.host),
+                format!("cannot resolve {}: {}", req.host, text::io_error(&e)),
             ));
         }
-        Ok(Ok(addrs)) => addrs.collect(),
+        Ok(Ok(addrs)) => addrs,
     };
     if addrs.is_empty() {
         return Err(fail(
@@ -204,6 +216,28 @@ async fn resolve(
     }
     probe.resolved = addrs.iter().map(|a| a.ip().to_string()).collect();
     Ok(addrs)
+}
+
+/// Resolve `host` with the system resolver on a thread of its own.
+///
+/// `getaddrinfo` cannot be cancelled: a DNS server that never answers holds the call for the
+/// resolver's own timeouts and retries (10-90 s). `tokio::net::lookup_host` runs it on the
+/// runtime's blocking pool, and a runtime waits for its blocking tasks when it shuts down, so the
+/// process would linger long after its report was written. A detached thread is abandoned at the
+/// deadline instead, and ends with the process.
+async fn lookup(host: String, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    use std::net::ToSocketAddrs;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("cloud502-dns".to_owned())
+        .spawn(move || {
+            let result = (host.as_str(), port)
+                .to_socket_addrs()
+                .map(Iterator::collect::<Vec<_>>);
+            let _ = tx.send(result);
+        })?;
+    rx.await
+        .unwrap_or_else(|_| Err(std::io::Error::other("the resolver thread stopped")))
 }
 
 /// Try each address in turn, as curl does; the last failure is reported.
@@ -225,7 +259,7 @@ async fn connect(
                 last = fail(
                     Phase::Connect,
                     io_kind(&e),
-                    format!("connect to {addr} failed: {e}"),
+                    format!("connect to {addr} failed: {}", text::io_error(&e)),
                 );
             }
         }
@@ -255,19 +289,16 @@ fn classify_tls(e: &std::io::Error) -> ProbeError {
         Some(rustls::Error::InvalidCertificate(_)) => ProbeErrorKind::TlsCertificate,
         _ => ProbeErrorKind::TlsHandshake,
     };
-    fail(Phase::Tls, kind, format!("TLS handshake failed: {e}"))
+    fail(
+        Phase::Tls,
+        kind,
+        format!("TLS handshake failed: {}", text::io_error(e)),
+    )
 }
 
-/// hyper's error with its causes, in one line.
+/// hyper's error with its causes, in one line (TLS errors in words).
 fn hyper_message(e: &hyper::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    message
+    text::chain(e)
 }
 
 fn classify_hyper(e: &hyper::Error) -> ProbeError {
@@ -358,9 +389,11 @@ async fn exchange(
         .map(|(name, value)| Header {
             name: name.as_str().to_owned(),
             value: if is_secret_header(name.as_str()) {
-                "<redacted>".to_owned()
+                secret::MASK.to_owned()
             } else {
-                String::from_utf8_lossy(value.as_bytes()).into_owned()
+                // A server may echo a request header or the query back (`-H` values and query
+                // values are registered secrets).
+                secret::mask(&String::from_utf8_lossy(value.as_bytes())).into_owned()
             },
         })
         .collect();
@@ -406,18 +439,32 @@ async fn exchange(
             .map(str::to_owned),
         version,
         headers,
-        body_excerpt: String::from_utf8_lossy(excerpt).into_owned(),
+        body_excerpt: secret::mask(&String::from_utf8_lossy(excerpt)).into_owned(),
         body_bytes: total,
         body_complete: complete,
     });
     Ok(())
 }
 
-/// Response headers whose values must never reach a report.
-fn is_secret_header(name: &str) -> bool {
+/// Response headers whose values must never reach a report: they carry session cookies,
+/// credentials or tokens whatever their value (names come lower-case from `http`).
+pub(crate) fn is_secret_header(name: &str) -> bool {
     matches!(
         name,
-        "set-cookie" | "authorization" | "proxy-authorization" | "cookie" | "x-amz-security-token"
+        "set-cookie"
+            | "set-cookie2"
+            | "cookie"
+            | "authorization"
+            | "proxy-authorization"
+            | "x-api-key"
+            | "api-key"
+            | "x-auth-token"
+            | "x-access-token"
+            | "x-csrf-token"
+            | "x-xsrf-token"
+            | "x-amz-security-token"
+            | "x-goog-api-key"
+            | "ocp-apim-subscription-key"
     )
 }
 

@@ -9,6 +9,7 @@ mod config;
 mod error;
 pub mod fingerprint;
 mod http;
+mod text;
 mod tls;
 
 pub use collect::{ProbeProvider, describe};

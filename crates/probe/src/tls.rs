@@ -102,7 +102,11 @@ fn roots(ca_files: &[PathBuf]) -> Result<RootCertStore> {
         for cert in certs {
             store.add(cert).map_err(|e| {
                 ConfigError::one(
-                    format!("--cacert {}: unusable certificate: {e}", path.display()),
+                    format!(
+                        "--cacert {}: unusable certificate: {}",
+                        path.display(),
+                        crate::text::tls_error(&e)
+                    ),
                     None,
                 )
             })?;
@@ -131,7 +135,12 @@ pub(crate) fn client_config(
     };
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| ConfigError::one(format!("TLS set-up failed: {e}"), None))?
+        .map_err(|e| {
+            ConfigError::one(
+                format!("TLS set-up failed: {}", crate::text::tls_error(&e)),
+                None,
+            )
+        })?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
@@ -183,7 +192,7 @@ pub(crate) fn facts(
         not_yet_valid: now < not_before,
         hostname_match,
         verified: verify_error.is_none(),
-        verify_error: verify_error.map(ToString::to_string),
+        verify_error: verify_error.map(crate::text::tls_error),
     })
 }
 
