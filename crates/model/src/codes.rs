@@ -59,6 +59,10 @@ finding_codes! {
     UnknownLayer502 = "unknown-layer-502": "a 502 came from a layer that could not be identified",
     /// A gateway timed out waiting for its upstream (504, not 502).
     GatewayTimeout504 = "gateway-timeout-504": "a gateway returned 504: its upstream did not answer in time",
+    /// The probed URL answered another 5xx (500, 503, ...): an error, though not a 502.
+    HttpServerError = "http-5xx-response": "the probed URL answered a 5xx server error other than 502 or 504 (500, 503, ...)",
+    /// The probed URL answered a 4xx: the request was refused, so the probe did not test the path.
+    HttpClientError = "http-4xx-response": "the probed URL answered a 4xx client error: the request, not the server, was refused",
     /// Cloudflare 520.
     Cloudflare520 = "cloudflare-520-unknown-response": "Cloudflare 520: the origin returned an empty, unknown or unexpected response",
     /// Cloudflare 521.

@@ -25,6 +25,7 @@ mod cloudflare_pools;
 mod cloudflare_ssl_mode;
 mod connection_failure;
 mod gateway_timeout;
+mod http_status;
 mod layer_502;
 pub(crate) mod nginx;
 mod nginx_host;
@@ -54,6 +55,7 @@ pub static RULES: &[Rule] = &[
     cloudflare_52x::RULE,
     cloudflare_pools::RULE,
     gateway_timeout::RULE,
+    http_status::RULE,
     nginx_upstream::RULE,
     nginx_resolver::RULE,
     nginx_host::RULE,
