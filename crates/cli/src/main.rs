@@ -260,9 +260,12 @@ fn run_provider(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let report = runtime
-        .block_on(cloud502::engine::run(provider, &cx, opts))
-        .map_err(|e| usage(e.to_string(), e.hint().map(str::to_owned)))?;
+    let result = runtime.block_on(cloud502::engine::run(provider, &cx, opts));
+    // Do not wait for blocking work left behind (a system resolver call that never returns):
+    // dropping a runtime waits for its blocking tasks, which would hold the process past its
+    // deadline after the report is done.
+    runtime.shutdown_background();
+    let report = result.map_err(|e| usage(e.to_string(), e.hint().map(str::to_owned)))?;
     progress.finish();
     if !global.quiet {
         for gap in &report.errors {
