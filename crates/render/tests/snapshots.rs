@@ -161,3 +161,14 @@ fn every_format_for_an_audit() {
         insta::assert_snapshot!(format!("audit.{}", format.as_str()), text);
     }
 }
+
+#[test]
+fn every_fixture_report_round_trips_so_secret_masking_applies_to_it() {
+    // The engine masks secrets in a report by a JSON round trip (cloud502_engine::mask_secrets):
+    // a report that does not round-trip would keep its secrets in library use.
+    for name in ["nginx-502", "refused-partial", "nginx-incident"] {
+        let report = fixture(name);
+        let back = cloud502_model::secret::mask_value(&report);
+        assert_eq!(back.as_ref(), Some(&report), "{name} does not round-trip");
+    }
+}
