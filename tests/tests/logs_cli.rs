@@ -345,3 +345,352 @@ fn saved_cloudflare_logpush_logs_are_detected_and_split_by_who_made_each_5xx() {
         }
     }
 }
+
+/// Run `cloud502 ARGS`, killing it (and failing) if it is still running after `limit`: a read
+/// that blocks must fail the test, not hang it.
+fn bounded(args: &[&str], limit: std::time::Duration) -> cloud502_e2e::Run {
+    use std::process::{Command, Stdio};
+    let started = std::time::Instant::now();
+    let mut child = Command::new(cloud502_e2e::bin())
+        .args(args)
+        .env_remove("CLOUD502_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("cloud502 {args:?} still ran after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    cloud502_e2e::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+const LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Lines as nginx writes them in its `combined` format (`log_format combined '$remote_addr -
+/// $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer"
+/// "$http_user_agent"'`, nginx docs, ngx_http_log_module). The 502 lines are quoted from a public
+/// write-up of a Dockerised nginx in front of a stopped webhook service (Shuffle, 2023); the 200
+/// and 503 lines are written by hand in the same shape.
+const COMBINED_5XX: &str = concat!(
+    "172.29.132.144 - - [05/Jul/2023:08:31:06 +0000] \"POST /api/v1/hooks/webhook_d7e6ae11-319e-48f8-92ba-9732547a5d19 HTTP/1.1\" 502 157 \"-\" \"python-requests/2.25.1\"\n",
+    "172.29.132.144 - - [05/Jul/2023:08:31:06 +0000] \"POST /api/v1/hooks/webhook_d7e6ae11-319e-48f8-92ba-9732547a5d19 HTTP/1.1\" 502 157 \"-\" \"python-requests/2.25.1\"\n",
+    "172.29.132.144 - - [05/Jul/2023:08:31:07 +0000] \"POST /api/v1/hooks/webhook_d7e6ae11-319e-48f8-92ba-9732547a5d19 HTTP/1.1\" 502 157 \"-\" \"python-requests/2.25.1\"\n",
+    "172.29.132.144 - - [05/Jul/2023:08:31:08 +0000] \"GET /api/v1/health HTTP/1.1\" 200 2 \"-\" \"python-requests/2.25.1\"\n",
+    "172.29.132.144 - - [05/Jul/2023:08:31:09 +0000] \"GET /api/v1/apps HTTP/1.1\" 503 197 \"-\" \"python-requests/2.25.1\"\n",
+);
+
+#[cfg(unix)]
+#[test]
+fn pipes_devices_and_links_to_a_process_output_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("access.log");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // the official nginx Docker image: access.log -> /dev/stdout, error.log -> /dev/stderr
+    let stdout_link = dir.path().join("error.log");
+    std::os::unix::fs::symlink("/dev/stdout", &stdout_link).unwrap();
+    let cases: [(&str, &str, &[&str]); 4] = [
+        (
+            fifo.to_str().unwrap(),
+            "is a named pipe (FIFO)",
+            &["--format", "nginx-access"],
+        ),
+        (
+            stdout_link.to_str().unwrap(),
+            "is a link to /dev/stdout",
+            &[],
+        ),
+        (
+            "/dev/zero",
+            "is a character device",
+            &["--format", "nginx-error"],
+        ),
+        ("/dev/zero", "is a character device", &[]),
+    ];
+    for (path, what, extra) in cases {
+        let mut args = vec!["logs", path, "-o", "json"];
+        args.extend_from_slice(extra);
+        let run = bounded(&args, LIMIT);
+        assert_eq!(run.code, 2, "{path}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("{path} {what}")),
+            "{path}: {}",
+            run.stderr
+        );
+        assert_eq!(run.stderr.matches("hint:").count(), 1, "{}", run.stderr);
+        assert!(run.stdout.is_empty());
+    }
+    let run = bounded(&["logs", stdout_link.to_str().unwrap()], LIMIT);
+    assert!(run.stderr.contains("docker logs"), "{}", run.stderr);
+}
+
+#[test]
+fn a_directory_stands_for_the_log_files_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(incident("error.log"), dir.path().join("error.log")).unwrap();
+    std::fs::write(dir.path().join("access.log"), COMBINED_5XX).unwrap();
+    let run = bounded(&["logs", dir.path().to_str().unwrap(), "-o", "json"], LIMIT);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    let dialects: Vec<&str> = report["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["dialect"].as_str().unwrap())
+        .collect();
+    assert_eq!(dialects, ["nginx-access", "nginx-error"]);
+    assert!(codes(&report).contains(&"nginx-unix-socket-failed"));
+
+    // nothing to read in it: one line, exit 2
+    let empty = tempfile::tempdir().unwrap();
+    let run = bounded(&["logs", empty.path().to_str().unwrap()], LIMIT);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("is a directory"), "{}", run.stderr);
+}
+
+#[test]
+fn a_log_read_but_not_understood_is_a_gap_with_the_flag_that_fixes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let access = dir.path().join("access.log");
+    std::fs::write(&access, COMBINED_5XX).unwrap();
+    // an access log read as an error log: nothing parses
+    let run = cloud502(&[
+        "logs",
+        access.to_str().unwrap(),
+        "--format",
+        "nginx-error",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let report = run.json();
+    let gap = &report["errors"][0];
+    assert_eq!(gap["kind"], "invalid-input");
+    assert!(
+        gap["message"]
+            .as_str()
+            .unwrap()
+            .contains("none of its 5 line(s)"),
+        "{gap}"
+    );
+    assert_eq!(
+        gap["hint"],
+        "its lines read as nginx-access: pass `--format nginx-access`"
+    );
+    // the hint leads to a run that reads every line and reports the 5xx, not HEALTHY
+    let run = cloud502(&[
+        "logs",
+        access.to_str().unwrap(),
+        "--format",
+        "nginx-access",
+        "-o",
+        "json",
+    ]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert_ne!(run.code, 3, "{}", run.stdout);
+    let report = run.json();
+    assert!(report["errors"].as_array().is_none_or(|e| e.is_empty()));
+    assert_eq!(report["logs"][0]["skipped"]["unparsed"], 0);
+
+    // an error log read as an access log
+    let run = cloud502(&[
+        "logs",
+        incident("error.log").to_str().unwrap(),
+        "--format",
+        "nginx-access",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(
+        run.json()["errors"][0]["hint"],
+        "its lines read as nginx-error: pass `--format nginx-error`"
+    );
+
+    // an empty file
+    let empty = dir.path().join("error.log");
+    std::fs::write(&empty, "").unwrap();
+    let run = cloud502(&["logs", empty.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("is empty"), "{}", run.stderr);
+
+    // a log half of whose lines are in another format: partly understood is still a gap
+    let mixed = dir.path().join("mixed-access.log");
+    let mut text = COMBINED_5XX.to_owned();
+    text.push_str("garbage line one\ngarbage line two\ngarbage line three\n");
+    std::fs::write(&mixed, text).unwrap();
+    let run = cloud502(&[
+        "logs",
+        mixed.to_str().unwrap(),
+        "-o",
+        "json",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("3 of its 8 line(s)"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// A Cloudflare Logpush job with CSV output: the header line Logpush writes for the fields, then
+/// a record (field names from Cloudflare's http_requests dataset; the values written by hand).
+#[test]
+fn a_csv_logpush_file_and_an_alb_connection_log_are_named_not_misread() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("20260501T100000Z_http_requests.csv");
+    std::fs::write(
+        &csv,
+        "ClientIP,ClientRequestHost,EdgeResponseStatus,OriginResponseStatus,RayID\n\
+         198.51.100.7,shop.example.com,502,502,8d3a1f2b3c4d5e6f\n",
+    )
+    .unwrap();
+    let run = cloud502(&["logs", csv.to_str().unwrap(), "-o", "json"]);
+    assert!(matches!(run.code, 3 | 4), "{}", run.stderr);
+    let report = run.json();
+    let hint = report["errors"][0]["hint"].as_str().unwrap_or_default();
+    assert!(hint.contains("CSV Logpush"), "{report:#}");
+    let run = cloud502(&[
+        "logs",
+        csv.to_str().unwrap(),
+        "--format",
+        "cloudflare-http-requests",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.json()["errors"][0]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("ndjson")
+    );
+
+    // ALB connection log entry, as in AWS's "Connection logs for your Application Load
+    // Balancer" page (fields: time client_ip client_port listener_port tls_protocol tls_cipher
+    // tls_handshake_latency leaf_client_cert_subject leaf_client_cert_validity
+    // leaf_client_cert_serial_number tls_verify_status conn_trace_id); values written by hand.
+    let conn = dir.path().join("123456789012_elasticloadbalancing_us-east-1_app.my-alb.1234567890abcdef_20260501T1000Z_conn_log.log");
+    std::fs::write(
+        &conn,
+        "2026-05-01T10:00:00.123456Z 203.0.113.5 50001 443 TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256 4.036 - - - Success TID_1234abcd\n",
+    )
+    .unwrap();
+    for extra in [&[][..], &["--format", "alb-access"][..]] {
+        let mut args = vec!["logs", conn.to_str().unwrap(), "-o", "json"];
+        args.extend_from_slice(extra);
+        let run = cloud502(&args);
+        assert!(matches!(run.code, 3 | 4), "{}", run.stderr);
+        let report = run.json();
+        let hint = report["errors"][0]["hint"].as_str().unwrap_or_default();
+        assert!(hint.contains("ALB connection log"), "{report:#}");
+    }
+}
+
+#[test]
+fn combined_5xx_lines_are_a_finding_that_says_what_the_format_cannot_tell() {
+    let dir = tempfile::tempdir().unwrap();
+    let access = dir.path().join("access.log");
+    std::fs::write(&access, COMBINED_5XX).unwrap();
+    let run = cloud502(&["logs", access.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report = run.json();
+    assert_ne!(report["verdict"], "healthy");
+    let f = &report["findings"][0];
+    assert_eq!(f["code"], "logged-5xx");
+    assert_eq!(f["layer"], "nginx");
+    let title = f["title"].as_str().unwrap();
+    assert!(
+        title.contains("4 request(s) with a 5xx (502 x 3, 503 x 1)"),
+        "{title}"
+    );
+    let text = f["explanation"].as_str().unwrap();
+    for var in [
+        "$upstream_status",
+        "$upstream_connect_time",
+        "$upstream_header_time",
+        "$upstream_addr",
+    ] {
+        assert!(text.contains(var), "{var} missing: {text}");
+    }
+    // the next command reads what this run read, and the error.log besides
+    let next = f["next_command"].as_str().unwrap();
+    assert_eq!(
+        next,
+        format!(
+            "cloud502 logs {} /var/log/nginx/error.log",
+            access.display()
+        )
+    );
+
+    // with the error.log of the same minutes, the refused connections are named and the 502s
+    // are no longer unexplained... but the 503 still is
+    let error = dir.path().join("error.log");
+    std::fs::write(
+        &error,
+        // quoted from the same public write-up as the 502 lines above
+        "2023/07/05 08:31:06 [error] 14#14: *11 connect() failed (111: Connection refused) while connecting to upstream, client: 172.29.132.144, server: localhost, request: \"POST /api/v1/hooks/webhook_d7e6ae11-319e-48f8-92ba-9732547a5d19 HTTP/1.1\", upstream: \"http://172.19.0.4:5001/api/v1/hooks/webhook_d7e6ae11-319e-48f8-92ba-9732547a5d19\", host: \"172.29.132.142:3443\"\n",
+    )
+    .unwrap();
+    let run = cloud502(&[
+        "logs",
+        access.to_str().unwrap(),
+        error.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    let report = run.json();
+    assert_eq!(top_code(&report), "nginx-upstream-refused");
+    assert!(codes(&report).contains(&"logged-5xx"));
+}
+
+/// ALB's own 504 (`target_status_code` `-` after the idle timeout) in the bundled ALB fixture has no
+/// dedicated rule: it must still be a finding, not silence.
+#[test]
+fn an_alb_5xx_no_rule_explains_is_still_a_finding() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/logs/tests/fixtures/alb-incident.log");
+    let report = cloud502(&["logs", path.to_str().unwrap(), "-o", "json"]).json();
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "logged-5xx")
+        .expect("the 504 is reported");
+    assert_eq!(f["layer"], "aws-alb");
+    assert!(f["title"].as_str().unwrap().contains("504 x 1"), "{f:#}");
+    assert!(
+        f["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("target_status_code")
+    );
+}

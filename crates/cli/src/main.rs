@@ -441,17 +441,22 @@ fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<u8> {
             Err(e) => problems.push(e.to_string()),
         }
     }
-    for p in &args.paths {
-        if let Err(e) = std::fs::metadata(p) {
-            problems.push(format!("cannot read {}: {e}", p.display()));
-        } else if p.is_dir() {
-            problems.push(format!("{} is a directory, not a log file", p.display()));
+    // A directory stands for the log files in it; a pipe, a device or a link to a process's
+    // output is refused before anything blocks on it.
+    let paths = cloud502::logs::expand_dirs(&args.paths).unwrap_or_else(|e| {
+        problems.push(e.to_string());
+        Vec::new()
+    });
+    for p in &paths {
+        if let Err(e) = cloud502::logs::check_source(p) {
+            problems.push(e.to_string());
         }
     }
     if !problems.is_empty() {
+        let hinted = problems.iter().all(|p| p.contains("(hint: "));
         return Err(usage(
             problems.join("; "),
-            Some("check the paths and formats; run `cloud502 logs --help`".to_owned()),
+            (!hinted).then(|| "check the paths and formats; run `cloud502 logs --help`".to_owned()),
         ));
     }
     let choice = match args.format {
@@ -463,7 +468,7 @@ fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<u8> {
         LogFormatArg::CloudflareHttpRequests => FormatChoice::CloudflareHttpRequests,
     };
     let provider = LogsProvider::new(LogsOptions {
-        paths: args.paths.clone(),
+        paths,
         choice,
         formats,
         options: cloud502::logs::Options {

@@ -47,6 +47,18 @@ pub enum LogError {
         /// The path.
         path: String,
     },
+    /// The path is not a regular file (or a link to one): a pipe, a terminal, a device, a socket,
+    /// a directory, or a link to a process's output. Reading it could block forever or never end,
+    /// so it is refused before it is opened.
+    #[error("{path} {what}: not a log file that can be read to its end (hint: {hint})")]
+    NotRegular {
+        /// The path as given.
+        path: String,
+        /// What it is, as a phrase: `is a named pipe (FIFO)`, `is a link to /dev/stdout`.
+        what: String,
+        /// The fix.
+        hint: String,
+    },
     /// A `log_format` string that cannot be parsed.
     #[error(
         "cannot use log_format {name}: {problem} (hint: check the log_format directive in the \
@@ -99,6 +111,11 @@ mod tests {
             LogError::BadFormat {
                 name: "main".into(),
                 problem: "no $status variable".into(),
+            },
+            LogError::NotRegular {
+                path: "/x/fifo".into(),
+                what: "is a named pipe (FIFO)".into(),
+                hint: "save the lines to a file first".into(),
             },
         ]
     }

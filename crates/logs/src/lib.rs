@@ -70,6 +70,6 @@ pub use detect::{Dialect, FormatChoice, detect};
 pub use error::{LogError, Result};
 pub use nginx_access::AccessFormat;
 pub use nginx_error::{ErrorLine, classify_error, parse_error_line};
-pub use provider::{LogsOptions, LogsProvider, gap};
-pub use reader::open;
+pub use provider::{HintFor, LogsOptions, LogsProvider, Unread, gap, unread};
+pub use reader::{MAX_DIR_FILES, check_source, expand_dirs, open};
 pub use summary::{Options, summarize, summarize_path};

@@ -4,7 +4,10 @@
 use crate::{AccessFormat, FormatChoice, Options};
 use async_trait::async_trait;
 use cloud502_engine::{CollectCx, Provider, ProviderError};
+use cloud502_model::LogSummary;
 use cloud502_model::{Evidence, Gap, GapKind, ProviderKind, Subject};
+use std::io::Read;
+use std::path::Path;
 use std::path::PathBuf;
 
 /// What `cloud502 logs` reads.
@@ -54,10 +57,28 @@ impl Provider for LogsProvider {
 
     async fn collect(&self, cx: &CollectCx) -> Result<Evidence, ProviderError> {
         let mut ev = Evidence::new(self.subject());
-        for (i, path) in self.opts.paths.iter().enumerate() {
+        let paths = match crate::expand_dirs(&self.opts.paths) {
+            Ok(paths) => paths,
+            Err(e) => {
+                let scope = match &e {
+                    crate::LogError::NotRegular { path, .. }
+                    | crate::LogError::Open { path, .. } => path.clone(),
+                    _ => "logs".to_owned(),
+                };
+                ev.gaps.push(gap(&scope, &e));
+                // the other paths are still read
+                self.opts
+                    .paths
+                    .iter()
+                    .filter(|p| !p.is_dir())
+                    .cloned()
+                    .collect()
+            }
+        };
+        for (i, path) in paths.iter().enumerate() {
             let label = path.display().to_string();
             let total = std::fs::metadata(path).ok().map(|m| m.len());
-            let (path, id, choice, formats, options, progress) = (
+            let (task_path, id, choice, formats, options, progress) = (
                 path.clone(),
                 format!("log.{i}"),
                 self.opts.choice,
@@ -68,13 +89,19 @@ impl Provider for LogsProvider {
             let task_label = label.clone();
             let result = tokio::task::spawn_blocking(move || {
                 let mut report = |done: u64| progress.bytes(&task_label, done, total);
-                let r = crate::summarize_path(&path, &id, choice, &formats, &options, &mut report);
+                let r =
+                    crate::summarize_path(&task_path, &id, choice, &formats, &options, &mut report);
                 progress.bytes_done(&task_label);
                 r
             })
             .await;
             match result {
-                Ok(Ok(summary)) => ev.logs.push(summary),
+                Ok(Ok(summary)) => {
+                    if let Some(u) = unread(&summary, path, &self.opts.formats, true) {
+                        ev.gaps.push(u.gap(&self.opts.formats, HintFor::Logs));
+                    }
+                    ev.logs.push(summary)
+                }
                 Ok(Err(e)) => ev.gaps.push(gap(&label, &e)),
                 Err(e) => ev.gaps.push(Gap {
                     scope: label,
@@ -89,6 +116,186 @@ impl Provider for LogsProvider {
     }
 }
 
+/// Which command a hint is for: the flags that fix a log differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HintFor {
+    /// `cloud502 logs` (`--format`, `--log-format`, `--nginx-config`).
+    Logs,
+    /// `cloud502 nginx` (`--error-log`, `--access-log`, the config's `log_format`).
+    Nginx,
+}
+
+/// A log that was read but not (wholly) understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unread {
+    /// The path.
+    pub source: String,
+    /// The dialect it was read as.
+    pub dialect: String,
+    /// What was not understood, in one line.
+    pub message: String,
+    /// The dialect its head reads as, when that differs and fits most sampled lines (so that the
+    /// flag suggested for it cannot lead to another run on data it cannot read).
+    pub fits: Option<&'static str>,
+    /// It looks like a log cloud502 does not read (a CSV Logpush file, an ALB connection log):
+    /// what it is and what to pass instead.
+    pub other: Option<&'static str>,
+}
+
+/// Share of unparsed lines (in tenths) above which an access-style log is a gap: a few odd lines
+/// in a large log are noise, more means the format is not the one the lines were read with.
+const UNPARSED_TENTHS: u64 = 1;
+
+/// A summary that shows lines read but not understood: lines but none parsed (a wrong format, a
+/// CSV Logpush file, an ALB connection log), more than a tenth of them unparsed (half for an
+/// error.log, where application messages can span lines), or (when `empty_is_gap`, for files the
+/// user named) no line at all. Looks at the head of `path` again to say what it is instead.
+pub fn unread(
+    summary: &LogSummary,
+    path: &Path,
+    formats: &[AccessFormat],
+    empty_is_gap: bool,
+) -> Option<Unread> {
+    let sk = &summary.skipped;
+    let bad = sk.unparsed + sk.binary + sk.invalid_utf8;
+    let read = summary.lines;
+    let message = if read == 0 {
+        if !empty_is_gap {
+            return None;
+        }
+        "the file is empty: there is nothing to diagnose".to_owned()
+    } else if bad >= read {
+        format!(
+            "none of its {read} line(s) reads as {}: nothing in it was understood",
+            summary.dialect
+        )
+    } else {
+        let limit = if summary.dialect == "nginx-error" {
+            5
+        } else {
+            UNPARSED_TENTHS
+        };
+        if bad * 10 <= read * limit {
+            return None;
+        }
+        format!(
+            "{bad} of its {read} line(s) do not read as {} and were not understood",
+            summary.dialect
+        )
+    };
+    let head = head_of(path);
+    let fits = crate::detect(&head, formats)
+        .map(|d| d.name())
+        .filter(|d| *d != summary.dialect);
+    Some(Unread {
+        source: summary.source.clone(),
+        dialect: summary.dialect.clone(),
+        message,
+        fits,
+        other: (read > 0).then(|| other_kind(&head)).flatten(),
+    })
+}
+
+impl Unread {
+    /// The gap, with the exact flag that fixes it for this command.
+    pub fn gap(&self, formats: &[AccessFormat], command: HintFor) -> Gap {
+        let hint = match (self.other, self.fits, command) {
+            (Some(other), _, _) => other.to_owned(),
+            (None, Some(d), HintFor::Logs) => format!("its lines read as {d}: pass `--format {d}`"),
+            (None, Some("nginx-error"), HintFor::Nginx) => {
+                format!(
+                    "its lines read as an error log: pass it with `--error-log {}`",
+                    self.source
+                )
+            }
+            (None, Some("nginx-access"), HintFor::Nginx) => format!(
+                "its lines read as an access log: pass it with `--access-log {}`",
+                self.source
+            ),
+            (None, Some(d), HintFor::Nginx) => format!(
+                "its lines read as {d}: read it with `cloud502 logs --format {d} {}`",
+                self.source
+            ),
+            (None, None, _) if self.dialect == "nginx-access" => {
+                let tried: Vec<&str> = formats.iter().map(|f| f.name()).collect();
+                let tried = if tried.is_empty() {
+                    "combined".to_owned()
+                } else {
+                    format!("{} and combined", tried.join(", "))
+                };
+                match command {
+                    HintFor::Logs => format!(
+                        "it is not in the log_format tried ({tried}): pass the one that wrote it \
+                         with `--log-format NAME='...'` or `--nginx-config /etc/nginx/nginx.conf`"
+                    ),
+                    HintFor::Nginx => format!(
+                        "it is not in the log_format tried ({tried}): check the access_log \
+                         directive names the log_format that writes it"
+                    ),
+                }
+            }
+            (None, None, _) if self.message.starts_with("the file is empty") => {
+                "pass a log with lines in it (a rotated one may be named *.1 or *.gz)".to_owned()
+            }
+            (None, None, _) => "cloud502 reads nginx error and access logs, AWS ALB and Azure \
+                                Application Gateway access logs and Cloudflare Logpush \
+                                http_requests records (NDJSON); this file fits none of them"
+                .to_owned(),
+        };
+        Gap {
+            scope: self.source.clone(),
+            kind: GapKind::InvalidInput,
+            message: self.message.clone(),
+            hint: Some(hint),
+        }
+    }
+}
+
+/// The first 64 KiB of the file, uncompressed; empty when it cannot be read (it was just read
+/// whole, so that is unlikely).
+fn head_of(path: &Path) -> Vec<u8> {
+    let mut head = Vec::new();
+    if let Ok(r) = crate::open(path) {
+        let _ = r
+            .take(crate::summary::HEAD_CAP as u64)
+            .read_to_end(&mut head);
+    }
+    head
+}
+
+/// Logs from the same platforms that cloud502 does not read, told by their first line.
+fn other_kind(head: &[u8]) -> Option<&'static str> {
+    let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let first = String::from_utf8_lossy(first);
+    let first = first.trim();
+    if !first.starts_with('{')
+        && first.contains(',')
+        && (first.contains("EdgeResponseStatus") || first.contains("RayID"))
+    {
+        return Some(
+            "this is a CSV Logpush file: cloud502 reads Logpush's default NDJSON output; set the \
+             job's output to ndjson (output_options.output_type) and pass those files with \
+             `--format cloudflare-http-requests`",
+        );
+    }
+    // An ALB connection log line: time, client ip, client port, listener port, TLS protocol,
+    // cipher, handshake latency, three client-certificate fields, verify status, trace id.
+    let f: Vec<&str> = first.split(' ').collect();
+    let looks_time = |s: &str| s.len() >= 20 && s.as_bytes()[4] == b'-' && s.ends_with('Z');
+    if (11..=13).contains(&f.len())
+        && looks_time(f[0])
+        && f[2].parse::<u16>().is_ok()
+        && f[3].parse::<u16>().is_ok()
+        && (f[4].starts_with("TLS") || f[4] == "-")
+    {
+        return Some(
+            "this is an ALB connection log (TLS handshakes, not requests): pass the ALB's access \
+             logs (the files without `conn_log` in their name) with `--format alb-access`",
+        );
+    }
+    None
+}
+
 /// A log that could not be read, as a gap in the report.
 pub fn gap(label: &str, e: &crate::LogError) -> Gap {
     use crate::LogError as E;
@@ -101,10 +308,20 @@ pub fn gap(label: &str, e: &crate::LogError) -> Gap {
         }
         _ => GapKind::InvalidInput,
     };
+    let mut message = e.to_string();
+    let mut hint = None;
+    // A log from these platforms that cloud502 does not read: say what it is, rather than list
+    // formats that would each read none of its lines.
+    if let E::UnknownFormat { path } = e {
+        if let Some(other) = other_kind(&head_of(Path::new(path))) {
+            message = format!("cannot tell the log format of {path}");
+            hint = Some(other.to_owned());
+        }
+    }
     Gap {
         scope: label.to_owned(),
         kind,
-        message: e.to_string(),
-        hint: None,
+        message,
+        hint,
     }
 }

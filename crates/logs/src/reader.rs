@@ -11,6 +11,155 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Bytes asked of the source per read; the buffer holds this plus one capped line.
 pub(crate) const BLOCK: usize = 512 * 1024;
 
+/// Directories are expanded to at most this many files.
+pub const MAX_DIR_FILES: usize = 4096;
+
+/// Refuse a path that is not a regular file (after following links) before anything opens it:
+/// opening a FIFO blocks until a writer comes, and a pipe, a terminal or `/dev/zero` never ends.
+/// A link to a process's standard streams (`/dev/stdout`, `/proc/self/fd/1`) is named as such:
+/// the official nginx Docker image links `access.log` to `/dev/stdout` and `error.log` to
+/// `/dev/stderr`, and following such a link would read this process's own output.
+pub fn check_source(path: &Path) -> Result<()> {
+    let name = || path.display().to_string();
+    let refuse = |what: String, hint: &str| LogError::NotRegular {
+        path: name(),
+        what,
+        hint: hint.to_owned(),
+    };
+    // Follow the links by hand (bounded, as the kernel's own limit is 40) to see where they lead.
+    let mut cur = path.to_path_buf();
+    for hop in 0..40 {
+        if let Some(stream) = std_stream(&cur) {
+            let what = if hop == 0 {
+                format!("is {stream}")
+            } else {
+                format!("is a link to {}", cur.display())
+            };
+            return Err(refuse(what, STREAM_HINT));
+        }
+        let is_link = std::fs::symlink_metadata(&cur).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            break;
+        }
+        let Ok(target) = std::fs::read_link(&cur) else {
+            break;
+        };
+        cur = match cur.parent() {
+            Some(parent) if target.is_relative() => parent.join(target),
+            _ => target,
+        };
+    }
+    let meta = std::fs::metadata(path).map_err(|source| LogError::Open {
+        path: name(),
+        source,
+    })?;
+    let ft = meta.file_type();
+    if ft.is_file() {
+        return Ok(());
+    }
+    let linked = if cur.as_path() == path {
+        String::new()
+    } else {
+        format!(" (a link to {})", cur.display())
+    };
+    if ft.is_dir() {
+        return Err(refuse(
+            format!("is a directory{linked}"),
+            "pass the log files inside it",
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let save = "save the lines to a regular file first and pass that file";
+        if ft.is_fifo() {
+            return Err(refuse(
+                format!("is a named pipe (FIFO){linked}"),
+                "a pipe is read as it is written and has no end; save the lines to a regular \
+                 file first (e.g. `timeout 60 cat PIPE > saved.log`) and pass that file",
+            ));
+        }
+        if ft.is_char_device() {
+            let dev = cur.display().to_string();
+            let what = if dev.starts_with("/dev/pts/") || dev.starts_with("/dev/tty") {
+                "a terminal"
+            } else {
+                "a character device"
+            };
+            return Err(refuse(format!("is {what}{linked}"), save));
+        }
+        if ft.is_block_device() {
+            return Err(refuse(format!("is a block device{linked}"), save));
+        }
+        if ft.is_socket() {
+            return Err(refuse(format!("is a socket{linked}"), save));
+        }
+    }
+    Err(refuse(
+        format!("is not a regular file{linked}"),
+        "pass a saved log file",
+    ))
+}
+
+const STREAM_HINT: &str = "nginx writes this log to its process's output (the official nginx \
+     Docker image links access.log to /dev/stdout and error.log to /dev/stderr); read it with \
+     `docker logs CONTAINER > nginx.log 2>&1` (or `kubectl logs POD`) and pass that file";
+
+/// `Some(name)` when the path is one of a process's standard streams.
+fn std_stream(p: &Path) -> Option<String> {
+    let s = p.to_str()?;
+    let fd = |rest: &str| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit());
+    let named = matches!(
+        s,
+        "/dev/stdout" | "/dev/stderr" | "/dev/stdin" | "/dev/console"
+    ) || s.strip_prefix("/dev/fd/").is_some_and(fd)
+        || s.strip_prefix("/proc/self/fd/").is_some_and(fd)
+        || s.strip_prefix("/proc/thread-self/fd/").is_some_and(fd)
+        || s.strip_prefix("/proc/").is_some_and(|r| {
+            r.split_once("/fd/")
+                .is_some_and(|(pid, n)| fd(pid) && fd(n))
+        });
+    named.then(|| s.to_owned())
+}
+
+/// The paths with each directory replaced by the regular files directly inside it (sorted by
+/// name, hidden files left out; ALB log syncs and Logpush destinations are directories). A
+/// directory with no such file stays as it is, so that [`check_source`] names it.
+pub fn expand_dirs(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if !std::fs::metadata(p).is_ok_and(|m| m.is_dir()) {
+            out.push(p.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(p).map_err(|source| LogError::Open {
+            path: p.display().to_string(),
+            source,
+        })?;
+        let mut files: Vec<std::path::PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .map(|e| e.path())
+            .filter(|f| std::fs::metadata(f).is_ok_and(|m| m.is_file()))
+            .take(MAX_DIR_FILES + 1)
+            .collect();
+        if files.len() > MAX_DIR_FILES {
+            return Err(LogError::NotRegular {
+                path: p.display().to_string(),
+                what: format!("is a directory of more than {MAX_DIR_FILES} files"),
+                hint: "pass a narrower set, e.g. one day's files with a glob".to_owned(),
+            });
+        }
+        if files.is_empty() {
+            out.push(p.clone());
+        } else {
+            files.sort();
+            out.append(&mut files);
+        }
+    }
+    Ok(out)
+}
+
 /// Open a file for reading, transparently gunzipping when it starts with the gzip magic (1f 8b),
 /// regardless of extension. Concatenated gzip members (as `cat a.gz b.gz` makes) are read through.
 pub fn open(path: &Path) -> Result<Box<dyn Read + Send>> {
@@ -23,6 +172,7 @@ pub(crate) fn open_counted(
     counter: Option<Arc<AtomicU64>>,
 ) -> Result<Box<dyn Read + Send>> {
     let name = || path.display().to_string();
+    check_source(path)?;
     let mut file = File::open(path).map_err(|source| LogError::Open {
         path: name(),
         source,
@@ -580,6 +730,73 @@ mod tests {
         assert!(!looks_binary(b"hello\nworld\n", false));
         assert!(looks_binary(&[b'a'; 100], true));
         assert!(!looks_binary(&[b'a'; 100], false));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_regular_files_are_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let msg = |p: &Path| match open(p) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("opened {}", p.display()),
+        };
+        // a FIFO with no writer: opening it would block forever
+        let fifo = dir.path().join("access.log");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let m = msg(&fifo);
+        assert!(m.contains("access.log is a named pipe (FIFO)"), "{m}");
+        assert!(m.contains("(hint: "), "{m}");
+        // the official nginx image's layout
+        let out = dir.path().join("error.log");
+        std::os::unix::fs::symlink("/dev/stderr", &out).unwrap();
+        let m = msg(&out);
+        assert!(m.contains("error.log is a link to /dev/stderr"), "{m}");
+        assert!(m.contains("docker logs"), "{m}");
+        let m = msg(Path::new("/dev/stdout"));
+        assert!(m.starts_with("/dev/stdout is /dev/stdout"), "{m}");
+        // a link to a link to a device
+        let zero = dir.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let twice = dir.path().join("twice");
+        std::os::unix::fs::symlink("zero", &twice).unwrap();
+        let m = msg(&twice);
+        assert!(
+            m.contains("is a character device (a link to /dev/zero)"),
+            "{m}"
+        );
+        let m = msg(dir.path());
+        assert!(m.contains("is a directory"), "{m}");
+        assert!(!m.contains('\n'));
+    }
+
+    #[test]
+    fn directories_expand_to_their_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b.log"), b"x\n").unwrap();
+        std::fs::write(dir.path().join("a.log.gz"), b"x\n").unwrap();
+        std::fs::write(dir.path().join(".hidden"), b"x\n").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let empty = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("b.log");
+        let got = expand_dirs(&[
+            dir.path().to_path_buf(),
+            plain.clone(),
+            empty.path().to_path_buf(),
+        ])
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                dir.path().join("a.log.gz"),
+                plain.clone(),
+                plain,
+                empty.path().to_path_buf()
+            ]
+        );
     }
 
     #[test]

@@ -252,13 +252,20 @@ impl Collector<'_> {
                 path.clone(),
                 id,
                 choice,
-                formats,
+                formats.clone(),
                 opts.clone(),
                 cx.progress.clone(),
             )
             .await
             {
-                Ok(summary) => ev.logs.push(summary),
+                Ok(summary) => {
+                    // Read but not understood is a gap, never silence. An empty log is not: an
+                    // error.log with no line is what a healthy nginx writes.
+                    if let Some(u) = cloud502_logs::unread(&summary, &path, &formats, false) {
+                        ev.gaps.push(u.gap(&formats, cloud502_logs::HintFor::Nginx));
+                    }
+                    ev.logs.push(summary)
+                }
                 Err(gap) => ev.gaps.push(gap),
             }
         }
