@@ -287,3 +287,79 @@ pub mod origins {
         start(Behaviour::Silent)
     }
 }
+
+/// A server that quotes the request back, as a misbehaving application or a debug endpoint
+/// does: for each request it answers `status_line` with the request's `Authorization`,
+/// `X-Api-Key` and request target (path and query, as sent) in response headers
+/// (`X-Echo-Authorization`, `X-Api-Key`, `X-Echo-Target`, `Set-Cookie`, `X-Auth-Token`) and in an
+/// HTML error page that quotes them.
+pub fn start_echo(status_line: &str) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let status_line = status_line.to_owned();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let status_line = status_line.clone();
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let Some(head) = read_head_text(&mut stream) else {
+                    return;
+                };
+                let target = head
+                    .lines()
+                    .next()
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .unwrap_or("")
+                    .to_owned();
+                let header = |name: &str| {
+                    head.lines()
+                        .skip(1)
+                        .filter_map(|l| l.split_once(':'))
+                        .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+                        .map(|(_, v)| v.trim().to_owned())
+                        .unwrap_or_default()
+                };
+                let auth = header("authorization");
+                let key = header("x-api-key");
+                let body = format!(
+                    "<html><head><title>{status_line}</title></head><body><h1>{status_line}</h1>\
+                     <p>request {target} with Authorization: {auth} and X-Api-Key: {key} \
+                     failed</p></body></html>"
+                );
+                let cookie = format!("session={auth}; Path=/");
+                let bytes = response(
+                    &status_line,
+                    &[
+                        ("Content-Type", "text/html"),
+                        ("X-Echo-Authorization", &auth),
+                        ("X-Api-Key", &key),
+                        ("X-Auth-Token", &key),
+                        ("X-Echo-Target", &target),
+                        ("Set-Cookie", &cookie),
+                    ],
+                    &body,
+                );
+                let _ = stream.write_all(&bytes);
+                let _ = stream.flush();
+            });
+        }
+    });
+    Server { port }
+}
+
+/// The request head as text, or `None` when the client closed first or sent over 64 KiB.
+fn read_head_text(stream: &mut impl Read) -> Option<String> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&byte[..n]),
+        }
+        if buf.len() > 64 * 1024 {
+            return None;
+        }
+    }
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}

@@ -398,6 +398,18 @@ async fn exchange(
         })
         .collect();
 
+    // Headers are logged after masking: a server that echoes a credential must not put it in
+    // a verbose log either.
+    tracing::debug!(
+        status,
+        headers = headers.len(),
+        "{}: response header received",
+        probe.id
+    );
+    for h in &headers {
+        tracing::trace!("{}: < {}: {}", probe.id, h.name, h.value);
+    }
+
     let body_deadline = deadline.min(tokio::time::Instant::now() + BODY_GRACE);
     let mut body = response.into_body();
     let mut buf: Vec<u8> = Vec::new();
