@@ -4,6 +4,7 @@
 //!
 //! The format is documented in docs/audit.md; `examples/audit.toml` is a working example.
 
+use cloud502_engine::limits;
 use cloud502_model::{FailOn, ProviderKind};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,8 +19,9 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
 /// Look-back for logs and metrics, unless the file says otherwise.
 pub const DEFAULT_SINCE: Duration = Duration::from_secs(3600);
-/// At most this many subjects in one file.
-pub const MAX_SUBJECTS: usize = 10_000;
+/// At most this many subjects in one file (checking is linear: 20,000 take well under a second in
+/// a release build).
+pub const MAX_SUBJECTS: usize = 50_000;
 
 /// The problems of an audit file, each `file:line: what`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,9 +114,20 @@ pub struct AuditFile {
 impl AuditFile {
     /// Read and check `path`.
     pub fn load(path: &Path) -> Result<AuditFile, ConfigError> {
-        let bytes = std::fs::read(path).map_err(|e| ConfigError {
-            problems: vec![format!("cannot read {}: {e}", path.display())],
-        })?;
+        let bytes =
+            limits::read_capped(path, limits::MAX_CONFIG_BYTES, "an audit file").map_err(|e| {
+                ConfigError {
+                    problems: vec![match e.kind() {
+                        std::io::ErrorKind::InvalidData => {
+                            format!(
+                                "cannot read {}: {e}; split the subjects over several audit files",
+                                path.display()
+                            )
+                        }
+                        _ => format!("cannot read {}: {e}", path.display()),
+                    }],
+                }
+            })?;
         let src = String::from_utf8(bytes).map_err(|_| ConfigError {
             problems: vec![format!(
                 "{} is not UTF-8 text; an audit file is TOML",
@@ -150,19 +163,30 @@ pub fn budget_key(kind: ProviderKind) -> Option<&'static str> {
 
 /// Collects problems with their lines.
 struct Problems<'a> {
-    src: &'a str,
     name: &'a str,
+    /// Byte offset of every `\n`, in order: a span's line is a binary search, so naming the line of
+    /// each of 10,000 subjects does not rescan the file each time.
+    newlines: Vec<usize>,
     list: Vec<(usize, String)>,
 }
 
-impl Problems<'_> {
+impl<'a> Problems<'a> {
+    fn new(src: &str, name: &'a str) -> Self {
+        Problems {
+            name,
+            newlines: src
+                .bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i)
+                .collect(),
+            list: Vec::new(),
+        }
+    }
+
+    /// The 1-based line of byte `offset`.
     fn line(&self, offset: usize) -> usize {
-        let end = offset.min(self.src.len());
-        self.src.as_bytes()[..end]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1
+        self.newlines.partition_point(|&nl| nl < offset) + 1
     }
 
     fn at(&mut self, offset: usize, message: impl Into<String>) {
@@ -305,8 +329,20 @@ struct ChainKeys {
     layers: Spanned<Vec<Spanned<String>>>,
 }
 
-fn duration(p: &mut Problems<'_>, what: &str, v: &Spanned<String>) -> Option<Duration> {
+/// A duration key, at most `max` (see [`cloud502_engine::limits`]): a bigger one would overflow the
+/// deadlines and windows computed from it.
+fn duration(
+    p: &mut Problems<'_>,
+    what: &str,
+    v: &Spanned<String>,
+    max: Duration,
+) -> Option<Duration> {
     match humantime::parse_duration(v.get_ref().trim()) {
+        Ok(d) if d > max => {
+            let e = cloud502_engine::limits::check_duration(what, d, max).err();
+            p.at(v.span().start, e.unwrap_or_default());
+            None
+        }
         Ok(d) if !d.is_zero() => Some(d),
         Ok(_) => {
             p.at(v.span().start, format!("{what} must be more than 0"));
@@ -373,11 +409,7 @@ fn typed<T: for<'de> Deserialize<'de>>(
 /// Parse and check an audit file's text. `name` prefixes every problem; relative paths in the
 /// file resolve against `base`.
 pub fn parse(src: &str, name: &str, base: &Path) -> Result<AuditFile, ConfigError> {
-    let mut p = Problems {
-        src,
-        name,
-        list: Vec::new(),
-    };
+    let mut p = Problems::new(src, name);
     let doc = match DeTable::parse(src) {
         Ok(doc) => doc,
         Err(e) => {
@@ -449,17 +481,17 @@ pub fn parse(src: &str, name: &str, base: &Path) -> Result<AuditFile, ConfigErro
     let deadline = audit
         .deadline
         .as_ref()
-        .and_then(|d| duration(&mut p, "deadline", d))
+        .and_then(|d| duration(&mut p, "deadline", d, limits::MAX_DEADLINE))
         .unwrap_or(DEFAULT_DEADLINE);
     let since = audit
         .since
         .as_ref()
-        .and_then(|d| duration(&mut p, "since", d))
+        .and_then(|d| duration(&mut p, "since", d, limits::MAX_SINCE))
         .unwrap_or(DEFAULT_SINCE);
     let timeout = audit
         .timeout
         .as_ref()
-        .and_then(|d| duration(&mut p, "timeout", d));
+        .and_then(|d| duration(&mut p, "timeout", d, limits::MAX_TIMEOUT));
     let file_fail_on = audit.fail_on.as_ref().and_then(|f| fail_on(&mut p, f));
     let mut budgets = BTreeMap::new();
     for (key, value) in [
@@ -485,7 +517,10 @@ pub fn parse(src: &str, name: &str, base: &Path) -> Result<AuditFile, ConfigErro
     if subjects.len() > MAX_SUBJECTS {
         p.at(
             doc_span.start,
-            format!("{} subjects; at most {MAX_SUBJECTS}", subjects.len()),
+            format!(
+                "{} subjects; at most {MAX_SUBJECTS}: split them over several audit files",
+                subjects.len()
+            ),
         );
     }
     // Chains may name a subject whose options have problems: those are reported once, there.
@@ -650,17 +685,17 @@ fn subject(
     let deadline = common
         .deadline
         .as_ref()
-        .and_then(|d| duration(p, &format!("{ctx}deadline"), d))
+        .and_then(|d| duration(p, &format!("{ctx}deadline"), d, limits::MAX_DEADLINE))
         .unwrap_or(shared.deadline);
     let since = common
         .since
         .as_ref()
-        .and_then(|d| duration(p, &format!("{ctx}since"), d))
+        .and_then(|d| duration(p, &format!("{ctx}since"), d, limits::MAX_SINCE))
         .unwrap_or(shared.since);
     let timeout = common
         .timeout
         .as_ref()
-        .and_then(|d| duration(p, &format!("{ctx}timeout"), d))
+        .and_then(|d| duration(p, &format!("{ctx}timeout"), d, limits::MAX_TIMEOUT))
         .or(shared.timeout);
     let fail_on = common.fail_on.as_ref().and_then(|f| fail_on(p, f));
     let errors_before = p.list.len();
@@ -870,7 +905,7 @@ fn cloudflare(
         ]);
     };
     let origin_timeout = match &k.origin_timeout {
-        Some(t) => match duration(p, &format!("{ctx}origin_timeout"), t) {
+        Some(t) => match duration(p, &format!("{ctx}origin_timeout"), t, limits::MAX_TIMEOUT) {
             Some(d) => Some(d),
             None => return Ok(None),
         },

@@ -4,6 +4,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use cloud502::engine::limits;
+
 /// Which layer is returning HTTP 502, and why.
 ///
 /// Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or config
@@ -110,7 +112,7 @@ pub struct ProbeArgs {
     pub header: Vec<String>,
 
     /// Deadline for the whole probe (e.g. 10s, 500ms, 1m).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
     pub timeout: Duration,
 
     /// Go on when the certificate does not verify; its problems are still reported.
@@ -149,7 +151,7 @@ pub struct NginxArgs {
     pub no_probe: bool,
 
     /// Time each upstream probe may take (e.g. 3s, 500ms).
-    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_timeout)]
     pub timeout: Duration,
 
     /// The config is on this machine: also run `nginx -t`, compare worker_connections with the
@@ -201,7 +203,7 @@ pub struct AwsArgs {
     pub access_logs: Option<String>,
 
     /// How far back to read metrics and logs (e.g. 15m, 1h, 1d).
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_since)]
     pub since: Duration,
 
     /// Do not read CloudWatch metrics.
@@ -213,7 +215,7 @@ pub struct AwsArgs {
     pub no_security_groups: bool,
 
     /// Bound on each API call, retries included (e.g. 10s, 30s).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
     pub timeout: Duration,
 
     /// Read at most this many S3 access-log objects (the newest first).
@@ -252,12 +254,12 @@ pub struct AzureArgs {
     pub workspace: Option<String>,
 
     /// How far back to read access logs (e.g. 15m, 1h, 1d).
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_since)]
     pub since: Duration,
 
     /// Bound on each ARM or Log Analytics call with its retries, and on the whole backend-health
     /// operation with its polls (e.g. 30s, 2m).
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
     pub timeout: Duration,
 
     /// The Resource Manager endpoint, for sovereign clouds (https://management.usgovcloudapi.net)
@@ -298,7 +300,7 @@ pub struct CloudflareArgs {
     pub host: Option<String>,
 
     /// How far back the analytics look (e.g. 15m, 1h, 1d; the zone's plan limits it).
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_since)]
     pub since: Duration,
 
     /// Check this origin address (IP or host name) instead of those in the host's DNS records or
@@ -306,8 +308,9 @@ pub struct CloudflareArgs {
     #[arg(long = "origin", value_name = "ADDR")]
     pub origins: Vec<String>,
 
-    /// Also check loopback, private (RFC 1918, ULA), shared and link-local origin addresses,
-    /// which are skipped by default.
+    /// Also check loopback, private (RFC 1918, ULA, site-local, and their v4-mapped and NAT64
+    /// forms) and shared origin addresses, which are skipped by default. Link-local and cloud
+    /// metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254) are never checked.
     #[arg(long)]
     pub allow_private: bool,
 
@@ -327,7 +330,7 @@ pub struct CloudflareArgs {
     pub ca_files: Vec<PathBuf>,
 
     /// Bound on each direct origin check (e.g. 5s).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
     pub origin_timeout: Duration,
 
     /// Do not check the origin directly.
@@ -347,7 +350,7 @@ pub struct CloudflareArgs {
     pub no_analytics: bool,
 
     /// Bound on each API call with its retries (e.g. 30s).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
     pub timeout: Duration,
 
     /// Cap on API requests in this run. Cloudflare blocks a user's API access for 5 minutes
@@ -488,7 +491,7 @@ pub struct TraceArgs {
     pub config: PathBuf,
 
     /// Time the probe of the URL may take.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
     pub timeout: Duration,
 
     /// Connect to ADDR for HOST:PORT, keeping the Host header and SNI, as curl's --resolve
@@ -554,6 +557,19 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// A `--timeout`-like duration: above [`limits::MAX_TIMEOUT`] it is a usage error, so that no
+/// deadline computed from it (`timeout * 8`, `now + timeout`) can overflow.
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    limits::check_duration("", d, limits::MAX_TIMEOUT)
+}
+
+/// A `--since` look-back: at most [`limits::MAX_SINCE`].
+fn parse_since(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    limits::check_duration("", d, limits::MAX_SINCE)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -570,5 +586,15 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn huge_durations_are_refused_with_the_limit() {
+        assert_eq!(parse_timeout("1h"), Ok(Duration::from_secs(3600)));
+        let e = parse_timeout("18446744073709551615s").unwrap_err();
+        assert!(e.contains("above the limit of 1h"), "{e}");
+        assert!(parse_since("400d").is_ok());
+        let e = parse_since("9999999999h").unwrap_err();
+        assert!(e.contains("above the limit of 400d"), "{e}");
     }
 }

@@ -1,6 +1,7 @@
 //! `--since` and `--log-offset`: the time window of log lines, by the logs' own timestamps.
 
 use crate::args::WindowArgs;
+use cloud502::engine::limits::MAX_SINCE;
 use std::sync::OnceLock;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
@@ -59,8 +60,19 @@ fn parse_offset(s: &str) -> Result<UtcOffset, String> {
 fn parse_since(s: &str, offset: UtcOffset, now: OffsetDateTime) -> Result<OffsetDateTime, String> {
     let s = s.trim();
     if let Ok(d) = humantime::parse_duration(s) {
-        let d = time::Duration::try_from(d).map_err(|e| format!("--since `{s}`: {e}"))?;
-        return Ok(now - d);
+        let too_far = || {
+            let max = cloud502::engine::limits::human(MAX_SINCE);
+            format!(
+                "--since {s} is above the limit of {max}: give {max} or less, or a time like \
+                 2026-05-01T12:00:00Z"
+            )
+        };
+        if d > MAX_SINCE {
+            return Err(too_far());
+        }
+        // Checked, so that no look-back can panic on the calendar's range.
+        let d = time::Duration::try_from(d).map_err(|_| too_far())?;
+        return now.checked_sub(d).ok_or_else(too_far);
     }
     if let Ok(t) = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
         return Ok(t);
@@ -104,6 +116,12 @@ mod tests {
             datetime!(2026-05-01 09:00:00 UTC)
         );
         assert!(parse_since("yesterday-ish", UtcOffset::UTC, now).is_err());
+        assert!(parse_since("400d", UtcOffset::UTC, now).is_ok());
+        let e = parse_since("9999999999h", UtcOffset::UTC, now).unwrap_err();
+        assert!(
+            e.starts_with("--since 9999999999h is above the limit of 400d"),
+            "{e}"
+        );
     }
 
     #[test]

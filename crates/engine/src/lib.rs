@@ -7,6 +7,7 @@
 pub mod describe;
 mod error;
 pub mod http;
+pub mod limits;
 pub mod outcome;
 mod provider;
 pub mod remediation;

@@ -131,6 +131,16 @@ impl AwsOptions {
         if self.since.is_zero() {
             problems.push("--since must be greater than zero".to_owned());
         }
+        // Library callers bypass the CLI's parsers: bound the durations here too, so that no
+        // window (`now - since`) or deadline computed from them can overflow.
+        use cloud502_engine::limits;
+        if let Err(e) = limits::check_duration("--timeout", self.call_timeout, limits::MAX_TIMEOUT)
+        {
+            problems.push(e);
+        }
+        if let Err(e) = limits::check_duration("--since", self.since, limits::MAX_SINCE) {
+            problems.push(e);
+        }
         if self.security_groups && !cfg!(feature = "ec2") {
             problems.push(
                 "security-group checks need cloud502-aws built with the `ec2` feature".to_owned(),
@@ -172,6 +182,17 @@ mod tests {
         ] {
             assert!(e.contains(needle), "{needle} missing from {e}");
         }
+        let opts = AwsOptions {
+            since: Duration::MAX,
+            call_timeout: Duration::from_secs(u64::MAX),
+            ..AwsOptions::target_group("web")
+        };
+        let e = opts.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("--timeout 18446744073709551615s is above the limit of 1h"),
+            "{e}"
+        );
+        assert!(e.contains("--since"), "{e}");
     }
 
     #[test]
