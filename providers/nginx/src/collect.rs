@@ -93,17 +93,14 @@ impl Collector<'_> {
     fn load_config(&self, ev: &mut Evidence) -> Result<Option<NginxConfig>, NginxError> {
         let have_logs = !self.opts.error_logs.is_empty() || !self.opts.access_logs.is_empty();
         let result = match self.source {
-            ConfigSource::Dump(path) => match std::fs::read(path) {
-                Ok(bytes) => conf::load_dump(
-                    &String::from_utf8_lossy(&bytes),
-                    &path.display().to_string(),
-                ),
-                Err(e) => {
+            ConfigSource::Dump(path) => match conf::load_dump_file(path) {
+                Err(conf::ConfigError::Io { source, .. }) => {
                     return Err(NginxError::Config {
-                        message: format!("cannot read --dump {}: {e}", path.display()),
+                        message: format!("cannot read --dump {}: {source}", path.display()),
                         hint: "save one with `nginx -T > nginx-T.txt 2>&1`".to_owned(),
                     });
                 }
+                other => other,
             },
             ConfigSource::Files { path, .. } => conf::load_files(path),
         };
@@ -118,9 +115,17 @@ impl Collector<'_> {
                     }
                 );
                 if explicit || !have_logs {
+                    let hint = match &e {
+                        conf::ConfigError::Io { source, .. }
+                            if source.kind() != std::io::ErrorKind::InvalidData =>
+                        {
+                            "pass --config PATH or --dump PATH (a saved `nginx -T`), or name logs with --error-log"
+                        }
+                        other => other.hint(),
+                    };
                     return Err(NginxError::Config {
                         message: e.to_string(),
-                        hint: "pass --config PATH or --dump PATH (a saved `nginx -T`), or name logs with --error-log".to_owned(),
+                        hint: hint.to_owned(),
                     });
                 }
                 ev.gaps.push(Gap {

@@ -1,6 +1,7 @@
 //! Loading an nginx configuration (from files or from `nginx -T` output) and extracting routes, pools and settings.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use cloud502_model::{
@@ -9,11 +10,12 @@ use cloud502_model::{
 
 pub use crate::parse::Directive;
 
-/// Why a configuration could not be loaded. Each message is one line naming the problem and the fix.
+/// Why a configuration could not be loaded. Each message is one line naming the problem; the fix is
+/// [`ConfigError::hint`], so that a caller adding its own hint never prints two.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// A file could not be read.
-    #[error("cannot read {path}: {source} (hint: pass --config PATH or --dump PATH)")]
+    /// A file could not be read (or is larger than [`cloud502_engine::limits::MAX_CONFIG_BYTES`]).
+    #[error("cannot read {path}: {source}")]
     Io {
         /// The file.
         path: String,
@@ -31,17 +33,13 @@ pub enum ConfigError {
         message: String,
     },
     /// A file includes itself, directly or through other files.
-    #[error(
-        "include loop: {file} includes itself, directly or through other files (hint: remove the recursive include)"
-    )]
+    #[error("include loop: {file} includes itself, directly or through other files")]
     IncludeLoop {
         /// The file included again.
         file: String,
     },
     /// Includes nest deeper than any sane configuration does.
-    #[error(
-        "includes nested more than {limit} levels deep at {file} (hint: check for an include loop through differently named paths)"
-    )]
+    #[error("includes nested more than {limit} levels deep at {file}")]
     IncludeTooDeep {
         /// The file that would have gone one level too deep.
         file: String,
@@ -49,13 +47,43 @@ pub enum ConfigError {
         limit: usize,
     },
     /// The text given as a dump has no `# configuration file ...:` sections.
-    #[error(
-        "{path} is not `nginx -T` output: it has no \"# configuration file PATH:\" lines (hint: capture it with `nginx -T > FILE 2>&1`, or pass the config file itself with --config PATH)"
-    )]
+    #[error("{path} is not `nginx -T` output: it has no \"# configuration file PATH:\" lines")]
     NotADump {
         /// Where the text came from.
         path: String,
     },
+    /// Includes read more files, or more bytes, than any real configuration has (a glob that
+    /// fans out, or the same file included over and over).
+    #[error("includes read more than {limit} ({at}); stopped there")]
+    TooManyIncludes {
+        /// The cap passed: `10000 files` or `64 MiB`.
+        limit: String,
+        /// The include that passed it.
+        at: String,
+    },
+}
+
+impl ConfigError {
+    /// How to fix it.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            ConfigError::Io { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => {
+                "check that the path names the config file, not a log or a device"
+            }
+            ConfigError::Io { .. } => "pass --config PATH or --dump PATH",
+            ConfigError::Syntax { .. } => "fix the line, or check it with `nginx -t`",
+            ConfigError::IncludeLoop { .. } => "remove the recursive include",
+            ConfigError::IncludeTooDeep { .. } => {
+                "check for an include loop through differently named paths"
+            }
+            ConfigError::NotADump { .. } => {
+                "capture it with `nginx -T > FILE 2>&1`, or pass the config file itself with --config PATH"
+            }
+            ConfigError::TooManyIncludes { .. } => {
+                "narrow the include globs, or pass --dump with a saved `nginx -T`"
+            }
+        }
+    }
 }
 
 /// The result of loading a configuration.
@@ -73,6 +101,11 @@ pub struct NginxConfig {
 /// Real configs include two or three levels deep; this only stops runaway recursion through paths that
 /// name the same file differently.
 const MAX_INCLUDE_DEPTH: usize = 32;
+/// Files one config may read through includes, counting a file included twice twice: large
+/// real configs (one file per virtual host) have a few thousand.
+pub const MAX_INCLUDE_FILES: usize = 10_000;
+/// Bytes one config may read through includes, counted the same way.
+pub const MAX_INCLUDE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Load from files: parse `path`, following `include` directives (with globs) recursively, splicing
 /// included directives in place (each keeps its own file:line). Relative include paths resolve against
@@ -80,11 +113,7 @@ const MAX_INCLUDE_DEPTH: usize = 32;
 /// accepts it); a plain path that does not exist is an Io error.
 pub fn load_files(path: &Path) -> Result<NginxConfig> {
     let prefix = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut loader = Loader {
-        source: Source::Files { prefix },
-        files: Vec::new(),
-        stack: Vec::new(),
-    };
+    let mut loader = Loader::new(Source::Files { prefix });
     let root = loader.load(&path.to_string_lossy())?;
     Ok(NginxConfig {
         files: loader.files,
@@ -95,16 +124,30 @@ pub fn load_files(path: &Path) -> Result<NginxConfig> {
 /// Load `path` as a `nginx -T` dump when it looks like one (it has `# configuration file` markers),
 /// else as a main config file with its includes.
 pub fn load_any(path: &Path) -> Result<NginxConfig> {
-    let bytes = std::fs::read(path).map_err(|source| ConfigError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let text = String::from_utf8_lossy(&bytes);
+    let text = read_text(path)?;
     if text.contains("# configuration file ") {
         load_dump(&text, &path.display().to_string())
     } else {
         load_files(path)
     }
+}
+
+/// Read a config file or dump whole, at most [`MAX_CONFIG_BYTES`](cloud502_engine::limits::MAX_CONFIG_BYTES).
+fn read_text(path: &Path) -> Result<String> {
+    use cloud502_engine::limits;
+    let what = "an nginx config file or dump";
+    let bytes = limits::read_capped(path, limits::MAX_CONFIG_BYTES, what).map_err(|source| {
+        ConfigError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    })?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Load a saved `nginx -T` dump from `path` (read whole, with the same size cap as config files).
+pub fn load_dump_file(path: &Path) -> Result<NginxConfig> {
+    load_dump(&read_text(path)?, &path.display().to_string())
 }
 
 /// Load from `nginx -T` output (stdout, or stdout and stderr together): split it into files at the
@@ -122,11 +165,7 @@ pub fn load_dump(text: &str, origin: &str) -> Result<NginxConfig> {
         .rfind('/')
         .map(|i| main[..=i].to_string())
         .unwrap_or_default();
-    let mut loader = Loader {
-        source: Source::Dump { prefix, sections },
-        files: Vec::new(),
-        stack: Vec::new(),
-    };
+    let mut loader = Loader::new(Source::Dump { prefix, sections });
     let root = loader.load(&main)?;
     Ok(NginxConfig {
         files: loader.files,
@@ -163,11 +202,40 @@ enum Source<'a> {
 struct Loader<'a> {
     source: Source<'a>,
     files: Vec<String>,
+    /// `files` as a set: a config of thousands of files must not make each load scan the list.
+    seen: HashSet<String>,
     /// The files being parsed, outermost first, by identity (canonical path for files).
     stack: Vec<String>,
+    /// Dump sections by name, and by normalized name (first one wins), for includes.
+    exact: HashMap<String, usize>,
+    by_name: HashMap<String, usize>,
+    /// Files read so far, and their bytes, a file included twice counted twice.
+    loads: usize,
+    bytes: u64,
 }
 
 impl<'a> Loader<'a> {
+    fn new(source: Source<'a>) -> Self {
+        let mut exact = HashMap::new();
+        let mut by_name = HashMap::new();
+        if let Source::Dump { sections, .. } = &source {
+            for (i, s) in sections.iter().enumerate() {
+                exact.entry(s.name.clone()).or_insert(i);
+                by_name.entry(normalize(&s.name)).or_insert(i);
+            }
+        }
+        Loader {
+            source,
+            files: Vec::new(),
+            seen: HashSet::new(),
+            stack: Vec::new(),
+            exact,
+            by_name,
+            loads: 0,
+            bytes: 0,
+        }
+    }
+
     fn load(&mut self, name: &str) -> Result<Vec<Directive>> {
         let identity = self.identity(name);
         if self.stack.contains(&identity) {
@@ -181,8 +249,22 @@ impl<'a> Loader<'a> {
                 limit: MAX_INCLUDE_DEPTH,
             });
         }
+        self.loads += 1;
+        if self.loads > MAX_INCLUDE_FILES {
+            return Err(ConfigError::TooManyIncludes {
+                limit: format!("{MAX_INCLUDE_FILES} files"),
+                at: name.to_string(),
+            });
+        }
         let text = self.read(name)?;
-        if !self.files.iter().any(|f| f == name) {
+        self.bytes += text.len() as u64;
+        if self.bytes > MAX_INCLUDE_BYTES {
+            return Err(ConfigError::TooManyIncludes {
+                limit: cloud502_engine::limits::size(MAX_INCLUDE_BYTES),
+                at: name.to_string(),
+            });
+        }
+        if self.seen.insert(name.to_string()) {
             self.files.push(name.to_string());
         }
         let parsed = crate::parse::parse(&text, name)?;
@@ -228,17 +310,11 @@ impl<'a> Loader<'a> {
 
     fn read(&self, name: &str) -> Result<Cow<'a, str>> {
         match &self.source {
-            Source::Files { .. } => {
-                let bytes = std::fs::read(name).map_err(|source| ConfigError::Io {
-                    path: name.to_string(),
-                    source,
-                })?;
-                Ok(Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()))
-            }
-            Source::Dump { sections, .. } => Ok(sections
-                .iter()
-                .find(|s| s.name == name)
-                .map(|s| Cow::Borrowed(s.text))
+            Source::Files { .. } => Ok(Cow::Owned(read_text(Path::new(name))?)),
+            Source::Dump { sections, .. } => Ok(self
+                .exact
+                .get(name)
+                .map(|&i| Cow::Borrowed(sections[i].text))
                 .unwrap_or_default()),
         }
     }
@@ -272,7 +348,8 @@ impl<'a> Loader<'a> {
                         message: format!("invalid include pattern \"{arg}\": {e}"),
                     })?;
                 let mut names = Vec::new();
-                for entry in paths {
+                // A glob over a million files stops one past the cap, which `load` reports.
+                for entry in paths.take(MAX_INCLUDE_FILES + 1) {
                     match entry {
                         // nginx would fail on a directory; reading the rest is more useful here.
                         Ok(path) if path.is_dir() => {
@@ -296,11 +373,10 @@ impl<'a> Loader<'a> {
                     format!("{prefix}{arg}")
                 };
                 if !is_glob {
-                    let wanted = normalize(&full);
-                    let found: Vec<String> = sections
-                        .iter()
-                        .find(|s| normalize(&s.name) == wanted)
-                        .map(|s| vec![s.name.clone()])
+                    let found: Vec<String> = self
+                        .by_name
+                        .get(&normalize(&full))
+                        .map(|&i| vec![sections[i].name.clone()])
                         .unwrap_or_default();
                     if found.is_empty() {
                         // A dump comes from a config nginx accepted, so the file existed; the capture
@@ -968,7 +1044,9 @@ mod tests {
         assert_eq!(redact_target("http://$target"), "http://$target");
         // Registered: an error.log line quoting the upstream URL is masked as well.
         assert_eq!(
-            cloud502_model::secret::mask("upstream: \"http://api.internal/v1?token=s3cr3t-nginx-q\""),
+            cloud502_model::secret::mask(
+                "upstream: \"http://api.internal/v1?token=s3cr3t-nginx-q\""
+            ),
             "upstream: \"http://api.internal/v1?token=<redacted>\""
         );
     }
@@ -1691,11 +1769,8 @@ mod tests {
         assert!(!message.contains('\n'));
 
         let err = load_files(&dir.path().join("nope.conf")).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("(hint: pass --config PATH or --dump PATH)"),
-            "{err}"
-        );
+        assert!(!err.to_string().contains("hint"), "{err}");
+        assert_eq!(err.hint(), "pass --config PATH or --dump PATH");
     }
 
     #[test]
@@ -1836,7 +1911,12 @@ mod tests {
             message.starts_with("capture.txt is not `nginx -T` output"),
             "{message}"
         );
-        assert!(message.contains("hint:"), "{message}");
+        assert!(!message.contains("hint:"), "{message}");
+        assert!(
+            err.hint().contains("nginx -T > FILE 2>&1"),
+            "{}",
+            err.hint()
+        );
         let failed = "nginx: [emerg] unknown directive \"foo\" in /etc/nginx/nginx.conf:3\nnginx: configuration file /etc/nginx/nginx.conf test failed\n";
         assert!(matches!(
             load_dump(failed, "-"),
