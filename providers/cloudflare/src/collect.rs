@@ -585,13 +585,26 @@ impl Collector<'_> {
                 }
                 Resolved::Ips(ips) => {
                     for ip in ips {
+                        if origin::is_forbidden(ip) {
+                            ev.add_item(
+                                format!("cloudflare.origin.skipped.{skipped}"),
+                                "cloudflare:origin-check",
+                                format!(
+                                    "origin {ip} (from {}) not checked: a link-local or cloud \
+                                     metadata address is never probed",
+                                    c.source
+                                ),
+                            );
+                            skipped += 1;
+                            continue;
+                        }
                         if origin::is_private(ip) && !self.opts.allow_private {
                             ev.add_item(
                                 format!("cloudflare.origin.skipped.{skipped}"),
                                 "cloudflare:origin-check",
                                 format!(
-                                    "origin {ip} (from {}) not checked: a loopback, private or \
-                                     link-local address (pass --allow-private to check it)",
+                                    "origin {ip} (from {}) not checked: a loopback or private \
+                                     address (pass --allow-private to check it)",
                                     c.source
                                 ),
                             );

@@ -4,14 +4,15 @@
 //!
 //! Safety:
 //! - only addresses from the zone's own DNS records, its load balancer's pools, or `--origin`;
-//! - loopback, private, link-local, shared (CGNAT) and unspecified addresses only with
-//!   `--allow-private` (a zone's records must not turn cloud502 into a scanner of the network it
-//!   runs in);
+//! - loopback, private, shared (CGNAT) and unspecified addresses only with `--allow-private` (a
+//!   zone's records must not turn cloud502 into a scanner of the network it runs in), and
+//!   link-local and instance-metadata addresses never;
 //! - one GET each, redirects not followed, each bounded by `--origin-timeout`.
 
+use cloud502_engine::remote::{AddressClass, classify_address};
 use cloud502_model::{Phase, Probe, ProbeError, ProbeErrorKind, ProbeScheme, ProbeTimings};
 use cloud502_probe::{ProbeOptions, ProbeRequest};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -24,32 +25,16 @@ pub struct Candidate {
     pub source: String,
 }
 
-/// Whether cloud502 refuses to check this address without `--allow-private`.
+/// Whether cloud502 refuses to check this address without `--allow-private` (the engine's one
+/// classification, shared with the nginx provider's upstream probes).
 pub fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4_private(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return v4_private(v4);
-            }
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
-                || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
-        }
-    }
+    classify_address(ip) != AddressClass::Public
 }
 
-fn v4_private(v4: Ipv4Addr) -> bool {
-    let [a, b, ..] = v4.octets();
-    v4.is_loopback()
-        || v4.is_private()
-        || v4.is_link_local()
-        || v4.is_unspecified()
-        || v4.is_broadcast()
-        || (a == 100 && (64..128).contains(&b)) // shared address space 100.64.0.0/10
-        || a == 0
+/// Whether cloud502 never checks this address, even with `--allow-private`: link-local and
+/// instance-metadata addresses.
+pub fn is_forbidden(ip: IpAddr) -> bool {
+    classify_address(ip) == AddressClass::Forbidden
 }
 
 /// What resolving a candidate gave.

@@ -290,8 +290,27 @@ impl Collector<'_> {
         }
         let timeout = self.opts.probe_timeout.min(cx.deadline);
         let mut requests = Vec::new();
+        let mut skipped = 0;
         for (i, t) in targets.iter().take(MAX_PROBES).enumerate() {
             let id = format!("{BACKEND_PROBE_PREFIX}{i}");
+            // The config may come from another machine (a dump): never send a request to a
+            // link-local or instance-metadata address from here.
+            if let Ok(addr) = t.peer.parse::<std::net::SocketAddr>()
+                && cloud502_engine::remote::classify_address(addr.ip())
+                    == cloud502_engine::remote::AddressClass::Forbidden
+            {
+                ev.add_item(
+                    format!("nginx.upstream.skipped.{skipped}"),
+                    "nginx:upstream-probe",
+                    format!(
+                        "upstream {} not probed: a link-local or cloud metadata address is never \
+                         probed",
+                        t.peer
+                    ),
+                );
+                skipped += 1;
+                continue;
+            }
             match t.request(timeout) {
                 Ok(req) => requests.push((id, req)),
                 Err(message) => ev.gaps.push(Gap {
