@@ -44,16 +44,25 @@ impl AuditProgress for Lines {
     }
 }
 
+/// The audit file's problems: each on its own `error:` line (stderr lines are one line each), then
+/// the count. A problem that carries its own hint gets no second one.
 fn config_error(e: ConfigError) -> anyhow::Error {
-    let message = match e.problems.as_slice() {
-        [one] => one.clone(),
-        many => format!(
-            "{} problems in the audit file:\n  {}",
-            many.len(),
-            many.join("\n  ")
-        ),
-    };
-    usage(message, Some("see docs/audit.md for the format".to_owned()))
+    let hint = "see docs/audit.md for the format".to_owned();
+    match e.problems.as_slice() {
+        [one] => {
+            let hint = (!one.contains("(hint: ")).then_some(hint);
+            usage(one.clone(), hint)
+        }
+        many => {
+            for problem in many {
+                crate::term::line("error", problem, None);
+            }
+            usage(
+                format!("{} problems in the audit file", many.len()),
+                Some(hint),
+            )
+        }
+    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

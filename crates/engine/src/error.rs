@@ -37,12 +37,14 @@ impl ProviderError {
         matches!(self, ProviderError::Config { .. })
     }
 
-    /// The hint, if any.
+    /// The hint, if any (an empty one is none).
     pub fn hint(&self) -> Option<&str> {
         match self {
             ProviderError::Config { hint, .. }
             | ProviderError::Auth { hint, .. }
-            | ProviderError::Unavailable { hint, .. } => hint.as_deref(),
+            | ProviderError::Unavailable { hint, .. } => {
+                hint.as_deref().filter(|h| !h.trim().is_empty())
+            }
         }
     }
 

@@ -43,19 +43,36 @@ impl From<StartError> for crate::ProviderError {
     fn from(e: StartError) -> Self {
         use crate::ProviderError as P;
         let message = e.to_string();
+        // A variant built without a fix has an empty hint: never print `hint: ` with nothing.
+        let some = |hint: String| Some(hint).filter(|h| !h.trim().is_empty());
         match e {
             StartError::Options { hint, .. } | StartError::NotFound { hint, .. } => P::Config {
                 message,
-                hint: Some(hint),
+                hint: some(hint),
             },
             StartError::Credentials { hint, .. } => P::Auth {
                 message,
-                hint: Some(hint),
+                hint: some(hint),
             },
             StartError::Unavailable { hint, .. } => P::Unavailable {
                 message,
-                hint: Some(hint),
+                hint: some(hint),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_hint_is_no_hint() {
+        let e = crate::ProviderError::from(StartError::Unavailable {
+            message: "DescribeTargetGroups failed".to_owned(),
+            hint: String::new(),
+        });
+        assert_eq!(e.hint(), None);
+        assert_eq!(e.to_gap("aws-alb").hint, None);
     }
 }

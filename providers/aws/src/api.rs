@@ -276,9 +276,11 @@ credentials, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
             hint,
         }),
         Ok(Err(e)) => Err(AwsError::Credentials {
+            // The chain's own messages: `DisplayErrorContext` ends in a `Debug` dump of the
+            // whole error (headers, body, extensions), which is no message for a person.
             message: format!(
                 "AWS credentials could not be loaded: {}",
-                one_line(&aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())
+                cloud502_engine::remote::error_chain(&e)
             ),
             hint,
         }),
@@ -341,6 +343,7 @@ impl Failure {
 
     /// This failure as the error of a run that could read nothing.
     pub fn into_error(self) -> AwsError {
+        // An empty hint is dropped where the error is printed (StartError's conversion).
         let hint = self.hint.clone().unwrap_or_default();
         match self.kind {
             GapKind::Permission => AwsError::Credentials {
@@ -407,7 +410,7 @@ where
             code: None,
             message: format!(
                 "{op} could not reach the endpoint: {}",
-                one_line(&aws_smithy_types::error::display::DisplayErrorContext(err).to_string())
+                cloud502_engine::remote::innermost_cause(err)
             ),
             hint: Some(
                 "check --endpoint-url / AWS_ENDPOINT_URL, the region and the network".to_owned(),
@@ -415,9 +418,10 @@ where
         },
         _ => {
             let code = err.code().map(str::to_owned);
-            let text = err.message().map(one_line).unwrap_or_else(|| {
-                one_line(&aws_smithy_types::error::display::DisplayErrorContext(err).to_string())
-            });
+            let text = err
+                .message()
+                .map(one_line)
+                .unwrap_or_else(|| cloud502_engine::remote::error_chain(err));
             let (kind, hint) = match code.as_deref() {
                 Some(
                     "AccessDenied"
