@@ -54,6 +54,20 @@ pub struct Scenario {
     pub access_rows: Vec<Value>,
     /// Accept connections on the gateway path but never answer.
     pub hang: bool,
+    /// Quote the `Authorization` header and the token back: in every answer's headers
+    /// (`WWW-Authenticate`'s `error_description`, `x-echo-authorization`) and in the message of
+    /// every error envelope, as a hostile or careless server would (the envelope is ARM's common
+    /// error response, azure-rest-api-specs
+    /// `specification/common-types/resource-management/v5/types.json#/definitions/ErrorResponse`).
+    pub echo: bool,
+    /// Requests whose path contains this answer 200 with a JSON body that never ends (no
+    /// Content-Length, streamed until the client hangs up).
+    pub endless: Option<&'static str>,
+    /// The origin (`http://HOST:PORT`) the backend-health operation's `Location` and
+    /// `Azure-AsyncOperation` point at, instead of this server.
+    pub poll_origin: Option<String>,
+    /// Answer the gateway GET with `302 Found` to this URL.
+    pub redirect: Option<String>,
 }
 
 /// A request the server saw.
@@ -193,12 +207,18 @@ fn serve(stream: TcpStream, port: u16, seen: &Mutex<Vec<Seen>>, state: &Mutex<St
         };
         return write(reader.into_inner(), r);
     }
-    let hang = state.lock().unwrap().scenario.hang;
+    let (hang, endless, echo) = {
+        let st = state.lock().unwrap();
+        (st.scenario.hang, st.scenario.endless, st.scenario.echo)
+    };
     if hang {
         std::thread::sleep(Duration::from_secs(120));
         return;
     }
-    let r = if !authorized {
+    if endless.is_some_and(|p| route.contains(p)) {
+        return write_endless(reader.into_inner());
+    }
+    let mut r = if !authorized {
         reply(
             401,
             envelope("InvalidAuthenticationToken", "The access token is invalid."),
@@ -206,7 +226,40 @@ fn serve(stream: TcpStream, port: u16, seen: &Mutex<Vec<Seen>>, state: &Mutex<St
     } else {
         route_request(&method, &route, &body, port, state)
     };
+    if echo {
+        echo_back(&mut r, &auth);
+    }
     write(reader.into_inner(), r);
+}
+
+/// Quote `auth` (the whole header) and the token alone back in `r`'s headers and, for an error
+/// envelope, in its message.
+fn echo_back(r: &mut Reply, auth: &str) {
+    let token = auth.strip_prefix("Bearer ").unwrap_or(auth);
+    r.headers
+        .push(("x-echo-authorization".into(), auth.to_owned()));
+    r.headers.push((
+        "WWW-Authenticate".into(),
+        format!("Bearer error=\"invalid_token\", error_description=\"token {token} rejected\""),
+    ));
+    if let Ok(mut v) = serde_json::from_str::<Value>(&r.body)
+        && let Some(message) = v["error"]["message"].as_str()
+    {
+        v["error"]["message"] = json!(format!(
+            "{message} The request carried 'Authorization: {auth}' (token {token})."
+        ));
+        r.body = v.to_string();
+    }
+}
+
+/// 200 with a JSON array that never ends, until the client hangs up.
+fn write_endless(mut stream: TcpStream) {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n[";
+    if stream.write_all(head.as_bytes()).is_err() {
+        return;
+    }
+    let chunk = "{\"name\":\"endless\"},".repeat(4096);
+    while stream.write_all(chunk.as_bytes()).is_ok() {}
 }
 
 fn route_request(method: &str, route: &str, body: &str, port: u16, state: &Mutex<State>) -> Reply {
@@ -275,6 +328,11 @@ fn route_request(method: &str, route: &str, body: &str, port: u16, state: &Mutex
     let async_op =
         format!("{sub_prefix}/providers/Microsoft.Network/locations/westeurope/operations/op-1");
     if route == gw_path && method == "GET" {
+        if let Some(to) = &st.scenario.redirect {
+            let mut r = reply(302, json!({}));
+            r.headers.push(("Location".into(), to.clone()));
+            return r;
+        }
         if let Some((n, after)) = st.scenario.throttle
             && st.throttled < n
         {
@@ -312,16 +370,21 @@ fn route_request(method: &str, route: &str, body: &str, port: u16, state: &Mutex
             ),
             _ => {
                 st.polls = 0;
+                let origin = st
+                    .scenario
+                    .poll_origin
+                    .clone()
+                    .unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
                 let mut r = reply(202, json!({}));
                 r.body = String::new();
                 r.headers.push((
                     "Location".into(),
-                    format!("http://127.0.0.1:{port}{op}?api-version=2024-05-01"),
+                    format!("{origin}{op}?api-version=2024-05-01"),
                 ));
                 if matches!(st.scenario.health, Health::AsyncOperation { .. }) {
                     r.headers.push((
                         "Azure-AsyncOperation".into(),
-                        format!("http://127.0.0.1:{port}{async_op}?api-version=2024-05-01"),
+                        format!("{origin}{async_op}?api-version=2024-05-01"),
                     ));
                 }
                 r.headers.push(("Retry-After".into(), "1".into()));
@@ -375,6 +438,7 @@ fn write(mut stream: TcpStream, r: Reply) {
     let reason = match r.status {
         200 => "OK",
         202 => "Accepted",
+        302 => "Found",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
@@ -540,6 +604,10 @@ pub fn incident() -> Scenario {
         )]),
         route_table: route_table("Internet"),
         throttle: None,
+        echo: false,
+        endless: None,
+        poll_origin: None,
+        redirect: None,
         access_rows: vec![
             row(200, "", "", "", "", 900),
             row(502, "ERRORINFO_UPSTREAM_NO_LIVE", "", "", "pool-web", 41),
@@ -583,4 +651,56 @@ pub fn fake_az(dir: &std::path::Path, token: &str) -> std::path::PathBuf {
     .unwrap();
     std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
     bin
+}
+
+/// A listener that records every request it gets (whether it carried an `Authorization` header)
+/// and answers `{"status":"Succeeded"}`: where a foreign poll URL or redirect points, to prove
+/// the token never went there.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    /// `http://HOST:PORT`.
+    pub origin: String,
+    seen: Arc<Mutex<Vec<(String, bool)>>>,
+}
+
+impl Recorder {
+    /// Listen on `host` (e.g. `127.0.0.2`, another loopback address) on a free port.
+    pub fn start(host: &str) -> Recorder {
+        let listener = TcpListener::bind((host, 0)).unwrap();
+        let origin = format!("http://{host}:{}", listener.local_addr().unwrap().port());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let rec = Recorder {
+            origin,
+            seen: seen.clone(),
+        };
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                let mut authorized = false;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                    authorized |= h.to_ascii_lowercase().starts_with("authorization:");
+                }
+                seen.lock()
+                    .unwrap()
+                    .push((line.trim().to_owned(), authorized));
+                write(
+                    reader.into_inner(),
+                    reply(200, json!({"status": "Succeeded"})),
+                );
+            }
+        });
+        rec
+    }
+
+    /// Requests seen: request line, and whether it carried `Authorization`.
+    pub fn requests(&self) -> Vec<(String, bool)> {
+        self.seen.lock().unwrap().clone()
+    }
 }

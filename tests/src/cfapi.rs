@@ -449,6 +449,16 @@ pub struct Scenario {
     pub per_page: Option<usize>,
     /// GraphQL answers 200 with `data: null` and this error message.
     pub graphql_error: Option<String>,
+    /// Quote the `Authorization` header and the token back: in every answer's headers
+    /// (`x-echo-authorization`, `www-authenticate`) and appended to every `errors[].message` of the
+    /// v4 envelope `{"success":false,"errors":[{"code":..,"message":..}]}` and of GraphQL
+    /// answers, as a hostile or careless server would. Written for these tests, not a capture.
+    pub echo: bool,
+    /// Requests whose path contains this answer 200 with a JSON body that never ends (no
+    /// Content-Length, streamed until the client hangs up).
+    pub endless: Option<&'static str>,
+    /// Answer every request with `302 Found` to this URL.
+    pub redirect: Option<String>,
 }
 
 impl Default for Scenario {
@@ -473,6 +483,9 @@ impl Default for Scenario {
             hang: false,
             per_page: None,
             graphql_error: None,
+            echo: false,
+            endless: None,
+            redirect: None,
         }
     }
 }
@@ -686,9 +699,12 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Request>>, scenario: &Scenario) {
     let mut body = vec![0u8; length];
     let _ = reader.read_exact(&mut body);
     let body = String::from_utf8_lossy(&body).into_owned();
-    let authorized = headers
+    let auth = headers
         .iter()
-        .any(|(k, v)| k == "authorization" && *v == format!("Bearer {TOKEN}"));
+        .find(|(k, _)| k == "authorization")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let authorized = auth == format!("Bearer {TOKEN}");
     seen.lock().unwrap().push(Request {
         method: method.clone(),
         path_and_query: path_and_query.clone(),
@@ -700,8 +716,55 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Request>>, scenario: &Scenario) {
         std::thread::sleep(Duration::from_secs(300));
         return;
     }
-    let r = answer(&method, &path_and_query, authorized, &body, scenario);
+    let path = path_and_query.split('?').next().unwrap_or("");
+    if scenario.endless.is_some_and(|p| path.contains(p)) {
+        return write_endless(reader.into_inner());
+    }
+    let mut r = match &scenario.redirect {
+        Some(to) => Reply {
+            status: 302,
+            headers: vec![("location".into(), to.clone())],
+            body: String::new(),
+        },
+        None => answer(&method, &path_and_query, authorized, &body, scenario),
+    };
+    if scenario.echo {
+        echo_back(&mut r, &auth);
+    }
     write(reader.into_inner(), r);
+}
+
+/// Quote `auth` (the whole header) and the token alone back in `r`'s headers and in every error
+/// message of its body.
+fn echo_back(r: &mut Reply, auth: &str) {
+    let token = auth.strip_prefix("Bearer ").unwrap_or(auth);
+    r.headers
+        .push(("x-echo-authorization".into(), auth.to_owned()));
+    r.headers.push((
+        "www-authenticate".into(),
+        format!("Bearer error=\"invalid_token\", error_description=\"token {token} rejected\""),
+    ));
+    if let Ok(mut v) = serde_json::from_str::<Value>(&r.body)
+        && let Some(errors) = v["errors"].as_array_mut()
+    {
+        for e in errors {
+            let m = e["message"].as_str().unwrap_or("").to_owned();
+            e["message"] = json!(format!(
+                "{m} (request had 'Authorization: {auth}', token {token})"
+            ));
+        }
+        r.body = v.to_string();
+    }
+}
+
+/// 200 with a v4 envelope whose result array never ends, until the client hangs up.
+fn write_endless(mut stream: TcpStream) {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nServer: cloudflare\r\n\r\n{\"success\":true,\"errors\":[],\"result\":[";
+    if stream.write_all(head.as_bytes()).is_err() {
+        return;
+    }
+    let chunk = "{\"name\":\"endless\"},".repeat(4096);
+    while stream.write_all(chunk.as_bytes()).is_ok() {}
 }
 
 fn answer(
@@ -1186,6 +1249,7 @@ fn decode(s: &str) -> String {
 fn write(mut stream: TcpStream, r: Reply) {
     let reason = match r.status {
         200 => "OK",
+        302 => "Found",
         400 => "Bad Request",
         403 => "Forbidden",
         404 => "Not Found",
