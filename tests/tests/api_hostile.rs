@@ -595,3 +595,26 @@ fn the_workspace_constant_is_the_one_the_server_knows() {
     // The echo test above relies on an unknown workspace answering 404: keep the two apart.
     assert_ne!(WORKSPACE, "7f3c9a10-0000-4000-8000-0000000000ff");
 }
+
+#[test]
+fn a_retry_after_too_large_for_the_clock_fails_fast_without_a_panic() {
+    let mut s = arm::incident();
+    s.throttle = Some((1, u64::MAX));
+    let arm = Arm::start(s);
+    let az = az(arm::TOKEN);
+    let args = azure_args(&arm, &["--timeout", "10s", "-o", "json"]);
+    let t = traced(&strs(&args), &[("PATH", &az.path)]);
+    assert_eq!(t.run.code, 4, "{}", t.run.stderr);
+    assert!(
+        t.run.elapsed < Duration::from_secs(10),
+        "{:?}",
+        t.run.elapsed
+    );
+    assert!(!t.run.stderr.contains("panicked"), "{}", t.run.stderr);
+    let g = gaps(&t.run.json());
+    assert!(
+        g.iter()
+            .any(|m| m.contains("HTTP 429") && m.contains("retry after")),
+        "{g:?}"
+    );
+}

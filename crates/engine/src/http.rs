@@ -462,9 +462,19 @@ fn without_query(url: &Url) -> &str {
     s.split(['?', '#']).next().unwrap_or(s)
 }
 
+/// The deadline `timeout` from now; a timeout too large for the clock is a deadline decades away
+/// instead of an overflow.
+pub fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .or_else(|| now.checked_add(Duration::from_secs(30 * 365 * 86_400)))
+        .unwrap_or(now)
+}
+
 /// Sleep `wait` if that ends before `deadline`; false (no sleep) when it would not.
 pub async fn sleep_within(wait: Duration, deadline: Instant) -> bool {
-    if Instant::now() + wait >= deadline {
+    // Compared as durations: `now + wait` overflows on a hostile `Retry-After: 18446744073709551615`.
+    if wait >= deadline.saturating_duration_since(Instant::now()) {
         return false;
     }
     tokio::time::sleep(wait).await;
@@ -575,6 +585,20 @@ mod tests {
         h.insert("retry-after-ms", HeaderValue::from_static("250"));
         assert_eq!(retry_after(&h), Some(Duration::from_millis(250)));
         assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+
+    #[tokio::test]
+    async fn a_huge_retry_after_is_not_slept_and_does_not_overflow() {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        assert!(!sleep_within(Duration::from_secs(u64::MAX), deadline).await);
+        assert!(!sleep_within(Duration::from_secs(6), deadline).await);
+        assert!(sleep_within(Duration::from_millis(1), deadline).await);
+        let mut h = HeaderMap::new();
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("18446744073709551615"),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(u64::MAX)));
     }
 
     #[test]

@@ -156,7 +156,7 @@ impl Api {
         action: &str,
     ) -> Result<T, ApiError> {
         self.calls.record(action);
-        let deadline = Instant::now() + self.timeout;
+        let deadline = http::deadline_after(self.timeout);
         let origin = self.origin_of(url)?;
         let r = self
             .send(Method::GET, url, &origin, token, None, deadline)
@@ -173,7 +173,7 @@ impl Api {
         action: &str,
     ) -> Result<T, ApiError> {
         self.calls.record(action);
-        let deadline = Instant::now() + self.timeout;
+        let deadline = http::deadline_after(self.timeout);
         let origin = self.origin_of(url)?;
         let body = body.to_string();
         let r = self
@@ -194,7 +194,7 @@ impl Api {
         action: &str,
     ) -> Result<T, ApiError> {
         self.calls.record(action);
-        let deadline = Instant::now() + self.timeout;
+        let deadline = http::deadline_after(self.timeout);
         let origin = self.origin_of(url)?;
         let first = self
             .send(Method::POST, url, &origin, token, Some("{}"), deadline)

@@ -17,7 +17,6 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
-use tokio::time::Instant;
 
 pub use cloud502_engine::http::{CallLog, retry_after};
 
@@ -342,7 +341,7 @@ impl Api {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Vec<u8>, ApiError> {
-        let deadline = Instant::now() + self.timeout;
+        let deadline = http::deadline_after(self.timeout);
         let url = format!("{}{path}", self.base);
         let authorization = self.token.bearer();
         let body = body.map(serde_json::Value::to_string);
