@@ -694,3 +694,45 @@ fn an_alb_5xx_no_rule_explains_is_still_a_finding() {
             .contains("target_status_code")
     );
 }
+
+/// Lines in the shape real nginx writes with the incident's `log_format` (see FORMAT and
+/// examples/incident), written by hand: one upstream that both closes some connections early
+/// (error.log) and answers other requests with its own 502 ($upstream_status 502 with a header).
+#[test]
+fn an_upstreams_own_502s_are_not_hidden_by_its_error_log_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let error = dir.path().join("error.log");
+    std::fs::write(
+        &error,
+        "2026/11/21 13:48:01 [error] 31#31: *120 upstream prematurely closed connection while reading response header from upstream, client: 127.0.0.1, server: _, request: \"GET /api/cart HTTP/1.1\", upstream: \"http://127.0.0.1:46017/api/cart\", host: \"localhost\"\n",
+    )
+    .unwrap();
+    let access = dir.path().join("access.log");
+    let mut text = String::from(
+        "127.0.0.1 - - [21/Nov/2026:13:48:01 +0000] \"GET /api/cart HTTP/1.1\" 502 157 \"-\" \"curl/8.5.0\" ua=\"127.0.0.1:46017\" us=\"502\" uct=\"0.000\" uht=\"-\" urt=\"0.002\" rid=1\n",
+    );
+    for i in 2..6 {
+        text.push_str(&format!(
+            "127.0.0.1 - - [21/Nov/2026:13:48:0{i} +0000] \"GET /api/orders HTTP/1.1\" 502 166 \"-\" \"curl/8.5.0\" ua=\"127.0.0.1:46017\" us=\"502\" uct=\"0.000\" uht=\"0.004\" urt=\"0.004\" rid={i}\n"
+        ));
+    }
+    std::fs::write(&access, text).unwrap();
+    let run = cloud502(&[
+        "logs",
+        error.to_str().unwrap(),
+        access.to_str().unwrap(),
+        "--log-format",
+        FORMAT,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    let found = codes(&report);
+    assert!(found.contains(&"nginx-upstream-closed"), "{found:?}");
+    assert!(found.contains(&"nginx-upstream-returned-502"), "{found:?}");
+    assert!(
+        !found.contains(&"logged-5xx"),
+        "every 502 is explained: {found:?}"
+    );
+}

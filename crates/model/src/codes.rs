@@ -143,6 +143,9 @@ finding_codes! {
     NginxClientClosed = "nginx-client-closed-499": "clients gave up before the upstream answered (499)",
     /// KB 0.4: the upstream itself answered 502 and nginx relayed it.
     NginxUpstreamReturned502 = "nginx-upstream-returned-502": "the upstream application answered 502 itself; nginx relayed it",
+    /// An access log counted 5xx lines that no other finding explains (a `combined` log_format
+    /// without upstream fields, or a combination of fields no rule knows).
+    Logged5xx = "logged-5xx": "an access log counted 5xx answers that no other finding explains; who made them is not in its fields",
     /// Config: `keepalive` in an upstream used without HTTP/1.1 and an empty Connection header.
     NginxKeepaliveWithoutHttp11 = "nginx-keepalive-without-http11": "upstream keepalive is set but the route does not send HTTP/1.1 with an empty Connection header",
     /// Config: upstream keepalive_timeout is not shorter than the backend's idle timeout.

@@ -27,6 +27,7 @@ mod connection_failure;
 mod gateway_timeout;
 mod http_status;
 mod layer_502;
+mod logged_5xx;
 pub(crate) mod nginx;
 mod nginx_host;
 mod nginx_keepalive;
@@ -75,6 +76,7 @@ pub static RULES: &[Rule] = &[
     connection_failure::RULE,
     tls_handshake::RULE,
     tls_certificate::RULE,
+    logged_5xx::RULE,
 ];
 
 /// Run every rule and rank the findings: the first is the most likely answer to "why 502?".
@@ -91,17 +93,49 @@ pub fn diagnose(evidence: &Evidence) -> Vec<Finding> {
             rule.name
         );
     }
-    rank(&mut findings);
+    // Counted 5xx lines that no rule explained are findings too; this needs the others' output.
+    let mut more = Vec::new();
+    logged_5xx::uncovered(evidence, &findings, &mut more);
+    findings.extend(more);
+    rank_by_requests(&mut findings, evidence);
     findings
 }
 
-/// Rank findings by severity, then confidence; the sort is stable, so registry order breaks ties.
+/// Rank findings by severity, then confidence; the sort is stable, so the order before (requests
+/// affected, then registry order) breaks ties.
 pub(crate) fn rank(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then(b.confidence.cmp(&a.confidence))
     });
+}
+
+/// [`rank`], with the cause affecting more requests first within the same severity and
+/// confidence: one Lambda error line must not outrank many connect failures. Registry order
+/// breaks the remaining ties.
+pub(crate) fn rank_by_requests(findings: &mut [Finding], evidence: &Evidence) {
+    findings.sort_by_cached_key(|f| std::cmp::Reverse(requests(f, evidence)));
+    rank(findings);
+}
+
+/// Requests a finding's cited log groups stand for: error-log lines when it cites any (an access
+/// log counts the same requests again), else access-log lines. 0 for findings on config or probes.
+pub(crate) fn requests(finding: &Finding, evidence: &Evidence) -> u64 {
+    let (mut errors, mut access) = (0u64, 0u64);
+    for log in &evidence.logs {
+        for (i, g) in log.groups.iter().enumerate() {
+            let id = crate::describe::log_group_id(log, i);
+            if finding.evidence.contains(&id) {
+                if log.dialect == "nginx-error" {
+                    errors += g.count;
+                } else {
+                    access += g.count;
+                }
+            }
+        }
+    }
+    if errors > 0 { errors } else { access }
 }
 
 /// Id prefix of probes a provider makes of its own backends (nginx upstreams, Cloudflare origins).
@@ -366,6 +400,54 @@ mod tests {
                 .collect();
             assert_eq!(owners.len(), 1, "{code} is declared by {owners:?}");
         }
+    }
+
+    #[test]
+    fn within_a_tie_the_cause_behind_more_requests_ranks_first() {
+        let mut ev = Evidence::new(subject("logs"));
+        ev.logs.push(error_log(&[
+            (cloud502_model::LogClass::UpstreamOther, "10.0.0.1:80", 1),
+            (cloud502_model::LogClass::ConnectRefused, "10.0.0.2:80", 40),
+        ]));
+        crate::describe::describe(&mut ev);
+        let finding = |code, group: &str, severity, confidence| Finding {
+            code,
+            severity,
+            confidence,
+            layer: None,
+            title: String::new(),
+            explanation: String::new(),
+            evidence: vec![format!("log.0.group.{group}")],
+            locations: Vec::new(),
+            disproved_by: String::new(),
+            remediation: Vec::new(),
+            next_command: None,
+        };
+        use cloud502_model::{Confidence as C, Severity as S};
+        let mut found = vec![
+            finding(
+                FindingCode::AlbLambdaInvalidResponse,
+                "0",
+                S::Critical,
+                C::High,
+            ),
+            finding(FindingCode::NginxUpstreamRefused, "1", S::Critical, C::High),
+            finding(FindingCode::NginxHeaderTooBig, "0", S::Critical, C::High),
+            finding(FindingCode::NginxKeepaliveRace, "1", S::Warning, C::High),
+        ];
+        rank_by_requests(&mut found, &ev);
+        let order: Vec<_> = found.iter().map(|f| f.code).collect();
+        assert_eq!(
+            order,
+            [
+                FindingCode::NginxUpstreamRefused,
+                FindingCode::AlbLambdaInvalidResponse,
+                FindingCode::NginxHeaderTooBig,
+                FindingCode::NginxKeepaliveRace,
+            ],
+            "more requests first within a tie, registry order after; severity still first"
+        );
+        assert_eq!(requests(&found[0], &ev), 40);
     }
 
     #[test]

@@ -162,11 +162,21 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         let logs = seen(ev, cause.classes, None);
         // The access log counts the same requests the error log explains; use it only when the
         // error log is silent about this cause.
-        let logs = if logs.is_empty() && !cause.access.is_empty() {
+        let mut logs = if cause.classes.is_empty() {
+            // An upstream's own 502 and a client's 499 leave no error.log line: error-log lines
+            // about the same upstream are another cause, and must not hide this one.
+            seen(ev, cause.access, None)
+        } else if logs.is_empty() && !cause.access.is_empty() {
             access_only(ev, cause.access)
         } else {
             logs
         };
+        // The access-log lines of the same requests the error log explains are cited too.
+        if logs.error_lines > 0 && !cause.access.is_empty() {
+            let names: Vec<&str> = logs.upstreams.iter().map(|(u, _)| u.as_str()).collect();
+            let same = seen_where(ev, cause.access, |u| u.is_some_and(|u| names.contains(&u)));
+            logs.items.extend(same.items);
+        }
         let probes: Vec<&Probe> = backend_probes(ev).filter(|p| (cause.probe)(p)).collect();
         if logs.is_empty() && probes.is_empty() {
             continue;
@@ -884,6 +894,37 @@ mod tests {
             vec![group(LogClass::Status502FromUpstream, "10.0.0.5:8080", 2)],
         )]);
         assert_eq!(run_rule(check, &ev)[0].layer, Some(Layer::Application));
+    }
+
+    #[test]
+    fn an_upstreams_own_502s_are_reported_beside_its_error_log_lines() {
+        // Some requests to 10.0.0.5 were closed early (error.log); others got the upstream's own
+        // 502 ($upstream_status 502 with a header): two causes, neither hides the other.
+        let ev = nginx_evidence(vec![
+            logs(
+                "nginx-error",
+                vec![group(LogClass::PrematureClose, "10.0.0.5:8080", 3)],
+            ),
+            logs(
+                "nginx-access",
+                vec![
+                    group(LogClass::Status502NoHeader, "10.0.0.5:8080", 3),
+                    group(LogClass::Status502FromUpstream, "10.0.0.5:8080", 6),
+                ],
+            ),
+        ]);
+        let out = run_rule(check, &ev);
+        let codes: Vec<_> = out.iter().map(|f| f.code).collect();
+        assert_eq!(
+            codes,
+            [
+                FindingCode::NginxUpstreamReturned502,
+                FindingCode::NginxUpstreamClosed
+            ],
+            "{out:#?}"
+        );
+        assert_eq!(out[0].evidence, vec!["log.nginx-access.group.1"]);
+        assert!(out[0].title.contains("10.0.0.5:8080"), "{}", out[0].title);
     }
 
     #[test]
