@@ -75,6 +75,8 @@ fn parse_block(
             }
             Read::Eof => {
                 if let Some((name, line)) = open {
+                    // escaped: a name may hold a newline (`a\<newline>{`), which must not split the error
+                    let name = name.escape_debug();
                     return Err(lexer.error(
                         lexer.line,
                         &format!(
@@ -355,7 +357,7 @@ impl Lexer<'_> {
 }
 
 fn unexpected(ch: u8) -> String {
-    format!("unexpected \"{}\"", char::from(ch))
+    format!("unexpected \"{}\"", char::from(ch).escape_debug())
 }
 
 /// nginx's unescaping, applied to every word: `\"`, `\'`, `\\` lose the backslash, `\t` `\r` `\n`
