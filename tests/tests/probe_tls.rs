@@ -157,3 +157,76 @@ fn a_tls_port_that_never_answers_the_hello_is_a_handshake_timeout() {
     assert_eq!(run.code, 1);
     assert_eq!(codes(&report), ["tls-handshake-failed"]);
 }
+
+/// A CA certificate (basicConstraints CA:TRUE) for `app.test`, self-signed, served as the
+/// server's own certificate, and its PEM for `--cacert`.
+fn ca_as_leaf(dir: &std::path::Path) -> (cloud502_e2e::certs::Leaf, std::path::PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let mut params = CertificateParams::new(vec![HOST.to_owned()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "cloud502 CA served as leaf");
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let pem = dir.join("ca-leaf.pem");
+    std::fs::write(&pem, cert.pem()).unwrap();
+    let leaf = cloud502_e2e::certs::Leaf {
+        chain: vec![cert.der().to_vec()],
+        key: key.serialize_der(),
+    };
+    (leaf, pem)
+}
+
+#[test]
+fn a_ca_certificate_served_as_the_leaf_is_said_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let (leaf, pem) = ca_as_leaf(dir.path());
+    let server = start_tls(ok_response(), leaf);
+    let (url, resolve) = target(server.port);
+    let words = "the server presented a CA certificate as its own certificate";
+    for format in ["json", "table", "markdown", "sarif", "junit", "jsonl"] {
+        let run = cloud502_e2e::cloud502(&[
+            "probe",
+            &url,
+            "--resolve",
+            &resolve,
+            "--cacert",
+            pem.to_str().unwrap(),
+            "-o",
+            format,
+            "-vv",
+        ]);
+        assert_eq!(run.code, 1, "{format}: {}\n{}", run.stdout, run.stderr);
+        for text in [&run.stdout, &run.stderr] {
+            for dump in [
+                "CaUsedAsEndEntity",
+                "OtherError",
+                "Other(",
+                "InvalidCertificate",
+            ] {
+                assert!(!text.contains(dump), "{format}: a Debug dump: {text}");
+            }
+        }
+        if format == "json" {
+            let report = run.json();
+            let p = &report["probes"][0];
+            assert_eq!(p["tls"]["verify_error"], words);
+            assert_eq!(
+                p["error"]["message"],
+                format!("TLS handshake failed: {words}")
+            );
+            assert_eq!(top_code(&report), "tls-cert-untrusted");
+            let title = report["findings"][0]["title"].as_str().unwrap();
+            assert!(
+                title.ends_with(&format!("was rejected: {words}")),
+                "not an unknown issuer: {title}"
+            );
+            let explanation = report["findings"][0]["explanation"].as_str().unwrap();
+            assert!(explanation.contains(words), "{explanation}");
+        } else if !matches!(format, "jsonl" | "sarif") {
+            // SARIF carries only findings located in files.
+            assert!(run.stdout.contains(words), "{format}: {}", run.stdout);
+        }
+    }
+}

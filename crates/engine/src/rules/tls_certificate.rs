@@ -100,20 +100,44 @@ fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
             );
         }
         let explained = tls.expired || tls.not_yet_valid || !tls.hostname_match;
+        // The probe words an unknown issuer as "not signed by a trusted authority"; any other
+        // verification error (a CA certificate served as the leaf, a bad signature, a wrong key
+        // usage) is a different problem, named as the verifier gave it.
+        let other_reason = tls
+            .verify_error
+            .as_deref()
+            .filter(|e| !e.contains("trusted authority"));
         if !tls.verified && !explained {
-            push(
-                FindingCode::TlsCertUntrusted,
-                Severity::Critical,
-                format!("The certificate served by {name} is not signed by a trusted authority"),
-                format!(
-                    "Verification failed ({}): the chain served (issuer {}) does not lead to a \
-                     trusted root: self-signed, a private CA, or a missing intermediate.",
-                    tls.verify_error.as_deref().unwrap_or("unknown error"),
-                    tls.issuer
+            match other_reason {
+                None => push(
+                    FindingCode::TlsCertUntrusted,
+                    Severity::Critical,
+                    format!(
+                        "The certificate served by {name} is not signed by a trusted authority"
+                    ),
+                    format!(
+                        "Verification failed ({}): the chain served (issuer {}) does not lead \
+                         to a trusted root: self-signed, a private CA, or a missing \
+                         intermediate.",
+                        tls.verify_error.as_deref().unwrap_or("unknown error"),
+                        tls.issuer
+                    ),
+                    "Verification succeeds with the organisation's CA bundle (--cacert), which \
+                     means only this machine lacks the root.",
                 ),
-                "Verification succeeds with the organisation's CA bundle (--cacert), which means \
-                 only this machine lacks the root.",
-            );
+                Some(reason) => push(
+                    FindingCode::TlsCertUntrusted,
+                    Severity::Critical,
+                    format!("The certificate served by {name} was rejected: {reason}"),
+                    format!(
+                        "Verification failed: {reason}. The leaf certificate is {} (issuer {}); \
+                         clients and proxies that verify reject it as well.",
+                        tls.subject, tls.issuer
+                    ),
+                    "The same certificate verifies with another client (openssl s_client \
+                     -verify_return_error), which would point at this machine's trust store.",
+                ),
+            }
         }
         if !tls.expired && (0..EXPIRY_WARNING_DAYS).contains(&tls.days_remaining) {
             push(
