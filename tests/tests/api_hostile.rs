@@ -618,3 +618,72 @@ fn a_retry_after_too_large_for_the_clock_fails_fast_without_a_panic() {
         "{g:?}"
     );
 }
+
+#[test]
+fn an_audit_of_echoing_azure_and_cloudflare_apis_writes_no_token_anywhere() {
+    let mut s = arm::incident();
+    s.echo = true;
+    s.health = Health::Forbidden;
+    let arm = Arm::start(s);
+    let cf = cfapi::start(Scenario {
+        echo: true,
+        forbid: vec!["/healthchecks", "/load_balancers"],
+        graphql_error: Some("zone analytics not available".into()),
+        ..Scenario::default()
+    });
+    let az = az(arm::TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("audit.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[audit]\ndeadline = \"30s\"\n\n\
+             [[subject]]\nname = \"agw\"\nprovider = \"azure\"\nresource_group = \"{RG}\"\n\
+             gateway = \"{GW}\"\nsubscription = \"{SUB}\"\nauth = \"cli\"\n\
+             workspace = \"7f3c9a10-0000-4000-8000-0000000000ff\"\n\
+             arm_endpoint = \"{arm}\"\nlogs_endpoint = \"{arm}\"\n\n\
+             [[subject]]\nname = \"cf\"\nprovider = \"cloudflare\"\nzone = \"example.com\"\n\
+             api_base = \"{cf}\"\norigin_check = false\n",
+            arm = arm.url(),
+            cf = cf.base(),
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap().to_owned();
+    let env = [
+        ("PATH", az.path.as_str()),
+        ("CLOUDFLARE_API_TOKEN", cfapi::TOKEN),
+    ];
+    for format in FORMATS {
+        let args = [
+            "audit",
+            "--config",
+            &config,
+            "--metrics-textfile",
+            "cloud502.prom",
+            "-o",
+            format,
+        ];
+        let t = traced(&args, &env);
+        assert!(
+            t.files.iter().any(|(p, _)| p.ends_with("cloud502.prom")),
+            "-o {format}: no textfile written\n{}",
+            t.run.stderr
+        );
+        for secret in [arm::TOKEN, cfapi::TOKEN] {
+            assert_nowhere(&t, secret, &format!("audit -o {format}"));
+        }
+        if *format == "json" {
+            // Both subjects ran and their quoted tokens were masked, not dropped.
+            assert!(
+                t.run.stdout.matches("Bearer <redacted>").count() >= 2,
+                "{}\n{}",
+                t.run.stdout,
+                t.run.stderr
+            );
+        }
+    }
+    // Both servers were asked with their token, and quoted it back.
+    assert!(arm.requests().iter().any(|r| r.authorized));
+    assert!(cf.requests().iter().any(|r| r.authorized));
+}
