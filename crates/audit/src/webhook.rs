@@ -267,7 +267,10 @@ impl Webhook {
 /// The last state, or `None` when there is none (a missing or unreadable file counts as none:
 /// the message is then sent, which is the safe side).
 fn read_state(path: &Path) -> Option<State> {
-    let text = std::fs::read_to_string(path).ok()?;
+    // Capped: a state file is a few KiB; a device or a huge file in its place is not one.
+    use cloud502_engine::limits;
+    let bytes = limits::read_capped(path, limits::MAX_SMALL_FILE_BYTES, "a state file").ok()?;
+    let text = String::from_utf8(bytes).ok()?;
     match serde_json::from_str::<State>(&text) {
         Ok(s) if s.version == 1 => Some(s),
         _ => {

@@ -85,8 +85,15 @@ fn roots(ca_files: &[PathBuf]) -> Result<RootCertStore> {
         store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
     for path in ca_files {
-        let certs: Vec<_> = CertificateDer::pem_file_iter(path)
-            .and_then(|it| it.collect::<std::result::Result<Vec<_>, _>>())
+        // Read whole with a cap: a PEM reader on /dev/zero would grow one line forever.
+        use cloud502_engine::limits;
+        let certs: Vec<_> = limits::read_capped(path, limits::MAX_SMALL_FILE_BYTES, "a CA file")
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                CertificateDer::pem_slice_iter(&bytes)
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|e| e.to_string())
+            })
             .map_err(|e| {
                 ConfigError::one(
                     format!("cannot read --cacert {}: {e}", path.display()),
