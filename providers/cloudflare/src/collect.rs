@@ -269,8 +269,11 @@ impl Collector<'_> {
             return Ok(None);
         }
         let now = time::OffsetDateTime::now_utc();
-        let since =
-            now - time::Duration::try_from(self.opts.since).unwrap_or(time::Duration::hours(1));
+        // Checked: a library caller's `since` is not bounded by the CLI's 400-day limit.
+        let since = time::Duration::try_from(self.opts.since)
+            .ok()
+            .and_then(|d| now.checked_sub(d))
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
         let fmt = |t: time::OffsetDateTime| {
             t.replace_nanosecond(0)
                 .unwrap_or(t)
