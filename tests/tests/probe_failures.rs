@@ -188,3 +188,28 @@ fn severity_overrides_change_the_exit_code() {
     assert_eq!(run.code, 0);
     assert_eq!(report["verdict"], "healthy");
 }
+
+#[test]
+fn a_cut_short_or_unreadable_cacert_is_one_line_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.pem");
+    std::fs::write(&cut, "-----BEGIN CERTIFICATE-----\nMIIB\n").unwrap();
+    let server = start(Behaviour::Silent);
+    let url = format!("https://127.0.0.1:{}/", server.port);
+    let run = cloud502(&["probe", &url, "--cacert", cut.to_str().unwrap()]);
+    assert_one_line_error(&run, "a PEM section has no END line");
+    // pki-types' own text prints the end marker as a list of byte values.
+    assert!(!run.stderr.contains("[45, 45"), "{}", run.stderr);
+
+    // A FIFO would block the read forever: refused before anything opens it.
+    let fifo = dir.path().join("ca.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        let run = cloud502(&["probe", &url, "--cacert", fifo.to_str().unwrap()]);
+        assert_one_line_error(&run, "is not a regular file");
+        assert!(run.elapsed < Duration::from_secs(10), "{:?}", run.elapsed);
+    }
+}

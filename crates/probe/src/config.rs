@@ -123,8 +123,13 @@ impl ProbeRequest {
             }
         }
         for f in &options.ca_files {
-            if let Err(e) = std::fs::metadata(f) {
-                problems.push(format!("cannot read --cacert {}: {e}", f.display()));
+            // A pipe or a device would block the read (the size cap is in `tls::roots`).
+            match std::fs::metadata(f) {
+                Err(e) => problems.push(format!("cannot read --cacert {}: {e}", f.display())),
+                Ok(m) if !m.is_file() => {
+                    problems.push(format!("--cacert {} is not a regular file", f.display()))
+                }
+                Ok(_) => {}
             }
         }
         if options.timeout.is_zero() {

@@ -145,6 +145,24 @@ pub(crate) fn io_error(e: &std::io::Error) -> String {
     e.to_string()
 }
 
+/// A PEM reading error in words (its `Display` prints marker bytes as a list of numbers).
+pub(crate) fn pem_error(e: &rustls::pki_types::pem::Error) -> String {
+    use rustls::pki_types::pem::Error as P;
+    match e {
+        P::MissingSectionEnd { .. } => {
+            "a PEM section has no END line (the file is cut short)".to_owned()
+        }
+        P::IllegalSectionStart { .. } => {
+            "a PEM section starts with a malformed BEGIN line".to_owned()
+        }
+        P::Base64Decode(_) => "a PEM section is not valid base64".to_owned(),
+        P::Io(io) => io.to_string(),
+        P::NoItemsFound => "no PEM item found".to_owned(),
+        P::SectionTooLarge => "a PEM section is larger than 10 MB".to_owned(),
+        other => format!("unreadable PEM ({})", variant_words(&format!("{other:?}"))),
+    }
+}
+
 /// An error and its causes in one line, each TLS error in words.
 pub(crate) fn chain(e: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();

@@ -92,7 +92,7 @@ fn roots(ca_files: &[PathBuf]) -> Result<RootCertStore> {
             .and_then(|bytes| {
                 CertificateDer::pem_slice_iter(&bytes)
                     .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| crate::text::pem_error(&e))
             })
             .map_err(|e| {
                 ConfigError::one(
