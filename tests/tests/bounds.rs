@@ -298,6 +298,7 @@ fn link_local_and_metadata_upstreams_of_a_dump_are_never_probed() {
         &format!(
             "# configuration file /etc/nginx/nginx.conf:\nevents {{}}\nhttp {{\n  upstream app {{\n    \
              server 169.254.169.254:80;\n    server [fd00:ec2::254]:80;\n    server [fe80::1]:8080;\n    \
+             server 2852039166:80;\n    \
              server 127.0.0.1:{};\n  }}\n  server {{ listen 80; location / {{ proxy_pass http://app; }} }}\n}}\n",
             ok.port
         ),
@@ -320,12 +321,26 @@ fn link_local_and_metadata_upstreams_of_a_dump_are_never_probed() {
         .map(|p| p["url"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(probed.len(), 1, "{probed:?}");
+    // 169.254.169.254 spelled as one decimal number: the resolver reads it, so the check must
+    // look at what a name resolves to, not only at literal addresses.
+    let note = "note: upstream 2852039166:80 not probed: it resolves to 169.254.169.254";
+    assert!(
+        run.stderr.contains(note),
+        "missing {note:?} in:\n{}",
+        run.stderr
+    );
     assert!(
         probed[0].contains(&format!("127.0.0.1:{}", ok.port)),
         "{probed:?}"
     );
-    for peer in ["169.254.169.254:80", "[fd00:ec2::254]:80", "[fe80::1]:8080"] {
-        let note = format!("note: upstream {peer} not probed: a link-local or cloud metadata");
+    for (peer, ip) in [
+        ("169.254.169.254:80", "169.254.169.254"),
+        ("[fd00:ec2::254]:80", "fd00:ec2::254"),
+        ("[fe80::1]:8080", "fe80::1"),
+    ] {
+        let note = format!(
+            "note: upstream {peer} not probed: it is {ip}, and a link-local or cloud metadata"
+        );
         assert!(
             run.stderr.contains(&note),
             "missing {note:?} in:\n{}",

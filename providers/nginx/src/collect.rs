@@ -291,20 +291,18 @@ impl Collector<'_> {
         let timeout = self.opts.probe_timeout.min(cx.deadline);
         let mut requests = Vec::new();
         let mut skipped = 0;
+        let forbidden = forbidden_peers(&targets[..targets.len().min(MAX_PROBES)], timeout).await;
         for (i, t) in targets.iter().take(MAX_PROBES).enumerate() {
             let id = format!("{BACKEND_PROBE_PREFIX}{i}");
             // The config may come from another machine (a dump): never send a request to a
             // link-local or instance-metadata address from here.
-            if let Ok(addr) = t.peer.parse::<std::net::SocketAddr>()
-                && cloud502_engine::remote::classify_address(addr.ip())
-                    == cloud502_engine::remote::AddressClass::Forbidden
-            {
+            if let Some(why) = forbidden.get(&t.peer) {
                 ev.add_item(
                     format!("nginx.upstream.skipped.{skipped}"),
                     "nginx:upstream-probe",
                     format!(
-                        "upstream {} not probed: a link-local or cloud metadata address is never \
-                         probed",
+                        "upstream {} not probed: {why}, and a link-local or cloud metadata \
+                         address is never probed",
                         t.peer
                     ),
                 );
@@ -630,6 +628,46 @@ impl UpstreamTarget {
         };
         ProbeRequest::new(&url, options).map_err(|e| e.to_string())
     }
+}
+
+/// The peers that are, or resolve to, a link-local or instance-metadata address, with why
+/// (`it is 169.254.169.254`, `it resolves to fd00:ec2::254`). Names are looked up at once, each
+/// bounded by `timeout`; one that does not resolve is left to the probe, which reports it.
+async fn forbidden_peers(
+    targets: &[UpstreamTarget],
+    timeout: std::time::Duration,
+) -> std::collections::HashMap<String, String> {
+    use cloud502_engine::remote::{AddressClass, classify_address};
+    let mut out = std::collections::HashMap::new();
+    let mut lookups = tokio::task::JoinSet::new();
+    for t in targets {
+        if t.peer.starts_with("unix:") {
+            continue;
+        }
+        if let Ok(addr) = t.peer.parse::<std::net::SocketAddr>() {
+            if classify_address(addr.ip()) == AddressClass::Forbidden {
+                out.insert(t.peer.clone(), format!("it is {}", addr.ip()));
+            }
+            continue;
+        }
+        let peer = t.peer.clone();
+        lookups.spawn(async move {
+            let found = tokio::time::timeout(timeout, tokio::net::lookup_host(peer.clone())).await;
+            let bad = match found {
+                Ok(Ok(addrs)) => addrs
+                    .map(|a| a.ip())
+                    .find(|ip| classify_address(*ip) == AddressClass::Forbidden),
+                _ => None,
+            };
+            (peer, bad)
+        });
+    }
+    while let Some(joined) = lookups.join_next().await {
+        if let Ok((peer, Some(ip))) = joined {
+            out.insert(peer, format!("it resolves to {ip}"));
+        }
+    }
+    out
 }
 
 /// Distinct upstream peers from the config: pool members, and direct targets of routes that do not
