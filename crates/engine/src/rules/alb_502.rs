@@ -278,8 +278,8 @@ fn from_target(ev: &Evidence, alb_made: u64, out: &mut Vec<Finding>) {
             Some(&format!("cloud502 probe http://{first_target}/")),
         )],
     );
-    f.next_command =
-        Some("cloud502 nginx --error-log /var/log/nginx/error.log   # on the target".to_owned());
+    // with no flag, cloud502 nginx reads every log the target's config names
+    f.next_command = Some("cloud502 nginx   # on the target".to_owned());
     out.push(f);
 }
 

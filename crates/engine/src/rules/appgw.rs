@@ -77,6 +77,18 @@ pub(super) fn gateway(ev: &Evidence) -> (String, String) {
             }
         }
     }
+    // Saved access logs name their gateway: `resourceId` is
+    // /SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/APPLICATIONGATEWAYS/GW.
+    if let Some(id) = super::sample_field(ev, "resourceId") {
+        let part = |key: &str| {
+            let upper = id.to_ascii_uppercase();
+            let at = upper.find(key)? + key.len();
+            id[at..].split('/').next().filter(|s| !s.is_empty())
+        };
+        if let (Some(rg), Some(gw)) = (part("/RESOURCEGROUPS/"), part("/APPLICATIONGATEWAYS/")) {
+            return (rg.to_owned(), gw.to_owned());
+        }
+    }
     ("<resource-group>".to_owned(), "<gateway-name>".to_owned())
 }
 

@@ -340,7 +340,7 @@ fn no_live_from_logs(ev: &Evidence, out: &mut Vec<Finding>) {
             )),
         )],
     );
-    if !read {
+    if !read && !rg.starts_with('<') {
         f.next_command = Some(format!("cloud502 azure -g {rg} --gw {gw}"));
     }
     out.push(f);
@@ -506,9 +506,15 @@ mod tests {
         assert_eq!(codes(&f), vec![FindingCode::AppgwAllBackendsUnhealthy]);
         assert_eq!(f[0].confidence, Confidence::Medium);
         assert!(f[0].title.starts_with("7 request(s)"), "{}", f[0].title);
+        // no placeholder: with no gateway named anywhere there is no next command...
+        assert_eq!(f[0].next_command, None);
+        // ...and a saved record's resourceId names it
+        let mut ev = ev;
+        ev.logs[0].groups[0].sample.text = r#"{"resourceId":"/SUBSCRIPTIONS/1F3C/RESOURCEGROUPS/SHOP-PROD/PROVIDERS/MICROSOFT.NETWORK/APPLICATIONGATEWAYS/GW-SHOP","operationName":"ApplicationGatewayAccess"}"#.into();
+        let f = run_rule(check, &ev);
         assert_eq!(
             f[0].next_command.as_deref(),
-            Some("cloud502 azure -g <resource-group> --gw <gateway-name>")
+            Some("cloud502 azure -g SHOP-PROD --gw GW-SHOP")
         );
         // with healthy servers read now: the backends recovered, low confidence
         let mut ev = appgw(&[healthy("10.0.1.4")]);

@@ -92,7 +92,8 @@ pub(super) fn host(ev: &Evidence) -> String {
             return h.trim().to_owned();
         }
     }
-    "<host>".to_owned()
+    // Saved Logpush records name the host each request was for.
+    super::sample_field(ev, "ClientRequestHost").unwrap_or_else(|| "<host>".to_owned())
 }
 
 /// The zone name from the subject `<host> (zone <zone-name>)`, else a guess from the host.

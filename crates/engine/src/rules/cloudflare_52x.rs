@@ -284,7 +284,8 @@ fn finding(probe: &Probe, status: u16, evidence: Vec<String>) -> Option<Finding>
         locations: Vec::new(),
         disproved_by: spec.disproved.to_owned(),
         remediation: spec.remediation,
-        next_command: Some(direct),
+        // the origin's address is not known from a probe; the zone's DNS records name it
+        next_command: Some(super::cloudflare_command(&probe.host)),
     })
 }
 
@@ -347,9 +348,12 @@ fn zone_findings(ev: &Evidence, out: &mut Vec<Finding>, start: usize) {
         let address = origin
             .first()
             .map(|p| p.address.clone())
-            .or(analytics.origins.first().map(|o| o.0.clone()))
-            .unwrap_or_else(|| "<origin-ip>".to_owned());
-        let direct = origin_probe_command(&host, scheme, &address);
+            .or(analytics.origins.first().map(|o| o.0.clone()));
+        let direct = match &address {
+            Some(address) => origin_probe_command(&host, scheme, address),
+            None => super::cloudflare_command(&host),
+        };
+        let address = address.unwrap_or_else(|| "<origin-ip>".to_owned());
         let cmd = Commands {
             tls_check: format!(
                 "openssl s_client -connect {address}:443 -servername {host} </dev/null"

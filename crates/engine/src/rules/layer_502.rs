@@ -145,17 +145,16 @@ fn cloudflare_origin_502(ev: &Evidence, out: &mut Vec<Finding>) {
     for (p, _) in &checks {
         evidence.extend(cloudflare::probe_items(ev, p));
     }
-    let first = r
-        .origins
-        .first()
-        .map(|o| o.0.clone())
-        .or_else(|| {
-            checks
-                .first()
-                .and_then(|(p, _)| p.resolved.first().cloned())
-        })
-        .unwrap_or_else(|| "<origin-ip>".to_owned());
-    let direct = cloudflare::origin_probe_command(&host, origin_scheme(ev), &first);
+    let first = r.origins.first().map(|o| o.0.clone()).or_else(|| {
+        checks
+            .first()
+            .and_then(|(p, _)| p.resolved.first().cloned())
+    });
+    // With no origin address read, the zone's DNS records name it.
+    let direct = match &first {
+        Some(first) => cloudflare::origin_probe_command(&host, origin_scheme(ev), first),
+        None => super::cloudflare_command(&host),
+    };
     let checked = if checks.is_empty() {
         String::new()
     } else {
@@ -228,11 +227,12 @@ fn cloudflare_edge_502(ev: &Evidence, out: &mut Vec<Finding>) {
     let transient = r.colos.len() == 1
         && r.all_timed
         && span.is_some_and(|m| m <= cloudflare::TRANSIENT_MINUTES);
-    let origin = r
-        .origins
-        .first()
-        .map_or_else(|| "<origin-ip>".to_owned(), |o| o.0.clone());
-    let direct = cloudflare::origin_probe_command(&host, origin_scheme(ev), &origin);
+    let known = r.origins.first().map(|o| o.0.clone());
+    let direct = match &known {
+        Some(origin) => cloudflare::origin_probe_command(&host, origin_scheme(ev), origin),
+        None => super::cloudflare_command(&host),
+    };
+    let origin = known.unwrap_or_else(|| "<origin-ip>".to_owned());
     let (severity, confidence, title, cause, remediation) = if transient {
         let colo = r.colos[0].0.clone();
         let minutes = span.unwrap_or(0);
@@ -334,16 +334,41 @@ fn observed(fp: &Fingerprint) -> String {
         .join("; ")
 }
 
-/// The `cloud502` command that inspects `layer` itself.
-fn inspect_command(layer: Layer, probe: &Probe) -> String {
+/// The command that inspects `layer` itself, from what the probe knows: never a placeholder.
+/// `cloud502 nginx` with no flag reads the config and every log it names (a `--error-log` here
+/// would replace them with one file). The application behind a proxy is reached through the
+/// proxy that relayed it (`by`), whose config names it.
+fn inspect_command(layer: Layer, probe: &Probe, by: Option<Layer>) -> String {
+    let ip = probe
+        .connected
+        .as_deref()
+        .and_then(|c| c.parse::<std::net::SocketAddr>().ok())
+        .map(|a| a.ip().to_string());
     match layer {
-        Layer::Nginx => "cloud502 nginx --error-log /var/log/nginx/error.log".to_owned(),
-        Layer::AwsAlb => "cloud502 aws --tg <target-group-arn>".to_owned(),
-        Layer::AzureAppgw => "cloud502 azure -g <resource-group> --gw <gateway-name>".to_owned(),
+        Layer::Nginx => "cloud502 nginx   # on the nginx host".to_owned(),
+        Layer::AwsAlb => match (super::alb_from_host(&probe.host), ip) {
+            (Some((name, region)), _) => format!("cloud502 aws --lb {name} --region {region}"),
+            // An internet-facing ALB's address belongs to a network interface described as
+            // `ELB app/NAME/ID`: that NAME is what `cloud502 aws --lb` takes.
+            (None, Some(ip)) => format!(
+                "aws ec2 describe-network-interfaces --filters Name=association.public-ip,Values={ip} \
+                 --query 'NetworkInterfaces[].Description' --output text   # ELB app/NAME/ID: then cloud502 aws --lb NAME"
+            ),
+            (None, None) => format!("dig +short CNAME {}   # the ALB's DNS name", probe.host),
+        },
+        Layer::AzureAppgw => match ip {
+            Some(ip) => format!(
+                "az network public-ip list --query \"[?ipAddress=='{ip}'].ipConfiguration.id\" -o tsv   # .../resourceGroups/RG/.../applicationGateways/NAME: then cloud502 azure -g RG --gw NAME"
+            ),
+            None => format!("dig +short {}   # the gateway's public address", probe.host),
+        },
         Layer::Cloudflare => format!("cloud502 cloudflare --zone {}", zone_guess(&probe.host)),
-        Layer::Application | Layer::Unknown => {
-            "cloud502 probe http://<upstream-host>:<port>/".to_owned()
-        }
+        Layer::Application | Layer::Unknown => match by {
+            Some(by @ (Layer::Nginx | Layer::AwsAlb | Layer::AzureAppgw)) => {
+                inspect_command(by, probe, None)
+            }
+            _ => format!("curl -sv -o /dev/null {}", probe.url),
+        },
     }
 }
 
@@ -513,7 +538,7 @@ fn finding(probe: &Probe, fp: &Fingerprint, author: Author, evidence: Vec<String
                         layer.display_name()
                     ),
                     remediation_for(layer, probe),
-                    inspect_command(layer, probe),
+                    inspect_command(layer, probe, None),
                 )
             }
             Author::Relayed { by, from } => (
@@ -547,7 +572,7 @@ fn finding(probe: &Probe, fp: &Fingerprint, author: Author, evidence: Vec<String
                     by.display_name()
                 ),
                 remediation_for(from, probe),
-                inspect_command(from, probe),
+                inspect_command(from, probe, Some(by)),
             ),
             Author::CloudflareEdge(confidence) => (
                 FindingCode::CloudflareEdge502,
@@ -566,7 +591,7 @@ fn finding(probe: &Probe, fp: &Fingerprint, author: Author, evidence: Vec<String
                  returns a malformed response."
                     .to_owned(),
                 remediation_for(Layer::Cloudflare, probe),
-                inspect_command(Layer::Cloudflare, probe),
+                inspect_command(Layer::Cloudflare, probe, None),
             ),
             Author::CloudflareOrigin(from, confidence) => (
                 FindingCode::CloudflareOrigin502,
@@ -595,7 +620,9 @@ fn finding(probe: &Probe, fp: &Fingerprint, author: Author, evidence: Vec<String
                      layer there answers the 502",
                     Some(&origin_probe_command(probe)),
                 )],
-                origin_probe_command(probe),
+                // the origin's address is not known from here; this reads it from the zone's
+                // DNS records and checks it directly
+                super::cloudflare_command(&probe.host),
             ),
             Author::Unknown => (
                 FindingCode::UnknownLayer502,
@@ -619,7 +646,7 @@ fn finding(probe: &Probe, fp: &Fingerprint, author: Author, evidence: Vec<String
                         Some(&origin_probe_command(probe)),
                     ),
                 ],
-                origin_probe_command(probe),
+                format!("curl -sv -o /dev/null {}", probe.url),
             ),
         };
     Finding {
@@ -687,13 +714,30 @@ mod tests {
         assert_eq!(out[0].code, FindingCode::Relayed502);
         assert_eq!(out[0].layer, Some(Layer::Nginx));
         assert_eq!(out[0].title, "AWS ALB relayed a 502 generated by nginx");
+        // with no flag, cloud502 nginx reads every log its config names: nothing is narrowed
         assert_eq!(
             out[0].next_command.as_deref(),
-            Some("cloud502 nginx --error-log /var/log/nginx/error.log")
+            Some("cloud502 nginx   # on the nginx host")
         );
         let app = run(fingerprint(Layer::Nginx, None), 502);
         assert_eq!(app[0].code, FindingCode::Relayed502);
         assert_eq!(app[0].layer, Some(Layer::Application));
+        // the application is reached through the proxy that relayed it, whose config names it
+        assert_eq!(
+            app[0].next_command.as_deref(),
+            Some("cloud502 nginx   # on the nginx host")
+        );
+        // the ALB and the gateway are found from the address the probe connected to
+        let alb = run(fingerprint(Layer::AwsAlb, Some(Layer::AwsAlb)), 502);
+        let next = alb[0].next_command.as_deref().unwrap();
+        assert!(next.contains("Values=192.0.2.10"), "{next}");
+        let gw = run(fingerprint(Layer::AzureAppgw, Some(Layer::AzureAppgw)), 502);
+        let next = gw[0].next_command.as_deref().unwrap();
+        assert!(next.contains("ipAddress=='192.0.2.10'"), "{next}");
+        for f in [&alb[0], &gw[0], &app[0], &out[0]] {
+            let next = f.next_command.as_deref().unwrap();
+            assert!(!next.contains('<'), "a placeholder in {next}");
+        }
     }
 
     #[test]
@@ -704,10 +748,7 @@ mod tests {
         assert_eq!(out[0].code, FindingCode::CloudflareOrigin502);
         assert_eq!(
             out[0].next_command.as_deref(),
-            Some(
-                "cloud502 probe https://shop.example.com/checkout \
-                 --resolve shop.example.com:443:<origin-ip>"
-            )
+            Some("cloud502 cloudflare --zone example.com --host shop.example.com")
         );
         fp.cloudflare_page = Some(CloudflarePage::Plain);
         let out = run(fp.clone(), 502);

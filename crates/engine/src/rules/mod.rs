@@ -187,6 +187,53 @@ pub(crate) fn cite(evidence: &Evidence, probe: &Probe, kinds: &[&str]) -> Vec<St
         .collect()
 }
 
+/// `cloud502 cloudflare --zone Z --host H`: reads the zone's DNS records for the host's origins and
+/// checks each directly, so it needs no origin address from the user.
+pub(crate) fn cloudflare_command(host: &str) -> String {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if bare.parse::<std::net::IpAddr>().is_ok() {
+        // no zone to guess from an address: its reverse name is the first clue
+        return format!(
+            "dig +short -x {bare}   # the host name, then cloud502 cloudflare --zone ZONE --host NAME"
+        );
+    }
+    format!(
+        "cloud502 cloudflare --zone {} --host {host}",
+        zone_guess(host)
+    )
+}
+
+/// A string field's value in the first JSON log sample that has it (`"key":"value"`): what a
+/// saved log tells about its source (an AppGW `resourceId`, a Logpush `ClientRequestHost`).
+pub(crate) fn sample_field(evidence: &Evidence, key: &str) -> Option<String> {
+    let needle = format!("\"{key}\":\"");
+    evidence
+        .logs
+        .iter()
+        .flat_map(|l| {
+            l.groups
+                .iter()
+                .map(|g| g.sample.text.as_str())
+                .chain(l.samples.iter().map(String::as_str))
+        })
+        .find_map(|text| {
+            let rest = &text[text.find(&needle)? + needle.len()..];
+            let value = &rest[..rest.find('"')?];
+            (!value.is_empty()).then(|| value.to_owned())
+        })
+}
+
+/// An ALB's name and region from its DNS name (`[internal-]NAME-ID.REGION.elb.amazonaws.com`).
+pub(crate) fn alb_from_host(host: &str) -> Option<(String, String)> {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let rest = host.strip_suffix(".elb.amazonaws.com")?;
+    let (first, region) = rest.split_once('.')?;
+    let first = first.strip_prefix("internal-").unwrap_or(first);
+    let (name, _id) = first.rsplit_once('-')?;
+    (!name.is_empty() && !region.is_empty() && !region.contains('.'))
+        .then(|| (name.to_owned(), region.to_owned()))
+}
+
 /// The Cloudflare zone a host most likely belongs to (its last two labels): a heuristic for the
 /// next command, which the user can correct.
 pub(crate) fn zone_guess(host: &str) -> String {
@@ -448,6 +495,33 @@ mod tests {
             "more requests first within a tie, registry order after; severity still first"
         );
         assert_eq!(requests(&found[0], &ev), 40);
+    }
+
+    #[test]
+    fn next_command_values_come_from_what_was_read() {
+        assert_eq!(
+            alb_from_host("internal-shop-prod-1234567890.eu-west-1.elb.amazonaws.com"),
+            Some(("shop-prod".to_owned(), "eu-west-1".to_owned()))
+        );
+        assert_eq!(
+            alb_from_host("web-42.us-east-1.elb.amazonaws.com."),
+            Some(("web".to_owned(), "us-east-1".to_owned()))
+        );
+        assert_eq!(alb_from_host("shop.example.com"), None);
+        let mut ev = Evidence::new(subject("logs"));
+        let mut log = error_log(&[(cloud502_model::LogClass::Status5xx, "x", 1)]);
+        log.groups[0].sample.text =
+            r#"{"ClientRequestHost":"shop.example.com","EdgeResponseStatus":502}"#.into();
+        ev.logs.push(log);
+        assert_eq!(
+            sample_field(&ev, "ClientRequestHost").as_deref(),
+            Some("shop.example.com")
+        );
+        assert_eq!(sample_field(&ev, "resourceId"), None);
+        assert_eq!(
+            cloudflare_command("www.shop.example.com"),
+            "cloud502 cloudflare --zone example.com --host www.shop.example.com"
+        );
     }
 
     #[test]
