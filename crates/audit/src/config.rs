@@ -209,10 +209,29 @@ impl<'a> Problems<'a> {
             problems: self
                 .list
                 .into_iter()
-                .map(|(line, m)| format!("{}:{line}: {m}", self.name))
+                .map(|(line, m)| format!("{}:{line}: {}", self.name, one_line(&m)))
                 .collect(),
         })
     }
+}
+
+/// A problem quotes values from the file, which may hold a newline (`"a\nb"`) or other control
+/// characters: escape them so that each problem stays one line a terminal shows as written.
+fn one_line(m: &str) -> std::borrow::Cow<'_, str> {
+    if !m.contains(char::is_control) {
+        return m.into();
+    }
+    m.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_debug().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect::<String>()
+        .into()
 }
 
 #[derive(Debug, Default, Deserialize)]
