@@ -79,21 +79,25 @@ pub fn select<'a>(
     shard: Option<Shard>,
     only: &[String],
 ) -> Result<Vec<&'a SubjectSpec>, Vec<String>> {
+    // Sets, so that a job listing thousands of subjects with --only stays linear.
+    let names: std::collections::HashSet<&str> =
+        file.subjects.iter().map(|s| s.name.as_str()).collect();
     let unknown: Vec<String> = only
         .iter()
-        .filter(|n| file.subject(n).is_none())
+        .filter(|n| !names.contains(n.as_str()))
         .cloned()
         .collect();
     if !unknown.is_empty() {
         return Err(unknown);
     }
+    let only: std::collections::HashSet<&str> = only.iter().map(String::as_str).collect();
     Ok(file
         .subjects
         .iter()
         .enumerate()
         .filter(|(k, _)| shard.is_none_or(|s| *k as u64 % u64::from(s.count) == u64::from(s.index)))
         .map(|(_, s)| s)
-        .filter(|s| only.is_empty() || only.contains(&s.name))
+        .filter(|s| only.is_empty() || only.contains(s.name.as_str()))
         .collect())
 }
 
