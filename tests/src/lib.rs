@@ -53,6 +53,7 @@ impl Run {
             )
         });
         assert_no_dangling_evidence(&json);
+        assert_no_internal_citations(&json);
         json
     }
 }
@@ -177,6 +178,66 @@ fn walk_reports(v: &Value, out: &mut Vec<String>) {
         Value::Array(a) => a.iter().for_each(|c| walk_reports(c, out)),
         _ => {}
     }
+}
+
+/// Fail when text cloud502 wrote for a reader (a finding's title, explanation, disproof,
+/// remediation and next command; a gap's message and hint) cites an internal section the reader
+/// cannot look up (`KB 4.7 #1`, `[N-src]`). Log lines quoted as evidence are left out: they are
+/// the input's words.
+pub fn assert_no_internal_citations(json: &Value) {
+    fn cites(text: &str) -> bool {
+        let kb = text.match_indices("KB ").any(|(i, _)| {
+            (i == 0 || !text.as_bytes()[i - 1].is_ascii_alphanumeric())
+                && text[i + 3..].starts_with(|c: char| c.is_ascii_digit())
+        });
+        kb || text.contains("-src]") || text.contains("-doc]")
+    }
+    fn walk(v: &Value, path: &str, bad: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                for (k, x) in map {
+                    if k == "findings" || k == "errors" {
+                        for (i, item) in x.as_array().into_iter().flatten().enumerate() {
+                            for key in ["title", "disproved_by", "next_command", "message", "hint"]
+                            {
+                                if let Some(t) = item[key].as_str().filter(|t| cites(t)) {
+                                    bad.push(format!("{path}.{k}[{i}].{key}: {t}"));
+                                }
+                            }
+                            // the explanation may quote a log line; look at its own words only
+                            if let Some(t) = item["explanation"].as_str() {
+                                let own = t.split("First seen:").next().unwrap_or(t);
+                                let own = own.split("First line:").next().unwrap_or(own);
+                                if cites(own) {
+                                    bad.push(format!("{path}.{k}[{i}].explanation: {t}"));
+                                }
+                            }
+                            for step in item["remediation"].as_array().into_iter().flatten() {
+                                if let Some(t) = step["step"].as_str().filter(|t| cites(t)) {
+                                    bad.push(format!("{path}.{k}[{i}].remediation: {t}"));
+                                }
+                            }
+                        }
+                    } else {
+                        walk(x, &format!("{path}.{k}"), bad);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, x) in items.iter().enumerate() {
+                    walk(x, &format!("{path}[{i}]"), bad);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut bad = Vec::new();
+    walk(json, "", &mut bad);
+    assert!(
+        bad.is_empty(),
+        "internal citations a user cannot look up:\n{}",
+        bad.join("\n")
+    );
 }
 
 /// Fail when any finding in `json` cites an evidence id that its report's `evidence` list does not

@@ -65,7 +65,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
                 format!("the ALB itself made {n:.0} 502(s) in the window"),
                 format!(
                     "HTTPCode_ELB_502_Count is {n:.0}: the load balancer generated these 502s \
-                     because a target failed (KB 1.5). {}",
+                     because a target failed. {}",
                     if logs_read {
                         "The access logs read do not show the failing requests."
                     } else {
@@ -108,7 +108,7 @@ fn connect_and_tls(ev: &Evidence, out: &mut Vec<Finding>) {
             format!(
                 "TargetTLSNegotiationErrorCount is {n:.0}{}: the ALB could not complete TLS with \
                  an HTTPS target (handshake error or 10 s timeout), and answered 502 with \
-                 target_status_code `-` (KB 1.5, 1.9 #5). Look at the target's TLS listener: \
+                 target_status_code `-`. Look at the target's TLS listener: \
                  plain HTTP on the port, no protocol or cipher in common, or a listener that does \
                  not answer.",
                 if https.is_empty() {
@@ -170,9 +170,9 @@ fn connect_and_tls(ev: &Evidence, out: &mut Vec<Finding>) {
         ),
         format!(
             "{}{}The ALB answered 502 without reaching a target: target_status_code `-` and all \
-             three processing times -1 mean it could not dispatch (KB 1.9 #1). A reset on \
+             three processing times -1 mean it could not dispatch. A reset on \
              connect means nothing listens on the target port, the port is wrong, or the process \
-             is down; an ICMP unreachable means a security group or NACL drops it (KB 1.9 #2).{}{}",
+             is down; an ICMP unreachable means a security group or NACL drops it.{}{}",
             if no_connect.count > 0 {
                 format!("{} access-log line(s) show the signature. ", no_connect.count)
             } else {
@@ -252,7 +252,7 @@ fn from_target(ev: &Evidence, alb_made: u64, out: &mut Vec<Finding>) {
         },
         format!(
             "{}The ALB passes a target's own status through: elb_status_code 502 with \
-             target_status_code 502 means the target made the 502 (KB 1.5, 1.9 #10). Often the \
+             target_status_code 502 means the target made the 502. Often the \
              target is itself a proxy (nginx on the instance) whose upstream failed: diagnose \
              that layer next.{}",
             if l.count > 0 {
@@ -301,8 +301,7 @@ fn lambda(ev: &Evidence, out: &mut Vec<Finding>) {
             "LambdaResponseTooLarge" => (
                 FindingCode::AlbLambdaResponseTooLarge,
                 "the Lambda target's response is over 1 MB",
-                "The ALB accepts at most 1 MB of Lambda response and answers 502 beyond it \
-                 (KB 1.7, 1.9 #7).",
+                "The ALB accepts at most 1 MB of Lambda response and answers 502 beyond it.",
                 "Shrink the response: paginate, compress, or return a redirect to S3 for large bodies",
             ),
             "LambdaInvalidResponse" => (
@@ -310,7 +309,7 @@ fn lambda(ev: &Evidence, out: &mut Vec<Finding>) {
                 "the Lambda target returned a response the ALB cannot use",
                 "The response must be JSON with statusCode, statusDescription, headers (or \
                  multiValueHeaders, matching the target group's lambda.multi_value_headers.enabled) \
-                 and isBase64Encoded; anything else is a 502 (KB 1.7, 1.9 #9).",
+                 and isBase64Encoded; anything else is a 502.",
                 "Return the documented response shape from the function",
             ),
             r if r.starts_with("LambdaUnhandled") => (
@@ -318,16 +317,15 @@ fn lambda(ev: &Evidence, out: &mut Vec<Finding>) {
                 "the Lambda target failed or timed out",
                 "The function failed while handling the request, and the ALB answered 502. A \
                  function timeout is one such failure; the error_reason AWS logs for it is not \
-                 documented (KB 1.7, 1.9 #8, UNVERIFIED), so read the function's own log.",
+                 documented, so read the function's own log.",
                 "Raise the function timeout, or fix the error in its CloudWatch log group /aws/lambda/<function>",
             ),
             _ => (
                 FindingCode::AlbLambdaError,
                 "invoking the Lambda target failed",
                 "The ALB could not invoke the function, or the function's answer or request broke \
-                 a limit (permissions, throttling, ENI, KMS, request size, connection timeout; \
-                 KB 1.4); the error_reason names which. LambdaConnectionTimeout ends in 504 and \
-                 LambdaRequestTooLarge in 413 rather than 502 (KB 1.4).",
+                 a limit (permissions, throttling, ENI, KMS, request size, connection timeout); the error_reason names which. LambdaConnectionTimeout ends in 504 and \
+                 LambdaRequestTooLarge in 413 rather than 502.",
                 "Fix what the error_reason names: the function's resource policy for \
                  elasticloadbalancing.amazonaws.com, concurrency, VPC subnets or KMS key",
             ),
@@ -374,7 +372,7 @@ fn actions(ev: &Evidence, out: &mut Vec<Finding>) {
         Layer::AwsAlb,
         format!("{} request(s) failed in an ALB action: {}", l.count, reasons.join(", ")),
         "The error_reason field is set only for authenticate actions, WAF calls, weighted target \
-         groups and Lambda targets (KB 1.4): these requests failed in the load balancer's own \
+         groups and Lambda targets: these requests failed in the load balancer's own \
          action, not at a target."
             .to_owned(),
         l.items,

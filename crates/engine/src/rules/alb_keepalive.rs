@@ -50,7 +50,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
                 format!(
                     "The application's keep-alive (idle) timeout must be larger than the ALB's \
                      idle_timeout.timeout_seconds ({idle_text}), else the target closes a \
-                     connection the ALB is about to reuse and the client gets a 502 (KB 1.6). \
+                     connection the ALB is about to reuse and the client gets a 502. \
                      Defaults that break it: Node.js keepAliveTimeout 5 s, gunicorn 2 s, Apache \
                      KeepAliveTimeout 5 s; nginx's keepalive_timeout 75 s is fine. Access logs \
                      would show it as target_status_code `-` with target_processing_time -1."
@@ -92,7 +92,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
             format!(
                 "{} of {requests} requests got a 502 with target_status_code `-` and \
                  target_processing_time -1: the ALB sent the request, then the target closed the \
-                 connection or sent a response the ALB could not parse (KB 1.9 #4). That many is \
+                 connection or sent a response the ALB could not parse. That many is \
                  not a keep-alive race. Targets: {}.",
                 closed.count,
                 closed.target_list()
@@ -125,9 +125,8 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         format!(
             "{} request(s){} got a 502 with target_status_code `-`, request_processing_time >= 0 \
              and target_processing_time -1 while the targets were {}: the target closed an idle \
-             connection just as the ALB sent a request on it (KB 1.9 #3). The target's keep-alive \
-             timeout must be longer than the ALB's idle_timeout.timeout_seconds, {idle_text} \
-             (KB 1.6). Targets: {}.",
+             connection just as the ALB sent a request on it. The target's keep-alive \
+             timeout must be longer than the ALB's idle_timeout.timeout_seconds, {idle_text}. Targets: {}.",
             closed.count,
             if requests > 0 {
                 format!(" of {requests} ({:.1}%)", share * 100.0)

@@ -53,7 +53,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         ),
         format!(
             "{}. The load balancer cannot reach the target port, so health checks time out and \
-             requests fail on connect (KB 1.9 #2).{}",
+             requests fail on connect.{}",
             failed.iter().map(|c| c.detail.as_str()).collect::<Vec<_>>().join("; "),
             if seen {
                 " Connection failures to the targets are seen as well."

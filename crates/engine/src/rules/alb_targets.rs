@@ -97,7 +97,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
                     ),
                     format!(
                         "Target group {} has no registered targets. With nothing to send to, the \
-                         ALB answers 503 Service Unavailable, not 502 (KB 1.2, 1.9). A 502 seen by \
+                         ALB answers 503 Service Unavailable, not 502. A 502 seen by \
                          clients comes from another target group or another layer.",
                         pool.name
                     ),
@@ -111,10 +111,9 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
                     ),
                     format!(
                         "Every registered target of {} is unused or draining, so no target takes \
-                         new requests. AWS documents 503 for a group with no registered targets \
-                         (KB 1.2); a group whose targets are all stopped or draining behaves the \
+                         new requests. AWS documents 503 for a group with no registered targets; a group whose targets are all stopped or draining behaves the \
                          same way for new requests, while in-flight requests on draining targets \
-                         can still end in 502 (KB 1.9 #6).",
+                         can still end in 502.",
                         pool.name
                     ),
                 )
@@ -161,7 +160,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
                 ),
                 format!(
                     "All {unhealthy} target(s) of {} fail their health checks: {}. When every \
-                     target is unhealthy the ALB routes to all of them anyway (fail-open, KB 1.2), \
+                     target is unhealthy the ALB routes to all of them anyway (fail-open), \
                      so clients get the 502s and 504s of the broken targets rather than 503.",
                     pool.name,
                     reasons.join("; ")
@@ -272,8 +271,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
                 format!(
                     "{} are being deregistered (a deploy or scale-in); deregistration_delay is {delay} s. \
                      A target that stops or closes its connections before the delay ends, or a \
-                     request longer than the delay, turns in-flight requests into 502s (KB 1.6, \
-                     1.9 #6).{}",
+                     request longer than the delay, turns in-flight requests into 502s.{}",
                     names.join(", "),
                     if tied > 0 {
                         format!(" {tied} 502 line(s) name a draining target.")

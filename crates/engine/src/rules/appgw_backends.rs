@@ -69,7 +69,7 @@ fn unreachable(ev: &Evidence, unit: &Unit<'_>, out: &mut Vec<Finding>) {
             "{}. The gateway's TCP connection to the backend failed: nothing listens on port \
              {port} (the service is down, or listens on another port or only on localhost), or an \
              NSG on the backend's subnet or NIC, a UDR that sends the traffic through a firewall \
-             or NVA, or a host firewall drops it (KB 2.2, 2.5 #3).",
+             or NVA, or a host firewall drops it.",
             by_reason(&bad)
         ),
         unit_items(ev, unit, &bad),
@@ -136,7 +136,7 @@ fn dns(ev: &Evidence, unit: &Unit<'_>, out: &mut Vec<Finding>) {
         "{}. The gateway resolves backend FQDNs with the DNS servers of its VNet: a typo in the \
          FQDN, a name only a private DNS zone knows while that zone is not linked to the \
          gateway's VNet, or a custom DNS server that cannot resolve it or cannot be reached \
-         leaves the gateway without an address (KB 2.2, 2.5 #4).",
+         leaves the gateway without an address.",
         by_reason(&bad)
     );
     if !unknown.is_empty() {
@@ -276,8 +276,8 @@ fn certificate(ev: &Evidence, unit: &Unit<'_>, out: &mut Vec<Finding>) {
             "{}. With HTTPS to the backend, the gateway checks the certificate the backend \
              presents: its name against the HTTP settings' or probe's host name (v2), its dates, \
              its chain, and its root against a well-known CA or the trusted root certificates \
-             uploaded to the HTTP settings (KB 2.2, 2.5 #7). Requests fail the same way: \
-             \"Upstream SSL certificate does not match\" (KB 2.5 #7). Servers: {}.",
+             uploaded to the HTTP settings. Requests fail the same way: \
+             \"Upstream SSL certificate does not match\". Servers: {}.",
             by_reason(&bad),
             endpoints(&bad)
         ),

@@ -49,7 +49,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
             "the last update of gateway {gw} failed (provisioningState Failed): the running configuration may not be the one you see"
         ),
     };
-    let mut explanation = format!("{} (KB 2.1). ", facts.join(" and "));
+    let mut explanation = format!("{}. ", facts.join(" and "));
     if let Some(op) = stopped {
         explanation.push_str(&format!(
             "A gateway that is {op} has no running instance: its listeners do not answer, so \

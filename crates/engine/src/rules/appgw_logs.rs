@@ -119,8 +119,7 @@ fn timeouts(ev: &Evidence, out: &mut Vec<Finding>) {
                     "The access log records ERRORINFO_UPSTREAM_TIMED_OUT for {} request(s){}: the \
                      backend accepted the request but sent no response within the HTTP settings' \
                      {timeout_text}. Application Gateway v2 then retries the request on a second \
-                     member of the pool and, when that times out too, answers 504 (KB 0.2, 2.5 \
-                     #8). These are the slow-backend 504s next to the 502s, not a cause of 502.",
+                     member of the pool and, when that times out too, answers 504. These are the slow-backend 504s next to the 502s, not a cause of 502.",
                     l.count,
                     upstream_text(&l)
                 ),
@@ -135,7 +134,7 @@ fn timeouts(ev: &Evidence, out: &mut Vec<Finding>) {
                 format!(
                     "The access log records ERRORINFO_UPSTREAM_TIMED_OUT for {} request(s){}: the \
                      backend accepted the request but sent no response within {timeout_text}, and \
-                     the v1 gateway answered 502 (KB 2.5 #8).",
+                     the v1 gateway answered 502.",
                     l.count,
                     upstream_text(&l)
                 ),
@@ -210,11 +209,11 @@ fn closed(ev: &Evidence, out: &mut Vec<Finding>) {
         format!(
             "The access log records ERRORINFO_UPSTREAM_CLOSED_CONNECTION for {} request(s){}: the \
              gateway sent the request and the backend closed or reset the connection without a \
-             response, so the gateway answered 502 (KB 2.3, 2.5 #9). A backend process that \
+             response, so the gateway answered 502. A backend process that \
              crashed or was restarted (a deploy, an OOM kill, a recycled App Service), a request \
              the backend rejects by closing, or a backend that drops idle keep-alive connections \
              the gateway is about to reuse are the usual reasons; the gateway's own backend \
-             keep-alive timeout is not documented (KB 6), so the last is a heuristic.",
+             keep-alive timeout is not documented, so the last is a heuristic.",
             l.count,
             upstream_text(&l)
         ),
@@ -278,7 +277,7 @@ fn from_backend(ev: &Evidence, out: &mut Vec<Finding>) {
         ),
         format!(
             "{} access-log row(s) have HttpStatus 502 and ServerStatus 502{}: the backend answered \
-             502 and the gateway passed it on (KB 2.5 #11, 5). The backend is often a proxy \
+             502 and the gateway passed it on. The backend is often a proxy \
              itself (nginx, an ingress controller, App Service's front end) whose own upstream \
              failed: diagnose that layer next.{}",
             l.count,

@@ -128,8 +128,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         "Azure reaches the gateway's instances through the GatewayManager service tag on ports \
          {ports}, and a v2 gateway needs its 0.0.0.0/0 route to go to the Internet; when the \
          gateway subnet's NSG blocks the first or a UDR sends the second to a firewall or NVA, \
-         backend health cannot be retrieved (Unknown) and configuration changes fail (KB 2.2, \
-         2.5 #10)."
+         backend health cannot be retrieved (Unknown) and configuration changes fail."
     ));
     if !unknown.is_empty() {
         explanation.push_str(&format!(" {}.", by_reason(&unknown)));

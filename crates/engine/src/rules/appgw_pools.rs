@@ -124,7 +124,7 @@ fn empty_pools(ev: &Evidence, out: &mut Vec<Finding>) {
             ),
             format!(
                 "Pool {} of {gw} has no backend address and no NIC IP configuration, so the \
-                 gateway has nothing to send its requests to and answers 502 (KB 2.5 #1).{}{}{}",
+                 gateway has nothing to send its requests to and answers 502.{}{}{}",
                 pool.name,
                 if hosts.is_empty() {
                     " No routing rule was read.".to_owned()
@@ -135,7 +135,7 @@ fn empty_pools(ev: &Evidence, out: &mut Vec<Finding>) {
                 if no_live.count > 0 {
                     format!(
                         " The access log shows {} request(s) with ERRORINFO_UPSTREAM_NO_LIVE (no \
-                         reachable backend, KB 2.3).",
+                         reachable backend).",
                         no_live.count
                     )
                 } else {
@@ -240,8 +240,8 @@ fn unhealthy(ev: &Evidence, out: &mut Vec<Finding>) {
                 format!(
                     "No server of {} is healthy: {}. Unlike an ALB, Application Gateway does not \
                      fail open: with no healthy member it has no live upstream and answers 502 \
-                     itself (ERRORINFO_UPSTREAM_NO_LIVE, KB 2.3, 2.5 #2).{unknown_note}{logs_note}{probe} \
-                     The healthProbeLog of each server names the fix (KB 2.2).",
+                     itself (ERRORINFO_UPSTREAM_NO_LIVE).{unknown_note}{logs_note}{probe} \
+                     The healthProbeLog of each server names the fix.",
                     unit.label(),
                     by_reason(&listed)
                 ),
@@ -273,7 +273,7 @@ fn unhealthy(ev: &Evidence, out: &mut Vec<Finding>) {
                 format!(
                     "{}. The gateway stops sending to them and {healthy} healthy server(s) carry \
                      the load; requests already on a server when it turned unhealthy can fail, \
-                     and the rest have less headroom (KB 2.2).{probe}",
+                     and the rest have less headroom.{probe}",
                     by_reason(&listed)
                 ),
                 evidence,
@@ -319,8 +319,7 @@ fn no_live_from_logs(ev: &Evidence, out: &mut Vec<Finding>) {
         ),
         format!(
             "The access log records ERRORINFO_UPSTREAM_NO_LIVE for {} request(s){servers}: the \
-             gateway found no reachable backend in the pool and answered 502 itself (KB 2.3, \
-             2.5 #2). Every member was failing its probe, or the pool was empty (KB 2.5 #1). {}",
+             gateway found no reachable backend in the pool and answered 502 itself. Every member was failing its probe, or the pool was empty. {}",
             no_live.count,
             if read {
                 "Backend health read now shows a healthy server for every pool: the backends \

@@ -141,7 +141,7 @@ fn default_failing(ev: &Evidence, unit: &Unit<'_>, route: &Route, out: &mut Vec<
         ),
         format!(
             "{}. No custom probe is attached to HTTP settings {}, so the gateway uses the default \
-             probe: {} (KB 2.2, 2.5 #5). {}.{}",
+             probe: {}. {}.{}",
             by_reason(&bad),
             value_or(route, "backendHttpSettings"),
             probe_text(route),
@@ -288,7 +288,7 @@ fn misconfigured(ev: &Evidence, unit: &Unit<'_>, route: Option<&Route>, out: &mu
             .join("; ")
         ),
         format!(
-            "{}. {}: {} (KB 2.2, 2.5 #6). Servers: {}.",
+            "{}. {}: {}. Servers: {}.",
             by_reason(&bad),
             route.map_or_else(|| "The probe settings were not read".to_owned(), probe_text),
             why.join("; "),
@@ -399,8 +399,7 @@ fn default_host(ev: &Evidence, skip: &[String], out: &mut Vec<Finding>) {
             ),
             format!(
                 "The listener(s) serve {}, but HTTP settings {settings} set no hostName and no \
-                 custom probe, so the default probe asks GET / with Host 127.0.0.1 (KB 2.2, 2.5 \
-                 #5). A backend that routes by host name (a virtual host, an ingress, App \
+                 custom probe, so the default probe asks GET / with Host 127.0.0.1. A backend that routes by host name (a virtual host, an ingress, App \
                  Service) answers that request differently from real traffic: the probe can fail \
                  on healthy backends, or pass on a default site while the real site is broken.{seen_text}",
                 hosts.join(", ")

@@ -219,8 +219,7 @@ fn spec(status: u16, cmd: &Commands) -> Option<Spec> {
                 update_tls(
                     "Only as a stopgap while the certificate is replaced: lower the SSL mode \
                      from Full (strict) to Full, which stops validating the origin's \
-                     certificate; switch back as soon as the new certificate is in place \
-                     (KB 3.4 #9)",
+                     certificate; switch back as soon as the new certificate is in place",
                     None,
                 ),
             ],
@@ -276,8 +275,7 @@ fn finding(probe: &Probe, status: u16, evidence: Vec<String>) -> Option<Finding>
         layer: Some(Layer::Cloudflare),
         title: spec.title.to_owned(),
         explanation: format!(
-            "Cloudflare's edge answered {status} (with CF-RAY / Server: cloudflare): {} \
-             (KB 3.1).",
+            "Cloudflare's edge answered {status} (with CF-RAY / Server: cloudflare): {}.",
             spec.what
         ),
         evidence,
@@ -380,7 +378,7 @@ fn zone_findings(ev: &Evidence, out: &mut Vec<Finding>, start: usize) {
             }
             parts.push(format!(
                 "Cloudflare's request records (analytics or Logpush) show {} request(s) that the edge answered {status} with no \
-                 origin response (OriginResponseStatus 0, KB 0.3){}{}.",
+                 origin response (OriginResponseStatus 0){}{}.",
                 analytics.count,
                 analytics.window(),
                 if seen.is_empty() {
@@ -416,7 +414,7 @@ fn zone_findings(ev: &Evidence, out: &mut Vec<Finding>, start: usize) {
             let timeout = cloudflare::setting(ev, "proxy_read_timeout").unwrap_or("100");
             parts.push(format!(
                 "The check's own timeout is much shorter than Cloudflare's Proxy Read Timeout \
-                 ({timeout} s here; 100-120 s by default, KB 6), so the origin may still answer \
+                 ({timeout} s here; 100-120 s by default), so the origin may still answer \
                  within Cloudflare's limit{}.",
                 if analytics.count > 0 {
                     "; the analytics show that it does not"
@@ -457,7 +455,7 @@ fn zone_findings(ev: &Evidence, out: &mut Vec<Finding>, start: usize) {
         };
         let explanation = if now {
             format!(
-                "{} This is Cloudflare {status}: {} (KB 3.1, 3.4).",
+                "{} This is Cloudflare {status}: {}.",
                 parts.join(" "),
                 spec.what
             )
@@ -465,7 +463,7 @@ fn zone_findings(ev: &Evidence, out: &mut Vec<Finding>, start: usize) {
             format!(
                 "{} The zone's SSL mode is Full, which encrypts to the origin but does not \
                  validate its certificate, so visitors are served today. Full (strict) validates \
-                 it and would answer 526; so would a later switch to it (KB 3.1, 3.4 #9).",
+                 it and would answer 526; so would a later switch to it.",
                 parts.join(" ")
             )
         };

@@ -133,7 +133,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         explanation: format!(
             "{why} No 52x and no Cloudflare 502 can come from Cloudflare for this host: a 502 \
              that users see was made by the origin's own layers (a load balancer, nginx or the \
-             application), which a direct probe of the host identifies (KB 3.3, 5)."
+             application), which a direct probe of the host identifies."
         ),
         evidence,
         locations: Vec::new(),

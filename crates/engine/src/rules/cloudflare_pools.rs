@@ -365,8 +365,7 @@ fn pools(ev: &Evidence, out: &mut Vec<Finding>) {
             title,
             explanation: format!(
                 "Cloudflare's monitor finds pool {pool} {}: {healthy} healthy origin(s), {} \
-                 unhealthy. {reasons}. {impact} The failure reason names the fix (KB 3.2, 3.4 \
-                 #11).",
+                 unhealthy. {reasons}. {impact} The failure reason names the fix.",
                 if unhealthy { "unhealthy" } else { "degraded" },
                 bad.len()
             ),
@@ -429,7 +428,7 @@ fn healthchecks(ev: &Evidence, out: &mut Vec<Finding>) {
             explanation: format!(
                 "The standalone Health Check {name} ({}) fails from Cloudflare's network: \
                  {reason}. A Health Check does not steer traffic, but it tells why the origin \
-                 fails for Cloudflare (KB 3.2).",
+                 fails for Cloudflare.",
                 t.detail.as_deref().unwrap_or("no detail")
             ),
             evidence: super::dedup(evidence),

@@ -158,7 +158,7 @@ fn finding(
             format!(
                 "In Flexible mode Cloudflare connects to the origin over plain HTTP on port 80, \
                  but the origin ({}) does not serve there while it answers over HTTPS on 443.{seen} \
-                 The zone's mode and the origin's listeners disagree (KB 3.1 521, 3.4 #10).",
+                 The zone's mode and the origin's listeners disagree.",
                 details.join("; ")
             ),
             "The origin answers HTTP on port 80 from Cloudflare's address ranges (a firewall may \
@@ -194,7 +194,7 @@ fn finding(
                 "In Flexible mode Cloudflare asks the origin over HTTP, the origin redirects to \
                  HTTPS ({}), the browser asks Cloudflare over HTTPS, and Cloudflare asks the \
                  origin over HTTP again: the redirect never ends and browsers stop with \
-                 ERR_TOO_MANY_REDIRECTS (KB 3.4 #10).",
+                 ERR_TOO_MANY_REDIRECTS.",
                 details.join("; ")
             ),
             "The redirect depends on a header Cloudflare sends (X-Forwarded-Proto: https) and is \
@@ -233,8 +233,7 @@ fn finding(
             format!(
                 "In {} mode Cloudflare connects to the origin over HTTPS on port 443, but the \
                  origin ({}) does not complete a TLS connection there while it answers plain \
-                 HTTP on 80.{seen} The zone's mode and the origin's listeners disagree (KB 3.1 \
-                 521/525, 3.4 #10).",
+                 HTTP on 80.{seen} The zone's mode and the origin's listeners disagree.",
                 mode.label(),
                 details.join("; ")
             ),
@@ -255,7 +254,7 @@ fn finding(
                 update_tls(
                     "Only as a temporary last resort: set the mode to Flexible; traffic from \
                      Cloudflare to the origin is then unencrypted, and an origin redirect to \
-                     HTTPS would loop. Lowering the mode is high risk (KB 3.4 #9)",
+                     HTTPS would loop. Lowering the mode is high risk",
                     Some(&set_mode_command("flexible")),
                 ),
             ],

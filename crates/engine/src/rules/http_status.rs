@@ -79,7 +79,7 @@ fn meaning(status: u16, layer: Layer) -> &'static str {
         }
         (503, Layer::AwsAlb) => {
             "an ALB answers 503 when the target group of the matched rule has no registered \
-             targets (KB 1.9)"
+             targets"
         }
         (503, Layer::Cloudflare) => {
             "Cloudflare's edge answered 503 itself: the service is unavailable at the edge"

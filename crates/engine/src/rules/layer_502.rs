@@ -189,8 +189,7 @@ fn cloudflare_origin_502(ev: &Evidence, out: &mut Vec<Finding>) {
         explanation: format!(
             "Cloudflare's request records (analytics or Logpush) show {} request(s) with edge status 502 and origin status \
              502{}{origins}: the origin answered 502 and Cloudflare passed it on (with its \
-             branded page), so the next layer in made it, not Cloudflare (KB 0.3, 3.3, \
-             3.4 #1).{checked}",
+             branded page), so the next layer in made it, not Cloudflare.{checked}",
             r.count,
             r.window()
         ),
@@ -246,8 +245,7 @@ fn cloudflare_edge_502(ev: &Evidence, out: &mut Vec<Finding>) {
             ),
             format!(
                 "Every edge 502 came from one data centre ({colo}) within {minutes} minute(s){}: \
-                 the short-lived traffic shift between data centres that Cloudflare documents \
-                 (KB 3.4 #3). There is nothing to change at the origin.",
+                 the short-lived traffic shift between data centres that Cloudflare documents. There is nothing to change at the origin.",
                 r.window()
             ),
             vec![
@@ -277,7 +275,7 @@ fn cloudflare_edge_502(ev: &Evidence, out: &mut Vec<Finding>) {
             format!(
                 "They span colo(s) {}{}, so this is not a one-colo burst. The documented edge \
                  cause is an origin response Cloudflare cannot use: gzip-encoded content whose \
-                 Content-Length does not match, or broken gzip (KB 3.4 #2).",
+                 Content-Length does not match, or broken gzip.",
                 r.colo_list(),
                 r.window()
             ),
@@ -306,7 +304,7 @@ fn cloudflare_edge_502(ev: &Evidence, out: &mut Vec<Finding>) {
         title,
         explanation: format!(
             "Cloudflare's request records (analytics or Logpush) show {} request(s) with edge status 502 and origin status 0: \
-             the edge made them itself, with no usable origin response (KB 0.3, 3.3). Colo(s): \
+             the edge made them itself, with no usable origin response. Colo(s): \
              {}. {cause}",
             r.count,
             r.colo_list()
@@ -496,19 +494,19 @@ fn finding(probe: &Probe, fp: &Fingerprint, author: Author, evidence: Vec<String
                         FindingCode::Nginx502,
                         "nginx answers 502 itself when the request to its upstream fails: \
                          connection refused, reset, premature close, an invalid or too big \
-                         header, no live upstreams or an unresolvable name (KB 4.2, 4.7)",
+                         header, no live upstreams or an unresolvable name",
                     ),
                     Layer::AwsAlb => (
                         FindingCode::Alb502,
                         "the ALB answers 502 itself when a target refuses or resets the \
                          connection, closes a kept-alive connection while a request is on it, \
-                         sends a malformed response or fails the TLS handshake (KB 1.9)",
+                         sends a malformed response or fails the TLS handshake",
                     ),
                     _ => (
                         FindingCode::Appgw502,
                         "Application Gateway answers 502 itself when no backend is healthy or \
                          reachable: empty pool, failing probes, NSG/UDR blocks, backend TLS \
-                         problems or a backend that closed the connection (KB 2.5)",
+                         problems or a backend that closed the connection",
                     ),
                 };
                 let caveat = if confidence < Confidence::High {
@@ -584,7 +582,7 @@ fn finding(probe: &Probe, fp: &Fingerprint, author: Author, evidence: Vec<String
                     "The response shows {seen}. Cloudflare serves its plain (unbranded) page, \
                      or sets cf-error-type, only for errors it generates itself, so the origin's \
                      response never reached the client: often a Content-Length that does not \
-                     match a gzip body, or a transient problem in one data centre (KB 3.1, 3.4)."
+                     match a gzip body, or a transient problem in one data centre."
                 ),
                 "The origin's logs show a 502 answered at that time (Cloudflare's \
                  OriginResponseStatus would be 502, not 0), or the origin probed directly \
@@ -610,7 +608,7 @@ fn finding(probe: &Probe, fp: &Fingerprint, author: Author, evidence: Vec<String
                     "The response shows {seen}. Cloudflare replaces an origin's 502 with its \
                      branded page (\"| 502: Bad gateway\"), so the origin answered 502 and \
                      Cloudflare passed it on; the next layer in (load balancer or nginx at the \
-                     origin) made it (KB 3.3)."
+                     origin) made it."
                 ),
                 "The origin, probed directly with the same Host header, answers 2xx, or \
                  Cloudflare's logs show OriginResponseStatus 0 for these requests."
@@ -632,7 +630,7 @@ fn finding(probe: &Probe, fp: &Fingerprint, author: Author, evidence: Vec<String
                 format!(
                     "The response shows {seen}. No Server header, CF-RAY or error-page footer \
                      matched nginx, AWS ALB, Azure Application Gateway or Cloudflare, so the \
-                     layer that made the 502 cannot be named from the response alone (KB 5)."
+                     layer that made the 502 cannot be named from the response alone."
                 ),
                 "A direct request to each hop shows which one answers 502.".to_owned(),
                 vec![
@@ -820,7 +818,7 @@ mod cloudflare_tests {
             "Cloudflare relayed 75 502(s) made by the origin from origin(s) 203.0.113.10 (70), \
              203.0.113.11 (5): look at the origin"
         );
-        assert!(f[0].explanation.contains("KB 0.3, 3.3, 3.4 #1"));
+        assert!(!f[0].explanation.contains("KB "), "{}", f[0].explanation);
         assert_eq!(
             f[0].next_command.as_deref(),
             Some(

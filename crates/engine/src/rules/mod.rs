@@ -524,6 +524,57 @@ mod tests {
         );
     }
 
+    /// Internal citations a user cannot look up, in one line of source: `KB 4.7`, a `(KB` that a
+    /// string continues on the next line, `[N-src]`, `[A12]`.
+    fn cites(line: &str) -> bool {
+        let b = line.as_bytes();
+        let kb = line.match_indices("KB").any(|(i, _)| {
+            let rest = line[i + 2..].trim_start();
+            (i == 0 || !b[i - 1].is_ascii_alphanumeric())
+                && (rest.starts_with(|c: char| c.is_ascii_digit())
+                    || rest.starts_with("section")
+                    || rest == "\\")
+        });
+        let bracket = line.match_indices('[').any(|(i, _)| {
+            let inner = line[i + 1..].split(']').next().unwrap_or("");
+            inner.len() >= 2
+                && inner.len() <= 6
+                && inner.starts_with(|c: char| c.is_ascii_uppercase())
+                && (inner[1..].bytes().all(|c| c.is_ascii_digit())
+                    || inner.ends_with("-src")
+                    || inner.ends_with("-doc"))
+        });
+        kb || bracket
+    }
+
+    /// What a rule writes reaches users (titles, explanations, remediation, next commands):
+    /// no line of a rule's code outside comments and tests may cite an internal section.
+    #[test]
+    fn rule_text_cites_no_internal_section() {
+        assert!(cites("\"refused (KB 4.7 #1). {lines}\""));
+        assert!(cites("    (KB \\"));
+        assert!(cites("see [N-src] and [A12]"));
+        assert!(!cites("\"4 KB buffer\" [x] [Ab] [ERROR]"));
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules");
+        let mut bad = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{e}")) {
+            let path = entry.map(|e| e.path()).unwrap_or_default();
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (n, line) in code.lines().enumerate() {
+                let t = line.trim_start();
+                if !t.starts_with("//") && cites(line.split(" // ").next().unwrap_or(line)) {
+                    bad.push(format!("{}:{}: {}", path.display(), n + 1, t));
+                }
+            }
+        }
+        assert!(
+            bad.is_empty(),
+            "internal citations in user-facing text:\n{}",
+            bad.join("\n")
+        );
+    }
+
     #[test]
     fn zone_guess_takes_the_last_two_labels() {
         assert_eq!(zone_guess("www.shop.example.com"), "example.com");

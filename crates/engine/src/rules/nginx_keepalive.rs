@@ -84,9 +84,7 @@ fn without_http11(
         ),
         format!(
             "`keepalive {}` in upstream {} keeps idle connections for reuse, but nginx only \
-             reuses them for requests sent with HTTP/1.1 and without `Connection: close` \
-             (KB 4.5). For {}: {}. Every request opens a new connection, which wastes ports \
-             (KB 4.7 #4) and hides the keep-alive settings you think are in force.",
+             reuses them for requests sent with HTTP/1.1 and without `Connection: close`. For {}: {}. Every request opens a new connection, which wastes ports and hides the keep-alive settings you think are in force.",
             ka.value,
             pool.name,
             route.label(),
@@ -153,8 +151,7 @@ fn timeout_too_long(ev: &Evidence, pool: &Pool) -> Option<Finding> {
                 "nginx may reuse an idle upstream connection for up to keepalive_timeout \
                  ({nginx_secs}s{}), but {peer_addr} announces `Keep-Alive: timeout={backend_secs}` \
                  and closes idle connections first. A request sent as it closes fails with \
-                 \"upstream prematurely closed connection\" or a reset: an intermittent 502 \
-                 (KB 4.7 #6).",
+                 \"upstream prematurely closed connection\" or a reset: an intermittent 502.",
                 if nginx_timeout.is_none_or(|s| s.default) {
                     ", the default"
                 } else {

@@ -98,7 +98,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
             format!(
                 "In upstream {} ({}), a server that fails max_fails times within fail_timeout \
                  is skipped for fail_timeout, and when all are skipped nginx answers 502 \"no \
-                 live upstreams\" without trying any (KB 4.5, 4.7 #9). Those 502s outlast the \
+                 live upstreams\" without trying any. Those 502s outlast the \
                  failure and hide its cause: {first}.",
                 pool.name,
                 params.join(", ")

@@ -64,8 +64,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         format!(
             "When proxy_pass contains a variable, nginx resolves the host name for each request \
              with its own `resolver`, not /etc/resolv.conf; with none configured, every such \
-             request gets 502 and error.log says \"no resolver defined to resolve\" (KB 4.7 \
-             #11, 8.1).{}{}",
+             request gets 502 and error.log says \"no resolver defined to resolve\".{}{}",
             if passes.is_empty() {
                 String::new()
             } else {

@@ -319,7 +319,7 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
             format!("nginx answers 502: {up} refuses connections (nothing listens there)"),
             format!(
                 "nginx could not connect to {up}: the connection was refused, so no process \
-                 listens on that address and port, or a firewall rejects it (KB 4.7 #1). {lines}."
+                 listens on that address and port, or a firewall rejects it. {lines}."
             ),
             "A process listens on the upstream's address and port (ss -ltn) and a request to it \
              from the nginx host succeeds.",
@@ -351,7 +351,7 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
             (
                 format!("nginx answers 502: cannot connect to the unix socket {up}: {which}"),
                 format!(
-                    "nginx connects to {up} and fails: {which} (KB 4.7 #2). nginx logs this at \
+                    "nginx connects to {up} and fails: {which}. nginx logs this at \
                      [crit] for missing files and permissions. {lines}."
                 ),
                 "The socket exists, nginx's worker user may write to it, and \
@@ -377,8 +377,7 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
         FindingCode::NginxUpstreamUnreachable => (
             format!("nginx answers 502: no network path to {up}"),
             format!(
-                "Connecting to {up} fails with no route to host or network unreachable \
-                 (KB 4.7 #3). {lines}."
+                "Connecting to {up} fails with no route to host or network unreachable. {lines}."
             ),
             "The upstream address is reachable from the nginx host (ip route get, nc -vz).",
             vec![
@@ -393,7 +392,7 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
             format!("nginx answers 502: no free local ports to connect to {up}"),
             format!(
                 "connect() fails with \"Cannot assign requested address\": every local port \
-                 towards {up} is in use or in TIME_WAIT (KB 4.7 #4). {lines}."
+                 towards {up} is in use or in TIME_WAIT. {lines}."
             ),
             "`ss -s` shows few connections in TIME_WAIT and the port range is not used up.",
             vec![
@@ -414,7 +413,7 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
             format!(
                 "nginx logged \"no live upstreams\": each server of {up} failed max_fails \
                  times within fail_timeout and is skipped until it expires, so nginx answers \
-                 502 without trying any (KB 4.7 #9). {lines}. The first failures name the real \
+                 502 without trying any. {lines}. The first failures name the real \
                  cause: see the other findings."
             ),
             "At least one server of the group answers and no \"upstream server temporarily \
@@ -434,8 +433,7 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
             ),
             format!(
                 "{up} accepted the request but closed or reset the connection before any \
-                 response header ({}): a crashing or killed worker, or a worker timeout \
-                 (KB 4.7 #5). {lines}.",
+                 response header ({}): a crashing or killed worker, or a worker timeout. {lines}.",
                 if detail.is_empty() {
                     "premature close".to_owned()
                 } else {
@@ -463,7 +461,7 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
                 "Requests on reused upstream connections fail with a premature close, reset or \
                  broken pipe while the upstream itself is up: the upstream's idle timeout is \
                  shorter than nginx's upstream keepalive_timeout (60 s by default), so nginx \
-                 sends a request on a connection the upstream is closing (KB 4.7 #6). {lines}{}.",
+                 sends a request on a connection the upstream is closing. {lines}{}.",
                 if logs.reused > 0 {
                     format!(
                         ", {} on a reused connection ($upstream_connect_time 0.000)",
@@ -518,8 +516,7 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
                 format!("nginx answers 502: {up} sends a response header larger than {sizes}"),
                 format!(
                     "The response header from {up} does not fit in the buffer nginx reads it \
-                     into ({sizes}): large cookies, long redirect URLs or many headers \
-                     (KB 4.7 #7). {lines}."
+                     into ({sizes}): large cookies, long redirect URLs or many headers. {lines}."
                 ),
                 "The upstream's response header (curl -sv) is smaller than the buffer.",
                 vec![
@@ -540,7 +537,7 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
         FindingCode::NginxInvalidHeader => (
             format!("nginx answers 502: {up} sends an invalid response header"),
             format!(
-                "nginx rejected the response header from {up}{} (KB 4.7 #8). {lines}.",
+                "nginx rejected the response header from {up}{}. {lines}.",
                 if detail.is_empty() {
                     String::new()
                 } else {
@@ -581,7 +578,7 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
             (
                 format!("nginx answers 502: the TLS handshake to {up} fails ({hint})"),
                 format!(
-                    "nginx's TLS handshake to {up} failed{} (KB 4.7 #10): {hint}. {lines}.",
+                    "nginx's TLS handshake to {up} failed{}: {hint}. {lines}.",
                     if detail.is_empty() {
                         String::new()
                     } else {
@@ -608,7 +605,7 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
         FindingCode::NginxUpstreamDnsFailed => (
             format!("nginx answers 502: {up} does not resolve at request time"),
             format!(
-                "nginx's resolver could not resolve {up}{} (KB 4.7 #11). {lines}.",
+                "nginx's resolver could not resolve {up}{}. {lines}.",
                 if detail.is_empty() {
                     String::new()
                 } else {
@@ -629,7 +626,7 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
             format!(
                 "nginx logged [emerg] host not found in upstream: at start or reload a name in \
                  an upstream or proxy_pass did not resolve, so nginx did not start, or kept its \
-                 old configuration (KB 4.7 #12). {lines}."
+                 old configuration. {lines}."
             ),
             "`nginx -t` passes now.",
             vec![
@@ -671,7 +668,7 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
                 format!("nginx answers 504, not 502: it timed out {which} {up}"),
                 format!(
                     "nginx timed out {which} {up}{used}. A timeout is answered with 504 Gateway \
-                     Time-out, not 502 (KB 4.3, 4.7 #13): if clients report 502, look at \
+                     Time-out, not 502: if clients report 502, look at \
                      another layer. {lines}."
                 ),
                 "The upstream answers the same request well within the timeout.",
@@ -696,7 +693,7 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
                 format!("{n} requests ended in 499: clients gave up before {up} answered"),
                 format!(
                     "Status 499 means the client closed the connection before nginx sent the \
-                     response header (KB 4.3, 4.7 #14): the upstream is slow, or the client's \
+                     response header: the upstream is slow, or the client's \
                      (or the layer in front's) timeout is short. {lines}."
                 ),
                 "The upstream answers those requests quickly.",
@@ -715,7 +712,7 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
                 format!("{up} answered 502 itself; nginx only relayed it"),
                 format!(
                     "The access log shows 502 with an upstream header time: {up} sent the 502, \
-                     nginx did not make it (KB 0.4, 4.4). The application, or a proxy behind it, \
+                     nginx did not make it. The application, or a proxy behind it, \
                      is failing. {lines}."
                 ),
                 "error.log has upstream failures at the same times (then nginx made the 502).",
