@@ -251,6 +251,31 @@ pub fn assert_no_dangling_evidence(json: &Value) {
     );
 }
 
+/// [`assert_no_dangling_evidence`] for `-o jsonl` output: each `report` line opens a report, and
+/// the `finding` and `evidence` lines after it are its findings and items.
+pub fn assert_no_dangling_evidence_jsonl(text: &str) {
+    let mut reports: Vec<Value> = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let record: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("a jsonl line is not JSON ({e}): {line}"));
+        let kind = record["type"].as_str().unwrap_or_default();
+        if kind == "report" || reports.is_empty() {
+            reports.push(serde_json::json!({
+                "subject": record["subject"], "findings": [], "evidence": []
+            }));
+        }
+        let report = reports.last_mut().expect("a report was just pushed");
+        if let Some(list) = match kind {
+            "finding" => report["findings"].as_array_mut(),
+            "evidence" => report["evidence"].as_array_mut(),
+            _ => None,
+        } {
+            list.push(record);
+        }
+    }
+    assert_no_dangling_evidence(&Value::Array(reports));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +299,18 @@ mod tests {
     #[should_panic(expected = "web: nginx-502 cites target.7")]
     fn a_dangling_id_fails() {
         assert_no_dangling_evidence(&report(&["log.0", "target.7"], &["log.0"]));
+    }
+
+    #[test]
+    #[should_panic(expected = "web: nginx-502 cites log.0.group.1")]
+    fn a_dangling_id_in_jsonl_fails() {
+        let lines = [
+            json!({"type": "report", "subject": {"kind": "nginx", "id": "web"}}),
+            json!({"type": "finding", "code": "nginx-502", "evidence": ["log.0", "log.0.group.1"]}),
+            json!({"type": "evidence", "id": "log.0", "source": "s", "fact": "f"}),
+        ];
+        let text: Vec<String> = lines.iter().map(Value::to_string).collect();
+        assert_no_dangling_evidence_jsonl(&text.join("\n"));
     }
 
     #[test]

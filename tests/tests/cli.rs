@@ -91,6 +91,7 @@ fn output_formats_and_colour_follow_the_flags() {
     assert!(!never.stdout.contains('\u{1b}'));
 
     let jsonl = cloud502(&["probe", &url, "-o", "jsonl"]);
+    cloud502_e2e::assert_no_dangling_evidence_jsonl(&jsonl.stdout);
     let first: serde_json::Value =
         serde_json::from_str(jsonl.stdout.lines().next().unwrap()).unwrap();
     assert_eq!(first["type"], "report");

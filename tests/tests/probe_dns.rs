@@ -99,6 +99,7 @@ fn a_dns_server_that_never_answers_ends_the_probe_at_its_deadline() {
         "stdout: {stdout}\nstderr: {stderr}"
     );
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    cloud502_e2e::assert_no_dangling_evidence(&report);
     let error = &report["probes"][0]["error"];
     assert_eq!(error["phase"], "dns", "{error}");
     assert_eq!(error["kind"], "timeout", "{error}");
