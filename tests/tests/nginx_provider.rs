@@ -406,3 +406,132 @@ fn a_dump_and_saved_logs_diagnose_offline() {
     assert_eq!(report["config"]["routes"][0]["kind"], "proxy");
     assert!(report["probes"].as_array().unwrap().is_empty());
 }
+
+/// Run `cloud502 ARGS`; kill it and fail if it still runs after `limit` (a blocking read must
+/// fail the test, not hang it).
+fn bounded(args: &[&str], limit: std::time::Duration) -> cloud502_e2e::Run {
+    use std::process::{Command, Stdio};
+    let started = std::time::Instant::now();
+    let mut child = Command::new(cloud502_e2e::bin())
+        .args(args)
+        .env_remove("CLOUD502_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("cloud502 {args:?} still ran after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    cloud502_e2e::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// The official nginx Docker image links /var/log/nginx/access.log to /dev/stdout and error.log
+/// to /dev/stderr; a FIFO (a log shipper's pipe) blocks whoever opens it. Each is a gap naming the
+/// file, the run ends at once, and the config is still judged.
+#[cfg(unix)]
+#[test]
+fn logs_linked_to_a_process_output_or_a_pipe_are_gaps_not_hangs() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::os::unix::fs::symlink("/dev/stdout", logs.join("access.log")).unwrap();
+    std::os::unix::fs::symlink("/dev/stderr", logs.join("error.log")).unwrap();
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(logs.join("shipper.log"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let conf = dir.path().join("nginx.conf");
+    let l = logs.display();
+    std::fs::write(
+        &conf,
+        format!(
+            "error_log {l}/error.log;\nevents {{}}\nhttp {{\n  access_log {l}/access.log;\n  \
+             access_log {l}/shipper.log combined;\n  upstream app {{ server 127.0.0.1:9; }}\n  \
+             server {{ listen 8080; location / {{ proxy_pass http://app; }} }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let run = bounded(
+        &[
+            "nginx",
+            "--config",
+            conf.to_str().unwrap(),
+            "--no-probe",
+            "-o",
+            "json",
+        ],
+        std::time::Duration::from_secs(10),
+    );
+    assert_eq!(run.code, 3, "{}\n{}", run.stderr, run.stdout);
+    let report = run.json();
+    let gaps: Vec<String> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| format!("{}: {}", g["scope"], g["message"]))
+        .collect();
+    let all = gaps.join("\n");
+    assert!(all.contains("access.log is a link to /dev/stdout"), "{all}");
+    assert!(all.contains("error.log is a link to /dev/stderr"), "{all}");
+    assert!(all.contains("shipper.log is a named pipe (FIFO)"), "{all}");
+    assert!(all.contains("docker logs"), "{all}");
+    assert_eq!(report["config"]["pools"][0]["name"], "app");
+}
+
+/// An audit subject whose logs are a FIFO and /dev/zero: refused by type before any read, so
+/// the audit ends at once (well within the subject's deadline) with both named.
+#[cfg(unix)]
+#[test]
+fn an_audit_subject_with_a_fifo_and_dev_zero_as_logs_ends_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("error.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let conf = dir.path().join("nginx.conf");
+    std::fs::write(
+        &conf,
+        "events {}\nhttp {\n  upstream app { server 127.0.0.1:9; }\n  server { listen 8080; \
+         location / { proxy_pass http://app; } }\n}\n",
+    )
+    .unwrap();
+    let audit = dir.path().join("audit.toml");
+    std::fs::write(
+        &audit,
+        format!(
+            "[audit]\ndeadline = \"30s\"\n\n[[subject]]\nname = \"web\"\nprovider = \"nginx\"\n\
+             config = \"{}\"\nerror_log = [\"{}\"]\naccess_log = [\"/dev/zero\"]\nprobe = false\n",
+            conf.display(),
+            fifo.display()
+        ),
+    )
+    .unwrap();
+    let run = bounded(
+        &["audit", "--config", audit.to_str().unwrap(), "-o", "json"],
+        std::time::Duration::from_secs(10),
+    );
+    assert!(run.elapsed < std::time::Duration::from_secs(10));
+    assert_eq!(run.code, 3, "partial, not healthy: {}", run.stderr);
+    let text = format!("{}{}", run.stdout, run.stderr);
+    assert!(text.contains("error.fifo is a named pipe (FIFO)"), "{text}");
+    assert!(text.contains("/dev/zero is a character device"), "{text}");
+}
