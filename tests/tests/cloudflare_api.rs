@@ -532,6 +532,72 @@ fn pages_are_followed() {
 }
 
 #[test]
+fn a_list_cut_at_the_page_limit_is_a_gap_not_silence() {
+    let mut s = zone("full", Vec::new());
+    s.dns = (1..=25)
+        .map(|i| DnsRecord::new(HOST, "A", &format!("203.0.113.{i}"), true))
+        .collect();
+    s.per_page = Some(1);
+    let api = cfapi::start(s);
+    let run = run(&api, &["--no-origin-check"]);
+    assert_eq!(
+        run.code, 3,
+        "a cut list makes the report partial: {}",
+        run.stderr
+    );
+    let report = run.json();
+    let gap = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["kind"] == "truncated")
+        .unwrap_or_else(|| panic!("no truncated gap: {}", report["errors"]));
+    let message = gap["message"].as_str().unwrap();
+    assert!(
+        message.contains("cut at 20 pages") && message.contains("20 of 25 records"),
+        "{message}"
+    );
+    assert!(run.stderr.contains("cut at 20 pages"), "{}", run.stderr);
+}
+
+#[test]
+fn analytics_at_the_group_limit_are_newest_first_and_a_gap() {
+    // 5000 groups, one per minute: the query's limit. The server answers them as given.
+    let rows: Vec<AnalyticsRow> = (0..5000u32)
+        .map(|i| {
+            let t = 1_795_000_000 - i64::from(i) * 60;
+            let minute = time::OffsetDateTime::from_unix_timestamp(t)
+                .unwrap()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap();
+            AnalyticsRow::new(502, 502, "AMS", &minute, 1)
+        })
+        .collect();
+    let api = cfapi::start(zone("full", rows));
+    let run = run(&api, &["--no-origin-check"]);
+    let report = run.json();
+    let query = api.graphql_requests()[0]["query"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(query.contains("datetimeMinute_DESC"), "{query}");
+    let gap = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["kind"] == "truncated")
+        .unwrap_or_else(|| panic!("no truncated gap: {}", report["errors"]));
+    assert!(
+        gap["message"]
+            .as_str()
+            .unwrap()
+            .contains("5000-group limit")
+    );
+    assert!(gap["hint"].as_str().unwrap().contains("--since"));
+    assert_eq!(report["summary"]["partial"], true);
+}
+
+#[test]
 fn missing_permissions_become_gaps_and_the_rest_is_read() {
     let mut s = zone(
         "full",

@@ -33,6 +33,8 @@ pub enum GapKind {
     InvalidInput,
     /// Not supported for this subject.
     Unsupported,
+    /// Read only in part: a list or table cut at a page, group or size limit.
+    Truncated,
     /// Anything else.
     Other,
 }

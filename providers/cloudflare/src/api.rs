@@ -13,6 +13,7 @@
 
 use crate::config::Token;
 use cloud502_engine::http::{self, Client, HttpError, OnThrottle, Policy, Request};
+use cloud502_model::{Gap, GapKind};
 use reqwest::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -205,6 +206,8 @@ pub struct Api {
     pub timeout: Duration,
     /// Permissions used.
     pub calls: CallLog,
+    /// Lists and tables cut at a limit: each becomes a gap, never silence.
+    cuts: std::sync::Arc<std::sync::Mutex<Vec<Gap>>>,
 }
 
 impl Api {
@@ -228,7 +231,23 @@ impl Api {
             token,
             timeout,
             calls,
+            cuts: Default::default(),
         })
+    }
+
+    /// Record that a read stopped at a limit: the report says so as a gap.
+    pub fn cut(&self, gap: Gap) {
+        if let Ok(mut cuts) = self.cuts.lock() {
+            cuts.push(gap);
+        }
+    }
+
+    /// The reads cut at a limit so far (taken: each is reported once).
+    pub fn take_cuts(&self) -> Vec<Gap> {
+        self.cuts
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
     }
 
     /// Share a request budget with other runs (`cloud502 audit`).
@@ -280,7 +299,19 @@ impl Api {
                 return Ok(out);
             }
             if page >= MAX_PAGES {
-                tracing::warn!("{path}: stopped after {MAX_PAGES} pages");
+                let what = path.split('?').next().unwrap_or(path);
+                self.cut(Gap {
+                    scope: format!("cloudflare:{}", what.trim_start_matches('/')),
+                    kind: GapKind::Truncated,
+                    message: format!(
+                        "the list was cut at {MAX_PAGES} pages of {PER_PAGE}: {} of {} records read",
+                        out.len(),
+                        (info.total_count as usize).max(out.len())
+                    ),
+                    hint: Some(
+                        "narrow the run with --host, or read the rest in the dashboard".to_owned(),
+                    ),
+                });
                 return Ok(out);
             }
             page += 1;

@@ -315,6 +315,24 @@ impl Collector<'_> {
                 hint: None,
             })?
             .unwrap_or_default();
+        if rows.len() >= ANALYTICS_GROUP_LIMIT {
+            // Newest first, so what is cut is the start of the window, not the incident.
+            let oldest = rows
+                .iter()
+                .map(|r| r.dimensions.datetime_minute.as_str())
+                .min()
+                .unwrap_or("?");
+            self.api.cut(Gap {
+                scope: "cloudflare:analytics".to_owned(),
+                kind: GapKind::Truncated,
+                message: format!(
+                    "analytics reached the {ANALYTICS_GROUP_LIMIT}-group limit: 5xx before {oldest} were not read, and counts are understated"
+                ),
+                hint: Some(format!(
+                    "shorten --since to read the whole window (the groups read start at {oldest})"
+                )),
+            });
+        }
         let total = z
             .pointer("/total/0/count")
             .and_then(|c| c.as_u64())
@@ -510,6 +528,8 @@ impl Collector<'_> {
             let candidates = self.candidates(&records, lb.as_ref(), &pools);
             self.check_origins(host, candidates, &mut ev).await;
         }
+        // Lists and tables cut at a limit, recorded by the API client as they were read.
+        ev.gaps.extend(self.api.take_cuts());
         ev
     }
 
@@ -664,13 +684,16 @@ impl Collector<'_> {
     }
 }
 
+/// The most groups one analytics query returns (`limit` in [`ANALYTICS_QUERY`]).
+const ANALYTICS_GROUP_LIMIT: usize = 5000;
+
 /// Cloudflare's GraphQL query: the 5xx split by edge and origin status, colo and minute, and the
 /// total, over the window, for one host (KB 3.2 [C16][C21]).
 pub const ANALYTICS_QUERY: &str = "query Cloud502($zoneTag: string, $filter: ZoneHttpRequestsAdaptiveGroupsFilter_InputObject, $errors: ZoneHttpRequestsAdaptiveGroupsFilter_InputObject) {
   viewer {
     zones(filter: {zoneTag: $zoneTag}) {
       total: httpRequestsAdaptiveGroups(limit: 1, filter: $filter) { count }
-      requests: httpRequestsAdaptiveGroups(limit: 5000, filter: $errors, orderBy: [datetimeMinute_ASC]) {
+      requests: httpRequestsAdaptiveGroups(limit: 5000, filter: $errors, orderBy: [datetimeMinute_DESC]) {
         count
         dimensions { edgeResponseStatus originResponseStatus coloCode datetimeMinute }
       }
