@@ -15,7 +15,18 @@ fn a_newline_in_a_file_name_cannot_forge_an_extra_error_line() {
     let lines: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one line expected: {:?}", run.stderr);
     assert!(lines[0].starts_with("error: "), "{}", lines[0]);
-    assert!(lines[0].contains("access.log\\u{a}error: forged line"), "{}", lines[0]);
-    assert!(!run.stderr.contains('\x1b'), "an escape sequence reached stderr");
-    assert!(!run.stderr.contains("(hint: )"), "an empty hint: {}", run.stderr);
+    assert!(
+        lines[0].contains("access.log\\u{a}error: forged line"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        !run.stderr.contains('\x1b'),
+        "an escape sequence reached stderr"
+    );
+    assert!(
+        !run.stderr.contains("(hint: )"),
+        "an empty hint: {}",
+        run.stderr
+    );
 }

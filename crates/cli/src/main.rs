@@ -144,7 +144,9 @@ fn emit(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result
     let mut rendered = Vec::new();
     f(&mut rendered).context("cannot render the output")?;
     let rendered = match String::from_utf8(rendered) {
-        Ok(text) => cloud502::model::secret::mask(&text).into_owned().into_bytes(),
+        Ok(text) => cloud502::model::secret::mask(&text)
+            .into_owned()
+            .into_bytes(),
         Err(e) => e.into_bytes(),
     };
     let mut stdout = std::io::stdout().lock();
