@@ -191,53 +191,59 @@ fn twenty_thousand_subjects_check_in_linear_time() {
 #[test]
 fn files_read_whole_stop_at_their_cap() {
     let dir = tempfile::tempdir().unwrap();
-    // Sparse: 17 MiB that costs no disk.
-    let big = dir.path().join("big.conf");
-    std::fs::File::create(&big)
-        .unwrap()
-        .set_len(17 << 20)
-        .unwrap();
-    let big = big.to_str().unwrap();
+    // Sparse: files past their cap that cost no disk.
+    let sparse = |name: &str, len: u64| {
+        let path = dir.path().join(name);
+        std::fs::File::create(&path).unwrap().set_len(len).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let big = sparse("big.conf", 17 << 20);
+    let big = big.as_str();
+    let ca = sparse("ca.pem", 2 << 20);
     let limit = "larger than 16 MiB";
     for (args, needles) in [
-        (
-            vec!["nginx", "--dump", "/dev/zero", "--no-probe"],
-            vec!["cannot read --dump /dev/zero", limit],
-        ),
-        (
-            vec!["nginx", "--config", "/dev/zero", "--no-probe"],
-            vec!["cannot read /dev/zero", limit],
-        ),
         (
             vec!["nginx", "--config", big, "--no-probe"],
             vec![big, limit],
         ),
         (
-            vec!["audit", "--check", "--config", "/dev/zero"],
-            vec!["cannot read /dev/zero", limit, "an audit file"],
+            vec!["nginx", "--dump", big, "--no-probe"],
+            vec!["cannot read --dump", big, limit],
         ),
         (vec!["audit", "--check", "--config", big], vec![big, limit]),
         (
-            vec!["logs", "--nginx-config", "/dev/zero", "/dev/null"],
-            vec!["/dev/zero", limit],
+            vec!["logs", "--nginx-config", big, "/dev/null"],
+            vec![big, limit],
         ),
         (
             vec![
                 "probe",
                 "https://127.0.0.1:9/",
                 "--cacert",
-                "/dev/zero",
+                &ca,
                 "--timeout",
                 "2s",
             ],
             vec![
-                "cannot read --cacert /dev/zero",
+                "cannot read --cacert",
+                &ca,
                 "larger than 1 MiB, the limit of a CA file",
             ],
         ),
     ] {
         let run = cloud502(&args);
         assert_usage(&run, &needles);
+    }
+    // An endless file is refused (as a device, or at the cap), never read whole.
+    for args in [
+        vec!["nginx", "--dump", "/dev/zero", "--no-probe"],
+        vec!["nginx", "--config", "/dev/zero", "--no-probe"],
+        vec!["audit", "--check", "--config", "/dev/zero"],
+        vec!["logs", "--nginx-config", "/dev/zero", "/dev/null"],
+        vec!["probe", "https://127.0.0.1:9/", "--cacert", "/dev/zero"],
+    ] {
+        let run = cloud502(&args);
+        assert_usage(&run, &["/dev/zero"]);
     }
     // An include of a huge file stops there too, naming it.
     let main = write(
@@ -247,6 +253,22 @@ fn files_read_whole_stop_at_their_cap() {
     );
     let run = cloud502(&["nginx", "--config", main.to_str().unwrap(), "--no-probe"]);
     assert_usage(&run, &[big, limit]);
+}
+
+#[test]
+fn a_config_of_endless_directives_stops_at_the_directive_cap() {
+    // 1.8 MB, well under the size cap, but 600,000 directives: parsed whole it took 2 GiB at
+    // 16 MiB of them.
+    let dir = tempfile::tempdir().unwrap();
+    let conf = write(dir.path(), "nginx.conf", &"a;\n".repeat(600_000));
+    let run = cloud502(&["nginx", "--config", conf.to_str().unwrap(), "--no-probe"]);
+    assert_usage(
+        &run,
+        &[
+            &format!("{}:500001: more than 500000 directives", conf.display()),
+            "hint: check that the path names an nginx config",
+        ],
+    );
 }
 
 #[test]

@@ -52,6 +52,16 @@ pub enum ConfigError {
         /// Where the text came from.
         path: String,
     },
+    /// More directives than any real configuration has ([`crate::parse::MAX_DIRECTIVES`]).
+    #[error("{file}:{line}: more than {limit} directives; stopped there")]
+    TooManyDirectives {
+        /// The file.
+        file: String,
+        /// The line of the directive past the cap.
+        line: u32,
+        /// The cap.
+        limit: usize,
+    },
     /// Includes read more files, or more bytes, than any real configuration has (a glob that
     /// fans out, or the same file included over and over).
     #[error("includes read more than {limit} ({at}); stopped there")]
@@ -78,6 +88,9 @@ impl ConfigError {
             }
             ConfigError::NotADump { .. } => {
                 "capture it with `nginx -T > FILE 2>&1`, or pass the config file itself with --config PATH"
+            }
+            ConfigError::TooManyDirectives { .. } => {
+                "check that the path names an nginx config; real ones have far fewer directives"
             }
             ConfigError::TooManyIncludes { .. } => {
                 "narrow the include globs, or pass --dump with a saved `nginx -T`"
@@ -212,6 +225,8 @@ struct Loader<'a> {
     /// Files read so far, and their bytes, a file included twice counted twice.
     loads: usize,
     bytes: u64,
+    /// Directives still allowed, over every file read.
+    directives_left: usize,
 }
 
 impl<'a> Loader<'a> {
@@ -233,6 +248,7 @@ impl<'a> Loader<'a> {
             by_name,
             loads: 0,
             bytes: 0,
+            directives_left: crate::parse::MAX_DIRECTIVES,
         }
     }
 
@@ -267,7 +283,7 @@ impl<'a> Loader<'a> {
         if self.seen.insert(name.to_string()) {
             self.files.push(name.to_string());
         }
-        let parsed = crate::parse::parse(&text, name)?;
+        let parsed = crate::parse::parse_limited(&text, name, &mut self.directives_left)?;
         self.stack.push(identity);
         let expanded = self.expand(parsed);
         self.stack.pop();
