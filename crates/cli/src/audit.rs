@@ -230,6 +230,9 @@ pub fn audit(global: &GlobalArgs, args: &AuditArgs) -> anyhow::Result<u8> {
             _ => {}
         }
     }
+    // Blocking work a subject left behind (a resolver call that never returns, a read of a
+    // FIFO) must not hold the process once the report is done.
+    runtime.shutdown_background();
     let (format, render) = output(global);
     emit(|out| cloud502::render::render_audit(&report, format, &render, out))?;
     Ok(exit)
@@ -271,6 +274,7 @@ pub fn trace(global: &GlobalArgs, args: &TraceArgs) -> anyhow::Result<u8> {
     let report = runtime.block_on(cloud502::audit::trace::trace(
         &file, chain, &host, request, &options,
     ));
+    runtime.shutdown_background();
     emit(|out| cloud502::render::render_trace(&report, format, &render, out))?;
     Ok(report.exit_code)
 }

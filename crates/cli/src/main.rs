@@ -100,7 +100,15 @@ fn init_logging(global: &GlobalArgs) {
             filter = filter.add_directive(d);
         }
     }
+    // Colour only on a terminal, and never when --color never or NO_COLOR asks for none.
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let ansi = match global.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::io::stderr().is_terminal() && !no_color,
+    };
     let _ = tracing_subscriber::fmt()
+        .with_ansi(ansi)
         .with_env_filter(filter)
         .with_writer(term::MaskedStderr::default)
         .with_target(false)
@@ -269,14 +277,23 @@ fn run_provider(
     runtime.shutdown_background();
     let report = result.map_err(|e| usage(e.to_string(), e.hint().map(str::to_owned)))?;
     progress.finish();
-    if !global.quiet {
+    // When nothing could be inspected the gaps are the run's errors (exit 4), printed even
+    // with --quiet; otherwise they are warnings about a partial report.
+    let prefix = if report.summary.inspected {
+        "warning"
+    } else {
+        "error"
+    };
+    if !global.quiet || !report.summary.inspected {
         for gap in &report.errors {
             term::line(
-                "warning",
+                prefix,
                 &format!("{}: {}", gap.scope, gap.message),
                 gap.hint.as_deref(),
             );
         }
+    }
+    if !global.quiet {
         // Which credential a cloud provider used (`azure.credential`), and what it chose not to
         // touch (`cloudflare.origin.skipped.N`).
         for item in report
