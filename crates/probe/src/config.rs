@@ -356,11 +356,19 @@ fn parse_url(input: &str) -> Result<Target> {
 }
 
 fn parse_header(input: &str) -> std::result::Result<(HeaderName, HeaderValue), String> {
+    // A malformed header may still hold a credential (`Authorization Bearer x`, `key=x`): the
+    // error names only the leading run of header-name characters, never the rest.
+    let shown: String = input
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(64)
+        .collect();
     let (name, value) = input
         .split_once(':')
-        .ok_or_else(|| format!("invalid --header `{input}`: expected `Name: value`"))?;
+        .ok_or_else(|| format!("invalid --header `{shown}...`: no `:`; expected `Name: value`"))?;
     let name = HeaderName::from_bytes(name.trim().as_bytes())
-        .map_err(|_| format!("invalid --header `{input}`: bad header name"))?;
+        .map_err(|_| format!("invalid --header `{shown}...`: bad header name"))?;
     let value = HeaderValue::from_str(value.trim())
         .map_err(|_| format!("invalid --header `{}`: bad header value", name.as_str()))?;
     Ok((name, value))
@@ -372,6 +380,18 @@ mod tests {
 
     fn req(url: &str) -> Result<ProbeRequest> {
         ProbeRequest::new(url, ProbeOptions::default())
+    }
+
+    #[test]
+    fn a_malformed_header_is_named_without_its_value() {
+        for bad in [
+            "Authorization Bearer hdr-sentinel-1",
+            "X-Api-Key=hdr-sentinel-1",
+        ] {
+            let e = parse_header(bad).unwrap_err();
+            assert!(!e.contains("hdr-sentinel-1"), "{e}");
+            assert!(e.contains("expected `Name: value`"), "{e}");
+        }
     }
 
     #[test]
