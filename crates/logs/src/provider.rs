@@ -325,3 +325,79 @@ pub fn gap(label: &str, e: &crate::LogError) -> Gap {
         hint,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// An nginx `combined` line (the format nginx's docs define) and an error.log line.
+    const COMBINED: &str = "203.0.113.9 - - [01/May/2026:12:00:00 +0000] \"GET / HTTP/1.1\" 502 157 \"-\" \"curl/8.5.0\"\n";
+    const ERROR: &str = "2026/05/01 12:00:00 [error] 7#7: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.1, server: a, request: \"GET / HTTP/1.1\", upstream: \"http://10.0.0.9:8080/\", host: \"a\"\n";
+
+    fn summarize(
+        text: &str,
+        choice: FormatChoice,
+    ) -> (tempfile::TempDir, std::path::PathBuf, LogSummary) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.log");
+        std::fs::write(&path, text).unwrap();
+        let s = crate::summarize_path(
+            &path,
+            "log.0",
+            choice,
+            &[],
+            &Options::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        (dir, path, s)
+    }
+
+    #[test]
+    fn a_log_that_reads_as_another_dialect_suggests_that_one_only() {
+        let (_d, path, s) = summarize(&ERROR.repeat(3), FormatChoice::NginxAccess);
+        let u = unread(&s, &path, &[], false).expect("a gap");
+        assert_eq!(u.fits, Some("nginx-error"));
+        let g = u.gap(&[], HintFor::Logs);
+        assert_eq!(g.kind, GapKind::InvalidInput);
+        assert_eq!(
+            g.hint.as_deref(),
+            Some("its lines read as nginx-error: pass `--format nginx-error`")
+        );
+        let g = u.gap(&[], HintFor::Nginx);
+        assert!(g.hint.unwrap().contains("`--error-log "));
+        // read as what it is: no gap
+        let (_d, path, s) = summarize(&ERROR.repeat(3), FormatChoice::NginxError);
+        assert_eq!(unread(&s, &path, &[], true), None);
+    }
+
+    #[test]
+    fn a_few_odd_lines_are_noise_more_are_a_gap_and_empty_depends_on_who_named_it() {
+        let mut text = COMBINED.repeat(19);
+        text.push_str("one odd line\n");
+        let (_d, path, s) = summarize(&text, FormatChoice::NginxAccess);
+        assert_eq!(unread(&s, &path, &[], true), None, "1 in 20");
+        text.push_str("another odd line\nand a third\n");
+        let (_d, path, s) = summarize(&text, FormatChoice::NginxAccess);
+        let u = unread(&s, &path, &[], true).expect("3 in 22");
+        assert!(
+            u.message.starts_with("3 of its 22 line(s)"),
+            "{}",
+            u.message
+        );
+        assert!(
+            u.gap(&[], HintFor::Logs)
+                .hint
+                .unwrap()
+                .contains("--log-format")
+        );
+        let (_d, path, s) = summarize("", FormatChoice::NginxError);
+        assert!(unread(&s, &path, &[], true).is_some(), "named by the user");
+        assert_eq!(
+            unread(&s, &path, &[], false),
+            None,
+            "an empty error.log is healthy"
+        );
+    }
+}
