@@ -541,6 +541,8 @@ pub fn parse(src: &str, name: &str, base: &Path) -> Result<AuditFile, ConfigErro
                 subjects.len()
             ),
         );
+        // Checking each of them would only say more of the same, slowly.
+        return Err(p.finish().err().unwrap_or(ConfigError { problems: vec![] }));
     }
     // Chains may name a subject whose options have problems: those are reported once, there.
     let declared: BTreeSet<String> = subjects
