@@ -598,6 +598,46 @@ fn analytics_at_the_group_limit_are_newest_first_and_a_gap() {
 }
 
 #[test]
+fn pools_past_the_health_read_cap_are_a_gap_not_healthy() {
+    let pools: Vec<cfapi::Pool> = (1..=12)
+        .map(|i| {
+            cfapi::Pool::new(
+                &format!("pool-{i}"),
+                vec![cfapi::Origin::new("o", &format!("198.51.100.{i}"))],
+            )
+        })
+        .collect();
+    let ids: Vec<&str> = pools.iter().map(|p| p.id.as_str()).collect();
+    let lb = cfapi::LoadBalancer::new(HOST, &ids);
+    let s = Scenario {
+        load_balancers: vec![lb],
+        pools: pools.clone(),
+        ..zone("full", Vec::new())
+    };
+    let api = cfapi::start(s);
+    let run = run(&api, &["--no-origin-check"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let report = run.json();
+    let gap = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["kind"] == "truncated" && g["scope"] == "cloudflare:pools")
+        .unwrap_or_else(|| panic!("no pools gap: {}", report["errors"]));
+    let message = gap["message"].as_str().unwrap();
+    assert!(
+        message.contains("10 of the load balancer's 12 pools") && message.contains("pool-12"),
+        "{message}"
+    );
+    let health_calls = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.path().ends_with("/health"))
+        .count();
+    assert_eq!(health_calls, 10);
+}
+
+#[test]
 fn missing_permissions_become_gaps_and_the_rest_is_read() {
     let mut s = zone(
         "full",

@@ -80,6 +80,8 @@ pub(crate) async fn cloudwatch(
                 if buf.is_empty() {
                     return (None, gaps);
                 }
+                // The failure is the gap; no second one for the pages it left unread.
+                token = None;
                 break;
             }
         };
@@ -97,12 +99,24 @@ pub(crate) async fn cloudwatch(
         if events >= MAX_EVENTS {
             gaps.push(Gap {
                 scope: "aws:FilterLogEvents".into(),
-                kind: GapKind::Other,
+                kind: GapKind::Truncated,
                 message: format!("stopped after {events} events; later 502s were not read"),
                 hint: Some("narrow --since".into()),
             });
+            token = None;
             break;
         }
+    }
+    if token.is_some() {
+        // The page cap ran out with pages left: the events read are a prefix, not the window.
+        gaps.push(Gap {
+            scope: "aws:FilterLogEvents".into(),
+            kind: GapKind::Truncated,
+            message: format!(
+                "stopped after {MAX_PAGES} pages ({events} events); later 502s were not read"
+            ),
+            hint: Some("narrow --since".into()),
+        });
     }
     let source = format!("cloudwatch-logs:{group}");
     match summarize(&buf, &source, opts) {
@@ -277,14 +291,17 @@ pub(crate) async fn s3(
     if chosen.len() < total {
         gaps.push(Gap {
             scope: format!("aws:s3 {loc}"),
-            kind: GapKind::Other,
+            kind: GapKind::Truncated,
             message: format!(
                 "read the newest {} of {total} access-log objects (caps: {} objects, {} MiB)",
                 chosen.len(),
                 opts.max_log_objects,
                 opts.max_log_bytes >> 20
             ),
-            hint: Some("narrow --since to read all of them".into()),
+            hint: Some(format!(
+                "narrow --since, or raise --max-log-objects (now {}) to read all of them",
+                opts.max_log_objects
+            )),
         });
     }
     cx.progress

@@ -214,6 +214,20 @@ impl Collector<'_> {
             .iter()
             .filter_map(|id| all.iter().find(|p| &p.id == id).cloned())
             .collect();
+        if pools.len() > MAX_POOLS {
+            // Pools past the cap are not read: they are unknown, never counted as healthy.
+            let unread: Vec<&str> = pools[MAX_POOLS..].iter().map(|p| p.name.as_str()).collect();
+            self.api.cut(Gap {
+                scope: "cloudflare:pools".to_owned(),
+                kind: GapKind::Truncated,
+                message: format!(
+                    "health read for {MAX_POOLS} of the load balancer's {} pools; not read: {}",
+                    pools.len(),
+                    unread.join(", ")
+                ),
+                hint: Some("check the other pools' health in the dashboard".to_owned()),
+            });
+        }
         let health = futures_util::future::join_all(pools.iter().take(MAX_POOLS).map(|p| async {
             let r = self
                 .api
@@ -564,7 +578,23 @@ impl Collector<'_> {
                 push(&r.content, format!("DNS record {} {}", r.name, r.kind));
             }
         }
-        out.truncate(MAX_ORIGINS);
+        if out.len() > MAX_ORIGINS {
+            let unchecked: Vec<String> = out[MAX_ORIGINS..]
+                .iter()
+                .map(|c| c.address.clone())
+                .collect();
+            self.api.cut(Gap {
+                scope: "cloudflare:origin-check".to_owned(),
+                kind: GapKind::Truncated,
+                message: format!(
+                    "checked {MAX_ORIGINS} of {} origin addresses from this machine; not checked: {}",
+                    out.len(),
+                    unchecked.join(", ")
+                ),
+                hint: Some("check a given origin with --origin ADDR".to_owned()),
+            });
+            out.truncate(MAX_ORIGINS);
+        }
         out
     }
 
