@@ -135,6 +135,11 @@ impl ProbeRequest {
         if options.timeout.is_zero() {
             problems.push("--timeout must be greater than zero".to_owned());
         }
+        // Bounded for library callers too: the probe's deadline is `now + timeout`.
+        use cloud502_engine::limits;
+        if let Err(e) = limits::check_duration("--timeout", options.timeout, limits::MAX_TIMEOUT) {
+            problems.push(e);
+        }
         if let Some((url, ..)) = &target {
             register_url_secrets(url);
         }

@@ -124,6 +124,16 @@ impl AzureOptions {
         if self.timeout.is_zero() {
             problems.push("--timeout must be above zero".to_owned());
         }
+        // Bounded for library callers too: deadlines and the window are computed from these.
+        use cloud502_engine::limits;
+        for (flag, d, max) in [
+            ("--timeout", self.timeout, limits::MAX_TIMEOUT),
+            ("--since", self.since, limits::MAX_SINCE),
+        ] {
+            if let Err(e) = limits::check_duration(flag, d, max) {
+                problems.push(e);
+            }
+        }
         match (problems.is_empty(), arm, logs) {
             (true, Some(arm), Some(logs)) => Ok(Validated {
                 subscription,

@@ -182,6 +182,16 @@ impl CloudflareOptions {
             if d.is_zero() {
                 problems.push(format!("{flag} must be above zero"));
             }
+            // Bounded for library callers too: deadlines and the window are computed from these.
+            use cloud502_engine::limits;
+            let max = if flag == "--since" {
+                limits::MAX_SINCE
+            } else {
+                limits::MAX_TIMEOUT
+            };
+            if let Err(e) = limits::check_duration(flag, d, max) {
+                problems.push(e);
+            }
         }
         if self.max_requests == 0 {
             problems.push("--max-requests must be at least 1".to_owned());
