@@ -79,6 +79,12 @@ impl NginxOptions {
         if self.probe_timeout.is_zero() {
             problems.push("--timeout must be greater than zero".to_owned());
         }
+        // Bounded for library callers too: each probe's deadline is `now + timeout`.
+        use cloud502_engine::limits;
+        if let Err(e) = limits::check_duration("--timeout", self.probe_timeout, limits::MAX_TIMEOUT)
+        {
+            problems.push(e);
+        }
         for (flag, paths) in [
             ("--error-log", &self.error_logs),
             ("--access-log", &self.access_logs),
