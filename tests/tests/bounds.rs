@@ -448,7 +448,7 @@ fn an_aws_endpoint_on_a_closed_port_is_one_readable_line() {
     assert_readable(&run);
     assert!(
         run.stderr.contains(
-            "warning: aws-alb: DescribeTargetGroups could not reach the endpoint: Connection refused"
+            "error: aws-alb: DescribeTargetGroups could not reach the endpoint: Connection refused"
         ),
         "{}",
         run.stderr
@@ -487,7 +487,7 @@ fn a_refused_instance_metadata_service_is_one_readable_line() {
     assert_readable(&run);
     assert!(
         run.stderr.contains(
-            "warning: aws-alb: AWS credentials could not be loaded: an error occurred while \
+            "error: aws-alb: AWS credentials could not be loaded: an error occurred while \
              loading credentials: failed to load IMDS session token: service error: request \
              forbidden"
         ),
@@ -495,4 +495,88 @@ fn a_refused_instance_metadata_service_is_one_readable_line() {
         run.stderr
     );
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+/// `cloud502 cloudflare` against the local API v4 server, with these extra flags.
+fn cloudflare_origins(extra: &[&str]) -> Run {
+    use cloud502_e2e::cfapi::{self, DnsRecord, Scenario};
+    let api = cfapi::start(Scenario {
+        ssl: "flexible".into(),
+        dns: vec![DnsRecord::new("www.example.com", "A", "127.0.0.1", true)],
+        total_requests: 10,
+        ..Scenario::default()
+    });
+    let base = api.base();
+    let mut args = vec![
+        "cloudflare",
+        "--zone",
+        "example.com",
+        "--host",
+        "www.example.com",
+        "--api-base",
+        &base,
+        "--timeout",
+        "5s",
+        "--origin-timeout",
+        "1s",
+        "-o",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    cloud502_e2e::cloud502_env(&args, &[("CLOUDFLARE_API_TOKEN", cfapi::TOKEN)])
+}
+
+#[test]
+fn cloudflare_origins_in_ipv6_spellings_of_private_addresses_need_allow_private() {
+    // (as given, as printed): a v4-compatible address prints in hex.
+    let private = [
+        ("::127.0.0.1", "::7f00:1"),
+        ("::ffff:127.0.0.1", "::ffff:127.0.0.1"),
+        ("64:ff9b::10.0.0.1", "64:ff9b::a00:1"),
+        ("fec0::1", "fec0::1"),
+    ];
+    let mut args = Vec::new();
+    for (o, _) in private {
+        args.extend(["--origin", o]);
+    }
+    let run = cloudflare_origins(&args);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["probes"], serde_json::json!([]), "{}", run.stderr);
+    for (_, o) in private {
+        let note = format!("origin {o} (from --origin) not checked: a loopback or private address");
+        assert!(
+            run.stderr.contains(&note),
+            "missing {note:?} in:\n{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn cloudflare_never_checks_metadata_origins_even_with_allow_private() {
+    let forbidden = [
+        "169.254.169.254",
+        "fd00:ec2::254",
+        "::ffff:169.254.169.254",
+        "64:ff9b::a9fe:a9fe",
+        "fe80::1",
+    ];
+    let mut args = vec!["--allow-private"];
+    for o in forbidden {
+        args.extend(["--origin", o]);
+    }
+    let run = cloudflare_origins(&args);
+    let report = run.json();
+    assert_eq!(report["probes"], serde_json::json!([]), "{}", run.stderr);
+    for o in forbidden {
+        let note = format!(
+            "origin {o} (from --origin) not checked: a link-local or cloud metadata address is never probed"
+        );
+        assert!(
+            run.stderr.contains(&note),
+            "missing {note:?} in:\n{}",
+            run.stderr
+        );
+    }
 }
