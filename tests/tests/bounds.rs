@@ -311,6 +311,30 @@ fn include_fan_out_stops_at_the_file_cap() {
 }
 
 #[test]
+fn distinct_include_globs_over_a_large_dump_stop_at_their_work_cap() {
+    // 100,000 sections and 100,000 distinct globs: matched naively, 10^10 name matches.
+    let dir = tempfile::tempdir().unwrap();
+    let n = 100_000;
+    let mut dump = String::from("# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp {\n");
+    for i in 0..n {
+        dump.push_str(&format!("include /etc/nginx/x{i}*.conf;\n"));
+    }
+    dump.push_str("}\n\n");
+    for i in 0..n {
+        dump.push_str(&format!("# configuration file /etc/nginx/s{i}.conf:\n\n"));
+    }
+    let dump = write(dir.path(), "nginx-T.txt", &dump);
+    let run = cloud502(&["nginx", "--dump", dump.to_str().unwrap(), "--no-probe"]);
+    assert_usage(
+        &run,
+        &[
+            "includes name more distinct patterns than can be matched against the dump's 100001 files",
+            "/etc/nginx/nginx.conf:",
+        ],
+    );
+}
+
+#[test]
 fn link_local_and_metadata_upstreams_of_a_dump_are_never_probed() {
     let dir = tempfile::tempdir().unwrap();
     let ok = start(Behaviour::Respond(response("200 OK", &[], "ok")));

@@ -64,10 +64,10 @@ pub enum ConfigError {
     },
     /// Includes read more files, or more bytes, than any real configuration has (a glob that
     /// fans out, or the same file included over and over).
-    #[error("includes read more than {limit} ({at}); stopped there")]
+    #[error("includes {what} ({at}); stopped there")]
     TooManyIncludes {
-        /// The cap passed: `10000 files` or `64 MiB`.
-        limit: String,
+        /// The cap passed: `read more than 10000 files`.
+        what: String,
         /// The include that passed it.
         at: String,
     },
@@ -119,6 +119,10 @@ const MAX_INCLUDE_DEPTH: usize = 32;
 pub const MAX_INCLUDE_FILES: usize = 10_000;
 /// Bytes one config may read through includes, counted the same way.
 pub const MAX_INCLUDE_BYTES: u64 = 64 * 1024 * 1024;
+/// Work of the distinct include globs of one config: in a dump, sections matched against a
+/// pattern (about a second's worth); from files, each distinct glob counts as many, so that at
+/// most 10,000 distinct globs walk the file system.
+const MAX_GLOB_WORK: usize = 5_000_000;
 
 /// Load from files: parse `path`, following `include` directives (with globs) recursively, splicing
 /// included directives in place (each keeps its own file:line). Relative include paths resolve against
@@ -227,16 +231,24 @@ struct Loader<'a> {
     bytes: u64,
     /// Directives still allowed, over every file read.
     directives_left: usize,
+    /// Dump section names, normalized once.
+    normalized: Vec<String>,
+    /// Glob results by pattern, and the work spent evaluating distinct globs.
+    globs: HashMap<String, Vec<String>>,
+    glob_work: usize,
 }
 
 impl<'a> Loader<'a> {
     fn new(source: Source<'a>) -> Self {
         let mut exact = HashMap::new();
         let mut by_name = HashMap::new();
+        let mut normalized = Vec::new();
         if let Source::Dump { sections, .. } = &source {
             for (i, s) in sections.iter().enumerate() {
+                let n = normalize(&s.name);
                 exact.entry(s.name.clone()).or_insert(i);
-                by_name.entry(normalize(&s.name)).or_insert(i);
+                by_name.entry(n.clone()).or_insert(i);
+                normalized.push(n);
             }
         }
         Loader {
@@ -249,6 +261,9 @@ impl<'a> Loader<'a> {
             loads: 0,
             bytes: 0,
             directives_left: crate::parse::MAX_DIRECTIVES,
+            normalized,
+            globs: HashMap::new(),
+            glob_work: 0,
         }
     }
 
@@ -268,7 +283,7 @@ impl<'a> Loader<'a> {
         self.loads += 1;
         if self.loads > MAX_INCLUDE_FILES {
             return Err(ConfigError::TooManyIncludes {
-                limit: format!("{MAX_INCLUDE_FILES} files"),
+                what: format!("read more than {MAX_INCLUDE_FILES} files"),
                 at: name.to_string(),
             });
         }
@@ -276,7 +291,10 @@ impl<'a> Loader<'a> {
         self.bytes += text.len() as u64;
         if self.bytes > MAX_INCLUDE_BYTES {
             return Err(ConfigError::TooManyIncludes {
-                limit: cloud502_engine::limits::size(MAX_INCLUDE_BYTES),
+                what: format!(
+                    "read more than {}",
+                    cloud502_engine::limits::size(MAX_INCLUDE_BYTES)
+                ),
                 at: name.to_string(),
             });
         }
@@ -301,7 +319,7 @@ impl<'a> Loader<'a> {
                         message: "invalid number of arguments in \"include\" directive".into(),
                     });
                 };
-                for name in self.resolve(arg, &directive.location)? {
+                for name in self.resolve_cached(arg, &directive.location)? {
                     out.extend(self.load(&name)?);
                 }
             } else {
@@ -333,6 +351,39 @@ impl<'a> Loader<'a> {
                 .map(|&i| Cow::Borrowed(sections[i].text))
                 .unwrap_or_default()),
         }
+    }
+
+    /// [`Self::resolve`], with each glob evaluated once: a config that repeats `include
+    /// snippets/*.conf` in every server block globs once. Distinct globs are bounded too (a dump
+    /// matches each against every section).
+    fn resolve_cached(&mut self, arg: &str, at: &SourceLocation) -> Result<Vec<String>> {
+        if !arg.contains(['*', '?', '[']) {
+            return self.resolve(arg, at);
+        }
+        if let Some(names) = self.globs.get(arg) {
+            return Ok(names.clone());
+        }
+        self.glob_work += match &self.source {
+            Source::Dump { sections, .. } => sections.len().max(1),
+            Source::Files { .. } => MAX_GLOB_WORK / MAX_INCLUDE_FILES,
+        };
+        if self.glob_work > MAX_GLOB_WORK {
+            return Err(ConfigError::TooManyIncludes {
+                what: match &self.source {
+                    Source::Dump { sections, .. } => format!(
+                        "name more distinct patterns than can be matched against the dump's {} files",
+                        sections.len()
+                    ),
+                    Source::Files { .. } => {
+                        format!("name more than {} distinct patterns", MAX_INCLUDE_FILES)
+                    }
+                },
+                at: format!("{at}: include {arg}"),
+            });
+        }
+        let names = self.resolve(arg, at)?;
+        self.globs.insert(arg.to_owned(), names.clone());
+        Ok(names)
     }
 
     /// The files an `include` names, in the order nginx reads them.
@@ -415,8 +466,9 @@ impl<'a> Loader<'a> {
                 })?;
                 let mut names: Vec<String> = sections
                     .iter()
-                    .filter(|s| pattern.matches_with(&normalize(&s.name), glob_options()))
-                    .map(|s| s.name.clone())
+                    .zip(&self.normalized)
+                    .filter(|(_, n)| pattern.matches_with(n, glob_options()))
+                    .map(|(s, _)| s.name.clone())
                     .collect();
                 names.sort();
                 names.dedup();
