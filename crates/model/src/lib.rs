@@ -40,7 +40,7 @@ pub use trace::{Hop, HopRole, TraceReport, TraceVerdict};
 
 /// The version of the JSON report format. Bump it whenever the JSON Schema changes; the schema
 /// snapshot test fails when the schema changes while this number stays the same.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The JSON Schema of [`Report`], as `cloud502 schema` prints it.
 pub fn report_schema() -> serde_json::Value {
