@@ -6,6 +6,7 @@ use crate::api::{Clients, Failure, classify};
 use crate::arn::{ElbArn, Named, ResourceKind};
 use crate::config::{AwsOptions, Validated};
 use crate::error::{AwsError, Result};
+use crate::resources::{Lb, Tg};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, Listener, LoadBalancer, Rule, TargetGroup, TargetHealthDescription,
 };
@@ -27,43 +28,6 @@ pub(crate) fn subject(opts: &AwsOptions) -> Subject {
     Subject {
         kind: ProviderKind::AwsAlb,
         id,
-    }
-}
-
-/// A load balancer and what was read about it.
-#[derive(Debug, Clone)]
-pub(crate) struct Lb {
-    pub lb: LoadBalancer,
-    pub arn: Option<ElbArn>,
-    pub attributes: Vec<(String, String)>,
-    pub listeners: Vec<(Listener, Vec<Rule>)>,
-}
-
-impl Lb {
-    pub fn attribute(&self, key: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn name(&self) -> &str {
-        self.lb.load_balancer_name().unwrap_or("-")
-    }
-}
-
-/// A target group and what was read about it.
-#[derive(Debug, Clone)]
-pub(crate) struct Tg {
-    pub tg: TargetGroup,
-    pub arn: Option<ElbArn>,
-    pub health: Option<Vec<TargetHealthDescription>>,
-    pub attributes: Vec<(String, String)>,
-}
-
-impl Tg {
-    pub fn name(&self) -> &str {
-        self.tg.target_group_name().unwrap_or("-")
     }
 }
 

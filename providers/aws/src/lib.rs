@@ -27,6 +27,7 @@ pub mod config;
 mod error;
 mod logs;
 mod metrics;
+mod resources;
 pub mod sg;
 
 pub use api::{CallLog, ClientOptions, Clients};

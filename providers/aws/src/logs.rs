@@ -4,8 +4,8 @@
 
 use crate::api::{Clients, classify, one_line};
 use crate::arn::S3Location;
-use crate::collect::Lb;
 use crate::config::{AwsOptions, Validated};
+use crate::resources::Lb;
 use cloud502_engine::CollectCx;
 use cloud502_logs::{Dialect, Options};
 use cloud502_model::{Gap, GapKind, LogSummary};

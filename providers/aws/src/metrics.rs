@@ -2,8 +2,8 @@
 //! GetMetricData call for all of them. A metric with no datapoints is zero, not unknown.
 
 use crate::api::{Clients, classify};
-use crate::collect::{Lb, Tg};
 use crate::config::AwsOptions;
+use crate::resources::{Lb, Tg};
 use aws_sdk_cloudwatch::types::{Dimension, Metric as CwMetric, MetricDataQuery, MetricStat};
 use aws_smithy_types::DateTime;
 use cloud502_model::{Gap, Metric};

@@ -2,8 +2,8 @@
 //! target's ingress admit the load balancer on it? Needs the `ec2` feature.
 
 use crate::api::Clients;
-use crate::collect::{Lb, Tg};
 use crate::config::AwsOptions;
+use crate::resources::{Lb, Tg};
 use cloud502_model::{Gap, HostCheck};
 
 /// Check ids start with this; `sg.lb-egress.<target group>`, `sg.target-ingress.<target>`.
