@@ -432,7 +432,7 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         .map_err(|e| ApiError::Invalid(format!("not the expected JSON ({e})")))
 }
 
-pub(crate) use cloud502_engine::remote::one_line;
+use cloud502_engine::remote::one_line;
 
 #[cfg(test)]
 mod tests {

@@ -21,54 +21,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Which credential to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AuthMode {
-    /// Pick one, in the documented order.
-    #[default]
-    Auto,
-    /// The Azure CLI's login.
-    Cli,
-    /// The managed identity of the VM, scale set, App Service or Function.
-    ManagedIdentity,
-    /// Workload identity federation (`AZURE_FEDERATED_TOKEN_FILE`).
-    WorkloadIdentity,
-    /// A service principal's secret (`AZURE_CLIENT_SECRET`).
-    ClientSecret,
-}
-
-impl AuthMode {
-    /// The name used on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMode::Auto => "auto",
-            AuthMode::Cli => "cli",
-            AuthMode::ManagedIdentity => "managed-identity",
-            AuthMode::WorkloadIdentity => "workload-identity",
-            AuthMode::ClientSecret => "client-secret",
-        }
-    }
-}
-
-impl std::str::FromStr for AuthMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            AuthMode::Auto,
-            AuthMode::Cli,
-            AuthMode::ManagedIdentity,
-            AuthMode::WorkloadIdentity,
-            AuthMode::ClientSecret,
-        ]
-        .into_iter()
-        .find(|m| m.as_str() == s)
-        .ok_or_else(|| {
-            format!(
-                "unknown auth {s:?} (auto, cli, managed-identity, workload-identity, client-secret)"
-            )
-        })
-    }
-}
+pub use crate::config::AuthMode;
 
 /// The environment the choice is made from (read once; tests build their own).
 #[derive(Clone, Default)]
@@ -369,7 +322,7 @@ async fn build(
 /// One line of a credential error: azure_identity appends a troubleshooting link on a second line,
 /// and prefixes the CLI's stderr with its own name.
 pub(crate) fn one_line(s: &str) -> String {
-    let line = crate::api::one_line(s);
+    let line = cloud502_engine::remote::one_line(s);
     match line.strip_prefix("AzureCliCredential authentication failed. ") {
         Some(rest) => rest.to_owned(),
         None if line.is_empty() => "unknown error".to_owned(),

@@ -1,9 +1,57 @@
 //! What `cloud502 azure` was asked to inspect, and the checks on it before any call is made.
 
-use crate::auth::AuthMode;
 use crate::error::AzureError;
 use std::time::Duration;
 use url::Url;
+
+/// Which credential to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthMode {
+    /// Pick one, in the documented order.
+    #[default]
+    Auto,
+    /// The Azure CLI's login.
+    Cli,
+    /// The managed identity of the VM, scale set, App Service or Function.
+    ManagedIdentity,
+    /// Workload identity federation (`AZURE_FEDERATED_TOKEN_FILE`).
+    WorkloadIdentity,
+    /// A service principal's secret (`AZURE_CLIENT_SECRET`).
+    ClientSecret,
+}
+
+impl AuthMode {
+    /// The name used on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::Auto => "auto",
+            AuthMode::Cli => "cli",
+            AuthMode::ManagedIdentity => "managed-identity",
+            AuthMode::WorkloadIdentity => "workload-identity",
+            AuthMode::ClientSecret => "client-secret",
+        }
+    }
+}
+
+impl std::str::FromStr for AuthMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            AuthMode::Auto,
+            AuthMode::Cli,
+            AuthMode::ManagedIdentity,
+            AuthMode::WorkloadIdentity,
+            AuthMode::ClientSecret,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+        .ok_or_else(|| {
+            format!(
+                "unknown auth {s:?} (auto, cli, managed-identity, workload-identity, client-secret)"
+            )
+        })
+    }
+}
 
 /// Azure Resource Manager in the public cloud.
 pub const ARM_ENDPOINT: &str = "https://management.azure.com";
