@@ -674,14 +674,22 @@ async fn forbidden_peers(
 /// name a pool. Variables cannot be probed (their value is per request).
 fn upstream_targets(ev: &Evidence) -> Vec<UpstreamTarget> {
     let mut out: Vec<UpstreamTarget> = Vec::new();
+    // A set beside the list: a pool of 100,000 servers must not compare each with all before it.
+    let mut seen = std::collections::HashSet::new();
     let mut push = |peer: String, scheme: Option<&'static str>| {
         if peer.contains('$') || peer.is_empty() {
             return;
         }
-        if !out.iter().any(|t| t.peer == peer) {
+        if seen.insert(peer.clone()) {
             out.push(UpstreamTarget { peer, scheme });
         }
     };
+    let mut pools_seen = std::collections::HashSet::new();
+    // First pool of each name, as `ConfigSnapshot::pool` finds it, without a scan per route.
+    let mut pools = std::collections::HashMap::new();
+    for pool in &ev.config.pools {
+        pools.entry(pool.name.as_str()).or_insert(pool);
+    }
     for route in &ev.config.routes {
         if route.dynamic {
             continue;
@@ -691,7 +699,9 @@ fn upstream_targets(ev: &Evidence) -> Vec<UpstreamTarget> {
             (ForwardKind::Proxy, _) => Some("http"),
             _ => None,
         };
-        match route.pool.as_deref().and_then(|p| ev.config.pool(p)) {
+        match route.pool.as_deref().and_then(|p| pools.get(p).copied()) {
+            // A pool that many routes share is expanded once per scheme, not once per route.
+            Some(pool) if !pools_seen.insert((pool.name.as_str(), scheme)) => {}
             Some(pool) => {
                 for m in &pool.members {
                     let down = m.setting("down").is_some();

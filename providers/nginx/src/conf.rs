@@ -571,27 +571,6 @@ fn plain<'a>(level: &'a [Directive], name: &str) -> Option<&'a Directive> {
     level.iter().find(|d| d.name == name && d.block.is_none())
 }
 
-/// An ordinary directive in force: the innermost level that sets it wins.
-fn inherited<'a>(chain: &[&'a [Directive]], name: &str) -> Option<&'a Directive> {
-    chain.iter().rev().find_map(|level| plain(level, name))
-}
-
-/// An array directive (`proxy_set_header`) in force: the innermost level that has any of them, and
-/// only that level, since nginx inherits the outer list only when the inner level defines none.
-fn inherited_array<'a>(chain: &[&'a [Directive]], name: &str) -> Vec<&'a Directive> {
-    chain
-        .iter()
-        .rev()
-        .map(|level| {
-            level
-                .iter()
-                .filter(|d| d.name == name && d.block.is_none())
-                .collect::<Vec<_>>()
-        })
-        .find(|found| !found.is_empty())
-        .unwrap_or_default()
-}
-
 fn set_from(name: impl Into<String>, directive: &Directive) -> Setting {
     Setting {
         name: name.into(),
@@ -698,9 +677,53 @@ struct ServerInfo {
 
 #[derive(Debug)]
 struct RouteBuilder<'a> {
-    upstreams: Vec<&'a str>,
+    upstreams: HashSet<&'a str>,
     new_defaults: bool,
     routes: Vec<Route>,
+    levels: Levels<'a>,
+}
+
+/// The plain directives of each level by name, built once per level: every route looks up
+/// twenty-odd settings through its chain, and the `http` level of a config with 50,000 servers
+/// must not be scanned twenty times per route.
+#[derive(Debug, Default)]
+struct Levels<'a> {
+    /// By the level's address and length; the tree is borrowed for the builder's life, so an
+    /// address names one level.
+    index: HashMap<(usize, usize), HashMap<&'a str, Vec<&'a Directive>>>,
+}
+
+impl<'a> Levels<'a> {
+    fn of(&mut self, level: &'a [Directive]) -> &HashMap<&'a str, Vec<&'a Directive>> {
+        self.index
+            .entry((level.as_ptr() as usize, level.len()))
+            .or_insert_with(|| {
+                let mut by_name: HashMap<&'a str, Vec<&'a Directive>> = HashMap::new();
+                for d in level.iter().filter(|d| d.block.is_none()) {
+                    by_name.entry(d.name.as_str()).or_default().push(d);
+                }
+                by_name
+            })
+    }
+
+    /// An ordinary directive in force: the innermost level that sets it wins.
+    fn inherited(&mut self, chain: &[&'a [Directive]], name: &str) -> Option<&'a Directive> {
+        chain
+            .iter()
+            .rev()
+            .find_map(|level| self.of(level).get(name).and_then(|v| v.first().copied()))
+    }
+
+    /// An array directive (`proxy_set_header`) in force: the innermost level that has any of
+    /// them, and only that level, since nginx inherits the outer list only when the inner level
+    /// defines none.
+    fn inherited_array(&mut self, chain: &[&'a [Directive]], name: &str) -> Vec<&'a Directive> {
+        chain
+            .iter()
+            .rev()
+            .find_map(|level| self.of(level).get(name).filter(|v| !v.is_empty()).cloned())
+            .unwrap_or_default()
+    }
 }
 
 impl<'a> RouteBuilder<'a> {
@@ -747,7 +770,7 @@ impl<'a> RouteBuilder<'a> {
         let target = redact_target(pass.arg().unwrap_or_default());
         let dynamic = target.contains('$');
         let host = target_host(&target);
-        let pool = (!dynamic && self.upstreams.contains(&host)).then(|| host.to_string());
+        let pool = (!dynamic && self.upstreams.contains(host)).then(|| host.to_string());
         self.routes.push(Route {
             id: format!("route.{}", self.routes.len()),
             server_names: server.names.clone(),
@@ -759,16 +782,21 @@ impl<'a> RouteBuilder<'a> {
             pool,
             dynamic,
             location: Some(pass.location.clone()),
-            settings: route_settings(kind, chain, self.new_defaults),
+            settings: route_settings(kind, chain, self.new_defaults, &mut self.levels),
         });
     }
 }
 
 /// The settings in force for a route of this kind, innermost level last in `chain`.
-fn route_settings(kind: ForwardKind, chain: &[&[Directive]], new_defaults: bool) -> Vec<Setting> {
+fn route_settings<'a>(
+    kind: ForwardKind,
+    chain: &[&'a [Directive]],
+    new_defaults: bool,
+    levels: &mut Levels<'a>,
+) -> Vec<Setting> {
     let p = kind.as_str();
     let mut out = Vec::new();
-    let mut put = |name: String, default: Option<&str>| match inherited(chain, &name) {
+    let mut put = |name: String, default: Option<&str>| match levels.inherited(chain, &name) {
         Some(directive) => out.push(set_from(name, directive)),
         None => {
             if let Some(value) = default {
@@ -813,7 +841,7 @@ fn route_settings(kind: ForwardKind, chain: &[&[Directive]], new_defaults: bool)
         ForwardKind::Fastcgi | ForwardKind::Uwsgi => None,
     };
     if let Some(header_directive) = header_directive {
-        for directive in inherited_array(chain, header_directive) {
+        for directive in levels.inherited_array(chain, header_directive) {
             let Some((header, value)) = directive.args.split_first() else {
                 continue;
             };
@@ -945,6 +973,7 @@ impl NginxConfig {
             upstreams: upstreams.iter().filter_map(|u| u.arg()).collect(),
             new_defaults,
             routes: Vec::new(),
+            levels: Levels::default(),
         };
         for http in self.http() {
             for server in blocks(http.children(), "server") {
