@@ -7,11 +7,36 @@
 use crate::ProviderKind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// What every finding code looks like: kebab-case, lower-case letters and digits.
+pub const CODE_PATTERN: &str = "^[a-z0-9]+(-[a-z0-9]+)*$";
+
+/// In the JSON report a code is a string of a documented pattern, not a closed list: adding a
+/// code (a built-in one, or one a library user registers) is not a change of the report's
+/// format. The built-in codes are listed by `cloud502 explain --list` and in docs/findings/.
+impl JsonSchema for FindingCode {
+    fn schema_name() -> Cow<'static, str> {
+        "FindingCode".into()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        concat!(module_path!(), "::FindingCode").into()
+    }
+
+    fn json_schema(_generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": CODE_PATTERN,
+            "description": "A stable kebab-case identifier of a kind of finding. The built-in codes are listed by `cloud502 explain --list` and documented in docs/findings/<code>.md; new codes may appear without a schema change."
+        })
+    }
+}
 
 macro_rules! finding_codes {
     ($( $(#[$meta:meta])* $variant:ident = $code:literal : $summary:literal, )+) => {
         /// A stable kebab-case identifier of a kind of finding.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum FindingCode {
             $( $(#[$meta])* #[serde(rename = $code)] $variant, )+
         }

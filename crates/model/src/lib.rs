@@ -18,7 +18,7 @@ mod target;
 mod trace;
 
 pub use audit::{AuditReport, FindingCount, RequestCount, Rollup, Shard, SubjectRun};
-pub use codes::FindingCode;
+pub use codes::{CODE_PATTERN, FindingCode};
 pub use config::{
     CheckStatus, ConfigSnapshot, ForwardKind, HostCheck, Pool, PoolMember, Route, Setting,
     SourceLocation,
