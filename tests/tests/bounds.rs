@@ -19,8 +19,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// Exit 2, no panic, one `error:` line (clap adds its `For more information` tip after a bad
-/// flag value), containing every needle.
+/// Exit 2, no panic, one `error:` line containing every needle.
 fn assert_usage(run: &Run, needles: &[&str]) {
     assert_eq!(
         run.code, 2,

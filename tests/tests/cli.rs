@@ -181,3 +181,41 @@ fn help_documents_every_probe_flag_and_the_exit_codes() {
     let top = cloud502(&["--help"]);
     assert!(top.stdout.contains("Exit codes"), "{}", top.stdout);
 }
+
+#[test]
+fn a_bad_command_line_is_one_error_line_with_the_help_to_read() {
+    for (args, needle, help) in [
+        (&["probe"][..], "<URL>", "cloud502 probe --help"),
+        (
+            &["probe", "http://x", "--bogus"][..],
+            "'--bogus'",
+            "cloud502 probe --help",
+        ),
+        (
+            &["logs", "--format", "zzz", "x"][..],
+            "'zzz'",
+            "cloud502 logs --help",
+        ),
+        (&["nope"][..], "'nope'", "cloud502 --help"),
+    ] {
+        let run = cloud502(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?}: {:?}", run.stderr);
+        assert!(lines[0].starts_with("error: "), "{}", lines[0]);
+        assert!(lines[0].contains(needle), "{args:?}: {}", lines[0]);
+        assert!(
+            lines[0].ends_with(&format!("(hint: see `{help}`)")),
+            "{}",
+            lines[0]
+        );
+    }
+    // --help and --version still print as they always did, on stdout, exit 0.
+    let help = cloud502(&["probe", "--help"]);
+    assert_eq!(help.code, 0);
+    assert!(
+        help.stdout.contains("Usage: cloud502 probe"),
+        "{}",
+        help.stdout
+    );
+}

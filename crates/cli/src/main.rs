@@ -36,7 +36,10 @@ fn main() -> ExitCode {
     // Credentials the SDKs read from the environment on their own are masked like the ones
     // cloud502 handles itself.
     cloud502::model::secret::register_env();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return argument_error(e),
+    };
     init_logging(&cli.global);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -50,6 +53,48 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// A bad command line: clap's own message as one `error:` line, with the help to read as its
+/// hint (clap prints a usage block and a tip over several lines). `--help` and `--version`, and
+/// a bare subcommand that shows its help, print as clap prints them.
+fn argument_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+    }
+    // The first paragraph: the message, and what it lists ("required arguments were not
+    // provided:\n  <URL>"), without the usage block and tips after the blank line.
+    let rendered = e.render().to_string();
+    let paragraph: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let joined = paragraph.join(" ");
+    let message = joined.strip_prefix("error:").unwrap_or(&joined).trim();
+    let message = if message.is_empty() {
+        "invalid arguments"
+    } else {
+        message
+    };
+    // The subcommand the user typed, so the hint names the help that applies.
+    let sub = std::env::args()
+        .nth(1)
+        .filter(|a| !a.starts_with('-') && Cli::command().find_subcommand(a).is_some());
+    let hint = match sub {
+        Some(sub) => format!("see `cloud502 {sub} --help`"),
+        None => "see `cloud502 --help`".to_owned(),
+    };
+    term::line("error", message, Some(&hint));
+    ExitCode::from(EXIT_USAGE)
 }
 
 impl std::fmt::Display for UsageError {

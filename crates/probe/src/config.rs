@@ -441,7 +441,11 @@ mod tests {
         let e = ProbeRequest::new("https://example.com/", opts).unwrap_err();
         assert_eq!(e.problems.len(), 2, "{e}");
         assert!(e.problems[0].contains("--resolve `example.com:443`"));
-        assert!(e.problems[1].contains("--header `NoColon`"));
+        assert!(
+            e.problems[1].contains("--header `NoColon...`"),
+            "{}",
+            e.problems[1]
+        );
     }
 
     #[test]
