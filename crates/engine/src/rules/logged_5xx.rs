@@ -48,6 +48,28 @@ pub(super) fn uncovered(ev: &Evidence, found: &[Finding], out: &mut Vec<Finding>
             })
         })
         .collect();
+    // Upstreams whose failures a finding explains from the error.log: an access-log 502 that
+    // nginx made for the same upstream (never connected, or no usable header) is the same
+    // request seen from the other log, not a second, unexplained cause. The upstream's own
+    // 502 (status-502-from-upstream) is never absorbed this way: both causes are reported.
+    let explained_upstreams: Vec<&str> = ev
+        .logs
+        .iter()
+        .filter(|l| l.dialect == "nginx-error")
+        .flat_map(|l| {
+            l.groups.iter().enumerate().filter_map(|(i, g)| {
+                cited
+                    .contains(&log_group_id(l, i).as_str())
+                    .then(|| g.upstream.as_deref())
+                    .flatten()
+            })
+        })
+        .collect();
+    let same_upstream = |a: &str| {
+        explained_upstreams
+            .iter()
+            .any(|b| upstream_key(a) == upstream_key(b))
+    };
     for log in ev.logs.iter().filter(|l| l.dialect != "nginx-error") {
         let nginx = log.dialect == "nginx-access";
         let groups: Vec<usize> = log
@@ -60,6 +82,12 @@ pub(super) fn uncovered(ev: &Evidence, found: &[Finding], out: &mut Vec<Finding>
                     && !(nginx
                         && matches!(g.class, LogClass::Status502 | LogClass::Status504)
                         && g.status.is_some_and(|s| explained.contains(&s)))
+                    && !(nginx
+                        && matches!(
+                            g.class,
+                            LogClass::Status502NoConnect | LogClass::Status502NoHeader
+                        )
+                        && g.upstream.as_deref().is_some_and(same_upstream))
             })
             .map(|(i, _)| i)
             .collect();
@@ -67,6 +95,15 @@ pub(super) fn uncovered(ev: &Evidence, found: &[Finding], out: &mut Vec<Finding>
             out.push(finding(ev, log, &groups));
         }
     }
+}
+
+/// An upstream as both logs name it: error.log writes a unix socket as `unix:/path:` inside a
+/// URL and the access log's `$upstream_addr` as `unix:/path`; a scheme may lead either.
+fn upstream_key(s: &str) -> &str {
+    let s = s.trim();
+    let s = s.split_once("://").map_or(s, |(_, rest)| rest);
+    let s = s.trim_end_matches('/');
+    s.strip_suffix(':').unwrap_or(s)
 }
 
 /// `502 x 3, 503 x 1`, most first.
@@ -396,6 +433,62 @@ mod tests {
         assert_eq!(f[0].severity, Severity::Info, "the upstream's own 503");
         assert!(!f[0].explanation.contains("has no upstream fields"));
         assert!(f[0].explanation.contains("upstream(s) 10.0.0.5:8080"));
+    }
+
+    #[test]
+    fn nginx_made_502s_the_error_log_explains_for_the_same_upstream_are_not_repeated() {
+        // the demo incident: the access log's never-connected 502s for the php-fpm socket are
+        // the requests the error.log's socket finding explains; the upstream's own 502s from
+        // another upstream are still reported
+        let mut ev = log(
+            "nginx-access",
+            &[
+                (
+                    LogClass::Status502NoConnect,
+                    Some("unix:/run/php/fpm.sock"),
+                    502,
+                    28,
+                ),
+                (
+                    LogClass::Status502FromUpstream,
+                    Some("10.0.0.5:8080"),
+                    502,
+                    3,
+                ),
+            ],
+        );
+        let mut error_log = ev.logs[0].clone();
+        error_log.id = "log.1".into();
+        error_log.dialect = "nginx-error".into();
+        error_log.groups.truncate(1);
+        error_log.groups[0].class = LogClass::ConnectNoSocket;
+        error_log.groups[0].status = None;
+        error_log.groups[0].upstream = Some("unix:/run/php/fpm.sock:".into());
+        ev.logs.push(error_log);
+        crate::describe::describe(&mut ev);
+        let socket = Finding {
+            code: FindingCode::NginxUnixSocketFailed,
+            severity: Severity::Critical,
+            confidence: Confidence::High,
+            layer: Some(Layer::Nginx),
+            title: String::new(),
+            explanation: String::new(),
+            evidence: vec!["log.1.group.0".into()],
+            locations: Vec::new(),
+            disproved_by: String::new(),
+            remediation: Vec::new(),
+            next_command: None,
+        };
+        let mut out = Vec::new();
+        uncovered(&ev, &[socket], &mut out);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(
+            !out[0].evidence.contains(&"log.0.group.0".to_owned()),
+            "{:?}",
+            out[0].evidence
+        );
+        assert!(out[0].evidence.contains(&"log.0.group.1".to_owned()));
+        assert!(out[0].title.contains("502 x 3"), "{}", out[0].title);
     }
 
     #[test]
