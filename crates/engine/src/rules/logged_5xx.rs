@@ -60,7 +60,7 @@ pub(super) fn uncovered(ev: &Evidence, found: &[Finding], out: &mut Vec<Finding>
             l.groups.iter().enumerate().filter_map(|(i, g)| {
                 cited
                     .contains(&log_group_id(l, i).as_str())
-                    .then(|| g.upstream.as_deref())
+                    .then_some(g.upstream.as_deref())
                     .flatten()
             })
         })
