@@ -2,7 +2,9 @@
 
 use cloud502_model::SourceLocation;
 
-use crate::conf::{ConfigError, Result};
+use crate::error::ConfigError;
+
+type Result<T> = std::result::Result<T, ConfigError>;
 
 /// One directive: `name arg arg;` or `name args { ... }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
