@@ -129,6 +129,8 @@ pub use cloud502_azure as azure;
 /// ```
 #[cfg(feature = "cloudflare")]
 pub use cloud502_cloudflare as cloudflare;
+/// What a collector needs: the `Provider` trait, `CollectCx`, errors and gaps, shared HTTP plumbing.
+pub use cloud502_collect as collect;
 pub use cloud502_engine as engine;
 #[cfg(any(
     feature = "nginx",

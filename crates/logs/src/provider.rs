@@ -3,7 +3,7 @@
 
 use crate::{AccessFormat, FormatChoice, Options};
 use async_trait::async_trait;
-use cloud502_engine::{CollectCx, Provider, ProviderError};
+use cloud502_collect::{CollectCx, Provider, ProviderError};
 use cloud502_model::LogSummary;
 use cloud502_model::{Evidence, Gap, GapKind, ProviderKind, Subject};
 use std::io::Read;
@@ -111,7 +111,7 @@ impl Provider for LogsProvider {
                 }),
             }
         }
-        cloud502_engine::describe::describe(&mut ev);
+        cloud502_collect::describe::describe(&mut ev);
         Ok(ev)
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::config::ProbeRequest;
 use async_trait::async_trait;
-use cloud502_engine::{CollectCx, Provider, ProviderError};
+use cloud502_collect::{CollectCx, Provider, ProviderError};
 use cloud502_model::{Evidence, Probe, ProbeScheme, ProviderKind, Subject};
 
 /// `cloud502 probe <URL>` as a provider.

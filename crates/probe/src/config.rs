@@ -136,7 +136,7 @@ impl ProbeRequest {
             problems.push("--timeout must be greater than zero".to_owned());
         }
         // Bounded for library callers too: the probe's deadline is `now + timeout`.
-        use cloud502_engine::limits;
+        use cloud502_collect::limits;
         if let Err(e) = limits::check_duration("--timeout", options.timeout, limits::MAX_TIMEOUT) {
             problems.push(e);
         }

@@ -19,9 +19,9 @@ impl ConfigError {
     }
 }
 
-impl From<ConfigError> for cloud502_engine::ProviderError {
+impl From<ConfigError> for cloud502_collect::ProviderError {
     fn from(e: ConfigError) -> Self {
-        cloud502_engine::ProviderError::Config {
+        cloud502_collect::ProviderError::Config {
             message: e.to_string(),
             hint: e.hint,
         }

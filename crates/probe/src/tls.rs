@@ -86,7 +86,7 @@ fn roots(ca_files: &[PathBuf]) -> Result<RootCertStore> {
     }
     for path in ca_files {
         // Read whole with a cap: a PEM reader on /dev/zero would grow one line forever.
-        use cloud502_engine::limits;
+        use cloud502_collect::limits;
         let certs: Vec<_> = limits::read_capped(path, limits::MAX_SMALL_FILE_BYTES, "a CA file")
             .map_err(|e| e.to_string())
             .and_then(|bytes| {

@@ -13,7 +13,7 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use cloud502_engine::RequestBudget;
+use cloud502_collect::RequestBudget;
 use cloud502_model::{Gap, GapKind};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -280,7 +280,7 @@ credentials, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
             // whole error (headers, body, extensions), which is no message for a person.
             message: format!(
                 "AWS credentials could not be loaded: {}",
-                cloud502_engine::remote::error_chain(&e)
+                cloud502_collect::remote::error_chain(&e)
             ),
             hint,
         }),
@@ -410,7 +410,7 @@ where
             code: None,
             message: format!(
                 "{op} could not reach the endpoint: {}",
-                cloud502_engine::remote::innermost_cause(err)
+                cloud502_collect::remote::innermost_cause(err)
             ),
             hint: Some(
                 "check --endpoint-url / AWS_ENDPOINT_URL, the region and the network".to_owned(),
@@ -421,7 +421,7 @@ where
             let text = err
                 .message()
                 .map(one_line)
-                .unwrap_or_else(|| cloud502_engine::remote::error_chain(err));
+                .unwrap_or_else(|| cloud502_collect::remote::error_chain(err));
             let (kind, hint) = match code.as_deref() {
                 Some(
                     "AccessDenied"

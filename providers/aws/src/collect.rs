@@ -10,7 +10,7 @@ use crate::resources::{Lb, Tg};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, Listener, LoadBalancer, Rule, TargetGroup, TargetHealthDescription,
 };
-use cloud502_engine::CollectCx;
+use cloud502_collect::CollectCx;
 use cloud502_model::{
     ConfigSnapshot, Evidence, ForwardKind, Gap, HealthState, Pool, PoolMember, ProviderKind, Route,
     Setting, Subject, Target,
@@ -130,7 +130,7 @@ impl Collector<'_> {
         }
         ev.config = snapshot(&lbs, &tgs);
         ev.gaps = gaps;
-        cloud502_engine::describe::describe(&mut ev);
+        cloud502_collect::describe::describe(&mut ev);
         Ok(ev)
     }
 

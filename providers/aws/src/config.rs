@@ -133,7 +133,7 @@ impl AwsOptions {
         }
         // Library callers bypass the CLI's parsers: bound the durations here too, so that no
         // window (`now - since`) or deadline computed from them can overflow.
-        use cloud502_engine::limits;
+        use cloud502_collect::limits;
         if let Err(e) = limits::check_duration("--timeout", self.call_timeout, limits::MAX_TIMEOUT)
         {
             problems.push(e);

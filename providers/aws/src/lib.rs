@@ -38,7 +38,7 @@ pub use logs::{days, key_end_time};
 pub use metrics::{LB_METRICS, TG_METRICS};
 
 use async_trait::async_trait;
-use cloud502_engine::{CollectCx, Provider, ProviderError};
+use cloud502_collect::{CollectCx, Provider, ProviderError};
 use cloud502_model::{Evidence, ProviderKind, Subject};
 
 /// `cloud502 aws` as a provider.

@@ -6,7 +6,7 @@ use crate::api::{Clients, classify, one_line};
 use crate::arn::S3Location;
 use crate::config::{AwsOptions, Validated};
 use crate::resources::Lb;
-use cloud502_engine::CollectCx;
+use cloud502_collect::CollectCx;
 use cloud502_logs::{Dialect, Options};
 use cloud502_model::{Gap, GapKind, LogSummary};
 use std::io::Read;

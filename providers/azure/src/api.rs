@@ -5,14 +5,14 @@
 //! `backendhealth` (a read action in Azure RBAC) and Log Analytics queries.
 
 use crate::auth::Token;
-use cloud502_engine::http::{self, Client, HttpError, OnThrottle, Policy, Request, Response};
+use cloud502_collect::http::{self, Client, HttpError, OnThrottle, Policy, Request, Response};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 use tokio::time::Instant;
 use url::Url;
 
-pub use cloud502_engine::http::{CallLog, retry_after};
+pub use cloud502_collect::http::{CallLog, retry_after};
 
 /// How many times one request is sent at most.
 pub const MAX_ATTEMPTS: u32 = 4;
@@ -116,7 +116,7 @@ impl ApiError {
 }
 
 /// One HTTP client for ARM and Log Analytics, over the shared plumbing
-/// ([`cloud502_engine::http`]): retries, the audit's request budget, the body cap, masking, and
+/// ([`cloud502_collect::http`]): retries, the audit's request budget, the body cap, masking, and
 /// the endpoint rule (the token goes only to the origin of the configured endpoint a call starts
 /// on; a poll URL elsewhere is refused).
 #[derive(Debug, Clone)]
@@ -144,7 +144,7 @@ impl Api {
     }
 
     /// Share a request budget with other runs (`cloud502 audit`).
-    pub fn set_budget(&mut self, budget: Option<std::sync::Arc<cloud502_engine::RequestBudget>>) {
+    pub fn set_budget(&mut self, budget: Option<std::sync::Arc<cloud502_collect::RequestBudget>>) {
         self.client.shared_budget = budget;
     }
 
@@ -432,7 +432,7 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         .map_err(|e| ApiError::Invalid(format!("not the expected JSON ({e})")))
 }
 
-use cloud502_engine::remote::one_line;
+use cloud502_collect::remote::one_line;
 
 #[cfg(test)]
 mod tests {

@@ -322,7 +322,7 @@ async fn build(
 /// One line of a credential error: azure_identity appends a troubleshooting link on a second line,
 /// and prefixes the CLI's stderr with its own name.
 pub(crate) fn one_line(s: &str) -> String {
-    let line = cloud502_engine::remote::one_line(s);
+    let line = cloud502_collect::remote::one_line(s);
     match line.strip_prefix("AzureCliCredential authentication failed. ") {
         Some(rest) => rest.to_owned(),
         None if line.is_empty() => "unknown error".to_owned(),

@@ -8,7 +8,7 @@ use crate::config::{API_VERSION, AzureOptions, Validated};
 use crate::convert;
 use crate::error::AzureError;
 use crate::resources::{BackendHealth, Gateway, Nsg, QueryResponse, RouteTable, Subnet};
-use cloud502_engine::CollectCx;
+use cloud502_collect::CollectCx;
 use cloud502_model::{
     CheckStatus, Evidence, EvidenceItem, Gap, GapKind, HostCheck, LogSummary, ProviderKind, Subject,
 };
@@ -115,7 +115,7 @@ impl Collector<'_> {
         ev.gaps.extend(gaps);
         // State targets, log groups, routes, pools and checks as items, under the ids the appgw
         // rules cite (`target.N`, `log.0.group.K`, `nsg.gateway-manager`), as every provider does.
-        cloud502_engine::describe::describe(&mut ev);
+        cloud502_collect::describe::describe(&mut ev);
         Ok(ev)
     }
 

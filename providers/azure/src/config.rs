@@ -173,7 +173,7 @@ impl AzureOptions {
             problems.push("--timeout must be above zero".to_owned());
         }
         // Bounded for library callers too: deadlines and the window are computed from these.
-        use cloud502_engine::limits;
+        use cloud502_collect::limits;
         for (flag, d, max) in [
             ("--timeout", self.timeout, limits::MAX_TIMEOUT),
             ("--since", self.since, limits::MAX_SINCE),
@@ -279,7 +279,7 @@ fn check_gateway_name(name: &str) -> Result<(), String> {
 /// Parse an endpoint. https anywhere; plain http only on loopback, so a bearer token never
 /// crosses a network in clear.
 fn endpoint(flag: &str, given: Option<&str>, default: &str) -> Result<Url, String> {
-    cloud502_engine::remote::secure_endpoint(flag, given, default)
+    cloud502_collect::remote::secure_endpoint(flag, given, default)
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ pub use config::{AzureOptions, Validated};
 pub use error::{AzureError, Result};
 
 use async_trait::async_trait;
-use cloud502_engine::{CollectCx, Provider, ProviderError};
+use cloud502_collect::{CollectCx, Provider, ProviderError};
 use cloud502_model::{Evidence, ProviderKind, Subject};
 
 /// `cloud502 azure` as a provider.

@@ -12,14 +12,14 @@
 //! Every request is a GET, except the GraphQL query, which is a read-only POST.
 
 use crate::config::Token;
-use cloud502_engine::http::{self, Client, HttpError, OnThrottle, Policy, Request};
+use cloud502_collect::http::{self, Client, HttpError, OnThrottle, Policy, Request};
 use cloud502_model::{Gap, GapKind};
 use reqwest::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
-pub use cloud502_engine::http::{CallLog, retry_after};
+pub use cloud502_collect::http::{CallLog, retry_after};
 
 /// How many times one request is sent at most (transient failures only).
 const MAX_ATTEMPTS: u32 = 3;
@@ -194,7 +194,7 @@ pub struct ResultInfo {
 }
 
 /// One API v4 client, shared by the calls of one run, over the shared plumbing
-/// ([`cloud502_engine::http`]): retries, budgets, the body cap, masking, and the endpoint rule
+/// ([`cloud502_collect::http`]): retries, budgets, the body cap, masking, and the endpoint rule
 /// (every request goes to the configured API base's origin, nowhere else).
 #[derive(Debug, Clone)]
 pub struct Api {
@@ -251,7 +251,7 @@ impl Api {
     }
 
     /// Share a request budget with other runs (`cloud502 audit`).
-    pub fn set_budget(&mut self, budget: Option<std::sync::Arc<cloud502_engine::RequestBudget>>) {
+    pub fn set_budget(&mut self, budget: Option<std::sync::Arc<cloud502_collect::RequestBudget>>) {
         self.client.shared_budget = budget;
     }
 
@@ -441,7 +441,7 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         .map_err(|e| ApiError::Invalid(format!("not the expected JSON ({e})")))
 }
 
-use cloud502_engine::remote::one_line;
+use cloud502_collect::remote::one_line;
 
 #[cfg(test)]
 mod tests {

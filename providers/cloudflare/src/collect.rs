@@ -11,7 +11,7 @@ use crate::origin::{self, Candidate, CheckOptions, Resolved};
 use crate::resources::{
     AnalyticsRow, DnsRecord, Healthcheck, LoadBalancer, OriginHealth, Pool, Zone, ZoneSetting,
 };
-use cloud502_engine::CollectCx;
+use cloud502_collect::CollectCx;
 use cloud502_model::{
     Evidence, Gap, GapKind, LogSummary, Probe, ProbeScheme, ProviderKind, Subject, Target,
 };

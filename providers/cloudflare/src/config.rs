@@ -183,7 +183,7 @@ impl CloudflareOptions {
                 problems.push(format!("{flag} must be above zero"));
             }
             // Bounded for library callers too: deadlines and the window are computed from these.
-            use cloud502_engine::limits;
+            use cloud502_collect::limits;
             let max = if flag == "--since" {
                 limits::MAX_SINCE
             } else {
@@ -264,7 +264,7 @@ pub(crate) fn is_hostname(s: &str) -> bool {
 }
 
 fn api_base(given: Option<&str>) -> Result<String, String> {
-    let url = cloud502_engine::remote::secure_endpoint("--api-base", given, API_BASE)?;
+    let url = cloud502_collect::remote::secure_endpoint("--api-base", given, API_BASE)?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(format!(
             "--api-base {:?} must not have a query or fragment",

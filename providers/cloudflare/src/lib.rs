@@ -40,7 +40,7 @@ pub use config::{CloudflareOptions, Token, Validated, ZoneRef};
 pub use error::{CloudflareError, Result};
 
 use async_trait::async_trait;
-use cloud502_engine::{CollectCx, Provider, ProviderError};
+use cloud502_collect::{CollectCx, Provider, ProviderError};
 use cloud502_model::{Evidence, ProviderKind, Subject};
 
 /// `cloud502 cloudflare` as a provider.

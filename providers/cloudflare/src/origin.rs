@@ -9,7 +9,7 @@
 //!   link-local and instance-metadata addresses never;
 //! - one GET each, redirects not followed, each bounded by `--origin-timeout`.
 
-use cloud502_engine::remote::{AddressClass, classify_address};
+use cloud502_collect::remote::{AddressClass, classify_address};
 use cloud502_model::{Phase, Probe, ProbeError, ProbeErrorKind, ProbeScheme, ProbeTimings};
 use cloud502_probe::{ProbeOptions, ProbeRequest};
 use std::net::IpAddr;

@@ -5,10 +5,10 @@ use crate::api::{self, Host, PathState};
 use crate::conf::{self, NginxConfig};
 use crate::config::{ConfigSource, DEFAULT_LOG_DIR, NginxOptions};
 use crate::error::NginxError;
-use cloud502_engine::rules::{
+use cloud502_collect::describe::{
     BACKEND_PROBE_PREFIX, CHECK_CONFIG_TEST, CHECK_NOFILE, CHECK_SYSTEMD, nginx_peer,
 };
-use cloud502_engine::{CollectCx, Progress};
+use cloud502_collect::{CollectCx, Progress};
 use cloud502_logs::{AccessFormat, FormatChoice};
 use cloud502_model::{
     CheckStatus, Evidence, ForwardKind, Gap, GapKind, HostCheck, Probe, ProviderKind, Subject,
@@ -63,7 +63,7 @@ impl Collector<'_> {
         if self.opts.local {
             self.host_checks(conf.as_ref(), &targets, &mut ev).await;
         }
-        cloud502_engine::describe::describe(&mut ev);
+        cloud502_collect::describe::describe(&mut ev);
         let probes = std::mem::take(&mut ev.probes);
         for probe in &probes {
             cloud502_probe::describe(probe, &mut ev);
@@ -637,7 +637,7 @@ async fn forbidden_peers(
     targets: &[UpstreamTarget],
     timeout: std::time::Duration,
 ) -> std::collections::HashMap<String, String> {
-    use cloud502_engine::remote::{AddressClass, classify_address};
+    use cloud502_collect::remote::{AddressClass, classify_address};
     let mut out = std::collections::HashMap::new();
     let mut lookups = tokio::task::JoinSet::new();
     for t in targets {

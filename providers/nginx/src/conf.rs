@@ -62,9 +62,9 @@ pub fn load_any(path: &Path) -> Result<NginxConfig> {
     }
 }
 
-/// Read a config file or dump whole, at most [`MAX_CONFIG_BYTES`](cloud502_engine::limits::MAX_CONFIG_BYTES).
+/// Read a config file or dump whole, at most [`MAX_CONFIG_BYTES`](cloud502_collect::limits::MAX_CONFIG_BYTES).
 fn read_text(path: &Path) -> Result<String> {
-    use cloud502_engine::limits;
+    use cloud502_collect::limits;
     let what = "an nginx config file or dump";
     let bytes = limits::read_capped(path, limits::MAX_CONFIG_BYTES, what).map_err(|source| {
         ConfigError::Io {
@@ -206,7 +206,7 @@ impl<'a> Loader<'a> {
             return Err(ConfigError::TooManyIncludes {
                 what: format!(
                     "read more than {}",
-                    cloud502_engine::limits::size(MAX_INCLUDE_BYTES)
+                    cloud502_collect::limits::size(MAX_INCLUDE_BYTES)
                 ),
                 at: name.to_string(),
             });

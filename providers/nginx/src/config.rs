@@ -80,7 +80,7 @@ impl NginxOptions {
             problems.push("--timeout must be greater than zero".to_owned());
         }
         // Bounded for library callers too: each probe's deadline is `now + timeout`.
-        use cloud502_engine::limits;
+        use cloud502_collect::limits;
         if let Err(e) = limits::check_duration("--timeout", self.probe_timeout, limits::MAX_TIMEOUT)
         {
             problems.push(e);

@@ -22,12 +22,12 @@ pub enum NginxError {
     },
 }
 
-impl From<NginxError> for cloud502_engine::ProviderError {
+impl From<NginxError> for cloud502_collect::ProviderError {
     fn from(e: NginxError) -> Self {
         let hint = match &e {
             NginxError::Options { hint, .. } | NginxError::Config { hint, .. } => hint.clone(),
         };
-        cloud502_engine::ProviderError::Config {
+        cloud502_collect::ProviderError::Config {
             message: e.to_string(),
             hint: Some(hint),
         }
@@ -41,7 +41,7 @@ pub type Result<T, E = NginxError> = std::result::Result<T, E>;
 /// [`ConfigError::hint`], so that a caller adding its own hint never prints two.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// A file could not be read (or is larger than [`cloud502_engine::limits::MAX_CONFIG_BYTES`]).
+    /// A file could not be read (or is larger than [`cloud502_collect::limits::MAX_CONFIG_BYTES`]).
     #[error("cannot read {path}: {source}")]
     Io {
         /// The file.

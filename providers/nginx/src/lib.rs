@@ -33,7 +33,7 @@ pub use config::{ConfigSource, NginxOptions};
 pub use error::{NginxError, Result};
 
 use async_trait::async_trait;
-use cloud502_engine::{CollectCx, Provider, ProviderError};
+use cloud502_collect::{CollectCx, Provider, ProviderError};
 use cloud502_model::{Evidence, ProviderKind, Subject};
 use std::sync::Arc;
 

@@ -7,8 +7,7 @@ use cloud502_model::{
     CheckStatus, Confidence, Evidence, Finding, FindingCode, Layer, LogClass, Severity,
 };
 
-/// Ids of the security-group checks start with this.
-pub const CHECK_SG_PREFIX: &str = "sg.";
+pub use crate::describe::CHECK_SG_PREFIX;
 
 pub(super) const RULE: Rule = Rule {
     name: "alb_network",

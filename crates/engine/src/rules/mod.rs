@@ -138,11 +138,7 @@ pub(crate) fn requests(finding: &Finding, evidence: &Evidence) -> u64 {
     if errors > 0 { errors } else { access }
 }
 
-/// Id prefix of probes a provider makes of its own backends (nginx upstreams, Cloudflare origins).
-/// Those are judged by the provider's rules, which know what the gateway itself checks: nginx does
-/// not verify an upstream certificate unless `proxy_ssl_verify on`, so a generic "untrusted
-/// certificate" finding about it would mislead.
-pub const BACKEND_PROBE_PREFIX: &str = "upstream.";
+pub use crate::describe::BACKEND_PROBE_PREFIX;
 
 /// Probes of the front door (the URL the user named), which the generic probe rules judge.
 pub(crate) fn front_probes(evidence: &Evidence) -> impl Iterator<Item = &Probe> {

@@ -184,17 +184,7 @@ pub(super) fn backend_probes(ev: &Evidence) -> impl Iterator<Item = &Probe> {
         .filter(move |p| !cloudflare && p.id.starts_with(BACKEND_PROBE_PREFIX))
 }
 
-/// The peer a target, URL or log field names, as nginx writes it in `upstream:`:
-/// `http://127.0.0.1:8080/x` -> `127.0.0.1:8080`; `http://unix:/run/a.sock:/` -> `unix:/run/a.sock`;
-/// `unix:/run/a.sock` stays; `backend` stays.
-pub fn peer(target: &str) -> String {
-    let rest = target.split_once("://").map_or(target, |(_, r)| r);
-    if let Some(path) = rest.strip_prefix("unix:") {
-        let path = path.split_once(':').map_or(path, |(p, _)| p);
-        return format!("unix:{path}");
-    }
-    rest.split('/').next().unwrap_or(rest).to_owned()
-}
+pub use crate::describe::nginx_peer as peer;
 
 /// The peer a backend probe connected to.
 pub(super) fn probe_peer(probe: &Probe) -> String {

@@ -16,12 +16,7 @@ pub(super) const RULE: Rule = Rule {
     check,
 };
 
-/// Host check ids the nginx provider writes.
-pub const CHECK_CONFIG_TEST: &str = "host.nginx-t";
-/// worker_connections vs the open-files limit.
-pub const CHECK_NOFILE: &str = "host.worker-connections";
-/// The systemd unit.
-pub const CHECK_SYSTEMD: &str = "host.systemd";
+pub use crate::describe::{CHECK_CONFIG_TEST, CHECK_NOFILE, CHECK_SYSTEMD};
 
 fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     for c in ev.checks.iter().filter(|c| c.status == CheckStatus::Fail) {

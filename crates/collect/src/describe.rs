@@ -6,6 +6,35 @@
 
 use cloud502_model::{Evidence, LogSummary, Metric, Pool, ProviderKind, Route, Target};
 
+/// Id prefix of probes a provider makes of its own backends (nginx upstreams, Cloudflare origins).
+/// Those are judged by the provider's rules, which know what the gateway itself checks: nginx does
+/// not verify an upstream certificate unless `proxy_ssl_verify on`, so a generic "untrusted
+/// certificate" finding about it would mislead.
+pub const BACKEND_PROBE_PREFIX: &str = "upstream.";
+
+/// Ids of the security-group checks start with this.
+pub const CHECK_SG_PREFIX: &str = "sg.";
+
+/// Host check ids the nginx provider writes: `nginx -t`.
+pub const CHECK_CONFIG_TEST: &str = "host.nginx-t";
+/// worker_connections vs the open-files limit.
+pub const CHECK_NOFILE: &str = "host.worker-connections";
+/// The systemd unit.
+pub const CHECK_SYSTEMD: &str = "host.systemd";
+
+/// The peer a target, URL or log field names, as nginx writes it in `upstream:`:
+/// `http://127.0.0.1:8080/x` -> `127.0.0.1:8080`; `http://unix:/run/a.sock:/` -> `unix:/run/a.sock`;
+/// `unix:/run/a.sock` stays; `backend` stays. The nginx provider names its probes with it and
+/// the nginx rules match log lines with it.
+pub fn nginx_peer(target: &str) -> String {
+    let rest = target.split_once("://").map_or(target, |(_, r)| r);
+    if let Some(path) = rest.strip_prefix("unix:") {
+        let path = path.split_once(':').map_or(path, |(p, _)| p);
+        return format!("unix:{path}");
+    }
+    rest.split('/').next().unwrap_or(rest).to_owned()
+}
+
 /// The item id of a log group.
 pub fn log_group_id(log: &LogSummary, index: usize) -> String {
     format!("{}.group.{index}", log.id)

@@ -1,0 +1,19 @@
+//! What a collector needs and nothing else: the [`Provider`] trait and the [`CollectCx`] it runs
+//! in (deadline, request budget, progress), provider errors and gaps, the shared HTTP plumbing of
+//! the API clients ([`http`]), the bounds on input ([`limits`]), address classification and error
+//! text for remote peers ([`remote`]), and the evidence descriptions rules cite ([`describe`]).
+//!
+//! Providers, `cloud502-logs` and `cloud502-probe` depend on this crate, not on the engine that
+//! judges what they collect: data flows collect → diagnose (engine) → render → cli.
+
+pub mod describe;
+mod error;
+pub mod http;
+pub mod limits;
+mod provider;
+pub mod remote;
+mod start_error;
+
+pub use error::{ProviderError, Result};
+pub use provider::{CollectCx, NoProgress, Progress, Provider, RequestBudget};
+pub use start_error::StartError;
