@@ -6,36 +6,10 @@
 use cloud502_model::{Evidence, Finding, FindingCode, Probe};
 
 pub(crate) mod alb;
-mod alb_502;
-mod alb_health_check;
-mod alb_keepalive;
-mod alb_network;
-mod alb_targets;
-mod appgw;
-mod appgw_backends;
-mod appgw_gateway;
-mod appgw_logs;
-mod appgw_network;
-mod appgw_pools;
-mod appgw_probe;
-mod cloudflare;
-mod cloudflare_52x;
-mod cloudflare_not_proxied;
-mod cloudflare_pools;
-mod cloudflare_ssl_mode;
-mod connection_failure;
-mod gateway_timeout;
-mod http_status;
-mod layer_502;
-mod logged_5xx;
+pub(crate) mod appgw;
+pub(crate) mod cloudflare;
+pub(crate) mod generic;
 pub(crate) mod nginx;
-mod nginx_host;
-mod nginx_keepalive;
-mod nginx_pool;
-mod nginx_resolver;
-mod nginx_upstream;
-mod tls_certificate;
-mod tls_handshake;
 
 /// One rule: a pure function from evidence to findings.
 #[derive(Debug)]
@@ -50,33 +24,33 @@ pub struct Rule {
 
 /// Every rule, in ranking-tie order.
 pub static RULES: &[Rule] = &[
-    layer_502::RULE,
-    cloudflare_not_proxied::RULE,
-    cloudflare_ssl_mode::RULE,
-    cloudflare_52x::RULE,
-    cloudflare_pools::RULE,
-    gateway_timeout::RULE,
-    http_status::RULE,
-    nginx_upstream::RULE,
-    nginx_resolver::RULE,
-    nginx_host::RULE,
-    nginx_pool::RULE,
-    nginx_keepalive::RULE,
-    alb_502::RULE,
-    alb_keepalive::RULE,
-    alb_network::RULE,
-    alb_targets::RULE,
-    alb_health_check::RULE,
-    appgw_gateway::RULE,
-    appgw_pools::RULE,
-    appgw_logs::RULE,
-    appgw_network::RULE,
-    appgw_backends::RULE,
-    appgw_probe::RULE,
-    connection_failure::RULE,
-    tls_handshake::RULE,
-    tls_certificate::RULE,
-    logged_5xx::RULE,
+    generic::layer_502::RULE,
+    cloudflare::not_proxied::RULE,
+    cloudflare::ssl_mode::RULE,
+    cloudflare::status_52x::RULE,
+    cloudflare::pools::RULE,
+    generic::gateway_timeout::RULE,
+    generic::http_status::RULE,
+    nginx::upstream::RULE,
+    nginx::resolver::RULE,
+    nginx::host::RULE,
+    nginx::pool::RULE,
+    nginx::keepalive::RULE,
+    alb::made_502::RULE,
+    alb::keepalive::RULE,
+    alb::network::RULE,
+    alb::targets::RULE,
+    alb::health_check::RULE,
+    appgw::gateway::RULE,
+    appgw::pools::RULE,
+    appgw::logs::RULE,
+    appgw::network::RULE,
+    appgw::backends::RULE,
+    appgw::probe::RULE,
+    generic::connection_failure::RULE,
+    generic::tls_handshake::RULE,
+    generic::tls_certificate::RULE,
+    generic::logged_5xx::RULE,
 ];
 
 /// Run every rule and rank the findings: the first is the most likely answer to "why 502?".
@@ -95,7 +69,7 @@ pub fn diagnose(evidence: &Evidence) -> Vec<Finding> {
     }
     // Counted 5xx lines that no rule explained are findings too; this needs the others' output.
     let mut more = Vec::new();
-    logged_5xx::uncovered(evidence, &findings, &mut more);
+    generic::logged_5xx::uncovered(evidence, &findings, &mut more);
     findings.extend(more);
     rank_by_requests(&mut findings, evidence);
     findings
@@ -148,9 +122,9 @@ pub(crate) fn front_probes(evidence: &Evidence) -> impl Iterator<Item = &Probe> 
         .filter(|p| !p.id.starts_with(BACKEND_PROBE_PREFIX))
 }
 
-pub use alb_network::CHECK_SG_PREFIX;
-pub use nginx::{bytes as nginx_bytes, peer as nginx_peer, seconds as nginx_seconds};
-pub use nginx_host::{CHECK_CONFIG_TEST, CHECK_NOFILE, CHECK_SYSTEMD};
+pub use alb::network::CHECK_SG_PREFIX;
+pub use nginx::host::{CHECK_CONFIG_TEST, CHECK_NOFILE, CHECK_SYSTEMD};
+pub use nginx::shared::{bytes as nginx_bytes, peer as nginx_peer, seconds as nginx_seconds};
 
 /// The items in their first-seen order, without repeats.
 pub(crate) fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {

@@ -1,0 +1,214 @@
+//! The keep-alive rule (KB 1.6, 1.9 #3, #4): a target that closes an idle connection before the
+//! ALB's idle timeout races the ALB sending the next request on it, and the client gets a 502 with
+//! target_status_code `-`, request_processing_time >= 0 and target_processing_time -1. When most
+//! requests fail that way it is not a race but a target that closes or answers garbage.
+
+use crate::remediation::{adjust_timeouts, check_backend};
+use crate::rules::Rule;
+use crate::rules::alb::shared::{
+    any_502, finding, idle_timeout, is_alb, lines, metric, total_lines,
+};
+use cloud502_model::{
+    Confidence, Evidence, Finding, FindingCode, HealthState, Layer, LogClass, Severity,
+};
+
+pub(crate) const RULE: Rule = Rule {
+    name: "alb_keepalive",
+    codes: &[
+        FindingCode::AlbKeepaliveRace,
+        FindingCode::AlbTargetMalformedResponse,
+        FindingCode::AlbIdleTimeoutKeepalive,
+    ],
+    check,
+};
+
+/// Above this share of requests, the signature is a broken target, not a race.
+const RACE_MAX_SHARE: f64 = 0.2;
+
+fn check(ev: &Evidence, out: &mut Vec<Finding>) {
+    if !is_alb(ev) {
+        return;
+    }
+    let (idle, idle_read) = idle_timeout(ev);
+    let idle_text = if idle_read {
+        format!("{idle} s")
+    } else {
+        format!("{idle} s (AWS's default)")
+    };
+    let closed = lines(ev, &[LogClass::Status502NoHeader]);
+    if closed.count == 0 {
+        // 502s without the per-request signature: remind of the rule, which the logs would show.
+        let (n, items) = any_502(ev);
+        let logs_read = ev
+            .logs
+            .iter()
+            .any(|l| l.dialect == crate::rules::alb::shared::DIALECT);
+        if n > 0 && !logs_read {
+            out.push(finding(
+                FindingCode::AlbIdleTimeoutKeepalive,
+                Severity::Info,
+                Confidence::Low,
+                Layer::Application,
+                format!(
+                    "check that every target's keep-alive timeout is longer than the ALB idle timeout ({idle_text})"
+                ),
+                format!(
+                    "The application's keep-alive (idle) timeout must be larger than the ALB's \
+                     idle_timeout.timeout_seconds ({idle_text}), else the target closes a \
+                     connection the ALB is about to reuse and the client gets a 502. \
+                     Defaults that break it: Node.js keepAliveTimeout 5 s, gunicorn 2 s, Apache \
+                     KeepAliveTimeout 5 s; nginx's keepalive_timeout 75 s is fine. Access logs \
+                     would show it as target_status_code `-` with target_processing_time -1."
+                ),
+                items,
+                "The targets' keep-alive timeouts are all longer than the idle timeout.",
+                vec![adjust_timeouts(
+                    &format!("Set the targets' keep-alive timeout above {idle} s (e.g. Node.js server.keepAliveTimeout = {}000)", idle + 5),
+                    None,
+                )],
+            ));
+        }
+        return;
+    }
+    let requests = metric(ev, "RequestCount")
+        .map(|(v, _)| v as u64)
+        .filter(|v| *v > 0)
+        .unwrap_or_else(|| total_lines(ev));
+    let share = if requests > 0 {
+        closed.count as f64 / requests as f64
+    } else {
+        0.0
+    };
+    let unhealthy = ev
+        .targets
+        .iter()
+        .any(|t| t.health == HealthState::Unhealthy);
+    if share > RACE_MAX_SHARE {
+        out.push(finding(
+            FindingCode::AlbTargetMalformedResponse,
+            Severity::Critical,
+            if unhealthy { Confidence::High } else { Confidence::Medium },
+            Layer::Application,
+            format!(
+                "{} request(s) ({:.0}%) failed because the target closed the connection or answered garbage",
+                closed.count,
+                share * 100.0
+            ),
+            format!(
+                "{} of {requests} requests got a 502 with target_status_code `-` and \
+                 target_processing_time -1: the ALB sent the request, then the target closed the \
+                 connection or sent a response the ALB could not parse. That many is \
+                 not a keep-alive race. Targets: {}.",
+                closed.count,
+                closed.target_list()
+            ),
+            closed.items.clone(),
+            "The failing requests are a small, sporadic share: then it is the keep-alive race.",
+            vec![check_backend(
+                "Reproduce against a target directly and read the raw response",
+                Some("curl -v --http1.1 http://<target-ip>:<port>/<path>"),
+            )],
+        ));
+        return;
+    }
+    let mut evidence = closed.items.clone();
+    evidence.extend(
+        ev.items
+            .iter()
+            .filter(|i| i.id.starts_with("config.pool."))
+            .map(|i| i.id.clone()),
+    );
+    out.push(finding(
+        FindingCode::AlbKeepaliveRace,
+        Severity::Critical,
+        if unhealthy { Confidence::Medium } else { Confidence::High },
+        Layer::Application,
+        format!(
+            "targets close keep-alive connections before the ALB idle timeout ({idle_text}): {} sporadic 502(s)",
+            closed.count
+        ),
+        format!(
+            "{} request(s){} got a 502 with target_status_code `-`, request_processing_time >= 0 \
+             and target_processing_time -1 while the targets were {}: the target closed an idle \
+             connection just as the ALB sent a request on it. The target's keep-alive \
+             timeout must be longer than the ALB's idle_timeout.timeout_seconds, {idle_text}. Targets: {}.",
+            closed.count,
+            if requests > 0 {
+                format!(" of {requests} ({:.1}%)", share * 100.0)
+            } else {
+                String::new()
+            },
+            if unhealthy { "partly unhealthy" } else { "healthy" },
+            closed.target_list()
+        ),
+        evidence,
+        "The targets' keep-alive timeouts are already longer than the idle timeout, or the 502s \
+         are not sporadic.",
+        vec![adjust_timeouts(
+            &format!(
+                "Raise the targets' keep-alive timeout above {idle} s: Node.js server.keepAliveTimeout = {}000 (and headersTimeout higher), gunicorn --keep-alive {}, Apache KeepAliveTimeout {}; nginx's 75 s default is fine",
+                idle + 5,
+                idle + 5,
+                idle + 5
+            ),
+            None,
+        )],
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::alb::shared::tests_support::*;
+    use crate::rules::test_support::run_rule;
+
+    #[test]
+    fn filtered_cloudwatch_events_alone_do_not_make_a_share() {
+        let mut ev = alb(&[target("i-1", HealthState::Healthy, None)]);
+        let mut log = alb_log(&[(LogClass::Status502NoHeader, Some("10.0.1.13:8080"), 5, None)]);
+        log.source = "cloudwatch-logs:/alb/access".into();
+        ev.logs.push(log);
+        crate::describe::describe(&mut ev);
+        assert_eq!(run_rule(check, &ev)[0].code, FindingCode::AlbKeepaliveRace);
+    }
+
+    fn ev_with(count: u64, requests: f64) -> Evidence {
+        let mut ev = alb(&[target("i-1", HealthState::Healthy, None)]);
+        ev.logs.push(alb_log(&[(
+            LogClass::Status502NoHeader,
+            Some("10.0.1.13:8080"),
+            count,
+            None,
+        )]));
+        ev.metrics.push(metric_of("RequestCount", requests));
+        crate::describe::describe(&mut ev);
+        ev
+    }
+
+    #[test]
+    fn sporadic_target_closes_on_healthy_targets_are_the_race() {
+        let f = run_rule(check, &ev_with(3, 1000.0));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].code, FindingCode::AlbKeepaliveRace);
+        assert_eq!(f[0].confidence, Confidence::High);
+        assert!(f[0].explanation.contains("60 s"), "{}", f[0].explanation);
+        assert!(f[0].remediation[0].step.contains("65"));
+    }
+
+    #[test]
+    fn most_requests_failing_is_a_broken_target_not_a_race() {
+        let f = run_rule(check, &ev_with(400, 1000.0));
+        assert_eq!(f[0].code, FindingCode::AlbTargetMalformedResponse);
+    }
+
+    #[test]
+    fn without_logs_502s_get_the_reminder_at_info() {
+        let mut ev = alb(&[target("i-1", HealthState::Healthy, None)]);
+        assert!(run_rule(check, &ev).is_empty());
+        ev.metrics.push(metric_of("HTTPCode_ELB_502_Count", 3.0));
+        crate::describe::describe(&mut ev);
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].code, FindingCode::AlbIdleTimeoutKeepalive);
+        assert_eq!(f[0].severity, Severity::Info);
+    }
+}

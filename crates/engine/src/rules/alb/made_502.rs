@@ -1,0 +1,550 @@
+//! Who made an ALB 502 and how (KB 1.5, 1.9): the access-log signature (`target_status_code`, the
+//! processing times, `error_reason`) together with the CloudWatch split between
+//! `HTTPCode_ELB_502_Count` and `HTTPCode_Target_5XX_Count`, `TargetConnectionErrorCount` and
+//! `TargetTLSNegotiationErrorCount`.
+
+use crate::remediation::{check_backend, review_config, update_tls};
+use crate::rules::Rule;
+use crate::rules::alb::shared::{finding, is_alb, lines, lines_where, metric, metric_positive};
+use cloud502_model::LogGroup;
+use cloud502_model::{Confidence, Evidence, Finding, FindingCode, Layer, LogClass, Severity};
+
+pub(crate) const RULE: Rule = Rule {
+    name: "alb_502",
+    codes: &[
+        FindingCode::AlbTargetConnectFailed,
+        FindingCode::AlbTargetTlsFailed,
+        FindingCode::AlbTargetReturned502,
+        FindingCode::AlbLambdaResponseTooLarge,
+        FindingCode::AlbLambdaTimeout,
+        FindingCode::AlbLambdaInvalidResponse,
+        FindingCode::AlbLambdaError,
+        FindingCode::AlbActionFailed,
+        FindingCode::AlbMade502,
+    ],
+    check,
+};
+
+fn https_pools(ev: &Evidence) -> Vec<String> {
+    ev.config
+        .pools
+        .iter()
+        .filter(|p| p.setting("protocol").is_some_and(|s| s.value == "HTTPS"))
+        .map(|p| p.name.clone())
+        .collect()
+}
+
+fn check(ev: &Evidence, out: &mut Vec<Finding>) {
+    if !is_alb(ev) {
+        return;
+    }
+    let before = out.len();
+    connect_and_tls(ev, out);
+    lambda(ev, out);
+    actions(ev, out);
+    // Access-log lines of 502s the ALB made say how (the other ALB rules read them).
+    let alb_lines = lines(
+        ev,
+        &[
+            LogClass::Status502NoConnect,
+            LogClass::Status502NoHeader,
+            LogClass::Status502,
+        ],
+    );
+    let explained = out.len() > before || alb_lines.count > 0;
+    from_target(ev, alb_lines.count, out);
+    // The ALB made 502s, and nothing above says how: the metrics alone.
+    if !explained {
+        if let Some((n, ids)) = metric_positive(ev, "HTTPCode_ELB_502_Count") {
+            let logs_read = ev
+                .logs
+                .iter()
+                .any(|l| l.dialect == crate::rules::alb::shared::DIALECT);
+            out.push(finding(
+                FindingCode::AlbMade502,
+                Severity::Critical,
+                Confidence::Medium,
+                Layer::AwsAlb,
+                format!("the ALB itself made {n:.0} 502(s) in the window"),
+                format!(
+                    "HTTPCode_ELB_502_Count is {n:.0}: the load balancer generated these 502s \
+                     because a target failed. {}",
+                    if logs_read {
+                        "The access logs read do not show the failing requests."
+                    } else {
+                        "Without access logs the failure cannot be told apart: pass --log-group or \
+                         --access-logs (or enable access logs) for the per-request signature."
+                    }
+                ),
+                ids,
+                "HTTPCode_ELB_502_Count is 0 over the window.",
+                vec![check_backend(
+                    "Read the access logs for the 502s: target_status_code and the processing times say how the target failed",
+                    None,
+                )],
+            ));
+        }
+    }
+}
+
+fn connect_and_tls(ev: &Evidence, out: &mut Vec<Finding>) {
+    let no_connect = lines(ev, &[LogClass::Status502NoConnect]);
+    let conn_errors = metric_positive(ev, "TargetConnectionErrorCount");
+    let tls_errors = metric_positive(ev, "TargetTLSNegotiationErrorCount");
+    let https = https_pools(ev);
+    let failing_checks: Vec<String> = ev
+        .targets
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.reason.as_deref() == Some("Target.FailedHealthChecks"))
+        .map(|(i, _)| crate::describe::target_id(i))
+        .collect();
+    if let Some((n, ids)) = &tls_errors {
+        let mut evidence = ids.clone();
+        evidence.extend(no_connect.items.iter().cloned());
+        out.push(finding(
+            FindingCode::AlbTargetTlsFailed,
+            Severity::Critical,
+            Confidence::High,
+            Layer::AwsAlb,
+            format!("{n:.0} TLS handshake(s) from the ALB to its targets failed"),
+            format!(
+                "TargetTLSNegotiationErrorCount is {n:.0}{}: the ALB could not complete TLS with \
+                 an HTTPS target (handshake error or 10 s timeout), and answered 502 with \
+                 target_status_code `-`. Look at the target's TLS listener: \
+                 plain HTTP on the port, no protocol or cipher in common, or a listener that does \
+                 not answer.",
+                if https.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (HTTPS target groups: {})", https.join(", "))
+                }
+            ),
+            evidence,
+            "TargetTLSNegotiationErrorCount is 0, or the target group protocol is HTTP.",
+            vec![
+                update_tls(
+                    "Fix the target's TLS listener: serve TLS 1.2+ with a common cipher on the target port",
+                    Some("openssl s_client -connect <target-ip>:<port> </dev/null"),
+                ),
+                review_config(
+                    "Or set the target group protocol to HTTP if the targets serve plain HTTP",
+                    None,
+                ),
+            ],
+        ));
+    }
+    if no_connect.count == 0 && conn_errors.is_none() {
+        return;
+    }
+    if tls_errors.is_some() && conn_errors.is_none() {
+        return;
+    }
+    let mut evidence = no_connect.items.clone();
+    if let Some((_, ids)) = &conn_errors {
+        evidence.extend(ids.iter().cloned());
+    }
+    evidence.extend(failing_checks.iter().cloned());
+    let confidence =
+        if (no_connect.count > 0 && conn_errors.is_some()) || !failing_checks.is_empty() {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        };
+    let sg_fail = ev
+        .checks
+        .iter()
+        .any(|c| c.id.starts_with("sg.") && c.status == cloud502_model::CheckStatus::Fail);
+    let count = no_connect
+        .count
+        .max(conn_errors.as_ref().map_or(0, |(n, _)| *n as u64));
+    out.push(finding(
+        FindingCode::AlbTargetConnectFailed,
+        Severity::Critical,
+        confidence,
+        Layer::AwsAlb,
+        format!(
+            "the ALB could not connect to its targets ({count} failed request(s){})",
+            if no_connect.targets.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", no_connect.target_list())
+            }
+        ),
+        format!(
+            "{}{}The ALB answered 502 without reaching a target: target_status_code `-` and all \
+             three processing times -1 mean it could not dispatch. A reset on \
+             connect means nothing listens on the target port, the port is wrong, or the process \
+             is down; an ICMP unreachable means a security group or NACL drops it.{}{}",
+            if no_connect.count > 0 {
+                format!("{} access-log line(s) show the signature. ", no_connect.count)
+            } else {
+                String::new()
+            },
+            match &conn_errors {
+                Some((n, _)) => format!("TargetConnectionErrorCount is {n:.0}. "),
+                None => String::new(),
+            },
+            if failing_checks.is_empty() {
+                String::new()
+            } else {
+                " Health checks fail with Target.FailedHealthChecks as well.".to_owned()
+            },
+            if sg_fail {
+                " A security-group check failed: see alb-security-group-blocks."
+            } else {
+                ""
+            }
+        ),
+        evidence,
+        "The 502 lines carry a target_status_code, or TargetConnectionErrorCount is 0 and the \
+         targets accept connections on the target port.",
+        vec![
+            check_backend(
+                "Start the service on the targets and check it listens on the target group's port",
+                Some("ss -ltnp | grep <port>   # on the target"),
+            ),
+            review_config(
+                "Check the target group / container port mapping and the health-check port; allow the load balancer's subnets to the target port in the target's security group and NACL (ephemeral 1024-65535 both ways)",
+                None,
+            ),
+        ],
+    ));
+}
+
+fn from_target(ev: &Evidence, alb_made: u64, out: &mut Vec<Finding>) {
+    let l = lines(ev, &[LogClass::Status502FromUpstream]);
+    let target_5xx = metric_positive(ev, "HTTPCode_Target_5XX_Count");
+    if l.count == 0 && target_5xx.is_none() {
+        return;
+    }
+    let elb_502 = metric(ev, "HTTPCode_ELB_502_Count").map_or(0.0, |(v, _)| v);
+    let mut evidence = l.items.clone();
+    if let Some((_, ids)) = &target_5xx {
+        evidence.extend(ids.iter().cloned());
+    }
+    let (severity, confidence) = if l.count > 0 && l.count >= alb_made {
+        (Severity::Critical, Confidence::High)
+    } else if l.count > 0 {
+        // fewer than the 502s the ALB made itself: a second cause, not the main one
+        (Severity::Critical, Confidence::Medium)
+    } else {
+        // 5xx from targets, not necessarily 502
+        (Severity::Warning, Confidence::Medium)
+    };
+    let first_target = l
+        .targets
+        .first()
+        .map(|(t, _)| t.clone())
+        .unwrap_or_else(|| "<target-ip>:<port>".to_owned());
+    let mut f = finding(
+        FindingCode::AlbTargetReturned502,
+        severity,
+        confidence,
+        Layer::Application,
+        if l.count > 0 {
+            format!(
+                "the targets themselves returned {} 502(s): the ALB relayed them",
+                l.count
+            )
+        } else {
+            format!(
+                "targets returned {:.0} 5xx response(s) (HTTPCode_Target_5XX_Count)",
+                target_5xx.as_ref().map_or(0.0, |(n, _)| *n)
+            )
+        },
+        format!(
+            "{}The ALB passes a target's own status through: elb_status_code 502 with \
+             target_status_code 502 means the target made the 502. Often the \
+             target is itself a proxy (nginx on the instance) whose upstream failed: diagnose \
+             that layer next.{}",
+            if l.count > 0 {
+                format!(
+                    "{} access-log line(s) have target_status_code 502 ({}). ",
+                    l.count,
+                    l.target_list()
+                )
+            } else {
+                String::new()
+            },
+            if elb_502 > 0.0 {
+                format!(" The ALB also made {elb_502:.0} 502(s) of its own.")
+            } else {
+                String::new()
+            }
+        ),
+        evidence,
+        "The 502 lines have target_status_code `-` (the ALB made them), or \
+         HTTPCode_Target_5XX_Count is 0.",
+        vec![check_backend(
+            "Diagnose the target: its proxy's error log, or the application's logs at the times of the 502s",
+            Some(&format!("cloud502 probe http://{first_target}/")),
+        )],
+    );
+    // with no flag, cloud502 nginx reads every log the target's config names
+    f.next_command = Some("cloud502 nginx   # on the target".to_owned());
+    out.push(f);
+}
+
+fn lambda(ev: &Evidence, out: &mut Vec<Finding>) {
+    let all = lines(ev, &[LogClass::LambdaError]);
+    for (reason, count) in &all.details {
+        let only = lines_where(ev, |g: &LogGroup| {
+            g.class == LogClass::LambdaError && g.detail.as_deref() == Some(reason.as_str())
+        });
+        // The status per reason is only partly documented (KB 1.4): take it from the lines.
+        let made_502 = only.statuses.contains(&502);
+        let statuses = only
+            .statuses
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join("/");
+        let (code, title, explanation, step) = match reason.as_str() {
+            "LambdaResponseTooLarge" => (
+                FindingCode::AlbLambdaResponseTooLarge,
+                "the Lambda target's response is over 1 MB",
+                "The ALB accepts at most 1 MB of Lambda response and answers 502 beyond it.",
+                "Shrink the response: paginate, compress, or return a redirect to S3 for large bodies",
+            ),
+            "LambdaInvalidResponse" => (
+                FindingCode::AlbLambdaInvalidResponse,
+                "the Lambda target returned a response the ALB cannot use",
+                "The response must be JSON with statusCode, statusDescription, headers (or \
+                 multiValueHeaders, matching the target group's lambda.multi_value_headers.enabled) \
+                 and isBase64Encoded; anything else is a 502.",
+                "Return the documented response shape from the function",
+            ),
+            r if r.starts_with("LambdaUnhandled") => (
+                FindingCode::AlbLambdaTimeout,
+                "the Lambda target failed or timed out",
+                "The function failed while handling the request, and the ALB answered 502. A \
+                 function timeout is one such failure; the error_reason AWS logs for it is not \
+                 documented, so read the function's own log.",
+                "Raise the function timeout, or fix the error in its CloudWatch log group /aws/lambda/<function>",
+            ),
+            _ => (
+                FindingCode::AlbLambdaError,
+                "invoking the Lambda target failed",
+                "The ALB could not invoke the function, or the function's answer or request broke \
+                 a limit (permissions, throttling, ENI, KMS, request size, connection timeout); the error_reason names which. LambdaConnectionTimeout ends in 504 and \
+                 LambdaRequestTooLarge in 413 rather than 502.",
+                "Fix what the error_reason names: the function's resource policy for \
+                 elasticloadbalancing.amazonaws.com, concurrency, VPC subnets or KMS key",
+            ),
+        };
+        out.push(finding(
+            code,
+            if made_502 {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            },
+            Confidence::High,
+            Layer::Application,
+            format!("{title} ({count} request(s), status {statuses}, error_reason {reason})"),
+            explanation.to_owned(),
+            only.items,
+            "No access-log line carries this error_reason in the window.",
+            vec![check_backend(step, None)],
+        ));
+    }
+}
+
+fn actions(ev: &Evidence, out: &mut Vec<Finding>) {
+    let l = lines(
+        ev,
+        &[
+            LogClass::AuthError,
+            LogClass::WafError,
+            LogClass::RoutingError,
+        ],
+    );
+    if l.count == 0 {
+        return;
+    }
+    let reasons: Vec<String> = l
+        .details
+        .iter()
+        .map(|(r, n)| format!("{r} ({n})"))
+        .collect();
+    out.push(finding(
+        FindingCode::AlbActionFailed,
+        Severity::Warning,
+        Confidence::High,
+        Layer::AwsAlb,
+        format!("{} request(s) failed in an ALB action: {}", l.count, reasons.join(", ")),
+        "The error_reason field is set only for authenticate actions, WAF calls, weighted target \
+         groups and Lambda targets: these requests failed in the load balancer's own \
+         action, not at a target."
+            .to_owned(),
+        l.items,
+        "No access-log line carries an Auth*, WAF* or weighted-routing error_reason.",
+        vec![review_config(
+            "Check the listener rule's authenticate action (IdP endpoints, client secret), the WAF web ACL, or the target group cookie of weighted routing",
+            None,
+        )],
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::alb::shared::tests_support::*;
+    use crate::rules::test_support::run_rule;
+    use cloud502_model::HealthState;
+
+    fn healthy() -> Evidence {
+        alb(&[target("i-1", HealthState::Healthy, None)])
+    }
+
+    fn with_logs(groups: &[(LogClass, Option<&str>, u64, Option<&str>)]) -> Evidence {
+        let mut ev = healthy();
+        ev.logs.push(alb_log(groups));
+        crate::describe::describe(&mut ev);
+        ev
+    }
+
+    #[test]
+    fn no_connect_lines_are_a_connect_failure() {
+        let ev = with_logs(&[(
+            LogClass::Status502NoConnect,
+            Some("10.0.1.12:8080"),
+            9,
+            None,
+        )]);
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].code, FindingCode::AlbTargetConnectFailed);
+        assert!(f[0].title.contains("10.0.1.12:8080 (9)"), "{}", f[0].title);
+        assert_eq!(f[0].confidence, Confidence::Medium);
+        assert!(f[0].evidence.iter().any(|e| e.starts_with("log.0.group.")));
+    }
+
+    #[test]
+    fn the_connection_error_metric_alone_is_enough_and_raises_confidence_with_logs() {
+        let mut ev = healthy();
+        ev.metrics
+            .push(metric_of("TargetConnectionErrorCount", 3.0));
+        crate::describe::describe(&mut ev);
+        assert_eq!(
+            run_rule(check, &ev)[0].code,
+            FindingCode::AlbTargetConnectFailed
+        );
+        ev.logs
+            .push(alb_log(&[(LogClass::Status502NoConnect, None, 3, None)]));
+        crate::describe::describe(&mut ev);
+        assert_eq!(run_rule(check, &ev)[0].confidence, Confidence::High);
+    }
+
+    #[test]
+    fn tls_negotiation_errors_are_a_tls_failure_not_a_connect_failure() {
+        let mut ev = healthy();
+        ev.metrics
+            .push(metric_of("TargetTLSNegotiationErrorCount", 7.0));
+        ev.logs
+            .push(alb_log(&[(LogClass::Status502NoConnect, None, 7, None)]));
+        crate::describe::describe(&mut ev);
+        let f = run_rule(check, &ev);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].code, FindingCode::AlbTargetTlsFailed);
+    }
+
+    #[test]
+    fn target_made_502s_point_one_layer_down() {
+        let ev = with_logs(&[(
+            LogClass::Status502FromUpstream,
+            Some("10.0.1.14:8080"),
+            5,
+            None,
+        )]);
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].code, FindingCode::AlbTargetReturned502);
+        assert_eq!(f[0].layer, Some(Layer::Application));
+        assert!(
+            f[0].next_command
+                .as_deref()
+                .unwrap()
+                .contains("cloud502 nginx")
+        );
+        // the metric alone: a warning, since 5xx is not only 502
+        let mut ev = healthy();
+        ev.metrics.push(metric_of("HTTPCode_Target_5XX_Count", 2.0));
+        crate::describe::describe(&mut ev);
+        assert_eq!(run_rule(check, &ev)[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn each_lambda_error_reason_maps_to_its_cause() {
+        for (reason, code) in [
+            (
+                "LambdaResponseTooLarge",
+                FindingCode::AlbLambdaResponseTooLarge,
+            ),
+            (
+                "LambdaInvalidResponse",
+                FindingCode::AlbLambdaInvalidResponse,
+            ),
+            ("LambdaUnhandled", FindingCode::AlbLambdaTimeout),
+            ("LambdaConnectionTimeout", FindingCode::AlbLambdaError),
+            ("LambdaAccessDenied", FindingCode::AlbLambdaError),
+        ] {
+            let ev = with_logs(&[(LogClass::LambdaError, None, 2, Some(reason))]);
+            let f = run_rule(check, &ev);
+            assert_eq!(f[0].code, code, "{reason}");
+            assert!(f[0].title.contains(reason));
+        }
+        // a Lambda error that did not end in 502 is a warning
+        let mut ev = healthy();
+        let mut log = alb_log(&[(
+            LogClass::LambdaError,
+            None,
+            1,
+            Some("LambdaRequestTooLarge"),
+        )]);
+        log.groups[0].status = Some(413);
+        ev.logs.push(log);
+        crate::describe::describe(&mut ev);
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(f[0].title.contains("status 413"), "{}", f[0].title);
+    }
+
+    #[test]
+    fn target_5xx_does_not_hide_the_albs_own_502s() {
+        let mut ev = healthy();
+        ev.metrics.push(metric_of("HTTPCode_Target_5XX_Count", 2.0));
+        ev.metrics.push(metric_of("HTTPCode_ELB_502_Count", 9.0));
+        crate::describe::describe(&mut ev);
+        let codes: Vec<_> = run_rule(check, &ev).iter().map(|f| f.code).collect();
+        assert!(codes.contains(&FindingCode::AlbMade502), "{codes:?}");
+        assert!(
+            codes.contains(&FindingCode::AlbTargetReturned502),
+            "{codes:?}"
+        );
+    }
+
+    #[test]
+    fn auth_and_waf_errors_are_action_failures() {
+        let ev = with_logs(&[
+            (LogClass::AuthError, None, 2, Some("AuthInvalidIdToken")),
+            (LogClass::WafError, None, 1, Some("WAFConnectionTimeout")),
+        ]);
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].code, FindingCode::AlbActionFailed);
+        assert!(f[0].title.contains("AuthInvalidIdToken (2)"));
+    }
+
+    #[test]
+    fn elb_502s_without_a_signature_say_the_alb_made_them() {
+        let mut ev = healthy();
+        ev.metrics.push(metric_of("HTTPCode_ELB_502_Count", 40.0));
+        crate::describe::describe(&mut ev);
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].code, FindingCode::AlbMade502);
+        assert!(f[0].explanation.contains("--log-group"));
+        // a zero metric is no finding
+        let mut ev = healthy();
+        ev.metrics.push(metric_of("HTTPCode_ELB_502_Count", 0.0));
+        assert!(run_rule(check, &ev).is_empty());
+    }
+}

@@ -1,0 +1,460 @@
+//! Target health of each ALB target group (KB 1.2): no target in service (503, not 502), every
+//! target unhealthy (fail-open: traffic goes to broken targets), some targets unhealthy with their
+//! reason codes, unused targets, and targets draining while 502s are served (KB 1.9 #6).
+
+use crate::remediation::{adjust_timeouts, check_backend, review_config, scale_backend};
+use crate::rules::Rule;
+use crate::rules::alb::shared::{
+    any_502, count_state, finding, group_targets, health_read, is_502, is_alb, lines_where, metric,
+    pool_item, pool_setting,
+};
+use cloud502_model::{
+    Confidence, Evidence, Finding, FindingCode, HealthState, Layer, Severity, Target,
+};
+
+pub(crate) const RULE: Rule = Rule {
+    name: "alb_targets",
+    codes: &[
+        FindingCode::AlbNoRegisteredTargets,
+        FindingCode::AlbAllTargetsUnhealthy,
+        FindingCode::AlbTargetsUnhealthy,
+        FindingCode::AlbTargetsUnused,
+        FindingCode::AlbDeregistrationInFlight,
+    ],
+    check,
+};
+
+/// What a reason code means and what to look at (KB 1.2).
+fn reason_text(t: &Target, pool: &cloud502_model::Pool) -> String {
+    let hc = |n: &str| pool_setting(pool, n).unwrap_or("?").to_owned();
+    let what = match t.reason.as_deref() {
+        Some("Target.Timeout") => format!(
+            "the health check ({} {} on port {}) timed out after {} s",
+            hc("health_check.protocol"),
+            hc("health_check.path"),
+            hc("health_check.port"),
+            hc("health_check.timeout_seconds")
+        ),
+        Some("Target.ResponseCodeMismatch") => format!(
+            "the health check got a status outside the matcher {}",
+            hc("health_check.matcher")
+        ),
+        Some("Target.FailedHealthChecks") => {
+            "the ALB could not connect to the target, or got a malformed response".to_owned()
+        }
+        Some("Elb.InternalError") => "an internal ELB error".to_owned(),
+        Some("Elb.RegistrationInProgress") => "registration is in progress".to_owned(),
+        Some("Elb.InitialHealthChecking") => "the first health checks are still running".to_owned(),
+        Some("Target.NotRegistered") => "it is not registered".to_owned(),
+        Some("Target.NotInUse") => {
+            "the target group is not used by any listener rule, or the target's zone is not enabled on the load balancer".to_owned()
+        }
+        Some("Target.InvalidState") => "the instance is stopped or terminated".to_owned(),
+        Some("Target.IpUnusable") => "the IP is reserved for a load balancer".to_owned(),
+        Some("Target.DeregistrationInProgress") => "it is being deregistered".to_owned(),
+        Some("Target.HealthCheckDisabled") => "health checks are disabled".to_owned(),
+        Some(other) => other.to_owned(),
+        None => "no reason given".to_owned(),
+    };
+    let detail = t
+        .detail
+        .as_deref()
+        .map(|d| format!(" (\"{d}\")"))
+        .unwrap_or_default();
+    format!(
+        "{} {}: {what}{detail}",
+        t.id,
+        t.reason.as_deref().unwrap_or("-")
+    )
+}
+
+fn check(ev: &Evidence, out: &mut Vec<Finding>) {
+    if !is_alb(ev) || !health_read(ev) {
+        return;
+    }
+    let (count_502, items_502) = any_502(ev);
+    for pool in &ev.config.pools {
+        let targets = group_targets(ev, &pool.name);
+        let ids: Vec<String> = targets.iter().map(|(id, _)| id.clone()).collect();
+        let mut evidence = pool_item(ev, pool);
+        evidence.extend(ids.iter().cloned());
+        let healthy = count_state(&targets, HealthState::Healthy);
+        let unhealthy = count_state(&targets, HealthState::Unhealthy);
+        let draining = count_state(&targets, HealthState::Draining);
+        let unused = count_state(&targets, HealthState::Unused);
+        let in_service = healthy
+            + unhealthy
+            + count_state(&targets, HealthState::Initial)
+            + count_state(&targets, HealthState::Unavailable);
+        let lambda = pool_setting(pool, "target_type") == Some("lambda");
+
+        if in_service == 0 && !lambda {
+            let (title, explanation) = if targets.is_empty() {
+                (
+                    format!(
+                        "target group {} has no registered targets: clients get 503, not 502",
+                        pool.name
+                    ),
+                    format!(
+                        "Target group {} has no registered targets. With nothing to send to, the \
+                         ALB answers 503 Service Unavailable, not 502. A 502 seen by \
+                         clients comes from another target group or another layer.",
+                        pool.name
+                    ),
+                )
+            } else {
+                (
+                    format!(
+                        "target group {} has no target in service ({} registered: {unused} unused, {draining} draining)",
+                        pool.name,
+                        targets.len()
+                    ),
+                    format!(
+                        "Every registered target of {} is unused or draining, so no target takes \
+                         new requests. AWS documents 503 for a group with no registered targets; a group whose targets are all stopped or draining behaves the \
+                         same way for new requests, while in-flight requests on draining targets \
+                         can still end in 502.",
+                        pool.name
+                    ),
+                )
+            };
+            out.push(finding(
+                FindingCode::AlbNoRegisteredTargets,
+                Severity::Critical,
+                Confidence::High,
+                Layer::AwsAlb,
+                title,
+                explanation,
+                evidence.clone(),
+                "DescribeTargetHealth lists a target in the initial, healthy or unhealthy state.",
+                vec![check_backend(
+                    "Register the service's targets (or fix the auto scaling group / ECS service that should)",
+                    Some(&format!(
+                        "aws elbv2 describe-target-health --target-group-arn <{} ARN>",
+                        pool.name
+                    )),
+                )],
+            ));
+            continue;
+        }
+
+        let bad: Vec<&Target> = targets
+            .iter()
+            .filter(|(_, t)| t.health == HealthState::Unhealthy)
+            .map(|(_, t)| *t)
+            .collect();
+        let reasons: Vec<String> = bad.iter().map(|t| reason_text(t, pool)).collect();
+        if unhealthy > 0 && healthy == 0 {
+            let mut ev_items = evidence.clone();
+            if let Some((_, ids)) = metric(ev, "UnHealthyHostCount") {
+                ev_items.extend(ids);
+            }
+            out.push(finding(
+                FindingCode::AlbAllTargetsUnhealthy,
+                Severity::Critical,
+                Confidence::High,
+                Layer::Application,
+                format!(
+                    "every target of {} is unhealthy: the ALB fails open and sends traffic to broken targets",
+                    pool.name
+                ),
+                format!(
+                    "All {unhealthy} target(s) of {} fail their health checks: {}. When every \
+                     target is unhealthy the ALB routes to all of them anyway (fail-open), \
+                     so clients get the 502s and 504s of the broken targets rather than 503.",
+                    pool.name,
+                    reasons.join("; ")
+                ),
+                ev_items,
+                "A target is healthy, or the targets answer the health check path with a matching status.",
+                vec![
+                    check_backend(
+                        "Fix the targets first: the service, the health-check path and port, and the security groups",
+                        Some(&format!(
+                            "aws elbv2 describe-target-health --target-group-arn <{} ARN>",
+                            pool.name
+                        )),
+                    ),
+                    review_config(
+                        "If the service works, correct the health check (path, port, matcher) to what it serves",
+                        None,
+                    ),
+                ],
+            ));
+        } else if unhealthy > 0 {
+            out.push(finding(
+                FindingCode::AlbTargetsUnhealthy,
+                if count_502 > 0 { Severity::Warning } else { Severity::Info },
+                Confidence::High,
+                Layer::Application,
+                format!(
+                    "{unhealthy} of {} target(s) of {} fail their health checks",
+                    targets.len(),
+                    pool.name
+                ),
+                format!(
+                    "{}. The ALB stops routing to them; {healthy} healthy target(s) carry the load. \
+                     Requests already on a target when it turned unhealthy can fail.",
+                    reasons.join("; ")
+                ),
+                evidence.clone(),
+                "DescribeTargetHealth shows the targets healthy again.",
+                vec![
+                    check_backend("Check the unhealthy targets' service and logs", None),
+                    scale_backend("If they fail under load, add capacity", None),
+                ],
+            ));
+        }
+
+        if unused > 0 && in_service > 0 {
+            let list: Vec<String> = targets
+                .iter()
+                .filter(|(_, t)| t.health == HealthState::Unused)
+                .map(|(_, t)| reason_text(t, pool))
+                .collect();
+            out.push(finding(
+                FindingCode::AlbTargetsUnused,
+                Severity::Info,
+                Confidence::High,
+                Layer::AwsAlb,
+                format!("{unused} target(s) of {} are registered but unused", pool.name),
+                format!("{}. They get no traffic.", list.join("; ")),
+                evidence.clone(),
+                "DescribeTargetHealth no longer lists them as unused.",
+                vec![check_backend(
+                    "Start or deregister the stopped instances; enable the targets' zones on the load balancer",
+                    None,
+                )],
+            ));
+        }
+
+        if draining > 0 {
+            let names: Vec<String> = targets
+                .iter()
+                .filter(|(_, t)| t.health == HealthState::Draining)
+                .map(|(_, t)| t.endpoint_or_id())
+                .collect();
+            // 502s whose target is a draining one tie the two together.
+            let on_draining = lines_where(ev, is_502);
+            let tied: u64 = on_draining
+                .targets
+                .iter()
+                .filter(|(t, _)| {
+                    names.iter().any(|n| {
+                        n == t
+                            || t.strip_prefix(n.as_str())
+                                .is_some_and(|r| r.starts_with(':'))
+                    })
+                })
+                .map(|(_, n)| n)
+                .sum();
+            let delay = pool_setting(pool, "deregistration_delay.timeout_seconds").unwrap_or("300");
+            let (severity, confidence) = match (tied > 0, count_502 > 0) {
+                (true, _) => (Severity::Critical, Confidence::High),
+                (false, true) => (Severity::Warning, Confidence::Medium),
+                (false, false) => (Severity::Info, Confidence::Low),
+            };
+            let mut items = evidence.clone();
+            if count_502 > 0 {
+                items.extend(items_502.iter().cloned());
+            }
+            out.push(finding(
+                FindingCode::AlbDeregistrationInFlight,
+                severity,
+                confidence,
+                Layer::AwsAlb,
+                format!(
+                    "{draining} target(s) of {} are draining{}",
+                    pool.name,
+                    if count_502 > 0 { " while 502s are served" } else { "" }
+                ),
+                format!(
+                    "{} are being deregistered (a deploy or scale-in); deregistration_delay is {delay} s. \
+                     A target that stops or closes its connections before the delay ends, or a \
+                     request longer than the delay, turns in-flight requests into 502s.{}",
+                    names.join(", "),
+                    if tied > 0 {
+                        format!(" {tied} 502 line(s) name a draining target.")
+                    } else {
+                        String::new()
+                    }
+                ),
+                items,
+                "The 502s continue when no target is draining, or none names a draining target.",
+                vec![
+                    adjust_timeouts(
+                        "Make the service finish in-flight requests on SIGTERM and stay up for the whole deregistration delay",
+                        None,
+                    ),
+                    adjust_timeouts(
+                        "Raise deregistration_delay.timeout_seconds above the longest request",
+                        None,
+                    ),
+                ],
+            ));
+        }
+    }
+}
+
+trait EndpointOrId {
+    fn endpoint_or_id(&self) -> String;
+}
+
+impl EndpointOrId for Target {
+    /// How ALB logs name a target: `ip:port`. Instance targets are logged by their private IP,
+    /// which the provider fills in from EC2 when it can; else the id is used.
+    fn endpoint_or_id(&self) -> String {
+        match (&self.address, self.port) {
+            (Some(a), Some(p)) => format!("{a}:{p}"),
+            _ => self.id.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::alb::shared::tests_support::*;
+    use crate::rules::test_support::run_rule;
+
+    #[test]
+    fn empty_target_group_says_503_not_502() {
+        let ev = alb(&[]);
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].code, FindingCode::AlbNoRegisteredTargets);
+        assert!(f[0].title.contains("503, not 502"), "{}", f[0].title);
+    }
+
+    #[test]
+    fn all_unhealthy_is_fail_open_with_the_reasons() {
+        let ev = alb(&[
+            target("i-1", HealthState::Unhealthy, Some("Target.Timeout")),
+            target(
+                "i-2",
+                HealthState::Unhealthy,
+                Some("Target.ResponseCodeMismatch"),
+            ),
+        ]);
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].code, FindingCode::AlbAllTargetsUnhealthy);
+        assert!(
+            f[0].explanation.contains("timed out after 5 s"),
+            "{}",
+            f[0].explanation
+        );
+        assert!(
+            f[0].explanation.contains("matcher 200"),
+            "{}",
+            f[0].explanation
+        );
+        assert!(f[0].evidence.contains(&"target.0".to_owned()));
+        assert_eq!(f[0].severity, Severity::Critical);
+    }
+
+    #[test]
+    fn some_unhealthy_is_a_warning_only_with_502s() {
+        let mut ev = alb(&[
+            target("i-1", HealthState::Healthy, None),
+            target(
+                "i-2",
+                HealthState::Unhealthy,
+                Some("Target.FailedHealthChecks"),
+            ),
+        ]);
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].code, FindingCode::AlbTargetsUnhealthy);
+        assert_eq!(f[0].severity, Severity::Info);
+        ev.metrics.push(metric_of("HTTPCode_ELB_502_Count", 12.0));
+        crate::describe::describe(&mut ev);
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(f[0].explanation.contains("could not connect"));
+    }
+
+    #[test]
+    fn unused_and_stopped_targets_are_reported() {
+        let ev = alb(&[
+            target("i-1", HealthState::Healthy, None),
+            target("i-2", HealthState::Unused, Some("Target.InvalidState")),
+        ]);
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].code, FindingCode::AlbTargetsUnused);
+        assert!(f[0].explanation.contains("stopped or terminated"));
+        // only unused targets: nothing is in service
+        let ev = alb(&[target(
+            "i-2",
+            HealthState::Unused,
+            Some("Target.InvalidState"),
+        )]);
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].code, FindingCode::AlbNoRegisteredTargets);
+        assert!(
+            f[0].title.contains("no target in service"),
+            "{}",
+            f[0].title
+        );
+    }
+
+    #[test]
+    fn draining_targets_named_by_502_lines_are_critical() {
+        let mut t = target(
+            "i-7",
+            HealthState::Draining,
+            Some("Target.DeregistrationInProgress"),
+        );
+        t.address = Some("10.0.1.7".into());
+        let mut ev = alb(&[target("i-1", HealthState::Healthy, None), t]);
+        // a 502 on 10.0.1.70 is not on the draining 10.0.1.7
+        ev.logs.push(alb_log(&[(
+            LogClass::Status502NoHeader,
+            Some("10.0.1.70:8080"),
+            4,
+            None,
+        )]));
+        crate::describe::describe(&mut ev);
+        let f = run_rule(check, &ev);
+        let d = f
+            .iter()
+            .find(|f| f.code == FindingCode::AlbDeregistrationInFlight)
+            .unwrap();
+        assert_eq!(d.severity, Severity::Warning);
+        ev.logs.clear();
+        let f = run_rule(check, &ev);
+        let d = f
+            .iter()
+            .find(|f| f.code == FindingCode::AlbDeregistrationInFlight)
+            .unwrap();
+        assert_eq!(d.severity, Severity::Info);
+        ev.logs.push(alb_log(&[(
+            LogClass::Status502NoHeader,
+            Some("10.0.1.7:8080"),
+            4,
+            None,
+        )]));
+        crate::describe::describe(&mut ev);
+        let f = run_rule(check, &ev);
+        let d = f
+            .iter()
+            .find(|f| f.code == FindingCode::AlbDeregistrationInFlight)
+            .unwrap();
+        assert_eq!(
+            (d.severity, d.confidence),
+            (Severity::Critical, Confidence::High)
+        );
+        assert!(d.explanation.contains("300 s"));
+    }
+
+    #[test]
+    fn nothing_without_alb_evidence_or_when_health_was_not_read() {
+        let mut ev = alb(&[]);
+        ev.gaps.push(cloud502_model::Gap {
+            scope: "aws:DescribeTargetHealth".into(),
+            kind: cloud502_model::GapKind::Permission,
+            message: "denied".into(),
+            hint: None,
+        });
+        assert!(run_rule(check, &ev).is_empty());
+    }
+
+    use cloud502_model::LogClass;
+}

@@ -1,0 +1,430 @@
+//! What the access log's `ErrorInfo` and `ServerStatus` say about each failed request (KB 2.3,
+//! 2.5 #8, #9, #11): the backend did not answer within `requestTimeout` (a 504 on v2, a 502 on
+//! v1), closed the connection, or answered 502 itself. Fires on `appgw-access` logs whoever read
+//! them: `cloud502 azure` from Log Analytics, or `cloud502 logs` on a saved file.
+
+use crate::remediation::{adjust_timeouts, check_backend, scale_backend};
+use crate::rules::Rule;
+use crate::rules::appgw::shared::{
+    finding, gateway, has_logs, is_v2, lines, lines_where, route_items, routes_of_upstream, value,
+};
+use cloud502_model::{
+    Confidence, Evidence, Finding, FindingCode, Layer, LogClass, LogGroup, Route, Severity,
+};
+
+pub(crate) const RULE: Rule = Rule {
+    name: "appgw_logs",
+    codes: &[
+        FindingCode::AppgwRequestTimeout,
+        FindingCode::AppgwBackendClosedConnection,
+        FindingCode::AppgwBackendReturned502,
+    ],
+    check,
+};
+
+fn check(ev: &Evidence, out: &mut Vec<Finding>) {
+    if !has_logs(ev) {
+        return;
+    }
+    from_backend(ev, out);
+    closed(ev, out);
+    timeouts(ev, out);
+}
+
+/// The routes the logged servers (`ServerRouted`) belong to; every route when none is named
+/// or none matches.
+fn routes_for<'a>(ev: &'a Evidence, upstreams: &[(String, u64)]) -> Vec<&'a Route> {
+    let mut routes: Vec<&Route> = Vec::new();
+    for (u, _) in upstreams {
+        for r in routes_of_upstream(ev, u) {
+            if !routes.iter().any(|x| x.id == r.id) {
+                routes.push(r);
+            }
+        }
+    }
+    if routes.is_empty() {
+        ev.config.routes.iter().collect()
+    } else {
+        routes
+    }
+}
+
+/// `requestTimeout 20 s (HTTP settings web-settings)` for each distinct HTTP settings.
+fn request_timeouts(routes: &[&Route]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in routes {
+        let Some(t) = r.setting("requestTimeout") else {
+            continue;
+        };
+        let text = format!(
+            "requestTimeout {} s{} (HTTP settings {})",
+            t.value,
+            if t.default { ", the default" } else { "" },
+            value(r, "backendHttpSettings").unwrap_or("?")
+        );
+        if !out.contains(&text) {
+            out.push(text);
+        }
+    }
+    out
+}
+
+fn upstream_text(l: &crate::rules::alb::shared::Lines) -> String {
+    if l.targets.is_empty() {
+        String::new()
+    } else {
+        format!(" (ServerRouted: {})", l.target_list())
+    }
+}
+
+/// `ERRORINFO_UPSTREAM_TIMED_OUT` (KB 2.5 #8): v2 retries on a second member and answers 504;
+/// v1 answers 502 after requestTimeout (default 20 s).
+fn timeouts(ev: &Evidence, out: &mut Vec<Finding>) {
+    let sku_v2 = is_v2(ev);
+    // The status the dialect records is what the client got; without it, the SKU decides.
+    let v2_of = |g: &LogGroup| match g.status {
+        Some(504) => true,
+        Some(502) => false,
+        _ => sku_v2 != Some(false),
+    };
+    for v2 in [true, false] {
+        let l = lines_where(ev, |g| g.class == LogClass::ReadTimeout && v2_of(g) == v2);
+        if l.count == 0 {
+            continue;
+        }
+        let routes = routes_for(ev, &l.targets);
+        let timeouts = request_timeouts(&routes);
+        let timeout_text = if timeouts.is_empty() {
+            if v2 {
+                "requestTimeout".to_owned()
+            } else {
+                "requestTimeout (20 s by default)".to_owned()
+            }
+        } else {
+            timeouts.join(", ")
+        };
+        let mut evidence = l.items.clone();
+        evidence.extend(
+            route_items(ev, &routes)
+                .into_iter()
+                .filter(|_| !timeouts.is_empty()),
+        );
+        let (title, explanation, severity) = if v2 {
+            (
+                format!(
+                    "{} request(s) timed out waiting for the backend after {timeout_text}: the v2 gateway retried another member and answered 504, not 502",
+                    l.count
+                ),
+                format!(
+                    "The access log records ERRORINFO_UPSTREAM_TIMED_OUT for {} request(s){}: the \
+                     backend accepted the request but sent no response within the HTTP settings' \
+                     {timeout_text}. Application Gateway v2 then retries the request on a second \
+                     member of the pool and, when that times out too, answers 504. These are the slow-backend 504s next to the 502s, not a cause of 502.",
+                    l.count,
+                    upstream_text(&l)
+                ),
+                Severity::Warning,
+            )
+        } else {
+            (
+                format!(
+                    "{} request(s) got 502 after the backend did not answer within {timeout_text}",
+                    l.count
+                ),
+                format!(
+                    "The access log records ERRORINFO_UPSTREAM_TIMED_OUT for {} request(s){}: the \
+                     backend accepted the request but sent no response within {timeout_text}, and \
+                     the v1 gateway answered 502.",
+                    l.count,
+                    upstream_text(&l)
+                ),
+                Severity::Critical,
+            )
+        };
+        let (rg, gw) = gateway(ev);
+        let settings = routes
+            .first()
+            .and_then(|r| value(r, "backendHttpSettings"))
+            .unwrap_or("<http-settings>");
+        out.push(finding(
+            FindingCode::AppgwRequestTimeout,
+            severity,
+            Confidence::High,
+            Layer::AzureAppgw,
+            title,
+            explanation,
+            evidence,
+            "The same requests sent to the backend directly answer well within requestTimeout, or \
+             the failing rows carry another ErrorInfo.",
+            vec![
+                check_backend(
+                    "Find the slow requests and the backends that served them",
+                    Some(
+                        "AGWAccessLogs | where ErrorInfo == \"ERRORINFO_UPSTREAM_TIMED_OUT\" | summarize count(), max(TimeTaken) by ServerRouted, BackendSettingName, RequestUri | top 20 by count_",
+                    ),
+                ),
+                adjust_timeouts(
+                    "If those requests are expected to be slow (reports, uploads), raise requestTimeout on the HTTP settings; otherwise fix the slow backend",
+                    Some(&format!(
+                        "az network application-gateway http-settings update -g {rg} --gateway-name {gw} -n {settings} --timeout <seconds>"
+                    )),
+                ),
+                scale_backend("If the backend is saturated, add capacity to the pool", None),
+            ],
+        ));
+    }
+}
+
+/// `ERRORINFO_UPSTREAM_CLOSED_CONNECTION` (KB 2.5 #9).
+fn closed(ev: &Evidence, out: &mut Vec<Finding>) {
+    let l = lines(ev, &[LogClass::PrematureClose]);
+    if l.count == 0 {
+        return;
+    }
+    // Fewer than the 502s made another way: a second cause, not the main one.
+    let other = lines_where(ev, |g| {
+        matches!(
+            g.class,
+            LogClass::NoLiveUpstreams | LogClass::Status502FromUpstream
+        ) || (g.class == LogClass::ReadTimeout && g.status == Some(502))
+    });
+    let routes = routes_for(ev, &l.targets);
+    let mut evidence = l.items.clone();
+    if !l.targets.is_empty() {
+        evidence.extend(route_items(ev, &routes));
+    }
+    out.push(finding(
+        FindingCode::AppgwBackendClosedConnection,
+        Severity::Critical,
+        if l.count >= other.count {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        },
+        Layer::AzureAppgw,
+        format!(
+            "{} request(s) got 502: the backend closed the connection before answering (ERRORINFO_UPSTREAM_CLOSED_CONNECTION)",
+            l.count
+        ),
+        format!(
+            "The access log records ERRORINFO_UPSTREAM_CLOSED_CONNECTION for {} request(s){}: the \
+             gateway sent the request and the backend closed or reset the connection without a \
+             response, so the gateway answered 502. A backend process that \
+             crashed or was restarted (a deploy, an OOM kill, a recycled App Service), a request \
+             the backend rejects by closing, or a backend that drops idle keep-alive connections \
+             the gateway is about to reuse are the usual reasons; the gateway's own backend \
+             keep-alive timeout is not documented, so the last is a heuristic.",
+            l.count,
+            upstream_text(&l)
+        ),
+        evidence,
+        "The backend's own logs show it answered those requests (match by time and URI), or the \
+         502 rows carry another ErrorInfo.",
+        vec![
+            check_backend(
+                "Line the failures up with the backend's logs, restarts and deploys at the same times",
+                Some(
+                    "AGWAccessLogs | where ErrorInfo == \"ERRORINFO_UPSTREAM_CLOSED_CONNECTION\" | summarize count() by bin(TimeGenerated, 5m), ServerRouted",
+                ),
+            ),
+            adjust_timeouts(
+                "Make the backend's keep-alive (idle) timeout long, e.g. 120 s or more, so it does not close connections the gateway still reuses (Node.js server.keepAliveTimeout, gunicorn --keep-alive, IIS connectionTimeout)",
+                None,
+            ),
+        ],
+    ));
+}
+
+/// `HttpStatus` 502 with `ServerStatus` 502: the backend made the 502 (KB 2.5 #11).
+fn from_backend(ev: &Evidence, out: &mut Vec<Finding>) {
+    let l = lines(ev, &[LogClass::Status502FromUpstream]);
+    if l.count == 0 {
+        return;
+    }
+    // 502s the gateway made itself, for comparison.
+    let made = lines_where(ev, |g| {
+        matches!(
+            g.class,
+            LogClass::NoLiveUpstreams | LogClass::PrematureClose | LogClass::Status502
+        ) || (g.class == LogClass::ReadTimeout && g.status == Some(502))
+    });
+    let routes = routes_for(ev, &l.targets);
+    let mut evidence = l.items.clone();
+    if !l.targets.is_empty() {
+        evidence.extend(route_items(ev, &routes));
+    }
+    let first = l
+        .targets
+        .first()
+        .map_or_else(|| "<backend-ip>:<port>".to_owned(), |(t, _)| t.clone());
+    let host = routes
+        .first()
+        .and_then(|r| r.server_names.first())
+        .map(String::as_str)
+        .unwrap_or("<host>");
+    let mut f = finding(
+        FindingCode::AppgwBackendReturned502,
+        Severity::Critical,
+        if l.count >= made.count {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        },
+        Layer::Application,
+        format!(
+            "{} request(s) got a 502 the backend itself returned (ServerStatus 502): the gateway relayed it",
+            l.count
+        ),
+        format!(
+            "{} access-log row(s) have HttpStatus 502 and ServerStatus 502{}: the backend answered \
+             502 and the gateway passed it on. The backend is often a proxy \
+             itself (nginx, an ingress controller, App Service's front end) whose own upstream \
+             failed: diagnose that layer next.{}",
+            l.count,
+            upstream_text(&l),
+            if made.count > 0 {
+                format!(" The gateway also made {} 502(s) of its own.", made.count)
+            } else {
+                String::new()
+            }
+        ),
+        evidence,
+        "The 502 rows have an empty ServerStatus or an ErrorInfo (the gateway made them), or the \
+         backend answers the same request with another status.",
+        vec![
+            check_backend(
+                "Call the backend directly with the same Host and path and read who answered (Server header, error page footer)",
+                Some(&format!("curl -sv -H 'Host: {host}' http://{first}/<path>")),
+            ),
+            check_backend(
+                "Diagnose the backend's own layer: its proxy's error log, or the application's logs at the times of the 502s",
+                Some(
+                    "cloud502 nginx --error-log /var/log/nginx/error.log   # on the backend, if it runs nginx",
+                ),
+            ),
+        ],
+    );
+    f.next_command = Some(format!("cloud502 probe http://{first}/"));
+    out.push(f);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::appgw::shared::tests_support::*;
+    use crate::rules::test_support::run_rule;
+
+    fn codes(f: &[Finding]) -> Vec<FindingCode> {
+        f.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn v2_timeouts_say_504_not_502_and_cite_request_timeout() {
+        let mut ev = appgw(&[healthy("10.0.1.4")]);
+        with_log(
+            &mut ev,
+            vec![group(LogClass::ReadTimeout, Some("10.0.1.4:8080"), 9, 504)],
+        );
+        let f = run_rule(check, &ev);
+        assert_eq!(codes(&f), vec![FindingCode::AppgwRequestTimeout]);
+        assert!(f[0].title.contains("504, not 502"), "{}", f[0].title);
+        assert!(f[0].title.starts_with("9 request(s)"), "{}", f[0].title);
+        assert!(
+            f[0].title
+                .contains("requestTimeout 20 s (HTTP settings web-settings)")
+        );
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert_eq!(f[0].evidence, vec!["log.0.group.0", "config.route.0"]);
+    }
+
+    #[test]
+    fn v1_timeouts_are_502s() {
+        let mut ev = appgw(&[healthy("10.0.1.4")]);
+        ev.config.settings.retain(|s| !s.name.starts_with("sku."));
+        ev.config.version = Some("Standard_Medium".into());
+        with_log(
+            &mut ev,
+            vec![group(LogClass::ReadTimeout, Some("10.0.1.4:8080"), 3, 502)],
+        );
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].severity, Severity::Critical);
+        assert!(f[0].title.contains("got 502 after"), "{}", f[0].title);
+        assert!(!f[0].title.contains("504"));
+        // a saved v1 log without config: the status says v1, the default timeout is named
+        let ev = logs_only(vec![group(LogClass::ReadTimeout, None, 3, 502)]);
+        let f = run_rule(check, &ev);
+        assert!(f[0].title.contains("20 s by default"), "{}", f[0].title);
+    }
+
+    #[test]
+    fn closed_connections_from_a_saved_log() {
+        let ev = logs_only(vec![group(
+            LogClass::PrematureClose,
+            Some("10.0.1.5:8080"),
+            4,
+            502,
+        )]);
+        let f = run_rule(check, &ev);
+        assert_eq!(codes(&f), vec![FindingCode::AppgwBackendClosedConnection]);
+        assert_eq!(f[0].layer, Some(Layer::AzureAppgw));
+        assert!(
+            f[0].title.starts_with("4 request(s) got 502"),
+            "{}",
+            f[0].title
+        );
+        assert!(f[0].explanation.contains("10.0.1.5:8080 (4)"));
+        assert_eq!(f[0].evidence, vec!["log.0.group.0"]);
+        assert!(
+            f[0].remediation
+                .iter()
+                .any(|r| r.step.contains("keep-alive"))
+        );
+        assert_eq!(f[0].confidence, Confidence::High);
+        // outnumbered by NO_LIVE 502s: a second cause
+        let ev = logs_only(vec![
+            group(LogClass::PrematureClose, Some("10.0.1.5:8080"), 4, 502),
+            group(LogClass::NoLiveUpstreams, None, 40, 502),
+        ]);
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].confidence, Confidence::Medium);
+    }
+
+    #[test]
+    fn backend_made_502s_look_one_layer_down() {
+        let mut ev = appgw(&[healthy("10.0.1.4")]);
+        with_log(
+            &mut ev,
+            vec![
+                group(
+                    LogClass::Status502FromUpstream,
+                    Some("10.0.1.4:8080"),
+                    20,
+                    502,
+                ),
+                group(LogClass::NoLiveUpstreams, None, 2, 502),
+            ],
+        );
+        let f = run_rule(check, &ev);
+        assert_eq!(codes(&f), vec![FindingCode::AppgwBackendReturned502]);
+        assert_eq!(f[0].layer, Some(Layer::Application));
+        assert_eq!(f[0].confidence, Confidence::High);
+        assert!(f[0].title.starts_with("20 request(s)"));
+        assert_eq!(
+            f[0].next_command.as_deref(),
+            Some("cloud502 probe http://10.0.1.4:8080/")
+        );
+        assert!(f[0].evidence.contains(&"config.route.0".to_owned()));
+    }
+
+    #[test]
+    fn other_dialects_and_other_classes_are_ignored() {
+        let mut ev = appgw(&[healthy("10.0.1.4")]);
+        assert!(run_rule(check, &ev).is_empty());
+        let mut log = appgw_log(vec![group(LogClass::ReadTimeout, None, 3, 504)]);
+        log.dialect = "alb-access".into();
+        ev.logs.push(log);
+        assert!(run_rule(check, &ev).is_empty());
+        let ev = logs_only(vec![group(LogClass::Status504, None, 3, 504)]);
+        assert!(run_rule(check, &ev).is_empty());
+    }
+}

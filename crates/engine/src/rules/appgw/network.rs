@@ -1,0 +1,295 @@
+//! The gateway subnet's NSG and route table (KB 2.2 "Unknown", 2.5 #10): Azure's control plane
+//! reaches the gateway instances through the GatewayManager service tag on 65200-65535 (v2;
+//! 65503-65534 on v1), and v2 needs 0.0.0.0/0 to the Internet. When either is blocked, backend
+//! health comes back Unknown with "could not be retrieved", and the gateway cannot be managed.
+
+use crate::remediation::{check_backend, review_config};
+use crate::rules::Rule;
+use crate::rules::appgw::shared::{
+    CHECK_DEFAULT_ROUTE, CHECK_GATEWAY_MANAGER, by_reason, failed_network_checks, finding,
+    health_command, health_read, is_appgw, is_ip, is_v2, unit_items, units,
+};
+use cloud502_model::{
+    CheckStatus, Confidence, Evidence, Finding, FindingCode, HealthState, Layer, Severity, Target,
+};
+
+pub(crate) const RULE: Rule = Rule {
+    name: "appgw_network",
+    codes: &[FindingCode::AppgwGatewayManagerBlocked],
+    check,
+};
+
+fn check(ev: &Evidence, out: &mut Vec<Finding>) {
+    if !is_appgw(ev) {
+        return;
+    }
+    let failed = failed_network_checks(ev);
+    let read = health_read(ev);
+    let mut unknown: Vec<(String, &Target)> = Vec::new();
+    let mut evidence: Vec<String> = failed.iter().map(|c| c.id.clone()).collect();
+    let mut pool_down = false;
+    if read {
+        for unit in units(ev) {
+            let u: Vec<_> = unit
+                .failing(|r| r == "health-unknown")
+                .into_iter()
+                .filter(|(_, t)| t.health == HealthState::Unknown)
+                .collect();
+            if u.is_empty() {
+                continue;
+            }
+            pool_down |= unit.none_healthy();
+            evidence.extend(unit_items(ev, &unit, &u));
+            unknown.extend(u);
+        }
+    }
+    if failed.is_empty() && unknown.is_empty() {
+        return;
+    }
+    let nsg_pass = ev
+        .checks
+        .iter()
+        .find(|c| c.id == CHECK_GATEWAY_MANAGER && c.status == CheckStatus::Pass);
+    let nsg_read = ev
+        .checks
+        .iter()
+        .any(|c| c.id == CHECK_GATEWAY_MANAGER && c.status != CheckStatus::Skipped);
+    if failed.is_empty() {
+        if let Some(c) = nsg_pass {
+            evidence.push(c.id.clone());
+        }
+    }
+    let (severity, confidence) = match (failed.is_empty(), unknown.is_empty()) {
+        (false, false) => (Severity::Critical, Confidence::High),
+        (false, true) if !read => (Severity::Critical, Confidence::Medium),
+        (false, true) => (Severity::Warning, Confidence::Medium),
+        (true, _) => (
+            if pool_down {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            },
+            if nsg_pass.is_some() {
+                Confidence::Low
+            } else {
+                Confidence::Medium
+            },
+        ),
+    };
+    let ports = match is_v2(ev) {
+        Some(false) => "65503-65534 (v1)",
+        _ => "65200-65535",
+    };
+    let fqdns: Vec<&str> = unknown
+        .iter()
+        .filter_map(|(_, t)| t.address.as_deref())
+        .filter(|a| !is_ip(a))
+        .collect();
+    let title = if failed.is_empty() {
+        format!(
+            "backend health is Unknown for {} server(s): the gateway subnet may block GatewayManager on {ports}{}",
+            unknown.len(),
+            if fqdns.is_empty() {
+                ""
+            } else {
+                ", or the backend FQDN does not resolve"
+            }
+        )
+    } else {
+        format!(
+            "the gateway subnet blocks Azure's management traffic ({}){}",
+            failed
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            if unknown.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ": backend health is Unknown for {} server(s)",
+                    unknown.len()
+                )
+            }
+        )
+    };
+    let mut explanation = String::new();
+    if !failed.is_empty() {
+        explanation.push_str(&format!(
+            "{}. ",
+            failed
+                .iter()
+                .map(|c| format!("{}: {}", c.name, c.detail))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    explanation.push_str(&format!(
+        "Azure reaches the gateway's instances through the GatewayManager service tag on ports \
+         {ports}, and a v2 gateway needs its 0.0.0.0/0 route to go to the Internet; when the \
+         gateway subnet's NSG blocks the first or a UDR sends the second to a firewall or NVA, \
+         backend health cannot be retrieved (Unknown) and configuration changes fail."
+    ));
+    if !unknown.is_empty() {
+        explanation.push_str(&format!(" {}.", by_reason(&unknown)));
+    } else if !read {
+        explanation.push_str(" Backend health was not read, so its state is not known.");
+    } else {
+        explanation.push_str(
+            " Backend health was read without Unknown servers, though: the rule may have been \
+             added since, or traffic is allowed by a rule the check does not model.",
+        );
+    }
+    if failed.is_empty() {
+        explanation.push_str(match (nsg_pass.is_some(), nsg_read) {
+            (true, _) => {
+                " The NSG check passed, so the block is more likely elsewhere: a firewall, a \
+                 route table not read, or, for FQDN backends, DNS."
+            }
+            (false, false) => " The gateway subnet's NSG and route table were not checked.",
+            (false, true) => "",
+        });
+        if !fqdns.is_empty() {
+            explanation.push_str(&format!(
+                " The same message is written when a backend FQDN ({}) cannot be resolved \
+                 (appgw-backend-dns-failed).",
+                fqdns.join(", ")
+            ));
+        }
+    }
+    let mut remediation = vec![review_config(
+        &format!(
+            "Allow inbound TCP {ports} from the GatewayManager service tag (and AzureLoadBalancer) on the gateway subnet's NSG, above any deny rule"
+        ),
+        Some(&format!(
+            "az network nsg rule create -g <nsg-rg> --nsg-name <gateway-subnet-nsg> -n AllowGatewayManager --priority 100 --direction Inbound --access Allow --protocol Tcp --source-address-prefixes GatewayManager --destination-address-prefixes '*' --destination-port-ranges {}",
+            ports.split(' ').next().unwrap_or(ports)
+        )),
+    )];
+    if failed.iter().any(|c| c.id == CHECK_DEFAULT_ROUTE) || failed.is_empty() {
+        remediation.push(review_config(
+            "Remove the 0.0.0.0/0 route of the gateway subnet's route table, or give it next hop Internet (v2 does not support forced tunnelling of its own traffic)",
+            Some("az network route-table route list -g <rt-rg> --route-table-name <gateway-subnet-route-table> -o table"),
+        ));
+    }
+    remediation.push(check_backend(
+        "Read backend health again: the servers leave Unknown once the path is open",
+        Some(&health_command(ev)),
+    ));
+    out.push(finding(
+        FindingCode::AppgwGatewayManagerBlocked,
+        severity,
+        confidence,
+        Layer::AzureAppgw,
+        title,
+        explanation,
+        evidence,
+        "The gateway subnet's effective NSG admits GatewayManager on the port range and its \
+         effective routes send 0.0.0.0/0 to the Internet, while health stays Unknown (then DNS \
+         or a firewall is the cause).",
+        remediation,
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::appgw::shared::tests_support::*;
+    use crate::rules::test_support::run_rule;
+
+    fn unknown_server(address: &str) -> Target {
+        server(
+            address,
+            HealthState::Unknown,
+            Some("health-unknown"),
+            UNKNOWN,
+        )
+    }
+
+    #[test]
+    fn unknown_health_with_a_failing_nsg_check_is_critical() {
+        let mut ev = appgw(&[unknown_server("10.0.1.4"), unknown_server("10.0.1.5")]);
+        host_check(
+            &mut ev,
+            "nsg.gateway-manager",
+            CheckStatus::Fail,
+            "nsg-agw: rule 4096 DenyAllInbound denies GatewayManager on 65200-65535",
+        );
+        let f = run_rule(check, &ev);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].code, FindingCode::AppgwGatewayManagerBlocked);
+        assert_eq!(
+            (f[0].severity, f[0].confidence),
+            (Severity::Critical, Confidence::High)
+        );
+        assert!(
+            f[0].title.contains("GatewayManager inbound on 65200-65535"),
+            "{}",
+            f[0].title
+        );
+        assert!(f[0].explanation.contains("DenyAllInbound"));
+        assert_eq!(f[0].evidence[0], "nsg.gateway-manager");
+        assert!(f[0].evidence.contains(&"target.1".to_owned()));
+    }
+
+    #[test]
+    fn a_failing_check_alone_yields_the_finding() {
+        let mut ev = without_health(appgw(&[]));
+        host_check(
+            &mut ev,
+            "route-table.default-route",
+            CheckStatus::Fail,
+            "rt-agw sends 0.0.0.0/0 to VirtualAppliance 10.0.9.4",
+        );
+        let f = run_rule(check, &ev);
+        assert_eq!(
+            (f[0].severity, f[0].confidence),
+            (Severity::Critical, Confidence::Medium)
+        );
+        assert_eq!(f[0].evidence, vec!["route-table.default-route"]);
+        assert!(
+            f[0].remediation
+                .iter()
+                .any(|r| r.step.contains("0.0.0.0/0"))
+        );
+    }
+
+    #[test]
+    fn unknown_health_with_a_passing_check_is_low_confidence_and_mentions_dns() {
+        let mut ev = appgw(&[unknown_server("api.internal.example")]);
+        host_check(
+            &mut ev,
+            "nsg.gateway-manager",
+            CheckStatus::Pass,
+            "nsg-agw: rule 100 AllowGatewayManager",
+        );
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].confidence, Confidence::Low);
+        assert!(
+            f[0].title.contains("FQDN does not resolve"),
+            "{}",
+            f[0].title
+        );
+        assert!(f[0].explanation.contains("api.internal.example"));
+        assert!(f[0].evidence.contains(&"nsg.gateway-manager".to_owned()));
+        // unchecked NSG: medium
+        let ev = appgw(&[unknown_server("10.0.1.4")]);
+        assert_eq!(run_rule(check, &ev)[0].confidence, Confidence::Medium);
+    }
+
+    #[test]
+    fn v1_names_its_own_port_range() {
+        let mut ev = appgw(&[unknown_server("10.0.1.4")]);
+        ev.config.settings.retain(|s| !s.name.starts_with("sku."));
+        ev.config.version = Some("Standard_Medium".into());
+        let f = run_rule(check, &ev);
+        assert!(f[0].title.contains("65503-65534"), "{}", f[0].title);
+    }
+
+    #[test]
+    fn passing_checks_and_healthy_servers_are_no_finding() {
+        let mut ev = appgw(&[healthy("10.0.1.4")]);
+        host_check(&mut ev, "nsg.gateway-manager", CheckStatus::Pass, "ok");
+        assert!(run_rule(check, &ev).is_empty());
+    }
+}

@@ -1,0 +1,7 @@
+//! Rules about Cloudflare: not proxied, SSL mode, the 52x family, pools and health checks; `shared.rs` holds what they share.
+
+pub(crate) mod not_proxied;
+pub(crate) mod pools;
+pub(crate) mod shared;
+pub(crate) mod ssl_mode;
+pub(crate) mod status_52x;

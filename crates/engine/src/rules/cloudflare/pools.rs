@@ -1,0 +1,786 @@
+//! Origin health as Cloudflare's own monitors see it: load-balancer pools (KB 3.4 #11) and
+//! standalone Health Checks (KB 3.2).
+//!
+//! - `cloudflare-pool-unhealthy`: one finding per pool with unhealthy origins (targets
+//!   `<pool>/<origin>` in group `<pool>`) or with pool health `healthy: false`. Critical when every
+//!   pool of the load balancer (its default pools and fallback pool, else every pool read) is
+//!   unhealthy: Cloudflare has no healthy pool left to steer to. Warning otherwise.
+//! - `cloudflare-healthcheck-unhealthy`: one finding per Health Check (`healthcheck/<name>`) whose
+//!   status is unhealthy.
+//!
+//! Each `failure_reason` (KB 3.2, [C19]) is matched loosely, case-insensitively, to a remediation
+//! step; an unknown reason gets the generic "probe it the monitor's way" step.
+
+use crate::describe::target_id;
+use crate::remediation::{adjust_timeouts, check_backend, restart, review_config, update_tls};
+use crate::rules::Rule;
+use crate::rules::cloudflare::shared::{self as cloudflare, existing};
+use cloud502_model::{
+    Confidence, Evidence, Finding, FindingCode, HealthState, Layer, Remediation, Route, Severity,
+    Target,
+};
+
+pub(crate) const RULE: Rule = Rule {
+    name: "cloudflare_pools",
+    codes: &[
+        FindingCode::CloudflarePoolUnhealthy,
+        FindingCode::CloudflareHealthcheckUnhealthy,
+    ],
+    check,
+};
+
+/// Health Check targets have ids starting with this.
+const HEALTHCHECK_PREFIX: &str = "healthcheck/";
+
+fn check(ev: &Evidence, out: &mut Vec<Finding>) {
+    if !cloudflare::is_cloudflare(ev) {
+        return;
+    }
+    pools(ev, out);
+    healthchecks(ev, out);
+}
+
+fn is_healthcheck(t: &Target) -> bool {
+    t.id.starts_with(HEALTHCHECK_PREFIX) || t.group.as_deref() == Some("healthchecks")
+}
+
+/// The load-balancer routes (`lb: true`).
+fn lb_routes(ev: &Evidence) -> Vec<&Route> {
+    ev.config
+        .routes
+        .iter()
+        .filter(|r| r.setting("lb").is_some_and(|s| s.value == "true"))
+        .collect()
+}
+
+/// The pools the load balancers use: default pools, then the fallback pool; every pool read
+/// (config or targets) when no load balancer names any.
+fn lb_pools(ev: &Evidence) -> Vec<String> {
+    let mut names = Vec::new();
+    for r in lb_routes(ev) {
+        if let Some(d) = r.setting("default_pools") {
+            names.extend(d.value.split_whitespace().map(str::to_owned));
+        }
+        if let Some(p) = &r.pool {
+            names.push(p.clone());
+        }
+        if let Some(f) = r.setting("fallback_pool").filter(|f| !f.value.is_empty()) {
+            names.push(f.value.clone());
+        }
+    }
+    if names.is_empty() {
+        names.extend(ev.config.pools.iter().map(|p| p.name.clone()));
+        names.extend(
+            ev.targets
+                .iter()
+                .filter(|t| !is_healthcheck(t))
+                .filter_map(|t| t.group.clone()),
+        );
+    }
+    crate::rules::dedup(names)
+}
+
+/// The origins of a pool, with their item ids.
+fn members<'a>(ev: &'a Evidence, pool: &str) -> Vec<(usize, &'a Target)> {
+    ev.targets
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !is_healthcheck(t) && t.group.as_deref() == Some(pool))
+        .collect()
+}
+
+/// Whether the pool is unhealthy: pool health says so, or fewer origins are healthy than
+/// `minimum_origins` (1 by default) while some origin's health is known.
+fn pool_unhealthy(ev: &Evidence, pool: &str) -> bool {
+    let setting = ev
+        .config
+        .pool(pool)
+        .and_then(|p| p.setting("healthy"))
+        .map(|s| s.value.as_str());
+    match setting {
+        Some("false") => true,
+        Some("true") => false,
+        _ => {
+            let m = members(ev, pool);
+            let minimum: usize = ev
+                .config
+                .pool(pool)
+                .and_then(|p| p.setting("minimum_origins"))
+                .and_then(|s| s.value.parse().ok())
+                .unwrap_or(1);
+            let healthy = m
+                .iter()
+                .filter(|(_, t)| t.health == HealthState::Healthy)
+                .count();
+            m.iter().any(|(_, t)| t.health == HealthState::Unhealthy) && healthy < minimum
+        }
+    }
+}
+
+/// What a failure reason means and how to fix it (KB 3.2, [C19]); matched loosely.
+fn reason_step(reason: &str) -> Remediation {
+    let r = reason.to_ascii_lowercase();
+    let has = |s: &str| r.contains(s);
+    if has("dns") || has("unknown host") {
+        review_config(
+            &format!(
+                "\"{reason}\": the origin's host name does not resolve; fix its DNS record or \
+                 use the address in the pool"
+            ),
+            None,
+        )
+    } else if has("tls") || has("ssl") || has("certificate") {
+        if has("untrusted") || has("name mismatch") || has("certificate") {
+            update_tls(
+                &format!(
+                    "\"{reason}\": the origin's certificate is not trusted or does not cover the \
+                     monitor's Host; install a certificate valid for the host (a Cloudflare \
+                     Origin CA certificate works) or set the monitor's Host header"
+                ),
+                None,
+            )
+        } else {
+            update_tls(
+                &format!(
+                    "\"{reason}\": the TLS handshake failed; serve TLS 1.2+ with SNI and a \
+                     certificate on the monitored port"
+                ),
+                None,
+            )
+        }
+    } else if has("no route") || has("unreachable") || has("tcp timeout") {
+        review_config(
+            &format!(
+                "\"{reason}\": packets to the origin are dropped or not routed; check the \
+                 address, routes and firewall, and allow Cloudflare's IP ranges"
+            ),
+            None,
+        )
+    } else if has("tcp connection failed") || has("reset") || has("refused") {
+        restart(
+            &format!(
+                "\"{reason}\": nothing accepts connections on the monitored port, or a firewall \
+                 rejects Cloudflare; start the service and allow Cloudflare's IP ranges"
+            ),
+            Some("sudo systemctl restart <service>"),
+        )
+    } else if has("http timeout") || has("timeout") {
+        adjust_timeouts(
+            &format!(
+                "\"{reason}\": the origin answered the monitor too slowly; fix the slow path or \
+                 raise the monitor's timeout"
+            ),
+            None,
+        )
+    } else if has("response code mismatch") || has("body mismatch") || has("mismatch") {
+        adjust_timeouts(
+            &format!(
+                "\"{reason}\": the monitor's path answers another status or body than it \
+                 expects; serve the path with the expected code and body, or fix the monitor's \
+                 path, Host header and expected codes"
+            ),
+            None,
+        )
+    } else if has("invalid response") {
+        check_backend(
+            &format!(
+                "\"{reason}\": the origin's answer is not valid HTTP; read the origin's error \
+                 log for crashes"
+            ),
+            None,
+        )
+    } else {
+        check_backend(
+            &format!("\"{reason}\": probe the origin the way the monitor does"),
+            None,
+        )
+    }
+}
+
+/// `3 x TCP connection failed (a, b, c); 1 x HTTP timeout occurred (d)`.
+fn by_reason(targets: &[(usize, &Target)]) -> String {
+    let mut reasons: Vec<String> = Vec::new();
+    for (_, t) in targets {
+        let r = t.reason.clone().unwrap_or_else(|| "no reason given".into());
+        if !reasons.contains(&r) {
+            reasons.push(r);
+        }
+    }
+    reasons
+        .iter()
+        .map(|r| {
+            let of: Vec<String> = targets
+                .iter()
+                .filter(|(_, t)| t.reason.as_deref().unwrap_or("no reason given") == r)
+                .map(|(_, t)| {
+                    let name = t.id.rsplit('/').next().unwrap_or(&t.id);
+                    match (&t.address, &t.detail) {
+                        (Some(a), Some(d)) => format!("{name} {a}: {d}"),
+                        (Some(a), None) => format!("{name} {a}"),
+                        (None, Some(d)) => format!("{name}: {d}"),
+                        (None, None) => name.to_owned(),
+                    }
+                })
+                .collect();
+            format!("{} x {r} ({})", of.len(), of.join("; "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn reason_steps(targets: &[(usize, &Target)]) -> Vec<Remediation> {
+    let reasons: Vec<&str> = crate::rules::dedup(
+        targets
+            .iter()
+            .filter_map(|(_, t)| t.reason.as_deref())
+            .filter(|r| !r.is_empty())
+            .collect(),
+    );
+    reasons.into_iter().map(reason_step).collect()
+}
+
+fn pools(ev: &Evidence, out: &mut Vec<Finding>) {
+    let route_pools = lb_pools(ev);
+    if route_pools.is_empty() {
+        return;
+    }
+    let all_down = route_pools.iter().all(|p| pool_unhealthy(ev, p));
+    let lbs = lb_routes(ev);
+    let scope = lbs.first().map_or_else(
+        || "every pool read".to_owned(),
+        |r| format!("every pool of load balancer {}", r.target),
+    );
+    let lb_items: Vec<String> = ev
+        .ids_with_prefix("cloudflare.lb.")
+        .into_iter()
+        .filter(|id| {
+            lbs.is_empty()
+                || lbs
+                    .iter()
+                    .any(|r| ev.item(id).is_some_and(|i| i.fact.contains(&r.target)))
+        })
+        .collect();
+    let lb_items = if lb_items.is_empty() {
+        ev.ids_with_prefix("cloudflare.lb.")
+    } else {
+        lb_items
+    };
+    for pool in &route_pools {
+        let m = members(ev, pool);
+        let bad: Vec<(usize, &Target)> = m
+            .iter()
+            .filter(|(_, t)| t.health == HealthState::Unhealthy)
+            .copied()
+            .collect();
+        let unhealthy = pool_unhealthy(ev, pool);
+        if bad.is_empty() && !unhealthy {
+            continue;
+        }
+        let healthy = m
+            .iter()
+            .filter(|(_, t)| t.health == HealthState::Healthy)
+            .count();
+        let mut evidence = existing(
+            ev,
+            [
+                format!("cloudflare.pool.{pool}"),
+                format!("config.pool.{pool}"),
+            ],
+        );
+        evidence.extend(existing(ev, bad.iter().map(|(i, _)| target_id(*i))));
+        evidence.extend(lb_items.iter().cloned());
+        let reasons = if bad.is_empty() {
+            "pool health says unhealthy, with no origin detail".to_owned()
+        } else {
+            by_reason(&bad)
+        };
+        let first_reason = bad
+            .iter()
+            .find_map(|(_, t)| t.reason.as_deref())
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        let (severity, title, impact) = if all_down {
+            (
+                Severity::Critical,
+                format!(
+                    "{scope} is unhealthy; pool {pool}: {} of {} origin(s) down{first_reason}",
+                    bad.len(),
+                    m.len()
+                ),
+                format!(
+                    "No pool of the load balancer ({}) is healthy, so Cloudflare has no healthy \
+                     origin to steer to: it sends traffic to the fallback pool anyway, and \
+                     visitors get 52x errors or the origins' own failures.",
+                    route_pools.join(", ")
+                ),
+            )
+        } else {
+            (
+                Severity::Warning,
+                format!(
+                    "pool {pool}: {} of {} origin(s) unhealthy{first_reason}",
+                    bad.len(),
+                    m.len()
+                ),
+                format!(
+                    "Other pools of the load balancer are healthy ({} of {} pools unhealthy), \
+                     so Cloudflare steers around {}; capacity is reduced.",
+                    route_pools.iter().filter(|p| pool_unhealthy(ev, p)).count(),
+                    route_pools.len(),
+                    if unhealthy {
+                        format!("pool {pool}")
+                    } else {
+                        "the unhealthy origins".to_owned()
+                    }
+                ),
+            )
+        };
+        let mut remediation = vec![check_backend(
+            "Read the pool's health: each origin's healthy flag and failure_reason, per region",
+            Some(&format!(
+                "curl -s https://api.cloudflare.com/client/v4/accounts/<account-id>/load_balancers/pools/{}/health -H \"Authorization: Bearer $CLOUDFLARE_API_TOKEN\"",
+                ev.config
+                    .pool(pool)
+                    .and_then(|p| p.setting("id"))
+                    .map_or("<pool-id>", |s| s.value.as_str())
+            )),
+        )];
+        remediation.extend(reason_steps(&bad));
+        remediation.push(review_config(
+            &format!(
+                "Check the pool's monitor ({}): path, port, expected codes, Host header and \
+                 timeout must match what the origins serve",
+                ev.config
+                    .pool(pool)
+                    .and_then(|p| p.setting("monitor"))
+                    .map_or("none set", |s| s.value.as_str())
+            ),
+            None,
+        ));
+        out.push(Finding {
+            code: FindingCode::CloudflarePoolUnhealthy,
+            severity,
+            confidence: Confidence::High,
+            layer: Some(Layer::Application),
+            title,
+            explanation: format!(
+                "Cloudflare's monitor finds pool {pool} {}: {healthy} healthy origin(s), {} \
+                 unhealthy. {reasons}. {impact} The failure reason names the fix.",
+                if unhealthy { "unhealthy" } else { "degraded" },
+                bad.len()
+            ),
+            evidence: crate::rules::dedup(evidence),
+            locations: Vec::new(),
+            disproved_by: "Pool health read again shows the origins healthy (the monitor \
+                           recovered), or the monitor checks a path, port or Host header that \
+                           real traffic does not use."
+                .to_owned(),
+            remediation,
+            next_command: Some(format!(
+                "cloud502 cloudflare --zone {} --host {}",
+                cloudflare::zone(ev),
+                cloudflare::host(ev)
+            )),
+        });
+    }
+}
+
+fn healthchecks(ev: &Evidence, out: &mut Vec<Finding>) {
+    for (i, t) in ev.targets.iter().enumerate() {
+        if !is_healthcheck(t) || t.health != HealthState::Unhealthy {
+            continue;
+        }
+        let name = t.id.strip_prefix(HEALTHCHECK_PREFIX).unwrap_or(&t.id);
+        let reason = t.reason.as_deref().unwrap_or("no failure reason given");
+        let mut evidence = existing(ev, [format!("cloudflare.healthcheck.{name}"), target_id(i)]);
+        if evidence.is_empty() {
+            evidence = ev.ids_with_prefix("cloudflare.healthcheck.");
+        }
+        let mut remediation = vec![check_backend(
+            "Probe the origin the way the Health Check does",
+            Some(&cloudflare::origin_probe_command(
+                &cloudflare::host(ev),
+                if t.port == Some(80) {
+                    cloud502_model::ProbeScheme::Http
+                } else {
+                    cloud502_model::ProbeScheme::Https
+                },
+                t.address.as_deref().unwrap_or("<origin-ip>"),
+            )),
+        )];
+        if let Some(r) = t.reason.as_deref().filter(|r| !r.is_empty()) {
+            remediation.push(reason_step(r));
+        }
+        remediation.push(review_config(
+            "If the origin is fine, correct the Health Check's path, port, expected codes or \
+             Host header",
+            None,
+        ));
+        out.push(Finding {
+            code: FindingCode::CloudflareHealthcheckUnhealthy,
+            severity: Severity::Warning,
+            confidence: Confidence::High,
+            layer: Some(Layer::Application),
+            title: format!(
+                "Cloudflare Health Check {name} reports {} unhealthy: {reason}",
+                t.endpoint()
+            ),
+            explanation: format!(
+                "The standalone Health Check {name} ({}) fails from Cloudflare's network: \
+                 {reason}. A Health Check does not steer traffic, but it tells why the origin \
+                 fails for Cloudflare.",
+                t.detail.as_deref().unwrap_or("no detail")
+            ),
+            evidence: crate::rules::dedup(evidence),
+            locations: Vec::new(),
+            disproved_by: "The Health Check reads healthy again, or it checks an address, port \
+                           or path that real traffic does not use."
+                .to_owned(),
+            remediation,
+            next_command: None,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::cloudflare::shared::tests_support::*;
+    use crate::rules::test_support::run_rule;
+    use cloud502_model::{Pool, PoolMember, Risk};
+
+    fn origin(
+        pool: &str,
+        name: &str,
+        addr: &str,
+        health: HealthState,
+        reason: Option<&str>,
+    ) -> Target {
+        Target {
+            id: format!("{pool}/{name}"),
+            address: Some(addr.into()),
+            port: None,
+            group: Some(pool.into()),
+            health,
+            reason: reason.map(str::to_owned),
+            detail: Some("response_code 0, rtt 0ms, from WNAM".into()),
+        }
+    }
+
+    /// A load balancer `www.example.com` over pools `eu` (default) and `us` (fallback).
+    fn lb(targets: Vec<Target>, healthy: &[(&str, Option<&str>)]) -> Evidence {
+        let mut ev = cf_zone("full");
+        let mut route = dns_route(1, "www.example.com", true);
+        route.pool = Some("eu".into());
+        route.settings = vec![
+            s("proxied", "true"),
+            s("default_pools", "eu"),
+            s("fallback_pool", "us"),
+            s("lb", "true"),
+        ];
+        ev.config.routes.push(route);
+        for (name, h) in healthy {
+            let mut settings = vec![
+                s("id", &format!("{name}-id")),
+                s("enabled", "true"),
+                s("monitor", "mon-1"),
+            ];
+            if let Some(h) = h {
+                settings.push(s("healthy", h));
+            }
+            ev.config.pools.push(Pool {
+                name: (*name).into(),
+                location: None,
+                members: vec![PoolMember {
+                    address: "198.51.100.1".into(),
+                    location: None,
+                    settings: vec![],
+                }],
+                settings,
+            });
+            ev.add_item(
+                format!("cloudflare.pool.{name}"),
+                "cloudflare:pools",
+                format!("pool {name}"),
+            );
+        }
+        ev.add_item(
+            "cloudflare.lb.0",
+            "cloudflare:load_balancers",
+            "load balancer www.example.com proxied",
+        );
+        ev.targets = targets;
+        ev
+    }
+
+    #[test]
+    fn every_pool_unhealthy_is_critical_with_a_step_per_reason() {
+        let ev = lb(
+            vec![
+                origin(
+                    "eu",
+                    "eu-1",
+                    "198.51.100.1",
+                    HealthState::Unhealthy,
+                    Some("TCP connection failed"),
+                ),
+                origin(
+                    "eu",
+                    "eu-2",
+                    "198.51.100.2",
+                    HealthState::Unhealthy,
+                    Some("TLS untrusted certificate error"),
+                ),
+                origin(
+                    "us",
+                    "us-1",
+                    "198.51.100.3",
+                    HealthState::Unhealthy,
+                    Some("HTTP timeout occurred"),
+                ),
+            ],
+            &[("eu", Some("false")), ("us", Some("false"))],
+        );
+        let f = run_rule(super::check, &ev);
+        assert_eq!(f.len(), 2, "{f:#?}");
+        for x in &f {
+            assert_eq!(x.code, FindingCode::CloudflarePoolUnhealthy);
+            assert_eq!(x.severity, Severity::Critical);
+            assert!(
+                x.title
+                    .starts_with("every pool of load balancer www.example.com"),
+                "{}",
+                x.title
+            );
+            assert!(x.evidence.contains(&"cloudflare.lb.0".to_owned()));
+        }
+        assert!(
+            f[0].title
+                .contains("pool eu: 2 of 2 origin(s) down: TCP connection failed"),
+            "{}",
+            f[0].title
+        );
+        assert!(f[0].evidence.contains(&"cloudflare.pool.eu".to_owned()));
+        assert!(
+            f[0].explanation
+                .contains("1 x TLS untrusted certificate error")
+        );
+        let steps: Vec<&str> = f[0].remediation.iter().map(|r| r.step.as_str()).collect();
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.starts_with("\"TCP connection failed\": nothing accepts")),
+            "{steps:?}"
+        );
+        let tls = f[0]
+            .remediation
+            .iter()
+            .find(|r| r.step.starts_with("\"TLS untrusted"))
+            .unwrap();
+        assert_eq!(tls.risk, Risk::High);
+        assert!(f[1].remediation.iter().any(|r| {
+            r.step.starts_with(
+                "\"HTTP timeout occurred\": the origin answered the monitor too slowly",
+            )
+        }));
+        assert!(
+            f[0].remediation[0]
+                .command
+                .as_deref()
+                .unwrap()
+                .contains("pools/eu-id/health")
+        );
+        assert_cited_exist(&ev, &f);
+    }
+
+    #[test]
+    fn a_healthy_fallback_pool_makes_it_a_warning() {
+        let ev = lb(
+            vec![
+                origin(
+                    "eu",
+                    "eu-1",
+                    "198.51.100.1",
+                    HealthState::Unhealthy,
+                    Some("Response code mismatch error"),
+                ),
+                origin("us", "us-1", "198.51.100.3", HealthState::Healthy, None),
+            ],
+            &[("eu", None), ("us", None)],
+        );
+        let f = run_rule(super::check, &ev);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(
+            f[0].title
+                .starts_with("pool eu: 1 of 1 origin(s) unhealthy: Response code mismatch error"),
+            "{}",
+            f[0].title
+        );
+        assert!(f[0].explanation.contains("1 of 2 pools unhealthy"));
+        // some origins of a pool down, the pool still up: a warning as well
+        let ev = lb(
+            vec![
+                origin(
+                    "eu",
+                    "eu-1",
+                    "198.51.100.1",
+                    HealthState::Unhealthy,
+                    Some("TCP Timeout"),
+                ),
+                origin("eu", "eu-2", "198.51.100.2", HealthState::Healthy, None),
+                origin(
+                    "us",
+                    "us-1",
+                    "198.51.100.3",
+                    HealthState::Unhealthy,
+                    Some("DNS Unknown Host"),
+                ),
+            ],
+            &[("eu", Some("true")), ("us", Some("false"))],
+        );
+        let f = run_rule(super::check, &ev);
+        assert_eq!(f.len(), 2);
+        assert!(f.iter().all(|f| f.severity == Severity::Warning));
+    }
+
+    #[test]
+    fn pool_health_false_without_origin_detail_counts() {
+        let ev = lb(vec![], &[("eu", Some("false")), ("us", Some("false"))]);
+        let f = run_rule(super::check, &ev);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].severity, Severity::Critical);
+        assert!(f[0].explanation.contains("no origin detail"));
+        assert_cited_exist(&ev, &f);
+    }
+
+    #[test]
+    fn healthy_pools_are_no_finding() {
+        let ev = lb(
+            vec![
+                origin("eu", "eu-1", "198.51.100.1", HealthState::Healthy, None),
+                origin("us", "us-1", "198.51.100.3", HealthState::Healthy, None),
+            ],
+            &[("eu", Some("true")), ("us", Some("true"))],
+        );
+        assert!(run_rule(super::check, &ev).is_empty());
+    }
+
+    #[test]
+    fn failure_reasons_match_loosely() {
+        for (reason, starts, risk) in [
+            ("tcp CONNECTION failed", "nothing accepts", Risk::Medium),
+            ("Connection Reset by Peer", "nothing accepts", Risk::Medium),
+            (
+                "HTTP timeout occurred",
+                "the origin answered the monitor too slowly",
+                Risk::Low,
+            ),
+            (
+                "Response code mismatch error",
+                "the monitor's path",
+                Risk::Low,
+            ),
+            (
+                "Response body mismatch error",
+                "the monitor's path",
+                Risk::Low,
+            ),
+            (
+                "TLS untrusted certificate error",
+                "the origin's certificate",
+                Risk::High,
+            ),
+            (
+                "TLS name mismatch error",
+                "the origin's certificate",
+                Risk::High,
+            ),
+            ("TLS protocol error", "the TLS handshake failed", Risk::High),
+            (
+                "TLS Handshake Failure",
+                "the TLS handshake failed",
+                Risk::High,
+            ),
+            (
+                "No route to host error",
+                "packets to the origin",
+                Risk::Medium,
+            ),
+            ("Network Unreachable", "packets to the origin", Risk::Medium),
+            ("TCP Timeout", "packets to the origin", Risk::Medium),
+            ("DNS Unknown Host", "the origin's host name", Risk::Medium),
+            (
+                "HTTP Invalid Response",
+                "the origin's answer is not valid HTTP",
+                Risk::Low,
+            ),
+            ("something new", "probe the origin", Risk::Low),
+        ] {
+            let step = reason_step(reason);
+            assert!(
+                step.step.starts_with(&format!("\"{reason}\": {starts}")),
+                "{reason}: {}",
+                step.step
+            );
+            assert_eq!(step.risk, risk, "{reason}");
+        }
+    }
+
+    #[test]
+    fn an_unhealthy_health_check_is_a_warning_with_its_reason() {
+        let mut ev = cf_zone("full");
+        ev.targets = vec![
+            Target {
+                id: "healthcheck/origin-443".into(),
+                address: Some(ORIGIN.into()),
+                port: Some(443),
+                group: Some("healthchecks".into()),
+                health: HealthState::Unhealthy,
+                reason: Some("TLS name mismatch error".into()),
+                detail: Some("HTTPS GET / on port 443".into()),
+            },
+            Target {
+                id: "healthcheck/paused".into(),
+                address: Some(ORIGIN.into()),
+                port: Some(80),
+                group: Some("healthchecks".into()),
+                health: HealthState::Unavailable,
+                reason: None,
+                detail: Some("HTTP GET / on port 80".into()),
+            },
+        ];
+        ev.add_item(
+            "cloudflare.healthcheck.origin-443",
+            "cloudflare:healthchecks",
+            "origin-443 unhealthy",
+        );
+        ev.add_item(
+            "cloudflare.healthcheck.paused",
+            "cloudflare:healthchecks",
+            "paused suspended",
+        );
+        let f = run_rule(super::check, &ev);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].code, FindingCode::CloudflareHealthcheckUnhealthy);
+        assert_eq!(
+            (f[0].severity, f[0].confidence),
+            (Severity::Warning, Confidence::High)
+        );
+        assert_eq!(
+            f[0].title,
+            "Cloudflare Health Check origin-443 reports 203.0.113.10:443 unhealthy: TLS name mismatch error"
+        );
+        assert_eq!(f[0].evidence, vec!["cloudflare.healthcheck.origin-443"]);
+        assert!(
+            f[0].remediation
+                .iter()
+                .any(|r| r.step.starts_with("\"TLS name mismatch error\""))
+        );
+        // Health checks are not pools.
+        assert!(
+            f.iter()
+                .all(|f| f.code != FindingCode::CloudflarePoolUnhealthy)
+        );
+    }
+}

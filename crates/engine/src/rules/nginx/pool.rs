@@ -1,0 +1,152 @@
+//! max_fails / fail_timeout: one failure marks a server down for fail_timeout, so a short blip
+//! becomes seconds of "no live upstreams" 502s that hide the first error (KB 4.5, 4.7 #9).
+
+use crate::describe::pool_id;
+use crate::remediation::{adjust_timeouts, check_backend};
+use crate::rules::Rule;
+use crate::rules::nginx::shared::{finding, peer, seen};
+use cloud502_model::{Confidence, Evidence, Finding, FindingCode, LogClass, Severity};
+
+pub(crate) const RULE: Rule = Rule {
+    name: "nginx_pool",
+    codes: &[FindingCode::NginxMaxFailsMasking],
+    check,
+};
+
+/// The classes that can mark a server failed (proxy_next_upstream's default `error timeout`).
+const FAILURES: &[LogClass] = &[
+    LogClass::ConnectRefused,
+    LogClass::ConnectFailed,
+    LogClass::ConnectUnreachable,
+    LogClass::ConnectNoSocket,
+    LogClass::ConnectPermission,
+    LogClass::ConnectBacklog,
+    LogClass::ConnectTimeout,
+    LogClass::ReadTimeout,
+    LogClass::PrematureClose,
+    LogClass::ConnectionReset,
+    LogClass::BrokenPipe,
+    LogClass::InvalidHeader,
+    LogClass::TooBigHeader,
+    LogClass::TlsHandshake,
+];
+
+fn check(ev: &Evidence, out: &mut Vec<Finding>) {
+    for pool in &ev.config.pools {
+        let no_live = seen(ev, &[LogClass::NoLiveUpstreams], Some(&pool.name));
+        let mut disabled = seen(ev, &[LogClass::UpstreamDisabled], None);
+        disabled
+            .upstreams
+            .retain(|(u, _)| pool.members.iter().any(|m| peer(&m.address) == *u));
+        if no_live.is_empty() && disabled.upstreams.is_empty() {
+            continue;
+        }
+        let mut causes = Vec::new();
+        let mut evidence = no_live.items.clone();
+        evidence.extend(disabled.items.iter().cloned());
+        for m in &pool.members {
+            let s = seen(ev, FAILURES, Some(&peer(&m.address)));
+            if !s.is_empty() {
+                causes.push(format!(
+                    "{}: {}",
+                    m.address,
+                    s.classes
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                evidence.extend(s.items);
+            }
+        }
+        if ev.item(&pool_id(pool)).is_some() {
+            evidence.push(pool_id(pool));
+        }
+        let params: Vec<String> = pool
+            .members
+            .iter()
+            .map(|m| {
+                let get = |n: &str| m.setting(n).map_or("?", |s| s.value.as_str()).to_owned();
+                format!(
+                    "{} max_fails={} fail_timeout={}",
+                    m.address,
+                    get("max_fails"),
+                    get("fail_timeout")
+                )
+            })
+            .collect();
+        let mut locations: Vec<_> = pool
+            .members
+            .iter()
+            .filter_map(|m| m.location.clone())
+            .collect();
+        locations.extend(pool.location.clone());
+        let first = if causes.is_empty() {
+            "the first failures are not in the logs read".to_owned()
+        } else {
+            format!("the failures that marked them down: {}", causes.join("; "))
+        };
+        out.push(finding(
+            FindingCode::NginxMaxFailsMasking,
+            Severity::Warning,
+            if causes.is_empty() { Confidence::Medium } else { Confidence::High },
+            format!(
+                "upstream {}: max_fails took servers out; {} request(s) then got \"no live upstreams\"",
+                pool.name,
+                no_live.count()
+            ),
+            format!(
+                "In upstream {} ({}), a server that fails max_fails times within fail_timeout \
+                 is skipped for fail_timeout, and when all are skipped nginx answers 502 \"no \
+                 live upstreams\" without trying any. Those 502s outlast the \
+                 failure and hide its cause: {first}.",
+                pool.name,
+                params.join(", ")
+            ),
+            evidence,
+            locations,
+            "No \"upstream server temporarily disabled\" or \"no live upstreams\" lines appear, \
+             or the servers were down for the whole time.",
+            vec![
+                check_backend("Fix the failure that marked the servers down (see the other findings)", None),
+                adjust_timeouts(
+                    "Tune max_fails / fail_timeout (e.g. max_fails=3 fail_timeout=5s), or add \
+                     a backup server",
+                    None,
+                ),
+            ],
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::*;
+
+    #[test]
+    fn no_live_upstreams_names_the_failures_that_marked_servers_down() {
+        let mut ev = nginx(&["10.0.0.5:8080", "10.0.0.6:8080"], Vec::new(), Vec::new());
+        let mut out = Vec::new();
+        check(&ev, &mut out);
+        assert!(out.is_empty());
+        ev.logs.push(error_log(&[
+            (LogClass::ConnectRefused, "10.0.0.5:8080", 2),
+            (LogClass::UpstreamDisabled, "10.0.0.5:8080", 1),
+            (LogClass::NoLiveUpstreams, "app", 7),
+        ]));
+        crate::describe::describe(&mut ev);
+        check(&ev, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].code, FindingCode::NginxMaxFailsMasking);
+        assert_eq!(out[0].confidence, Confidence::High);
+        assert!(out[0].title.contains("7 request(s)"), "{}", out[0].title);
+        assert!(
+            out[0]
+                .explanation
+                .contains("10.0.0.5:8080: connect-refused"),
+            "{}",
+            out[0].explanation
+        );
+    }
+}

@@ -1,0 +1,1021 @@
+//! Why nginx's upstream requests failed, from error.log classes (KB 4.2), access-log upstream timings
+//! (KB 4.4) and a direct probe of each upstream: the causes of KB 4.7, one finding per cause, the
+//! cause with the most failed requests first.
+
+use crate::remediation::update_tls;
+use crate::remediation::{adjust_timeouts, check_backend, restart, review_config, scale_backend};
+use crate::rules::nginx::shared::{
+    Seen, backend_probes, explained_upstreams, finding, keepalive_effective, probe_peer, routes_to,
+    seen, seen_where, upstream_items, upstream_locations,
+};
+use crate::rules::{Rule, cite};
+use cloud502_model::{
+    Confidence, Evidence, Finding, FindingCode, Layer, LogClass as C, Phase, Probe, ProbeErrorKind,
+    Remediation, Severity,
+};
+
+pub(crate) const RULE: Rule = Rule {
+    name: "nginx_upstream",
+    codes: &[
+        FindingCode::NginxUpstreamRefused,
+        FindingCode::NginxUnixSocketFailed,
+        FindingCode::NginxUpstreamUnreachable,
+        FindingCode::NginxEphemeralPortsExhausted,
+        FindingCode::NginxUpstreamClosed,
+        FindingCode::NginxKeepaliveRace,
+        FindingCode::NginxHeaderTooBig,
+        FindingCode::NginxInvalidHeader,
+        FindingCode::NginxNoLiveUpstreams,
+        FindingCode::NginxUpstreamTlsFailed,
+        FindingCode::NginxUpstreamDnsFailed,
+        FindingCode::NginxUpstreamUnresolvableAtLoad,
+        FindingCode::NginxUpstreamTimeout,
+        FindingCode::NginxClientClosed,
+        FindingCode::NginxUpstreamReturned502,
+    ],
+    check,
+};
+
+/// Premature close, reset and broken pipe: a crash, or a keep-alive race when connections are reused.
+const CLOSED: &[C] = &[C::PrematureClose, C::ConnectionReset, C::BrokenPipe];
+
+/// One cause: the classes that show it in logs and the probe errors that show it now.
+struct Cause {
+    code: FindingCode,
+    classes: &'static [C],
+    /// Access-log classes that show it less precisely (used when no error log names it).
+    access: &'static [C],
+    probe: fn(&Probe) -> bool,
+}
+
+fn probe_kind(p: &Probe, kinds: &[ProbeErrorKind]) -> bool {
+    p.error.as_ref().is_some_and(|e| kinds.contains(&e.kind))
+}
+
+const CAUSES: &[Cause] = &[
+    Cause {
+        code: FindingCode::NginxUpstreamRefused,
+        classes: &[C::ConnectRefused, C::ConnectFailed],
+        access: &[C::Status502NoConnect],
+        probe: |p| probe_kind(p, &[ProbeErrorKind::Refused]),
+    },
+    Cause {
+        code: FindingCode::NginxUnixSocketFailed,
+        classes: &[C::ConnectNoSocket, C::ConnectPermission, C::ConnectBacklog],
+        access: &[],
+        probe: |p| {
+            probe_kind(
+                p,
+                &[ProbeErrorKind::NotFound, ProbeErrorKind::PermissionDenied],
+            )
+        },
+    },
+    Cause {
+        code: FindingCode::NginxUpstreamUnreachable,
+        classes: &[C::ConnectUnreachable],
+        access: &[],
+        probe: |p| {
+            p.error
+                .as_ref()
+                .is_some_and(|e| e.kind == ProbeErrorKind::Io && e.phase == Phase::Connect)
+        },
+    },
+    Cause {
+        code: FindingCode::NginxEphemeralPortsExhausted,
+        classes: &[C::ConnectNoPorts],
+        access: &[],
+        probe: |_| false,
+    },
+    Cause {
+        code: FindingCode::NginxNoLiveUpstreams,
+        classes: &[C::NoLiveUpstreams],
+        access: &[],
+        probe: |_| false,
+    },
+    Cause {
+        code: FindingCode::NginxUpstreamClosed,
+        classes: CLOSED,
+        access: &[C::Status502NoHeader],
+        probe: |p| probe_kind(p, &[ProbeErrorKind::Closed]),
+    },
+    Cause {
+        code: FindingCode::NginxHeaderTooBig,
+        classes: &[C::TooBigHeader],
+        access: &[],
+        probe: |p| {
+            p.error.as_ref().is_some_and(|e| {
+                e.kind == ProbeErrorKind::MalformedResponse && e.message.contains("too large")
+            })
+        },
+    },
+    Cause {
+        code: FindingCode::NginxInvalidHeader,
+        classes: &[C::InvalidHeader],
+        access: &[],
+        probe: |p| {
+            p.error.as_ref().is_some_and(|e| {
+                e.kind == ProbeErrorKind::MalformedResponse && !e.message.contains("too large")
+            })
+        },
+    },
+    Cause {
+        code: FindingCode::NginxUpstreamTlsFailed,
+        classes: &[C::TlsHandshake, C::TlsVerify, C::TlsNameMismatch],
+        access: &[],
+        probe: |p| probe_kind(p, &[ProbeErrorKind::TlsHandshake]),
+    },
+    Cause {
+        code: FindingCode::NginxUpstreamDnsFailed,
+        classes: &[C::ResolveFailed],
+        access: &[],
+        probe: |p| probe_kind(p, &[ProbeErrorKind::Dns]),
+    },
+    Cause {
+        code: FindingCode::NginxUpstreamUnresolvableAtLoad,
+        classes: &[C::HostNotFoundAtLoad],
+        access: &[],
+        probe: |_| false,
+    },
+    Cause {
+        code: FindingCode::NginxUpstreamTimeout,
+        classes: &[C::ConnectTimeout, C::ReadTimeout],
+        access: &[C::Status504],
+        probe: |p| probe_kind(p, &[ProbeErrorKind::Timeout]),
+    },
+    Cause {
+        code: FindingCode::NginxUpstreamReturned502,
+        classes: &[],
+        access: &[C::Status502FromUpstream],
+        probe: |p| p.http.as_ref().is_some_and(|h| h.status == 502),
+    },
+    Cause {
+        code: FindingCode::NginxClientClosed,
+        classes: &[],
+        access: &[C::Status499],
+        probe: |_| false,
+    },
+];
+
+fn check(ev: &Evidence, out: &mut Vec<Finding>) {
+    let mut found: Vec<(u64, Finding)> = Vec::new();
+    for cause in CAUSES {
+        let logs = seen(ev, cause.classes, None);
+        // The access log counts the same requests the error log explains; use it only when the
+        // error log is silent about this cause.
+        let mut logs = if cause.classes.is_empty() {
+            // An upstream's own 502 and a client's 499 leave no error.log line: error-log lines
+            // about the same upstream are another cause, and must not hide this one.
+            seen(ev, cause.access, None)
+        } else if logs.is_empty() && !cause.access.is_empty() {
+            access_only(ev, cause.access)
+        } else {
+            logs
+        };
+        // The access-log lines of the same requests the error log explains are cited too.
+        if logs.error_lines > 0 && !cause.access.is_empty() {
+            let names: Vec<&str> = logs.upstreams.iter().map(|(u, _)| u.as_str()).collect();
+            let same = seen_where(ev, cause.access, |u| u.is_some_and(|u| names.contains(&u)));
+            logs.items.extend(same.items);
+        }
+        let probes: Vec<&Probe> = backend_probes(ev).filter(|p| (cause.probe)(p)).collect();
+        if logs.is_empty() && probes.is_empty() {
+            continue;
+        }
+        let mut code = cause.code;
+        if code == FindingCode::NginxUpstreamClosed && keepalive_race(ev, &logs) {
+            code = FindingCode::NginxKeepaliveRace;
+        }
+        // "no connection" in the access log towards a pool name is nginx having no live peer.
+        if code == FindingCode::NginxUpstreamRefused
+            && logs.error_lines == 0
+            && probes.is_empty()
+            && logs
+                .upstreams
+                .iter()
+                .all(|(u, _)| ev.config.pool(u).is_some())
+        {
+            if !seen(ev, &[C::NoLiveUpstreams], None).is_empty() {
+                continue;
+            }
+            code = FindingCode::NginxNoLiveUpstreams;
+        }
+        let f = build(ev, code, &logs, &probes);
+        found.push((logs.count().max(probes.len() as u64), f));
+    }
+    // The cause behind the most failed requests first; ranking keeps this order within a tie.
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
+    out.extend(found.into_iter().map(|(_, f)| f));
+}
+
+/// Access-log lines of these classes for upstreams no error log explains.
+fn access_only(ev: &Evidence, classes: &[C]) -> Seen {
+    let explained = explained_upstreams(ev);
+    let logs = seen(ev, classes, None);
+    if !logs
+        .upstreams
+        .iter()
+        .any(|(u, _)| explained.contains(&u.as_str()))
+    {
+        return logs;
+    }
+    seen_where(ev, classes, |u| u.is_some_and(|u| !explained.contains(&u)))
+}
+
+/// Closures on connections nginx reused: the upstream's idle timeout is shorter than nginx's.
+/// Only when nginx really reuses connections to it (on loopback a new connection also takes
+/// 0.000 s, so $upstream_connect_time alone cannot tell).
+fn keepalive_race(ev: &Evidence, logs: &Seen) -> bool {
+    let effective = logs
+        .upstreams
+        .iter()
+        .any(|(u, _)| routes_to(ev, u).iter().any(|r| keepalive_effective(ev, r)));
+    let reachable = backend_probes(ev)
+        .any(|p| p.error.is_none() && logs.upstreams.iter().any(|(u, _)| *u == probe_peer(p)));
+    effective && (logs.reused > 0 || reachable)
+}
+
+fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Finding {
+    let mut upstreams: Vec<String> = logs.upstreams.iter().map(|(u, _)| u.clone()).collect();
+    for p in probes {
+        let peer = probe_peer(p);
+        if !upstreams.contains(&peer) {
+            upstreams.push(peer);
+        }
+    }
+    let up = if upstreams.is_empty() {
+        "the upstream".to_owned()
+    } else {
+        upstreams.join(", ")
+    };
+    let mut evidence = logs.items.clone();
+    let mut locations = Vec::new();
+    for u in &upstreams {
+        evidence.extend(upstream_items(ev, u));
+        locations.extend(upstream_locations(ev, u));
+        evidence.extend(
+            ev.checks
+                .iter()
+                .filter(|c| c.id.starts_with("host.listening.") && c.id.ends_with(u.as_str()))
+                .map(|c| c.id.clone()),
+        );
+    }
+    for p in probes {
+        evidence.extend(cite(ev, p, &["target", "error", "status", "header"]));
+    }
+    let n = logs.count();
+    let lines = match (logs.error_lines, logs.access_lines) {
+        (0, 0) => "no log lines read mention it".to_owned(),
+        (0, a) => format!("{a} access-log line(s)"),
+        (e, _) => format!("{e} error.log line(s)"),
+    };
+    let quote = logs.quote();
+    let quoted = if quote.is_empty() {
+        String::new()
+    } else {
+        format!(" First seen: {quote}.")
+    };
+    let probed = match probes
+        .first()
+        .and_then(|p| p.error.as_ref().map(|e| (p, e)))
+    {
+        Some((p, e)) => format!(
+            " A direct probe of {} now fails the same way: {}.",
+            probe_peer(p),
+            e.message
+        ),
+        None => match probes.first().and_then(|p| p.http.as_ref().map(|h| (p, h))) {
+            Some((p, h)) => format!(
+                " A direct probe of {} got HTTP {}.",
+                probe_peer(p),
+                h.status
+            ),
+            None => String::new(),
+        },
+    };
+    let confidence = if logs.error_lines > 0 || (logs.access_lines > 0 && !probes.is_empty()) {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
+    let detail = logs.detail.clone().unwrap_or_default();
+    let first = upstreams
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "<upstream>".to_owned());
+    let (host, port) = match first.rsplit_once(':') {
+        Some((h, p)) if !first.starts_with("unix:") => (h.to_owned(), p.to_owned()),
+        _ => (first.clone(), String::new()),
+    };
+    let listen_check = if first.starts_with("unix:") {
+        format!("ls -l {}", first.trim_start_matches("unix:"))
+    } else {
+        format!("ss -ltnp | grep ':{port} '")
+    };
+    let mut severity = Severity::Critical;
+    let mut layer = Layer::Nginx;
+
+    let (title, why, disproved, fixes): (String, String, &str, Vec<Remediation>) = match code {
+        FindingCode::NginxUpstreamRefused => (
+            format!("nginx answers 502: {up} refuses connections (nothing listens there)"),
+            format!(
+                "nginx could not connect to {up}: the connection was refused, so no process \
+                 listens on that address and port, or a firewall rejects it. {lines}."
+            ),
+            "A process listens on the upstream's address and port (ss -ltn) and a request to it \
+             from the nginx host succeeds.",
+            vec![
+                check_backend(
+                    "Check what listens on the upstream port",
+                    Some(&listen_check),
+                ),
+                restart("Start or restart the application", None),
+                review_config(
+                    "If the application listens on another port or address, align the upstream \
+                     `server` / proxy_pass with it",
+                    None,
+                ),
+            ],
+        ),
+        FindingCode::NginxUnixSocketFailed => {
+            let which = if logs.classes.contains(&C::ConnectPermission)
+                || probes
+                    .iter()
+                    .any(|p| probe_kind(p, &[ProbeErrorKind::PermissionDenied]))
+            {
+                "nginx's workers may not open the socket (permission denied)"
+            } else if logs.classes.contains(&C::ConnectBacklog) {
+                "the socket's listen backlog is full (resource temporarily unavailable)"
+            } else {
+                "the socket file does not exist"
+            };
+            (
+                format!("nginx answers 502: cannot connect to the unix socket {up}: {which}"),
+                format!(
+                    "nginx connects to {up} and fails: {which}. nginx logs this at \
+                     [crit] for missing files and permissions. {lines}."
+                ),
+                "The socket exists, nginx's worker user may write to it, and \
+                 `curl --unix-socket <path> http://localhost/` answers.",
+                vec![
+                    check_backend(
+                        "Check the socket file, its owner and mode",
+                        Some(&listen_check),
+                    ),
+                    restart(
+                        "Start the application (php-fpm, gunicorn) that creates the socket",
+                        None,
+                    ),
+                    review_config(
+                        "Make the socket path match (php-fpm `listen`), give nginx's user \
+                         access (`listen.owner`, `listen.mode`), or raise the backlog \
+                         (`listen.backlog`) and the worker count",
+                        None,
+                    ),
+                ],
+            )
+        }
+        FindingCode::NginxUpstreamUnreachable => (
+            format!("nginx answers 502: no network path to {up}"),
+            format!(
+                "Connecting to {up} fails with no route to host or network unreachable. {lines}."
+            ),
+            "The upstream address is reachable from the nginx host (ip route get, nc -vz).",
+            vec![
+                check_backend(
+                    "Trace the route from the nginx host",
+                    Some(&format!("ip route get {host}")),
+                ),
+                review_config("Fix routes, firewalls or security groups on the path", None),
+            ],
+        ),
+        FindingCode::NginxEphemeralPortsExhausted => (
+            format!("nginx answers 502: no free local ports to connect to {up}"),
+            format!(
+                "connect() fails with \"Cannot assign requested address\": every local port \
+                 towards {up} is in use or in TIME_WAIT. {lines}."
+            ),
+            "`ss -s` shows few connections in TIME_WAIT and the port range is not used up.",
+            vec![
+                check_backend(
+                    "Count connections and see the local port range",
+                    Some("ss -s; sysctl net.ipv4.ip_local_port_range"),
+                ),
+                review_config(
+                    "Reuse upstream connections: `keepalive 32;` in the upstream block with \
+                     proxy_http_version 1.1 and proxy_set_header Connection \"\"",
+                    None,
+                ),
+                review_config("Widen net.ipv4.ip_local_port_range", None),
+            ],
+        ),
+        FindingCode::NginxNoLiveUpstreams => (
+            format!("nginx answers 502: every server of upstream {up} is marked down"),
+            format!(
+                "nginx logged \"no live upstreams\": each server of {up} failed max_fails \
+                 times within fail_timeout and is skipped until it expires, so nginx answers \
+                 502 without trying any. {lines}. The first failures name the real \
+                 cause: see the other findings."
+            ),
+            "At least one server of the group answers and no \"upstream server temporarily \
+             disabled\" line precedes the 502s.",
+            vec![
+                check_backend("Probe each server of the group directly", None),
+                restart("Bring the failed servers back", None),
+                review_config(
+                    "Tune max_fails / fail_timeout, or add servers to the group",
+                    None,
+                ),
+            ],
+        ),
+        FindingCode::NginxUpstreamClosed => (
+            format!(
+                "nginx answers 502: {up} closes the connection before sending a response header"
+            ),
+            format!(
+                "{up} accepted the request but closed or reset the connection before any \
+                 response header ({}): a crashing or killed worker, or a worker timeout. {lines}.",
+                if detail.is_empty() {
+                    "premature close".to_owned()
+                } else {
+                    detail.clone()
+                }
+            ),
+            "The application logs no crash or kill at those times and the same requests succeed \
+             when retried.",
+            vec![
+                check_backend(
+                    "Read the application's logs and the kernel log for crashes and OOM kills",
+                    Some("dmesg -T | grep -i -E 'killed process|oom' | tail"),
+                ),
+                adjust_timeouts(
+                    "Raise the application's worker timeout (gunicorn --timeout, php-fpm \
+                     request_terminate_timeout) if it kills slow requests",
+                    None,
+                ),
+                scale_backend("Add workers or memory if they are exhausted", None),
+            ],
+        ),
+        FindingCode::NginxKeepaliveRace => (
+            format!("nginx answers 502: {up} closes kept-alive connections nginx still reuses"),
+            format!(
+                "Requests on reused upstream connections fail with a premature close, reset or \
+                 broken pipe while the upstream itself is up: the upstream's idle timeout is \
+                 shorter than nginx's upstream keepalive_timeout (60 s by default), so nginx \
+                 sends a request on a connection the upstream is closing. {lines}{}.",
+                if logs.reused > 0 {
+                    format!(
+                        ", {} on a reused connection ($upstream_connect_time 0.000)",
+                        logs.reused
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            "The failed requests were on new connections ($upstream_connect_time above 0), or \
+             the upstream's idle timeout is longer than nginx's keepalive_timeout.",
+            vec![
+                adjust_timeouts(
+                    "Make the upstream's keep-alive idle timeout longer than nginx's upstream \
+                     keepalive_timeout, or set keepalive_timeout below the upstream's",
+                    None,
+                ),
+                review_config(
+                    "If the upstream cannot keep connections, disable reuse (`keepalive 0;` or \
+                     remove keepalive)",
+                    None,
+                ),
+            ],
+        ),
+        FindingCode::NginxHeaderTooBig => {
+            let routes: Vec<_> = upstreams.iter().flat_map(|u| routes_to(ev, u)).collect();
+            let sizes: Vec<String> = routes
+                .iter()
+                .filter_map(|r| {
+                    let prefix = r.kind.as_str();
+                    r.setting(&format!("{prefix}_buffer_size")).map(|s| {
+                        if let Some(loc) = &s.location {
+                            locations.push(loc.clone());
+                        }
+                        format!(
+                            "{prefix}_buffer_size {}{}",
+                            s.value,
+                            s.location
+                                .as_ref()
+                                .map(|l| format!(" at {l}"))
+                                .unwrap_or_else(|| " (default: one memory page)".to_owned())
+                        )
+                    })
+                })
+                .collect();
+            let sizes = if sizes.is_empty() {
+                "proxy_buffer_size (default one memory page, 4k or 8k)".to_owned()
+            } else {
+                crate::rules::dedup(sizes).join("; ")
+            };
+            (
+                format!("nginx answers 502: {up} sends a response header larger than {sizes}"),
+                format!(
+                    "The response header from {up} does not fit in the buffer nginx reads it \
+                     into ({sizes}): large cookies, long redirect URLs or many headers. {lines}."
+                ),
+                "The upstream's response header (curl -sv) is smaller than the buffer.",
+                vec![
+                    check_backend(
+                        "Measure the upstream's header size",
+                        Some(&format!(
+                            "curl -s -o /dev/null -D - http://{first}/ | wc -c"
+                        )),
+                    ),
+                    review_config(
+                        "Raise proxy_buffer_size (and proxy_buffers, proxy_busy_buffers_size; \
+                         fastcgi_buffer_size for PHP), e.g. `proxy_buffer_size 16k;`",
+                        None,
+                    ),
+                ],
+            )
+        }
+        FindingCode::NginxInvalidHeader => (
+            format!("nginx answers 502: {up} sends an invalid response header"),
+            format!(
+                "nginx rejected the response header from {up}{}. {lines}.",
+                if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {detail}")
+                }
+            ),
+            "`curl -sv` against the upstream shows a well-formed response header.",
+            vec![
+                check_backend(
+                    "Look at the raw response",
+                    Some(&format!("curl -sv -o /dev/null http://{first}/")),
+                ),
+                review_config(
+                    "Fix the application's headers (control bytes, duplicate or conflicting \
+                     Content-Length / Transfer-Encoding)",
+                    None,
+                ),
+            ],
+        ),
+        FindingCode::NginxUpstreamTlsFailed => {
+            let hint = if detail.contains("wrong version number")
+                || probes.iter().any(|p| {
+                    p.error.as_ref().is_some_and(|e| {
+                        e.message.contains("InvalidContentType")
+                            || e.message.contains("corrupt message")
+                    })
+                }) {
+                "the upstream speaks plain HTTP on that port: use http:// in proxy_pass"
+            } else if detail.contains("alert") || detail.contains("handshake failure") {
+                "the upstream needs SNI: set proxy_ssl_server_name on (and proxy_ssl_name)"
+            } else if logs.classes.contains(&C::TlsVerify) {
+                "the upstream's certificate does not verify: set proxy_ssl_trusted_certificate"
+            } else if logs.classes.contains(&C::TlsNameMismatch) {
+                "the certificate does not match the name: set proxy_ssl_name"
+            } else {
+                "check the scheme, SNI and the trusted CA"
+            };
+            (
+                format!("nginx answers 502: the TLS handshake to {up} fails ({hint})"),
+                format!(
+                    "nginx's TLS handshake to {up} failed{}: {hint}. {lines}.",
+                    if detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({detail})")
+                    }
+                ),
+                "`openssl s_client -connect <upstream> -servername <name>` completes a handshake \
+                 with the settings nginx uses.",
+                vec![
+                    check_backend(
+                        "Handshake with the upstream as nginx would",
+                        Some(&format!(
+                            "openssl s_client -connect {first} -servername {host} </dev/null"
+                        )),
+                    ),
+                    update_tls(
+                        "Fix the scheme, or set proxy_ssl_server_name on / proxy_ssl_name / \
+                         proxy_ssl_trusted_certificate",
+                        None,
+                    ),
+                ],
+            )
+        }
+        FindingCode::NginxUpstreamDnsFailed => (
+            format!("nginx answers 502: {up} does not resolve at request time"),
+            format!(
+                "nginx's resolver could not resolve {up}{}. {lines}.",
+                if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({detail})")
+                }
+            ),
+            "The name resolves through the resolver nginx is configured with.",
+            vec![
+                check_backend(
+                    "Resolve the name through nginx's resolver",
+                    Some(&format!("dig +short {host} @<resolver>")),
+                ),
+                review_config("Fix the DNS record, or the `resolver` directive", None),
+            ],
+        ),
+        FindingCode::NginxUpstreamUnresolvableAtLoad => (
+            format!("nginx cannot load its configuration: upstream host {up} not found"),
+            format!(
+                "nginx logged [emerg] host not found in upstream: at start or reload a name in \
+                 an upstream or proxy_pass did not resolve, so nginx did not start, or kept its \
+                 old configuration. {lines}."
+            ),
+            "`nginx -t` passes now.",
+            vec![
+                check_backend("Test the configuration", Some("nginx -t")),
+                review_config(
+                    "Fix the DNS name, or use a variable with a resolver so it resolves per \
+                     request",
+                    None,
+                ),
+            ],
+        ),
+        FindingCode::NginxUpstreamTimeout => {
+            let (which, setting) = if logs.classes.contains(&C::ConnectTimeout)
+                && !logs.classes.contains(&C::ReadTimeout)
+            {
+                ("connecting to", "proxy_connect_timeout")
+            } else {
+                ("waiting for a response header from", "proxy_read_timeout")
+            };
+            let mut used = String::new();
+            for u in &upstreams {
+                for r in routes_to(ev, u) {
+                    let name = setting.replace("proxy", r.kind.as_str());
+                    if let Some(s) = r.setting(&name) {
+                        if let Some(l) = &s.location {
+                            locations.push(l.clone());
+                        }
+                        if used.is_empty() {
+                            used = format!(
+                                " ({name} {}{})",
+                                s.value,
+                                if s.default { ", the default" } else { "" }
+                            );
+                        }
+                    }
+                }
+            }
+            (
+                format!("nginx answers 504, not 502: it timed out {which} {up}"),
+                format!(
+                    "nginx timed out {which} {up}{used}. A timeout is answered with 504 Gateway \
+                     Time-out, not 502: if clients report 502, look at \
+                     another layer. {lines}."
+                ),
+                "The upstream answers the same request well within the timeout.",
+                vec![
+                    check_backend(
+                        "Time the upstream directly",
+                        Some(&format!(
+                            "curl -s -o /dev/null -w '%{{time_starttransfer}}\\n' http://{first}/"
+                        )),
+                    ),
+                    adjust_timeouts(
+                        &format!("Raise {setting} only if slow requests are expected"),
+                        None,
+                    ),
+                    scale_backend("Add capacity if the upstream is saturated", None),
+                ],
+            )
+        }
+        FindingCode::NginxClientClosed => {
+            severity = Severity::Warning;
+            (
+                format!("{n} requests ended in 499: clients gave up before {up} answered"),
+                format!(
+                    "Status 499 means the client closed the connection before nginx sent the \
+                     response header: the upstream is slow, or the client's \
+                     (or the layer in front's) timeout is short. {lines}."
+                ),
+                "The upstream answers those requests quickly.",
+                vec![
+                    check_backend("Find the slow requests in the access log", None),
+                    adjust_timeouts(
+                        "Align the timeouts of the layer in front with the upstream's latency",
+                        None,
+                    ),
+                ],
+            )
+        }
+        _ => {
+            layer = Layer::Application;
+            (
+                format!("{up} answered 502 itself; nginx only relayed it"),
+                format!(
+                    "The access log shows 502 with an upstream header time: {up} sent the 502, \
+                     nginx did not make it. The application, or a proxy behind it, \
+                     is failing. {lines}."
+                ),
+                "error.log has upstream failures at the same times (then nginx made the 502).",
+                vec![
+                    check_backend(
+                        "Read the application's own logs for those requests (match $request_id)",
+                        None,
+                    ),
+                    check_backend(
+                        "Probe the application directly",
+                        Some(&format!("curl -sv -o /dev/null http://{first}/")),
+                    ),
+                ],
+            )
+        }
+    };
+    let mut f = finding(
+        code,
+        severity,
+        confidence,
+        title,
+        format!("{why}{quoted}{probed}"),
+        evidence,
+        locations,
+        disproved,
+        fixes,
+    );
+    f.layer = Some(layer);
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::*;
+    use cloud502_model::*;
+
+    fn group(class: LogClass, upstream: &str, count: u64) -> LogGroup {
+        LogGroup {
+            class,
+            upstream: Some(upstream.to_owned()),
+            status: class.client_status(),
+            level: Some("error".into()),
+            detail: None,
+            count,
+            reused: None,
+            first_seen: None,
+            last_seen: None,
+            sample: LogSample {
+                line: 3,
+                text: format!("... {class} ..."),
+            },
+        }
+    }
+
+    fn logs(dialect: &str, groups: Vec<LogGroup>) -> LogSummary {
+        LogSummary {
+            id: format!("log.{dialect}"),
+            source: format!("/var/log/nginx/{dialect}.log"),
+            dialect: dialect.into(),
+            lines: 100,
+            matched: groups.iter().map(|g| g.count).sum(),
+            bytes: 0,
+            skipped: LogSkips::default(),
+            first_seen: None,
+            last_seen: None,
+            counts: Vec::new(),
+            groups,
+            samples: Vec::new(),
+        }
+    }
+
+    fn nginx_evidence(logs_: Vec<LogSummary>) -> Evidence {
+        let mut ev = Evidence::new(Subject {
+            kind: ProviderKind::Nginx,
+            id: "nginx".into(),
+        });
+        ev.logs = logs_;
+        crate::describe::describe(&mut ev);
+        ev
+    }
+
+    #[test]
+    fn each_error_class_names_its_cause() {
+        let cases = [
+            (LogClass::ConnectRefused, FindingCode::NginxUpstreamRefused),
+            (
+                LogClass::ConnectNoSocket,
+                FindingCode::NginxUnixSocketFailed,
+            ),
+            (
+                LogClass::ConnectPermission,
+                FindingCode::NginxUnixSocketFailed,
+            ),
+            (
+                LogClass::ConnectUnreachable,
+                FindingCode::NginxUpstreamUnreachable,
+            ),
+            (
+                LogClass::ConnectNoPorts,
+                FindingCode::NginxEphemeralPortsExhausted,
+            ),
+            (LogClass::PrematureClose, FindingCode::NginxUpstreamClosed),
+            (LogClass::ConnectionReset, FindingCode::NginxUpstreamClosed),
+            (LogClass::TooBigHeader, FindingCode::NginxHeaderTooBig),
+            (LogClass::InvalidHeader, FindingCode::NginxInvalidHeader),
+            (LogClass::NoLiveUpstreams, FindingCode::NginxNoLiveUpstreams),
+            (LogClass::TlsHandshake, FindingCode::NginxUpstreamTlsFailed),
+            (LogClass::ResolveFailed, FindingCode::NginxUpstreamDnsFailed),
+            (
+                LogClass::HostNotFoundAtLoad,
+                FindingCode::NginxUpstreamUnresolvableAtLoad,
+            ),
+            (LogClass::ReadTimeout, FindingCode::NginxUpstreamTimeout),
+            (LogClass::ConnectTimeout, FindingCode::NginxUpstreamTimeout),
+        ];
+        for (class, code) in cases {
+            let ev = nginx_evidence(vec![logs(
+                "nginx-error",
+                vec![group(class, "10.0.0.5:8080", 4)],
+            )]);
+            let out = run_rule(check, &ev);
+            assert_eq!(out.len(), 1, "{class}: {out:?}");
+            assert_eq!(out[0].code, code, "{class}");
+            assert_eq!(out[0].confidence, Confidence::High);
+            assert!(out[0].title.contains("10.0.0.5:8080"), "{}", out[0].title);
+            assert_eq!(out[0].evidence, vec!["log.nginx-error.group.0"]);
+        }
+    }
+
+    #[test]
+    fn access_log_signatures_classify_without_an_error_log() {
+        let cases = [
+            (
+                LogClass::Status502NoConnect,
+                FindingCode::NginxUpstreamRefused,
+                Confidence::Medium,
+            ),
+            (
+                LogClass::Status502NoHeader,
+                FindingCode::NginxUpstreamClosed,
+                Confidence::Medium,
+            ),
+            (
+                LogClass::Status502FromUpstream,
+                FindingCode::NginxUpstreamReturned502,
+                Confidence::Medium,
+            ),
+            (
+                LogClass::Status504,
+                FindingCode::NginxUpstreamTimeout,
+                Confidence::Medium,
+            ),
+            (
+                LogClass::Status499,
+                FindingCode::NginxClientClosed,
+                Confidence::Medium,
+            ),
+        ];
+        for (class, code, confidence) in cases {
+            let ev = nginx_evidence(vec![logs(
+                "nginx-access",
+                vec![group(class, "10.0.0.5:8080", 2)],
+            )]);
+            let out = run_rule(check, &ev);
+            assert_eq!(out.len(), 1, "{class}");
+            assert_eq!(
+                (out[0].code, out[0].confidence),
+                (code, confidence),
+                "{class}"
+            );
+        }
+        // An upstream 502 blames the application, not nginx.
+        let ev = nginx_evidence(vec![logs(
+            "nginx-access",
+            vec![group(LogClass::Status502FromUpstream, "10.0.0.5:8080", 2)],
+        )]);
+        assert_eq!(run_rule(check, &ev)[0].layer, Some(Layer::Application));
+    }
+
+    #[test]
+    fn an_upstreams_own_502s_are_reported_beside_its_error_log_lines() {
+        // Some requests to 10.0.0.5 were closed early (error.log); others got the upstream's own
+        // 502 ($upstream_status 502 with a header): two causes, neither hides the other.
+        let ev = nginx_evidence(vec![
+            logs(
+                "nginx-error",
+                vec![group(LogClass::PrematureClose, "10.0.0.5:8080", 3)],
+            ),
+            logs(
+                "nginx-access",
+                vec![
+                    group(LogClass::Status502NoHeader, "10.0.0.5:8080", 3),
+                    group(LogClass::Status502FromUpstream, "10.0.0.5:8080", 6),
+                ],
+            ),
+        ]);
+        let out = run_rule(check, &ev);
+        let codes: Vec<_> = out.iter().map(|f| f.code).collect();
+        assert_eq!(
+            codes,
+            [
+                FindingCode::NginxUpstreamReturned502,
+                FindingCode::NginxUpstreamClosed
+            ],
+            "{out:#?}"
+        );
+        assert_eq!(out[0].evidence, vec!["log.nginx-access.group.1"]);
+        assert!(out[0].title.contains("10.0.0.5:8080"), "{}", out[0].title);
+    }
+
+    #[test]
+    fn the_error_log_explains_access_log_lines_and_the_larger_cause_ranks_first() {
+        let ev = nginx_evidence(vec![
+            logs(
+                "nginx-error",
+                vec![
+                    group(LogClass::ConnectRefused, "10.0.0.5:8080", 2),
+                    group(LogClass::NoLiveUpstreams, "backend", 7),
+                ],
+            ),
+            logs(
+                "nginx-access",
+                vec![group(LogClass::Status502NoConnect, "backend", 9)],
+            ),
+        ]);
+        let codes: Vec<_> = run_rule(check, &ev).iter().map(|f| f.code).collect();
+        assert_eq!(
+            codes,
+            vec![
+                FindingCode::NginxNoLiveUpstreams,
+                FindingCode::NginxUpstreamRefused
+            ]
+        );
+    }
+
+    #[test]
+    fn reused_connections_turn_a_premature_close_into_a_keepalive_race() {
+        let mut g = group(LogClass::Status502NoHeader, "10.0.0.5:8080", 5);
+        g.reused = Some(4);
+        let access = logs("nginx-access", vec![g]);
+        // Without keep-alive in force, 0.000 connect times are just fast connects.
+        let ev = nginx_evidence(vec![access.clone()]);
+        assert_eq!(
+            run_rule(check, &ev)[0].code,
+            FindingCode::NginxUpstreamClosed
+        );
+        let mut ev = nginx(
+            &["10.0.0.5:8080"],
+            vec![setting("keepalive", "32")],
+            vec![
+                setting("proxy_http_version", "1.1"),
+                setting("proxy_set_header Connection", ""),
+            ],
+        );
+        ev.logs.push(access);
+        assert_eq!(
+            run_rule(check, &ev)[0].code,
+            FindingCode::NginxKeepaliveRace
+        );
+    }
+
+    #[test]
+    fn access_lines_for_an_upstream_the_error_log_explains_add_nothing() {
+        let ev = nginx_evidence(vec![
+            logs(
+                "nginx-error",
+                vec![group(LogClass::TooBigHeader, "10.0.0.5:8080", 1)],
+            ),
+            logs(
+                "nginx-access",
+                vec![group(LogClass::Status502NoHeader, "10.0.0.5:8080", 1)],
+            ),
+        ]);
+        let codes: Vec<_> = run_rule(check, &ev).iter().map(|f| f.code).collect();
+        assert_eq!(codes, vec![FindingCode::NginxHeaderTooBig]);
+    }
+
+    #[test]
+    fn a_refusing_backend_probe_alone_is_a_medium_confidence_finding() {
+        let mut p = probe("http://127.0.0.1:8080/");
+        p.id = "upstream.0".into();
+        p.error = Some(ProbeError {
+            phase: Phase::Connect,
+            kind: ProbeErrorKind::Refused,
+            message: "connect to 127.0.0.1:8080 failed: Connection refused".into(),
+        });
+        let mut ev = nginx_evidence(Vec::new());
+        ev.probes.push(p);
+        let out = run_rule(check, &ev);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].code, FindingCode::NginxUpstreamRefused);
+        assert_eq!(out[0].confidence, Confidence::Medium);
+        assert!(out[0].explanation.contains("now fails the same way"));
+    }
+
+    #[test]
+    fn healthy_evidence_gives_nothing() {
+        let mut p = probe("http://127.0.0.1:8080/");
+        p.id = "upstream.0".into();
+        p.http = Some(response(200, ""));
+        let mut ev = nginx_evidence(vec![logs("nginx-error", Vec::new())]);
+        ev.probes.push(p);
+        assert!(run_rule(check, &ev).is_empty());
+    }
+}
