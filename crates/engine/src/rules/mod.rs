@@ -14,7 +14,8 @@ pub(crate) mod nginx;
 /// One rule: a pure function from evidence to findings.
 #[derive(Debug)]
 pub struct Rule {
-    /// The rule's name (its file name).
+    /// The rule's name (its file name before rules were grouped by family; stable, used only in
+    /// debug messages).
     pub name: &'static str,
     /// Every code the rule can emit.
     pub codes: &'static [FindingCode],
