@@ -452,6 +452,14 @@ fn an_azure_redirect_is_not_followed() {
         t.run.stderr
     );
     assert!(!t.run.stderr.contains("/steal"), "{}", t.run.stderr);
+    // ... with the fix, not only the refusal
+    assert!(
+        t.run
+            .stderr
+            .contains("(hint: the token is sent only to --arm-endpoint / --logs-endpoint"),
+        "{}",
+        t.run.stderr
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -59,7 +59,19 @@ pub enum ApiError {
     Invalid(String),
     /// Not sent: the shared request budget (`cloud502 audit`) is spent.
     Spent(String),
+    /// An answer this client does not take (a body over the cap, a redirect, a URL on another
+    /// host): the message, and the fix.
+    Refused {
+        /// What was refused, one line.
+        message: String,
+        /// How to fix it.
+        hint: &'static str,
+    },
 }
+
+/// The fix for a redirect or a poll URL on another host.
+const ORIGIN_HINT: &str = "the token is sent only to --arm-endpoint / --logs-endpoint: for a \
+sovereign cloud or a proxy, pass its URL there";
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -93,6 +105,7 @@ impl std::fmt::Display for ApiError {
             ApiError::Unreachable(e) => write!(f, "cannot reach the endpoint: {e}"),
             ApiError::Invalid(e) => write!(f, "unexpected response: {e}"),
             ApiError::Spent(e) => f.write_str(e),
+            ApiError::Refused { message, .. } => f.write_str(message),
         }
     }
 }
@@ -348,20 +361,30 @@ fn from_http(e: HttpError, timeout: Duration) -> ApiError {
         HttpError::Unreachable(m) => ApiError::Unreachable(m),
         HttpError::Spent(m) => ApiError::Spent(m),
         // A body over the cap, a redirect or a foreign URL: an answer this client does not take.
-        e @ (HttpError::TooLarge { .. }
-        | HttpError::ForeignOrigin { .. }
-        | HttpError::Redirect { .. }
-        | HttpError::Throttled { .. }
-        | HttpError::Budget { .. }) => ApiError::Invalid(e.to_string()),
+        e @ HttpError::TooLarge { .. } => ApiError::Refused {
+            message: e.to_string(),
+            hint: "check that --arm-endpoint / --logs-endpoint name Azure's endpoints: ARM \
+answers are far smaller",
+        },
+        e @ (HttpError::ForeignOrigin { .. } | HttpError::Redirect { .. }) => ApiError::Refused {
+            message: e.to_string(),
+            hint: ORIGIN_HINT,
+        },
+        e @ (HttpError::Throttled { .. } | HttpError::Budget { .. }) => {
+            ApiError::Invalid(e.to_string())
+        }
     }
 }
 
 /// A poll URL refused by the endpoint rule, as the operation's error.
 fn lro_error(e: HttpError, timeout: Duration) -> ApiError {
     match e {
-        HttpError::ForeignOrigin { origin, allowed } => ApiError::Invalid(format!(
-            "the long-running operation's poll URL is on another host ({origin}): not followed, the token is sent only to {allowed}"
-        )),
+        HttpError::ForeignOrigin { origin, allowed } => ApiError::Refused {
+            message: format!(
+                "the long-running operation's poll URL is on another host ({origin}): not followed, the token is sent only to {allowed}"
+            ),
+            hint: ORIGIN_HINT,
+        },
         other => from_http(other, timeout),
     }
 }

@@ -127,6 +127,14 @@ impl Collector<'_> {
             &self.opts.resource_group,
             &self.opts.gateway,
         );
+        // A body over the cap, a redirect, a URL on another host: the network is fine, the
+        // answer is what was refused, and the fix is the refusal's own.
+        if let ApiError::Refused { hint, .. } = &e {
+            return AzureError::Unavailable {
+                message: format!("cannot read Application Gateway {gw:?}: {e}"),
+                hint: (*hint).to_owned(),
+            };
+        }
         let code = e.code().to_owned();
         match (e.status(), code.as_str()) {
             (Some(404), "ResourceGroupNotFound") => AzureError::NotFound {
@@ -464,6 +472,7 @@ fn gap(scope: &str, what: &str, e: &ApiError) -> Gap {
         ApiError::Timeout { .. } => (GapKind::Timeout, Some("raise --timeout".to_owned())),
         ApiError::Unreachable(_) => (GapKind::Unreachable, None),
         ApiError::Invalid(_) => (GapKind::InvalidInput, None),
+        ApiError::Refused { hint, .. } => (GapKind::InvalidInput, Some((*hint).to_owned())),
         ApiError::Spent(_) => (
             GapKind::Other,
             Some("raise the audit's [budget] azure in audit.toml".to_owned()),
