@@ -10,8 +10,8 @@ use crate::describe::log_group_id;
 use crate::remediation::{check_backend, review_config};
 use crate::rules::Rule;
 use cloud502_model::{
-    Confidence, Evidence, Finding, FindingCode, Layer, LogClass, LogSummary, ProviderKind,
-    Remediation, Severity,
+    Confidence, Evidence, Finding, FindingCode, Layer, LogClass, LogGroup, LogSummary,
+    ProviderKind, Remediation, Severity,
 };
 
 pub(crate) const RULE: Rule = Rule {
@@ -33,37 +33,33 @@ pub(crate) fn uncovered(ev: &Evidence, found: &[Finding], out: &mut Vec<Finding>
         .iter()
         .flat_map(|f| f.evidence.iter().map(String::as_str))
         .collect();
-    // Statuses nginx made itself that a finding explains from an error.log: an access log
-    // without upstream fields counts the same requests again, and cannot say which ones.
-    let explained: Vec<u16> = ev
+    let cited = cited.as_slice();
+    // The error.log groups a finding cites: what nginx itself made, and for which upstream.
+    let explained_groups: Vec<&LogGroup> = ev
         .logs
         .iter()
         .filter(|l| l.dialect == "nginx-error")
         .flat_map(|l| {
-            l.groups.iter().enumerate().filter_map(|(i, g)| {
-                cited
-                    .contains(&log_group_id(l, i).as_str())
-                    .then(|| g.class.client_status())
-                    .flatten()
-            })
+            l.groups
+                .iter()
+                .enumerate()
+                .filter(move |(i, _)| cited.contains(&log_group_id(l, *i).as_str()))
+                .map(|(_, g)| g)
         })
+        .collect();
+    // Statuses nginx made itself that a finding explains from an error.log: an access log
+    // without upstream fields counts the same requests again, and cannot say which ones.
+    let explained: Vec<u16> = explained_groups
+        .iter()
+        .filter_map(|g| g.class.client_status())
         .collect();
     // Upstreams whose failures a finding explains from the error.log: an access-log 502 that
     // nginx made for the same upstream (never connected, or no usable header) is the same
     // request seen from the other log, not a second, unexplained cause. The upstream's own
     // 502 (status-502-from-upstream) is never absorbed this way: both causes are reported.
-    let explained_upstreams: Vec<&str> = ev
-        .logs
+    let explained_upstreams: Vec<&str> = explained_groups
         .iter()
-        .filter(|l| l.dialect == "nginx-error")
-        .flat_map(|l| {
-            l.groups.iter().enumerate().filter_map(|(i, g)| {
-                cited
-                    .contains(&log_group_id(l, i).as_str())
-                    .then_some(g.upstream.as_deref())
-                    .flatten()
-            })
-        })
+        .filter_map(|g| g.upstream.as_deref())
         .collect();
     let same_upstream = |a: &str| {
         explained_upstreams
