@@ -14,8 +14,9 @@
 //! 500 made by a proxy is its own internal error (nginx: a rewrite or internal-redirect cycle);
 //! 500 from the application is its own unhandled error.
 
+use super::layer_502::{inspect_command, observed};
 use crate::remediation::{check_backend, review_config, scale_backend};
-use crate::rules::{Rule, cite, front_probes, zone_guess};
+use crate::rules::{Rule, cite, cloudflare_command, front_probes};
 use cloud502_model::{
     CloudflarePage, Confidence, Evidence, Finding, FindingCode, Fingerprint, Layer, Probe,
     Remediation, Severity,
@@ -185,11 +186,7 @@ fn remediation(probe: &Probe, status: u16, layer: Layer) -> Vec<Remediation> {
         )],
         Layer::Cloudflare => vec![check_backend(
             "Read the zone's request records for this status by colo and origin status",
-            Some(&format!(
-                "cloud502 cloudflare --zone {} --host {}",
-                zone_guess(&probe.host),
-                probe.host
-            )),
+            Some(&cloudflare_command(&probe.host)),
         )],
         _ => vec![check_backend(
             "Read the application's own log at the time of the request: a 5xx it made names \
@@ -211,14 +208,12 @@ fn remediation(probe: &Probe, status: u16, layer: Layer) -> Vec<Remediation> {
 }
 
 /// The command that inspects the layer that made the response, with nothing left to fill in.
+/// The next command for a status a proxy made: the same commands the 502 rule gives (a plain
+/// `cloud502 nginx`, which reads every log the config names; `--error-log` would replace them).
 fn next_command(probe: &Probe, layer: Layer) -> Option<String> {
     match layer {
-        Layer::Nginx => Some("cloud502 nginx --error-log /var/log/nginx/error.log".to_owned()),
-        Layer::Cloudflare => Some(format!(
-            "cloud502 cloudflare --zone {} --host {}",
-            zone_guess(&probe.host),
-            probe.host
-        )),
+        Layer::Nginx => Some(inspect_command(layer, probe, None)),
+        Layer::Cloudflare => Some(cloudflare_command(&probe.host)),
         _ => None,
     }
 }
@@ -323,18 +318,6 @@ fn server_header(probe: &Probe) -> Option<String> {
         .map(|h| h.value.chars().take(100).collect())
 }
 
-/// The fingerprint's signals, quoted, for explanations.
-fn observed(fp: &Fingerprint) -> String {
-    if fp.signals.is_empty() {
-        return "no identifying header or error page".to_owned();
-    }
-    fp.signals
-        .iter()
-        .map(|s| format!("{} {} `{}`", s.source, s.name, s.value))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
@@ -393,7 +376,7 @@ mod tests {
         );
         assert_eq!(
             out[0].next_command.as_deref(),
-            Some("cloud502 nginx --error-log /var/log/nginx/error.log")
+            Some("cloud502 nginx   # on the nginx host")
         );
 
         let out = run(503, fingerprint(Layer::AwsAlb, Some(Layer::AwsAlb)));

@@ -323,7 +323,7 @@ fn cloudflare_edge_502(ev: &Evidence, out: &mut Vec<Finding>) {
 }
 
 /// The signals, quoted, for explanations.
-fn observed(fp: &Fingerprint) -> String {
+pub(crate) fn observed(fp: &Fingerprint) -> String {
     if fp.signals.is_empty() {
         return "no identifying header or error page".to_owned();
     }
@@ -338,7 +338,7 @@ fn observed(fp: &Fingerprint) -> String {
 /// `cloud502 nginx` with no flag reads the config and every log it names (a `--error-log` here
 /// would replace them with one file). The application behind a proxy is reached through the
 /// proxy that relayed it (`by`), whose config names it.
-fn inspect_command(layer: Layer, probe: &Probe, by: Option<Layer>) -> String {
+pub(crate) fn inspect_command(layer: Layer, probe: &Probe, by: Option<Layer>) -> String {
     let ip = probe
         .connected
         .as_deref()
