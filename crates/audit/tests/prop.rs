@@ -12,35 +12,11 @@
 
 use cloud502_audit::config::{AuditFile, ConfigError, parse};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence, RngSeed};
 use std::path::Path;
 
-/// A bounded config with a visible seed: `PROPTEST_RNG_SEED` if set, else one from the clock.
-fn config(cases: u32) -> Config {
-    let seed = std::env::var("PROPTEST_RNG_SEED")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64)
-        });
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(cases);
-    eprintln!("proptest: {cases} cases, seed {seed} (replay with PROPTEST_RNG_SEED={seed})");
-    Config {
-        cases,
-        rng_seed: RngSeed::Fixed(seed),
-        // next to this file (the default looks for a lib.rs, which a tests/ file has not)
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/prop.proptest-regressions"
-        )))),
-        ..Config::default()
-    }
-}
+#[path = "../../../tests/support/proptest_config.rs"]
+mod proptest_config;
+use proptest_config::config;
 
 const EXAMPLE: &str = include_str!("../../../examples/scheduling/audit.toml");
 
