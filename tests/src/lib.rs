@@ -58,6 +58,17 @@ impl Run {
     }
 }
 
+/// Every `-o` format of the CLI (crates/cli/src/args.rs `OutputFormat`): the secret tests run each.
+pub const OUTPUT_FORMATS: &[&str] = &[
+    "table",
+    "json",
+    "jsonl",
+    "markdown",
+    "sarif",
+    "junit",
+    "prometheus",
+];
+
 /// Run `cloud502 ARGS` with NO_COLOR unset and a clean log environment.
 pub fn cloud502(args: &[&str]) -> Run {
     cloud502_env(args, &[])

@@ -13,16 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Every `-o` format of the CLI (crates/cli/src/args.rs `OutputFormat`).
-const FORMATS: &[&str] = &[
-    "table",
-    "json",
-    "jsonl",
-    "markdown",
-    "sarif",
-    "junit",
-    "prometheus",
-];
+use cloud502_e2e::OUTPUT_FORMATS as FORMATS;
 
 /// Variables that could pick an Azure credential other than the fake `az`.
 const AZURE_ENV: &[&str] = &[

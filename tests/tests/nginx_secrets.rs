@@ -5,7 +5,7 @@
 
 use cloud502_e2e::nginx::Nginx;
 use cloud502_e2e::server::get;
-use cloud502_e2e::{cloud502, refusing_port};
+use cloud502_e2e::{OUTPUT_FORMATS, cloud502, refusing_port};
 
 const TOKEN: &str = "SENTINEL-nginx-query-token-8c41";
 
@@ -17,15 +17,7 @@ fn a_token_in_a_proxy_pass_query_reaches_no_output_format() {
     // nginx itself wrote the token into its error.log: the test would prove nothing otherwise.
     assert!(nginx.error_log().contains(TOKEN), "{}", nginx.error_log());
     let config = nginx.config();
-    for format in [
-        "table",
-        "json",
-        "jsonl",
-        "markdown",
-        "sarif",
-        "junit",
-        "prometheus",
-    ] {
+    for &format in OUTPUT_FORMATS {
         let run = cloud502(&[
             "nginx",
             "--config",

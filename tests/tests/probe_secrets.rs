@@ -13,15 +13,7 @@ const KEY: &str = "SENTINELkeyP4r8Tw1Vy";
 const QUERY_RAW: &str = "SENTINELqueryH3%2Fj6Nb";
 const PASSWORD: &str = "SENTINELpassW5e2Rt";
 
-const FORMATS: &[&str] = &[
-    "table",
-    "json",
-    "jsonl",
-    "markdown",
-    "sarif",
-    "junit",
-    "prometheus",
-];
+use cloud502_e2e::OUTPUT_FORMATS as FORMATS;
 
 fn assert_no_sentinel(run: &Run, what: &str) {
     for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {

@@ -4,7 +4,7 @@
 //! output format and at every log level, and no sentinel may reach stdout, stderr or a file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use cloud502_e2e::cloud502_env;
+use cloud502_e2e::{OUTPUT_FORMATS, cloud502_env};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 
@@ -86,17 +86,8 @@ fn a_quoted_session_token_reaches_no_output_format_no_log_level_and_no_file() {
         ("AWS_REGION", "us-east-1"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
     ];
-    let formats = [
-        "table",
-        "json",
-        "jsonl",
-        "markdown",
-        "sarif",
-        "junit",
-        "prometheus",
-    ];
     let mut runs = Vec::new();
-    for format in formats {
+    for &format in OUTPUT_FORMATS {
         let run = cloud502_env(
             &["aws", "--endpoint-url", &endpoint, "--tg", TG, "-o", format],
             &env,
