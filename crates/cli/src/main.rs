@@ -145,13 +145,7 @@ fn init_logging(global: &GlobalArgs) {
             filter = filter.add_directive(d);
         }
     }
-    // Colour only on a terminal, and never when --color never or NO_COLOR asks for none.
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let ansi = match global.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => std::io::stderr().is_terminal() && !no_color,
-    };
+    let ansi = colour(global.color, std::io::stderr().is_terminal());
     let _ = tracing_subscriber::fmt()
         .with_ansi(ansi)
         .with_env_filter(filter)
@@ -544,6 +538,16 @@ fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<u8> {
     run_provider(global, &provider, LOCAL_DEADLINE, &opts)
 }
 
+/// Whether to colour a stream: `--color always|never`, else only on a terminal and never when
+/// NO_COLOR is set. The report on stdout and the log lines on stderr follow the same rule.
+fn colour(choice: ColorChoice, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
 /// The output format and render options `-o`, `--color`, NO_COLOR and the terminal ask for.
 fn output(global: &GlobalArgs) -> (Format, RenderOptions) {
     let stdout_tty = std::io::stdout().is_terminal();
@@ -558,12 +562,7 @@ fn output(global: &GlobalArgs) -> (Format, RenderOptions) {
         None if stdout_tty => Format::Table,
         None => Format::Json,
     };
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let color = match global.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => stdout_tty && !no_color,
-    };
+    let color = colour(global.color, stdout_tty);
     (format, RenderOptions { color })
 }
 
