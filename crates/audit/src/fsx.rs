@@ -22,12 +22,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
     ));
     // Metrics, state files and reports can quote what a server sent back: the last gate before
     // a file on disk.
-    let masked;
-    let bytes = match std::str::from_utf8(bytes) {
-        Ok(text) if cloud502_model::secret::any() => {
-            masked = cloud502_model::secret::mask(text).into_owned();
-            masked.as_bytes()
-        }
+    let masked = std::str::from_utf8(bytes)
+        .ok()
+        .map(cloud502_model::secret::mask);
+    let bytes = match &masked {
+        Some(std::borrow::Cow::Owned(text)) => text.as_bytes(),
         _ => bytes,
     };
     let result = (|| {

@@ -190,10 +190,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 fn emit(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
     let mut rendered = Vec::new();
     f(&mut rendered).context("cannot render the output")?;
+    // Copied only when a secret was found in it (a report can be large).
     let rendered = match String::from_utf8(rendered) {
-        Ok(text) => cloud502::model::secret::mask(&text)
-            .into_owned()
-            .into_bytes(),
+        Ok(text) => match cloud502::model::secret::mask(&text) {
+            std::borrow::Cow::Owned(masked) => masked.into_bytes(),
+            std::borrow::Cow::Borrowed(_) => text.into_bytes(),
+        },
         Err(e) => e.into_bytes(),
     };
     let mut stdout = std::io::stdout().lock();
