@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cloud502_aws::{AwsOptions, AwsProvider, Clients, Selector};
+use cloud502_diagnose::{CollectCx, Report, RunOptions, run};
 use cloud502_e2e::moto::Moto;
-use cloud502_engine::{CollectCx, Report, RunOptions, run};
 use std::collections::BTreeSet;
 use std::time::Duration;
 

@@ -538,10 +538,10 @@ fn the_actions_called_are_the_documented_role() {
         .build()
         .unwrap();
     let report = rt
-        .block_on(cloud502_engine::run(
+        .block_on(cloud502_diagnose::run(
             &provider,
-            &cloud502_engine::CollectCx::default(),
-            &cloud502_engine::RunOptions::default(),
+            &cloud502_diagnose::CollectCx::default(),
+            &cloud502_diagnose::RunOptions::default(),
         ))
         .unwrap();
     assert!(report.errors.is_empty(), "{:?}", report.errors);

@@ -871,10 +871,10 @@ fn the_documented_permissions_are_those_the_calls_use() {
         .build()
         .unwrap();
     let report = rt
-        .block_on(cloud502_engine::run(
+        .block_on(cloud502_diagnose::run(
             &provider,
-            &cloud502_engine::CollectCx::default(),
-            &cloud502_engine::RunOptions::default(),
+            &cloud502_diagnose::CollectCx::default(),
+            &cloud502_diagnose::RunOptions::default(),
         ))
         .unwrap();
     assert!(report.errors.is_empty(), "{:?}", report.errors);

@@ -4,7 +4,7 @@
 //!
 //! The format is documented in docs/audit.md; `examples/audit.toml` is a working example.
 
-use cloud502_engine::limits;
+use cloud502_diagnose::limits;
 use cloud502_model::{FailOn, ProviderKind};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -348,7 +348,7 @@ struct ChainKeys {
     layers: Spanned<Vec<Spanned<String>>>,
 }
 
-/// A duration key, at most `max` (see [`cloud502_engine::limits`]): a bigger one would overflow the
+/// A duration key, at most `max` (see [`cloud502_diagnose::limits`]): a bigger one would overflow the
 /// deadlines and windows computed from it.
 fn duration(
     p: &mut Problems<'_>,
@@ -358,7 +358,7 @@ fn duration(
 ) -> Option<Duration> {
     match humantime::parse_duration(v.get_ref().trim()) {
         Ok(d) if d > max => {
-            let e = cloud502_engine::limits::check_duration(what, d, max).err();
+            let e = cloud502_diagnose::limits::check_duration(what, d, max).err();
             p.at(v.span().start, e.unwrap_or_default());
             None
         }
@@ -755,8 +755,8 @@ type Built = Result<Option<ProviderSpec>, Vec<String>>;
 
 /// A provider's own validation message, in the file's terms: its flags (`--endpoint-url`) become
 /// the file's keys (`endpoint_url`), and hints pointing at `--help` are dropped.
-fn provider_error(e: impl Into<cloud502_engine::ProviderError>) -> Vec<String> {
-    let e: cloud502_engine::ProviderError = e.into();
+fn provider_error(e: impl Into<cloud502_diagnose::ProviderError>) -> Vec<String> {
+    let e: cloud502_diagnose::ProviderError = e.into();
     let hint = e
         .hint()
         .filter(|h| !h.contains("--help"))

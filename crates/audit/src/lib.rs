@@ -37,4 +37,4 @@ pub use config::{AuditFile, ConfigError};
 pub use fsx::write_atomic;
 pub use run::{AuditOptions, AuditProgress, Silent, parse_shard, run, select};
 
-pub(crate) use cloud502_engine::now_rfc3339;
+pub(crate) use cloud502_diagnose::now_rfc3339;

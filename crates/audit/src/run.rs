@@ -2,7 +2,7 @@
 //! deadline, every provider's API requests drawn from one budget; then the roll-up.
 
 use crate::config::{AuditFile, ProviderSpec, SubjectSpec};
-use cloud502_engine::{CollectCx, NoProgress, Provider, RequestBudget, RunOptions};
+use cloud502_diagnose::{CollectCx, NoProgress, Provider, RequestBudget, RunOptions};
 use cloud502_model::{
     AuditReport, Evidence, FailOn, FindingCode, Gap, GapKind, ProviderKind, RequestCount, Severity,
     Shard, Subject, SubjectRun, ToolInfo,
@@ -127,7 +127,7 @@ impl AwsClients {
         cell.get_or_init(|| async {
             cloud502_aws::Clients::load(opts, cloud502_aws::CallLog::default())
                 .await
-                .map_err(|e| cloud502_engine::ProviderError::from(e).to_gap("aws-alb"))
+                .map_err(|e| cloud502_diagnose::ProviderError::from(e).to_gap("aws-alb"))
         })
         .await
         .clone()
@@ -240,7 +240,7 @@ pub async fn run(file: &AuditFile, subjects: &[&SubjectSpec], opts: &AuditOption
         })
         .collect();
     requests.sort_by_key(|r| r.provider.as_str());
-    let rollup = cloud502_engine::outcome::rollup(&runs, default_fail_on, requests);
+    let rollup = cloud502_diagnose::outcome::rollup(&runs, default_fail_on, requests);
     AuditReport {
         schema_version: cloud502_model::SCHEMA_VERSION,
         tool: ToolInfo {
@@ -286,7 +286,7 @@ fn failed(
         fail_on,
         severity_overrides: shared.severity_overrides.clone(),
     };
-    cloud502_engine::build_report(evidence, &opts, shared.generated_at.clone())
+    cloud502_diagnose::build_report(evidence, &opts, shared.generated_at.clone())
 }
 
 async fn run_subject(
@@ -308,7 +308,7 @@ async fn run_subject(
         Ok(p) => p,
         Err(gap) => return failed(spec, shared, fail_on, gap),
     };
-    match cloud502_engine::run(provider.as_ref(), &cx, &opts).await {
+    match cloud502_diagnose::run(provider.as_ref(), &cx, &opts).await {
         Ok(report) => report,
         // A usage error found only at run time (the target group does not exist): this subject
         // is not inspected; the others go on.
@@ -328,7 +328,10 @@ enum Ready {
     Other(Box<dyn Provider>),
 }
 
-fn construct(spec: &SubjectSpec, shared: &Shared) -> Result<Ready, cloud502_engine::ProviderError> {
+fn construct(
+    spec: &SubjectSpec,
+    shared: &Shared,
+) -> Result<Ready, cloud502_diagnose::ProviderError> {
     Ok(match &spec.spec {
         ProviderSpec::Aws(options) => {
             Ready::Aws(Box::new(cloud502_aws::AwsProvider::new(options.clone())?))

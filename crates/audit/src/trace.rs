@@ -12,7 +12,7 @@
 
 use crate::config::{AuditFile, Chain};
 use crate::run::{AuditOptions, run};
-use cloud502_engine::{CollectCx, RunOptions};
+use cloud502_diagnose::{CollectCx, RunOptions};
 use cloud502_model::{
     Finding, FindingCode, Hop, HopRole, Layer, ProviderKind, Report, Severity, SubjectRun,
     TraceReport, TraceVerdict,
@@ -235,16 +235,16 @@ pub async fn trace(
         severity_overrides: opts.severity_overrides.clone(),
     };
     let (probe, audit) = tokio::join!(
-        cloud502_engine::run(&provider, &cx, &run_opts),
+        cloud502_diagnose::run(&provider, &cx, &run_opts),
         run(file, &subjects, &opts)
     );
     let probe = match probe {
         Ok(r) => r,
         Err(e) => {
             let mut ev =
-                cloud502_model::Evidence::new(cloud502_engine::Provider::subject(&provider));
+                cloud502_model::Evidence::new(cloud502_diagnose::Provider::subject(&provider));
             ev.gaps.push(e.to_gap("probe"));
-            cloud502_engine::build_report(ev, &run_opts, generated_at.clone())
+            cloud502_diagnose::build_report(ev, &run_opts, generated_at.clone())
         }
     };
     let hops: Vec<Hop> = audit
@@ -270,7 +270,8 @@ pub async fn trace(
         duration_ms: probe.timings.total_ms,
     }];
     runs.extend(audit.subjects);
-    let exit_code = cloud502_engine::outcome::rollup(&runs, run_opts.fail_on, Vec::new()).exit_code;
+    let exit_code =
+        cloud502_diagnose::outcome::rollup(&runs, run_opts.fail_on, Vec::new()).exit_code;
     TraceReport {
         schema_version: cloud502_model::SCHEMA_VERSION,
         tool: audit.tool,
@@ -304,7 +305,7 @@ mod tests {
                 hint: None,
             });
         }
-        let mut r = cloud502_engine::build_report(ev, &RunOptions::default(), String::new());
+        let mut r = cloud502_diagnose::build_report(ev, &RunOptions::default(), String::new());
         r.summary.inspected = inspected;
         r.findings = codes
             .iter()

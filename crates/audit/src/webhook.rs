@@ -233,7 +233,7 @@ impl Webhook {
                 } else if e.is_connect() {
                     "cannot connect".to_owned()
                 } else {
-                    cloud502_engine::remote::one_line(&e.without_url().to_string())
+                    cloud502_diagnose::remote::one_line(&e.without_url().to_string())
                 };
                 Outcome::Failed(format!(
                     "the webhook at {host} failed: {why}; the message will be sent again next run"
@@ -268,7 +268,7 @@ impl Webhook {
 /// the message is then sent, which is the safe side).
 fn read_state(path: &Path) -> Option<State> {
     // Capped: a state file is a few KiB; a device or a huge file in its place is not one.
-    use cloud502_engine::limits;
+    use cloud502_diagnose::limits;
     let bytes = limits::read_capped(path, limits::MAX_SMALL_FILE_BYTES, "a state file").ok()?;
     let text = String::from_utf8(bytes).ok()?;
     match serde_json::from_str::<State>(&text) {

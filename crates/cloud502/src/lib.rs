@@ -131,7 +131,10 @@ pub use cloud502_azure as azure;
 pub use cloud502_cloudflare as cloudflare;
 /// What a collector needs: the `Provider` trait, `CollectCx`, errors and gaps, shared HTTP plumbing.
 pub use cloud502_collect as collect;
-pub use cloud502_engine as engine;
+/// Judging: the rule registry, `diagnose`, ranking, verdicts, `run` and `build_report`.
+pub use cloud502_diagnose as diagnose;
+/// The old name of [`diagnose`] (the crate was `cloud502-engine`), kept so existing callers build.
+pub use cloud502_diagnose as engine;
 #[cfg(any(
     feature = "nginx",
     feature = "aws",
@@ -181,5 +184,5 @@ pub use cloud502_nginx as nginx;
 pub use cloud502_probe as probe;
 pub use cloud502_render as render;
 
-pub use cloud502_engine::{CollectCx, Provider, RunOptions, diagnose, run};
+pub use cloud502_diagnose::{CollectCx, Provider, RunOptions, diagnose, run};
 pub use cloud502_model::{Finding, FindingCode, Report, Verdict};

@@ -164,7 +164,7 @@ fn every_format_for_an_audit() {
 
 #[test]
 fn every_fixture_report_round_trips_so_secret_masking_applies_to_it() {
-    // The engine masks secrets in a report by a JSON round trip (cloud502_engine::mask_secrets):
+    // The engine masks secrets in a report by a JSON round trip (cloud502_diagnose::mask_secrets):
     // a report that does not round-trip would keep its secrets in library use.
     for name in ["nginx-502", "refused-partial", "nginx-incident"] {
         let report = fixture(name);

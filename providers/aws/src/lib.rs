@@ -10,10 +10,10 @@
 //! let provider = AwsProvider::new(AwsOptions::target_group(
 //!     "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef",
 //! ))?;
-//! let report = cloud502_engine::run(
+//! let report = cloud502_diagnose::run(
 //!     &provider,
-//!     &cloud502_engine::CollectCx::default(),
-//!     &cloud502_engine::RunOptions::default(),
+//!     &cloud502_diagnose::CollectCx::default(),
+//!     &cloud502_diagnose::RunOptions::default(),
 //! )
 //! .await?;
 //! println!("{:?}", report.summary.answer);

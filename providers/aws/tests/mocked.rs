@@ -32,7 +32,7 @@ macro_rules! mock_client {
     }};
 }
 use cloud502_aws::{AwsOptions, AwsProvider, CallLog, Clients};
-use cloud502_engine::{CollectCx, RunOptions, run};
+use cloud502_diagnose::{CollectCx, RunOptions, run};
 use cloud502_model::{FindingCode, GapKind, HealthState};
 use elbv2::types::{
     LoadBalancer, Matcher, ProtocolEnum, TargetDescription, TargetGroup, TargetHealth,

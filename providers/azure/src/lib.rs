@@ -13,10 +13,10 @@
 //! let mut options = AzureOptions::new("rg-web", "agw-prod");
 //! options.subscription = Some("00000000-0000-0000-0000-000000000000".into());
 //! let provider = AzureProvider::new(options)?;
-//! let report = cloud502_engine::run(
+//! let report = cloud502_diagnose::run(
 //!     &provider,
-//!     &cloud502_engine::CollectCx::default(),
-//!     &cloud502_engine::RunOptions::default(),
+//!     &cloud502_diagnose::CollectCx::default(),
+//!     &cloud502_diagnose::RunOptions::default(),
 //! )
 //! .await?;
 //! println!("{:?}", report.summary.answer);

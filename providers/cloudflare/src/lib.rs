@@ -16,10 +16,10 @@
 //! let mut options = CloudflareOptions::new("example.com");
 //! options.host = Some("www.example.com".into());
 //! let provider = CloudflareProvider::new(options)?;
-//! let report = cloud502_engine::run(
+//! let report = cloud502_diagnose::run(
 //!     &provider,
-//!     &cloud502_engine::CollectCx::default(),
-//!     &cloud502_engine::RunOptions::default(),
+//!     &cloud502_diagnose::CollectCx::default(),
+//!     &cloud502_diagnose::RunOptions::default(),
 //! )
 //! .await?;
 //! println!("{:?}", report.summary.answer);

@@ -11,10 +11,10 @@
 //!     ..NginxOptions::default()
 //! };
 //! let provider = NginxProvider::new(options)?;
-//! let report = cloud502_engine::run(
+//! let report = cloud502_diagnose::run(
 //!     &provider,
-//!     &cloud502_engine::CollectCx::default(),
-//!     &cloud502_engine::RunOptions::default(),
+//!     &cloud502_diagnose::CollectCx::default(),
+//!     &cloud502_diagnose::RunOptions::default(),
 //! )
 //! .await?;
 //! println!("{:?}", report.summary.answer);
