@@ -1,13 +1,20 @@
-//! The closed list of finding codes. A code is stable: it is never renamed, only added.
+//! The built-in finding codes, and the seam for codes a library user registers at run time. A
+//! code is stable: it is never renamed, only added.
 //!
 //! Each code has a documentation page at `docs/findings/<code>.md`, compiled in so that
 //! `cloud502 explain <code>` works from a lone binary. A missing page is a compile error here
 //! and a named failure in the `every_code_has_a_docs_page` test.
 
 use crate::ProviderKind;
+use crate::custom::{self, CodeText, NameError};
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
+
+/// A finding code that is not built in. Only [`FindingCode::register`] (and reading a report)
+/// makes one, so every custom code is valid kebab-case and not a built-in name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CustomCode(&'static str);
 
 /// What every finding code looks like: kebab-case, lower-case letters and digits.
 pub const CODE_PATTERN: &str = "^[a-z0-9]+(-[a-z0-9]+)*$";
@@ -35,10 +42,14 @@ impl JsonSchema for FindingCode {
 
 macro_rules! finding_codes {
     ($( $(#[$meta:meta])* $variant:ident = $code:literal : $summary:literal, )+) => {
-        /// A stable kebab-case identifier of a kind of finding.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        /// A stable kebab-case identifier of a kind of finding: a built-in one, or one a library
+        /// user registered with [`FindingCode::register`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum FindingCode {
-            $( $(#[$meta])* #[serde(rename = $code)] $variant, )+
+            $( $(#[$meta])* $variant, )+
+            /// A code registered at run time ([`FindingCode::register`]), or read from a report
+            /// written by a build that had it.
+            Custom(CustomCode),
         }
 
         impl FindingCode {
@@ -47,20 +58,29 @@ macro_rules! finding_codes {
 
             /// The kebab-case code.
             pub fn as_str(self) -> &'static str {
-                match self { $( FindingCode::$variant => $code, )+ }
+                match self {
+                    $( FindingCode::$variant => $code, )+
+                    FindingCode::Custom(c) => c.0,
+                }
             }
 
-            /// One line saying what the code means.
+            /// One line saying what the code means (empty for a custom code this process only
+            /// read from a report).
             pub fn summary(self) -> &'static str {
-                match self { $( FindingCode::$variant => $summary, )+ }
+                match self {
+                    $( FindingCode::$variant => $summary, )+
+                    FindingCode::Custom(c) => custom::code_text(c.0).map_or("", |t| t.summary),
+                }
             }
 
-            /// The code's documentation page (Markdown), from `docs/findings/<code>.md`.
+            /// The code's documentation page (Markdown), from `docs/findings/<code>.md`, or the
+            /// text a custom code was registered with.
             pub fn docs(self) -> &'static str {
                 match self {
                     $( FindingCode::$variant => include_str!(concat!(
                         env!("CARGO_MANIFEST_DIR"), "/../../docs/findings/", $code, ".md"
                     )), )+
+                    FindingCode::Custom(c) => custom::code_text(c.0).map_or("", |t| t.docs),
                 }
             }
         }
@@ -274,6 +294,71 @@ impl FindingCode {
     }
 }
 
+impl FindingCode {
+    /// Register a finding code of your own (a rule of an in-house provider), with the one-line
+    /// summary `cloud502 explain --list` shows and the Markdown page `explain` prints. The code
+    /// must be kebab-case and not a built-in one; registering the same code with the same text
+    /// again returns the same code.
+    ///
+    /// ```
+    /// use cloud502_model::FindingCode;
+    /// let code = FindingCode::register("acme-pool-drained", "every member of an Acme pool is draining", "# acme-pool-drained\n").unwrap();
+    /// assert_eq!(code.as_str(), "acme-pool-drained");
+    /// assert_eq!("acme-pool-drained".parse::<FindingCode>(), Ok(code));
+    /// assert!(FindingCode::register("nginx-502", "mine", "").is_err());
+    /// assert!(FindingCode::register("Not Kebab", "", "").is_err());
+    /// ```
+    pub fn register(
+        code: &'static str,
+        summary: &'static str,
+        docs: &'static str,
+    ) -> Result<FindingCode, NameError> {
+        if FindingCode::ALL.iter().any(|c| c.as_str() == code) {
+            return Err(NameError::Taken(code.to_owned()));
+        }
+        custom::register_code(CodeText {
+            code,
+            summary,
+            docs,
+        })
+        .map(|c| FindingCode::Custom(CustomCode(c)))
+    }
+
+    /// The registered custom codes (with their text), in registration order.
+    pub fn registered() -> Vec<FindingCode> {
+        custom::codes()
+            .into_iter()
+            .filter(|c| !c.summary.is_empty() || !c.docs.is_empty())
+            .map(|c| FindingCode::Custom(CustomCode(c.code)))
+            .collect()
+    }
+
+    /// A built-in code by name.
+    fn builtin(s: &str) -> Option<FindingCode> {
+        FindingCode::ALL.iter().copied().find(|c| c.as_str() == s)
+    }
+}
+
+impl Serialize for FindingCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        custom::serialize(self.as_str(), s)
+    }
+}
+
+/// A built-in code, a registered one, or (for a report written by a build that registered codes
+/// this one does not know) a new custom code without text, so such a report still reads.
+impl<'de> Deserialize<'de> for FindingCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = custom::string(d)?;
+        if let Some(c) = FindingCode::builtin(&s) {
+            return Ok(c);
+        }
+        custom::code_from_report(&s)
+            .map(|c| FindingCode::Custom(CustomCode(c)))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::fmt::Display for FindingCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -284,10 +369,12 @@ impl std::str::FromStr for FindingCode {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        FindingCode::ALL
-            .iter()
-            .copied()
-            .find(|c| c.as_str() == s)
+        FindingCode::builtin(s)
+            .or_else(|| {
+                custom::code_text(s)
+                    .filter(|t| !t.summary.is_empty() || !t.docs.is_empty())
+                    .map(|t| FindingCode::Custom(CustomCode(t.code)))
+            })
             .ok_or_else(|| format!("unknown finding code `{s}`"))
     }
 }
@@ -315,6 +402,41 @@ mod tests {
             // serde and as_str agree, so JSON and `explain` use the same spelling.
             assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(s));
         }
+    }
+
+    #[test]
+    fn custom_codes_round_trip_and_unknown_ones_still_read() {
+        let code = FindingCode::register("test-custom-code", "a test code", "# test-custom-code\n")
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(code).unwrap(),
+            serde_json::json!("test-custom-code")
+        );
+        let back: FindingCode = serde_json::from_str("\"test-custom-code\"").unwrap();
+        assert_eq!(back, code);
+        assert_eq!(back.summary(), "a test code");
+        assert!(FindingCode::registered().contains(&code));
+        // Same text again: the same code; other text: refused.
+        assert_eq!(
+            FindingCode::register("test-custom-code", "a test code", "# test-custom-code\n"),
+            Ok(code)
+        );
+        assert!(FindingCode::register("test-custom-code", "other", "").is_err());
+        // A report from a build with codes this one lacks still reads; the code has no text.
+        let other: FindingCode = serde_json::from_str("\"test-from-elsewhere\"").unwrap();
+        assert_eq!(other.as_str(), "test-from-elsewhere");
+        assert_eq!(other.summary(), "");
+        assert!("test-from-elsewhere".parse::<FindingCode>().is_err());
+        // Not kebab-case: refused, in JSON too.
+        assert!(serde_json::from_str::<FindingCode>("\"Bad Code\"").is_err());
+        assert!(FindingCode::register("nginx-502", "x", "").is_err());
+        let kind: ProviderKind = serde_json::from_str("\"test-edge\"").unwrap();
+        assert_eq!(kind.as_str(), "test-edge");
+        assert_eq!(
+            serde_json::from_str::<ProviderKind>("\"nginx\"").unwrap(),
+            ProviderKind::Nginx
+        );
+        assert!(serde_json::from_str::<ProviderKind>("\"Nope!\"").is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod audit;
 mod codes;
 mod config;
+mod custom;
 mod evidence;
 mod finding;
 mod layer;
@@ -18,11 +19,12 @@ mod target;
 mod trace;
 
 pub use audit::{AuditReport, FindingCount, RequestCount, Rollup, Shard, SubjectRun};
-pub use codes::{CODE_PATTERN, FindingCode};
+pub use codes::{CODE_PATTERN, CustomCode, FindingCode};
 pub use config::{
     CheckStatus, ConfigSnapshot, ForwardKind, HostCheck, Pool, PoolMember, Route, Setting,
     SourceLocation,
 };
+pub use custom::{MAX_NAMES, NameError};
 pub use evidence::{
     Evidence, EvidenceItem, Gap, GapKind, LogCount, LogGroup, LogSample, LogSkips, LogSummary,
 };
@@ -40,7 +42,7 @@ pub use trace::{Hop, HopRole, TraceReport, TraceVerdict};
 
 /// The version of the JSON report format. Bump it whenever the JSON Schema changes; the schema
 /// snapshot test fails when the schema changes while this number stays the same.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// The JSON Schema of [`Report`], as `cloud502 schema` prints it.
 pub fn report_schema() -> serde_json::Value {

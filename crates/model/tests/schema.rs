@@ -56,6 +56,10 @@ fn schema_describes_the_report() {
     let code = &schema["$defs"]["FindingCode"];
     assert_eq!(code["type"], "string", "{code}");
     assert_eq!(code["pattern"], cloud502_model::CODE_PATTERN, "{code}");
+    // So are provider kinds (since v7): a library user's own provider names itself.
+    let kind = &schema["$defs"]["ProviderKind"];
+    assert_eq!(kind["type"], "string", "{kind}");
+    assert_eq!(kind["pattern"], cloud502_model::CODE_PATTERN, "{kind}");
     let text = schema.to_string();
     assert!(
         !text.contains("\"nginx-502\""),
