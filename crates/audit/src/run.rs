@@ -285,6 +285,7 @@ fn failed(
     let opts = RunOptions {
         fail_on,
         severity_overrides: shared.severity_overrides.clone(),
+        ..RunOptions::default()
     };
     cloud502_diagnose::build_report(evidence, &opts, shared.generated_at.clone())
 }
@@ -303,6 +304,7 @@ async fn run_subject(
     let opts = RunOptions {
         fail_on,
         severity_overrides: shared.severity_overrides.clone(),
+        ..RunOptions::default()
     };
     let provider: Box<dyn Provider> = match build(spec, shared).await {
         Ok(p) => p,

@@ -74,7 +74,7 @@ pub fn layer_of(kind: ProviderKind) -> Layer {
         ProviderKind::AzureAppgw => Layer::AzureAppgw,
         ProviderKind::Cloudflare => Layer::Cloudflare,
         ProviderKind::Nginx => Layer::Nginx,
-        ProviderKind::Probe | ProviderKind::Logs => Layer::Unknown,
+        ProviderKind::Probe | ProviderKind::Logs | ProviderKind::Custom(_) => Layer::Unknown,
     }
 }
 
@@ -233,6 +233,7 @@ pub async fn trace(
     let run_opts = RunOptions {
         fail_on: opts.fail_on.unwrap_or_default(),
         severity_overrides: opts.severity_overrides.clone(),
+        ..RunOptions::default()
     };
     let (probe, audit) = tokio::join!(
         cloud502_diagnose::run(&provider, &cx, &run_opts),

@@ -274,6 +274,7 @@ fn run_options(global: &GlobalArgs) -> anyhow::Result<RunOptions> {
     Ok(RunOptions {
         fail_on,
         severity_overrides,
+        ..RunOptions::default()
     })
 }
 

@@ -1,4 +1,4 @@
-//! cloud502's engine: judging only. The rule registry, [`diagnose`], the report and the exit code.
+//! cloud502's judging stage: judging only. The rule registry, [`diagnose`], the report and the exit code.
 //!
 //! Data flows one way: a provider collects [`Evidence`], [`diagnose`] turns it into ranked
 //! findings (pure: no I/O, no clock), and [`run`] wraps both into a [`Report`] whose verdict and
@@ -16,5 +16,5 @@ pub use cloud502_collect::{
 pub use cloud502_collect::{describe, http, limits, remote};
 
 pub use cloud502_model::{Evidence, Finding, FindingCode, Report};
-pub use rules::{RULES, Rule, diagnose};
+pub use rules::{CustomRule, RULES, Rule, diagnose, diagnose_with};
 pub use run::{RunOptions, build_report, mask_secrets, now_rfc3339, run};

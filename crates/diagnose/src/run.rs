@@ -1,7 +1,7 @@
 //! `run()`: collect, diagnose, and assemble the report.
 
 use crate::outcome::summarize;
-use crate::{CollectCx, Provider, diagnose};
+use crate::{CollectCx, Provider};
 use cloud502_model::{
     Evidence, FailOn, FindingCode, Report, SCHEMA_VERSION, Severity, Timings, ToolInfo,
 };
@@ -19,6 +19,8 @@ pub struct RunOptions {
     pub fail_on: FailOn,
     /// User overrides of a code's severity (`--severity CODE=LEVEL`).
     pub severity_overrides: BTreeMap<FindingCode, Severity>,
+    /// Rules of your own, run after the built-in ones (see [`crate::rules::CustomRule`]).
+    pub rules: Vec<std::sync::Arc<dyn crate::rules::CustomRule>>,
 }
 
 /// Collect evidence with `provider`, diagnose it and return the report.
@@ -69,7 +71,7 @@ pub async fn run(
 /// Diagnose `evidence` and assemble the report (pure apart from the diagnose timing).
 pub fn build_report(evidence: Evidence, opts: &RunOptions, generated_at: String) -> Report {
     let diagnose_started = Instant::now();
-    let mut findings = diagnose(&evidence);
+    let mut findings = crate::rules::diagnose_with(&evidence, &opts.rules);
     if !opts.severity_overrides.is_empty() {
         for f in &mut findings {
             if let Some(s) = opts.severity_overrides.get(&f.code) {

@@ -54,9 +54,44 @@ pub static RULES: &[Rule] = &[
     generic::logged_5xx::RULE,
 ];
 
+/// A rule of your own, added at run time through [`crate::RunOptions::rules`] (or
+/// [`diagnose_with`]): the seam for an internal platform's provider and its codes (see
+/// docs/extending.md). Like the built-in rules it reads only the evidence and does no I/O.
+pub trait CustomRule: Send + Sync + std::fmt::Debug {
+    /// A short stable name, used only in debug messages.
+    fn name(&self) -> &str;
+    /// Every code the rule can emit (built-in ones, or ones made with
+    /// [`FindingCode::register`]).
+    fn codes(&self) -> Vec<FindingCode>;
+    /// The check itself: push a finding per cause seen in `evidence`.
+    fn check(&self, evidence: &Evidence, out: &mut Vec<Finding>);
+}
+
 /// Run every rule and rank the findings: the first is the most likely answer to "why 502?".
 pub fn diagnose(evidence: &Evidence) -> Vec<Finding> {
+    diagnose_with(evidence, &[])
+}
+
+/// [`diagnose`] with rules of your own, run after the built-in ones and ranked with them. Their
+/// findings cite evidence ids like any other; counted 5xx log lines they cite are not reported
+/// again as unexplained (`logged-5xx`).
+pub fn diagnose_with(
+    evidence: &Evidence,
+    custom: &[std::sync::Arc<dyn CustomRule>],
+) -> Vec<Finding> {
     let mut findings = Vec::new();
+    for rule in custom {
+        let start = findings.len();
+        rule.check(evidence, &mut findings);
+        let declared = rule.codes();
+        debug_assert!(
+            findings[start..].iter().all(|f| declared.contains(&f.code)),
+            "custom rule {} emitted a code it does not declare",
+            rule.name()
+        );
+    }
+    // Built-in rules first in ranking ties: move the custom findings behind them below.
+    let own = std::mem::take(&mut findings);
     for rule in RULES {
         let start = findings.len();
         (rule.check)(evidence, &mut findings);
@@ -68,6 +103,7 @@ pub fn diagnose(evidence: &Evidence) -> Vec<Finding> {
             rule.name
         );
     }
+    findings.extend(own);
     // Counted 5xx lines that no rule explained are findings too; this needs the others' output.
     let mut more = Vec::new();
     generic::logged_5xx::uncovered(evidence, &findings, &mut more);
