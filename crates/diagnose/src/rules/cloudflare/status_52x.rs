@@ -21,6 +21,10 @@
 //! checks, and the analytics count of the status the mismatch makes (521, 522 or 525) goes into
 //! the mismatch finding instead of a 52x finding here (see `cloudflare::claimed_statuses`). A
 //! status that another origin's checks also predict stays here, with its count.
+//!
+//! The file reads in three parts: the check gathers facts (`EdgeAnswer`, `ZoneStatus`); the
+//! words of each status are data (`TEXTS`, `remediation`); each fact type turns itself into
+//! its finding.
 
 use crate::remediation::{adjust_timeouts, check_backend, review_config, update_tls};
 use crate::rules::cloudflare::shared::{
@@ -47,9 +51,6 @@ pub(crate) const RULE: Rule = Rule {
     check,
 };
 
-/// The statuses this rule knows, in order.
-const STATUSES: &[u16] = &[520, 521, 522, 523, 524, 525, 526, 530];
-
 fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
     let start = out.len();
     for probe in front_probes(evidence) {
@@ -60,15 +61,135 @@ fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
         if fp.answered_by != Layer::Cloudflare {
             continue;
         }
-        if let Some(f) = finding(
-            probe,
-            http.status,
-            cite(evidence, probe, &["status", "header", "body"]),
-        ) {
-            out.push(f);
+        if let Some(text) = text(http.status) {
+            out.push(Finding::from(EdgeAnswer {
+                probe,
+                text,
+                evidence: cite(evidence, probe, &["status", "header", "body"]),
+            }));
         }
     }
     zone_findings(evidence, out, start);
+}
+
+/// One finding per status from the analytics split and the direct origin checks, merged into a
+/// front-probe finding of the same code when there is one.
+fn zone_findings(ev: &Evidence, out: &mut Vec<Finding>, start: usize) {
+    let claimed = claimed_statuses(ev);
+    let preds = predictions(ev);
+    let observed = edge_statuses(ev);
+    let mode = ssl_mode(ev);
+    let host = cloudflare::host(ev);
+    for text in TEXTS {
+        let status = text.status;
+        let analytics = if claimed.contains(&status) || !observed.contains(&status) {
+            Requests::default()
+        } else {
+            edge_errors(ev, status)
+        };
+        let origin: Vec<&Prediction<'_>> = preds.iter().filter(|p| p.status == status).collect();
+        if analytics.count == 0 && origin.is_empty() {
+            continue;
+        }
+        let scheme = mode
+            .map(SslMode::scheme)
+            .or(origin.first().map(|p| p.probe.scheme))
+            .unwrap_or(ProbeScheme::Https);
+        let address = origin
+            .first()
+            .map(|p| p.address.clone())
+            .or(analytics.origins.first().map(|o| o.0.clone()));
+        let direct = match &address {
+            Some(address) => origin_probe_command(&host, scheme, address),
+            None => crate::rules::cloudflare_command(&host),
+        };
+        let address = address.unwrap_or_else(|| "<origin-ip>".to_owned());
+        let cmd = Commands {
+            tls_check: format!(
+                "openssl s_client -connect {address}:443 -servername {host} </dev/null"
+            ),
+            url: format!("https://{host}/"),
+            direct,
+        };
+        let mut evidence = analytics.items.clone();
+        if !origin.is_empty() {
+            evidence.extend(existing(ev, ["cloudflare.ssl".to_owned()]));
+            if status == 524 {
+                evidence.extend(existing(ev, ["cloudflare.proxy_read_timeout".to_owned()]));
+            }
+            for p in &origin {
+                evidence.extend(probe_items(ev, p.probe));
+            }
+        }
+        let facts = ZoneStatus {
+            text,
+            addresses: crate::rules::dedup(origin.iter().map(|p| p.address.clone()).collect()),
+            analytics,
+            origin,
+            mode,
+            read_timeout: cloudflare::setting(ev, "proxy_read_timeout").unwrap_or("100"),
+            cmd,
+            evidence: crate::rules::dedup(evidence),
+        };
+        if let Some(f) = out[start..].iter_mut().find(|f| f.code == text.code) {
+            f.evidence = crate::rules::dedup(
+                f.evidence
+                    .iter()
+                    .cloned()
+                    .chain(facts.evidence.iter().cloned())
+                    .collect(),
+            );
+            f.explanation = format!("{} {}", f.explanation, facts.sentences().join(" "));
+            continue;
+        }
+        out.push(Finding::from(facts));
+    }
+}
+
+// ---- facts ----
+
+/// A front probe that Cloudflare's edge answered with one of its 52x statuses.
+struct EdgeAnswer<'a> {
+    probe: &'a Probe,
+    text: &'static StatusText,
+    /// The probe's status, header and body items.
+    evidence: Vec<String>,
+}
+
+/// One status that the analytics count or the direct origin checks predict for the zone.
+struct ZoneStatus<'a> {
+    text: &'static StatusText,
+    /// Requests the edge answered with the status (none when the SSL-mode rule claimed it).
+    analytics: Requests,
+    /// The origin checks that predict the status.
+    origin: Vec<&'a Prediction<'a>>,
+    /// The checked origins' addresses, each once.
+    addresses: Vec<String>,
+    mode: Option<SslMode>,
+    /// The zone's Proxy Read Timeout, seconds (Cloudflare's 100 when not read).
+    read_timeout: &'a str,
+    cmd: Commands,
+    evidence: Vec<String>,
+}
+
+impl ZoneStatus<'_> {
+    /// Whether visitors get the status today, rather than under a stricter SSL mode.
+    fn now(&self) -> bool {
+        self.analytics.count > 0 || self.origin.iter().any(|p| p.now)
+    }
+
+    fn confidence(&self) -> Confidence {
+        if self.analytics.count > 0 {
+            Confidence::High
+        } else if self.origin.iter().any(|p| !p.mode_known) {
+            Confidence::Medium
+        } else {
+            match self.text.status {
+                521 | 525 | 526 | 530 => Confidence::High,
+                _ => Confidence::Medium,
+            }
+        }
+    }
 }
 
 /// Commands the remediation steps name.
@@ -81,210 +202,357 @@ struct Commands {
     url: String,
 }
 
-/// What each status means and how to fix it.
-struct Spec {
+// ---- text ----
+
+/// What one status means, as data.
+struct StatusText {
+    status: u16,
     code: FindingCode,
     title: &'static str,
+    /// What went wrong, a clause after "This is Cloudflare NNN: ".
     what: &'static str,
     disproved: &'static str,
-    remediation: Vec<Remediation>,
 }
 
-fn spec(status: u16, cmd: &Commands) -> Option<Spec> {
-    let allow_cf = review_config(
-        "Allow Cloudflare's IP ranges (https://www.cloudflare.com/ips/) through the origin's \
-         firewall, security group or rate limiter",
-        None,
-    );
-    let probe_origin = check_backend(
-        "Probe the origin directly with the same Host header and SNI",
-        Some(&cmd.direct),
-    );
-    let (code, title, what, disproved, remediation) = match status {
-        520 => (
-            FindingCode::Cloudflare520,
-            "Cloudflare 520: the origin returned an empty, unknown or unexpected response",
-            "the origin's response was empty or unreadable: a crashed or reset origin process, \
-             Cloudflare's IPs blocked mid-connection, response headers over the size limit, or a \
-             broken HTTP/2 at the origin",
-            "The origin, probed directly, returns a complete, valid response.",
-            vec![
-                probe_origin,
-                check_backend(
-                    "Read the origin web server's error log for crashes or resets",
-                    None,
-                ),
-                review_config(
-                    "Keep response headers (cookies above all) well under Cloudflare's limit; \
-                     turn off HTTP/2 to origin if the origin's HTTP/2 is broken",
-                    None,
-                ),
-            ],
-        ),
-        521 => (
-            FindingCode::Cloudflare521,
-            "Cloudflare 521: the origin refused Cloudflare's connection",
-            "the origin refused the TCP connection: the web server is down, it does not listen on \
-             the port the SSL mode needs (80 for Flexible, 443 for Full/Strict), or a firewall \
-             rejects Cloudflare's IPs",
-            "The origin accepts a direct connection from Cloudflare's address ranges on the port \
-             the zone's SSL mode uses.",
-            vec![
-                probe_origin,
-                check_backend(
-                    "Check that the web server runs and listens on 80/443 to match the SSL mode",
-                    Some("ss -ltnp | grep -E ':(80|443) '"),
-                ),
-                allow_cf,
-            ],
-        ),
-        522 => (
-            FindingCode::Cloudflare522,
-            "Cloudflare 522: the connection to the origin timed out",
-            "Cloudflare got no SYN+ACK from the origin within 19 s (or no ACK within 90 s): \
-             packets dropped by a firewall, an overloaded origin, or a DNS record pointing at the \
-             wrong address",
-            "The origin completes a TCP handshake quickly from outside, and the DNS record points \
-             at it.",
-            vec![
-                probe_origin,
-                allow_cf,
-                review_config(
-                    "Check that the proxied DNS record points at the right origin address",
-                    None,
-                ),
-            ],
-        ),
-        523 => (
-            FindingCode::Cloudflare523,
-            "Cloudflare 523: the origin is unreachable",
-            "Cloudflare found no route to the origin address (a routing problem, or a record \
-             pointing at an address that is not routed, such as 172.0.0.0/8 swallowing \
-             172.64.0.0/13)",
-            "The origin address is routable from the internet and answers a direct probe.",
-            vec![
-                probe_origin,
-                review_config("Fix the DNS record or the routing to the origin", None),
-            ],
-        ),
-        524 => (
-            FindingCode::Cloudflare524,
-            "Cloudflare 524: the origin sent no response within Cloudflare's read timeout",
-            "the origin accepted the connection but did not send a response header within the \
-             Proxy Read Timeout (120 s by default): a slow request or a hung worker",
-            "The same request answered directly by the origin finishes well within 120 s.",
-            vec![
-                probe_origin,
-                adjust_timeouts(
-                    "Move long work to background jobs; on Enterprise, raise proxy_read_timeout",
-                    None,
-                ),
-            ],
-        ),
-        525 => (
-            FindingCode::Cloudflare525,
-            "Cloudflare 525: the TLS handshake with the origin failed",
-            "the zone's SSL mode is Full or Full (strict) and the TLS handshake between Cloudflare \
-             and the origin failed: no certificate on 443, port 443 closed, no SNI support or no \
-             cipher in common",
-            "openssl s_client to the origin with the zone's host name as SNI completes a \
-             handshake.",
-            vec![
-                check_backend(
-                    "Test the origin's TLS listener with SNI",
-                    Some(&cmd.tls_check),
-                ),
-                update_tls(
-                    "Install a certificate on the origin (a Cloudflare Origin CA certificate \
-                     works) and enable SNI and modern ciphers; lowering the SSL mode is a last, \
-                     temporary resort",
-                    None,
-                ),
-            ],
-        ),
-        526 => (
-            FindingCode::Cloudflare526,
-            "Cloudflare 526: the origin's certificate is invalid (Full strict mode)",
-            "the zone's SSL mode is Full (strict) and the origin's certificate is expired, \
-             revoked, self-signed, or does not cover the host name",
-            "The origin's certificate, fetched with the zone's host name as SNI, is valid, \
-             unexpired and covers the name.",
-            vec![
-                check_backend("Read the origin's certificate", Some(&cmd.tls_check)),
-                update_tls(
-                    "Replace the origin certificate with one valid for the host name (a \
-                     Cloudflare Origin CA certificate works)",
-                    None,
-                ),
-                update_tls(
-                    "Only as a stopgap while the certificate is replaced: lower the SSL mode \
-                     from Full (strict) to Full, which stops validating the origin's \
-                     certificate; switch back as soon as the new certificate is in place",
-                    None,
-                ),
-            ],
-        ),
-        530 => (
-            FindingCode::Cloudflare530,
-            "Cloudflare 530: Cloudflare could not resolve or reach the origin",
-            "Cloudflare returned 530 with a 1xxx error in the body (for example 1016: origin DNS \
-             error): the origin's host name does not resolve, or a Tunnel is down",
-            "The origin host name resolves publicly, and the 1xxx code in the body names \
-             something else.",
-            vec![
-                check_backend(
-                    "Read the 1xxx code in the error page and check the origin DNS record",
-                    Some(&format!("curl -s {} | grep -o 'Error 1[0-9]*'", cmd.url)),
-                ),
-                review_config(
-                    "Fix the origin DNS record or restart the Cloudflare Tunnel",
-                    None,
-                ),
-            ],
-        ),
-        _ => return None,
-    };
-    Some(Spec {
-        code,
-        title,
-        what,
-        disproved,
-        remediation,
-    })
+/// The words of `status`, if this rule knows it.
+fn text(status: u16) -> Option<&'static StatusText> {
+    TEXTS.iter().find(|t| t.status == status)
 }
 
-/// A front probe answered by Cloudflare with a 52x.
-fn finding(probe: &Probe, status: u16, evidence: Vec<String>) -> Option<Finding> {
-    let direct = format!(
-        "cloud502 probe {} --resolve {}:{}:<origin-ip>",
-        probe.url, probe.host, probe.port
-    );
-    let cmd = Commands {
-        tls_check: format!(
-            "openssl s_client -connect <origin-ip>:443 -servername {} </dev/null",
-            probe.host
-        ),
-        url: probe.url.clone(),
-        direct: direct.clone(),
+/// Every status this rule knows, in order.
+const TEXTS: &[StatusText] = &[
+    StatusText {
+        status: 520,
+        code: FindingCode::Cloudflare520,
+        title: "Cloudflare 520: the origin returned an empty, unknown or unexpected response",
+        what: "the origin's response was empty or unreadable: a crashed or reset origin process, \
+               Cloudflare's IPs blocked mid-connection, response headers over the size limit, or \
+               a broken HTTP/2 at the origin",
+        disproved: "The origin, probed directly, returns a complete, valid response.",
+    },
+    StatusText {
+        status: 521,
+        code: FindingCode::Cloudflare521,
+        title: "Cloudflare 521: the origin refused Cloudflare's connection",
+        what: "the origin refused the TCP connection: the web server is down, it does not listen \
+               on the port the SSL mode needs (80 for Flexible, 443 for Full/Strict), or a \
+               firewall rejects Cloudflare's IPs",
+        disproved: "The origin accepts a direct connection from Cloudflare's address ranges on \
+                    the port the zone's SSL mode uses.",
+    },
+    StatusText {
+        status: 522,
+        code: FindingCode::Cloudflare522,
+        title: "Cloudflare 522: the connection to the origin timed out",
+        what: "Cloudflare got no SYN+ACK from the origin within 19 s (or no ACK within 90 s): \
+               packets dropped by a firewall, an overloaded origin, or a DNS record pointing at \
+               the wrong address",
+        disproved: "The origin completes a TCP handshake quickly from outside, and the DNS \
+                    record points at it.",
+    },
+    StatusText {
+        status: 523,
+        code: FindingCode::Cloudflare523,
+        title: "Cloudflare 523: the origin is unreachable",
+        what: "Cloudflare found no route to the origin address (a routing problem, or a record \
+               pointing at an address that is not routed, such as 172.0.0.0/8 swallowing \
+               172.64.0.0/13)",
+        disproved: "The origin address is routable from the internet and answers a direct \
+                    probe.",
+    },
+    StatusText {
+        status: 524,
+        code: FindingCode::Cloudflare524,
+        title: "Cloudflare 524: the origin sent no response within Cloudflare's read timeout",
+        what: "the origin accepted the connection but did not send a response header within the \
+               Proxy Read Timeout (120 s by default): a slow request or a hung worker",
+        disproved: "The same request answered directly by the origin finishes well within 120 s.",
+    },
+    StatusText {
+        status: 525,
+        code: FindingCode::Cloudflare525,
+        title: "Cloudflare 525: the TLS handshake with the origin failed",
+        what: "the zone's SSL mode is Full or Full (strict) and the TLS handshake between \
+               Cloudflare and the origin failed: no certificate on 443, port 443 closed, no SNI \
+               support or no cipher in common",
+        disproved: "openssl s_client to the origin with the zone's host name as SNI completes a \
+                    handshake.",
+    },
+    StatusText {
+        status: 526,
+        code: FindingCode::Cloudflare526,
+        title: "Cloudflare 526: the origin's certificate is invalid (Full strict mode)",
+        what: "the zone's SSL mode is Full (strict) and the origin's certificate is expired, \
+               revoked, self-signed, or does not cover the host name",
+        disproved: "The origin's certificate, fetched with the zone's host name as SNI, is \
+                    valid, unexpired and covers the name.",
+    },
+    StatusText {
+        status: 530,
+        code: FindingCode::Cloudflare530,
+        title: "Cloudflare 530: Cloudflare could not resolve or reach the origin",
+        what: "Cloudflare returned 530 with a 1xxx error in the body (for example 1016: origin \
+               DNS error): the origin's host name does not resolve, or a Tunnel is down",
+        disproved: "The origin host name resolves publicly, and the 1xxx code in the body names \
+                    something else.",
+    },
+];
+
+/// The steps that fix `status`, naming the commands of this case.
+fn remediation(status: u16, cmd: &Commands) -> Vec<Remediation> {
+    let allow_cf = || {
+        review_config(
+            "Allow Cloudflare's IP ranges (https://www.cloudflare.com/ips/) through the origin's \
+             firewall, security group or rate limiter",
+            None,
+        )
     };
-    let spec = spec(status, &cmd)?;
-    Some(Finding {
-        code: spec.code,
-        severity: Severity::Critical,
-        confidence: Confidence::High,
-        layer: Some(Layer::Cloudflare),
-        title: spec.title.to_owned(),
-        explanation: format!(
-            "Cloudflare's edge answered {status} (with CF-RAY / Server: cloudflare): {}.",
-            spec.what
-        ),
-        evidence,
-        locations: Vec::new(),
-        disproved_by: spec.disproved.to_owned(),
-        remediation: spec.remediation,
-        // the origin's address is not known from a probe; the zone's DNS records name it
-        next_command: Some(crate::rules::cloudflare_command(&probe.host)),
-    })
+    let probe_origin = || {
+        check_backend(
+            "Probe the origin directly with the same Host header and SNI",
+            Some(&cmd.direct),
+        )
+    };
+    match status {
+        520 => vec![
+            probe_origin(),
+            check_backend(
+                "Read the origin web server's error log for crashes or resets",
+                None,
+            ),
+            review_config(
+                "Keep response headers (cookies above all) well under Cloudflare's limit; turn \
+                 off HTTP/2 to origin if the origin's HTTP/2 is broken",
+                None,
+            ),
+        ],
+        521 => vec![
+            probe_origin(),
+            check_backend(
+                "Check that the web server runs and listens on 80/443 to match the SSL mode",
+                Some("ss -ltnp | grep -E ':(80|443) '"),
+            ),
+            allow_cf(),
+        ],
+        522 => vec![
+            probe_origin(),
+            allow_cf(),
+            review_config(
+                "Check that the proxied DNS record points at the right origin address",
+                None,
+            ),
+        ],
+        523 => vec![
+            probe_origin(),
+            review_config("Fix the DNS record or the routing to the origin", None),
+        ],
+        524 => vec![
+            probe_origin(),
+            adjust_timeouts(
+                "Move long work to background jobs; on Enterprise, raise proxy_read_timeout",
+                None,
+            ),
+        ],
+        525 => vec![
+            check_backend(
+                "Test the origin's TLS listener with SNI",
+                Some(&cmd.tls_check),
+            ),
+            update_tls(
+                "Install a certificate on the origin (a Cloudflare Origin CA certificate works) \
+                 and enable SNI and modern ciphers; lowering the SSL mode is a last, temporary \
+                 resort",
+                None,
+            ),
+        ],
+        526 => vec![
+            check_backend("Read the origin's certificate", Some(&cmd.tls_check)),
+            update_tls(
+                "Replace the origin certificate with one valid for the host name (a Cloudflare \
+                 Origin CA certificate works)",
+                None,
+            ),
+            update_tls(STOPGAP_526, None),
+        ],
+        530 => vec![
+            check_backend(
+                "Read the 1xxx code in the error page and check the origin DNS record",
+                Some(&format!("curl -s {} | grep -o 'Error 1[0-9]*'", cmd.url)),
+            ),
+            review_config(
+                "Fix the origin DNS record or restart the Cloudflare Tunnel",
+                None,
+            ),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// The 526 step that lowers the SSL mode: moot when the mode is Full already.
+const STOPGAP_526: &str = "Only as a stopgap while the certificate is replaced: lower the SSL \
+                           mode from Full (strict) to Full, which stops validating the origin's \
+                           certificate; switch back as soon as the new certificate is in place";
+
+impl From<EdgeAnswer<'_>> for Finding {
+    fn from(f: EdgeAnswer<'_>) -> Finding {
+        let EdgeAnswer {
+            probe,
+            text,
+            evidence,
+        } = f;
+        let cmd = Commands {
+            tls_check: format!(
+                "openssl s_client -connect <origin-ip>:443 -servername {} </dev/null",
+                probe.host
+            ),
+            url: probe.url.clone(),
+            direct: format!(
+                "cloud502 probe {} --resolve {}:{}:<origin-ip>",
+                probe.url, probe.host, probe.port
+            ),
+        };
+        Finding {
+            code: text.code,
+            severity: Severity::Critical,
+            confidence: Confidence::High,
+            layer: Some(Layer::Cloudflare),
+            title: text.title.to_owned(),
+            explanation: format!(
+                "Cloudflare's edge answered {} (with CF-RAY / Server: cloudflare): {}.",
+                text.status, text.what
+            ),
+            evidence,
+            locations: Vec::new(),
+            disproved_by: text.disproved.to_owned(),
+            remediation: remediation(text.status, &cmd),
+            // the origin's address is not known from a probe; the zone's DNS records name it
+            next_command: Some(crate::rules::cloudflare_command(&probe.host)),
+        }
+    }
+}
+
+impl ZoneStatus<'_> {
+    /// What the records and the checks saw, a sentence each; merged into a front-probe finding of
+    /// the same status when there is one.
+    fn sentences(&self) -> Vec<String> {
+        let status = self.text.status;
+        let mut parts = Vec::new();
+        if self.analytics.count > 0 {
+            parts.push(analytics_sentence(status, &self.analytics));
+        }
+        if !self.origin.is_empty() {
+            let mode_text = match self.mode {
+                Some(m) => format!(
+                    "the port the zone's SSL mode {} uses to reach the origin",
+                    m.label()
+                ),
+                None => "the SSL mode was not read, and the checks of both ports agree".to_owned(),
+            };
+            for p in &self.origin {
+                parts.push(format!(
+                    "The direct check of origin {} over {} ({mode_text}) {}.",
+                    p.address,
+                    scheme_name(p.probe.scheme),
+                    failure_text(p)
+                ));
+            }
+        }
+        if status == 524 && !self.origin.is_empty() {
+            parts.push(format!(
+                "The check's own timeout is much shorter than Cloudflare's Proxy Read Timeout \
+                 ({} s here; 100-120 s by default), so the origin may still answer within \
+                 Cloudflare's limit{}.",
+                self.read_timeout,
+                if self.analytics.count > 0 {
+                    "; the analytics show that it does not"
+                } else {
+                    ": the analytics show no 524 to confirm it"
+                }
+            ));
+        }
+        parts
+    }
+
+    fn title(&self) -> String {
+        let addresses = self.addresses.join(", ");
+        if !self.now() {
+            return format!(
+                "Cloudflare 526 if the SSL mode were Full (strict): the origin's certificate is \
+                 invalid ({addresses}); Full accepts it today"
+            );
+        }
+        let suffix = match (self.analytics.count, self.addresses.is_empty()) {
+            (0, _) => format!(" (origin check of {addresses})"),
+            (n, true) => format!(" ({n} request(s))"),
+            (n, false) => format!(" ({n} request(s); the origin check of {addresses} agrees)"),
+        };
+        format!("{}{suffix}", self.text.title)
+    }
+
+    fn explanation(&self) -> String {
+        let seen = self.sentences().join(" ");
+        if self.now() {
+            format!(
+                "{seen} This is Cloudflare {}: {}.",
+                self.text.status, self.text.what
+            )
+        } else {
+            format!(
+                "{seen} The zone's SSL mode is Full, which encrypts to the origin but does not \
+                 validate its certificate, so visitors are served today. Full (strict) validates \
+                 it and would answer 526; so would a later switch to it."
+            )
+        }
+    }
+}
+
+impl From<ZoneStatus<'_>> for Finding {
+    fn from(f: ZoneStatus<'_>) -> Finding {
+        let mut remediation = remediation(f.text.status, &f.cmd);
+        if !f.now() {
+            // Under Full the stopgap "lower Strict to Full" is moot: the fix is the certificate.
+            remediation.retain(|r| r.step != STOPGAP_526);
+        }
+        Finding {
+            code: f.text.code,
+            severity: if f.now() {
+                Severity::Critical
+            } else {
+                Severity::Info
+            },
+            confidence: f.confidence(),
+            layer: Some(Layer::Cloudflare),
+            title: f.title(),
+            explanation: f.explanation(),
+            locations: Vec::new(),
+            disproved_by: f.text.disproved.to_owned(),
+            remediation,
+            next_command: Some(f.cmd.direct),
+            evidence: f.evidence,
+        }
+    }
+}
+
+/// `(analytics) show N request(s) that the edge answered NNN ...`, with where they came from.
+fn analytics_sentence(status: u16, analytics: &Requests) -> String {
+    let mut seen = Vec::new();
+    if !analytics.colos.is_empty() {
+        seen.push(format!("colo(s) {}", analytics.colo_list()));
+    }
+    if !analytics.origins.is_empty() {
+        seen.push(format!("origin(s) {}", analytics.origin_list()));
+    }
+    format!(
+        "Cloudflare's request records (analytics or Logpush) show {} request(s) that the edge \
+         answered {status} with no origin response (OriginResponseStatus 0){}{}.",
+        analytics.count,
+        analytics.window(),
+        if seen.is_empty() {
+            String::new()
+        } else {
+            format!(", from {}", seen.join(", "))
+        }
+    )
 }
 
 /// What a failed origin check saw, in words.
@@ -318,179 +586,6 @@ fn scheme_name(s: ProbeScheme) -> &'static str {
         ProbeScheme::Http => "http",
         ProbeScheme::Https => "https",
         ProbeScheme::Tcp => "tcp",
-    }
-}
-
-/// One finding per status from the analytics split and the direct origin checks, merged into a
-/// front-probe finding of the same code when there is one.
-fn zone_findings(ev: &Evidence, out: &mut Vec<Finding>, start: usize) {
-    let claimed = claimed_statuses(ev);
-    let preds = predictions(ev);
-    let observed = edge_statuses(ev);
-    let mode = ssl_mode(ev);
-    let host = cloudflare::host(ev);
-    for &status in STATUSES {
-        let analytics = if claimed.contains(&status) || !observed.contains(&status) {
-            Requests::default()
-        } else {
-            edge_errors(ev, status)
-        };
-        let origin: Vec<&Prediction<'_>> = preds.iter().filter(|p| p.status == status).collect();
-        if analytics.count == 0 && origin.is_empty() {
-            continue;
-        }
-        let scheme = mode
-            .map(SslMode::scheme)
-            .or(origin.first().map(|p| p.probe.scheme))
-            .unwrap_or(ProbeScheme::Https);
-        let address = origin
-            .first()
-            .map(|p| p.address.clone())
-            .or(analytics.origins.first().map(|o| o.0.clone()));
-        let direct = match &address {
-            Some(address) => origin_probe_command(&host, scheme, address),
-            None => crate::rules::cloudflare_command(&host),
-        };
-        let address = address.unwrap_or_else(|| "<origin-ip>".to_owned());
-        let cmd = Commands {
-            tls_check: format!(
-                "openssl s_client -connect {address}:443 -servername {host} </dev/null"
-            ),
-            url: format!("https://{host}/"),
-            direct: direct.clone(),
-        };
-        let Some(spec) = spec(status, &cmd) else {
-            continue;
-        };
-        let now = analytics.count > 0 || origin.iter().any(|p| p.now);
-        let addresses: Vec<String> =
-            crate::rules::dedup(origin.iter().map(|p| p.address.clone()).collect());
-
-        let mut evidence = analytics.items.clone();
-        let mut parts = Vec::new();
-        if analytics.count > 0 {
-            let mut seen = Vec::new();
-            if !analytics.colos.is_empty() {
-                seen.push(format!("colo(s) {}", analytics.colo_list()));
-            }
-            if !analytics.origins.is_empty() {
-                seen.push(format!("origin(s) {}", analytics.origin_list()));
-            }
-            parts.push(format!(
-                "Cloudflare's request records (analytics or Logpush) show {} request(s) that the edge answered {status} with no \
-                 origin response (OriginResponseStatus 0){}{}.",
-                analytics.count,
-                analytics.window(),
-                if seen.is_empty() {
-                    String::new()
-                } else {
-                    format!(", from {}", seen.join(", "))
-                }
-            ));
-        }
-        if !origin.is_empty() {
-            evidence.extend(existing(ev, ["cloudflare.ssl".to_owned()]));
-            if status == 524 {
-                evidence.extend(existing(ev, ["cloudflare.proxy_read_timeout".to_owned()]));
-            }
-            let mode_text = match mode {
-                Some(m) => format!(
-                    "the port the zone's SSL mode {} uses to reach the origin",
-                    m.label()
-                ),
-                None => "the SSL mode was not read, and the checks of both ports agree".to_owned(),
-            };
-            for p in &origin {
-                evidence.extend(probe_items(ev, p.probe));
-                parts.push(format!(
-                    "The direct check of origin {} over {} ({mode_text}) {}.",
-                    p.address,
-                    scheme_name(p.probe.scheme),
-                    failure_text(p)
-                ));
-            }
-        }
-        if status == 524 && !origin.is_empty() {
-            let timeout = cloudflare::setting(ev, "proxy_read_timeout").unwrap_or("100");
-            parts.push(format!(
-                "The check's own timeout is much shorter than Cloudflare's Proxy Read Timeout \
-                 ({timeout} s here; 100-120 s by default), so the origin may still answer \
-                 within Cloudflare's limit{}.",
-                if analytics.count > 0 {
-                    "; the analytics show that it does not"
-                } else {
-                    ": the analytics show no 524 to confirm it"
-                }
-            ));
-        }
-        let (severity, title) = if !now {
-            (
-                Severity::Info,
-                format!(
-                    "Cloudflare 526 if the SSL mode were Full (strict): the origin's certificate \
-                     is invalid ({}); Full accepts it today",
-                    addresses.join(", ")
-                ),
-            )
-        } else {
-            let suffix = match (analytics.count, addresses.is_empty()) {
-                (0, _) => format!(" (origin check of {})", addresses.join(", ")),
-                (n, true) => format!(" ({n} request(s))"),
-                (n, false) => format!(
-                    " ({n} request(s); the origin check of {} agrees)",
-                    addresses.join(", ")
-                ),
-            };
-            (Severity::Critical, format!("{}{suffix}", spec.title))
-        };
-        let confidence = if analytics.count > 0 {
-            Confidence::High
-        } else if origin.iter().any(|p| !p.mode_known) {
-            Confidence::Medium
-        } else {
-            match status {
-                521 | 525 | 526 | 530 => Confidence::High,
-                _ => Confidence::Medium,
-            }
-        };
-        let explanation = if now {
-            format!(
-                "{} This is Cloudflare {status}: {}.",
-                parts.join(" "),
-                spec.what
-            )
-        } else {
-            format!(
-                "{} The zone's SSL mode is Full, which encrypts to the origin but does not \
-                 validate its certificate, so visitors are served today. Full (strict) validates \
-                 it and would answer 526; so would a later switch to it.",
-                parts.join(" ")
-            )
-        };
-        let mut remediation = spec.remediation;
-        if !now {
-            // Under Full the stopgap "lower Strict to Full" is moot: the fix is the certificate.
-            remediation.retain(|r| !r.step.starts_with("Only as a stopgap"));
-        }
-        let evidence = crate::rules::dedup(evidence);
-        if let Some(f) = out[start..].iter_mut().find(|f| f.code == spec.code) {
-            f.evidence = crate::rules::dedup(f.evidence.iter().cloned().chain(evidence).collect());
-            f.explanation = format!("{} {}", f.explanation, parts.join(" "));
-            continue;
-        }
-        out.push(Finding {
-            code: spec.code,
-            severity,
-            confidence,
-            layer: Some(Layer::Cloudflare),
-            title,
-            explanation,
-            evidence,
-            locations: Vec::new(),
-            disproved_by: spec.disproved.to_owned(),
-            remediation,
-            next_command: Some(direct),
-        });
     }
 }
 
