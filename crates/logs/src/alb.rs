@@ -13,6 +13,8 @@
 //!   not decoded; the fields the classifier reads never hold any). The record needs an
 //!   `elb_status_code`.
 
+use crate::groups::Failure;
+use crate::scan::{Classifier, Counts, Out};
 use crate::ts::{self, Ts};
 use cloud502_model::LogClass;
 use memchr::memchr;
@@ -231,7 +233,7 @@ pub fn parse_alb_line(line: &[u8]) -> Option<AlbLine<'_>> {
 
 /// [`parse_alb_line`] with a time cache kept across lines.
 #[inline]
-pub(crate) fn parse_with<'a>(line: &'a [u8], times: &mut AlbTimes) -> Option<AlbLine<'a>> {
+fn parse_with<'a>(line: &'a [u8], times: &mut AlbTimes) -> Option<AlbLine<'a>> {
     match line.first()? {
         b'{' => parse_json(line, times),
         b' ' | b'\t' => {
@@ -502,6 +504,55 @@ pub fn classify_alb(l: &AlbLine<'_>) -> Option<LogClass> {
         500..=599 => Status5xx,
         _ => return None,
     })
+}
+
+/// ALB access lines for the summary loop: counted by `elb_status_code`; failures grouped by
+/// (class, `target:port`, status), with the `error_reason` as detail.
+#[derive(Debug, Default)]
+pub(crate) struct AlbClassifier {
+    times: AlbTimes,
+}
+
+impl Classifier for AlbClassifier {
+    type Record<'l> = AlbLine<'l>;
+
+    const COUNTS: Counts = Counts::Status;
+
+    fn parse<'l>(&mut self, line: &'l [u8]) -> Option<AlbLine<'l>> {
+        parse_with(line, &mut self.times)
+    }
+
+    fn time(&self, l: &AlbLine<'_>) -> Option<Ts> {
+        l.ts()
+    }
+
+    fn status(&self, l: &AlbLine<'_>) -> Option<u16> {
+        Some(l.elb_status_code)
+    }
+
+    fn fold<'l>(&mut self, l: &AlbLine<'l>, out: Out<'_, 'l>) {
+        let Some(class) = classify_alb(l) else {
+            return;
+        };
+        // the `error_reason` classes have no target: their lines are told apart by the reason
+        let by_reason = matches!(
+            class,
+            LogClass::LambdaError
+                | LogClass::AuthError
+                | LogClass::WafError
+                | LogClass::RoutingError
+        );
+        let f = Failure {
+            class,
+            status: Some(l.elb_status_code),
+            upstream: l.target(),
+            key: by_reason.then(|| l.error_reason()).flatten(),
+            level: None,
+            reused: None,
+            ts: l.ts(),
+        };
+        out.failure(&f, || l.error_reason());
+    }
 }
 
 #[cfg(test)]

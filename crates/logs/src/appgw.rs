@@ -17,6 +17,8 @@
 //! reads never hold any). A record needs a three-digit `httpStatus`.
 
 use crate::alb::{AlbTimes, DASH, raw, secs, status, unset};
+use crate::groups::Failure;
+use crate::scan::{Classifier, Counts, Out};
 use crate::ts::Ts;
 use cloud502_model::LogClass;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -345,7 +347,7 @@ pub(crate) fn is_marked_record(line: &[u8]) -> bool {
 
 /// [`parse_appgw_line`] with a time cache kept across lines.
 #[inline]
-pub(crate) fn parse_with<'a>(line: &'a [u8], times: &mut AlbTimes) -> Option<AppgwRecord<'a>> {
+fn parse_with<'a>(line: &'a [u8], times: &mut AlbTimes) -> Option<AppgwRecord<'a>> {
     let start = line.iter().position(|c| !c.is_ascii_whitespace())?;
     if line[start] != b'{' {
         return None;
@@ -406,7 +408,7 @@ fn error_class(e: &[u8]) -> Option<LogClass> {
 }
 
 /// Was the record's class decided by its `error_info` (rather than by its status)?
-pub(crate) fn classed_by_error_info(r: &AppgwRecord<'_>) -> bool {
+fn classed_by_error_info(r: &AppgwRecord<'_>) -> bool {
     r.error_info().and_then(error_class).is_some()
 }
 
@@ -445,6 +447,68 @@ pub fn appgw_class(
         500..=599 => Status5xx,
         _ => return None,
     })
+}
+
+/// AppGW access records for the summary loop: counted by `httpStatus`; failures grouped by
+/// (class, `serverRouted`, status), with the `error_info` as detail. A record classified by its
+/// status whose `error_info` is not one of the known three is also keyed by that `error_info`, so
+/// that different reasons stay apart. The gateway's own requests (`clientIP` 127.0.0.1) are read
+/// and ignored: they are not counted, dated, nor classified.
+#[derive(Debug, Default)]
+pub(crate) struct AppgwClassifier {
+    times: AlbTimes,
+    /// The group key `serverRouted error_info`, reused across records.
+    key: Vec<u8>,
+}
+
+impl Classifier for AppgwClassifier {
+    type Record<'l> = AppgwRecord<'l>;
+
+    const COUNTS: Counts = Counts::Status;
+
+    fn parse<'l>(&mut self, line: &'l [u8]) -> Option<AppgwRecord<'l>> {
+        parse_with(line, &mut self.times)
+    }
+
+    fn ignored(&self, r: &AppgwRecord<'_>) -> bool {
+        r.is_internal()
+    }
+
+    fn time(&self, r: &AppgwRecord<'_>) -> Option<Ts> {
+        r.ts()
+    }
+
+    fn status(&self, r: &AppgwRecord<'_>) -> Option<u16> {
+        Some(r.http_status)
+    }
+
+    fn fold<'l>(&mut self, r: &AppgwRecord<'l>, out: Out<'_, 'l>) {
+        let Some(class) = classify_appgw(r) else {
+            return;
+        };
+        let upstream = r.server_routed();
+        let error_info = r.error_info();
+        let keyed = match error_info {
+            Some(e) if !classed_by_error_info(r) => {
+                self.key.clear();
+                self.key.extend_from_slice(upstream.unwrap_or(b"-"));
+                self.key.push(b' ');
+                self.key.extend_from_slice(e);
+                true
+            }
+            _ => false,
+        };
+        let f = Failure {
+            class,
+            status: Some(r.http_status),
+            upstream,
+            key: keyed.then_some(self.key.as_slice()),
+            level: None,
+            reused: None,
+            ts: r.ts(),
+        };
+        out.failure(&f, || error_info);
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! nginx access logs: `log_format` parsing, a lazy field walker and the 5xx classifier (KB 4.4).
 
 use crate::error::{LogError, Result};
+use crate::groups::Failure;
 use crate::reader::find_byte;
+use crate::scan::{Classifier, Counts, Out};
 use crate::ts::{self, Ts};
 use cloud502_model::LogClass;
 use memchr::memrchr;
@@ -363,7 +365,7 @@ fn unset(v: Option<&[u8]>) -> bool {
 
 /// The last value of `a, b : c` (the attempt that decided the response).
 #[inline]
-pub(crate) fn last_value(v: &[u8]) -> &[u8] {
+fn last_value(v: &[u8]) -> &[u8] {
     match memrchr(b' ', v) {
         Some(i) => &v[i + 1..],
         None => v,
@@ -410,6 +412,86 @@ fn find_lit(hay: &[u8], lit: &[u8], multi: bool) -> Option<usize> {
             }
         }
         from = i + 1;
+    }
+}
+
+/// Access lines for the summary loop: every line is counted by `$status`, walked only up to it
+/// (and the time); 499 and 5xx lines are then walked to the end, classified by their upstream
+/// timings and grouped by the last `$upstream_addr`, with the last `$upstream_status` as detail.
+#[derive(Debug)]
+pub(crate) struct AccessClassifier<'f> {
+    fmt: &'f AccessFormat,
+    /// Reused connections can be counted only when the format logs `$upstream_connect_time`.
+    reuse_known: bool,
+    times: TimeCache,
+}
+
+impl<'f> AccessClassifier<'f> {
+    pub(crate) fn new(fmt: &'f AccessFormat) -> Self {
+        AccessClassifier {
+            fmt,
+            reuse_known: fmt.has_connect_time(),
+            times: TimeCache::default(),
+        }
+    }
+}
+
+impl Classifier for AccessClassifier<'_> {
+    type Record<'l> = AccessFields<'l>;
+
+    const COUNTS: Counts = Counts::Status;
+
+    fn parse<'l>(&mut self, line: &'l [u8]) -> Option<AccessFields<'l>> {
+        self.fmt.walk(line, Walk::Fast, &mut self.times)
+    }
+
+    fn time(&self, fast: &AccessFields<'_>) -> Option<Ts> {
+        fast.time
+    }
+
+    fn status(&self, fast: &AccessFields<'_>) -> Option<u16> {
+        Some(fast.status)
+    }
+
+    fn fold<'l>(&mut self, fast: &AccessFields<'l>, out: Out<'_, 'l>) {
+        if fast.status != 499 && !(500..600).contains(&fast.status) {
+            return;
+        }
+        let f = self
+            .fmt
+            .walk(out.line(), Walk::Full, &mut self.times)
+            .unwrap_or(*fast);
+        let Some(class) = self.fmt.classify(&f) else {
+            return;
+        };
+        let upstream = f
+            .addr
+            .map(last_value)
+            .filter(|a| !a.is_empty() && *a != b"-");
+        let detail = f
+            .upstream_status
+            .map(last_value)
+            .filter(|s| !s.is_empty() && *s != b"-");
+        let mut detail_buf = [0u8; 32];
+        let detail = detail.map(|s| {
+            let prefix = b"upstream_status ";
+            let n = (prefix.len() + s.len()).min(detail_buf.len());
+            detail_buf[..prefix.len()].copy_from_slice(prefix);
+            detail_buf[prefix.len()..n].copy_from_slice(&s[..n - prefix.len()]);
+            n
+        });
+        let failure = Failure {
+            class,
+            status: Some(f.status),
+            upstream,
+            key: None,
+            level: None,
+            reused: self
+                .reuse_known
+                .then(|| f.connect.map(last_value) == Some(b"0.000")),
+            ts: f.time,
+        };
+        out.failure(&failure, || detail.map(|n| &detail_buf[..n]));
     }
 }
 

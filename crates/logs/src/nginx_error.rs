@@ -10,7 +10,10 @@
 //! structure check is as robust and cheaper). Classes are chosen from the message and action TEXT,
 //! never errno numbers (BSD numbers differ).
 
+use crate::groups::Failure;
 use crate::reader::find_byte;
+use crate::scan::{Classifier, Counts, Out};
+use crate::ts::{self, Ts};
 use cloud502_model::LogClass;
 use memchr::memmem::Finder;
 use memchr::{memchr, memrchr};
@@ -96,7 +99,7 @@ fn level_rank(level: &[u8]) -> u8 {
 }
 
 /// The level as a static string (for [`cloud502_model::LogGroup::level`]).
-pub(crate) fn level_name(level: &[u8]) -> Option<&'static str> {
+fn level_name(level: &[u8]) -> Option<&'static str> {
     LEVELS.get(usize::from(level_rank(level))).copied()
 }
 
@@ -526,7 +529,7 @@ pub(crate) fn peer_of(v: &[u8]) -> &[u8] {
 }
 
 /// The upstream a classified line names: the `upstream:` peer, else what the message names.
-pub(crate) fn group_upstream<'a>(class: LogClass, e: &ErrorLine<'a>) -> Option<&'a [u8]> {
+fn group_upstream<'a>(class: LogClass, e: &ErrorLine<'a>) -> Option<&'a [u8]> {
     use LogClass::*;
     if let Some(u) = e.upstream {
         let p = peer_of(u);
@@ -555,7 +558,7 @@ pub(crate) fn group_upstream<'a>(class: LogClass, e: &ErrorLine<'a>) -> Option<&
 }
 
 /// The detail that varies within a class: errno text, SSL error, offending header, stderr text.
-pub(crate) fn detail<'a>(class: LogClass, e: &ErrorLine<'a>) -> Option<&'a [u8]> {
+fn detail<'a>(class: LogClass, e: &ErrorLine<'a>) -> Option<&'a [u8]> {
     use LogClass::*;
     let head = match e.action {
         Some(a) => &e.message[..e.message.len() - a.len() - WHILE.len()],
@@ -594,6 +597,72 @@ pub(crate) fn detail<'a>(class: LogClass, e: &ErrorLine<'a>) -> Option<&'a [u8]>
         _ => e.errno?.1,
     };
     (!d.is_empty()).then_some(d)
+}
+
+/// error.log lines for the summary loop: counted by class; a failure is grouped by the upstream
+/// the line names, with its level and [`detail`].
+#[derive(Debug)]
+pub(crate) struct ErrorClassifier {
+    /// The offset times are read at, in seconds: nginx writes local time without one.
+    offset: i32,
+    /// The time text of the last line and its value: many lines share a second.
+    last_time: [u8; 19],
+    last_ts: Option<Ts>,
+}
+
+impl ErrorClassifier {
+    pub(crate) fn new(offset: UtcOffset) -> Self {
+        ErrorClassifier {
+            offset: offset.whole_seconds(),
+            last_time: [0; 19],
+            last_ts: None,
+        }
+    }
+}
+
+impl Classifier for ErrorClassifier {
+    type Record<'l> = (ErrorLine<'l>, Option<Ts>);
+
+    const COUNTS: Counts = Counts::Class;
+
+    fn parse<'l>(&mut self, line: &'l [u8]) -> Option<Self::Record<'l>> {
+        let e = parse_error_line(line)?;
+        // many lines share a second: parse each distinct time once
+        let t = match e.time.first_chunk::<19>() {
+            Some(t) if *t == self.last_time => self.last_ts,
+            Some(t) => {
+                self.last_time = *t;
+                self.last_ts = ts::parse_error_time(e.time, self.offset);
+                self.last_ts
+            }
+            None => None,
+        };
+        Some((e, t))
+    }
+
+    fn time(&self, (_, t): &Self::Record<'_>) -> Option<Ts> {
+        *t
+    }
+
+    fn status(&self, _: &Self::Record<'_>) -> Option<u16> {
+        None
+    }
+
+    fn fold<'l>(&mut self, (e, t): &Self::Record<'l>, out: Out<'_, 'l>) {
+        let Some(class) = classify_error(e) else {
+            return;
+        };
+        let f = Failure {
+            class,
+            status: class.client_status(),
+            upstream: group_upstream(class, e),
+            key: None,
+            level: level_name(e.level),
+            reused: None,
+            ts: *t,
+        };
+        out.failure(&f, || detail(class, e));
+    }
 }
 
 #[cfg(test)]

@@ -1,793 +1,27 @@
-//! Streaming aggregation of classified lines into a [`LogSummary`] with bounded memory.
+//! The crate's entry points: pick a log's dialect, read it with that dialect's classifier through
+//! the one reading loop ([`crate::scan`]), and summarize it, a large plain file by two threads.
 
-use crate::alb::{self, AlbTimes, classify_alb};
-use crate::appgw::{self, classify_appgw};
-use crate::cloudflare::{self, classify_cloudflare};
+use crate::alb::AlbClassifier;
+use crate::appgw::AppgwClassifier;
+use crate::cloudflare::CloudflareClassifier;
 use crate::detect::{Dialect, FormatChoice, detect, detect_access};
 use crate::error::{LogError, Result};
-use crate::nginx_access::{AccessFormat, TimeCache, Walk, last_value};
-use crate::nginx_error::{classify_error, detail, group_upstream, level_name, parse_error_line};
-use crate::reader::{Line, LineReader, Text, check_text, escape_line, looks_binary, open_counted};
-use crate::ts::{self, Span, Ts};
-use cloud502_model::{LogClass, LogCount, LogGroup, LogSample, LogSkips, LogSummary};
+use crate::nginx_access::{AccessClassifier, AccessFormat};
+use crate::nginx_error::ErrorClassifier;
+use crate::reader::{looks_binary, open_counted};
+use crate::scan::{Acc, Options, scan};
+use cloud502_model::LogSummary;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use time::{OffsetDateTime, UtcOffset};
 
-/// How to read a log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Options {
-    /// Lines whose own timestamp is before this are counted in `skipped.outside_window` and not
-    /// classified. Lines without a timestamp (an access format without a time variable, an ALB
-    /// or AppGW JSON record without `time`, a Cloudflare record without `EdgeStartTimestamp`) are
-    /// kept.
-    pub since: Option<OffsetDateTime>,
-    /// The offset error.log timestamps are read at (nginx writes local time without one). UTC by default.
-    pub local_offset: UtcOffset,
-    /// Line cap (default 64 KiB): only the head of a longer line is looked at; it is counted in
-    /// `skipped.too_long` and its head still classified. Memory does not grow with line length.
-    pub max_line: usize,
-    /// Cap on distinct groups kept (default 256); lines of further (class, upstream) keys are
-    /// folded into one group per class with no upstream.
-    pub max_groups: usize,
-    /// Verbatim samples kept in [`LogSummary::samples`] (default 5).
-    pub max_samples: usize,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            since: None,
-            local_offset: UtcOffset::UTC,
-            max_line: 64 * 1024,
-            max_groups: 256,
-            max_samples: 5,
-        }
-    }
-}
-
-/// Bytes of a line kept as a sample.
-const SAMPLE_CAP: usize = 1024;
-/// Bytes of a group's detail.
-const DETAIL_CAP: usize = 200;
 /// Bytes sniffed for detection.
 pub(crate) const HEAD_CAP: usize = 64 * 1024;
-/// Hard cap on `max_groups` (the group index is sized from it).
-const MAX_GROUPS: usize = 1 << 20;
-/// Progress is reported every this many bytes.
-const PROGRESS_EVERY: u64 = 8 << 20;
 
-#[derive(Debug)]
-struct GroupAcc {
-    /// `key_hash` of the group's key.
-    hash: u64,
-    /// The raw upstream bytes the group is keyed by (`None` for none, or for the folded group).
-    key: Option<Box<[u8]>>,
-    /// The catch-all group of its class once `max_groups` is reached.
-    folded: bool,
-    class: LogClass,
-    upstream: Option<String>,
-    status: Option<u16>,
-    level: Option<&'static str>,
-    detail: Option<String>,
-    count: u64,
-    reused: Option<u64>,
-    span: Span,
-    sample: LogSample,
-}
-
-/// Hash of a group key (FxHash-like: short keys, and the table is capped, so no DoS concern).
-#[inline]
-fn key_hash(class: LogClass, status: Option<u16>, upstream: Option<&[u8]>, folded: bool) -> u64 {
-    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-    let mut h = ((class as u64) << 24 | u64::from(status.unwrap_or(0)) << 4 | u64::from(folded))
-        .wrapping_mul(K);
-    if let Some(u) = upstream {
-        let mut chunks = u.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        let mut w = 0u64;
-        for &b in chunks.remainder() {
-            w = w << 8 | u64::from(b);
-        }
-        h = (h.rotate_left(5) ^ w ^ (u.len() as u64) << 56).wrapping_mul(K);
-    }
-    h ^ (h >> 29)
-}
-
-impl GroupAcc {
-    fn new(
-        class: LogClass,
-        status: Option<u16>,
-        upstream: Option<&[u8]>,
-        level: Option<&'static str>,
-        no: u64,
-        line: &[u8],
-    ) -> Self {
-        GroupAcc {
-            hash: 0,
-            key: upstream.map(Box::from),
-            folded: false,
-            class,
-            upstream: upstream.map(|u| String::from_utf8_lossy(u).into_owned()),
-            status,
-            level,
-            detail: None,
-            count: 0,
-            reused: None,
-            span: Span::default(),
-            sample: LogSample {
-                line: no,
-                text: escape_line(line, SAMPLE_CAP),
-            },
-        }
-    }
-}
-
-/// Key equality without a `memcmp` call for the usual short keys.
-#[inline]
-fn same_key(a: Option<&[u8]>, b: Option<&[u8]>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => {
-            if a.len() != b.len() {
-                return false;
-            }
-            if (8..=16).contains(&a.len()) {
-                // two overlapping words cover it
-                a.first_chunk::<8>() == b.first_chunk::<8>()
-                    && a.last_chunk::<8>() == b.last_chunk::<8>()
-            } else {
-                a == b
-            }
-        }
-        (None, None) => true,
-        _ => false,
-    }
-}
-
-/// One classified line, borrowed.
-#[derive(Debug)]
-struct Hit<'a> {
-    class: LogClass,
-    status: Option<u16>,
-    upstream: Option<&'a [u8]>,
-    /// Groups are keyed by this instead of the upstream when set (ALB `error_reason` classes,
-    /// whose lines have no target, are told apart by the reason; AppGW records classified by
-    /// status are told apart by their `serverRouted` and `error_info`; Cloudflare records by
-    /// their `OriginIP` and `EdgeColoCode`).
-    key: Option<&'a [u8]>,
-    level: Option<&'static str>,
-    reused: Option<bool>,
-    ts: Option<Ts>,
-    no: u64,
-    line: &'a [u8],
-}
-
-/// The running summary.
-#[derive(Debug)]
-struct Acc {
-    since: Option<i64>,
-    max_groups: usize,
-    max_samples: usize,
-    lines: u64,
-    matched: u64,
-    skipped: LogSkips,
-    span: Span,
-    class_counts: Vec<u64>,
-    status_counts: Vec<u64>,
-    groups: Vec<GroupAcc>,
-    /// Open-addressing index into `groups` (`u32::MAX` = empty), a power of two at least twice
-    /// the most groups there can be.
-    slots: Vec<u32>,
-    samples: Vec<String>,
-}
-
-impl Acc {
-    fn new(opts: &Options, max_groups: usize) -> Self {
-        let max_groups = max_groups.min(MAX_GROUPS);
-        Acc {
-            since: opts.since.map(ts::ceil_secs),
-            max_groups,
-            max_samples: opts.max_samples,
-            lines: 0,
-            matched: 0,
-            skipped: LogSkips::default(),
-            span: Span::default(),
-            class_counts: vec![0; LogClass::ALL.len()],
-            status_counts: vec![0; 1000],
-            groups: Vec::new(),
-            slots: vec![u32::MAX; (max_groups + LogClass::ALL.len()).next_power_of_two() * 2],
-            samples: Vec::new(),
-        }
-    }
-
-    /// Counts the line's time; `false` when it falls before `since`.
-    #[inline]
-    fn in_window(&mut self, ts: Option<Ts>) -> bool {
-        let Some(ts) = ts else { return true };
-        self.span.add(ts);
-        match self.since {
-            Some(s) if ts.secs < s => {
-                self.skipped.outside_window += 1;
-                false
-            }
-            _ => true,
-        }
-    }
-
-    /// Is the line text? Counts it in `skipped` when not.
-    #[inline]
-    fn text(&mut self, line: &[u8]) -> bool {
-        match check_text(line) {
-            Text::Ok => true,
-            Text::Binary => {
-                self.skipped.binary += 1;
-                false
-            }
-            Text::InvalidUtf8 => {
-                self.skipped.invalid_utf8 += 1;
-                false
-            }
-        }
-    }
-
-    /// Count a classified line; `detail` is asked only while its group has none.
-    fn hit<'a>(&mut self, h: &Hit<'a>, detail: impl FnOnce() -> Option<&'a [u8]>) {
-        self.matched += 1;
-        self.class_counts[h.class as usize] += 1;
-        if self.samples.len() < self.max_samples {
-            self.samples.push(escape_line(h.line, SAMPLE_CAP));
-        }
-        let key = h.key.or(h.upstream);
-        let idx = match self.find(h.class, h.status, key, false) {
-            Ok(i) => i,
-            Err(slot) if self.groups.len() < self.max_groups => {
-                let mut g = GroupAcc::new(h.class, h.status, key, h.level, h.no, h.line);
-                g.upstream = h.upstream.map(|u| String::from_utf8_lossy(u).into_owned());
-                self.insert(slot, g)
-            }
-            Err(_) => self.folded(h.class, h.status, || {
-                GroupAcc::new(h.class, h.status, None, h.level, h.no, h.line)
-            }),
-        };
-        let g = &mut self.groups[idx];
-        g.count += 1;
-        if let Some(r) = h.reused {
-            *g.reused.get_or_insert(0) += u64::from(r);
-        }
-        if let Some(t) = h.ts {
-            g.span.add(t);
-        }
-        if g.detail.is_none() {
-            g.detail = detail().map(|d| escape_line(d, DETAIL_CAP));
-        }
-    }
-
-    /// The group with this key (`Ok(index)`), or the free slot for it (`Err(slot)`).
-    #[inline]
-    fn find(
-        &self,
-        class: LogClass,
-        status: Option<u16>,
-        upstream: Option<&[u8]>,
-        folded: bool,
-    ) -> Result<usize, usize> {
-        let mask = self.slots.len() - 1;
-        let hash = key_hash(class, status, upstream, folded);
-        let mut slot = hash as usize & mask;
-        loop {
-            let i = self.slots[slot];
-            if i == u32::MAX {
-                return Err(slot);
-            }
-            let g = &self.groups[i as usize];
-            if g.hash == hash
-                && g.class == class
-                && g.status == status
-                && g.folded == folded
-                && same_key(g.key.as_deref(), upstream)
-            {
-                return Ok(i as usize);
-            }
-            slot = (slot + 1) & mask;
-        }
-    }
-
-    fn insert(&mut self, slot: usize, mut g: GroupAcc) -> usize {
-        g.hash = key_hash(g.class, g.status, g.key.as_deref(), g.folded);
-        let i = self.groups.len();
-        self.slots[slot] = i as u32;
-        self.groups.push(g);
-        i
-    }
-
-    /// The catch-all group of a class once `max_groups` is reached, made from `make` when new.
-    fn folded(
-        &mut self,
-        class: LogClass,
-        status: Option<u16>,
-        make: impl FnOnce() -> GroupAcc,
-    ) -> usize {
-        match self.find(class, status, None, true) {
-            Ok(i) => i,
-            Err(slot) => {
-                let mut g = make();
-                g.key = None;
-                g.upstream = None;
-                g.folded = true;
-                g.count = 0;
-                g.reused = None;
-                g.span = Span::default();
-                g.detail = Some(format!(
-                    "lines of more upstreams than the {} groups kept",
-                    self.max_groups
-                ));
-                self.insert(slot, g)
-            }
-        }
-    }
-
-    /// Add the summary of the part of the input that follows this one; its line numbers are
-    /// shifted by `line_offset` (the lines of this part).
-    fn merge(&mut self, other: Acc, line_offset: u64) {
-        self.lines += other.lines;
-        self.matched += other.matched;
-        let (a, b) = (&mut self.skipped, other.skipped);
-        a.invalid_utf8 += b.invalid_utf8;
-        a.binary += b.binary;
-        a.too_long += b.too_long;
-        a.unparsed += b.unparsed;
-        a.outside_window += b.outside_window;
-        self.span.merge(other.span);
-        for (x, y) in self.class_counts.iter_mut().zip(&other.class_counts) {
-            *x += y;
-        }
-        for (x, y) in self.status_counts.iter_mut().zip(&other.status_counts) {
-            *x += y;
-        }
-        let room = self.max_samples.saturating_sub(self.samples.len());
-        self.samples.extend(other.samples.into_iter().take(room));
-        for mut g in other.groups {
-            g.sample.line += line_offset;
-            let kept = if g.folded {
-                None
-            } else {
-                match self.find(g.class, g.status, g.key.as_deref(), false) {
-                    Ok(i) => Some(i),
-                    Err(slot) if self.groups.len() < self.max_groups => {
-                        self.insert(slot, g);
-                        continue;
-                    }
-                    Err(_) => None,
-                }
-            };
-            let idx = match kept {
-                Some(i) => i,
-                None => {
-                    let template = GroupAcc {
-                        hash: 0,
-                        key: None,
-                        folded: true,
-                        class: g.class,
-                        upstream: None,
-                        status: g.status,
-                        level: g.level,
-                        detail: None,
-                        count: 0,
-                        reused: None,
-                        span: Span::default(),
-                        sample: g.sample.clone(),
-                    };
-                    self.folded(g.class, g.status, || template)
-                }
-            };
-            let t = &mut self.groups[idx];
-            t.count += g.count;
-            t.reused = match (t.reused, g.reused) {
-                (None, None) => None,
-                (x, y) => Some(x.unwrap_or(0) + y.unwrap_or(0)),
-            };
-            t.span.merge(g.span);
-            if t.detail.is_none() {
-                t.detail = g.detail;
-            }
-        }
-    }
-
-    fn finish(self, id: &str, source: &str, dialect: &Dialect, bytes: u64) -> LogSummary {
-        let mut counts: Vec<LogCount> = match dialect {
-            Dialect::NginxError => LogClass::ALL
-                .iter()
-                .zip(&self.class_counts)
-                .filter(|(_, n)| **n > 0)
-                .map(|(c, n)| LogCount {
-                    key: c.as_str().to_string(),
-                    count: *n,
-                })
-                .collect(),
-            Dialect::NginxAccess(_)
-            | Dialect::AlbAccess
-            | Dialect::AppgwAccess
-            | Dialect::CloudflareHttpRequests => self
-                .status_counts
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| **n > 0)
-                .map(|(s, n)| LogCount {
-                    key: format!("{s:03}"),
-                    count: *n,
-                })
-                .collect(),
-        };
-        counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
-        let mut groups: Vec<LogGroup> = self
-            .groups
-            .into_iter()
-            .map(|g| LogGroup {
-                class: g.class,
-                upstream: g.upstream,
-                status: g.status,
-                level: g.level.map(str::to_string),
-                detail: g.detail,
-                count: g.count,
-                reused: g.reused,
-                first_seen: g.span.first.and_then(Ts::rfc3339),
-                last_seen: g.span.last.and_then(Ts::rfc3339),
-                sample: g.sample,
-            })
-            .collect();
-        groups.sort_by(|a, b| {
-            b.count
-                .cmp(&a.count)
-                .then_with(|| a.class.cmp(&b.class))
-                .then_with(|| a.upstream.cmp(&b.upstream))
-                .then_with(|| a.status.cmp(&b.status))
-        });
-        LogSummary {
-            id: id.to_string(),
-            source: source.to_string(),
-            dialect: dialect.name().to_string(),
-            lines: self.lines,
-            matched: self.matched,
-            bytes,
-            skipped: self.skipped,
-            first_seen: self.span.first.and_then(Ts::rfc3339),
-            last_seen: self.span.last.and_then(Ts::rfc3339),
-            counts,
-            groups,
-            samples: self.samples,
-        }
-    }
-}
-
-/// Reports progress every [`PROGRESS_EVERY`] bytes.
-struct Progress<'p> {
-    f: &'p mut dyn FnMut(u64),
-    next: u64,
-}
-
-impl Progress<'_> {
-    #[inline]
-    fn tick(&mut self, consumed: u64) {
-        if consumed >= self.next {
-            (self.f)(consumed);
-            self.next = consumed + PROGRESS_EVERY;
-        }
-    }
-}
-
-/// What [`next_text`] found.
-enum Step<'l> {
-    /// The input is finished.
-    End,
-    /// An empty or non-text line, already counted.
-    Skip,
-    /// A text line to parse.
-    Line(Line<'l>),
-}
-
-/// The read-line prologue every dialect's loop shares: tick the progress, count the line and its
-/// truncation, and skip empty or binary/invalid-UTF-8 lines (counted by [`Acc::text`]).
-#[inline]
-fn next_text<'l, R: Read>(
-    lr: &'l mut LineReader<R>,
-    acc: &mut Acc,
-    progress: &mut Progress<'_>,
-) -> io::Result<Step<'l>> {
-    progress.tick(lr.consumed());
-    let Some(line) = lr.next_line()? else {
-        return Ok(Step::End);
-    };
-    acc.lines += 1;
-    acc.skipped.too_long += u64::from(line.truncated);
-    if line.bytes.is_empty() || (!line.clean && !acc.text(line.bytes)) {
-        return Ok(Step::Skip);
-    }
-    Ok(Step::Line(line))
-}
-
-fn run_error<R: Read>(
-    lr: &mut LineReader<R>,
-    acc: &mut Acc,
-    offset: i32,
-    progress: &mut Progress<'_>,
-) -> io::Result<()> {
-    let mut last_time = [0u8; 19];
-    let mut last_ts = None;
-    loop {
-        let line = match next_text(lr, acc, progress)? {
-            Step::End => return Ok(()),
-            Step::Skip => continue,
-            Step::Line(line) => line,
-        };
-        let b = line.bytes;
-        let Some(e) = parse_error_line(b) else {
-            acc.skipped.unparsed += 1;
-            continue;
-        };
-        // many lines share a second: parse each distinct time once
-        let t = match e.time.first_chunk::<19>() {
-            Some(t) if *t == last_time => last_ts,
-            Some(t) => {
-                last_time = *t;
-                last_ts = ts::parse_error_time(e.time, offset);
-                last_ts
-            }
-            None => None,
-        };
-        if !acc.in_window(t) {
-            continue;
-        }
-        let Some(class) = classify_error(&e) else {
-            continue;
-        };
-        let h = Hit {
-            key: None,
-            class,
-            status: class.client_status(),
-            upstream: group_upstream(class, &e),
-            level: level_name(e.level),
-            reused: None,
-            ts: t,
-            no: line.no,
-            line: b,
-        };
-        acc.hit(&h, || detail(class, &e));
-    }
-}
-
-fn run_access<R: Read>(
-    lr: &mut LineReader<R>,
-    acc: &mut Acc,
-    fmt: &AccessFormat,
-    progress: &mut Progress<'_>,
-) -> io::Result<()> {
-    let reuse_known = fmt.has_connect_time();
-    let mut times = TimeCache::default();
-    loop {
-        let line = match next_text(lr, acc, progress)? {
-            Step::End => return Ok(()),
-            Step::Skip => continue,
-            Step::Line(line) => line,
-        };
-        let b = line.bytes;
-        let Some(fast) = fmt.walk(b, Walk::Fast, &mut times) else {
-            acc.skipped.unparsed += 1;
-            continue;
-        };
-        if !acc.in_window(fast.time) {
-            continue;
-        }
-        acc.status_counts[usize::from(fast.status)] += 1;
-        if fast.status != 499 && !(500..600).contains(&fast.status) {
-            continue;
-        }
-        let f = fmt.walk(b, Walk::Full, &mut times).unwrap_or(fast);
-        let Some(class) = fmt.classify(&f) else {
-            continue;
-        };
-        let upstream = f
-            .addr
-            .map(last_value)
-            .filter(|a| !a.is_empty() && *a != b"-");
-        let detail = f
-            .upstream_status
-            .map(last_value)
-            .filter(|s| !s.is_empty() && *s != b"-");
-        let mut detail_buf = [0u8; 32];
-        let detail = detail.map(|s| {
-            let prefix = b"upstream_status ";
-            let n = (prefix.len() + s.len()).min(detail_buf.len());
-            detail_buf[..prefix.len()].copy_from_slice(prefix);
-            detail_buf[prefix.len()..n].copy_from_slice(&s[..n - prefix.len()]);
-            n
-        });
-        let h = Hit {
-            key: None,
-            class,
-            status: Some(f.status),
-            upstream,
-            level: None,
-            reused: reuse_known.then(|| f.connect.map(last_value) == Some(b"0.000")),
-            ts: f.time,
-            no: line.no,
-            line: b,
-        };
-        acc.hit(&h, || detail.map(|n| &detail_buf[..n]));
-    }
-}
-
-/// ALB access lines: counted by `elb_status_code`; failures grouped by (class, `target:port`,
-/// status), with the `error_reason` as detail.
-fn run_alb<R: Read>(
-    lr: &mut LineReader<R>,
-    acc: &mut Acc,
-    progress: &mut Progress<'_>,
-) -> io::Result<()> {
-    let mut times = AlbTimes::default();
-    loop {
-        let line = match next_text(lr, acc, progress)? {
-            Step::End => return Ok(()),
-            Step::Skip => continue,
-            Step::Line(line) => line,
-        };
-        let b = line.bytes;
-        let Some(l) = alb::parse_with(b, &mut times) else {
-            acc.skipped.unparsed += 1;
-            continue;
-        };
-        if !acc.in_window(l.ts()) {
-            continue;
-        }
-        acc.status_counts[usize::from(l.elb_status_code)] += 1;
-        let Some(class) = classify_alb(&l) else {
-            continue;
-        };
-        let h = Hit {
-            key: matches!(
-                class,
-                LogClass::LambdaError
-                    | LogClass::AuthError
-                    | LogClass::WafError
-                    | LogClass::RoutingError
-            )
-            .then(|| l.error_reason())
-            .flatten(),
-            class,
-            status: Some(l.elb_status_code),
-            upstream: l.target(),
-            level: None,
-            reused: None,
-            ts: l.ts(),
-            no: line.no,
-            line: b,
-        };
-        acc.hit(&h, || l.error_reason());
-    }
-}
-
-/// AppGW access records: counted by `httpStatus`; failures grouped by (class, `serverRouted`,
-/// status), with the `error_info` as detail. A record classified by its status whose `error_info`
-/// is not one of the known three is also keyed by that `error_info`, so that different reasons
-/// stay apart. The gateway's own requests (`clientIP` 127.0.0.1) are read and ignored: they are
-/// not counted, dated, nor classified.
-fn run_appgw<R: Read>(
-    lr: &mut LineReader<R>,
-    acc: &mut Acc,
-    progress: &mut Progress<'_>,
-) -> io::Result<()> {
-    let mut times = AlbTimes::default();
-    let mut key = Vec::new();
-    loop {
-        let line = match next_text(lr, acc, progress)? {
-            Step::End => return Ok(()),
-            Step::Skip => continue,
-            Step::Line(line) => line,
-        };
-        let b = line.bytes;
-        let Some(r) = appgw::parse_with(b, &mut times) else {
-            acc.skipped.unparsed += 1;
-            continue;
-        };
-        if r.is_internal() || !acc.in_window(r.ts()) {
-            continue;
-        }
-        acc.status_counts[usize::from(r.http_status)] += 1;
-        let Some(class) = classify_appgw(&r) else {
-            continue;
-        };
-        let upstream = r.server_routed();
-        let error_info = r.error_info();
-        let keyed = match error_info {
-            Some(e) if !appgw::classed_by_error_info(&r) => {
-                key.clear();
-                key.extend_from_slice(upstream.unwrap_or(b"-"));
-                key.push(b' ');
-                key.extend_from_slice(e);
-                true
-            }
-            _ => false,
-        };
-        let h = Hit {
-            key: keyed.then_some(key.as_slice()),
-            class,
-            status: Some(r.http_status),
-            upstream,
-            level: None,
-            reused: None,
-            ts: r.ts(),
-            no: line.no,
-            line: b,
-        };
-        acc.hit(&h, || error_info);
-    }
-}
-
-/// Cloudflare Logpush `http_requests` records: counted by `EdgeResponseStatus`; failures grouped
-/// by (class, edge status, `OriginIP`, `EdgeColoCode`), with the origin as upstream (when there is
-/// one) and `colo <CODE>` as detail, so that a burst in one data centre stands apart (KB 3.4 #3).
-/// A record without `EdgeResponseStatus` is read and dated but neither counted nor classified.
-fn run_cloudflare<R: Read>(
-    lr: &mut LineReader<R>,
-    acc: &mut Acc,
-    progress: &mut Progress<'_>,
-) -> io::Result<()> {
-    let mut times = AlbTimes::default();
-    let mut key = Vec::new();
-    let mut detail = Vec::new();
-    loop {
-        let line = match next_text(lr, acc, progress)? {
-            Step::End => return Ok(()),
-            Step::Skip => continue,
-            Step::Line(line) => line,
-        };
-        let b = line.bytes;
-        let Some(r) = cloudflare::parse_with(b, &mut times) else {
-            acc.skipped.unparsed += 1;
-            continue;
-        };
-        if !acc.in_window(r.ts()) {
-            continue;
-        }
-        let Some(edge) = r.edge_status() else {
-            continue;
-        };
-        acc.status_counts[usize::from(edge)] += 1;
-        let Some(class) = classify_cloudflare(&r) else {
-            continue;
-        };
-        let (origin, colo) = (r.origin_ip(), r.colo());
-        key.clear();
-        key.extend_from_slice(origin.unwrap_or_default());
-        key.push(b' ');
-        key.extend_from_slice(colo.unwrap_or_default());
-        detail.clear();
-        if let Some(c) = colo {
-            detail.extend_from_slice(b"colo ");
-            detail.extend_from_slice(c);
-        }
-        let h = Hit {
-            key: Some(key.as_slice()),
-            class,
-            status: Some(edge),
-            upstream: origin,
-            level: None,
-            reused: None,
-            ts: r.ts(),
-            no: line.no,
-            line: b,
-        };
-        acc.hit(&h, || colo.map(|_| detail.as_slice()));
-    }
-}
-
-/// Read a whole stream into an [`Acc`]; returns it with the bytes read.
+/// Read a whole stream with the dialect's classifier; returns the running summary with the bytes
+/// read.
 fn run<R: Read>(
     reader: R,
     dialect: &Dialect,
@@ -795,23 +29,33 @@ fn run<R: Read>(
     max_groups: usize,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<(Acc, u64)> {
-    let mut lr = LineReader::new(reader, opts.max_line);
-    let mut acc = Acc::new(opts, max_groups);
-    let mut p = Progress {
-        f: progress,
-        next: 0,
-    };
     match dialect {
-        Dialect::NginxError => {
-            run_error(&mut lr, &mut acc, opts.local_offset.whole_seconds(), &mut p)?
+        Dialect::NginxError => scan(
+            reader,
+            ErrorClassifier::new(opts.local_offset),
+            opts,
+            max_groups,
+            progress,
+        ),
+        Dialect::NginxAccess(f) => {
+            scan(reader, AccessClassifier::new(f), opts, max_groups, progress)
         }
-        Dialect::NginxAccess(f) => run_access(&mut lr, &mut acc, f, &mut p)?,
-        Dialect::AlbAccess => run_alb(&mut lr, &mut acc, &mut p)?,
-        Dialect::AppgwAccess => run_appgw(&mut lr, &mut acc, &mut p)?,
-        Dialect::CloudflareHttpRequests => run_cloudflare(&mut lr, &mut acc, &mut p)?,
+        Dialect::AlbAccess => scan(reader, AlbClassifier::default(), opts, max_groups, progress),
+        Dialect::AppgwAccess => scan(
+            reader,
+            AppgwClassifier::default(),
+            opts,
+            max_groups,
+            progress,
+        ),
+        Dialect::CloudflareHttpRequests => scan(
+            reader,
+            CloudflareClassifier::default(),
+            opts,
+            max_groups,
+            progress,
+        ),
     }
-    (p.f)(lr.consumed());
-    Ok((acc, lr.consumed()))
 }
 
 /// Stream a log and summarize it. `progress` is called now and then with the number of bytes
@@ -829,7 +73,7 @@ pub fn summarize(
             path: source.to_string(),
             source: e,
         })?;
-    Ok(acc.finish(id, source, dialect, bytes))
+    Ok(acc.finish(id, source, dialect.name(), bytes))
 }
 
 /// Plain files at least this big are read by two threads.
@@ -970,7 +214,7 @@ fn summarize_path_with(
             drop(reader);
             let (acc, bytes) =
                 run_split(path, &dialect, opts, progress, split).map_err(read_err)?;
-            return Ok(acc.finish(id, &source, &dialect, bytes));
+            return Ok(acc.finish(id, &source, dialect.name(), bytes));
         }
     }
     let stream = io::Cursor::new(head).chain(reader);
@@ -1053,7 +297,7 @@ fn run_split(
             .map_err(|_| io::Error::other("the reader thread panicked"))?;
         let (mut acc, bytes_a) = a?;
         let (acc_b, bytes_b) = b?;
-        let offset = acc.lines;
+        let offset = acc.lines();
         acc.merge(acc_b, offset);
         a_bytes = bytes_a + bytes_b;
         progress(a_bytes);
@@ -1065,6 +309,8 @@ fn run_split(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::reader::escape_line;
+    use cloud502_model::{LogClass, LogCount};
     use time::macros::{datetime, offset};
 
     const REFUSED: &str = "2026/05/01 12:00:00 [error] 1234#1234: *56 connect() failed (111: Connection refused) while connecting to upstream, client: 203.0.113.9, server: example.com, request: \"GET / HTTP/1.1\", upstream: \"http://127.0.0.1:8080/\", host: \"example.com\"";
