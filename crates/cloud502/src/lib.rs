@@ -1,9 +1,11 @@
 //! cloud502 as a library: tell which layer is returning HTTP 502, and why, from inside an
 //! internal platform.
 //!
-//! This facade re-exports the public API: the report [`model`], the [`engine`] (Provider trait,
-//! rules, `run`), the [`render`]ers, and one module per provider, each behind a feature
-//! (`probe` is on by default).
+//! This facade re-exports the public API in data-flow order: [`collect`] (the `Provider` trait
+//! and what a collector needs), the report [`model`], [`diagnose`] (rules, `run`), the
+//! [`render`]ers, and one module per provider, each behind a feature (`probe` is on by default).
+//! A provider, rule or finding code of your own plugs in without changing this crate: see
+//! docs/extending.md and examples/custom-provider.
 //!
 //! ```
 //! use cloud502::engine::{CollectCx, RunOptions, run};
@@ -135,12 +137,8 @@ pub use cloud502_collect as collect;
 pub use cloud502_diagnose as diagnose;
 /// The old name of [`diagnose`] (the crate was `cloud502-engine`), kept so existing callers build.
 pub use cloud502_diagnose as engine;
-#[cfg(any(
-    feature = "nginx",
-    feature = "aws",
-    feature = "aws-no-ec2",
-    feature = "cloudflare"
-))]
+/// With the `logs` feature (on with `nginx`, `aws` and `cloudflare`): the log dialect readers.
+#[cfg(feature = "logs")]
 pub use cloud502_logs as logs;
 pub use cloud502_model as model;
 /// With the `nginx` feature: diagnose an nginx config and its error.log, offline.
@@ -184,5 +182,7 @@ pub use cloud502_nginx as nginx;
 pub use cloud502_probe as probe;
 pub use cloud502_render as render;
 
-pub use cloud502_diagnose::{CollectCx, Provider, RunOptions, diagnose, run};
-pub use cloud502_model::{Finding, FindingCode, Report, Verdict};
+pub use cloud502_diagnose::{
+    CollectCx, CustomRule, Provider, RunOptions, diagnose, diagnose_with, run,
+};
+pub use cloud502_model::{Finding, FindingCode, ProviderKind, Report, Verdict};

@@ -14,6 +14,9 @@ mod provider;
 pub mod remote;
 mod start_error;
 
+/// The attribute [`Provider`] implementations need (`#[async_trait]`), so a provider outside
+/// this workspace uses the same version.
+pub use async_trait::async_trait;
 pub use error::{ProviderError, Result};
 pub use provider::{CollectCx, NoProgress, Progress, Provider, RequestBudget};
 pub use start_error::StartError;

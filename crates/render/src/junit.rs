@@ -129,9 +129,17 @@ fn collect_case(run: &SubjectRun) -> Case {
 fn code_cases(run: &SubjectRun) -> Vec<Case> {
     let report = &run.report;
     let fail_on = report.summary.fail_on;
-    FindingCode::ALL
-        .iter()
-        .filter_map(|&code| {
+    // The built-in codes, then any code of a library user's own rule the report has (a failing
+    // custom finding must fail a test case too).
+    let mut codes = FindingCode::ALL.to_vec();
+    for f in &report.findings {
+        if !codes.contains(&f.code) {
+            codes.push(f.code);
+        }
+    }
+    codes
+        .into_iter()
+        .filter_map(|code| {
             let found: Vec<&Finding> = report.findings.iter().filter(|f| f.code == code).collect();
             // A finding of a code meant for another provider still gets its test case.
             let applies = code.provider().is_none() || code.provider() == Some(run.provider);

@@ -5,7 +5,7 @@
 //! are left out: code scanning shows results on files. Relative config paths stay relative (GitHub
 //! resolves them against the repository root); absolute ones become `file://` URIs.
 
-use cloud502_model::{Finding, Report, Severity, SourceLocation};
+use cloud502_model::{Finding, FindingCode, Report, Severity, SourceLocation};
 use serde_json::{Value, json};
 use std::io::{self, Write};
 
@@ -70,14 +70,19 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let rules: Vec<Value> = codes
         .iter()
         .map(|code| {
-            json!({
+            let mut rule = json!({
                 "id": code.as_str(),
                 "name": code.as_str(),
                 "shortDescription": { "text": code.summary() },
                 "fullDescription": { "text": code.summary() },
-                "helpUri": format!("{DOCS}{}.md", code.as_str()),
                 "help": { "text": code.docs(), "markdown": code.docs() },
-            })
+            });
+            // Only built-in codes have a page in this project's docs; a registered code brings
+            // its own text.
+            if FindingCode::ALL.contains(code) {
+                rule["helpUri"] = json!(format!("{DOCS}{}.md", code.as_str()));
+            }
+            rule
         })
         .collect();
     let results: Vec<Value> = located
