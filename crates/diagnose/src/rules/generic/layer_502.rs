@@ -13,6 +13,9 @@
 //! [`cloudflare::TRANSIENT_MINUTES`] minutes is the transient edge shift of KB 3.4 #3 (warning,
 //! retry); any other edge 502 is KB 3.4 #2, most often a gzip / Content-Length mismatch from the
 //! origin (critical; disable origin compression or fix Content-Length, low risk).
+//!
+//! The check gathers facts (`ProbeAnswer`, `OriginRelayed`, `EdgeMade`); each fact type words
+//! its own finding in the text part below them.
 
 use crate::remediation::{adjust_timeouts, check_backend, restart, review_config};
 use crate::rules::cloudflare::shared::{self as cloudflare, Requests};
@@ -98,12 +101,16 @@ fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
         if http.status != 502 {
             continue;
         }
-        let ids = cite(evidence, probe, &["status", "header", "body"]);
-        out.push(finding(probe, fp, attribute(fp), ids));
+        out.push(Finding::from(ProbeAnswer {
+            probe,
+            fp,
+            author: attribute(fp),
+            evidence: cite(evidence, probe, &["status", "header", "body"]),
+        }));
     }
     if cloudflare::has_analytics(evidence) {
-        cloudflare_origin_502(evidence, out);
-        cloudflare_edge_502(evidence, out);
+        out.extend(origin_relayed(evidence).map(Finding::from));
+        out.extend(edge_made(evidence).map(Finding::from));
     }
 }
 
@@ -132,10 +139,10 @@ fn origin_scheme(ev: &Evidence) -> ProbeScheme {
 }
 
 /// KB 3.4 #1: edge 502 with origin 502 in the analytics: the origin made them.
-fn cloudflare_origin_502(ev: &Evidence, out: &mut Vec<Finding>) {
+fn origin_relayed(ev: &Evidence) -> Option<OriginRelayed<'_>> {
     let r: Requests = cloudflare::requests(ev, |g| g.class == LogClass::Status502FromUpstream);
     if r.count == 0 {
-        return;
+        return None;
     }
     let host = cloudflare::host(ev);
     let checks = origin_checks_502(ev);
@@ -157,100 +164,410 @@ fn cloudflare_origin_502(ev: &Evidence, out: &mut Vec<Finding>) {
         Some(first) => cloudflare::origin_probe_command(&host, origin_scheme(ev), first),
         None => crate::rules::cloudflare_command(&host),
     };
-    let checked = if checks.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " The direct origin check answered 502 too ({}){}.",
-            checks
-                .iter()
-                .map(|(p, _)| p.resolved.first().cloned().unwrap_or_else(|| p.url.clone()))
-                .collect::<Vec<_>>()
-                .join(", "),
-            if layer == Layer::Unknown {
-                String::new()
-            } else {
-                format!(", with {}'s error page", layer.display_name())
-            }
-        )
-    };
-    let origins = if r.origins.is_empty() {
-        String::new()
-    } else {
-        format!(" from origin(s) {}", r.origin_list())
-    };
-    out.push(Finding {
-        code: FindingCode::CloudflareOrigin502,
-        severity: Severity::Critical,
-        confidence: Confidence::High,
-        layer: Some(layer),
-        title: format!(
-            "Cloudflare relayed {} 502(s) made by the origin{origins}: look at the origin",
-            r.count
-        ),
-        explanation: format!(
-            "Cloudflare's request records (analytics or Logpush) show {} request(s) with edge status 502 and origin status \
-             502{}{origins}: the origin answered 502 and Cloudflare passed it on (with its \
-             branded page), so the next layer in made it, not Cloudflare.{checked}",
-            r.count,
-            r.window()
-        ),
+    Some(OriginRelayed {
+        requests: r,
+        checks,
+        layer,
+        direct,
         evidence: crate::rules::dedup(evidence),
-        locations: Vec::new(),
-        disproved_by: "The origin, probed directly with the same Host header, answers 2xx and its \
-                       logs show no 502 at those times (the analytics would then show origin \
-                       status 0 for them)."
-            .to_owned(),
-        remediation: vec![
-            check_backend(
-                "Probe the origin directly with the same Host header and SNI to see which layer \
-                 there answers the 502",
-                Some(&direct),
-            ),
-            check_backend(
-                "Read the origin's own logs at those times (load balancer, nginx error.log, the \
-                 application): the layer that made the 502 names its cause",
-                Some("cloud502 nginx --error-log /var/log/nginx/error.log"),
-            ),
-        ],
-        next_command: Some(direct),
-    });
+    })
 }
 
 /// KB 3.4 #2 and #3: edge 502 with no origin response in the analytics: the edge made them.
-fn cloudflare_edge_502(ev: &Evidence, out: &mut Vec<Finding>) {
+fn edge_made(ev: &Evidence) -> Option<EdgeMade> {
     let r = cloudflare::edge_errors(ev, 502);
     if r.count == 0 {
-        return;
+        return None;
     }
     let host = cloudflare::host(ev);
     let span = r.span_minutes();
-    let transient = r.colos.len() == 1
+    let transient = (r.colos.len() == 1
         && r.all_timed
-        && span.is_some_and(|m| m <= cloudflare::TRANSIENT_MINUTES);
+        && span.is_some_and(|m| m <= cloudflare::TRANSIENT_MINUTES))
+    .then(|| (r.colos[0].0.clone(), span.unwrap_or(0)));
     let known = r.origins.first().map(|o| o.0.clone());
     let direct = match &known {
         Some(origin) => cloudflare::origin_probe_command(&host, origin_scheme(ev), origin),
         None => crate::rules::cloudflare_command(&host),
     };
-    let origin = known.unwrap_or_else(|| "<origin-ip>".to_owned());
-    let (severity, confidence, title, cause, remediation) = if transient {
-        let colo = r.colos[0].0.clone();
-        let minutes = span.unwrap_or(0);
-        (
-            Severity::Warning,
-            Confidence::Medium,
-            format!(
-                "Cloudflare's edge made {} 502(s), all in colo {colo} within {minutes} \
-                 minute(s): a transient edge shift",
-                r.count
+    Some(EdgeMade {
+        transient,
+        origin: known.unwrap_or_else(|| "<origin-ip>".to_owned()),
+        zone: cloudflare::zone(ev),
+        host,
+        direct,
+        requests: r,
+    })
+}
+
+// ---- facts ----
+
+/// A front probe that got a 502, and who made it.
+struct ProbeAnswer<'a> {
+    probe: &'a Probe,
+    fp: &'a Fingerprint,
+    author: Author,
+    /// The probe's status, header and body items.
+    evidence: Vec<String>,
+}
+
+/// Cloudflare's records show 502s the origin answered and the edge passed on.
+struct OriginRelayed<'a> {
+    requests: Requests,
+    /// The direct origin checks that got a 502 too, with the layer whose page it is.
+    checks: Vec<(&'a Probe, Option<Layer>)>,
+    /// The first layer those checks name, else unknown.
+    layer: Layer,
+    /// Probe the origin directly (or, with no address read, read the zone's records).
+    direct: String,
+    evidence: Vec<String>,
+}
+
+/// Cloudflare's records show 502s the edge made with no origin response.
+struct EdgeMade {
+    requests: Requests,
+    /// `(colo, minutes)` when every 502 came from one colo within a few minutes.
+    transient: Option<(String, i64)>,
+    host: String,
+    zone: String,
+    /// The first origin address the records name, or `<origin-ip>`.
+    origin: String,
+    direct: String,
+}
+
+// ---- text ----
+
+/// What a layer that generates its own 502 page does to make one: (code, why).
+fn generated(layer: Layer) -> (FindingCode, &'static str) {
+    match layer {
+        Layer::Nginx => (
+            FindingCode::Nginx502,
+            "nginx answers 502 itself when the request to its upstream fails: connection \
+             refused, reset, premature close, an invalid or too big header, no live upstreams or \
+             an unresolvable name",
+        ),
+        Layer::AwsAlb => (
+            FindingCode::Alb502,
+            "the ALB answers 502 itself when a target refuses or resets the connection, closes a \
+             kept-alive connection while a request is on it, sends a malformed response or fails \
+             the TLS handshake",
+        ),
+        _ => (
+            FindingCode::Appgw502,
+            "Application Gateway answers 502 itself when no backend is healthy or reachable: \
+             empty pool, failing probes, NSG/UDR blocks, backend TLS problems or a backend that \
+             closed the connection",
+        ),
+    }
+}
+
+impl ProbeAnswer<'_> {
+    fn code(&self) -> FindingCode {
+        match self.author {
+            Author::Generated(layer, _) => generated(layer).0,
+            Author::Relayed { .. } => FindingCode::Relayed502,
+            Author::CloudflareEdge(_) => FindingCode::CloudflareEdge502,
+            Author::CloudflareOrigin(..) => FindingCode::CloudflareOrigin502,
+            Author::Unknown => FindingCode::UnknownLayer502,
+        }
+    }
+
+    /// The layer blamed.
+    fn layer(&self) -> Layer {
+        match self.author {
+            Author::Generated(layer, _) => layer,
+            Author::Relayed { from, .. } => from,
+            Author::CloudflareEdge(_) => Layer::Cloudflare,
+            Author::CloudflareOrigin(from, _) => from.unwrap_or(Layer::Unknown),
+            Author::Unknown => Layer::Unknown,
+        }
+    }
+
+    fn confidence(&self) -> Confidence {
+        match self.author {
+            Author::Generated(_, c)
+            | Author::CloudflareEdge(c)
+            | Author::CloudflareOrigin(_, c) => c,
+            Author::Relayed {
+                from: Layer::Application,
+                ..
+            } => Confidence::Medium,
+            Author::Relayed { .. } => Confidence::High,
+            Author::Unknown => Confidence::Low,
+        }
+    }
+
+    fn title(&self) -> String {
+        match self.author {
+            Author::Generated(layer, _) => format!(
+                "{} generated this 502: its upstream failed",
+                layer.display_name()
             ),
-            format!(
+            Author::Relayed { by, from } => format!(
+                "{} relayed a 502 generated by {}",
+                by.display_name(),
+                from.display_name()
+            ),
+            Author::CloudflareEdge(_) => {
+                "Cloudflare's edge generated this 502: it got no usable response from the origin"
+                    .to_owned()
+            }
+            Author::CloudflareOrigin(Some(from), _) => format!(
+                "Cloudflare relayed a 502 from the origin ({} generated it)",
+                from.display_name()
+            ),
+            Author::CloudflareOrigin(None, _) => {
+                "Cloudflare relayed a 502 from the origin: look at the origin".to_owned()
+            }
+            Author::Unknown => "A 502 came from a layer cloud502 could not identify".to_owned(),
+        }
+    }
+
+    fn explanation(&self) -> String {
+        let seen = observed(self.fp);
+        match self.author {
+            Author::Generated(layer, confidence) => {
+                let caveat = if confidence < Confidence::High {
+                    " The Server header did not say so (it may have been removed or rewritten), \
+                     so the error page alone names the layer."
+                } else {
+                    ""
+                };
+                let name = layer.display_name();
+                format!(
+                    "The response shows {seen}. The body is {name}'s own error page, so {name} \
+                     made this 502 rather than relaying it: {}.{caveat}",
+                    generated(layer).1
+                )
+            }
+            Author::Relayed { by, from } => format!(
+                "The response shows {seen}. {} answered, but the body is {}, so {} passed through \
+                 a 502 made one layer further in: look there, not at {}.",
+                by.display_name(),
+                if from == Layer::Application {
+                    "not any proxy's built-in error page".to_owned()
+                } else {
+                    format!("{}'s error page", from.display_name())
+                },
+                by.display_name(),
+                by.display_name()
+            ),
+            Author::CloudflareEdge(_) => format!(
+                "The response shows {seen}. Cloudflare serves its plain (unbranded) page, or sets \
+                 cf-error-type, only for errors it generates itself, so the origin's response \
+                 never reached the client: often a Content-Length that does not match a gzip \
+                 body, or a transient problem in one data centre."
+            ),
+            Author::CloudflareOrigin(..) => format!(
+                "The response shows {seen}. Cloudflare replaces an origin's 502 with its branded \
+                 page (\"| 502: Bad gateway\"), so the origin answered 502 and Cloudflare passed \
+                 it on; the next layer in (load balancer or nginx at the origin) made it."
+            ),
+            Author::Unknown => format!(
+                "The response shows {seen}. No Server header, CF-RAY or error-page footer matched \
+                 nginx, AWS ALB, Azure Application Gateway or Cloudflare, so the layer that made \
+                 the 502 cannot be named from the response alone."
+            ),
+        }
+    }
+
+    fn disproved_by(&self) -> String {
+        match self.author {
+            Author::Generated(layer, _) => {
+                let name = layer.display_name();
+                format!(
+                    "{name}'s logs show no failed upstream request at that time, or a layer in \
+                     front of it rewrote the response so that it only looks like {name}'s page."
+                )
+            }
+            Author::Relayed { by, .. } => format!(
+                "{} has a custom error page configured for 502 that looks like this body, or the \
+                 layer below answers 2xx when probed directly.",
+                by.display_name()
+            ),
+            Author::CloudflareEdge(_) => "The origin's logs show a 502 answered at that time \
+                                          (Cloudflare's OriginResponseStatus would be 502, not \
+                                          0), or the origin probed directly returns a malformed \
+                                          response."
+                .to_owned(),
+            Author::CloudflareOrigin(..) => "The origin, probed directly with the same Host \
+                                             header, answers 2xx, or Cloudflare's logs show \
+                                             OriginResponseStatus 0 for these requests."
+                .to_owned(),
+            Author::Unknown => {
+                "A direct request to each hop shows which one answers 502.".to_owned()
+            }
+        }
+    }
+
+    fn remediation(&self) -> Vec<Remediation> {
+        let probe = self.probe;
+        match self.author {
+            Author::Generated(layer, _) => remediation_for(layer, probe),
+            Author::Relayed { from, .. } => remediation_for(from, probe),
+            Author::CloudflareEdge(_) => remediation_for(Layer::Cloudflare, probe),
+            Author::CloudflareOrigin(..) => vec![check_backend(
+                "Probe the origin directly with the same Host header and SNI to see which layer \
+                 there answers the 502",
+                Some(&origin_probe_command(probe)),
+            )],
+            Author::Unknown => vec![
+                check_backend(
+                    "Look at every response header for a proxy's name (Via, X-Cache, \
+                     X-Served-By, a custom Server value)",
+                    Some(&format!("curl -sv -o /dev/null {}", probe.url)),
+                ),
+                check_backend(
+                    "Probe each hop directly, keeping the Host header",
+                    Some(&origin_probe_command(probe)),
+                ),
+            ],
+        }
+    }
+
+    fn next_command(&self) -> String {
+        let probe = self.probe;
+        match self.author {
+            Author::Generated(layer, _) => inspect_command(layer, probe, None),
+            Author::Relayed { by, from } => inspect_command(from, probe, Some(by)),
+            Author::CloudflareEdge(_) => inspect_command(Layer::Cloudflare, probe, None),
+            // the origin's address is not known from here; this reads it from the zone's DNS
+            // records and checks it directly
+            Author::CloudflareOrigin(..) => crate::rules::cloudflare_command(&probe.host),
+            Author::Unknown => format!("curl -sv -o /dev/null {}", probe.url),
+        }
+    }
+}
+
+impl From<ProbeAnswer<'_>> for Finding {
+    fn from(f: ProbeAnswer<'_>) -> Finding {
+        Finding {
+            code: f.code(),
+            severity: Severity::Critical,
+            confidence: f.confidence(),
+            layer: Some(f.layer()),
+            title: f.title(),
+            explanation: f.explanation(),
+            locations: Vec::new(),
+            disproved_by: f.disproved_by(),
+            remediation: f.remediation(),
+            next_command: Some(f.next_command()),
+            evidence: f.evidence,
+        }
+    }
+}
+
+impl OriginRelayed<'_> {
+    /// ` from origin(s) A (n), B (m)`, or empty.
+    fn origins(&self) -> String {
+        if self.requests.origins.is_empty() {
+            String::new()
+        } else {
+            format!(" from origin(s) {}", self.requests.origin_list())
+        }
+    }
+
+    /// What the direct origin checks saw, a sentence, or empty.
+    fn checked(&self) -> String {
+        if self.checks.is_empty() {
+            return String::new();
+        }
+        format!(
+            " The direct origin check answered 502 too ({}){}.",
+            self.checks
+                .iter()
+                .map(|(p, _)| p.resolved.first().cloned().unwrap_or_else(|| p.url.clone()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if self.layer == Layer::Unknown {
+                String::new()
+            } else {
+                format!(", with {}'s error page", self.layer.display_name())
+            }
+        )
+    }
+}
+
+impl From<OriginRelayed<'_>> for Finding {
+    fn from(f: OriginRelayed<'_>) -> Finding {
+        let (count, origins) = (f.requests.count, f.origins());
+        Finding {
+            code: FindingCode::CloudflareOrigin502,
+            severity: Severity::Critical,
+            confidence: Confidence::High,
+            layer: Some(f.layer),
+            title: format!(
+                "Cloudflare relayed {count} 502(s) made by the origin{origins}: look at the origin"
+            ),
+            explanation: format!(
+                "Cloudflare's request records (analytics or Logpush) show {count} request(s) with \
+                 edge status 502 and origin status 502{}{origins}: the origin answered 502 and \
+                 Cloudflare passed it on (with its branded page), so the next layer in made it, \
+                 not Cloudflare.{}",
+                f.requests.window(),
+                f.checked()
+            ),
+            locations: Vec::new(),
+            disproved_by: "The origin, probed directly with the same Host header, answers 2xx and \
+                           its logs show no 502 at those times (the analytics would then show \
+                           origin status 0 for them)."
+                .to_owned(),
+            remediation: vec![
+                check_backend(
+                    "Probe the origin directly with the same Host header and SNI to see which \
+                     layer there answers the 502",
+                    Some(&f.direct),
+                ),
+                check_backend(
+                    "Read the origin's own logs at those times (load balancer, nginx error.log, \
+                     the application): the layer that made the 502 names its cause",
+                    Some("cloud502 nginx --error-log /var/log/nginx/error.log"),
+                ),
+            ],
+            next_command: Some(f.direct),
+            evidence: f.evidence,
+        }
+    }
+}
+
+impl EdgeMade {
+    fn title(&self) -> String {
+        let count = self.requests.count;
+        match &self.transient {
+            Some((colo, minutes)) => format!(
+                "Cloudflare's edge made {count} 502(s), all in colo {colo} within {minutes} \
+                 minute(s): a transient edge shift"
+            ),
+            None => format!(
+                "Cloudflare's edge made {count} 502(s) with no origin response: likely a gzip / \
+                 Content-Length mismatch from the origin"
+            ),
+        }
+    }
+
+    /// Why the edge made them: a one-colo burst, or an origin response it could not use.
+    fn cause(&self) -> String {
+        match &self.transient {
+            Some((colo, minutes)) => format!(
                 "Every edge 502 came from one data centre ({colo}) within {minutes} minute(s){}: \
-                 the short-lived traffic shift between data centres that Cloudflare documents. There is nothing to change at the origin.",
-                r.window()
+                 the short-lived traffic shift between data centres that Cloudflare documents. \
+                 There is nothing to change at the origin.",
+                self.requests.window()
             ),
-            vec![
+            None => format!(
+                "They span colo(s) {}{}, so this is not a one-colo burst. The documented edge \
+                 cause is an origin response Cloudflare cannot use: gzip-encoded content whose \
+                 Content-Length does not match, or broken gzip.",
+                self.requests.colo_list(),
+                self.requests.window()
+            ),
+        }
+    }
+
+    fn remediation(&self) -> Vec<Remediation> {
+        let (host, origin) = (&self.host, &self.origin);
+        match &self.transient {
+            Some(_) => vec![
                 check_backend(
                     "Retry, and keep watching the edge status by colo and minute; a burst that \
                      returns or spreads to other colos is not transient",
@@ -260,28 +577,11 @@ fn cloudflare_edge_502(ev: &Evidence, out: &mut Vec<Finding>) {
                     "Read the split again later to confirm the burst ended",
                     Some(&format!(
                         "cloud502 cloudflare --zone {} --host {host}",
-                        cloudflare::zone(ev)
+                        self.zone
                     )),
                 ),
             ],
-        )
-    } else {
-        (
-            Severity::Critical,
-            Confidence::High,
-            format!(
-                "Cloudflare's edge made {} 502(s) with no origin response: likely a gzip / \
-                 Content-Length mismatch from the origin",
-                r.count
-            ),
-            format!(
-                "They span colo(s) {}{}, so this is not a one-colo burst. The documented edge \
-                 cause is an origin response Cloudflare cannot use: gzip-encoded content whose \
-                 Content-Length does not match, or broken gzip.",
-                r.colo_list(),
-                r.window()
-            ),
-            vec![
+            None => vec![
                 check_backend(
                     "Fetch from the origin directly and compare Content-Encoding and \
                      Content-Length with the body received",
@@ -291,35 +591,45 @@ fn cloudflare_edge_502(ev: &Evidence, out: &mut Vec<Finding>) {
                 ),
                 adjust_timeouts(
                     "Disable compression at the origin for the failing path (Cloudflare \
-                     compresses for visitors itself), or fix the Content-Length the \
-                     application sets on compressed bodies",
+                     compresses for visitors itself), or fix the Content-Length the application \
+                     sets on compressed bodies",
                     Some("nginx: gzip off; in the server or location block, then nginx -s reload"),
                 ),
             ],
-        )
-    };
-    out.push(Finding {
-        code: FindingCode::CloudflareEdge502,
-        severity,
-        confidence,
-        layer: Some(Layer::Cloudflare),
-        title,
-        explanation: format!(
-            "Cloudflare's request records (analytics or Logpush) show {} request(s) with edge status 502 and origin status 0: \
-             the edge made them itself, with no usable origin response. Colo(s): \
-             {}. {cause}",
-            r.count,
-            r.colo_list()
-        ),
-        evidence: r.items.clone(),
-        locations: Vec::new(),
-        disproved_by: "The origin's logs show a 502 answered at those times (the analytics would \
-                       show origin status 502), or the origin probed directly returns a \
-                       well-formed response with a matching Content-Length."
-            .to_owned(),
-        remediation,
-        next_command: Some(direct),
-    });
+        }
+    }
+}
+
+impl From<EdgeMade> for Finding {
+    fn from(f: EdgeMade) -> Finding {
+        let (severity, confidence) = match f.transient {
+            Some(_) => (Severity::Warning, Confidence::Medium),
+            None => (Severity::Critical, Confidence::High),
+        };
+        Finding {
+            code: FindingCode::CloudflareEdge502,
+            severity,
+            confidence,
+            layer: Some(Layer::Cloudflare),
+            title: f.title(),
+            explanation: format!(
+                "Cloudflare's request records (analytics or Logpush) show {} request(s) with edge \
+                 status 502 and origin status 0: the edge made them itself, with no usable origin \
+                 response. Colo(s): {}. {}",
+                f.requests.count,
+                f.requests.colo_list(),
+                f.cause()
+            ),
+            locations: Vec::new(),
+            disproved_by: "The origin's logs show a 502 answered at those times (the analytics \
+                           would show origin status 502), or the origin probed directly returns a \
+                           well-formed response with a matching Content-Length."
+                .to_owned(),
+            remediation: f.remediation(),
+            next_command: Some(f.direct.clone()),
+            evidence: f.requests.items,
+        }
+    }
 }
 
 /// The signals, quoted, for explanations.
@@ -483,184 +793,6 @@ fn remediation_for(layer: Layer, probe: &Probe) -> Vec<Remediation> {
                 Some("curl -sv -o /dev/null http://<upstream-host>:<port>/"),
             ),
         ],
-    }
-}
-
-fn finding(probe: &Probe, fp: &Fingerprint, author: Author, evidence: Vec<String>) -> Finding {
-    let seen = observed(fp);
-    let (code, layer, confidence, title, explanation, disproved_by, remediation, next) =
-        match author {
-            Author::Generated(layer, confidence) => {
-                let (code, why) = match layer {
-                    Layer::Nginx => (
-                        FindingCode::Nginx502,
-                        "nginx answers 502 itself when the request to its upstream fails: \
-                         connection refused, reset, premature close, an invalid or too big \
-                         header, no live upstreams or an unresolvable name",
-                    ),
-                    Layer::AwsAlb => (
-                        FindingCode::Alb502,
-                        "the ALB answers 502 itself when a target refuses or resets the \
-                         connection, closes a kept-alive connection while a request is on it, \
-                         sends a malformed response or fails the TLS handshake",
-                    ),
-                    _ => (
-                        FindingCode::Appgw502,
-                        "Application Gateway answers 502 itself when no backend is healthy or \
-                         reachable: empty pool, failing probes, NSG/UDR blocks, backend TLS \
-                         problems or a backend that closed the connection",
-                    ),
-                };
-                let caveat = if confidence < Confidence::High {
-                    " The Server header did not say so (it may have been removed or rewritten), \
-                     so the error page alone names the layer."
-                } else {
-                    ""
-                };
-                (
-                    code,
-                    layer,
-                    confidence,
-                    format!(
-                        "{} generated this 502: its upstream failed",
-                        layer.display_name()
-                    ),
-                    format!(
-                        "The response shows {seen}. The body is {}'s own error page, so {} made \
-                         this 502 rather than relaying it: {why}.{caveat}",
-                        layer.display_name(),
-                        layer.display_name()
-                    ),
-                    format!(
-                        "{}'s logs show no failed upstream request at that time, or a layer in \
-                         front of it rewrote the response so that it only looks like {}'s page.",
-                        layer.display_name(),
-                        layer.display_name()
-                    ),
-                    remediation_for(layer, probe),
-                    inspect_command(layer, probe, None),
-                )
-            }
-            Author::Relayed { by, from } => (
-                FindingCode::Relayed502,
-                from,
-                if from == Layer::Application {
-                    Confidence::Medium
-                } else {
-                    Confidence::High
-                },
-                format!(
-                    "{} relayed a 502 generated by {}",
-                    by.display_name(),
-                    from.display_name()
-                ),
-                format!(
-                    "The response shows {seen}. {} answered, but the body is {}, so {} passed \
-                     through a 502 made one layer further in: look there, not at {}.",
-                    by.display_name(),
-                    if from == Layer::Application {
-                        "not any proxy's built-in error page".to_owned()
-                    } else {
-                        format!("{}'s error page", from.display_name())
-                    },
-                    by.display_name(),
-                    by.display_name()
-                ),
-                format!(
-                    "{} has a custom error page configured for 502 that looks like this body, or \
-                     the layer below answers 2xx when probed directly.",
-                    by.display_name()
-                ),
-                remediation_for(from, probe),
-                inspect_command(from, probe, Some(by)),
-            ),
-            Author::CloudflareEdge(confidence) => (
-                FindingCode::CloudflareEdge502,
-                Layer::Cloudflare,
-                confidence,
-                "Cloudflare's edge generated this 502: it got no usable response from the origin"
-                    .to_owned(),
-                format!(
-                    "The response shows {seen}. Cloudflare serves its plain (unbranded) page, \
-                     or sets cf-error-type, only for errors it generates itself, so the origin's \
-                     response never reached the client: often a Content-Length that does not \
-                     match a gzip body, or a transient problem in one data centre."
-                ),
-                "The origin's logs show a 502 answered at that time (Cloudflare's \
-                 OriginResponseStatus would be 502, not 0), or the origin probed directly \
-                 returns a malformed response."
-                    .to_owned(),
-                remediation_for(Layer::Cloudflare, probe),
-                inspect_command(Layer::Cloudflare, probe, None),
-            ),
-            Author::CloudflareOrigin(from, confidence) => (
-                FindingCode::CloudflareOrigin502,
-                from.unwrap_or(Layer::Unknown),
-                confidence,
-                match from {
-                    Some(from) => format!(
-                        "Cloudflare relayed a 502 from the origin ({} generated it)",
-                        from.display_name()
-                    ),
-                    None => {
-                        "Cloudflare relayed a 502 from the origin: look at the origin".to_owned()
-                    }
-                },
-                format!(
-                    "The response shows {seen}. Cloudflare replaces an origin's 502 with its \
-                     branded page (\"| 502: Bad gateway\"), so the origin answered 502 and \
-                     Cloudflare passed it on; the next layer in (load balancer or nginx at the \
-                     origin) made it."
-                ),
-                "The origin, probed directly with the same Host header, answers 2xx, or \
-                 Cloudflare's logs show OriginResponseStatus 0 for these requests."
-                    .to_owned(),
-                vec![check_backend(
-                    "Probe the origin directly with the same Host header and SNI to see which \
-                     layer there answers the 502",
-                    Some(&origin_probe_command(probe)),
-                )],
-                // the origin's address is not known from here; this reads it from the zone's
-                // DNS records and checks it directly
-                crate::rules::cloudflare_command(&probe.host),
-            ),
-            Author::Unknown => (
-                FindingCode::UnknownLayer502,
-                Layer::Unknown,
-                Confidence::Low,
-                "A 502 came from a layer cloud502 could not identify".to_owned(),
-                format!(
-                    "The response shows {seen}. No Server header, CF-RAY or error-page footer \
-                     matched nginx, AWS ALB, Azure Application Gateway or Cloudflare, so the \
-                     layer that made the 502 cannot be named from the response alone."
-                ),
-                "A direct request to each hop shows which one answers 502.".to_owned(),
-                vec![
-                    check_backend(
-                        "Look at every response header for a proxy's name (Via, X-Cache, \
-                         X-Served-By, a custom Server value)",
-                        Some(&format!("curl -sv -o /dev/null {}", probe.url)),
-                    ),
-                    check_backend(
-                        "Probe each hop directly, keeping the Host header",
-                        Some(&origin_probe_command(probe)),
-                    ),
-                ],
-                format!("curl -sv -o /dev/null {}", probe.url),
-            ),
-        };
-    Finding {
-        code,
-        severity: Severity::Critical,
-        confidence,
-        layer: Some(layer),
-        title,
-        explanation,
-        evidence,
-        locations: Vec::new(),
-        disproved_by,
-        remediation,
-        next_command: Some(next),
     }
 }
 
