@@ -1,6 +1,9 @@
 //! Why nginx's upstream requests failed, from error.log classes (KB 4.2), access-log upstream timings
 //! (KB 4.4) and a direct probe of each upstream: the causes of KB 4.7, one finding per cause, the
 //! cause with the most failed requests first.
+//!
+//! The check gathers a `Failure` per cause (what the logs, probes and config say, typed); the text
+//! part below words each cause's finding in a small function of its own.
 
 use crate::remediation::update_tls;
 use crate::remediation::{adjust_timeouts, check_backend, restart, review_config, scale_backend};
@@ -11,7 +14,7 @@ use crate::rules::nginx::shared::{
 use crate::rules::{Rule, cite};
 use cloud502_model::{
     Confidence, Evidence, Finding, FindingCode, Layer, LogClass as C, Phase, Probe, ProbeErrorKind,
-    Remediation, Severity,
+    Remediation, Severity, SourceLocation,
 };
 
 pub(crate) const RULE: Rule = Rule {
@@ -199,8 +202,8 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
             }
             code = FindingCode::NginxNoLiveUpstreams;
         }
-        let f = build(ev, code, &logs, &probes);
-        found.push((logs.count().max(probes.len() as u64), f));
+        let weight = logs.count().max(probes.len() as u64);
+        found.push((weight, Finding::from(gather(ev, code, logs, probes))));
     }
     // The cause behind the most failed requests first; ranking keeps this order within a tie.
     found.sort_by_key(|f| std::cmp::Reverse(f.0));
@@ -234,19 +237,15 @@ fn keepalive_race(ev: &Evidence, logs: &Seen) -> bool {
     effective && (logs.reused > 0 || reachable)
 }
 
-fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Finding {
+/// Gather what the logs, the probes and the config say about one cause.
+fn gather<'a>(ev: &Evidence, code: FindingCode, logs: Seen, probes: Vec<&'a Probe>) -> Failure<'a> {
     let mut upstreams: Vec<String> = logs.upstreams.iter().map(|(u, _)| u.clone()).collect();
-    for p in probes {
+    for p in &probes {
         let peer = probe_peer(p);
         if !upstreams.contains(&peer) {
             upstreams.push(peer);
         }
     }
-    let up = if upstreams.is_empty() {
-        "the upstream".to_owned()
-    } else {
-        upstreams.join(", ")
-    };
     let mut evidence = logs.items.clone();
     let mut locations = Vec::new();
     for u in &upstreams {
@@ -259,74 +258,295 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
                 .map(|c| c.id.clone()),
         );
     }
-    for p in probes {
+    for p in &probes {
         evidence.extend(cite(ev, p, &["target", "error", "status", "header"]));
     }
-    let n = logs.count();
-    let lines = match (logs.error_lines, logs.access_lines) {
-        (0, 0) => "no log lines read mention it".to_owned(),
-        (0, a) => format!("{a} access-log line(s)"),
-        (e, _) => format!("{e} error.log line(s)"),
-    };
-    let quote = logs.quote();
-    let quoted = if quote.is_empty() {
-        String::new()
-    } else {
-        format!(" First seen: {quote}.")
-    };
-    let probed = match probes
-        .first()
-        .and_then(|p| p.error.as_ref().map(|e| (p, e)))
-    {
-        Some((p, e)) => format!(
-            " A direct probe of {} now fails the same way: {}.",
-            probe_peer(p),
-            e.message
-        ),
-        None => match probes.first().and_then(|p| p.http.as_ref().map(|h| (p, h))) {
-            Some((p, h)) => format!(
-                " A direct probe of {} got HTTP {}.",
-                probe_peer(p),
-                h.status
-            ),
-            None => String::new(),
-        },
-    };
-    let confidence = if logs.error_lines > 0 || (logs.access_lines > 0 && !probes.is_empty()) {
-        Confidence::High
-    } else {
-        Confidence::Medium
-    };
     let detail = logs.detail.clone().unwrap_or_default();
-    let first = upstreams
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "<upstream>".to_owned());
-    let (host, port) = match first.rsplit_once(':') {
-        Some((h, p)) if !first.starts_with("unix:") => (h.to_owned(), p.to_owned()),
-        _ => (first.clone(), String::new()),
+    let specific = match code {
+        FindingCode::NginxUnixSocketFailed => Specific::Socket(
+            if logs.classes.contains(&C::ConnectPermission)
+                || probes
+                    .iter()
+                    .any(|p| probe_kind(p, &[ProbeErrorKind::PermissionDenied]))
+            {
+                SocketFault::Permission
+            } else if logs.classes.contains(&C::ConnectBacklog) {
+                SocketFault::Backlog
+            } else {
+                SocketFault::Missing
+            },
+        ),
+        FindingCode::NginxHeaderTooBig => {
+            let mut sizes = Vec::new();
+            for r in upstreams.iter().flat_map(|u| routes_to(ev, u)) {
+                let name = format!("{}_buffer_size", r.kind.as_str());
+                if let Some(s) = r.setting(&name) {
+                    if let Some(loc) = &s.location {
+                        locations.push(loc.clone());
+                    }
+                    sizes.push((name, s.value.clone(), s.location.clone()));
+                }
+            }
+            Specific::Buffers(sizes)
+        }
+        FindingCode::NginxUpstreamTlsFailed => Specific::Tls(
+            if detail.contains("wrong version number")
+                || probes.iter().any(|p| {
+                    p.error.as_ref().is_some_and(|e| {
+                        e.message.contains("InvalidContentType")
+                            || e.message.contains("corrupt message")
+                    })
+                })
+            {
+                TlsFault::PlainHttp
+            } else if detail.contains("alert") || detail.contains("handshake failure") {
+                TlsFault::Sni
+            } else if logs.classes.contains(&C::TlsVerify) {
+                TlsFault::Verify
+            } else if logs.classes.contains(&C::TlsNameMismatch) {
+                TlsFault::Name
+            } else {
+                TlsFault::Unknown
+            },
+        ),
+        FindingCode::NginxUpstreamTimeout => {
+            let connect = logs.classes.contains(&C::ConnectTimeout)
+                && !logs.classes.contains(&C::ReadTimeout);
+            let setting = if connect {
+                "proxy_connect_timeout"
+            } else {
+                "proxy_read_timeout"
+            };
+            let mut used = None;
+            for u in &upstreams {
+                for r in routes_to(ev, u) {
+                    let name = setting.replace("proxy", r.kind.as_str());
+                    if let Some(s) = r.setting(&name) {
+                        if let Some(l) = &s.location {
+                            locations.push(l.clone());
+                        }
+                        used.get_or_insert((name, s.value.clone(), s.default));
+                    }
+                }
+            }
+            Specific::Timeout {
+                connect,
+                setting,
+                used,
+            }
+        }
+        _ => Specific::None,
     };
-    let listen_check = if first.starts_with("unix:") {
-        format!("ls -l {}", first.trim_start_matches("unix:"))
-    } else {
-        format!("ss -ltnp | grep ':{port} '")
-    };
-    let mut severity = Severity::Critical;
-    let mut layer = Layer::Nginx;
+    Failure {
+        code,
+        logs,
+        probes,
+        upstreams,
+        detail,
+        specific,
+        evidence,
+        locations,
+    }
+}
 
-    let (title, why, disproved, fixes): (String, String, &str, Vec<Remediation>) = match code {
-        FindingCode::NginxUpstreamRefused => (
-            format!("nginx answers 502: {up} refuses connections (nothing listens there)"),
-            format!(
+// ---- facts ----
+
+/// One cause of failed upstream requests, as the logs, the direct probes and the config show it.
+struct Failure<'a> {
+    code: FindingCode,
+    logs: Seen,
+    /// Direct probes of upstreams that fail this way now.
+    probes: Vec<&'a Probe>,
+    /// The upstreams named: by the logs, then by the probes.
+    upstreams: Vec<String>,
+    /// The first detail the logs quote (errno text, SSL error, header), or empty.
+    detail: String,
+    specific: Specific,
+    evidence: Vec<String>,
+    locations: Vec<SourceLocation>,
+}
+
+/// What some causes need beyond the common facts.
+enum Specific {
+    None,
+    Socket(SocketFault),
+    /// The `*_buffer_size` settings of the routes to the upstreams: (name, value, where).
+    Buffers(Vec<(String, String, Option<SourceLocation>)>),
+    Tls(TlsFault),
+    Timeout {
+        /// Connecting timed out, and reading never did.
+        connect: bool,
+        /// The proxy_* setting that bounds it.
+        setting: &'static str,
+        /// The first route's value of it: (name, value, is the default).
+        used: Option<(String, String, bool)>,
+    },
+}
+
+/// Why nginx could not connect to a unix socket.
+enum SocketFault {
+    Permission,
+    Backlog,
+    Missing,
+}
+
+/// What the TLS failure to the upstream most likely is.
+enum TlsFault {
+    PlainHttp,
+    Sni,
+    Verify,
+    Name,
+    Unknown,
+}
+
+// ---- text ----
+
+/// The words of one cause's finding.
+struct Text {
+    title: String,
+    /// The explanation before the first log line and the probe's result.
+    why: String,
+    disproved: &'static str,
+    steps: Vec<Remediation>,
+}
+
+impl Failure<'_> {
+    /// `A, B`, or `the upstream`.
+    fn up(&self) -> String {
+        if self.upstreams.is_empty() {
+            "the upstream".to_owned()
+        } else {
+            self.upstreams.join(", ")
+        }
+    }
+
+    /// The first upstream, or `<upstream>`.
+    fn first(&self) -> String {
+        self.upstreams
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "<upstream>".to_owned())
+    }
+
+    /// The first upstream's host and port (the whole name and no port for a unix socket).
+    fn host_port(&self) -> (String, String) {
+        let first = self.first();
+        match first.rsplit_once(':') {
+            Some((h, p)) if !first.starts_with("unix:") => (h.to_owned(), p.to_owned()),
+            _ => (first.clone(), String::new()),
+        }
+    }
+
+    /// How to see what listens on the first upstream's address.
+    fn listen_check(&self) -> String {
+        let first = self.first();
+        if first.starts_with("unix:") {
+            format!("ls -l {}", first.trim_start_matches("unix:"))
+        } else {
+            format!("ss -ltnp | grep ':{} '", self.host_port().1)
+        }
+    }
+
+    /// `N error.log line(s)`, `N access-log line(s)`, or that none mention it.
+    fn lines(&self) -> String {
+        match (self.logs.error_lines, self.logs.access_lines) {
+            (0, 0) => "no log lines read mention it".to_owned(),
+            (0, a) => format!("{a} access-log line(s)"),
+            (e, _) => format!("{e} error.log line(s)"),
+        }
+    }
+
+    /// ` First seen: LINE.`, or empty.
+    fn quoted(&self) -> String {
+        let quote = self.logs.quote();
+        if quote.is_empty() {
+            String::new()
+        } else {
+            format!(" First seen: {quote}.")
+        }
+    }
+
+    /// What the first direct probe got, a sentence, or empty.
+    fn probed(&self) -> String {
+        let first = self.probes.first();
+        match first.and_then(|p| p.error.as_ref().map(|e| (p, e))) {
+            Some((p, e)) => format!(
+                " A direct probe of {} now fails the same way: {}.",
+                probe_peer(p),
+                e.message
+            ),
+            None => match first.and_then(|p| p.http.as_ref().map(|h| (p, h))) {
+                Some((p, h)) => format!(
+                    " A direct probe of {} got HTTP {}.",
+                    probe_peer(p),
+                    h.status
+                ),
+                None => String::new(),
+            },
+        }
+    }
+
+    fn confidence(&self) -> Confidence {
+        let logs = &self.logs;
+        if logs.error_lines > 0 || (logs.access_lines > 0 && !self.probes.is_empty()) {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        }
+    }
+
+    /// ` (DETAIL)` or `: DETAIL` around the detail the logs quote, or empty.
+    fn detail_in(&self, before: &str, after: &str) -> String {
+        if self.detail.is_empty() {
+            String::new()
+        } else {
+            format!("{before}{}{after}", self.detail)
+        }
+    }
+
+    fn text(&self) -> Text {
+        match (self.code, &self.specific) {
+            (FindingCode::NginxUpstreamRefused, _) => self.refused(),
+            (FindingCode::NginxUnixSocketFailed, Specific::Socket(fault)) => self.socket(fault),
+            (FindingCode::NginxUpstreamUnreachable, _) => self.unreachable(),
+            (FindingCode::NginxEphemeralPortsExhausted, _) => self.no_ports(),
+            (FindingCode::NginxNoLiveUpstreams, _) => self.no_live(),
+            (FindingCode::NginxUpstreamClosed, _) => self.closed(),
+            (FindingCode::NginxKeepaliveRace, _) => self.keepalive_race(),
+            (FindingCode::NginxHeaderTooBig, Specific::Buffers(sizes)) => {
+                self.header_too_big(sizes)
+            }
+            (FindingCode::NginxInvalidHeader, _) => self.invalid_header(),
+            (FindingCode::NginxUpstreamTlsFailed, Specific::Tls(fault)) => self.tls(fault),
+            (FindingCode::NginxUpstreamDnsFailed, _) => self.dns(),
+            (FindingCode::NginxUpstreamUnresolvableAtLoad, _) => self.unresolvable_at_load(),
+            (
+                FindingCode::NginxUpstreamTimeout,
+                Specific::Timeout {
+                    connect,
+                    setting,
+                    used,
+                },
+            ) => self.timeout(*connect, setting, used.as_ref()),
+            (FindingCode::NginxClientClosed, _) => self.client_closed(),
+            _ => self.returned_502(),
+        }
+    }
+
+    fn refused(&self) -> Text {
+        let (up, lines) = (self.up(), self.lines());
+        Text {
+            title: format!("nginx answers 502: {up} refuses connections (nothing listens there)"),
+            why: format!(
                 "nginx could not connect to {up}: the connection was refused, so no process \
                  listens on that address and port, or a firewall rejects it. {lines}."
             ),
-            "A process listens on the upstream's address and port (ss -ltn) and a request to it \
-             from the nginx host succeeds.",
-            vec![
+            disproved: "A process listens on the upstream's address and port (ss -ltn) and a \
+                        request to it from the nginx host succeeds.",
+            steps: vec![
                 check_backend(
                     "Check what listens on the upstream port",
-                    Some(&listen_check),
+                    Some(&self.listen_check()),
                 ),
                 restart("Start or restart the application", None),
                 review_config(
@@ -335,67 +555,77 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
                     None,
                 ),
             ],
-        ),
-        FindingCode::NginxUnixSocketFailed => {
-            let which = if logs.classes.contains(&C::ConnectPermission)
-                || probes
-                    .iter()
-                    .any(|p| probe_kind(p, &[ProbeErrorKind::PermissionDenied]))
-            {
-                "nginx's workers may not open the socket (permission denied)"
-            } else if logs.classes.contains(&C::ConnectBacklog) {
-                "the socket's listen backlog is full (resource temporarily unavailable)"
-            } else {
-                "the socket file does not exist"
-            };
-            (
-                format!("nginx answers 502: cannot connect to the unix socket {up}: {which}"),
-                format!(
-                    "nginx connects to {up} and fails: {which}. nginx logs this at \
-                     [crit] for missing files and permissions. {lines}."
-                ),
-                "The socket exists, nginx's worker user may write to it, and \
-                 `curl --unix-socket <path> http://localhost/` answers.",
-                vec![
-                    check_backend(
-                        "Check the socket file, its owner and mode",
-                        Some(&listen_check),
-                    ),
-                    restart(
-                        "Start the application (php-fpm, gunicorn) that creates the socket",
-                        None,
-                    ),
-                    review_config(
-                        "Make the socket path match (php-fpm `listen`), give nginx's user \
-                         access (`listen.owner`, `listen.mode`), or raise the backlog \
-                         (`listen.backlog`) and the worker count",
-                        None,
-                    ),
-                ],
-            )
         }
-        FindingCode::NginxUpstreamUnreachable => (
-            format!("nginx answers 502: no network path to {up}"),
-            format!(
+    }
+
+    fn socket(&self, fault: &SocketFault) -> Text {
+        let (up, lines) = (self.up(), self.lines());
+        let which = match fault {
+            SocketFault::Permission => {
+                "nginx's workers may not open the socket (permission denied)"
+            }
+            SocketFault::Backlog => {
+                "the socket's listen backlog is full (resource temporarily unavailable)"
+            }
+            SocketFault::Missing => "the socket file does not exist",
+        };
+        Text {
+            title: format!("nginx answers 502: cannot connect to the unix socket {up}: {which}"),
+            why: format!(
+                "nginx connects to {up} and fails: {which}. nginx logs this at [crit] for missing \
+                 files and permissions. {lines}."
+            ),
+            disproved: "The socket exists, nginx's worker user may write to it, and \
+                        `curl --unix-socket <path> http://localhost/` answers.",
+            steps: vec![
+                check_backend(
+                    "Check the socket file, its owner and mode",
+                    Some(&self.listen_check()),
+                ),
+                restart(
+                    "Start the application (php-fpm, gunicorn) that creates the socket",
+                    None,
+                ),
+                review_config(
+                    "Make the socket path match (php-fpm `listen`), give nginx's user access \
+                     (`listen.owner`, `listen.mode`), or raise the backlog (`listen.backlog`) \
+                     and the worker count",
+                    None,
+                ),
+            ],
+        }
+    }
+
+    fn unreachable(&self) -> Text {
+        let (up, lines) = (self.up(), self.lines());
+        Text {
+            title: format!("nginx answers 502: no network path to {up}"),
+            why: format!(
                 "Connecting to {up} fails with no route to host or network unreachable. {lines}."
             ),
-            "The upstream address is reachable from the nginx host (ip route get, nc -vz).",
-            vec![
+            disproved: "The upstream address is reachable from the nginx host (ip route get, nc \
+                        -vz).",
+            steps: vec![
                 check_backend(
                     "Trace the route from the nginx host",
-                    Some(&format!("ip route get {host}")),
+                    Some(&format!("ip route get {}", self.host_port().0)),
                 ),
                 review_config("Fix routes, firewalls or security groups on the path", None),
             ],
-        ),
-        FindingCode::NginxEphemeralPortsExhausted => (
-            format!("nginx answers 502: no free local ports to connect to {up}"),
-            format!(
+        }
+    }
+
+    fn no_ports(&self) -> Text {
+        let (up, lines) = (self.up(), self.lines());
+        Text {
+            title: format!("nginx answers 502: no free local ports to connect to {up}"),
+            why: format!(
                 "connect() fails with \"Cannot assign requested address\": every local port \
                  towards {up} is in use or in TIME_WAIT. {lines}."
             ),
-            "`ss -s` shows few connections in TIME_WAIT and the port range is not used up.",
-            vec![
+            disproved: "`ss -s` shows few connections in TIME_WAIT and the port range is not \
+                        used up.",
+            steps: vec![
                 check_backend(
                     "Count connections and see the local port range",
                     Some("ss -s; sysctl net.ipv4.ip_local_port_range"),
@@ -407,18 +637,22 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
                 ),
                 review_config("Widen net.ipv4.ip_local_port_range", None),
             ],
-        ),
-        FindingCode::NginxNoLiveUpstreams => (
-            format!("nginx answers 502: every server of upstream {up} is marked down"),
-            format!(
-                "nginx logged \"no live upstreams\": each server of {up} failed max_fails \
-                 times within fail_timeout and is skipped until it expires, so nginx answers \
-                 502 without trying any. {lines}. The first failures name the real \
-                 cause: see the other findings."
+        }
+    }
+
+    fn no_live(&self) -> Text {
+        let (up, lines) = (self.up(), self.lines());
+        Text {
+            title: format!("nginx answers 502: every server of upstream {up} is marked down"),
+            why: format!(
+                "nginx logged \"no live upstreams\": each server of {up} failed max_fails times \
+                 within fail_timeout and is skipped until it expires, so nginx answers 502 \
+                 without trying any. {lines}. The first failures name the real cause: see the \
+                 other findings."
             ),
-            "At least one server of the group answers and no \"upstream server temporarily \
-             disabled\" line precedes the 502s.",
-            vec![
+            disproved: "At least one server of the group answers and no \"upstream server \
+                        temporarily disabled\" line precedes the 502s.",
+            steps: vec![
                 check_backend("Probe each server of the group directly", None),
                 restart("Bring the failed servers back", None),
                 review_config(
@@ -426,23 +660,28 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
                     None,
                 ),
             ],
-        ),
-        FindingCode::NginxUpstreamClosed => (
-            format!(
+        }
+    }
+
+    fn closed(&self) -> Text {
+        let (up, lines) = (self.up(), self.lines());
+        let how = if self.detail.is_empty() {
+            "premature close"
+        } else {
+            &self.detail
+        };
+        Text {
+            title: format!(
                 "nginx answers 502: {up} closes the connection before sending a response header"
             ),
-            format!(
+            why: format!(
                 "{up} accepted the request but closed or reset the connection before any \
-                 response header ({}): a crashing or killed worker, or a worker timeout. {lines}.",
-                if detail.is_empty() {
-                    "premature close".to_owned()
-                } else {
-                    detail.clone()
-                }
+                 response header ({how}): a crashing or killed worker, or a worker timeout. \
+                 {lines}."
             ),
-            "The application logs no crash or kill at those times and the same requests succeed \
-             when retried.",
-            vec![
+            disproved: "The application logs no crash or kill at those times and the same \
+                        requests succeed when retried.",
+            steps: vec![
                 check_backend(
                     "Read the application's logs and the kernel log for crashes and OOM kills",
                     Some("dmesg -T | grep -i -E 'killed process|oom' | tail"),
@@ -454,26 +693,33 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
                 ),
                 scale_backend("Add workers or memory if they are exhausted", None),
             ],
-        ),
-        FindingCode::NginxKeepaliveRace => (
-            format!("nginx answers 502: {up} closes kept-alive connections nginx still reuses"),
+        }
+    }
+
+    fn keepalive_race(&self) -> Text {
+        let (up, lines) = (self.up(), self.lines());
+        let reused = if self.logs.reused > 0 {
             format!(
+                ", {} on a reused connection ($upstream_connect_time 0.000)",
+                self.logs.reused
+            )
+        } else {
+            String::new()
+        };
+        Text {
+            title: format!(
+                "nginx answers 502: {up} closes kept-alive connections nginx still reuses"
+            ),
+            why: format!(
                 "Requests on reused upstream connections fail with a premature close, reset or \
                  broken pipe while the upstream itself is up: the upstream's idle timeout is \
                  shorter than nginx's upstream keepalive_timeout (60 s by default), so nginx \
-                 sends a request on a connection the upstream is closing. {lines}{}.",
-                if logs.reused > 0 {
-                    format!(
-                        ", {} on a reused connection ($upstream_connect_time 0.000)",
-                        logs.reused
-                    )
-                } else {
-                    String::new()
-                }
+                 sends a request on a connection the upstream is closing. {lines}{reused}."
             ),
-            "The failed requests were on new connections ($upstream_connect_time above 0), or \
-             the upstream's idle timeout is longer than nginx's keepalive_timeout.",
-            vec![
+            disproved: "The failed requests were on new connections ($upstream_connect_time \
+                        above 0), or the upstream's idle timeout is longer than nginx's \
+                        keepalive_timeout.",
+            steps: vec![
                 adjust_timeouts(
                     "Make the upstream's keep-alive idle timeout longer than nginx's upstream \
                      keepalive_timeout, or set keepalive_timeout below the upstream's",
@@ -485,70 +731,60 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
                     None,
                 ),
             ],
-        ),
-        FindingCode::NginxHeaderTooBig => {
-            let routes: Vec<_> = upstreams.iter().flat_map(|u| routes_to(ev, u)).collect();
-            let sizes: Vec<String> = routes
+        }
+    }
+
+    fn header_too_big(&self, sizes: &[(String, String, Option<SourceLocation>)]) -> Text {
+        let (up, lines) = (self.up(), self.lines());
+        let sizes = if sizes.is_empty() {
+            "proxy_buffer_size (default one memory page, 4k or 8k)".to_owned()
+        } else {
+            let said: Vec<String> = sizes
                 .iter()
-                .filter_map(|r| {
-                    let prefix = r.kind.as_str();
-                    r.setting(&format!("{prefix}_buffer_size")).map(|s| {
-                        if let Some(loc) = &s.location {
-                            locations.push(loc.clone());
-                        }
-                        format!(
-                            "{prefix}_buffer_size {}{}",
-                            s.value,
-                            s.location
-                                .as_ref()
-                                .map(|l| format!(" at {l}"))
-                                .unwrap_or_else(|| " (default: one memory page)".to_owned())
-                        )
-                    })
+                .map(|(name, value, at)| match at {
+                    Some(l) => format!("{name} {value} at {l}"),
+                    None => format!("{name} {value} (default: one memory page)"),
                 })
                 .collect();
-            let sizes = if sizes.is_empty() {
-                "proxy_buffer_size (default one memory page, 4k or 8k)".to_owned()
-            } else {
-                crate::rules::dedup(sizes).join("; ")
-            };
-            (
-                format!("nginx answers 502: {up} sends a response header larger than {sizes}"),
-                format!(
-                    "The response header from {up} does not fit in the buffer nginx reads it \
-                     into ({sizes}): large cookies, long redirect URLs or many headers. {lines}."
-                ),
-                "The upstream's response header (curl -sv) is smaller than the buffer.",
-                vec![
-                    check_backend(
-                        "Measure the upstream's header size",
-                        Some(&format!(
-                            "curl -s -o /dev/null -D - http://{first}/ | wc -c"
-                        )),
-                    ),
-                    review_config(
-                        "Raise proxy_buffer_size (and proxy_buffers, proxy_busy_buffers_size; \
-                         fastcgi_buffer_size for PHP), e.g. `proxy_buffer_size 16k;`",
-                        None,
-                    ),
-                ],
-            )
-        }
-        FindingCode::NginxInvalidHeader => (
-            format!("nginx answers 502: {up} sends an invalid response header"),
-            format!(
-                "nginx rejected the response header from {up}{}. {lines}.",
-                if detail.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {detail}")
-                }
+            crate::rules::dedup(said).join("; ")
+        };
+        Text {
+            title: format!("nginx answers 502: {up} sends a response header larger than {sizes}"),
+            why: format!(
+                "The response header from {up} does not fit in the buffer nginx reads it into \
+                 ({sizes}): large cookies, long redirect URLs or many headers. {lines}."
             ),
-            "`curl -sv` against the upstream shows a well-formed response header.",
-            vec![
+            disproved: "The upstream's response header (curl -sv) is smaller than the buffer.",
+            steps: vec![
+                check_backend(
+                    "Measure the upstream's header size",
+                    Some(&format!(
+                        "curl -s -o /dev/null -D - http://{}/ | wc -c",
+                        self.first()
+                    )),
+                ),
+                review_config(
+                    "Raise proxy_buffer_size (and proxy_buffers, proxy_busy_buffers_size; \
+                     fastcgi_buffer_size for PHP), e.g. `proxy_buffer_size 16k;`",
+                    None,
+                ),
+            ],
+        }
+    }
+
+    fn invalid_header(&self) -> Text {
+        let (up, lines) = (self.up(), self.lines());
+        Text {
+            title: format!("nginx answers 502: {up} sends an invalid response header"),
+            why: format!(
+                "nginx rejected the response header from {up}{}. {lines}.",
+                self.detail_in(": ", "")
+            ),
+            disproved: "`curl -sv` against the upstream shows a well-formed response header.",
+            steps: vec![
                 check_backend(
                     "Look at the raw response",
-                    Some(&format!("curl -sv -o /dev/null http://{first}/")),
+                    Some(&format!("curl -sv -o /dev/null http://{}/", self.first())),
                 ),
                 review_config(
                     "Fix the application's headers (control bytes, duplicate or conflicting \
@@ -556,80 +792,80 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
                     None,
                 ),
             ],
-        ),
-        FindingCode::NginxUpstreamTlsFailed => {
-            let hint = if detail.contains("wrong version number")
-                || probes.iter().any(|p| {
-                    p.error.as_ref().is_some_and(|e| {
-                        e.message.contains("InvalidContentType")
-                            || e.message.contains("corrupt message")
-                    })
-                }) {
-                "the upstream speaks plain HTTP on that port: use http:// in proxy_pass"
-            } else if detail.contains("alert") || detail.contains("handshake failure") {
-                "the upstream needs SNI: set proxy_ssl_server_name on (and proxy_ssl_name)"
-            } else if logs.classes.contains(&C::TlsVerify) {
-                "the upstream's certificate does not verify: set proxy_ssl_trusted_certificate"
-            } else if logs.classes.contains(&C::TlsNameMismatch) {
-                "the certificate does not match the name: set proxy_ssl_name"
-            } else {
-                "check the scheme, SNI and the trusted CA"
-            };
-            (
-                format!("nginx answers 502: the TLS handshake to {up} fails ({hint})"),
-                format!(
-                    "nginx's TLS handshake to {up} failed{}: {hint}. {lines}.",
-                    if detail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({detail})")
-                    }
-                ),
-                "`openssl s_client -connect <upstream> -servername <name>` completes a handshake \
-                 with the settings nginx uses.",
-                vec![
-                    check_backend(
-                        "Handshake with the upstream as nginx would",
-                        Some(&format!(
-                            "openssl s_client -connect {first} -servername {host} </dev/null"
-                        )),
-                    ),
-                    update_tls(
-                        "Fix the scheme, or set proxy_ssl_server_name on / proxy_ssl_name / \
-                         proxy_ssl_trusted_certificate",
-                        None,
-                    ),
-                ],
-            )
         }
-        FindingCode::NginxUpstreamDnsFailed => (
-            format!("nginx answers 502: {up} does not resolve at request time"),
-            format!(
-                "nginx's resolver could not resolve {up}{}. {lines}.",
-                if detail.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({detail})")
-                }
+    }
+
+    fn tls(&self, fault: &TlsFault) -> Text {
+        let (up, lines) = (self.up(), self.lines());
+        let hint = match fault {
+            TlsFault::PlainHttp => {
+                "the upstream speaks plain HTTP on that port: use http:// in proxy_pass"
+            }
+            TlsFault::Sni => {
+                "the upstream needs SNI: set proxy_ssl_server_name on (and proxy_ssl_name)"
+            }
+            TlsFault::Verify => {
+                "the upstream's certificate does not verify: set proxy_ssl_trusted_certificate"
+            }
+            TlsFault::Name => "the certificate does not match the name: set proxy_ssl_name",
+            TlsFault::Unknown => "check the scheme, SNI and the trusted CA",
+        };
+        Text {
+            title: format!("nginx answers 502: the TLS handshake to {up} fails ({hint})"),
+            why: format!(
+                "nginx's TLS handshake to {up} failed{}: {hint}. {lines}.",
+                self.detail_in(" (", ")")
             ),
-            "The name resolves through the resolver nginx is configured with.",
-            vec![
+            disproved: "`openssl s_client -connect <upstream> -servername <name>` completes a \
+                        handshake with the settings nginx uses.",
+            steps: vec![
+                check_backend(
+                    "Handshake with the upstream as nginx would",
+                    Some(&format!(
+                        "openssl s_client -connect {} -servername {} </dev/null",
+                        self.first(),
+                        self.host_port().0
+                    )),
+                ),
+                update_tls(
+                    "Fix the scheme, or set proxy_ssl_server_name on / proxy_ssl_name / \
+                     proxy_ssl_trusted_certificate",
+                    None,
+                ),
+            ],
+        }
+    }
+
+    fn dns(&self) -> Text {
+        let (up, lines) = (self.up(), self.lines());
+        Text {
+            title: format!("nginx answers 502: {up} does not resolve at request time"),
+            why: format!(
+                "nginx's resolver could not resolve {up}{}. {lines}.",
+                self.detail_in(" (", ")")
+            ),
+            disproved: "The name resolves through the resolver nginx is configured with.",
+            steps: vec![
                 check_backend(
                     "Resolve the name through nginx's resolver",
-                    Some(&format!("dig +short {host} @<resolver>")),
+                    Some(&format!("dig +short {} @<resolver>", self.host_port().0)),
                 ),
                 review_config("Fix the DNS record, or the `resolver` directive", None),
             ],
-        ),
-        FindingCode::NginxUpstreamUnresolvableAtLoad => (
-            format!("nginx cannot load its configuration: upstream host {up} not found"),
-            format!(
-                "nginx logged [emerg] host not found in upstream: at start or reload a name in \
-                 an upstream or proxy_pass did not resolve, so nginx did not start, or kept its \
-                 old configuration. {lines}."
+        }
+    }
+
+    fn unresolvable_at_load(&self) -> Text {
+        let (up, lines) = (self.up(), self.lines());
+        Text {
+            title: format!("nginx cannot load its configuration: upstream host {up} not found"),
+            why: format!(
+                "nginx logged [emerg] host not found in upstream: at start or reload a name in an \
+                 upstream or proxy_pass did not resolve, so nginx did not start, or kept its old \
+                 configuration. {lines}."
             ),
-            "`nginx -t` passes now.",
-            vec![
+            disproved: "`nginx -t` passes now.",
+            steps: vec![
                 check_backend("Test the configuration", Some("nginx -t")),
                 review_config(
                     "Fix the DNS name, or use a variable with a resolver so it resolves per \
@@ -637,111 +873,119 @@ fn build(ev: &Evidence, code: FindingCode, logs: &Seen, probes: &[&Probe]) -> Fi
                     None,
                 ),
             ],
-        ),
-        FindingCode::NginxUpstreamTimeout => {
-            let (which, setting) = if logs.classes.contains(&C::ConnectTimeout)
-                && !logs.classes.contains(&C::ReadTimeout)
-            {
-                ("connecting to", "proxy_connect_timeout")
-            } else {
-                ("waiting for a response header from", "proxy_read_timeout")
-            };
-            let mut used = String::new();
-            for u in &upstreams {
-                for r in routes_to(ev, u) {
-                    let name = setting.replace("proxy", r.kind.as_str());
-                    if let Some(s) = r.setting(&name) {
-                        if let Some(l) = &s.location {
-                            locations.push(l.clone());
-                        }
-                        if used.is_empty() {
-                            used = format!(
-                                " ({name} {}{})",
-                                s.value,
-                                if s.default { ", the default" } else { "" }
-                            );
-                        }
-                    }
-                }
-            }
-            (
-                format!("nginx answers 504, not 502: it timed out {which} {up}"),
-                format!(
-                    "nginx timed out {which} {up}{used}. A timeout is answered with 504 Gateway \
-                     Time-out, not 502: if clients report 502, look at \
-                     another layer. {lines}."
-                ),
-                "The upstream answers the same request well within the timeout.",
-                vec![
-                    check_backend(
-                        "Time the upstream directly",
-                        Some(&format!(
-                            "curl -s -o /dev/null -w '%{{time_starttransfer}}\\n' http://{first}/"
-                        )),
-                    ),
-                    adjust_timeouts(
-                        &format!("Raise {setting} only if slow requests are expected"),
-                        None,
-                    ),
-                    scale_backend("Add capacity if the upstream is saturated", None),
-                ],
-            )
         }
-        FindingCode::NginxClientClosed => {
-            severity = Severity::Warning;
-            (
-                format!("{n} requests ended in 499: clients gave up before {up} answered"),
-                format!(
-                    "Status 499 means the client closed the connection before nginx sent the \
-                     response header: the upstream is slow, or the client's \
-                     (or the layer in front's) timeout is short. {lines}."
+    }
+
+    fn timeout(&self, connect: bool, setting: &str, used: Option<&(String, String, bool)>) -> Text {
+        let (up, lines) = (self.up(), self.lines());
+        let which = if connect {
+            "connecting to"
+        } else {
+            "waiting for a response header from"
+        };
+        let used = match used {
+            Some((name, value, default)) => format!(
+                " ({name} {value}{})",
+                if *default { ", the default" } else { "" }
+            ),
+            None => String::new(),
+        };
+        Text {
+            title: format!("nginx answers 504, not 502: it timed out {which} {up}"),
+            why: format!(
+                "nginx timed out {which} {up}{used}. A timeout is answered with 504 Gateway \
+                 Time-out, not 502: if clients report 502, look at another layer. {lines}."
+            ),
+            disproved: "The upstream answers the same request well within the timeout.",
+            steps: vec![
+                check_backend(
+                    "Time the upstream directly",
+                    Some(&format!(
+                        "curl -s -o /dev/null -w '%{{time_starttransfer}}\\n' http://{}/",
+                        self.first()
+                    )),
                 ),
-                "The upstream answers those requests quickly.",
-                vec![
-                    check_backend("Find the slow requests in the access log", None),
-                    adjust_timeouts(
-                        "Align the timeouts of the layer in front with the upstream's latency",
-                        None,
-                    ),
-                ],
-            )
-        }
-        _ => {
-            layer = Layer::Application;
-            (
-                format!("{up} answered 502 itself; nginx only relayed it"),
-                format!(
-                    "The access log shows 502 with an upstream header time: {up} sent the 502, \
-                     nginx did not make it. The application, or a proxy behind it, \
-                     is failing. {lines}."
+                adjust_timeouts(
+                    &format!("Raise {setting} only if slow requests are expected"),
+                    None,
                 ),
-                "error.log has upstream failures at the same times (then nginx made the 502).",
-                vec![
-                    check_backend(
-                        "Read the application's own logs for those requests (match $request_id)",
-                        None,
-                    ),
-                    check_backend(
-                        "Probe the application directly",
-                        Some(&format!("curl -sv -o /dev/null http://{first}/")),
-                    ),
-                ],
-            )
+                scale_backend("Add capacity if the upstream is saturated", None),
+            ],
         }
-    };
-    let mut f = finding(
-        code,
-        severity,
-        confidence,
-        title,
-        format!("{why}{quoted}{probed}"),
-        evidence,
-        locations,
-        disproved,
-        fixes,
-    );
-    f.layer = Some(layer);
-    f
+    }
+
+    fn client_closed(&self) -> Text {
+        let (up, lines) = (self.up(), self.lines());
+        Text {
+            title: format!(
+                "{} requests ended in 499: clients gave up before {up} answered",
+                self.logs.count()
+            ),
+            why: format!(
+                "Status 499 means the client closed the connection before nginx sent the \
+                 response header: the upstream is slow, or the client's (or the layer in \
+                 front's) timeout is short. {lines}."
+            ),
+            disproved: "The upstream answers those requests quickly.",
+            steps: vec![
+                check_backend("Find the slow requests in the access log", None),
+                adjust_timeouts(
+                    "Align the timeouts of the layer in front with the upstream's latency",
+                    None,
+                ),
+            ],
+        }
+    }
+
+    fn returned_502(&self) -> Text {
+        let (up, lines) = (self.up(), self.lines());
+        Text {
+            title: format!("{up} answered 502 itself; nginx only relayed it"),
+            why: format!(
+                "The access log shows 502 with an upstream header time: {up} sent the 502, nginx \
+                 did not make it. The application, or a proxy behind it, is failing. {lines}."
+            ),
+            disproved: "error.log has upstream failures at the same times (then nginx made the \
+                        502).",
+            steps: vec![
+                check_backend(
+                    "Read the application's own logs for those requests (match $request_id)",
+                    None,
+                ),
+                check_backend(
+                    "Probe the application directly",
+                    Some(&format!("curl -sv -o /dev/null http://{}/", self.first())),
+                ),
+            ],
+        }
+    }
+}
+
+impl From<Failure<'_>> for Finding {
+    fn from(f: Failure<'_>) -> Finding {
+        let text = f.text();
+        let severity = match f.code {
+            FindingCode::NginxClientClosed => Severity::Warning,
+            _ => Severity::Critical,
+        };
+        let layer = match f.code {
+            FindingCode::NginxUpstreamReturned502 => Layer::Application,
+            _ => Layer::Nginx,
+        };
+        let mut finding = finding(
+            f.code,
+            severity,
+            f.confidence(),
+            text.title,
+            format!("{}{}{}", text.why, f.quoted(), f.probed()),
+            f.evidence,
+            f.locations,
+            text.disproved,
+            text.steps,
+        );
+        finding.layer = Some(layer);
+        finding
+    }
 }
 
 #[cfg(test)]
