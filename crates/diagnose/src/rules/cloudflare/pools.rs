@@ -10,6 +10,9 @@
 //!
 //! Each `failure_reason` (KB 3.2, [C19]) is matched loosely, case-insensitively, to a remediation
 //! step; an unknown reason gets the generic "probe it the monitor's way" step.
+//!
+//! The check gathers facts (`PoolDown`, `HealthCheckDown`) and each words its own finding; the
+//! reasons' fixes are a table (`REASON_FIXES`).
 
 use crate::describe::target_id;
 use crate::remediation::{adjust_timeouts, check_backend, restart, review_config, update_tls};
@@ -117,83 +120,92 @@ fn pool_unhealthy(ev: &Evidence, pool: &str) -> bool {
     }
 }
 
-/// What a failure reason means and how to fix it (KB 3.2, [C19]); matched loosely.
+/// A failure reason's fix, matched loosely on the lowercased reason: the first that matches wins.
+struct ReasonFix {
+    matches: fn(&str) -> bool,
+    step: fn(&str, Option<&str>) -> Remediation,
+    /// What the reason means and the fix, after `"REASON": `.
+    fix: &'static str,
+    command: Option<&'static str>,
+}
+
+fn has(reason: &str, any: &[&str]) -> bool {
+    any.iter().any(|s| reason.contains(s))
+}
+
+/// What each failure reason means and how to fix it (KB 3.2, [C19]).
+const REASON_FIXES: &[ReasonFix] = &[
+    ReasonFix {
+        matches: |r| has(r, &["dns", "unknown host"]),
+        step: review_config,
+        fix: "the origin's host name does not resolve; fix its DNS record or use the address in \
+              the pool",
+        command: None,
+    },
+    ReasonFix {
+        matches: |r| {
+            has(r, &["tls", "ssl", "certificate"])
+                && has(r, &["untrusted", "name mismatch", "certificate"])
+        },
+        step: update_tls,
+        fix: "the origin's certificate is not trusted or does not cover the monitor's Host; \
+              install a certificate valid for the host (a Cloudflare Origin CA certificate \
+              works) or set the monitor's Host header",
+        command: None,
+    },
+    ReasonFix {
+        matches: |r| has(r, &["tls", "ssl", "certificate"]),
+        step: update_tls,
+        fix: "the TLS handshake failed; serve TLS 1.2+ with SNI and a certificate on the \
+              monitored port",
+        command: None,
+    },
+    ReasonFix {
+        matches: |r| has(r, &["no route", "unreachable", "tcp timeout"]),
+        step: review_config,
+        fix: "packets to the origin are dropped or not routed; check the address, routes and \
+              firewall, and allow Cloudflare's IP ranges",
+        command: None,
+    },
+    ReasonFix {
+        matches: |r| has(r, &["tcp connection failed", "reset", "refused"]),
+        step: restart,
+        fix: "nothing accepts connections on the monitored port, or a firewall rejects \
+              Cloudflare; start the service and allow Cloudflare's IP ranges",
+        command: Some("sudo systemctl restart <service>"),
+    },
+    ReasonFix {
+        matches: |r| has(r, &["http timeout", "timeout"]),
+        step: adjust_timeouts,
+        fix: "the origin answered the monitor too slowly; fix the slow path or raise the \
+              monitor's timeout",
+        command: None,
+    },
+    ReasonFix {
+        matches: |r| has(r, &["response code mismatch", "body mismatch", "mismatch"]),
+        step: adjust_timeouts,
+        fix: "the monitor's path answers another status or body than it expects; serve the path \
+              with the expected code and body, or fix the monitor's path, Host header and \
+              expected codes",
+        command: None,
+    },
+    ReasonFix {
+        matches: |r| has(r, &["invalid response"]),
+        step: check_backend,
+        fix: "the origin's answer is not valid HTTP; read the origin's error log for crashes",
+        command: None,
+    },
+];
+
+/// The step a failure reason calls for; an unknown reason gets "probe it the monitor's way".
 fn reason_step(reason: &str) -> Remediation {
-    let r = reason.to_ascii_lowercase();
-    let has = |s: &str| r.contains(s);
-    if has("dns") || has("unknown host") {
-        review_config(
-            &format!(
-                "\"{reason}\": the origin's host name does not resolve; fix its DNS record or \
-                 use the address in the pool"
-            ),
-            None,
-        )
-    } else if has("tls") || has("ssl") || has("certificate") {
-        if has("untrusted") || has("name mismatch") || has("certificate") {
-            update_tls(
-                &format!(
-                    "\"{reason}\": the origin's certificate is not trusted or does not cover the \
-                     monitor's Host; install a certificate valid for the host (a Cloudflare \
-                     Origin CA certificate works) or set the monitor's Host header"
-                ),
-                None,
-            )
-        } else {
-            update_tls(
-                &format!(
-                    "\"{reason}\": the TLS handshake failed; serve TLS 1.2+ with SNI and a \
-                     certificate on the monitored port"
-                ),
-                None,
-            )
-        }
-    } else if has("no route") || has("unreachable") || has("tcp timeout") {
-        review_config(
-            &format!(
-                "\"{reason}\": packets to the origin are dropped or not routed; check the \
-                 address, routes and firewall, and allow Cloudflare's IP ranges"
-            ),
-            None,
-        )
-    } else if has("tcp connection failed") || has("reset") || has("refused") {
-        restart(
-            &format!(
-                "\"{reason}\": nothing accepts connections on the monitored port, or a firewall \
-                 rejects Cloudflare; start the service and allow Cloudflare's IP ranges"
-            ),
-            Some("sudo systemctl restart <service>"),
-        )
-    } else if has("http timeout") || has("timeout") {
-        adjust_timeouts(
-            &format!(
-                "\"{reason}\": the origin answered the monitor too slowly; fix the slow path or \
-                 raise the monitor's timeout"
-            ),
-            None,
-        )
-    } else if has("response code mismatch") || has("body mismatch") || has("mismatch") {
-        adjust_timeouts(
-            &format!(
-                "\"{reason}\": the monitor's path answers another status or body than it \
-                 expects; serve the path with the expected code and body, or fix the monitor's \
-                 path, Host header and expected codes"
-            ),
-            None,
-        )
-    } else if has("invalid response") {
-        check_backend(
-            &format!(
-                "\"{reason}\": the origin's answer is not valid HTTP; read the origin's error \
-                 log for crashes"
-            ),
-            None,
-        )
-    } else {
-        check_backend(
+    let lower = reason.to_ascii_lowercase();
+    match REASON_FIXES.iter().find(|f| (f.matches)(&lower)) {
+        Some(f) => (f.step)(&format!("\"{reason}\": {}", f.fix), f.command),
+        None => check_backend(
             &format!("\"{reason}\": probe the origin the way the monitor does"),
             None,
-        )
+        ),
     }
 }
 
@@ -244,12 +256,9 @@ fn pools(ev: &Evidence, out: &mut Vec<Finding>) {
     if route_pools.is_empty() {
         return;
     }
-    let all_down = route_pools.iter().all(|p| pool_unhealthy(ev, p));
+    let down = route_pools.iter().filter(|p| pool_unhealthy(ev, p)).count();
     let lbs = lb_routes(ev);
-    let scope = lbs.first().map_or_else(
-        || "every pool read".to_owned(),
-        |r| format!("every pool of load balancer {}", r.target),
-    );
+    let lb = lbs.first().map(|r| r.target.as_str());
     let lb_items: Vec<String> = ev
         .ids_with_prefix("cloudflare.lb.")
         .into_iter()
@@ -266,8 +275,8 @@ fn pools(ev: &Evidence, out: &mut Vec<Finding>) {
         lb_items
     };
     for pool in &route_pools {
-        let m = members(ev, pool);
-        let bad: Vec<(usize, &Target)> = m
+        let members = members(ev, pool);
+        let bad: Vec<(usize, &Target)> = members
             .iter()
             .filter(|(_, t)| t.health == HealthState::Unhealthy)
             .copied()
@@ -276,10 +285,6 @@ fn pools(ev: &Evidence, out: &mut Vec<Finding>) {
         if bad.is_empty() && !unhealthy {
             continue;
         }
-        let healthy = m
-            .iter()
-            .filter(|(_, t)| t.health == HealthState::Healthy)
-            .count();
         let mut evidence = existing(
             ev,
             [
@@ -289,99 +294,30 @@ fn pools(ev: &Evidence, out: &mut Vec<Finding>) {
         );
         evidence.extend(existing(ev, bad.iter().map(|(i, _)| target_id(*i))));
         evidence.extend(lb_items.iter().cloned());
-        let reasons = if bad.is_empty() {
-            "pool health says unhealthy, with no origin detail".to_owned()
-        } else {
-            by_reason(&bad)
+        let setting = |name| {
+            ev.config
+                .pool(pool)
+                .and_then(|p| p.setting(name))
+                .map(|s| s.value.as_str())
         };
-        let first_reason = bad
-            .iter()
-            .find_map(|(_, t)| t.reason.as_deref())
-            .map(|r| format!(": {r}"))
-            .unwrap_or_default();
-        let (severity, title, impact) = if all_down {
-            (
-                Severity::Critical,
-                format!(
-                    "{scope} is unhealthy; pool {pool}: {} of {} origin(s) down{first_reason}",
-                    bad.len(),
-                    m.len()
-                ),
-                format!(
-                    "No pool of the load balancer ({}) is healthy, so Cloudflare has no healthy \
-                     origin to steer to: it sends traffic to the fallback pool anyway, and \
-                     visitors get 52x errors or the origins' own failures.",
-                    route_pools.join(", ")
-                ),
-            )
-        } else {
-            (
-                Severity::Warning,
-                format!(
-                    "pool {pool}: {} of {} origin(s) unhealthy{first_reason}",
-                    bad.len(),
-                    m.len()
-                ),
-                format!(
-                    "Other pools of the load balancer are healthy ({} of {} pools unhealthy), \
-                     so Cloudflare steers around {}; capacity is reduced.",
-                    route_pools.iter().filter(|p| pool_unhealthy(ev, p)).count(),
-                    route_pools.len(),
-                    if unhealthy {
-                        format!("pool {pool}")
-                    } else {
-                        "the unhealthy origins".to_owned()
-                    }
-                ),
-            )
-        };
-        let mut remediation = vec![check_backend(
-            "Read the pool's health: each origin's healthy flag and failure_reason, per region",
-            Some(&format!(
-                "curl -s https://api.cloudflare.com/client/v4/accounts/<account-id>/load_balancers/pools/{}/health -H \"Authorization: Bearer $CLOUDFLARE_API_TOKEN\"",
-                ev.config
-                    .pool(pool)
-                    .and_then(|p| p.setting("id"))
-                    .map_or("<pool-id>", |s| s.value.as_str())
-            )),
-        )];
-        remediation.extend(reason_steps(&bad));
-        remediation.push(review_config(
-            &format!(
-                "Check the pool's monitor ({}): path, port, expected codes, Host header and \
-                 timeout must match what the origins serve",
-                ev.config
-                    .pool(pool)
-                    .and_then(|p| p.setting("monitor"))
-                    .map_or("none set", |s| s.value.as_str())
-            ),
-            None,
-        ));
-        out.push(Finding {
-            code: FindingCode::CloudflarePoolUnhealthy,
-            severity,
-            confidence: Confidence::High,
-            layer: Some(Layer::Application),
-            title,
-            explanation: format!(
-                "Cloudflare's monitor finds pool {pool} {}: {healthy} healthy origin(s), {} \
-                 unhealthy. {reasons}. {impact} The failure reason names the fix.",
-                if unhealthy { "unhealthy" } else { "degraded" },
-                bad.len()
-            ),
+        out.push(Finding::from(PoolDown {
+            pool,
+            healthy: members
+                .iter()
+                .filter(|(_, t)| t.health == HealthState::Healthy)
+                .count(),
+            members: members.len(),
+            bad,
+            unhealthy,
+            lb,
+            pools: &route_pools,
+            down,
+            pool_id: setting("id"),
+            monitor: setting("monitor"),
+            zone: cloudflare::zone(ev),
+            host: cloudflare::host(ev),
             evidence: crate::rules::dedup(evidence),
-            locations: Vec::new(),
-            disproved_by: "Pool health read again shows the origins healthy (the monitor \
-                           recovered), or the monitor checks a path, port or Host header that \
-                           real traffic does not use."
-                .to_owned(),
-            remediation,
-            next_command: Some(format!(
-                "cloud502 cloudflare --zone {} --host {}",
-                cloudflare::zone(ev),
-                cloudflare::host(ev)
-            )),
-        });
+        }));
     }
 }
 
@@ -391,15 +327,189 @@ fn healthchecks(ev: &Evidence, out: &mut Vec<Finding>) {
             continue;
         }
         let name = t.id.strip_prefix(HEALTHCHECK_PREFIX).unwrap_or(&t.id);
-        let reason = t.reason.as_deref().unwrap_or("no failure reason given");
         let mut evidence = existing(ev, [format!("cloudflare.healthcheck.{name}"), target_id(i)]);
         if evidence.is_empty() {
             evidence = ev.ids_with_prefix("cloudflare.healthcheck.");
         }
-        let mut remediation = vec![check_backend(
+        out.push(Finding::from(HealthCheckDown {
+            name,
+            target: t,
+            host: cloudflare::host(ev),
+            evidence: crate::rules::dedup(evidence),
+        }));
+    }
+}
+
+// ---- facts ----
+
+/// A pool with unhealthy origins, or that pool health calls unhealthy.
+struct PoolDown<'a> {
+    pool: &'a str,
+    /// Origins in the pool, and how many of them are healthy.
+    members: usize,
+    healthy: usize,
+    /// The unhealthy origins, with their target index.
+    bad: Vec<(usize, &'a Target)>,
+    /// Whether the pool as a whole is unhealthy (else it is degraded).
+    unhealthy: bool,
+    /// The first load balancer's name, when one was read.
+    lb: Option<&'a str>,
+    /// The pools the load balancers use, and how many of them are unhealthy.
+    pools: &'a [String],
+    down: usize,
+    pool_id: Option<&'a str>,
+    monitor: Option<&'a str>,
+    zone: String,
+    host: String,
+    evidence: Vec<String>,
+}
+
+/// A standalone Health Check that reports its origin unhealthy.
+struct HealthCheckDown<'a> {
+    name: &'a str,
+    target: &'a Target,
+    host: String,
+    evidence: Vec<String>,
+}
+
+// ---- text ----
+
+impl PoolDown<'_> {
+    /// Every pool of the load balancer is down: Cloudflare has nowhere healthy to steer to.
+    fn all_down(&self) -> bool {
+        self.down == self.pools.len()
+    }
+
+    /// `: REASON` of the first unhealthy origin that gives one, or empty.
+    fn first_reason(&self) -> String {
+        self.bad
+            .iter()
+            .find_map(|(_, t)| t.reason.as_deref())
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default()
+    }
+
+    fn title(&self) -> String {
+        let (pool, bad, of, first) = (self.pool, self.bad.len(), self.members, self.first_reason());
+        if self.all_down() {
+            let scope = self.lb.map_or_else(
+                || "every pool read".to_owned(),
+                |lb| format!("every pool of load balancer {lb}"),
+            );
+            format!("{scope} is unhealthy; pool {pool}: {bad} of {of} origin(s) down{first}")
+        } else {
+            format!("pool {pool}: {bad} of {of} origin(s) unhealthy{first}")
+        }
+    }
+
+    /// What the pool's state does to traffic.
+    fn impact(&self) -> String {
+        if self.all_down() {
+            format!(
+                "No pool of the load balancer ({}) is healthy, so Cloudflare has no healthy \
+                 origin to steer to: it sends traffic to the fallback pool anyway, and visitors \
+                 get 52x errors or the origins' own failures.",
+                self.pools.join(", ")
+            )
+        } else {
+            format!(
+                "Other pools of the load balancer are healthy ({} of {} pools unhealthy), so \
+                 Cloudflare steers around {}; capacity is reduced.",
+                self.down,
+                self.pools.len(),
+                if self.unhealthy {
+                    format!("pool {}", self.pool)
+                } else {
+                    "the unhealthy origins".to_owned()
+                }
+            )
+        }
+    }
+
+    fn explanation(&self) -> String {
+        let reasons = if self.bad.is_empty() {
+            "pool health says unhealthy, with no origin detail".to_owned()
+        } else {
+            by_reason(&self.bad)
+        };
+        format!(
+            "Cloudflare's monitor finds pool {} {}: {} healthy origin(s), {} unhealthy. \
+             {reasons}. {} The failure reason names the fix.",
+            self.pool,
+            if self.unhealthy {
+                "unhealthy"
+            } else {
+                "degraded"
+            },
+            self.healthy,
+            self.bad.len(),
+            self.impact()
+        )
+    }
+
+    fn remediation(&self) -> Vec<Remediation> {
+        let mut steps = vec![check_backend(
+            "Read the pool's health: each origin's healthy flag and failure_reason, per region",
+            Some(&format!(
+                "curl -s https://api.cloudflare.com/client/v4/accounts/<account-id>/load_balancers/pools/{}/health -H \"Authorization: Bearer $CLOUDFLARE_API_TOKEN\"",
+                self.pool_id.unwrap_or("<pool-id>")
+            )),
+        )];
+        steps.extend(reason_steps(&self.bad));
+        steps.push(review_config(
+            &format!(
+                "Check the pool's monitor ({}): path, port, expected codes, Host header and \
+                 timeout must match what the origins serve",
+                self.monitor.unwrap_or("none set")
+            ),
+            None,
+        ));
+        steps
+    }
+}
+
+impl From<PoolDown<'_>> for Finding {
+    fn from(f: PoolDown<'_>) -> Finding {
+        Finding {
+            code: FindingCode::CloudflarePoolUnhealthy,
+            severity: if f.all_down() {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            },
+            confidence: Confidence::High,
+            layer: Some(Layer::Application),
+            title: f.title(),
+            explanation: f.explanation(),
+            locations: Vec::new(),
+            disproved_by: "Pool health read again shows the origins healthy (the monitor \
+                           recovered), or the monitor checks a path, port or Host header that \
+                           real traffic does not use."
+                .to_owned(),
+            remediation: f.remediation(),
+            next_command: Some(format!(
+                "cloud502 cloudflare --zone {} --host {}",
+                f.zone, f.host
+            )),
+            evidence: f.evidence,
+        }
+    }
+}
+
+impl HealthCheckDown<'_> {
+    fn reason(&self) -> &str {
+        self.target
+            .reason
+            .as_deref()
+            .unwrap_or("no failure reason given")
+    }
+
+    fn remediation(&self) -> Vec<Remediation> {
+        let t = self.target;
+        let mut steps = vec![check_backend(
             "Probe the origin the way the Health Check does",
             Some(&cloudflare::origin_probe_command(
-                &cloudflare::host(ev),
+                &self.host,
                 if t.port == Some(80) {
                     cloud502_model::ProbeScheme::Http
                 } else {
@@ -409,36 +519,43 @@ fn healthchecks(ev: &Evidence, out: &mut Vec<Finding>) {
             )),
         )];
         if let Some(r) = t.reason.as_deref().filter(|r| !r.is_empty()) {
-            remediation.push(reason_step(r));
+            steps.push(reason_step(r));
         }
-        remediation.push(review_config(
+        steps.push(review_config(
             "If the origin is fine, correct the Health Check's path, port, expected codes or \
              Host header",
             None,
         ));
-        out.push(Finding {
+        steps
+    }
+}
+
+impl From<HealthCheckDown<'_>> for Finding {
+    fn from(f: HealthCheckDown<'_>) -> Finding {
+        let (name, reason) = (f.name, f.reason());
+        Finding {
             code: FindingCode::CloudflareHealthcheckUnhealthy,
             severity: Severity::Warning,
             confidence: Confidence::High,
             layer: Some(Layer::Application),
             title: format!(
                 "Cloudflare Health Check {name} reports {} unhealthy: {reason}",
-                t.endpoint()
+                f.target.endpoint()
             ),
             explanation: format!(
                 "The standalone Health Check {name} ({}) fails from Cloudflare's network: \
                  {reason}. A Health Check does not steer traffic, but it tells why the origin \
                  fails for Cloudflare.",
-                t.detail.as_deref().unwrap_or("no detail")
+                f.target.detail.as_deref().unwrap_or("no detail")
             ),
-            evidence: crate::rules::dedup(evidence),
             locations: Vec::new(),
             disproved_by: "The Health Check reads healthy again, or it checks an address, port \
                            or path that real traffic does not use."
                 .to_owned(),
-            remediation,
+            remediation: f.remediation(),
             next_command: None,
-        });
+            evidence: f.evidence,
+        }
     }
 }
 
