@@ -2,6 +2,9 @@
 //! (`<protocol>://127.0.0.1:<port>/`, healthy on 200-399) refused by the backend, a custom probe
 //! whose host, path, match or timeout is wrong, and the default probe asking for Host 127.0.0.1
 //! while the listener serves named hosts, so health says little about what users get.
+//!
+//! The check gathers facts (`DefaultProbeFailing`, `ProbeMisconfigured`, `DefaultProbeHost`); each
+//! words its own finding in the text part below them.
 
 use crate::remediation::check_backend;
 use crate::rules::Rule;
@@ -11,7 +14,8 @@ use crate::rules::appgw::shared::{
     value, value_or,
 };
 use cloud502_model::{
-    Confidence, Evidence, Finding, FindingCode, HealthState, Layer, Route, Severity, Target,
+    Confidence, Evidence, Finding, FindingCode, HealthState, Layer, Remediation, Route, Severity,
+    Target,
 };
 
 pub(crate) const RULE: Rule = Rule {
@@ -34,21 +38,16 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         for unit in units(ev) {
             let routes = unit_routes(ev, &unit.pool, &unit.settings);
             let default = routes.first().map(|r| uses_default_probe(r));
-            if default == Some(true) && default_failing(ev, &unit, routes[0], out) {
-                failing_default.push(unit.settings.clone());
+            if default == Some(true) {
+                if let Some(f) = default_failing(ev, &unit, routes[0]) {
+                    failing_default.push(unit.settings.clone());
+                    out.push(f.into());
+                }
             }
-            misconfigured(ev, &unit, routes.first().copied(), out);
+            out.extend(misconfigured(ev, &unit, routes.first().copied()).map(Finding::from));
         }
     }
-    default_host(ev, &failing_default, out);
-}
-
-fn severity(unit: &Unit<'_>) -> Severity {
-    if unit.none_healthy() {
-        Severity::Critical
-    } else {
-        Severity::Warning
-    }
+    out.extend(default_host(ev, &failing_default).map(Finding::from));
 }
 
 /// The status codes of `... Expected:200-399 Received:401.` messages.
@@ -72,125 +71,39 @@ fn received(targets: &[(String, &Target)]) -> Vec<String> {
     out
 }
 
-/// What a backend means by answering the default probe with this status.
-fn status_meaning(code: &str) -> &'static str {
-    match code {
-        "401" => "401: the backend wants authentication on /",
-        "403" => {
-            "403: the backend refuses the probe (access restrictions, an IP allow-list, or a host check that rejects Host 127.0.0.1)"
-        }
-        "404" => {
-            "404: nothing is served at / for Host 127.0.0.1 (a virtual host or ingress rule that only knows the real host name, or an application with no route for /)"
-        }
-        c if c.starts_with('5') => "5xx: the backend fails on /",
-        _ => "a status outside the match",
-    }
-}
-
-/// `curl` doing what the probe does, against the first failing server.
-fn curl(route: &Route, t: &Target) -> String {
-    let scheme = value(route, "probe.protocol")
-        .unwrap_or("http")
-        .to_ascii_lowercase();
-    let host = value(route, "probe.host")
-        .filter(|h| !h.starts_with('('))
-        .unwrap_or("<host>");
-    format!(
-        "curl -s -o /dev/null -m {} -w '%{{http_code}} %{{time_total}}s\\n' -H 'Host: {host}' {scheme}://{}:{}{}",
-        value(route, "probe.timeout").unwrap_or("30"),
-        t.address.as_deref().unwrap_or("<backend-ip>"),
-        t.port
-            .map_or_else(|| "<port>".to_owned(), |p| p.to_string()),
-        value(route, "probe.path").unwrap_or("/")
-    )
-}
-
-/// The default probe gets a status outside 200-399 (KB 2.5 #5). Returns whether it fired.
-fn default_failing(ev: &Evidence, unit: &Unit<'_>, route: &Route, out: &mut Vec<Finding>) -> bool {
+/// The default probe gets a status outside 200-399 (KB 2.5 #5).
+fn default_failing<'a>(
+    ev: &'a Evidence,
+    unit: &Unit<'a>,
+    route: &'a Route,
+) -> Option<DefaultProbeFailing<'a>> {
     let bad = unit.failing(|r| r == "status-mismatch");
     if bad.is_empty() {
-        return false;
+        return None;
     }
-    let codes = received(&bad);
-    let host = value_or(route, "probe.host");
     let served: Vec<String> = unit_routes(ev, &unit.pool, &unit.settings)
         .iter()
         .flat_map(|r| r.server_names.iter().cloned())
         .collect();
-    let served = crate::rules::dedup(served);
-    let (rg, gw) = gateway(ev);
-    let site = served.first().map_or("<site-host-name>", String::as_str);
-    out.push(finding(
-        FindingCode::AppgwDefaultProbeFailing,
-        severity(unit),
-        Confidence::High,
-        Layer::AzureAppgw,
-        format!(
-            "the default probe gets {} from {} backend(s) of {}: it asks GET {}://{host}:{}/ and accepts only 200-399",
-            if codes.is_empty() {
-                "a status outside 200-399".to_owned()
-            } else {
-                format!("status {}", codes.join("/"))
-            },
-            bad.len(),
-            unit.label(),
-            value(route, "probe.protocol")
-                .unwrap_or("http")
-                .to_ascii_lowercase(),
-            value_or(route, "port"),
-        ),
-        format!(
-            "{}. No custom probe is attached to HTTP settings {}, so the gateway uses the default \
-             probe: {}. {}.{}",
-            by_reason(&bad),
-            value_or(route, "backendHttpSettings"),
-            probe_text(route),
-            if codes.is_empty() {
-                "The backend answers with a status outside 200-399".to_owned()
-            } else {
-                codes
-                    .iter()
-                    .map(|c| status_meaning(c))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            },
-            if served.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " Real traffic asks for Host {}, which the probe never does.",
-                    served.join(", ")
-                )
-            }
-        ),
-        unit_items(ev, unit, &bad),
-        "The backend answers GET / with Host 127.0.0.1 (or the probe's host) with 200-399, or a \
-         custom probe is attached to the HTTP settings.",
-        vec![
-            check_backend(
-                "Run the default probe by hand from the gateway's VNet",
-                Some(&curl(route, bad[0].1)),
-            ),
-            low_risk_change(
-                "Attach a custom probe that asks for the site's host name and a health path the backend answers with 200 without authentication",
-                Some(&format!(
-                    "az network application-gateway probe create -g {rg} --gateway-name {gw} -n health --protocol {} --host {site} --path /healthz --interval 30 --timeout 30 --threshold 3 && az network application-gateway http-settings update -g {rg} --gateway-name {gw} -n {} --probe health",
-                    value(route, "protocol").unwrap_or("Http"),
-                    value_or(route, "backendHttpSettings")
-                )),
-            ),
-            low_risk_change(
-                "Or make the backend answer 200-399 at / for Host 127.0.0.1 (a default virtual host, no authentication on /)",
-                None,
-            ),
-        ],
-    ));
-    true
+    Some(DefaultProbeFailing {
+        unit: unit.label(),
+        none_healthy: unit.none_healthy(),
+        route,
+        codes: received(&bad),
+        served: crate::rules::dedup(served),
+        gateway: gateway(ev),
+        evidence: unit_items(ev, unit, &bad),
+        bad,
+    })
 }
 
 /// A custom probe that fails on status, body or time, and the default probe timing out
 /// (KB 2.5 #6). `route` is `None` when no route to the unit was read.
-fn misconfigured(ev: &Evidence, unit: &Unit<'_>, route: Option<&Route>, out: &mut Vec<Finding>) {
+fn misconfigured<'a>(
+    ev: &Evidence,
+    unit: &Unit<'a>,
+    route: Option<&'a Route>,
+) -> Option<ProbeMisconfigured<'a>> {
     let custom = route.is_some_and(|r| !uses_default_probe(r));
     let bad = unit.failing(|r| match r {
         "probe-timeout" | "body-mismatch" => true,
@@ -200,112 +113,27 @@ fn misconfigured(ev: &Evidence, unit: &Unit<'_>, route: Option<&Route>, out: &mu
         _ => false,
     });
     if bad.is_empty() {
-        return;
+        return None;
     }
-    let mut why = Vec::new();
-    for (_, t) in &bad {
-        let text = match (t.reason.as_deref(), route) {
-            (Some("probe-timeout"), Some(r)) => format!(
-                "the backend took longer than the probe timeout ({} s) to answer {}: a slow or \
-                 overloaded health endpoint, or one that waits on a dependency",
-                value_or(r, "probe.timeout"),
-                value(r, "probe.path").unwrap_or("/")
-            ),
-            (Some("status-mismatch"), Some(r)) => format!(
-                "the status is outside the match {} for path {} on host {}: check that the path \
-                 exists, that the host is one the backend serves (pickHostNameFromBackendHttpSettings \
-                 is {}), and that the match covers what a healthy backend answers",
-                value(r, "probe.match.statusCodes").unwrap_or("200-399"),
-                value(r, "probe.path").unwrap_or("/"),
-                value_or(r, "probe.host"),
-                value_or(r, "probe.pickHostNameFromBackendHttpSettings")
-            ),
-            (Some("body-mismatch"), Some(r)) => format!(
-                "the body does not contain \"{}\"",
-                value(r, "probe.match.body").unwrap_or("?")
-            ),
-            _ => "the probe settings were not read".to_owned(),
-        };
-        if !why.contains(&text) {
-            why.push(text);
-        }
-    }
-    let name = match route {
-        Some(r) if custom => format!("custom probe {}", value_or(r, "probe")),
-        Some(_) => "the default probe".to_owned(),
-        None => "the health probe".to_owned(),
-    };
-    let (rg, gw) = gateway(ev);
-    let probe_name = route
-        .filter(|_| custom)
-        .map_or("<probe>", |r| value_or(r, "probe"));
-    let mut remediation = Vec::new();
-    if let Some(r) = route {
-        remediation.push(check_backend(
-            "Run the probe by hand from the gateway's VNet and compare with its settings",
-            Some(&curl(r, bad[0].1)),
-        ));
-    }
-    remediation.push(low_risk_change(
-        "Fix the probe: a host the backend serves, a path it answers quickly with a status in the match (and the body string, if set), a timeout above its worst healthy response time",
-        Some(&if custom || route.is_none() {
-            format!(
-                "az network application-gateway probe update -g {rg} --gateway-name {gw} -n {probe_name} --host <host> --path <path> --timeout <seconds> --match-status-codes 200-399"
-            )
-        } else {
-            format!(
-                "az network application-gateway probe create -g {rg} --gateway-name {gw} -n health --protocol Http --host <host> --path /healthz --timeout 30 --threshold 3"
-            )
-        }),
-    ));
-    if bad
-        .iter()
-        .any(|(_, t)| t.reason.as_deref() == Some("probe-timeout"))
-    {
-        remediation.push(check_backend(
-            "If the health endpoint is slow only under load, look at the backend's CPU and dependencies first",
-            None,
-        ));
-    }
-    out.push(finding(
-        FindingCode::AppgwProbeMisconfigured,
-        severity(unit),
-        if route.is_some() {
-            Confidence::High
-        } else {
-            Confidence::Medium
-        },
-        Layer::AzureAppgw,
-        format!(
-            "{name} fails on {} backend(s) of {}: {}",
-            bad.len(),
-            unit.label(),
-            crate::rules::dedup(
-                bad.iter()
-                    .map(|(_, t)| crate::rules::appgw::shared::reason_label(t.reason.as_deref()))
-                    .collect()
-            )
-            .join("; ")
-        ),
-        format!(
-            "{}. {}: {}. Servers: {}.",
-            by_reason(&bad),
-            route.map_or_else(|| "The probe settings were not read".to_owned(), probe_text),
-            why.join("; "),
-            endpoints(&bad)
-        ),
-        unit_items(ev, unit, &bad),
-        "The same request (host, path, timeout) made by hand from the gateway's VNet gets a \
-         status in the match, the body string, within the timeout: then the backend fails only \
-         for the gateway (see the other reasons).",
-        remediation,
-    ));
+    Some(ProbeMisconfigured {
+        unit: unit.label(),
+        none_healthy: unit.none_healthy(),
+        route,
+        custom,
+        gateway: gateway(ev),
+        evidence: unit_items(ev, unit, &bad),
+        bad,
+    })
 }
 
 /// Routes with named hosts whose HTTP settings use the default probe with Host 127.0.0.1: one
 /// finding per HTTP settings.
-fn default_host(ev: &Evidence, skip: &[String], out: &mut Vec<Finding>) {
+fn default_host<'a>(
+    ev: &'a Evidence,
+    skip: &[String],
+) -> impl Iterator<Item = DefaultProbeHost<'a>> {
     let mut seen: Vec<&str> = Vec::new();
+    let mut found = Vec::new();
     for route in &ev.config.routes {
         let Some(settings) = value(route, "backendHttpSettings") else {
             continue;
@@ -349,38 +177,379 @@ fn default_host(ev: &Evidence, skip: &[String], out: &mut Vec<Finding>) {
                 .all(|(_, t)| t.health == HealthState::Healthy);
         let bad_502 = lines_where(ev, is_502);
         let bad_5xx = lines_where(ev, is_5xx);
-        let warning = bad_502.count > 0 || (all_healthy && bad_5xx.count > 0);
-        let mut evidence = route_items(ev, &group);
+        let mut facts = DefaultProbeHost {
+            settings,
+            hosts,
+            all_healthy,
+            got_502: bad_502.count,
+            got_5xx: bad_5xx.count,
+            gateway: gateway(ev),
+            evidence: route_items(ev, &group),
+        };
         if all_healthy {
-            evidence.extend(targets.iter().map(|(id, _)| id.clone()));
+            facts
+                .evidence
+                .extend(targets.iter().map(|(id, _)| id.clone()));
         }
-        if warning {
-            evidence.extend(if bad_502.count > 0 {
-                bad_502.items.clone()
+        if facts.warning() {
+            facts.evidence.extend(if bad_502.count > 0 {
+                bad_502.items
             } else {
-                bad_5xx.items.clone()
+                bad_5xx.items
             });
         }
-        let (rg, gw) = gateway(ev);
-        let seen_text = if bad_502.count > 0 {
+        found.push(facts);
+    }
+    found.into_iter()
+}
+
+// ---- facts ----
+
+/// The default probe gets a status outside 200-399 from some servers of a unit.
+struct DefaultProbeFailing<'a> {
+    /// `pool P (HTTP settings S)`, and whether none of its servers is healthy.
+    unit: String,
+    none_healthy: bool,
+    /// The first route to the unit: its probe and HTTP settings.
+    route: &'a Route,
+    /// The failing servers, with their item ids.
+    bad: Vec<(String, &'a Target)>,
+    /// The statuses they answered (`Received:`), each once.
+    codes: Vec<String>,
+    /// The host names the unit's routes serve.
+    served: Vec<String>,
+    /// (resource group, gateway name).
+    gateway: (String, String),
+    evidence: Vec<String>,
+}
+
+/// A probe that fails on status, body or time for some servers of a unit.
+struct ProbeMisconfigured<'a> {
+    unit: String,
+    none_healthy: bool,
+    /// The first route to the unit, when one was read.
+    route: Option<&'a Route>,
+    /// The route has a custom probe.
+    custom: bool,
+    bad: Vec<(String, &'a Target)>,
+    gateway: (String, String),
+    evidence: Vec<String>,
+}
+
+/// HTTP settings whose default probe asks for Host 127.0.0.1 while the listeners serve names.
+struct DefaultProbeHost<'a> {
+    settings: &'a str,
+    hosts: Vec<String>,
+    /// Every server behind the settings is healthy.
+    all_healthy: bool,
+    /// Requests the access logs show with a 502, and with any 5xx.
+    got_502: u64,
+    got_5xx: u64,
+    gateway: (String, String),
+    evidence: Vec<String>,
+}
+
+// ---- text ----
+
+fn severity(none_healthy: bool) -> Severity {
+    if none_healthy {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    }
+}
+
+/// What a backend means by answering the default probe with this status.
+fn status_meaning(code: &str) -> &'static str {
+    match code {
+        "401" => "401: the backend wants authentication on /",
+        "403" => {
+            "403: the backend refuses the probe (access restrictions, an IP allow-list, or a host check that rejects Host 127.0.0.1)"
+        }
+        "404" => {
+            "404: nothing is served at / for Host 127.0.0.1 (a virtual host or ingress rule that only knows the real host name, or an application with no route for /)"
+        }
+        c if c.starts_with('5') => "5xx: the backend fails on /",
+        _ => "a status outside the match",
+    }
+}
+
+/// `curl` doing what the probe does, against the first failing server.
+fn curl(route: &Route, t: &Target) -> String {
+    let scheme = value(route, "probe.protocol")
+        .unwrap_or("http")
+        .to_ascii_lowercase();
+    let host = value(route, "probe.host")
+        .filter(|h| !h.starts_with('('))
+        .unwrap_or("<host>");
+    format!(
+        "curl -s -o /dev/null -m {} -w '%{{http_code}} %{{time_total}}s\\n' -H 'Host: {host}' {scheme}://{}:{}{}",
+        value(route, "probe.timeout").unwrap_or("30"),
+        t.address.as_deref().unwrap_or("<backend-ip>"),
+        t.port
+            .map_or_else(|| "<port>".to_owned(), |p| p.to_string()),
+        value(route, "probe.path").unwrap_or("/")
+    )
+}
+
+impl DefaultProbeFailing<'_> {
+    fn title(&self) -> String {
+        let route = self.route;
+        format!(
+            "the default probe gets {} from {} backend(s) of {}: it asks GET {}://{}:{}/ and accepts only 200-399",
+            if self.codes.is_empty() {
+                "a status outside 200-399".to_owned()
+            } else {
+                format!("status {}", self.codes.join("/"))
+            },
+            self.bad.len(),
+            self.unit,
+            value(route, "probe.protocol")
+                .unwrap_or("http")
+                .to_ascii_lowercase(),
+            value_or(route, "probe.host"),
+            value_or(route, "port"),
+        )
+    }
+
+    fn explanation(&self) -> String {
+        let route = self.route;
+        format!(
+            "{}. No custom probe is attached to HTTP settings {}, so the gateway uses the default \
+             probe: {}. {}.{}",
+            by_reason(&self.bad),
+            value_or(route, "backendHttpSettings"),
+            probe_text(route),
+            if self.codes.is_empty() {
+                "The backend answers with a status outside 200-399".to_owned()
+            } else {
+                self.codes
+                    .iter()
+                    .map(|c| status_meaning(c))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            },
+            if self.served.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " Real traffic asks for Host {}, which the probe never does.",
+                    self.served.join(", ")
+                )
+            }
+        )
+    }
+
+    fn remediation(&self) -> Vec<Remediation> {
+        let (route, (rg, gw)) = (self.route, &self.gateway);
+        let site = self
+            .served
+            .first()
+            .map_or("<site-host-name>", String::as_str);
+        vec![
+            check_backend(
+                "Run the default probe by hand from the gateway's VNet",
+                Some(&curl(route, self.bad[0].1)),
+            ),
+            low_risk_change(
+                "Attach a custom probe that asks for the site's host name and a health path the backend answers with 200 without authentication",
+                Some(&format!(
+                    "az network application-gateway probe create -g {rg} --gateway-name {gw} -n health --protocol {} --host {site} --path /healthz --interval 30 --timeout 30 --threshold 3 && az network application-gateway http-settings update -g {rg} --gateway-name {gw} -n {} --probe health",
+                    value(route, "protocol").unwrap_or("Http"),
+                    value_or(route, "backendHttpSettings")
+                )),
+            ),
+            low_risk_change(
+                "Or make the backend answer 200-399 at / for Host 127.0.0.1 (a default virtual host, no authentication on /)",
+                None,
+            ),
+        ]
+    }
+}
+
+impl From<DefaultProbeFailing<'_>> for Finding {
+    fn from(f: DefaultProbeFailing<'_>) -> Finding {
+        finding(
+            FindingCode::AppgwDefaultProbeFailing,
+            severity(f.none_healthy),
+            Confidence::High,
+            Layer::AzureAppgw,
+            f.title(),
+            f.explanation(),
+            f.evidence.clone(),
+            "The backend answers GET / with Host 127.0.0.1 (or the probe's host) with 200-399, or \
+             a custom probe is attached to the HTTP settings.",
+            f.remediation(),
+        )
+    }
+}
+
+impl ProbeMisconfigured<'_> {
+    /// Why the probe fails, a clause per reason, each once.
+    fn why(&self) -> Vec<String> {
+        let mut why = Vec::new();
+        for (_, t) in &self.bad {
+            let text = match (t.reason.as_deref(), self.route) {
+                (Some("probe-timeout"), Some(r)) => format!(
+                    "the backend took longer than the probe timeout ({} s) to answer {}: a slow \
+                     or overloaded health endpoint, or one that waits on a dependency",
+                    value_or(r, "probe.timeout"),
+                    value(r, "probe.path").unwrap_or("/")
+                ),
+                (Some("status-mismatch"), Some(r)) => format!(
+                    "the status is outside the match {} for path {} on host {}: check that the \
+                     path exists, that the host is one the backend serves \
+                     (pickHostNameFromBackendHttpSettings is {}), and that the match covers what \
+                     a healthy backend answers",
+                    value(r, "probe.match.statusCodes").unwrap_or("200-399"),
+                    value(r, "probe.path").unwrap_or("/"),
+                    value_or(r, "probe.host"),
+                    value_or(r, "probe.pickHostNameFromBackendHttpSettings")
+                ),
+                (Some("body-mismatch"), Some(r)) => format!(
+                    "the body does not contain \"{}\"",
+                    value(r, "probe.match.body").unwrap_or("?")
+                ),
+                _ => "the probe settings were not read".to_owned(),
+            };
+            if !why.contains(&text) {
+                why.push(text);
+            }
+        }
+        why
+    }
+
+    /// `custom probe P`, `the default probe` or `the health probe`.
+    fn name(&self) -> String {
+        match self.route {
+            Some(r) if self.custom => format!("custom probe {}", value_or(r, "probe")),
+            Some(_) => "the default probe".to_owned(),
+            None => "the health probe".to_owned(),
+        }
+    }
+
+    fn title(&self) -> String {
+        format!(
+            "{} fails on {} backend(s) of {}: {}",
+            self.name(),
+            self.bad.len(),
+            self.unit,
+            crate::rules::dedup(
+                self.bad
+                    .iter()
+                    .map(|(_, t)| crate::rules::appgw::shared::reason_label(t.reason.as_deref()))
+                    .collect()
+            )
+            .join("; ")
+        )
+    }
+
+    fn explanation(&self) -> String {
+        format!(
+            "{}. {}: {}. Servers: {}.",
+            by_reason(&self.bad),
+            self.route
+                .map_or_else(|| "The probe settings were not read".to_owned(), probe_text),
+            self.why().join("; "),
+            endpoints(&self.bad)
+        )
+    }
+
+    fn remediation(&self) -> Vec<Remediation> {
+        let (rg, gw) = &self.gateway;
+        let probe_name = self
+            .route
+            .filter(|_| self.custom)
+            .map_or("<probe>", |r| value_or(r, "probe"));
+        let mut steps = Vec::new();
+        if let Some(r) = self.route {
+            steps.push(check_backend(
+                "Run the probe by hand from the gateway's VNet and compare with its settings",
+                Some(&curl(r, self.bad[0].1)),
+            ));
+        }
+        steps.push(low_risk_change(
+            "Fix the probe: a host the backend serves, a path it answers quickly with a status in the match (and the body string, if set), a timeout above its worst healthy response time",
+            Some(&if self.custom || self.route.is_none() {
+                format!(
+                    "az network application-gateway probe update -g {rg} --gateway-name {gw} -n {probe_name} --host <host> --path <path> --timeout <seconds> --match-status-codes 200-399"
+                )
+            } else {
+                format!(
+                    "az network application-gateway probe create -g {rg} --gateway-name {gw} -n health --protocol Http --host <host> --path /healthz --timeout 30 --threshold 3"
+                )
+            }),
+        ));
+        if self
+            .bad
+            .iter()
+            .any(|(_, t)| t.reason.as_deref() == Some("probe-timeout"))
+        {
+            steps.push(check_backend(
+                "If the health endpoint is slow only under load, look at the backend's CPU and dependencies first",
+                None,
+            ));
+        }
+        steps
+    }
+}
+
+impl From<ProbeMisconfigured<'_>> for Finding {
+    fn from(f: ProbeMisconfigured<'_>) -> Finding {
+        finding(
+            FindingCode::AppgwProbeMisconfigured,
+            severity(f.none_healthy),
+            if f.route.is_some() {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+            Layer::AzureAppgw,
+            f.title(),
+            f.explanation(),
+            f.evidence.clone(),
+            "The same request (host, path, timeout) made by hand from the gateway's VNet gets a \
+             status in the match, the body string, within the timeout: then the backend fails \
+             only for the gateway (see the other reasons).",
+            f.remediation(),
+        )
+    }
+}
+
+impl DefaultProbeHost<'_> {
+    /// Traffic fails while health passes: a 502, or a 5xx with every backend healthy.
+    fn warning(&self) -> bool {
+        self.got_502 > 0 || (self.all_healthy && self.got_5xx > 0)
+    }
+
+    /// What the access logs show meanwhile, a sentence, or empty.
+    fn seen(&self) -> String {
+        if self.got_502 > 0 {
             format!(
                 " Meanwhile {} request(s) got 502{}.",
-                bad_502.count,
-                if all_healthy {
+                self.got_502,
+                if self.all_healthy {
                     " while every backend is healthy: health passes, traffic fails"
                 } else {
                     ""
                 }
             )
-        } else if warning {
+        } else if self.warning() {
             format!(
                 " Every backend is healthy while {} request(s) got a 5xx: health passes, traffic fails.",
-                bad_5xx.count
+                self.got_5xx
             )
         } else {
             String::new()
-        };
-        out.push(finding(
+        }
+    }
+}
+
+impl From<DefaultProbeHost<'_>> for Finding {
+    fn from(f: DefaultProbeHost<'_>) -> Finding {
+        let (settings, hosts, (rg, gw)) = (f.settings, f.hosts.join(", "), &f.gateway);
+        let warning = f.warning();
+        finding(
             FindingCode::AppgwDefaultProbeHost,
             if warning {
                 Severity::Warning
@@ -394,27 +563,27 @@ fn default_host(ev: &Evidence, skip: &[String], out: &mut Vec<Finding>) {
             },
             Layer::AzureAppgw,
             format!(
-                "health checks ask for Host 127.0.0.1 on /, real traffic asks for Host {} (HTTP settings {settings}, default probe)",
-                hosts.join(", ")
+                "health checks ask for Host 127.0.0.1 on /, real traffic asks for Host {hosts} (HTTP settings {settings}, default probe)"
             ),
             format!(
-                "The listener(s) serve {}, but HTTP settings {settings} set no hostName and no \
-                 custom probe, so the default probe asks GET / with Host 127.0.0.1. A backend that routes by host name (a virtual host, an ingress, App \
-                 Service) answers that request differently from real traffic: the probe can fail \
-                 on healthy backends, or pass on a default site while the real site is broken.{seen_text}",
-                hosts.join(", ")
+                "The listener(s) serve {hosts}, but HTTP settings {settings} set no hostName and \
+                 no custom probe, so the default probe asks GET / with Host 127.0.0.1. A backend \
+                 that routes by host name (a virtual host, an ingress, App Service) answers that \
+                 request differently from real traffic: the probe can fail on healthy backends, \
+                 or pass on a default site while the real site is broken.{}",
+                f.seen()
             ),
-            evidence,
+            f.evidence.clone(),
             "The backend serves / the same for every Host, or the HTTP settings now have a \
              hostName or a custom probe.",
             vec![low_risk_change(
                 "Attach a custom probe with the site's host name (or set pickHostNameFromBackendHttpSettings with a hostName on the settings) and a health path that exercises the application",
                 Some(&format!(
                     "az network application-gateway probe create -g {rg} --gateway-name {gw} -n health --protocol Http --host {} --path /healthz && az network application-gateway http-settings update -g {rg} --gateway-name {gw} -n {settings} --probe health",
-                    hosts[0]
+                    f.hosts[0]
                 )),
             )],
-        ));
+        )
     }
 }
 
