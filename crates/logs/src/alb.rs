@@ -518,18 +518,22 @@ impl Classifier for AlbClassifier {
 
     const COUNTS: Counts = Counts::Status;
 
+    #[inline(always)]
     fn parse<'l>(&mut self, line: &'l [u8]) -> Option<AlbLine<'l>> {
         parse_with(line, &mut self.times)
     }
 
+    #[inline]
     fn time(&self, l: &AlbLine<'_>) -> Option<Ts> {
         l.ts()
     }
 
+    #[inline]
     fn status(&self, l: &AlbLine<'_>) -> Option<u16> {
         Some(l.elb_status_code)
     }
 
+    #[inline(always)]
     fn fold<'l>(&mut self, l: &AlbLine<'l>, out: Out<'_, 'l>) {
         let Some(class) = classify_alb(l) else {
             return;

@@ -466,22 +466,27 @@ impl Classifier for AppgwClassifier {
 
     const COUNTS: Counts = Counts::Status;
 
+    #[inline(always)]
     fn parse<'l>(&mut self, line: &'l [u8]) -> Option<AppgwRecord<'l>> {
         parse_with(line, &mut self.times)
     }
 
+    #[inline]
     fn ignored(&self, r: &AppgwRecord<'_>) -> bool {
         r.is_internal()
     }
 
+    #[inline]
     fn time(&self, r: &AppgwRecord<'_>) -> Option<Ts> {
         r.ts()
     }
 
+    #[inline]
     fn status(&self, r: &AppgwRecord<'_>) -> Option<u16> {
         Some(r.http_status)
     }
 
+    #[inline(always)]
     fn fold<'l>(&mut self, r: &AppgwRecord<'l>, out: Out<'_, 'l>) {
         let Some(class) = classify_appgw(r) else {
             return;

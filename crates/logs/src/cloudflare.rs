@@ -292,18 +292,22 @@ impl Classifier for CloudflareClassifier {
 
     const COUNTS: Counts = Counts::Status;
 
+    #[inline(always)]
     fn parse<'l>(&mut self, line: &'l [u8]) -> Option<CloudflareRecord<'l>> {
         parse_with(line, &mut self.times)
     }
 
+    #[inline]
     fn time(&self, r: &CloudflareRecord<'_>) -> Option<Ts> {
         r.ts()
     }
 
+    #[inline]
     fn status(&self, r: &CloudflareRecord<'_>) -> Option<u16> {
         r.edge_status()
     }
 
+    #[inline(always)]
     fn fold<'l>(&mut self, r: &CloudflareRecord<'l>, out: Out<'_, 'l>) {
         // `None` too for a record without an edge status
         let Some(class) = classify_cloudflare(r) else {

@@ -141,6 +141,7 @@ impl Groups {
     }
 
     /// Count a failure found in line `no`; `detail` is asked only while its group has none.
+    #[inline(always)]
     pub(crate) fn add<'a>(
         &mut self,
         f: &Failure<'a>,

@@ -441,18 +441,22 @@ impl Classifier for AccessClassifier<'_> {
 
     const COUNTS: Counts = Counts::Status;
 
+    #[inline(always)]
     fn parse<'l>(&mut self, line: &'l [u8]) -> Option<AccessFields<'l>> {
         self.fmt.walk(line, Walk::Fast, &mut self.times)
     }
 
+    #[inline]
     fn time(&self, fast: &AccessFields<'_>) -> Option<Ts> {
         fast.time
     }
 
+    #[inline]
     fn status(&self, fast: &AccessFields<'_>) -> Option<u16> {
         Some(fast.status)
     }
 
+    #[inline(always)]
     fn fold<'l>(&mut self, fast: &AccessFields<'l>, out: Out<'_, 'l>) {
         if fast.status != 499 && !(500..600).contains(&fast.status) {
             return;

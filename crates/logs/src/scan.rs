@@ -62,6 +62,11 @@ pub(crate) enum Counts {
 /// [`parse`](Classifier::parse) (`None`: counted as unparsed), then
 /// [`ignored`](Classifier::ignored), [`time`](Classifier::time) (the window),
 /// [`status`](Classifier::status) (the count), and last [`fold`](Classifier::fold).
+///
+/// Implementations mark `parse` and `fold` `#[inline(always)]` (and the loop's `Acc::hit` and
+/// `Groups::add` are too), so that each dialect's loop compiles into one function as the
+/// hand-written loops did: left to the compiler, the error-log loop ran about 6% more
+/// instructions (calls, and a copy of each parsed line).
 pub(crate) trait Classifier {
     /// One parsed line, borrowed from it.
     type Record<'l>;
@@ -104,6 +109,7 @@ impl<'l> Out<'_, 'l> {
     }
 
     /// Count the line as a failure; `detail` is asked only while its group has none.
+    #[inline]
     pub(crate) fn failure<'d>(self, f: &Failure<'d>, detail: impl FnOnce() -> Option<&'d [u8]>) {
         self.acc.hit(f, self.no, self.line, detail);
     }
@@ -225,6 +231,7 @@ impl Acc {
     }
 
     /// Count a failure found in line `no`; `detail` is asked only while its group has none.
+    #[inline(always)]
     fn hit<'a>(
         &mut self,
         f: &Failure<'a>,
