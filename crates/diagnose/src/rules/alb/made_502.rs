@@ -2,10 +2,15 @@
 //! processing times, `error_reason`) together with the CloudWatch split between
 //! `HTTPCode_ELB_502_Count` and `HTTPCode_Target_5XX_Count`, `TargetConnectionErrorCount` and
 //! `TargetTLSNegotiationErrorCount`.
+//!
+//! The check gathers one fact type per finding (`ConnectFailed`, `FromTarget`, `LambdaFailed`, ...);
+//! each words its own finding below them, the Lambda error reasons as a table.
 
 use crate::remediation::{check_backend, review_config, update_tls};
 use crate::rules::Rule;
-use crate::rules::alb::shared::{finding, is_alb, lines, lines_where, metric, metric_positive};
+use crate::rules::alb::shared::{
+    Lines, finding, is_alb, lines, lines_where, metric, metric_positive,
+};
 use cloud502_model::LogGroup;
 use cloud502_model::{Confidence, Evidence, Finding, FindingCode, Layer, LogClass, Severity};
 
@@ -39,9 +44,11 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         return;
     }
     let before = out.len();
-    connect_and_tls(ev, out);
-    lambda(ev, out);
-    actions(ev, out);
+    let (tls, connect) = connect_and_tls(ev);
+    out.extend(tls.map(Finding::from));
+    out.extend(connect.map(Finding::from));
+    out.extend(lambda(ev).into_iter().map(Finding::from));
+    out.extend(actions(ev).map(Finding::from));
     // Access-log lines of 502s the ALB made say how (the other ALB rules read them).
     let alb_lines = lines(
         ev,
@@ -52,46 +59,26 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         ],
     );
     let explained = out.len() > before || alb_lines.count > 0;
-    from_target(ev, alb_lines.count, out);
+    out.extend(from_target(ev, alb_lines.count).map(Finding::from));
     // The ALB made 502s, and nothing above says how: the metrics alone.
     if !explained {
-        if let Some((n, ids)) = metric_positive(ev, "HTTPCode_ELB_502_Count") {
-            let logs_read = ev
-                .logs
-                .iter()
-                .any(|l| l.dialect == crate::rules::alb::shared::DIALECT);
-            out.push(finding(
-                FindingCode::AlbMade502,
-                Severity::Critical,
-                Confidence::Medium,
-                Layer::AwsAlb,
-                format!("the ALB itself made {n:.0} 502(s) in the window"),
-                format!(
-                    "HTTPCode_ELB_502_Count is {n:.0}: the load balancer generated these 502s \
-                     because a target failed. {}",
-                    if logs_read {
-                        "The access logs read do not show the failing requests."
-                    } else {
-                        "Without access logs the failure cannot be told apart: pass --log-group or \
-                         --access-logs (or enable access logs) for the per-request signature."
-                    }
-                ),
-                ids,
-                "HTTPCode_ELB_502_Count is 0 over the window.",
-                vec![check_backend(
-                    "Read the access logs for the 502s: target_status_code and the processing times say how the target failed",
-                    None,
-                )],
-            ));
+        if let Some((count, evidence)) = metric_positive(ev, "HTTPCode_ELB_502_Count") {
+            out.push(Finding::from(MetricsOnly {
+                count,
+                logs_read: ev
+                    .logs
+                    .iter()
+                    .any(|l| l.dialect == crate::rules::alb::shared::DIALECT),
+                evidence,
+            }));
         }
     }
 }
 
-fn connect_and_tls(ev: &Evidence, out: &mut Vec<Finding>) {
+fn connect_and_tls(ev: &Evidence) -> (Option<TlsFailed>, Option<ConnectFailed>) {
     let no_connect = lines(ev, &[LogClass::Status502NoConnect]);
     let conn_errors = metric_positive(ev, "TargetConnectionErrorCount");
     let tls_errors = metric_positive(ev, "TargetTLSNegotiationErrorCount");
-    let https = https_pools(ev);
     let failing_checks: Vec<String> = ev
         .targets
         .iter()
@@ -99,10 +86,180 @@ fn connect_and_tls(ev: &Evidence, out: &mut Vec<Finding>) {
         .filter(|(_, t)| t.reason.as_deref() == Some("Target.FailedHealthChecks"))
         .map(|(i, _)| crate::describe::target_id(i))
         .collect();
-    if let Some((n, ids)) = &tls_errors {
+    let tls = tls_errors.as_ref().map(|(n, ids)| {
         let mut evidence = ids.clone();
         evidence.extend(no_connect.items.iter().cloned());
-        out.push(finding(
+        TlsFailed {
+            count: *n,
+            https: https_pools(ev),
+            evidence,
+        }
+    });
+    if no_connect.count == 0 && conn_errors.is_none() {
+        return (tls, None);
+    }
+    if tls_errors.is_some() && conn_errors.is_none() {
+        return (tls, None);
+    }
+    let mut evidence = no_connect.items.clone();
+    if let Some((_, ids)) = &conn_errors {
+        evidence.extend(ids.iter().cloned());
+    }
+    evidence.extend(failing_checks.iter().cloned());
+    let connect = ConnectFailed {
+        no_connect,
+        conn_errors: conn_errors.map(|(n, _)| n),
+        failing_checks: !failing_checks.is_empty(),
+        sg_fail: ev
+            .checks
+            .iter()
+            .any(|c| c.id.starts_with("sg.") && c.status == cloud502_model::CheckStatus::Fail),
+        evidence,
+    };
+    (tls, Some(connect))
+}
+
+fn from_target(ev: &Evidence, alb_made: u64) -> Option<FromTarget> {
+    let lines = lines(ev, &[LogClass::Status502FromUpstream]);
+    let target_5xx = metric_positive(ev, "HTTPCode_Target_5XX_Count");
+    if lines.count == 0 && target_5xx.is_none() {
+        return None;
+    }
+    let mut evidence = lines.items.clone();
+    if let Some((_, ids)) = &target_5xx {
+        evidence.extend(ids.iter().cloned());
+    }
+    Some(FromTarget {
+        lines,
+        target_5xx: target_5xx.map(|(n, _)| n),
+        alb_made,
+        elb_502: metric(ev, "HTTPCode_ELB_502_Count").map_or(0.0, |(v, _)| v),
+        evidence,
+    })
+}
+
+fn lambda(ev: &Evidence) -> Vec<LambdaFailed> {
+    let all = lines(ev, &[LogClass::LambdaError]);
+    all.details
+        .into_iter()
+        .map(|(reason, count)| {
+            let only = lines_where(ev, |g: &LogGroup| {
+                g.class == LogClass::LambdaError && g.detail.as_deref() == Some(reason.as_str())
+            });
+            LambdaFailed {
+                text: lambda_text(&reason),
+                reason,
+                count,
+                lines: only,
+            }
+        })
+        .collect()
+}
+
+fn actions(ev: &Evidence) -> Option<ActionFailed> {
+    let lines = lines(
+        ev,
+        &[
+            LogClass::AuthError,
+            LogClass::WafError,
+            LogClass::RoutingError,
+        ],
+    );
+    (lines.count > 0).then_some(ActionFailed { lines })
+}
+
+// ---- facts ----
+
+/// HTTPCode_ELB_502_Count with nothing else that says how the ALB made them.
+struct MetricsOnly {
+    count: f64,
+    /// Whether any ALB access log was read.
+    logs_read: bool,
+    evidence: Vec<String>,
+}
+
+/// TargetTLSNegotiationErrorCount above 0.
+struct TlsFailed {
+    count: f64,
+    /// The HTTPS target groups.
+    https: Vec<String>,
+    evidence: Vec<String>,
+}
+
+/// Access-log lines without a target status, or TargetConnectionErrorCount above 0.
+struct ConnectFailed {
+    /// The `502 -` lines.
+    no_connect: Lines,
+    /// TargetConnectionErrorCount, when above 0.
+    conn_errors: Option<f64>,
+    /// Some target fails health checks with Target.FailedHealthChecks.
+    failing_checks: bool,
+    /// A security-group check failed.
+    sg_fail: bool,
+    evidence: Vec<String>,
+}
+
+/// Targets answered 502 (or 5xx) themselves.
+struct FromTarget {
+    /// The lines with target_status_code 502.
+    lines: Lines,
+    /// HTTPCode_Target_5XX_Count, when above 0.
+    target_5xx: Option<f64>,
+    /// Access-log 502s the ALB made itself, and HTTPCode_ELB_502_Count.
+    alb_made: u64,
+    elb_502: f64,
+    evidence: Vec<String>,
+}
+
+/// Requests a Lambda target failed, for one error_reason.
+struct LambdaFailed {
+    reason: String,
+    count: u64,
+    text: &'static LambdaText,
+    /// The lines with this error_reason.
+    lines: Lines,
+}
+
+/// Requests that failed in the ALB's own action (authenticate, WAF, weighted routing).
+struct ActionFailed {
+    lines: Lines,
+}
+
+// ---- text ----
+
+impl From<MetricsOnly> for Finding {
+    fn from(f: MetricsOnly) -> Finding {
+        let n = f.count;
+        finding(
+            FindingCode::AlbMade502,
+            Severity::Critical,
+            Confidence::Medium,
+            Layer::AwsAlb,
+            format!("the ALB itself made {n:.0} 502(s) in the window"),
+            format!(
+                "HTTPCode_ELB_502_Count is {n:.0}: the load balancer generated these 502s because \
+                 a target failed. {}",
+                if f.logs_read {
+                    "The access logs read do not show the failing requests."
+                } else {
+                    "Without access logs the failure cannot be told apart: pass --log-group or \
+                     --access-logs (or enable access logs) for the per-request signature."
+                }
+            ),
+            f.evidence,
+            "HTTPCode_ELB_502_Count is 0 over the window.",
+            vec![check_backend(
+                "Read the access logs for the 502s: target_status_code and the processing times say how the target failed",
+                None,
+            )],
+        )
+    }
+}
+
+impl From<TlsFailed> for Finding {
+    fn from(f: TlsFailed) -> Finding {
+        let n = f.count;
+        finding(
             FindingCode::AlbTargetTlsFailed,
             Severity::Critical,
             Confidence::High,
@@ -111,16 +268,15 @@ fn connect_and_tls(ev: &Evidence, out: &mut Vec<Finding>) {
             format!(
                 "TargetTLSNegotiationErrorCount is {n:.0}{}: the ALB could not complete TLS with \
                  an HTTPS target (handshake error or 10 s timeout), and answered 502 with \
-                 target_status_code `-`. Look at the target's TLS listener: \
-                 plain HTTP on the port, no protocol or cipher in common, or a listener that does \
-                 not answer.",
-                if https.is_empty() {
+                 target_status_code `-`. Look at the target's TLS listener: plain HTTP on the \
+                 port, no protocol or cipher in common, or a listener that does not answer.",
+                if f.https.is_empty() {
                     String::new()
                 } else {
-                    format!(" (HTTPS target groups: {})", https.join(", "))
+                    format!(" (HTTPS target groups: {})", f.https.join(", "))
                 }
             ),
-            evidence,
+            f.evidence,
             "TargetTLSNegotiationErrorCount is 0, or the target group protocol is HTTP.",
             vec![
                 update_tls(
@@ -132,209 +288,249 @@ fn connect_and_tls(ev: &Evidence, out: &mut Vec<Finding>) {
                     None,
                 ),
             ],
-        ));
+        )
     }
-    if no_connect.count == 0 && conn_errors.is_none() {
-        return;
+}
+
+impl ConnectFailed {
+    /// Failed requests: the larger of the lines and the metric.
+    fn count(&self) -> u64 {
+        self.no_connect
+            .count
+            .max(self.conn_errors.map_or(0, |n| n as u64))
     }
-    if tls_errors.is_some() && conn_errors.is_none() {
-        return;
-    }
-    let mut evidence = no_connect.items.clone();
-    if let Some((_, ids)) = &conn_errors {
-        evidence.extend(ids.iter().cloned());
-    }
-    evidence.extend(failing_checks.iter().cloned());
-    let confidence =
-        if (no_connect.count > 0 && conn_errors.is_some()) || !failing_checks.is_empty() {
+
+    fn confidence(&self) -> Confidence {
+        if (self.no_connect.count > 0 && self.conn_errors.is_some()) || self.failing_checks {
             Confidence::High
         } else {
             Confidence::Medium
-        };
-    let sg_fail = ev
-        .checks
-        .iter()
-        .any(|c| c.id.starts_with("sg.") && c.status == cloud502_model::CheckStatus::Fail);
-    let count = no_connect
-        .count
-        .max(conn_errors.as_ref().map_or(0, |(n, _)| *n as u64));
-    out.push(finding(
-        FindingCode::AlbTargetConnectFailed,
-        Severity::Critical,
-        confidence,
-        Layer::AwsAlb,
+        }
+    }
+
+    fn title(&self) -> String {
         format!(
-            "the ALB could not connect to its targets ({count} failed request(s){})",
-            if no_connect.targets.is_empty() {
+            "the ALB could not connect to its targets ({} failed request(s){})",
+            self.count(),
+            if self.no_connect.targets.is_empty() {
                 String::new()
             } else {
-                format!(": {}", no_connect.target_list())
+                format!(": {}", self.no_connect.target_list())
             }
-        ),
+        )
+    }
+
+    fn explanation(&self) -> String {
         format!(
             "{}{}The ALB answered 502 without reaching a target: target_status_code `-` and all \
-             three processing times -1 mean it could not dispatch. A reset on \
-             connect means nothing listens on the target port, the port is wrong, or the process \
-             is down; an ICMP unreachable means a security group or NACL drops it.{}{}",
-            if no_connect.count > 0 {
-                format!("{} access-log line(s) show the signature. ", no_connect.count)
-            } else {
-                String::new()
-            },
-            match &conn_errors {
-                Some((n, _)) => format!("TargetConnectionErrorCount is {n:.0}. "),
-                None => String::new(),
-            },
-            if failing_checks.is_empty() {
-                String::new()
-            } else {
-                " Health checks fail with Target.FailedHealthChecks as well.".to_owned()
-            },
-            if sg_fail {
-                " A security-group check failed: see alb-security-group-blocks."
-            } else {
-                ""
-            }
-        ),
-        evidence,
-        "The 502 lines carry a target_status_code, or TargetConnectionErrorCount is 0 and the \
-         targets accept connections on the target port.",
-        vec![
-            check_backend(
-                "Start the service on the targets and check it listens on the target group's port",
-                Some("ss -ltnp | grep <port>   # on the target"),
-            ),
-            review_config(
-                "Check the target group / container port mapping and the health-check port; allow the load balancer's subnets to the target port in the target's security group and NACL (ephemeral 1024-65535 both ways)",
-                None,
-            ),
-        ],
-    ));
-}
-
-fn from_target(ev: &Evidence, alb_made: u64, out: &mut Vec<Finding>) {
-    let l = lines(ev, &[LogClass::Status502FromUpstream]);
-    let target_5xx = metric_positive(ev, "HTTPCode_Target_5XX_Count");
-    if l.count == 0 && target_5xx.is_none() {
-        return;
-    }
-    let elb_502 = metric(ev, "HTTPCode_ELB_502_Count").map_or(0.0, |(v, _)| v);
-    let mut evidence = l.items.clone();
-    if let Some((_, ids)) = &target_5xx {
-        evidence.extend(ids.iter().cloned());
-    }
-    let (severity, confidence) = if l.count > 0 && l.count >= alb_made {
-        (Severity::Critical, Confidence::High)
-    } else if l.count > 0 {
-        // fewer than the 502s the ALB made itself: a second cause, not the main one
-        (Severity::Critical, Confidence::Medium)
-    } else {
-        // 5xx from targets, not necessarily 502
-        (Severity::Warning, Confidence::Medium)
-    };
-    let first_target = l
-        .targets
-        .first()
-        .map(|(t, _)| t.clone())
-        .unwrap_or_else(|| "<target-ip>:<port>".to_owned());
-    let mut f = finding(
-        FindingCode::AlbTargetReturned502,
-        severity,
-        confidence,
-        Layer::Application,
-        if l.count > 0 {
-            format!(
-                "the targets themselves returned {} 502(s): the ALB relayed them",
-                l.count
-            )
-        } else {
-            format!(
-                "targets returned {:.0} 5xx response(s) (HTTPCode_Target_5XX_Count)",
-                target_5xx.as_ref().map_or(0.0, |(n, _)| *n)
-            )
-        },
-        format!(
-            "{}The ALB passes a target's own status through: elb_status_code 502 with \
-             target_status_code 502 means the target made the 502. Often the \
-             target is itself a proxy (nginx on the instance) whose upstream failed: diagnose \
-             that layer next.{}",
-            if l.count > 0 {
+             three processing times -1 mean it could not dispatch. A reset on connect means \
+             nothing listens on the target port, the port is wrong, or the process is down; an \
+             ICMP unreachable means a security group or NACL drops it.{}{}",
+            if self.no_connect.count > 0 {
                 format!(
-                    "{} access-log line(s) have target_status_code 502 ({}). ",
-                    l.count,
-                    l.target_list()
+                    "{} access-log line(s) show the signature. ",
+                    self.no_connect.count
                 )
             } else {
                 String::new()
             },
-            if elb_502 > 0.0 {
-                format!(" The ALB also made {elb_502:.0} 502(s) of its own.")
+            match self.conn_errors {
+                Some(n) => format!("TargetConnectionErrorCount is {n:.0}. "),
+                None => String::new(),
+            },
+            if self.failing_checks {
+                " Health checks fail with Target.FailedHealthChecks as well."
+            } else {
+                ""
+            },
+            if self.sg_fail {
+                " A security-group check failed: see alb-security-group-blocks."
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+impl From<ConnectFailed> for Finding {
+    fn from(f: ConnectFailed) -> Finding {
+        finding(
+            FindingCode::AlbTargetConnectFailed,
+            Severity::Critical,
+            f.confidence(),
+            Layer::AwsAlb,
+            f.title(),
+            f.explanation(),
+            f.evidence,
+            "The 502 lines carry a target_status_code, or TargetConnectionErrorCount is 0 and the \
+             targets accept connections on the target port.",
+            vec![
+                check_backend(
+                    "Start the service on the targets and check it listens on the target group's port",
+                    Some("ss -ltnp | grep <port>   # on the target"),
+                ),
+                review_config(
+                    "Check the target group / container port mapping and the health-check port; allow the load balancer's subnets to the target port in the target's security group and NACL (ephemeral 1024-65535 both ways)",
+                    None,
+                ),
+            ],
+        )
+    }
+}
+
+impl FromTarget {
+    fn severity_confidence(&self) -> (Severity, Confidence) {
+        let n = self.lines.count;
+        if n > 0 && n >= self.alb_made {
+            (Severity::Critical, Confidence::High)
+        } else if n > 0 {
+            // fewer than the 502s the ALB made itself: a second cause, not the main one
+            (Severity::Critical, Confidence::Medium)
+        } else {
+            // 5xx from targets, not necessarily 502
+            (Severity::Warning, Confidence::Medium)
+        }
+    }
+
+    fn title(&self) -> String {
+        if self.lines.count > 0 {
+            format!(
+                "the targets themselves returned {} 502(s): the ALB relayed them",
+                self.lines.count
+            )
+        } else {
+            format!(
+                "targets returned {:.0} 5xx response(s) (HTTPCode_Target_5XX_Count)",
+                self.target_5xx.unwrap_or(0.0)
+            )
+        }
+    }
+
+    fn explanation(&self) -> String {
+        format!(
+            "{}The ALB passes a target's own status through: elb_status_code 502 with \
+             target_status_code 502 means the target made the 502. Often the target is itself a \
+             proxy (nginx on the instance) whose upstream failed: diagnose that layer next.{}",
+            if self.lines.count > 0 {
+                format!(
+                    "{} access-log line(s) have target_status_code 502 ({}). ",
+                    self.lines.count,
+                    self.lines.target_list()
+                )
+            } else {
+                String::new()
+            },
+            if self.elb_502 > 0.0 {
+                format!(" The ALB also made {:.0} 502(s) of its own.", self.elb_502)
             } else {
                 String::new()
             }
-        ),
-        evidence,
-        "The 502 lines have target_status_code `-` (the ALB made them), or \
-         HTTPCode_Target_5XX_Count is 0.",
-        vec![check_backend(
-            "Diagnose the target: its proxy's error log, or the application's logs at the times of the 502s",
-            Some(&format!("cloud502 probe http://{first_target}/")),
-        )],
-    );
-    // with no flag, cloud502 nginx reads every log the target's config names
-    f.next_command = Some("cloud502 nginx   # on the target".to_owned());
-    out.push(f);
+        )
+    }
 }
 
-fn lambda(ev: &Evidence, out: &mut Vec<Finding>) {
-    let all = lines(ev, &[LogClass::LambdaError]);
-    for (reason, count) in &all.details {
-        let only = lines_where(ev, |g: &LogGroup| {
-            g.class == LogClass::LambdaError && g.detail.as_deref() == Some(reason.as_str())
-        });
+impl From<FromTarget> for Finding {
+    fn from(f: FromTarget) -> Finding {
+        let (severity, confidence) = f.severity_confidence();
+        let first_target = f
+            .lines
+            .targets
+            .first()
+            .map_or("<target-ip>:<port>", |(t, _)| t.as_str());
+        let mut finding = finding(
+            FindingCode::AlbTargetReturned502,
+            severity,
+            confidence,
+            Layer::Application,
+            f.title(),
+            f.explanation(),
+            f.evidence.clone(),
+            "The 502 lines have target_status_code `-` (the ALB made them), or \
+             HTTPCode_Target_5XX_Count is 0.",
+            vec![check_backend(
+                "Diagnose the target: its proxy's error log, or the application's logs at the times of the 502s",
+                Some(&format!("cloud502 probe http://{first_target}/")),
+            )],
+        );
+        // with no flag, cloud502 nginx reads every log the target's config names
+        finding.next_command = Some("cloud502 nginx   # on the target".to_owned());
+        finding
+    }
+}
+
+/// What a Lambda error_reason means, as data.
+struct LambdaText {
+    /// Whether the error_reason is this one.
+    reason: fn(&str) -> bool,
+    code: FindingCode,
+    title: &'static str,
+    explanation: &'static str,
+    step: &'static str,
+}
+
+/// The words of a Lambda error_reason: the first entry of `LAMBDA_TEXTS` that matches.
+fn lambda_text(reason: &str) -> &'static LambdaText {
+    let last = &LAMBDA_TEXTS[LAMBDA_TEXTS.len() - 1];
+    LAMBDA_TEXTS
+        .iter()
+        .find(|t| (t.reason)(reason))
+        .unwrap_or(last)
+}
+
+/// The `LambdaUnhandled*` family shares one entry; the last takes any other reason.
+const LAMBDA_TEXTS: &[LambdaText] = &[
+    LambdaText {
+        reason: |r| r == "LambdaResponseTooLarge",
+        code: FindingCode::AlbLambdaResponseTooLarge,
+        title: "the Lambda target's response is over 1 MB",
+        explanation: "The ALB accepts at most 1 MB of Lambda response and answers 502 beyond it.",
+        step: "Shrink the response: paginate, compress, or return a redirect to S3 for large bodies",
+    },
+    LambdaText {
+        reason: |r| r == "LambdaInvalidResponse",
+        code: FindingCode::AlbLambdaInvalidResponse,
+        title: "the Lambda target returned a response the ALB cannot use",
+        explanation: "The response must be JSON with statusCode, statusDescription, headers (or \
+                      multiValueHeaders, matching the target group's \
+                      lambda.multi_value_headers.enabled) and isBase64Encoded; anything else is \
+                      a 502.",
+        step: "Return the documented response shape from the function",
+    },
+    LambdaText {
+        reason: |r| r.starts_with("LambdaUnhandled"),
+        code: FindingCode::AlbLambdaTimeout,
+        title: "the Lambda target failed or timed out",
+        explanation: "The function failed while handling the request, and the ALB answered 502. \
+                      A function timeout is one such failure; the error_reason AWS logs for it \
+                      is not documented, so read the function's own log.",
+        step: "Raise the function timeout, or fix the error in its CloudWatch log group /aws/lambda/<function>",
+    },
+    LambdaText {
+        reason: |_| true,
+        code: FindingCode::AlbLambdaError,
+        title: "invoking the Lambda target failed",
+        explanation: "The ALB could not invoke the function, or the function's answer or request \
+                      broke a limit (permissions, throttling, ENI, KMS, request size, connection \
+                      timeout); the error_reason names which. LambdaConnectionTimeout ends in \
+                      504 and LambdaRequestTooLarge in 413 rather than 502.",
+        step: "Fix what the error_reason names: the function's resource policy for \
+               elasticloadbalancing.amazonaws.com, concurrency, VPC subnets or KMS key",
+    },
+];
+
+impl From<LambdaFailed> for Finding {
+    fn from(f: LambdaFailed) -> Finding {
         // The status per reason is only partly documented (KB 1.4): take it from the lines.
-        let made_502 = only.statuses.contains(&502);
-        let statuses = only
+        let made_502 = f.lines.statuses.contains(&502);
+        let statuses = f
+            .lines
             .statuses
             .iter()
             .map(u16::to_string)
             .collect::<Vec<_>>()
             .join("/");
-        let (code, title, explanation, step) = match reason.as_str() {
-            "LambdaResponseTooLarge" => (
-                FindingCode::AlbLambdaResponseTooLarge,
-                "the Lambda target's response is over 1 MB",
-                "The ALB accepts at most 1 MB of Lambda response and answers 502 beyond it.",
-                "Shrink the response: paginate, compress, or return a redirect to S3 for large bodies",
-            ),
-            "LambdaInvalidResponse" => (
-                FindingCode::AlbLambdaInvalidResponse,
-                "the Lambda target returned a response the ALB cannot use",
-                "The response must be JSON with statusCode, statusDescription, headers (or \
-                 multiValueHeaders, matching the target group's lambda.multi_value_headers.enabled) \
-                 and isBase64Encoded; anything else is a 502.",
-                "Return the documented response shape from the function",
-            ),
-            r if r.starts_with("LambdaUnhandled") => (
-                FindingCode::AlbLambdaTimeout,
-                "the Lambda target failed or timed out",
-                "The function failed while handling the request, and the ALB answered 502. A \
-                 function timeout is one such failure; the error_reason AWS logs for it is not \
-                 documented, so read the function's own log.",
-                "Raise the function timeout, or fix the error in its CloudWatch log group /aws/lambda/<function>",
-            ),
-            _ => (
-                FindingCode::AlbLambdaError,
-                "invoking the Lambda target failed",
-                "The ALB could not invoke the function, or the function's answer or request broke \
-                 a limit (permissions, throttling, ENI, KMS, request size, connection timeout); the error_reason names which. LambdaConnectionTimeout ends in 504 and \
-                 LambdaRequestTooLarge in 413 rather than 502.",
-                "Fix what the error_reason names: the function's resource policy for \
-                 elasticloadbalancing.amazonaws.com, concurrency, VPC subnets or KMS key",
-            ),
-        };
-        out.push(finding(
-            code,
+        finding(
+            f.text.code,
             if made_502 {
                 Severity::Critical
             } else {
@@ -342,49 +538,48 @@ fn lambda(ev: &Evidence, out: &mut Vec<Finding>) {
             },
             Confidence::High,
             Layer::Application,
-            format!("{title} ({count} request(s), status {statuses}, error_reason {reason})"),
-            explanation.to_owned(),
-            only.items,
+            format!(
+                "{} ({} request(s), status {statuses}, error_reason {})",
+                f.text.title, f.count, f.reason
+            ),
+            f.text.explanation.to_owned(),
+            f.lines.items,
             "No access-log line carries this error_reason in the window.",
-            vec![check_backend(step, None)],
-        ));
+            vec![check_backend(f.text.step, None)],
+        )
     }
 }
 
-fn actions(ev: &Evidence, out: &mut Vec<Finding>) {
-    let l = lines(
-        ev,
-        &[
-            LogClass::AuthError,
-            LogClass::WafError,
-            LogClass::RoutingError,
-        ],
-    );
-    if l.count == 0 {
-        return;
+impl From<ActionFailed> for Finding {
+    fn from(f: ActionFailed) -> Finding {
+        let reasons: Vec<String> = f
+            .lines
+            .details
+            .iter()
+            .map(|(r, n)| format!("{r} ({n})"))
+            .collect();
+        finding(
+            FindingCode::AlbActionFailed,
+            Severity::Warning,
+            Confidence::High,
+            Layer::AwsAlb,
+            format!(
+                "{} request(s) failed in an ALB action: {}",
+                f.lines.count,
+                reasons.join(", ")
+            ),
+            "The error_reason field is set only for authenticate actions, WAF calls, weighted \
+             target groups and Lambda targets: these requests failed in the load balancer's own \
+             action, not at a target."
+                .to_owned(),
+            f.lines.items,
+            "No access-log line carries an Auth*, WAF* or weighted-routing error_reason.",
+            vec![review_config(
+                "Check the listener rule's authenticate action (IdP endpoints, client secret), the WAF web ACL, or the target group cookie of weighted routing",
+                None,
+            )],
+        )
     }
-    let reasons: Vec<String> = l
-        .details
-        .iter()
-        .map(|(r, n)| format!("{r} ({n})"))
-        .collect();
-    out.push(finding(
-        FindingCode::AlbActionFailed,
-        Severity::Warning,
-        Confidence::High,
-        Layer::AwsAlb,
-        format!("{} request(s) failed in an ALB action: {}", l.count, reasons.join(", ")),
-        "The error_reason field is set only for authenticate actions, WAF calls, weighted target \
-         groups and Lambda targets: these requests failed in the load balancer's own \
-         action, not at a target."
-            .to_owned(),
-        l.items,
-        "No access-log line carries an Auth*, WAF* or weighted-routing error_reason.",
-        vec![review_config(
-            "Check the listener rule's authenticate action (IdP endpoints, client secret), the WAF web ACL, or the target group cookie of weighted routing",
-            None,
-        )],
-    ));
 }
 
 #[cfg(test)]
