@@ -1,5 +1,6 @@
 //! What a collector needs and nothing else: the [`Provider`] trait and the [`CollectCx`] it runs
-//! in (deadline, request budget, progress), provider errors and gaps, the shared HTTP plumbing of
+//! in (deadline, request budget, progress), how a provider declares its options once for the
+//! command line and the audit file ([`options`]), provider errors and gaps, the shared HTTP plumbing of
 //! the API clients ([`http`]), the bounds on input ([`limits`]), address classification and error
 //! text for remote peers ([`remote`]), and the evidence descriptions rules cite ([`describe`]).
 //!
@@ -10,6 +11,7 @@ pub mod describe;
 mod error;
 pub mod http;
 pub mod limits;
+pub mod options;
 mod provider;
 pub mod remote;
 mod start_error;
@@ -18,5 +20,6 @@ mod start_error;
 /// this workspace uses the same version.
 pub use async_trait::async_trait;
 pub use error::{ProviderError, Result};
+pub use options::{Common, ProviderArgs};
 pub use provider::{CollectCx, NoProgress, Progress, Provider, RequestBudget};
 pub use start_error::StartError;

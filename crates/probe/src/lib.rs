@@ -4,6 +4,7 @@
 //!
 //! The probe is read-only: one `GET` (or a bare connect), bounded by a deadline in every phase.
 
+mod args;
 mod collect;
 mod config;
 mod error;
@@ -12,6 +13,7 @@ mod http;
 mod text;
 mod tls;
 
+pub use args::ProbeArgs;
 pub use collect::{ProbeProvider, describe};
 pub use config::{ProbeOptions, ProbeRequest, ResolveRule};
 pub use error::{ConfigError, Result};

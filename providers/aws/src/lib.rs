@@ -21,6 +21,7 @@
 //! ```
 
 pub mod api;
+mod args;
 pub mod arn;
 mod collect;
 pub mod config;
@@ -31,6 +32,7 @@ mod resources;
 pub mod sg;
 
 pub use api::{CallLog, ClientOptions, Clients};
+pub use args::AwsArgs;
 pub use collect::DEFAULT_IDLE_TIMEOUT;
 pub use config::{AwsOptions, Selector};
 pub use error::{AwsError, Result};

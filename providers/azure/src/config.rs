@@ -4,19 +4,21 @@ use crate::error::AzureError;
 use std::time::Duration;
 use url::Url;
 
-/// Which credential to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Which credential to use (`--auth`, the audit file's `auth`; the variants' docs are its
+/// `--help`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum AuthMode {
-    /// Pick one, in the documented order.
+    /// Pick one in the documented order.
     #[default]
     Auto,
-    /// The Azure CLI's login.
+    /// The Azure CLI's login (`az login`).
     Cli,
-    /// The managed identity of the VM, scale set, App Service or Function.
+    /// The managed identity of this VM, scale set, App Service or Function (AZURE_CLIENT_ID picks a
+    /// user-assigned one).
     ManagedIdentity,
-    /// Workload identity federation (`AZURE_FEDERATED_TOKEN_FILE`).
+    /// Workload identity federation (AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID).
     WorkloadIdentity,
-    /// A service principal's secret (`AZURE_CLIENT_SECRET`).
+    /// A service principal's secret (AZURE_CLIENT_SECRET, AZURE_CLIENT_ID, AZURE_TENANT_ID).
     ClientSecret,
 }
 

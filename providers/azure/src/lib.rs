@@ -24,6 +24,7 @@
 //! ```
 
 pub mod api;
+mod args;
 pub mod auth;
 mod collect;
 pub mod config;
@@ -32,6 +33,7 @@ mod error;
 pub mod resources;
 
 pub use api::{Api, ApiError, CallLog};
+pub use args::AzureArgs;
 pub use auth::{AuthEnv, AuthMode, Credential};
 pub use collect::actions;
 pub use config::{AzureOptions, Validated};

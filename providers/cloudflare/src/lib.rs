@@ -27,6 +27,7 @@
 //! ```
 
 pub mod api;
+mod args;
 mod collect;
 pub mod config;
 pub mod convert;
@@ -35,6 +36,7 @@ pub mod origin;
 pub mod resources;
 
 pub use api::{Api, ApiError, CallLog};
+pub use args::CloudflareArgs;
 pub use collect::{ANALYTICS_QUERY, permissions, subject};
 pub use config::{CloudflareOptions, Token, Validated, ZoneRef};
 pub use error::{CloudflareError, Result};

@@ -22,6 +22,7 @@
 //! ```
 
 pub mod api;
+mod args;
 mod collect;
 pub mod conf;
 pub mod config;
@@ -29,6 +30,7 @@ mod error;
 mod parse;
 
 pub use api::{Host, LocalHost};
+pub use args::NginxArgs;
 pub use config::{ConfigSource, NginxOptions};
 pub use error::{NginxError, Result};
 
