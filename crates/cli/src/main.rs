@@ -10,14 +10,13 @@ mod term;
 mod window;
 
 use args::{
-    AwsArgs, AzureArgs, AzureAuthArg, Cli, CloudflareArgs, ColorChoice, Command, FailOnArg,
-    GlobalArgs, LogFormatArg, LogsArgs, NginxArgs, OutputFormat, ProbeArgs,
+    Cli, ColorChoice, Command, FailOnArg, GlobalArgs, LogFormatArg, LogsArgs, OutputFormat,
 };
 use clap::{CommandFactory, Parser};
+use cloud502::collect::{Common, ProviderArgs};
 use cloud502::engine::outcome::EXIT_USAGE;
-use cloud502::engine::{CollectCx, Progress, RunOptions};
+use cloud502::engine::{CollectCx, Progress, ProviderError, RunOptions};
 use cloud502::model::{FailOn, FindingCode, Report, Severity};
-use cloud502::probe::{ProbeOptions, ProbeProvider, ProbeRequest};
 use cloud502::render::{Format, RenderOptions};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -156,8 +155,9 @@ fn init_logging(global: &GlobalArgs) {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
-    let global = &cli.global;
-    match &cli.command {
+    let Cli { global, command } = cli;
+    let global = &global;
+    match command {
         Command::Schema => {
             let schema = cloud502::model::report_schema_pretty();
             emit(|out| writeln!(out, "{schema}"))?;
@@ -167,19 +167,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             emit(|out| {
-                clap_complete::generate(*shell, &mut cmd, "cloud502", out);
+                clap_complete::generate(shell, &mut cmd, "cloud502", out);
                 Ok(())
             })?;
             Ok(0)
         }
-        Command::Probe(args) => probe(global, args),
-        Command::Nginx(args) => nginx(global, args),
-        Command::Aws(args) => aws(global, args),
-        Command::Azure(args) => azure(global, args),
-        Command::Cloudflare(args) => cloudflare(global, args),
-        Command::Logs(args) => logs(global, args),
-        Command::Audit(args) => audit::audit(global, args),
-        Command::Trace(args) => audit::trace(global, args),
+        Command::Probe(args) => declared(global, args),
+        Command::Nginx(args) => declared(global, args),
+        Command::Aws(args) => declared(global, args),
+        Command::Azure(args) => declared(global, args),
+        Command::Cloudflare(args) => declared(global, args),
+        Command::Logs(args) => logs(global, &args),
+        Command::Audit(args) => audit::audit(global, &args),
+        Command::Trace(args) => audit::trace(global, &args),
     }
 }
 
@@ -278,19 +278,22 @@ fn run_options(global: &GlobalArgs) -> anyhow::Result<RunOptions> {
     })
 }
 
-fn probe(global: &GlobalArgs, args: &ProbeArgs) -> anyhow::Result<u8> {
+/// A provider's subcommand: its declared flags to options, the provider, the report.
+fn declared<A: ProviderArgs>(global: &GlobalArgs, args: A) -> anyhow::Result<u8> {
     let opts = run_options(global)?;
-    let options = ProbeOptions {
-        resolve: args.resolve.clone(),
-        headers: args.header.clone(),
-        timeout: args.timeout,
-        insecure: args.insecure,
-        ca_files: args.cacert.clone(),
+    let common = Common {
+        local_offset: window::local_offset(),
+        ..Common::default()
     };
-    let request =
-        ProbeRequest::new(&args.url, options).map_err(|e| usage(e.to_string(), e.hint))?;
-    let provider = ProbeProvider::new(request);
-    run_provider(global, &provider, args.timeout, &opts)
+    let options = args.into_options(&common).map_err(provider_usage)?;
+    let deadline = A::deadline(&options);
+    let provider = A::provider(options).map_err(provider_usage)?;
+    run_provider(global, provider.as_ref(), deadline, &opts)
+}
+
+/// A provider's refusal of its options: a usage error with the provider's hint.
+fn provider_usage(e: ProviderError) -> anyhow::Error {
+    usage(e.to_string(), e.hint().map(str::to_owned))
 }
 
 /// Run a provider to a report, print it, and return its exit code.
@@ -350,134 +353,17 @@ fn run_provider(
     Ok(report.summary.exit_code)
 }
 
-/// Collection deadline of the local providers: reading a big log is bounded by its size, not by a
-/// network timeout, so the backstop is generous; each network call has its own timeout.
+/// Collection deadline of `cloud502 logs`: reading a big log is bounded by its size, not by a
+/// network timeout, so the backstop is generous.
 const LOCAL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3600);
-
-fn nginx(global: &GlobalArgs, args: &NginxArgs) -> anyhow::Result<u8> {
-    let opts = run_options(global)?;
-    let (since, local_offset) = window::parse(&args.window).map_err(|e| usage(e, None))?;
-    let options = cloud502::nginx::NginxOptions {
-        config: args.config.clone(),
-        dump: args.dump.clone(),
-        error_logs: args.error_log.clone(),
-        access_logs: args.access_log.clone(),
-        since,
-        local_offset,
-        probe: !args.no_probe,
-        probe_timeout: args.timeout,
-        local: args.local,
-        nginx_bin: args.nginx_bin.clone(),
-        prefix: args.prefix.clone(),
-    };
-    let provider = cloud502::nginx::NginxProvider::new(options).map_err(|e| {
-        let e = cloud502::engine::ProviderError::from(e);
-        usage(e.to_string(), e.hint().map(str::to_owned))
-    })?;
-    run_provider(global, &provider, LOCAL_DEADLINE, &opts)
-}
-
-fn aws(global: &GlobalArgs, args: &AwsArgs) -> anyhow::Result<u8> {
-    use cloud502::aws::{AwsOptions, AwsProvider, Selector};
-    let opts = run_options(global)?;
-    let selector = match (&args.tg, &args.lb) {
-        (Some(tg), _) => Selector::TargetGroup(tg.clone()),
-        (None, Some(lb)) => Selector::LoadBalancer(lb.clone()),
-        (None, None) => return Err(usage("one of --tg or --lb is required", None)),
-    };
-    let options = AwsOptions {
-        selector,
-        region: args.region.clone(),
-        profile: args.profile.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-        log_group: args.log_group.clone(),
-        access_logs: args.access_logs.clone(),
-        since: args.since,
-        metrics: !args.no_metrics,
-        security_groups: !args.no_security_groups,
-        call_timeout: args.timeout,
-        max_log_objects: args.max_log_objects,
-        ..AwsOptions::default()
-    };
-    let provider = AwsProvider::new(options).map_err(|e| {
-        let e = cloud502::engine::ProviderError::from(e);
-        usage(e.to_string(), e.hint().map(str::to_owned))
-    })?;
-    // Calls run in about four waves (target group, then health/attributes/metrics/logs, then
-    // security groups and S3), each call bounded by --timeout; this is the backstop.
-    let deadline = (args.timeout * 8).max(std::time::Duration::from_secs(60));
-    run_provider(global, &provider, deadline, &opts)
-}
-
-fn azure(global: &GlobalArgs, args: &AzureArgs) -> anyhow::Result<u8> {
-    use cloud502::azure::{AuthMode, AzureOptions, AzureProvider};
-    let opts = run_options(global)?;
-    let options = AzureOptions {
-        subscription: args.subscription.clone(),
-        auth: match args.auth {
-            AzureAuthArg::Auto => AuthMode::Auto,
-            AzureAuthArg::Cli => AuthMode::Cli,
-            AzureAuthArg::ManagedIdentity => AuthMode::ManagedIdentity,
-            AzureAuthArg::WorkloadIdentity => AuthMode::WorkloadIdentity,
-            AzureAuthArg::ClientSecret => AuthMode::ClientSecret,
-        },
-        arm_endpoint: args.arm_endpoint.clone(),
-        arm_scope: args.arm_scope.clone(),
-        workspace: args.workspace.clone(),
-        logs_endpoint: args.logs_endpoint.clone(),
-        logs_scope: args.logs_scope.clone(),
-        since: args.since,
-        timeout: args.timeout,
-        network: !args.no_network,
-        backend_health: !args.no_backend_health,
-        ..AzureOptions::new(&args.resource_group, &args.gw)
-    };
-    let provider = AzureProvider::new(options).map_err(|e| {
-        let e = cloud502::engine::ProviderError::from(e);
-        usage(e.to_string(), e.hint().map(str::to_owned))
-    })?;
-    // A token, the gateway, then health / logs (two queries and a token) / network (two reads) in
-    // parallel, each bounded by --timeout: this is the backstop.
-    let deadline = args.timeout * 5 + std::time::Duration::from_secs(10);
-    run_provider(global, &provider, deadline, &opts)
-}
-
-fn cloudflare(global: &GlobalArgs, args: &CloudflareArgs) -> anyhow::Result<u8> {
-    use cloud502::cloudflare::{CloudflareOptions, CloudflareProvider};
-    let opts = run_options(global)?;
-    let options = CloudflareOptions {
-        host: args.host.clone(),
-        since: args.since,
-        origins: args.origins.clone(),
-        allow_private: args.allow_private,
-        http_port: args.http_port,
-        https_port: args.https_port,
-        ca_files: args.ca_files.clone(),
-        origin_timeout: args.origin_timeout,
-        origin_checks: !args.no_origin_check,
-        load_balancers: !args.no_load_balancers,
-        health_checks: !args.no_health_checks,
-        analytics: !args.no_analytics,
-        api_base: args.api_base.clone(),
-        timeout: args.timeout,
-        max_requests: args.max_requests,
-        ..CloudflareOptions::new(&args.zone)
-    };
-    let provider = CloudflareProvider::new(options).map_err(|e| {
-        let e = cloud502::engine::ProviderError::from(e);
-        usage(e.to_string(), e.hint().map(str::to_owned))
-    })?;
-    // The zone, then one parallel wave (the load balancer's pools and their health inside it),
-    // each call bounded by --timeout, then the origin checks (a name lookup and a check each,
-    // bounded by --origin-timeout): this is the backstop.
-    let deadline = args.timeout * 4 + args.origin_timeout * 2 + std::time::Duration::from_secs(10);
-    run_provider(global, &provider, deadline, &opts)
-}
 
 fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<u8> {
     use cloud502::logs::{AccessFormat, FormatChoice, LogsOptions, LogsProvider};
     let opts = run_options(global)?;
-    let (since, local_offset) = window::parse(&args.window).map_err(|e| usage(e, None))?;
+    let (since, local_offset) = args
+        .window
+        .parse(window::local_offset())
+        .map_err(|e| usage(e, None))?;
     let mut problems = Vec::new();
     let mut formats = Vec::new();
     for entry in &args.log_format {
