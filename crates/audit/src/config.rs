@@ -2,13 +2,19 @@
 //! layer chains `cloud502 trace` follows. Every problem in the file is reported at once, each
 //! with its `file:line`, before anything is called.
 //!
-//! The format is documented in docs/audit.md; `examples/audit.toml` is a working example.
+//! The format is documented in docs/audit.md; `examples/audit.toml` is a working example. A
+//! subject's own keys are its provider's declaration ([`ProviderArgs`], the same one its
+//! subcommand's flags come from); [`PROVIDERS`] lists the providers a file can name.
 
+use cloud502_collect::options::key_duration;
+use cloud502_collect::{Common, Provider, ProviderArgs, ProviderError};
 use cloud502_diagnose::limits;
 use cloud502_model::{FailOn, ProviderKind};
 use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
@@ -31,40 +37,109 @@ pub struct ConfigError {
     pub problems: Vec<String>,
 }
 
-/// Provider options as the file gave them, checked and resolved.
-#[derive(Debug, Clone)]
-pub enum ProviderSpec {
-    /// `provider = "aws"`.
-    Aws(cloud502_aws::AwsOptions),
-    /// `provider = "azure"`.
-    Azure(Box<cloud502_azure::AzureOptions>),
-    /// `provider = "cloudflare"`.
-    Cloudflare(Box<cloud502_cloudflare::CloudflareOptions>),
-    /// `provider = "nginx"`.
-    Nginx(NginxSpec),
-    /// `provider = "probe"`: a direct check of one URL.
-    Probe(Box<cloud502_probe::ProbeRequest>),
+/// A provider an audit file can name, from its declaration.
+#[derive(Debug, Clone, Copy)]
+pub struct Registered {
+    /// `provider = "..."`, its `[...]` defaults table, and its `[budget]` key if it has one.
+    pub name: &'static str,
+    /// The kind of provider it builds.
+    pub kind: ProviderKind,
+    /// Whether `[budget]` takes its name (it calls a rate-limited API).
+    pub budgeted: bool,
+    check: Check,
+    flags: fn() -> clap::Command,
 }
 
-/// nginx options; the window start is computed when the run starts.
+/// Deserialize a subject's keys as the declaration, resolve and check them.
+type Check = fn(&mut Problems<'_>, Spanned<DeValue<'_>>, &str, Common) -> Built;
+
+impl Registered {
+    /// The entry of the provider `A` declares.
+    pub const fn of<A: ProviderArgs>() -> Registered {
+        Registered {
+            name: A::NAME,
+            kind: A::KIND,
+            budgeted: A::BUDGETED,
+            check: check::<A>,
+            flags: flags::<A>,
+        }
+    }
+}
+
+/// Every provider an audit file can name, in the order messages list them. Adding a provider is
+/// one line here (and its subcommand in the CLI).
+pub const PROVIDERS: &[Registered] = &[
+    Registered::of::<cloud502_aws::AwsArgs>(),
+    Registered::of::<cloud502_azure::AzureArgs>(),
+    Registered::of::<cloud502_cloudflare::CloudflareArgs>(),
+    Registered::of::<cloud502_nginx::NginxArgs>(),
+    Registered::of::<cloud502_probe::ProbeArgs>(),
+];
+
+fn registered(name: &str) -> Option<&'static Registered> {
+    PROVIDERS.iter().find(|r| r.name == name)
+}
+
+fn provider_names() -> String {
+    let names: Vec<&str> = PROVIDERS.iter().map(|r| r.name).collect();
+    names.join(", ")
+}
+
+/// A subject's provider: its declaration as the file gave it, checked, with what the file gives
+/// every subject. The options are resolved again when the subject starts, so that a log window
+/// ends at the run, not at the reading of the file.
 #[derive(Debug, Clone)]
-pub struct NginxSpec {
-    /// Options with `since: None`.
-    pub options: cloud502_nginx::NginxOptions,
-    /// Only log lines this recent count.
-    pub since: Duration,
+pub struct ProviderSpec(Arc<dyn Declared>);
+
+/// [`ProviderSpec`]'s contents, whatever the declaration's type.
+trait Declared: Send + Sync + std::fmt::Debug {
+    fn kind(&self) -> ProviderKind;
+    fn provider(&self, local_offset: time::UtcOffset) -> Result<Box<dyn Provider>, ProviderError>;
+    fn as_any(&self) -> &dyn Any;
+}
+
+#[derive(Debug)]
+struct Checked<A> {
+    args: A,
+    common: Common,
+}
+
+impl<A: ProviderArgs> Declared for Checked<A> {
+    fn kind(&self) -> ProviderKind {
+        A::KIND
+    }
+
+    fn provider(&self, local_offset: time::UtcOffset) -> Result<Box<dyn Provider>, ProviderError> {
+        let common = Common {
+            local_offset,
+            ..self.common.clone()
+        };
+        A::provider(self.args.clone().into_options(&common)?)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }
 
 impl ProviderSpec {
     /// The provider kind.
     pub fn kind(&self) -> ProviderKind {
-        match self {
-            ProviderSpec::Aws(_) => ProviderKind::AwsAlb,
-            ProviderSpec::Azure(_) => ProviderKind::AzureAppgw,
-            ProviderSpec::Cloudflare(_) => ProviderKind::Cloudflare,
-            ProviderSpec::Nginx(_) => ProviderKind::Nginx,
-            ProviderSpec::Probe(_) => ProviderKind::Probe,
-        }
+        self.0.kind()
+    }
+
+    /// The provider, its options resolved now, error.log timestamps read in `local_offset`.
+    pub fn provider(
+        &self,
+        local_offset: time::UtcOffset,
+    ) -> Result<Box<dyn Provider>, ProviderError> {
+        self.0.provider(local_offset)
+    }
+
+    /// The options, resolved now, when the subject's provider is the one `A` declares.
+    pub fn options<A: ProviderArgs>(&self) -> Option<Result<A::Options, ProviderError>> {
+        let checked = self.0.as_any().downcast_ref::<Checked<A>>()?;
+        Some(checked.args.clone().into_options(&checked.common))
     }
 }
 
@@ -153,12 +228,10 @@ impl AuditFile {
 
 /// The `[budget]` key of a provider kind (`aws`, `azure`, `cloudflare`).
 pub fn budget_key(kind: ProviderKind) -> Option<&'static str> {
-    match kind {
-        ProviderKind::AwsAlb => Some("aws"),
-        ProviderKind::AzureAppgw => Some("azure"),
-        ProviderKind::Cloudflare => Some("cloudflare"),
-        _ => None,
-    }
+    PROVIDERS
+        .iter()
+        .find(|r| r.kind == kind && r.budgeted)
+        .map(|r| r.name)
 }
 
 /// Collects problems with their lines.
@@ -244,17 +317,9 @@ struct AuditSection {
     timeout: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BudgetSection {
-    aws: Option<Spanned<i64>>,
-    azure: Option<Spanned<i64>>,
-    cloudflare: Option<Spanned<i64>>,
-}
-
 /// Keys every subject may set, whatever its provider.
 #[derive(Debug, Deserialize)]
-struct Common {
+struct CommonKeys {
     name: Spanned<String>,
     provider: Spanned<String>,
     deadline: Option<Spanned<String>>,
@@ -266,80 +331,6 @@ struct Common {
 const COMMON_KEYS: &[&str] = &[
     "name", "provider", "deadline", "fail_on", "since", "timeout",
 ];
-const PROVIDERS: &[&str] = &["aws", "azure", "cloudflare", "nginx", "probe"];
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AwsKeys {
-    tg: Option<String>,
-    lb: Option<String>,
-    region: Option<String>,
-    profile: Option<String>,
-    endpoint_url: Option<String>,
-    log_group: Option<String>,
-    access_logs: Option<String>,
-    metrics: Option<bool>,
-    security_groups: Option<bool>,
-    max_log_objects: Option<usize>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AzureKeys {
-    resource_group: Option<String>,
-    gateway: Option<String>,
-    subscription: Option<String>,
-    auth: Option<Spanned<String>>,
-    workspace: Option<String>,
-    arm_endpoint: Option<String>,
-    arm_scope: Option<String>,
-    logs_endpoint: Option<String>,
-    logs_scope: Option<String>,
-    network: Option<bool>,
-    backend_health: Option<bool>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CloudflareKeys {
-    zone: Option<String>,
-    host: Option<String>,
-    origins: Option<Vec<String>>,
-    allow_private: Option<bool>,
-    http_port: Option<u16>,
-    https_port: Option<u16>,
-    ca_files: Option<Vec<PathBuf>>,
-    origin_timeout: Option<Spanned<String>>,
-    origin_check: Option<bool>,
-    load_balancers: Option<bool>,
-    health_checks: Option<bool>,
-    analytics: Option<bool>,
-    api_base: Option<String>,
-    max_requests: Option<u32>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NginxKeys {
-    config: Option<PathBuf>,
-    dump: Option<PathBuf>,
-    error_log: Option<Vec<PathBuf>>,
-    access_log: Option<Vec<PathBuf>>,
-    probe: Option<bool>,
-    local: Option<bool>,
-    nginx_bin: Option<PathBuf>,
-    prefix: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProbeKeys {
-    url: Option<String>,
-    resolve: Option<Vec<String>>,
-    header: Option<Vec<String>>,
-    insecure: Option<bool>,
-    ca_files: Option<Vec<PathBuf>>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -356,28 +347,9 @@ fn duration(
     v: &Spanned<String>,
     max: Duration,
 ) -> Option<Duration> {
-    match humantime::parse_duration(v.get_ref().trim()) {
-        Ok(d) if d > max => {
-            let e = cloud502_diagnose::limits::check_duration(what, d, max).err();
-            p.at(v.span().start, e.unwrap_or_default());
-            None
-        }
-        Ok(d) if !d.is_zero() => Some(d),
-        Ok(_) => {
-            p.at(v.span().start, format!("{what} must be more than 0"));
-            None
-        }
-        Err(e) => {
-            p.at(
-                v.span().start,
-                format!(
-                    "{what} `{}` is not a duration like 30s, 2m or 1h ({e})",
-                    v.get_ref()
-                ),
-            );
-            None
-        }
-    }
+    key_duration(what, v.get_ref(), max)
+        .map_err(|e| p.at(v.span().start, e))
+        .ok()
 }
 
 fn fail_on(p: &mut Problems<'_>, v: &Spanned<String>) -> Option<FailOn> {
@@ -440,7 +412,7 @@ pub fn parse(src: &str, name: &str, base: &Path) -> Result<AuditFile, ConfigErro
     let doc = doc.into_inner();
 
     let mut audit = AuditSection::default();
-    let mut budget = BudgetSection::default();
+    let mut budget = None;
     let mut defaults: BTreeMap<&'static str, DeTable<'_>> = BTreeMap::new();
     let mut subjects = Vec::new();
     let mut chains = Vec::new();
@@ -452,11 +424,7 @@ pub fn parse(src: &str, name: &str, base: &Path) -> Result<AuditFile, ConfigErro
                     audit = a;
                 }
             }
-            "budget" => {
-                if let Some(b) = typed(&mut p, value, "[budget]: ") {
-                    budget = b;
-                }
-            }
+            "budget" => budget = Some(value),
             "subject" | "chain" => match value.into_inner() {
                 DeValue::Array(items) => {
                     if k == "subject" {
@@ -470,10 +438,10 @@ pub fn parse(src: &str, name: &str, base: &Path) -> Result<AuditFile, ConfigErro
                     format!("`{k}` must be an array of tables: write [[{k}]]"),
                 ),
             },
-            other => match PROVIDERS.iter().find(|name| **name == other) {
-                Some(name) => match value.into_inner() {
+            other => match registered(other) {
+                Some(provider) => match value.into_inner() {
                     DeValue::Table(t) => {
-                        defaults.insert(name, t);
+                        defaults.insert(provider.name, t);
                     }
                     _ => p.at(
                         key.span().start,
@@ -485,7 +453,7 @@ pub fn parse(src: &str, name: &str, base: &Path) -> Result<AuditFile, ConfigErro
                     format!(
                         "unknown section `{other}` (expected audit, budget, subject, chain, or \
                          provider defaults: {})",
-                        PROVIDERS.join(", ")
+                        provider_names()
                     ),
                 ),
             },
@@ -512,18 +480,7 @@ pub fn parse(src: &str, name: &str, base: &Path) -> Result<AuditFile, ConfigErro
         .as_ref()
         .and_then(|d| duration(&mut p, "timeout", d, limits::MAX_TIMEOUT));
     let file_fail_on = audit.fail_on.as_ref().and_then(|f| fail_on(&mut p, f));
-    let mut budgets = BTreeMap::new();
-    for (key, value) in [
-        ("aws", &budget.aws),
-        ("azure", &budget.azure),
-        ("cloudflare", &budget.cloudflare),
-    ] {
-        if let Some(v) = value
-            && let Some(n) = positive(&mut p, &format!("[budget] {key}"), v)
-        {
-            budgets.insert(key, n);
-        }
-    }
+    let budgets = budgets(&mut p, budget);
 
     let shared = Shared {
         deadline,
@@ -639,6 +596,49 @@ pub fn parse(src: &str, name: &str, base: &Path) -> Result<AuditFile, ConfigErro
     })
 }
 
+/// `[budget]`: a request count above 0 per provider that calls a rate-limited API; every wrong key
+/// or value is reported.
+fn budgets(
+    p: &mut Problems<'_>,
+    section: Option<Spanned<DeValue<'_>>>,
+) -> BTreeMap<&'static str, u64> {
+    let mut budgets = BTreeMap::new();
+    let Some(section) = section else {
+        return budgets;
+    };
+    let start = section.span().start;
+    let DeValue::Table(table) = section.into_inner() else {
+        p.at(start, "`budget` must be a table: write [budget]");
+        return budgets;
+    };
+    let budgeted = || PROVIDERS.iter().filter(|r| r.budgeted);
+    for (key, value) in table {
+        let Some(provider) = budgeted().find(|r| r.name == key.get_ref().as_ref()) else {
+            let expected: Vec<String> = budgeted().map(|r| format!("`{}`", r.name)).collect();
+            p.at(
+                key.span().start,
+                format!(
+                    "[budget]: unknown field `{}`, expected one of {}",
+                    key.get_ref(),
+                    expected.join(", ")
+                ),
+            );
+            continue;
+        };
+        let span = value.span();
+        if let Some(n) = typed::<i64>(p, value, "[budget]: ")
+            && let Some(n) = positive(
+                p,
+                &format!("[budget] {}", provider.name),
+                &Spanned::new(span, n),
+            )
+        {
+            budgets.insert(provider.name, n);
+        }
+    }
+    budgets
+}
+
 struct Shared<'a> {
     deadline: Duration,
     since: Duration,
@@ -665,7 +665,7 @@ fn subject(
         }
     }
     let span = start..start;
-    let common: Common = typed(
+    let common: CommonKeys = typed(
         p,
         Spanned::new(span.clone(), DeValue::Table(common)),
         "[[subject]]: ",
@@ -687,18 +687,18 @@ fn subject(
     }
     let ctx = format!("subject `{name}`: ");
     let provider = common.provider.get_ref().as_str();
-    let Some(provider) = PROVIDERS.iter().find(|k| **k == provider).copied() else {
+    let Some(provider) = registered(provider) else {
         p.at(
             common.provider.span().start,
             format!(
                 "{ctx}provider `{provider}` is not one of {}",
-                PROVIDERS.join(", ")
+                provider_names()
             ),
         );
         return None;
     };
     // The provider's defaults, then the subject's own keys over them.
-    let mut merged = defaults.get(provider).cloned().unwrap_or_default();
+    let mut merged = defaults.get(provider.name).cloned().unwrap_or_default();
     for (k, v) in own {
         merged.insert(k, v);
     }
@@ -720,13 +720,13 @@ fn subject(
         .or(shared.timeout);
     let fail_on = common.fail_on.as_ref().and_then(|f| fail_on(p, f));
     let errors_before = p.list.len();
-    let built = match provider {
-        "aws" => aws(p, merged, &ctx, since, timeout),
-        "azure" => azure(p, merged, &ctx, since, timeout),
-        "cloudflare" => cloudflare(p, merged, &ctx, since, timeout, shared.base),
-        "nginx" => nginx(p, merged, &ctx, since, timeout, shared.base),
-        _ => probe(p, merged, &ctx, timeout, shared.base),
+    let common = Common {
+        since: Some(since),
+        timeout,
+        base: Some(shared.base.to_path_buf()),
+        ..Common::default()
     };
+    let built = (provider.check)(p, merged, &ctx, common);
     // A provider's own check names no line: point it at the subject.
     let built = match built {
         Ok(spec) => spec,
@@ -753,10 +753,29 @@ fn subject(
 /// validation messages.
 type Built = Result<Option<ProviderSpec>, Vec<String>>;
 
+/// `A`'s keys from the subject's table, resolved and checked as `A`'s provider checks them.
+fn check<A: ProviderArgs>(
+    p: &mut Problems<'_>,
+    merged: Spanned<DeValue<'_>>,
+    ctx: &str,
+    common: Common,
+) -> Built {
+    let Some(args) = typed::<A>(p, merged, ctx) else {
+        return Ok(None);
+    };
+    let options = args.clone().into_options(&common).map_err(provider_error)?;
+    A::provider(options).map_err(provider_error)?;
+    Ok(Some(ProviderSpec(Arc::new(Checked { args, common }))))
+}
+
+/// `A`'s subcommand with its flags, to name the file's key of each.
+fn flags<A: ProviderArgs>() -> clap::Command {
+    A::augment_args(clap::Command::new(A::NAME))
+}
+
 /// A provider's own validation message, in the file's terms: its flags (`--endpoint-url`) become
 /// the file's keys (`endpoint_url`), and hints pointing at `--help` are dropped.
-fn provider_error(e: impl Into<cloud502_diagnose::ProviderError>) -> Vec<String> {
-    let e: cloud502_diagnose::ProviderError = e.into();
+fn provider_error(e: ProviderError) -> Vec<String> {
     let hint = e
         .hint()
         .filter(|h| !h.contains("--help"))
@@ -765,7 +784,33 @@ fn provider_error(e: impl Into<cloud502_diagnose::ProviderError>) -> Vec<String>
     vec![format!("{}{hint}", as_keys(&e.to_string()))]
 }
 
-/// `--max-requests` → `max_requests`; `--tg` → `tg`.
+/// Every declared flag's key: `--tg` → `tg`, `--gw` → `gateway`, `--origin` → `origins`,
+/// `--no-origin-check` → `origin_check = false`. Flags mean the same in every provider.
+fn flag_keys() -> &'static HashMap<String, String> {
+    static KEYS: OnceLock<HashMap<String, String>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut keys = HashMap::new();
+        for provider in PROVIDERS {
+            for arg in (provider.flags)().get_arguments() {
+                let id = arg.get_id().as_str();
+                let key = match arg.get_action() {
+                    clap::ArgAction::SetFalse => format!("{id} = false"),
+                    _ => id.to_owned(),
+                };
+                for long in arg
+                    .get_long()
+                    .into_iter()
+                    .chain(arg.get_all_aliases().into_iter().flatten())
+                {
+                    keys.entry(long.to_owned()).or_insert_with(|| key.clone());
+                }
+            }
+        }
+        keys
+    })
+}
+
+/// `--max-requests` → `max_requests`; `--tg` → `tg`; a flag no provider declares, snake_case.
 fn as_keys(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -775,247 +820,16 @@ fn as_keys(text: &str) -> String {
         let len = after
             .find(|c: char| !(c.is_ascii_lowercase() || c == '-'))
             .unwrap_or(after.len());
-        if len == 0 {
-            out.push_str("--");
-        } else {
-            let flag = &after[..len];
-            out.push_str(match flag {
-                "gw" => "gateway",
-                "origin" => "origins",
-                "no-origin-check" => "origin_check = false",
-                other => other,
-            });
-            if !matches!(flag, "gw" | "origin" | "no-origin-check") {
-                out.truncate(out.len() - flag.len());
-                out.push_str(&flag.replace('-', "_"));
-            }
+        let flag = &after[..len];
+        match flag_keys().get(flag) {
+            _ if len == 0 => out.push_str("--"),
+            Some(key) => out.push_str(key),
+            None => out.push_str(&flag.replace('-', "_")),
         }
         rest = &after[len..];
     }
     out.push_str(rest);
     out
-}
-
-fn resolve(base: &Path, path: PathBuf) -> PathBuf {
-    if path.is_absolute() {
-        path
-    } else {
-        base.join(path)
-    }
-}
-
-/// A list of paths from the file, each resolved against the file's directory.
-fn resolve_all(base: &Path, paths: Option<Vec<PathBuf>>) -> Vec<PathBuf> {
-    paths
-        .unwrap_or_default()
-        .into_iter()
-        .map(|f| resolve(base, f))
-        .collect()
-}
-
-fn aws(
-    p: &mut Problems<'_>,
-    merged: Spanned<DeValue<'_>>,
-    ctx: &str,
-    since: Duration,
-    timeout: Option<Duration>,
-) -> Built {
-    let Some(k) = typed::<AwsKeys>(p, merged, ctx) else {
-        return Ok(None);
-    };
-    use cloud502_aws::{AwsOptions, AwsProvider, Selector};
-    let selector = match (k.tg, k.lb) {
-        (Some(tg), None) => Selector::TargetGroup(tg),
-        (None, Some(lb)) => Selector::LoadBalancer(lb),
-        (Some(_), Some(_)) => return Err(vec!["set one of tg or lb, not both".to_owned()]),
-        (None, None) => {
-            return Err(vec![
-                "an aws subject needs tg (target group ARN or name) or lb (load balancer ARN or name)"
-                    .to_owned(),
-            ]);
-        }
-    };
-    let defaults = AwsOptions::default();
-    let options = AwsOptions {
-        selector,
-        region: k.region,
-        profile: k.profile,
-        endpoint_url: k.endpoint_url,
-        log_group: k.log_group,
-        access_logs: k.access_logs,
-        since,
-        metrics: k.metrics.unwrap_or(defaults.metrics),
-        security_groups: k.security_groups.unwrap_or(defaults.security_groups),
-        call_timeout: timeout.unwrap_or(defaults.call_timeout),
-        max_log_objects: k.max_log_objects.unwrap_or(defaults.max_log_objects),
-        ..defaults
-    };
-    AwsProvider::new(options.clone()).map_err(provider_error)?;
-    Ok(Some(ProviderSpec::Aws(options)))
-}
-
-fn azure(
-    p: &mut Problems<'_>,
-    merged: Spanned<DeValue<'_>>,
-    ctx: &str,
-    since: Duration,
-    timeout: Option<Duration>,
-) -> Built {
-    let Some(k) = typed::<AzureKeys>(p, merged, ctx) else {
-        return Ok(None);
-    };
-    use cloud502_azure::{AuthMode, AzureOptions, AzureProvider};
-    let (Some(rg), Some(gw)) = (k.resource_group, k.gateway) else {
-        return Err(vec![
-            "an azure subject needs resource_group and gateway".to_owned(),
-        ]);
-    };
-    let auth = match k.auth.as_ref().map(|a| a.get_ref().as_str()) {
-        None | Some("auto") => AuthMode::Auto,
-        Some("cli") => AuthMode::Cli,
-        Some("managed-identity") => AuthMode::ManagedIdentity,
-        Some("workload-identity") => AuthMode::WorkloadIdentity,
-        Some("client-secret") => AuthMode::ClientSecret,
-        Some(other) => {
-            let at = k.auth.as_ref().map_or(0, |a| a.span().start);
-            p.at(
-                at,
-                format!(
-                    "{ctx}auth `{other}` is not one of auto, cli, managed-identity, workload-identity, client-secret"
-                ),
-            );
-            return Ok(None);
-        }
-    };
-    let defaults = AzureOptions::new(&rg, &gw);
-    let options = AzureOptions {
-        subscription: k
-            .subscription
-            .or_else(|| std::env::var("AZURE_SUBSCRIPTION_ID").ok()),
-        auth,
-        arm_endpoint: k.arm_endpoint,
-        arm_scope: k.arm_scope,
-        workspace: k.workspace,
-        logs_endpoint: k.logs_endpoint,
-        logs_scope: k.logs_scope,
-        since,
-        timeout: timeout.unwrap_or(Duration::from_secs(60)),
-        network: k.network.unwrap_or(defaults.network),
-        backend_health: k.backend_health.unwrap_or(defaults.backend_health),
-        ..defaults
-    };
-    AzureProvider::new(options.clone()).map_err(provider_error)?;
-    Ok(Some(ProviderSpec::Azure(Box::new(options))))
-}
-
-fn cloudflare(
-    p: &mut Problems<'_>,
-    merged: Spanned<DeValue<'_>>,
-    ctx: &str,
-    since: Duration,
-    timeout: Option<Duration>,
-    base: &Path,
-) -> Built {
-    let Some(k) = typed::<CloudflareKeys>(p, merged, ctx) else {
-        return Ok(None);
-    };
-    use cloud502_cloudflare::{CloudflareOptions, CloudflareProvider};
-    let Some(zone) = k.zone else {
-        return Err(vec![
-            "a cloudflare subject needs zone (name or 32-hex id)".to_owned(),
-        ]);
-    };
-    let origin_timeout = match &k.origin_timeout {
-        Some(t) => match duration(p, &format!("{ctx}origin_timeout"), t, limits::MAX_TIMEOUT) {
-            Some(d) => Some(d),
-            None => return Ok(None),
-        },
-        None => None,
-    };
-    let defaults = CloudflareOptions::new(&zone);
-    let options = CloudflareOptions {
-        host: k.host,
-        since,
-        origins: k.origins.unwrap_or_default(),
-        allow_private: k.allow_private.unwrap_or(defaults.allow_private),
-        http_port: k.http_port.unwrap_or(defaults.http_port),
-        https_port: k.https_port.unwrap_or(defaults.https_port),
-        ca_files: resolve_all(base, k.ca_files),
-        origin_timeout: origin_timeout.unwrap_or(defaults.origin_timeout),
-        origin_checks: k.origin_check.unwrap_or(defaults.origin_checks),
-        load_balancers: k.load_balancers.unwrap_or(defaults.load_balancers),
-        health_checks: k.health_checks.unwrap_or(defaults.health_checks),
-        analytics: k.analytics.unwrap_or(defaults.analytics),
-        api_base: k.api_base,
-        timeout: timeout.unwrap_or(defaults.timeout),
-        max_requests: k.max_requests.unwrap_or(defaults.max_requests),
-        ..defaults
-    };
-    CloudflareProvider::new(options.clone()).map_err(provider_error)?;
-    Ok(Some(ProviderSpec::Cloudflare(Box::new(options))))
-}
-
-fn nginx(
-    p: &mut Problems<'_>,
-    merged: Spanned<DeValue<'_>>,
-    ctx: &str,
-    since: Duration,
-    timeout: Option<Duration>,
-    base: &Path,
-) -> Built {
-    let Some(k) = typed::<NginxKeys>(p, merged, ctx) else {
-        return Ok(None);
-    };
-    use cloud502_nginx::{NginxOptions, NginxProvider};
-    let defaults = NginxOptions::default();
-    let options = NginxOptions {
-        config: k.config.map(|f| resolve(base, f)),
-        dump: k.dump.map(|f| resolve(base, f)),
-        error_logs: resolve_all(base, k.error_log),
-        access_logs: resolve_all(base, k.access_log),
-        since: None,
-        probe: k.probe.unwrap_or(defaults.probe),
-        probe_timeout: timeout.unwrap_or(defaults.probe_timeout),
-        local: k.local.unwrap_or(defaults.local),
-        nginx_bin: k.nginx_bin.unwrap_or(defaults.nginx_bin.clone()),
-        prefix: k.prefix.map(|f| resolve(base, f)),
-        ..defaults
-    };
-    NginxProvider::new(options.clone()).map_err(provider_error)?;
-    Ok(Some(ProviderSpec::Nginx(NginxSpec { options, since })))
-}
-
-fn probe(
-    p: &mut Problems<'_>,
-    merged: Spanned<DeValue<'_>>,
-    ctx: &str,
-    timeout: Option<Duration>,
-    base: &Path,
-) -> Built {
-    let Some(k) = typed::<ProbeKeys>(p, merged, ctx) else {
-        return Ok(None);
-    };
-    use cloud502_probe::{ProbeOptions, ProbeRequest};
-    let Some(url) = k.url else {
-        return Err(vec!["a probe subject needs url".to_owned()]);
-    };
-    let defaults = ProbeOptions::default();
-    let options = ProbeOptions {
-        resolve: k.resolve.unwrap_or_default(),
-        headers: k.header.unwrap_or_default(),
-        timeout: timeout.unwrap_or(defaults.timeout),
-        insecure: k.insecure.unwrap_or(false),
-        ca_files: resolve_all(base, k.ca_files),
-    };
-    let request = ProbeRequest::new(&url, options).map_err(|e| {
-        let hint = e
-            .hint
-            .as_deref()
-            .map(|h| format!(" (hint: {h})"))
-            .unwrap_or_default();
-        vec![format!("{e}{hint}")]
-    })?;
-    Ok(Some(ProviderSpec::Probe(Box::new(request))))
 }
 
 #[cfg(test)]
@@ -1071,18 +885,18 @@ layers = ["edge", "web"]
         assert_eq!(names, ["web", "edge"]);
         assert_eq!(file.subjects[0].deadline, Duration::from_secs(45));
         assert_eq!(file.subjects[0].line, 14);
-        let ProviderSpec::Aws(aws) = &file.subjects[0].spec else {
+        let Some(Ok(aws)) = file.subjects[0].spec.options::<cloud502_aws::AwsArgs>() else {
             panic!("aws")
         };
         assert_eq!(aws.region.as_deref(), Some("us-east-1"));
         assert!(!aws.metrics);
         assert_eq!(file.subjects[1].deadline, Duration::from_secs(10));
         assert_eq!(file.subjects[1].fail_on, Some(FailOn::Never));
-        let ProviderSpec::Nginx(n) = &file.subjects[1].spec else {
+        let Some(Ok(n)) = file.subjects[1].spec.options::<cloud502_nginx::NginxArgs>() else {
             panic!("nginx")
         };
         assert_eq!(
-            n.options.config.as_deref(),
+            n.config.as_deref(),
             Some(Path::new("/etc/cloud502/nginx.conf"))
         );
         assert_eq!(file.chains[0].host, "shop.example.com");

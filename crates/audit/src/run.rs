@@ -1,7 +1,7 @@
 //! Running an audit: the selected subjects concurrently under a global limit, each with its own
 //! deadline, every provider's API requests drawn from one budget; then the roll-up.
 
-use crate::config::{AuditFile, ProviderSpec, SubjectSpec};
+use crate::config::{AuditFile, SubjectSpec};
 use cloud502_diagnose::{CollectCx, NoProgress, Provider, RequestBudget, RunOptions};
 use cloud502_model::{
     AuditReport, Evidence, FailOn, FindingCode, Gap, GapKind, ProviderKind, RequestCount, Severity,
@@ -334,27 +334,13 @@ fn construct(
     spec: &SubjectSpec,
     shared: &Shared,
 ) -> Result<Ready, cloud502_diagnose::ProviderError> {
-    Ok(match &spec.spec {
-        ProviderSpec::Aws(options) => {
-            Ready::Aws(Box::new(cloud502_aws::AwsProvider::new(options.clone())?))
-        }
-        ProviderSpec::Azure(options) => Ready::Other(Box::new(cloud502_azure::AzureProvider::new(
-            (**options).clone(),
-        )?)),
-        ProviderSpec::Cloudflare(options) => Ready::Other(Box::new(
-            cloud502_cloudflare::CloudflareProvider::new((**options).clone())?,
-        )),
-        ProviderSpec::Nginx(n) => {
-            let mut options = n.options.clone();
-            options.since = time::OffsetDateTime::now_utc()
-                .checked_sub(time::Duration::try_from(n.since).unwrap_or(time::Duration::HOUR));
-            options.local_offset = shared.local_offset;
-            Ready::Other(Box::new(cloud502_nginx::NginxProvider::new(options)?))
-        }
-        ProviderSpec::Probe(request) => Ready::Other(Box::new(cloud502_probe::ProbeProvider::new(
-            (**request).clone(),
-        ))),
-    })
+    // AWS subjects share clients (see [`AwsClients`]): the only provider built here by name.
+    if let Some(options) = spec.spec.options::<cloud502_aws::AwsArgs>() {
+        return Ok(Ready::Aws(Box::new(cloud502_aws::AwsProvider::new(
+            options?,
+        )?)));
+    }
+    Ok(Ready::Other(spec.spec.provider(shared.local_offset)?))
 }
 
 async fn build(spec: &SubjectSpec, shared: &Shared) -> Result<Box<dyn Provider>, Gap> {
