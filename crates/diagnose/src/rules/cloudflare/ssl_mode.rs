@@ -21,6 +21,9 @@
 //! Remediation aligns the mode with the origin (medium risk, KB 3.4 #10) or fixes the origin's
 //! HTTPS (high risk, a certificate change). Lowering the mode is a temporary last resort: KB 3.4
 //! #9 rates downgrading High risk.
+//!
+//! The check gathers a `ModeMismatch` per kind; its text (title, explanation, disproof, steps) is
+//! a method each, one arm per kind.
 
 use crate::remediation::{check_backend, review_config, update_tls};
 use crate::rules::Rule;
@@ -28,7 +31,9 @@ use crate::rules::cloudflare::shared::{
     self as cloudflare, Mismatch, MismatchKind, Requests, SslMode, claimed_statuses, edge_errors,
     existing, mismatches, origin_probe_command, probe_items,
 };
-use cloud502_model::{Confidence, Evidence, Finding, FindingCode, Layer, ProbeScheme, Severity};
+use cloud502_model::{
+    Confidence, Evidence, Finding, FindingCode, Layer, ProbeScheme, Remediation, Severity,
+};
 
 pub(crate) const RULE: Rule = Rule {
     name: "cloudflare_ssl_mode",
@@ -51,10 +56,62 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     for kind in KINDS {
         let of: Vec<&Mismatch<'_>> = all.iter().filter(|m| m.kind == *kind).collect();
         if let Some(first) = of.first() {
-            out.push(finding(ev, *kind, first.mode, &of, &claimed));
+            out.push(Finding::from(gather(ev, *kind, first.mode, of, &claimed)));
         }
     }
 }
+
+fn gather<'a>(
+    ev: &Evidence,
+    kind: MismatchKind,
+    mode: SslMode,
+    of: Vec<&'a Mismatch<'a>>,
+    claimed: &[u16],
+) -> ModeMismatch<'a> {
+    // The 52x the mismatch makes, with the analytics count when this finding owns it.
+    let statuses: Vec<u16> = crate::rules::dedup(of.iter().filter_map(|m| m.status).collect());
+    let mut analytics = Requests::default();
+    for s in statuses.iter().filter(|s| claimed.contains(s)) {
+        let r = edge_errors(ev, *s);
+        analytics.count += r.count;
+        analytics.items.extend(r.items);
+    }
+    let mut evidence = existing(ev, ["cloudflare.ssl".to_owned()]);
+    for m in &of {
+        evidence.extend(probe_items(ev, m.failed));
+        if let Some(w) = m.working {
+            evidence.extend(probe_items(ev, w));
+        }
+    }
+    evidence.extend(analytics.items);
+    ModeMismatch {
+        kind,
+        mode,
+        of,
+        host: cloudflare::host(ev),
+        statuses,
+        counted: analytics.count,
+        evidence: crate::rules::dedup(evidence),
+    }
+}
+
+// ---- facts ----
+
+/// One kind of mismatch between the zone's SSL mode and the origins' listeners.
+struct ModeMismatch<'a> {
+    kind: MismatchKind,
+    mode: SslMode,
+    /// The origins with this mismatch.
+    of: Vec<&'a Mismatch<'a>>,
+    host: String,
+    /// The 52x statuses the mismatch makes.
+    statuses: Vec<u16>,
+    /// Requests the analytics show with those statuses, when this finding owns them.
+    counted: u64,
+    evidence: Vec<String>,
+}
+
+// ---- text ----
 
 /// `curl -X PATCH .../settings/ssl` to this value.
 fn set_mode_command(value: &str) -> String {
@@ -65,111 +122,168 @@ fn set_mode_command(value: &str) -> String {
     )
 }
 
-fn finding(
-    ev: &Evidence,
-    kind: MismatchKind,
-    mode: SslMode,
-    of: &[&Mismatch<'_>],
-    claimed: &[u16],
-) -> Finding {
-    let host = cloudflare::host(ev);
-    let addresses: Vec<String> = of.iter().map(|m| m.address.clone()).collect();
-    let addr_list = addresses.join(", ");
-    let first = addresses.first().map_or("<origin-ip>", String::as_str);
-
-    // The 52x the mismatch makes, with the analytics count when this finding owns it.
-    let statuses: Vec<u16> = crate::rules::dedup(of.iter().filter_map(|m| m.status).collect());
-    let mut analytics = Requests::default();
-    for s in statuses.iter().filter(|s| claimed.contains(s)) {
-        let r = edge_errors(ev, *s);
-        analytics.count += r.count;
-        analytics.items.extend(r.items);
+fn scheme(s: ProbeScheme) -> &'static str {
+    match s {
+        ProbeScheme::Http => "http",
+        ProbeScheme::Https => "https",
+        ProbeScheme::Tcp => "tcp",
     }
-    let status_text = statuses
-        .iter()
-        .map(u16::to_string)
-        .collect::<Vec<_>>()
-        .join("/");
+}
 
-    let mut evidence = existing(ev, ["cloudflare.ssl".to_owned()]);
-    for m in of {
-        evidence.extend(probe_items(ev, m.failed));
-        if let Some(w) = m.working {
-            evidence.extend(probe_items(ev, w));
+impl ModeMismatch<'_> {
+    /// The first origin's address, or `<origin-ip>`.
+    fn first(&self) -> &str {
+        self.of
+            .first()
+            .map_or("<origin-ip>", |m| m.address.as_str())
+    }
+
+    /// `521/522`.
+    fn status_text(&self) -> String {
+        self.statuses
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// ` (N request(s))`, or empty.
+    fn counted(&self) -> String {
+        if self.counted > 0 {
+            format!(" ({} request(s))", self.counted)
+        } else {
+            String::new()
         }
     }
-    evidence.extend(analytics.items.iter().cloned());
 
-    let counted = if analytics.count > 0 {
-        format!(" ({} request(s))", analytics.count)
-    } else {
-        String::new()
-    };
-    let seen = if analytics.count > 0 {
-        format!(
-            " Cloudflare's request records (analytics or Logpush) show {} request(s) answered {status_text} by the edge in the \
-             window; they are counted here, not as a separate 52x finding.",
-            analytics.count
-        )
-    } else {
-        String::new()
-    };
-    let failed_text = |m: &Mismatch<'_>| {
-        m.failed
-            .error
-            .as_ref()
-            .map(|e| format!("{} failed: {}", e.phase.as_str(), e.message))
-            .unwrap_or_else(|| "failed".to_owned())
-    };
-    let details: Vec<String> = of
-        .iter()
-        .map(|m| match kind {
-            MismatchKind::RedirectLoop => format!(
-                "{}: http answers {} to {}",
-                m.address,
-                m.failed.http.as_ref().map_or(0, |h| h.status),
-                m.location.as_deref().unwrap_or("https://")
-            ),
-            _ => format!(
-                "{}: {} {}; {} answers {}",
-                m.address,
-                scheme(m.failed.scheme),
-                failed_text(m),
-                m.working.map_or("-", |w| scheme(w.scheme)),
-                m.working
-                    .and_then(|w| w.http.as_ref())
-                    .map_or(0, |h| h.status)
-            ),
-        })
-        .collect();
-    let timeouts_only = of.iter().all(|m| m.status == Some(522));
-    let confidence = if timeouts_only {
-        Confidence::Medium
-    } else {
-        Confidence::High
-    };
-
-    let (title, explanation, disproved, remediation, next) = match kind {
-        MismatchKind::FlexibleWithoutHttp => (
+    /// What the analytics show, a sentence, or empty.
+    fn seen(&self) -> String {
+        if self.counted > 0 {
             format!(
+                " Cloudflare's request records (analytics or Logpush) show {} request(s) answered \
+                 {} by the edge in the window; they are counted here, not as a separate 52x \
+                 finding.",
+                self.counted,
+                self.status_text()
+            )
+        } else {
+            String::new()
+        }
+    }
+
+    /// What each origin's checks got, joined.
+    fn details(&self) -> String {
+        let failed_text = |m: &Mismatch<'_>| {
+            m.failed
+                .error
+                .as_ref()
+                .map(|e| format!("{} failed: {}", e.phase.as_str(), e.message))
+                .unwrap_or_else(|| "failed".to_owned())
+        };
+        self.of
+            .iter()
+            .map(|m| match self.kind {
+                MismatchKind::RedirectLoop => format!(
+                    "{}: http answers {} to {}",
+                    m.address,
+                    m.failed.http.as_ref().map_or(0, |h| h.status),
+                    m.location.as_deref().unwrap_or("https://")
+                ),
+                _ => format!(
+                    "{}: {} {}; {} answers {}",
+                    m.address,
+                    scheme(m.failed.scheme),
+                    failed_text(m),
+                    m.working.map_or("-", |w| scheme(w.scheme)),
+                    m.working
+                        .and_then(|w| w.http.as_ref())
+                        .map_or(0, |h| h.status)
+                ),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn confidence(&self) -> Confidence {
+        if self.of.iter().all(|m| m.status == Some(522)) {
+            Confidence::Medium
+        } else {
+            Confidence::High
+        }
+    }
+
+    fn title(&self) -> String {
+        let (status, counted) = (self.status_text(), self.counted());
+        match self.kind {
+            MismatchKind::FlexibleWithoutHttp => format!(
                 "SSL mode Flexible, but the origin does not serve HTTP on port 80 (only HTTPS): \
-                 visitors get {status_text}{counted}"
+                 visitors get {status}{counted}"
             ),
-            format!(
+            MismatchKind::RedirectLoop => format!(
+                "SSL mode Flexible, and the origin redirects HTTP to https://{}/: a redirect loop \
+                 (ERR_TOO_MANY_REDIRECTS)",
+                self.host
+            ),
+            MismatchKind::FullWithoutHttps => format!(
+                "SSL mode {}, but the origin does not serve HTTPS on port 443 (only HTTP): \
+                 visitors get {status}{counted}",
+                self.mode.label()
+            ),
+        }
+    }
+
+    fn explanation(&self) -> String {
+        let (details, seen) = (self.details(), self.seen());
+        match self.kind {
+            MismatchKind::FlexibleWithoutHttp => format!(
                 "In Flexible mode Cloudflare connects to the origin over plain HTTP on port 80, \
-                 but the origin ({}) does not serve there while it answers over HTTPS on 443.{seen} \
-                 The zone's mode and the origin's listeners disagree.",
-                details.join("; ")
+                 but the origin ({details}) does not serve there while it answers over HTTPS on \
+                 443.{seen} The zone's mode and the origin's listeners disagree."
             ),
-            "The origin answers HTTP on port 80 from Cloudflare's address ranges (a firewall may \
-             treat this machine differently), or an Origin Rule sends this host to another port.",
-            vec![
+            MismatchKind::RedirectLoop => format!(
+                "In Flexible mode Cloudflare asks the origin over HTTP, the origin redirects to \
+                 HTTPS ({details}), the browser asks Cloudflare over HTTPS, and Cloudflare asks \
+                 the origin over HTTP again: the redirect never ends and browsers stop with \
+                 ERR_TOO_MANY_REDIRECTS."
+            ),
+            MismatchKind::FullWithoutHttps => format!(
+                "In {} mode Cloudflare connects to the origin over HTTPS on port 443, but the \
+                 origin ({details}) does not complete a TLS connection there while it answers \
+                 plain HTTP on 80.{seen} The zone's mode and the origin's listeners disagree.",
+                self.mode.label()
+            ),
+        }
+    }
+
+    fn disproved_by(&self) -> &'static str {
+        match self.kind {
+            MismatchKind::FlexibleWithoutHttp => {
+                "The origin answers HTTP on port 80 from Cloudflare's address ranges (a firewall \
+                 may treat this machine differently), or an Origin Rule sends this host to \
+                 another port."
+            }
+            MismatchKind::RedirectLoop => {
+                "The redirect depends on a header Cloudflare sends (X-Forwarded-Proto: https) and \
+                 is not issued for Cloudflare's requests, or an Origin Rule or Configuration Rule \
+                 sets another SSL mode for this host."
+            }
+            MismatchKind::FullWithoutHttps => {
+                "The origin completes a TLS handshake on 443 with the host's name as SNI, from \
+                 Cloudflare's address ranges, or an Origin Rule sends this host to another port."
+            }
+        }
+    }
+
+    fn remediation(&self) -> Vec<Remediation> {
+        let (host, first) = (&self.host, self.first());
+        match self.kind {
+            MismatchKind::FlexibleWithoutHttp => vec![
                 check_backend(
                     "Check both ports of the origin with the host's name",
                     Some(&format!(
                         "{}; {}",
-                        origin_probe_command(&host, ProbeScheme::Http, first),
-                        origin_probe_command(&host, ProbeScheme::Https, first)
+                        origin_probe_command(host, ProbeScheme::Http, first),
+                        origin_probe_command(host, ProbeScheme::Https, first)
                     )),
                 ),
                 review_config(
@@ -183,24 +297,7 @@ fn finding(
                     Some("ss -ltnp | grep -E ':(80|443) '"),
                 ),
             ],
-            origin_probe_command(&host, ProbeScheme::Http, first),
-        ),
-        MismatchKind::RedirectLoop => (
-            format!(
-                "SSL mode Flexible, and the origin redirects HTTP to https://{host}/: a redirect \
-                 loop (ERR_TOO_MANY_REDIRECTS)"
-            ),
-            format!(
-                "In Flexible mode Cloudflare asks the origin over HTTP, the origin redirects to \
-                 HTTPS ({}), the browser asks Cloudflare over HTTPS, and Cloudflare asks the \
-                 origin over HTTP again: the redirect never ends and browsers stop with \
-                 ERR_TOO_MANY_REDIRECTS.",
-                details.join("; ")
-            ),
-            "The redirect depends on a header Cloudflare sends (X-Forwarded-Proto: https) and is \
-             not issued for Cloudflare's requests, or an Origin Rule or Configuration Rule sets \
-             another SSL mode for this host.",
-            vec![
+            MismatchKind::RedirectLoop => vec![
                 check_backend(
                     "See the redirect the origin sends over HTTP",
                     Some(&format!(
@@ -222,24 +319,7 @@ fn finding(
                     ),
                 ),
             ],
-            origin_probe_command(&host, ProbeScheme::Http, first),
-        ),
-        MismatchKind::FullWithoutHttps => (
-            format!(
-                "SSL mode {}, but the origin does not serve HTTPS on port 443 (only HTTP): \
-                 visitors get {status_text}{counted}",
-                mode.label()
-            ),
-            format!(
-                "In {} mode Cloudflare connects to the origin over HTTPS on port 443, but the \
-                 origin ({}) does not complete a TLS connection there while it answers plain \
-                 HTTP on 80.{seen} The zone's mode and the origin's listeners disagree.",
-                mode.label(),
-                details.join("; ")
-            ),
-            "The origin completes a TLS handshake on 443 with the host's name as SNI, from \
-             Cloudflare's address ranges, or an Origin Rule sends this host to another port.",
-            vec![
+            MismatchKind::FullWithoutHttps => vec![
                 check_backend(
                     "Test the origin's TLS listener with SNI",
                     Some(&format!(
@@ -258,29 +338,34 @@ fn finding(
                     Some(&set_mode_command("flexible")),
                 ),
             ],
-            origin_probe_command(&host, ProbeScheme::Https, first),
-        ),
-    };
-    Finding {
-        code: FindingCode::CloudflareSslModeMismatch,
-        severity: Severity::Critical,
-        confidence,
-        layer: Some(Layer::Cloudflare),
-        title,
-        explanation: format!("{explanation} Origin(s): {addr_list}."),
-        evidence: crate::rules::dedup(evidence),
-        locations: Vec::new(),
-        disproved_by: disproved.to_owned(),
-        remediation,
-        next_command: Some(next),
+        }
+    }
+
+    fn next_command(&self) -> String {
+        let scheme = match self.kind {
+            MismatchKind::FullWithoutHttps => ProbeScheme::Https,
+            _ => ProbeScheme::Http,
+        };
+        origin_probe_command(&self.host, scheme, self.first())
     }
 }
 
-fn scheme(s: ProbeScheme) -> &'static str {
-    match s {
-        ProbeScheme::Http => "http",
-        ProbeScheme::Https => "https",
-        ProbeScheme::Tcp => "tcp",
+impl From<ModeMismatch<'_>> for Finding {
+    fn from(f: ModeMismatch<'_>) -> Finding {
+        let addresses: Vec<&str> = f.of.iter().map(|m| m.address.as_str()).collect();
+        Finding {
+            code: FindingCode::CloudflareSslModeMismatch,
+            severity: Severity::Critical,
+            confidence: f.confidence(),
+            layer: Some(Layer::Cloudflare),
+            title: f.title(),
+            explanation: format!("{} Origin(s): {}.", f.explanation(), addresses.join(", ")),
+            locations: Vec::new(),
+            disproved_by: f.disproved_by().to_owned(),
+            remediation: f.remediation(),
+            next_command: Some(f.next_command()),
+            evidence: f.evidence,
+        }
     }
 }
 
