@@ -6,6 +6,8 @@
 //! Severity: warning when the zone is paused or nothing routes the host (likely unintended, or the
 //! wrong host or zone was given); info when the records are DNS-only, which is often deliberate.
 //! "No record" is not claimed when the DNS records could not be read (a gap naming DNS).
+//!
+//! The check gathers a `NotProxied` fact (with `Why`); its text is beside it, one arm per reason.
 
 use crate::remediation::{check_backend, review_config};
 use crate::rules::Rule;
@@ -25,8 +27,6 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     let Some(host) = cloudflare::setting(ev, "host").filter(|h| !h.is_empty()) else {
         return;
     };
-    let zone = cloudflare::zone(ev);
-    let probe_cmd = format!("cloud502 probe https://{host}/");
     let routes: Vec<&Route> = ev
         .config
         .routes
@@ -44,30 +44,13 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         s.contains("dns") || s.contains("load_balancers")
     });
 
-    let (severity, title, why, mut evidence) = if paused {
-        (
-            Severity::Warning,
-            format!("zone {zone} is paused: Cloudflare is not in the path for {host}"),
-            format!(
-                "The zone {zone} is paused, so Cloudflare answers DNS for {host} with the \
-                 origin's address and does not proxy it."
-            ),
-            existing(ev, ["cloudflare.zone".to_owned()]),
-        )
+    let (why, mut evidence) = if paused {
+        (Why::Paused, existing(ev, ["cloudflare.zone".to_owned()]))
     } else if routes.is_empty() {
         if dns_gap {
             return;
         }
-        (
-            Severity::Warning,
-            format!("zone {zone} has no DNS record for {host}: Cloudflare is not in the path"),
-            format!(
-                "The zone {zone} has no A, AAAA or CNAME record and no load balancer named \
-                 {host}, so Cloudflare does not answer for it (the name may be served by another \
-                 zone or provider, or the host or zone given is wrong)."
-            ),
-            existing(ev, ["cloudflare.zone".to_owned()]),
-        )
+        (Why::NoRecord, existing(ev, ["cloudflare.zone".to_owned()]))
     } else if routes
         .iter()
         .all(|r| r.setting("proxied").is_some_and(|s| s.value == "false"))
@@ -104,16 +87,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
                 .collect();
             items.extend(if matching.is_empty() { all } else { matching });
         }
-        (
-            Severity::Info,
-            format!("{host} is DNS-only (grey cloud): Cloudflare is not in the path"),
-            format!(
-                "Every record for {host} in zone {zone} is DNS-only ({}): clients connect \
-                 straight to that address, and Cloudflare only answers DNS.",
-                targets.join(", ")
-            ),
-            items,
-        )
+        (Why::DnsOnly(targets), items)
     } else {
         return;
     };
@@ -124,37 +98,118 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         // Nothing citable: the provider stated no item for what it read.
         return;
     }
-    out.push(Finding {
-        code: FindingCode::CloudflareNotProxied,
-        severity,
-        confidence: Confidence::High,
-        layer: Some(Layer::Application),
-        title,
-        explanation: format!(
-            "{why} No 52x and no Cloudflare 502 can come from Cloudflare for this host: a 502 \
-             that users see was made by the origin's own layers (a load balancer, nginx or the \
-             application), which a direct probe of the host identifies."
-        ),
+    out.push(Finding::from(NotProxied {
+        host,
+        zone: cloudflare::zone(ev),
+        why,
         evidence,
-        locations: Vec::new(),
-        disproved_by: format!(
-            "{host} answers with Server: cloudflare and a CF-RAY header (Cloudflare is in the \
-             path: check that the right zone and host were given), or another record for the \
-             host is proxied."
-        ),
-        remediation: vec![
-            check_backend(
-                "Probe the host itself to see which layer answers and who made the 502",
-                Some(&probe_cmd),
+    }));
+}
+
+// ---- facts ----
+
+/// Cloudflare is not in the path for the host.
+struct NotProxied<'a> {
+    host: &'a str,
+    zone: String,
+    why: Why,
+    evidence: Vec<String>,
+}
+
+/// Why Cloudflare is not in the path.
+enum Why {
+    /// The zone is paused.
+    Paused,
+    /// No record or load balancer names the host.
+    NoRecord,
+    /// Every record for the host is DNS-only: `TYPE target` each.
+    DnsOnly(Vec<String>),
+}
+
+// ---- text ----
+
+impl NotProxied<'_> {
+    /// Warning when likely unintended (paused, no record); info when DNS-only, often deliberate.
+    fn severity(&self) -> Severity {
+        match self.why {
+            Why::Paused | Why::NoRecord => Severity::Warning,
+            Why::DnsOnly(_) => Severity::Info,
+        }
+    }
+
+    fn title(&self) -> String {
+        let (host, zone) = (self.host, &self.zone);
+        match self.why {
+            Why::Paused => {
+                format!("zone {zone} is paused: Cloudflare is not in the path for {host}")
+            }
+            Why::NoRecord => {
+                format!("zone {zone} has no DNS record for {host}: Cloudflare is not in the path")
+            }
+            Why::DnsOnly(_) => {
+                format!("{host} is DNS-only (grey cloud): Cloudflare is not in the path")
+            }
+        }
+    }
+
+    fn why(&self) -> String {
+        let (host, zone) = (self.host, &self.zone);
+        match &self.why {
+            Why::Paused => format!(
+                "The zone {zone} is paused, so Cloudflare answers DNS for {host} with the origin's \
+                 address and does not proxy it."
             ),
-            review_config(
-                "If Cloudflare should be in the path: set the record to proxied (orange cloud), \
-                 or unpause the zone",
-                None,
+            Why::NoRecord => format!(
+                "The zone {zone} has no A, AAAA or CNAME record and no load balancer named \
+                 {host}, so Cloudflare does not answer for it (the name may be served by another \
+                 zone or provider, or the host or zone given is wrong)."
             ),
-        ],
-        next_command: Some(probe_cmd),
-    });
+            Why::DnsOnly(targets) => format!(
+                "Every record for {host} in zone {zone} is DNS-only ({}): clients connect \
+                 straight to that address, and Cloudflare only answers DNS.",
+                targets.join(", ")
+            ),
+        }
+    }
+}
+
+impl From<NotProxied<'_>> for Finding {
+    fn from(f: NotProxied<'_>) -> Finding {
+        let host = f.host;
+        let probe_cmd = format!("cloud502 probe https://{host}/");
+        Finding {
+            code: FindingCode::CloudflareNotProxied,
+            severity: f.severity(),
+            confidence: Confidence::High,
+            layer: Some(Layer::Application),
+            title: f.title(),
+            explanation: format!(
+                "{} No 52x and no Cloudflare 502 can come from Cloudflare for this host: a 502 \
+                 that users see was made by the origin's own layers (a load balancer, nginx or \
+                 the application), which a direct probe of the host identifies.",
+                f.why()
+            ),
+            locations: Vec::new(),
+            disproved_by: format!(
+                "{host} answers with Server: cloudflare and a CF-RAY header (Cloudflare is in the \
+                 path: check that the right zone and host were given), or another record for the \
+                 host is proxied."
+            ),
+            remediation: vec![
+                check_backend(
+                    "Probe the host itself to see which layer answers and who made the 502",
+                    Some(&probe_cmd),
+                ),
+                review_config(
+                    "If Cloudflare should be in the path: set the record to proxied (orange \
+                     cloud), or unpause the zone",
+                    None,
+                ),
+            ],
+            next_command: Some(probe_cmd),
+            evidence: f.evidence,
+        }
+    }
 }
 
 #[cfg(test)]
