@@ -1,6 +1,9 @@
 //! Target health of each ALB target group (KB 1.2): no target in service (503, not 502), every
 //! target unhealthy (fail-open: traffic goes to broken targets), some targets unhealthy with their
 //! reason codes, unused targets, and targets draining while 502s are served (KB 1.9 #6).
+//!
+//! The check gathers one fact type per finding (`NoTargetInService`, `AllUnhealthy`, ...); each
+//! words its own finding below them.
 
 use crate::remediation::{adjust_timeouts, check_backend, review_config, scale_backend};
 use crate::rules::Rule;
@@ -9,7 +12,7 @@ use crate::rules::alb::shared::{
     pool_item, pool_setting,
 };
 use cloud502_model::{
-    Confidence, Evidence, Finding, FindingCode, HealthState, Layer, Severity, Target,
+    Confidence, Evidence, Finding, FindingCode, HealthState, Layer, Pool, Severity, Target,
 };
 
 pub(crate) const RULE: Rule = Rule {
@@ -24,8 +27,176 @@ pub(crate) const RULE: Rule = Rule {
     check,
 };
 
+fn check(ev: &Evidence, out: &mut Vec<Finding>) {
+    if !is_alb(ev) || !health_read(ev) {
+        return;
+    }
+    let (count_502, items_502) = any_502(ev);
+    for pool in &ev.config.pools {
+        let targets = group_targets(ev, &pool.name);
+        let mut evidence = pool_item(ev, pool);
+        evidence.extend(targets.iter().map(|(id, _)| id.clone()));
+        let with = |state: HealthState| -> Vec<&Target> {
+            targets
+                .iter()
+                .filter(|(_, t)| t.health == state)
+                .map(|(_, t)| *t)
+                .collect()
+        };
+        let healthy = count_state(&targets, HealthState::Healthy);
+        let unhealthy = count_state(&targets, HealthState::Unhealthy);
+        let draining = count_state(&targets, HealthState::Draining);
+        let unused = count_state(&targets, HealthState::Unused);
+        let in_service = healthy
+            + unhealthy
+            + count_state(&targets, HealthState::Initial)
+            + count_state(&targets, HealthState::Unavailable);
+        let lambda = pool_setting(pool, "target_type") == Some("lambda");
+
+        if in_service == 0 && !lambda {
+            out.push(Finding::from(NoTargetInService {
+                pool,
+                registered: targets.len(),
+                unused,
+                draining,
+                evidence: evidence.clone(),
+            }));
+            continue;
+        }
+
+        let bad = with(HealthState::Unhealthy);
+        if unhealthy > 0 && healthy == 0 {
+            let mut items = evidence.clone();
+            if let Some((_, ids)) = metric(ev, "UnHealthyHostCount") {
+                items.extend(ids);
+            }
+            out.push(Finding::from(AllUnhealthy {
+                pool,
+                bad,
+                evidence: items,
+            }));
+        } else if unhealthy > 0 {
+            out.push(Finding::from(SomeUnhealthy {
+                pool,
+                bad,
+                registered: targets.len(),
+                healthy,
+                serving_502: count_502 > 0,
+                evidence: evidence.clone(),
+            }));
+        }
+
+        if unused > 0 && in_service > 0 {
+            out.push(Finding::from(Unused {
+                pool,
+                unused: with(HealthState::Unused),
+                evidence: evidence.clone(),
+            }));
+        }
+
+        if draining > 0 {
+            let names: Vec<String> = with(HealthState::Draining)
+                .iter()
+                .map(|t| t.endpoint_or_id())
+                .collect();
+            // 502s whose target is a draining one tie the two together.
+            let on_draining = lines_where(ev, is_502);
+            let tied: u64 = on_draining
+                .targets
+                .iter()
+                .filter(|(t, _)| {
+                    names.iter().any(|n| {
+                        n == t
+                            || t.strip_prefix(n.as_str())
+                                .is_some_and(|r| r.starts_with(':'))
+                    })
+                })
+                .map(|(_, n)| n)
+                .sum();
+            let mut items = evidence.clone();
+            if count_502 > 0 {
+                items.extend(items_502.iter().cloned());
+            }
+            out.push(Finding::from(Draining {
+                pool,
+                names,
+                tied,
+                serving_502: count_502 > 0,
+                delay: pool_setting(pool, "deregistration_delay.timeout_seconds").unwrap_or("300"),
+                evidence: items,
+            }));
+        }
+    }
+}
+
+trait EndpointOrId {
+    fn endpoint_or_id(&self) -> String;
+}
+
+impl EndpointOrId for Target {
+    /// How ALB logs name a target: `ip:port`. Instance targets are logged by their private IP,
+    /// which the provider fills in from EC2 when it can; else the id is used.
+    fn endpoint_or_id(&self) -> String {
+        match (&self.address, self.port) {
+            (Some(a), Some(p)) => format!("{a}:{p}"),
+            _ => self.id.clone(),
+        }
+    }
+}
+
+// ---- facts ----
+
+/// A target group with no target in service (none registered, or all unused or draining).
+struct NoTargetInService<'a> {
+    pool: &'a Pool,
+    registered: usize,
+    unused: usize,
+    draining: usize,
+    evidence: Vec<String>,
+}
+
+/// Every in-service target of a group is unhealthy.
+struct AllUnhealthy<'a> {
+    pool: &'a Pool,
+    bad: Vec<&'a Target>,
+    evidence: Vec<String>,
+}
+
+/// Some targets of a group are unhealthy while others carry the load.
+struct SomeUnhealthy<'a> {
+    pool: &'a Pool,
+    bad: Vec<&'a Target>,
+    registered: usize,
+    healthy: usize,
+    /// The ALB serves 502s in the window.
+    serving_502: bool,
+    evidence: Vec<String>,
+}
+
+/// Registered targets that get no traffic.
+struct Unused<'a> {
+    pool: &'a Pool,
+    unused: Vec<&'a Target>,
+    evidence: Vec<String>,
+}
+
+/// Targets being deregistered.
+struct Draining<'a> {
+    pool: &'a Pool,
+    /// The draining targets as the logs name them.
+    names: Vec<String>,
+    /// 502 lines that name a draining target.
+    tied: u64,
+    serving_502: bool,
+    /// deregistration_delay.timeout_seconds.
+    delay: &'a str,
+    evidence: Vec<String>,
+}
+
+// ---- text ----
+
 /// What a reason code means and what to look at (KB 1.2).
-fn reason_text(t: &Target, pool: &cloud502_model::Pool) -> String {
+fn reason_text(t: &Target, pool: &Pool) -> String {
     let hc = |n: &str| pool_setting(pool, n).unwrap_or("?").to_owned();
     let what = match t.reason.as_deref() {
         Some("Target.Timeout") => format!(
@@ -68,246 +239,211 @@ fn reason_text(t: &Target, pool: &cloud502_model::Pool) -> String {
     )
 }
 
-fn check(ev: &Evidence, out: &mut Vec<Finding>) {
-    if !is_alb(ev) || !health_read(ev) {
-        return;
+/// Each target's reason text, joined with `; `.
+fn reasons(targets: &[&Target], pool: &Pool) -> String {
+    targets
+        .iter()
+        .map(|t| reason_text(t, pool))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `aws elbv2 describe-target-health` for the group.
+fn describe_health(pool: &Pool) -> String {
+    format!(
+        "aws elbv2 describe-target-health --target-group-arn <{} ARN>",
+        pool.name
+    )
+}
+
+impl NoTargetInService<'_> {
+    fn title(&self) -> String {
+        let name = &self.pool.name;
+        if self.registered == 0 {
+            format!("target group {name} has no registered targets: clients get 503, not 502")
+        } else {
+            format!(
+                "target group {name} has no target in service ({} registered: {} unused, {} draining)",
+                self.registered, self.unused, self.draining
+            )
+        }
     }
-    let (count_502, items_502) = any_502(ev);
-    for pool in &ev.config.pools {
-        let targets = group_targets(ev, &pool.name);
-        let ids: Vec<String> = targets.iter().map(|(id, _)| id.clone()).collect();
-        let mut evidence = pool_item(ev, pool);
-        evidence.extend(ids.iter().cloned());
-        let healthy = count_state(&targets, HealthState::Healthy);
-        let unhealthy = count_state(&targets, HealthState::Unhealthy);
-        let draining = count_state(&targets, HealthState::Draining);
-        let unused = count_state(&targets, HealthState::Unused);
-        let in_service = healthy
-            + unhealthy
-            + count_state(&targets, HealthState::Initial)
-            + count_state(&targets, HealthState::Unavailable);
-        let lambda = pool_setting(pool, "target_type") == Some("lambda");
 
-        if in_service == 0 && !lambda {
-            let (title, explanation) = if targets.is_empty() {
-                (
-                    format!(
-                        "target group {} has no registered targets: clients get 503, not 502",
-                        pool.name
-                    ),
-                    format!(
-                        "Target group {} has no registered targets. With nothing to send to, the \
-                         ALB answers 503 Service Unavailable, not 502. A 502 seen by \
-                         clients comes from another target group or another layer.",
-                        pool.name
-                    ),
-                )
-            } else {
-                (
-                    format!(
-                        "target group {} has no target in service ({} registered: {unused} unused, {draining} draining)",
-                        pool.name,
-                        targets.len()
-                    ),
-                    format!(
-                        "Every registered target of {} is unused or draining, so no target takes \
-                         new requests. AWS documents 503 for a group with no registered targets; a group whose targets are all stopped or draining behaves the \
-                         same way for new requests, while in-flight requests on draining targets \
-                         can still end in 502.",
-                        pool.name
-                    ),
-                )
-            };
-            out.push(finding(
-                FindingCode::AlbNoRegisteredTargets,
-                Severity::Critical,
-                Confidence::High,
-                Layer::AwsAlb,
-                title,
-                explanation,
-                evidence.clone(),
-                "DescribeTargetHealth lists a target in the initial, healthy or unhealthy state.",
-                vec![check_backend(
-                    "Register the service's targets (or fix the auto scaling group / ECS service that should)",
-                    Some(&format!(
-                        "aws elbv2 describe-target-health --target-group-arn <{} ARN>",
-                        pool.name
-                    )),
-                )],
-            ));
-            continue;
+    fn explanation(&self) -> String {
+        let name = &self.pool.name;
+        if self.registered == 0 {
+            format!(
+                "Target group {name} has no registered targets. With nothing to send to, the ALB \
+                 answers 503 Service Unavailable, not 502. A 502 seen by clients comes from \
+                 another target group or another layer."
+            )
+        } else {
+            format!(
+                "Every registered target of {name} is unused or draining, so no target takes new \
+                 requests. AWS documents 503 for a group with no registered targets; a group \
+                 whose targets are all stopped or draining behaves the same way for new \
+                 requests, while in-flight requests on draining targets can still end in 502."
+            )
         }
+    }
+}
 
-        let bad: Vec<&Target> = targets
-            .iter()
-            .filter(|(_, t)| t.health == HealthState::Unhealthy)
-            .map(|(_, t)| *t)
-            .collect();
-        let reasons: Vec<String> = bad.iter().map(|t| reason_text(t, pool)).collect();
-        if unhealthy > 0 && healthy == 0 {
-            let mut ev_items = evidence.clone();
-            if let Some((_, ids)) = metric(ev, "UnHealthyHostCount") {
-                ev_items.extend(ids);
-            }
-            out.push(finding(
-                FindingCode::AlbAllTargetsUnhealthy,
-                Severity::Critical,
-                Confidence::High,
-                Layer::Application,
-                format!(
-                    "every target of {} is unhealthy: the ALB fails open and sends traffic to broken targets",
-                    pool.name
-                ),
-                format!(
-                    "All {unhealthy} target(s) of {} fail their health checks: {}. When every \
-                     target is unhealthy the ALB routes to all of them anyway (fail-open), \
-                     so clients get the 502s and 504s of the broken targets rather than 503.",
-                    pool.name,
-                    reasons.join("; ")
-                ),
-                ev_items,
-                "A target is healthy, or the targets answer the health check path with a matching status.",
-                vec![
-                    check_backend(
-                        "Fix the targets first: the service, the health-check path and port, and the security groups",
-                        Some(&format!(
-                            "aws elbv2 describe-target-health --target-group-arn <{} ARN>",
-                            pool.name
-                        )),
-                    ),
-                    review_config(
-                        "If the service works, correct the health check (path, port, matcher) to what it serves",
-                        None,
-                    ),
-                ],
-            ));
-        } else if unhealthy > 0 {
-            out.push(finding(
-                FindingCode::AlbTargetsUnhealthy,
-                if count_502 > 0 { Severity::Warning } else { Severity::Info },
-                Confidence::High,
-                Layer::Application,
-                format!(
-                    "{unhealthy} of {} target(s) of {} fail their health checks",
-                    targets.len(),
-                    pool.name
-                ),
-                format!(
-                    "{}. The ALB stops routing to them; {healthy} healthy target(s) carry the load. \
-                     Requests already on a target when it turned unhealthy can fail.",
-                    reasons.join("; ")
-                ),
-                evidence.clone(),
-                "DescribeTargetHealth shows the targets healthy again.",
-                vec![
-                    check_backend("Check the unhealthy targets' service and logs", None),
-                    scale_backend("If they fail under load, add capacity", None),
-                ],
-            ));
-        }
+impl From<NoTargetInService<'_>> for Finding {
+    fn from(f: NoTargetInService<'_>) -> Finding {
+        finding(
+            FindingCode::AlbNoRegisteredTargets,
+            Severity::Critical,
+            Confidence::High,
+            Layer::AwsAlb,
+            f.title(),
+            f.explanation(),
+            f.evidence,
+            "DescribeTargetHealth lists a target in the initial, healthy or unhealthy state.",
+            vec![check_backend(
+                "Register the service's targets (or fix the auto scaling group / ECS service that should)",
+                Some(&describe_health(f.pool)),
+            )],
+        )
+    }
+}
 
-        if unused > 0 && in_service > 0 {
-            let list: Vec<String> = targets
-                .iter()
-                .filter(|(_, t)| t.health == HealthState::Unused)
-                .map(|(_, t)| reason_text(t, pool))
-                .collect();
-            out.push(finding(
-                FindingCode::AlbTargetsUnused,
-                Severity::Info,
-                Confidence::High,
-                Layer::AwsAlb,
-                format!("{unused} target(s) of {} are registered but unused", pool.name),
-                format!("{}. They get no traffic.", list.join("; ")),
-                evidence.clone(),
-                "DescribeTargetHealth no longer lists them as unused.",
-                vec![check_backend(
-                    "Start or deregister the stopped instances; enable the targets' zones on the load balancer",
+impl From<AllUnhealthy<'_>> for Finding {
+    fn from(f: AllUnhealthy<'_>) -> Finding {
+        let name = &f.pool.name;
+        finding(
+            FindingCode::AlbAllTargetsUnhealthy,
+            Severity::Critical,
+            Confidence::High,
+            Layer::Application,
+            format!(
+                "every target of {name} is unhealthy: the ALB fails open and sends traffic to broken targets"
+            ),
+            format!(
+                "All {} target(s) of {name} fail their health checks: {}. When every target is \
+                 unhealthy the ALB routes to all of them anyway (fail-open), so clients get the \
+                 502s and 504s of the broken targets rather than 503.",
+                f.bad.len(),
+                reasons(&f.bad, f.pool)
+            ),
+            f.evidence,
+            "A target is healthy, or the targets answer the health check path with a matching status.",
+            vec![
+                check_backend(
+                    "Fix the targets first: the service, the health-check path and port, and the security groups",
+                    Some(&describe_health(f.pool)),
+                ),
+                review_config(
+                    "If the service works, correct the health check (path, port, matcher) to what it serves",
                     None,
-                )],
-            ));
-        }
-
-        if draining > 0 {
-            let names: Vec<String> = targets
-                .iter()
-                .filter(|(_, t)| t.health == HealthState::Draining)
-                .map(|(_, t)| t.endpoint_or_id())
-                .collect();
-            // 502s whose target is a draining one tie the two together.
-            let on_draining = lines_where(ev, is_502);
-            let tied: u64 = on_draining
-                .targets
-                .iter()
-                .filter(|(t, _)| {
-                    names.iter().any(|n| {
-                        n == t
-                            || t.strip_prefix(n.as_str())
-                                .is_some_and(|r| r.starts_with(':'))
-                    })
-                })
-                .map(|(_, n)| n)
-                .sum();
-            let delay = pool_setting(pool, "deregistration_delay.timeout_seconds").unwrap_or("300");
-            let (severity, confidence) = match (tied > 0, count_502 > 0) {
-                (true, _) => (Severity::Critical, Confidence::High),
-                (false, true) => (Severity::Warning, Confidence::Medium),
-                (false, false) => (Severity::Info, Confidence::Low),
-            };
-            let mut items = evidence.clone();
-            if count_502 > 0 {
-                items.extend(items_502.iter().cloned());
-            }
-            out.push(finding(
-                FindingCode::AlbDeregistrationInFlight,
-                severity,
-                confidence,
-                Layer::AwsAlb,
-                format!(
-                    "{draining} target(s) of {} are draining{}",
-                    pool.name,
-                    if count_502 > 0 { " while 502s are served" } else { "" }
                 ),
-                format!(
-                    "{} are being deregistered (a deploy or scale-in); deregistration_delay is {delay} s. \
-                     A target that stops or closes its connections before the delay ends, or a \
-                     request longer than the delay, turns in-flight requests into 502s.{}",
-                    names.join(", "),
-                    if tied > 0 {
-                        format!(" {tied} 502 line(s) name a draining target.")
-                    } else {
-                        String::new()
-                    }
-                ),
-                items,
-                "The 502s continue when no target is draining, or none names a draining target.",
-                vec![
-                    adjust_timeouts(
-                        "Make the service finish in-flight requests on SIGTERM and stay up for the whole deregistration delay",
-                        None,
-                    ),
-                    adjust_timeouts(
-                        "Raise deregistration_delay.timeout_seconds above the longest request",
-                        None,
-                    ),
-                ],
-            ));
-        }
+            ],
+        )
     }
 }
 
-trait EndpointOrId {
-    fn endpoint_or_id(&self) -> String;
+impl From<SomeUnhealthy<'_>> for Finding {
+    fn from(f: SomeUnhealthy<'_>) -> Finding {
+        finding(
+            FindingCode::AlbTargetsUnhealthy,
+            if f.serving_502 {
+                Severity::Warning
+            } else {
+                Severity::Info
+            },
+            Confidence::High,
+            Layer::Application,
+            format!(
+                "{} of {} target(s) of {} fail their health checks",
+                f.bad.len(),
+                f.registered,
+                f.pool.name
+            ),
+            format!(
+                "{}. The ALB stops routing to them; {} healthy target(s) carry the load. Requests \
+                 already on a target when it turned unhealthy can fail.",
+                reasons(&f.bad, f.pool),
+                f.healthy
+            ),
+            f.evidence,
+            "DescribeTargetHealth shows the targets healthy again.",
+            vec![
+                check_backend("Check the unhealthy targets' service and logs", None),
+                scale_backend("If they fail under load, add capacity", None),
+            ],
+        )
+    }
 }
 
-impl EndpointOrId for Target {
-    /// How ALB logs name a target: `ip:port`. Instance targets are logged by their private IP,
-    /// which the provider fills in from EC2 when it can; else the id is used.
-    fn endpoint_or_id(&self) -> String {
-        match (&self.address, self.port) {
-            (Some(a), Some(p)) => format!("{a}:{p}"),
-            _ => self.id.clone(),
-        }
+impl From<Unused<'_>> for Finding {
+    fn from(f: Unused<'_>) -> Finding {
+        finding(
+            FindingCode::AlbTargetsUnused,
+            Severity::Info,
+            Confidence::High,
+            Layer::AwsAlb,
+            format!(
+                "{} target(s) of {} are registered but unused",
+                f.unused.len(),
+                f.pool.name
+            ),
+            format!("{}. They get no traffic.", reasons(&f.unused, f.pool)),
+            f.evidence,
+            "DescribeTargetHealth no longer lists them as unused.",
+            vec![check_backend(
+                "Start or deregister the stopped instances; enable the targets' zones on the load balancer",
+                None,
+            )],
+        )
+    }
+}
+
+impl From<Draining<'_>> for Finding {
+    fn from(f: Draining<'_>) -> Finding {
+        let (severity, confidence) = match (f.tied > 0, f.serving_502) {
+            (true, _) => (Severity::Critical, Confidence::High),
+            (false, true) => (Severity::Warning, Confidence::Medium),
+            (false, false) => (Severity::Info, Confidence::Low),
+        };
+        finding(
+            FindingCode::AlbDeregistrationInFlight,
+            severity,
+            confidence,
+            Layer::AwsAlb,
+            format!(
+                "{} target(s) of {} are draining{}",
+                f.names.len(),
+                f.pool.name,
+                if f.serving_502 {
+                    " while 502s are served"
+                } else {
+                    ""
+                }
+            ),
+            format!(
+                "{} are being deregistered (a deploy or scale-in); deregistration_delay is {} s. A \
+                 target that stops or closes its connections before the delay ends, or a request \
+                 longer than the delay, turns in-flight requests into 502s.{}",
+                f.names.join(", "),
+                f.delay,
+                if f.tied > 0 {
+                    format!(" {} 502 line(s) name a draining target.", f.tied)
+                } else {
+                    String::new()
+                }
+            ),
+            f.evidence,
+            "The 502s continue when no target is draining, or none names a draining target.",
+            vec![
+                adjust_timeouts(
+                    "Make the service finish in-flight requests on SIGTERM and stay up for the whole deregistration delay",
+                    None,
+                ),
+                adjust_timeouts(
+                    "Raise deregistration_delay.timeout_seconds above the longest request",
+                    None,
+                ),
+            ],
+        )
     }
 }
 
