@@ -1,6 +1,8 @@
 //! Health checks that pass while real traffic fails: every target healthy, yet 502s are served.
 //! The check probes something that works (a static `/`, another port, a lenient matcher) while
 //! the requests that fail take another path.
+//!
+//! The check gathers a `Blind` fact (with each `Weakness` of the check); its text is beside it.
 
 use crate::remediation::review_config;
 use crate::rules::Rule;
@@ -38,38 +40,97 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         let path = pool_setting(pool, "health_check.path").unwrap_or("/");
         let port = pool_setting(pool, "health_check.port").unwrap_or("traffic-port");
         let matcher = pool_setting(pool, "health_check.matcher").unwrap_or("200");
+        let traffic_port = pool_setting(pool, "port");
         let mut weak = Vec::new();
         if path == "/" {
-            weak.push("the path is `/`, which often serves a static page without touching the application's dependencies".to_owned());
+            weak.push(Weakness::RootPath);
         }
-        if port != "traffic-port" && Some(port) != pool_setting(pool, "port") {
-            weak.push(format!(
-                "it checks port {port}, not the traffic port {}",
-                pool_setting(pool, "port").unwrap_or("?")
-            ));
+        if port != "traffic-port" && Some(port) != traffic_port {
+            weak.push(Weakness::OtherPort(traffic_port.unwrap_or("?")));
         }
         if matcher.contains('-')
             || matcher.contains(',')
             || matcher.starts_with('3')
             || matcher.starts_with('4')
         {
-            weak.push(format!("the matcher {matcher} accepts more than success"));
+            weak.push(Weakness::LenientMatcher);
         }
         let mut evidence = pool_item(ev, pool);
         evidence.extend(targets.iter().map(|(id, _)| id.clone()));
         evidence.extend(items.iter().cloned());
-        out.push(finding(
+        out.push(Finding::from(Blind {
+            group: &pool.name,
+            healthy,
+            count,
+            path,
+            port,
+            matcher,
+            weak,
+            logs_read,
+            evidence,
+        }));
+    }
+}
+
+// ---- facts ----
+
+/// Every target of a group passes its health check while the group serves 502s.
+struct Blind<'a> {
+    group: &'a str,
+    healthy: usize,
+    /// The 502s the group served.
+    count: u64,
+    /// The health check's path, port and matcher.
+    path: &'a str,
+    port: &'a str,
+    matcher: &'a str,
+    /// Why the check may miss what fails.
+    weak: Vec<Weakness<'a>>,
+    logs_read: bool,
+    evidence: Vec<String>,
+}
+
+/// A way a health check can pass while requests fail.
+enum Weakness<'a> {
+    /// It asks for `/`.
+    RootPath,
+    /// It checks another port than the traffic port (named here).
+    OtherPort(&'a str),
+    /// Its matcher accepts more than success.
+    LenientMatcher,
+}
+
+// ---- text ----
+
+impl Blind<'_> {
+    fn weakness(&self, w: &Weakness<'_>) -> String {
+        match w {
+            Weakness::RootPath => "the path is `/`, which often serves a static page without touching the application's dependencies".to_owned(),
+            Weakness::OtherPort(traffic) => {
+                format!("it checks port {}, not the traffic port {traffic}", self.port)
+            }
+            Weakness::LenientMatcher => {
+                format!("the matcher {} accepts more than success", self.matcher)
+            }
+        }
+    }
+}
+
+impl From<Blind<'_>> for Finding {
+    fn from(f: Blind<'_>) -> Finding {
+        let weak: Vec<String> = f.weak.iter().map(|w| f.weakness(w)).collect();
+        finding(
             FindingCode::AlbHealthCheckBlind,
             Severity::Warning,
-            if weak.is_empty() || !logs_read {
+            if weak.is_empty() || !f.logs_read {
                 Confidence::Low
             } else {
                 Confidence::Medium
             },
             Layer::AwsAlb,
             format!(
-                "all {healthy} target(s) of {} pass their health check ({path} on {port}) while {count} 502(s) were served",
-                pool.name
+                "all {} target(s) of {} pass their health check ({} on {}) while {} 502(s) were served",
+                f.healthy, f.group, f.path, f.port, f.count
             ),
             format!(
                 "The health check says the targets are fine, but requests fail: it does not \
@@ -80,14 +141,16 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
                     format!(" ({})", weak.join("; "))
                 }
             ),
-            evidence,
+            f.evidence,
             "The 502s come from the ALB's own connection handling (keep-alive race) or from \
              another target group, not from requests the targets fail.",
             vec![review_config(
                 "Point the health check at an endpoint that exercises the request path and its dependencies, on the traffic port, with matcher 200",
-                Some("aws elbv2 modify-target-group --target-group-arn <ARN> --health-check-path /healthz --matcher HttpCode=200"),
+                Some(
+                    "aws elbv2 modify-target-group --target-group-arn <ARN> --health-check-path /healthz --matcher HttpCode=200",
+                ),
             )],
-        ));
+        )
     }
 }
 

@@ -2,11 +2,14 @@
 //! ALB's idle timeout races the ALB sending the next request on it, and the client gets a 502 with
 //! target_status_code `-`, request_processing_time >= 0 and target_processing_time -1. When most
 //! requests fail that way it is not a race but a target that closes or answers garbage.
+//!
+//! The check gathers the facts (`Closes`, read as a `Race` or as `Malformed`, or a `Reminder`); each
+//! words its own finding below them.
 
 use crate::remediation::{adjust_timeouts, check_backend};
 use crate::rules::Rule;
 use crate::rules::alb::shared::{
-    any_502, finding, idle_timeout, is_alb, lines, metric, total_lines,
+    Lines, any_502, finding, idle_timeout, is_alb, lines, metric, total_lines,
 };
 use cloud502_model::{
     Confidence, Evidence, Finding, FindingCode, HealthState, Layer, LogClass, Severity,
@@ -30,43 +33,20 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         return;
     }
     let (idle, idle_read) = idle_timeout(ev);
-    let idle_text = if idle_read {
-        format!("{idle} s")
-    } else {
-        format!("{idle} s (AWS's default)")
+    let idle = Idle {
+        seconds: idle,
+        read: idle_read,
     };
     let closed = lines(ev, &[LogClass::Status502NoHeader]);
     if closed.count == 0 {
         // 502s without the per-request signature: remind of the rule, which the logs would show.
-        let (n, items) = any_502(ev);
+        let (n, evidence) = any_502(ev);
         let logs_read = ev
             .logs
             .iter()
             .any(|l| l.dialect == crate::rules::alb::shared::DIALECT);
         if n > 0 && !logs_read {
-            out.push(finding(
-                FindingCode::AlbIdleTimeoutKeepalive,
-                Severity::Info,
-                Confidence::Low,
-                Layer::Application,
-                format!(
-                    "check that every target's keep-alive timeout is longer than the ALB idle timeout ({idle_text})"
-                ),
-                format!(
-                    "The application's keep-alive (idle) timeout must be larger than the ALB's \
-                     idle_timeout.timeout_seconds ({idle_text}), else the target closes a \
-                     connection the ALB is about to reuse and the client gets a 502. \
-                     Defaults that break it: Node.js keepAliveTimeout 5 s, gunicorn 2 s, Apache \
-                     KeepAliveTimeout 5 s; nginx's keepalive_timeout 75 s is fine. Access logs \
-                     would show it as target_status_code `-` with target_processing_time -1."
-                ),
-                items,
-                "The targets' keep-alive timeouts are all longer than the idle timeout.",
-                vec![adjust_timeouts(
-                    &format!("Set the targets' keep-alive timeout above {idle} s (e.g. Node.js server.keepAliveTimeout = {}000)", idle + 5),
-                    None,
-                )],
-            ));
+            out.push(Finding::from(Reminder { idle, evidence }));
         }
         return;
     }
@@ -74,86 +54,203 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         .map(|(v, _)| v as u64)
         .filter(|v| *v > 0)
         .unwrap_or_else(|| total_lines(ev));
-    let share = if requests > 0 {
-        closed.count as f64 / requests as f64
-    } else {
-        0.0
-    };
     let unhealthy = ev
         .targets
         .iter()
         .any(|t| t.health == HealthState::Unhealthy);
-    if share > RACE_MAX_SHARE {
-        out.push(finding(
-            FindingCode::AlbTargetMalformedResponse,
-            Severity::Critical,
-            if unhealthy { Confidence::High } else { Confidence::Medium },
-            Layer::Application,
-            format!(
-                "{} request(s) ({:.0}%) failed because the target closed the connection or answered garbage",
-                closed.count,
-                share * 100.0
-            ),
-            format!(
-                "{} of {requests} requests got a 502 with target_status_code `-` and \
-                 target_processing_time -1: the ALB sent the request, then the target closed the \
-                 connection or sent a response the ALB could not parse. That many is \
-                 not a keep-alive race. Targets: {}.",
-                closed.count,
-                closed.target_list()
-            ),
-            closed.items.clone(),
-            "The failing requests are a small, sporadic share: then it is the keep-alive race.",
-            vec![check_backend(
-                "Reproduce against a target directly and read the raw response",
-                Some("curl -v --http1.1 http://<target-ip>:<port>/<path>"),
-            )],
-        ));
+    let mut closes = Closes {
+        evidence: closed.items.clone(),
+        closed,
+        requests,
+        unhealthy,
+        idle,
+    };
+    if closes.share() > RACE_MAX_SHARE {
+        out.push(Finding::from(Malformed(closes)));
         return;
     }
-    let mut evidence = closed.items.clone();
-    evidence.extend(
+    closes.evidence.extend(
         ev.items
             .iter()
             .filter(|i| i.id.starts_with("config.pool."))
             .map(|i| i.id.clone()),
     );
-    out.push(finding(
-        FindingCode::AlbKeepaliveRace,
-        Severity::Critical,
-        if unhealthy { Confidence::Medium } else { Confidence::High },
-        Layer::Application,
-        format!(
-            "targets close keep-alive connections before the ALB idle timeout ({idle_text}): {} sporadic 502(s)",
-            closed.count
-        ),
-        format!(
-            "{} request(s){} got a 502 with target_status_code `-`, request_processing_time >= 0 \
-             and target_processing_time -1 while the targets were {}: the target closed an idle \
-             connection just as the ALB sent a request on it. The target's keep-alive \
-             timeout must be longer than the ALB's idle_timeout.timeout_seconds, {idle_text}. Targets: {}.",
-            closed.count,
-            if requests > 0 {
-                format!(" of {requests} ({:.1}%)", share * 100.0)
-            } else {
-                String::new()
-            },
-            if unhealthy { "partly unhealthy" } else { "healthy" },
-            closed.target_list()
-        ),
-        evidence,
-        "The targets' keep-alive timeouts are already longer than the idle timeout, or the 502s \
-         are not sporadic.",
-        vec![adjust_timeouts(
-            &format!(
-                "Raise the targets' keep-alive timeout above {idle} s: Node.js server.keepAliveTimeout = {}000 (and headersTimeout higher), gunicorn --keep-alive {}, Apache KeepAliveTimeout {}; nginx's 75 s default is fine",
-                idle + 5,
-                idle + 5,
-                idle + 5
+    out.push(Finding::from(Race(closes)));
+}
+
+// ---- facts ----
+
+/// The ALB's idle timeout, and whether it was read (else AWS's default).
+#[derive(Clone, Copy)]
+struct Idle {
+    seconds: u32,
+    read: bool,
+}
+
+/// 502s, no access logs to tell how: the keep-alive rule as a reminder.
+struct Reminder {
+    idle: Idle,
+    evidence: Vec<String>,
+}
+
+/// Requests the target closed (or answered garbage) after the ALB sent them.
+struct Closes {
+    /// The `502 -` lines with target_processing_time -1.
+    closed: Lines,
+    /// All requests in the window (RequestCount, else the lines read).
+    requests: u64,
+    /// Some target is unhealthy.
+    unhealthy: bool,
+    idle: Idle,
+    evidence: Vec<String>,
+}
+
+impl Closes {
+    /// The closed requests' share of all requests.
+    fn share(&self) -> f64 {
+        if self.requests > 0 {
+            self.closed.count as f64 / self.requests as f64
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Too many closes for a race: a target that closes or answers garbage.
+struct Malformed(Closes);
+
+/// A sporadic share of closes: the keep-alive race.
+struct Race(Closes);
+
+// ---- text ----
+
+impl Idle {
+    /// `60 s`, or `60 s (AWS's default)`.
+    fn text(self) -> String {
+        if self.read {
+            format!("{} s", self.seconds)
+        } else {
+            format!("{} s (AWS's default)", self.seconds)
+        }
+    }
+}
+
+impl From<Reminder> for Finding {
+    fn from(f: Reminder) -> Finding {
+        let (idle, idle_text) = (f.idle.seconds, f.idle.text());
+        finding(
+            FindingCode::AlbIdleTimeoutKeepalive,
+            Severity::Info,
+            Confidence::Low,
+            Layer::Application,
+            format!(
+                "check that every target's keep-alive timeout is longer than the ALB idle timeout ({idle_text})"
             ),
-            None,
-        )],
-    ));
+            format!(
+                "The application's keep-alive (idle) timeout must be larger than the ALB's \
+                 idle_timeout.timeout_seconds ({idle_text}), else the target closes a connection \
+                 the ALB is about to reuse and the client gets a 502. Defaults that break it: \
+                 Node.js keepAliveTimeout 5 s, gunicorn 2 s, Apache KeepAliveTimeout 5 s; nginx's \
+                 keepalive_timeout 75 s is fine. Access logs would show it as target_status_code \
+                 `-` with target_processing_time -1."
+            ),
+            f.evidence,
+            "The targets' keep-alive timeouts are all longer than the idle timeout.",
+            vec![adjust_timeouts(
+                &format!(
+                    "Set the targets' keep-alive timeout above {idle} s (e.g. Node.js server.keepAliveTimeout = {}000)",
+                    idle + 5
+                ),
+                None,
+            )],
+        )
+    }
+}
+
+impl From<Malformed> for Finding {
+    fn from(Malformed(f): Malformed) -> Finding {
+        finding(
+            FindingCode::AlbTargetMalformedResponse,
+            Severity::Critical,
+            if f.unhealthy {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+            Layer::Application,
+            format!(
+                "{} request(s) ({:.0}%) failed because the target closed the connection or answered garbage",
+                f.closed.count,
+                f.share() * 100.0
+            ),
+            format!(
+                "{} of {} requests got a 502 with target_status_code `-` and \
+                 target_processing_time -1: the ALB sent the request, then the target closed the \
+                 connection or sent a response the ALB could not parse. That many is not a \
+                 keep-alive race. Targets: {}.",
+                f.closed.count,
+                f.requests,
+                f.closed.target_list()
+            ),
+            f.evidence,
+            "The failing requests are a small, sporadic share: then it is the keep-alive race.",
+            vec![check_backend(
+                "Reproduce against a target directly and read the raw response",
+                Some("curl -v --http1.1 http://<target-ip>:<port>/<path>"),
+            )],
+        )
+    }
+}
+
+impl From<Race> for Finding {
+    fn from(Race(f): Race) -> Finding {
+        let (idle, idle_text) = (f.idle.seconds, f.idle.text());
+        finding(
+            FindingCode::AlbKeepaliveRace,
+            Severity::Critical,
+            if f.unhealthy {
+                Confidence::Medium
+            } else {
+                Confidence::High
+            },
+            Layer::Application,
+            format!(
+                "targets close keep-alive connections before the ALB idle timeout ({idle_text}): {} sporadic 502(s)",
+                f.closed.count
+            ),
+            format!(
+                "{} request(s){} got a 502 with target_status_code `-`, request_processing_time \
+                 >= 0 and target_processing_time -1 while the targets were {}: the target closed \
+                 an idle connection just as the ALB sent a request on it. The target's keep-alive \
+                 timeout must be longer than the ALB's idle_timeout.timeout_seconds, \
+                 {idle_text}. Targets: {}.",
+                f.closed.count,
+                if f.requests > 0 {
+                    format!(" of {} ({:.1}%)", f.requests, f.share() * 100.0)
+                } else {
+                    String::new()
+                },
+                if f.unhealthy {
+                    "partly unhealthy"
+                } else {
+                    "healthy"
+                },
+                f.closed.target_list()
+            ),
+            f.evidence,
+            "The targets' keep-alive timeouts are already longer than the idle timeout, or the \
+             502s are not sporadic.",
+            vec![adjust_timeouts(
+                &format!(
+                    "Raise the targets' keep-alive timeout above {idle} s: Node.js server.keepAliveTimeout = {}000 (and headersTimeout higher), gunicorn --keep-alive {}, Apache KeepAliveTimeout {}; nginx's 75 s default is fine",
+                    idle + 5,
+                    idle + 5,
+                    idle + 5
+                ),
+                None,
+            )],
+        )
+    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! Security groups between the ALB and its targets (KB 1.9 #2): the provider's `sg.*` checks.
+//!
+//! The check gathers a `Blocked` fact; its text is beside it.
 
 use crate::remediation::review_config;
 use crate::rules::Rule;
 use crate::rules::alb::shared::{finding, is_alb, lines, metric_positive};
 use cloud502_model::{
-    CheckStatus, Confidence, Evidence, Finding, FindingCode, Layer, LogClass, Severity,
+    CheckStatus, Confidence, Evidence, Finding, FindingCode, HostCheck, Layer, LogClass, Severity,
 };
 
 pub use crate::describe::CHECK_SG_PREFIX;
@@ -19,7 +21,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     if !is_alb(ev) {
         return;
     }
-    let failed: Vec<_> = ev
+    let failed: Vec<&HostCheck> = ev
         .checks
         .iter()
         .filter(|c| c.id.starts_with(CHECK_SG_PREFIX) && c.status == CheckStatus::Fail)
@@ -41,33 +43,70 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     if let Some((_, ids)) = conn {
         evidence.extend(ids);
     }
-    out.push(finding(
-        FindingCode::AlbSecurityGroupBlocks,
-        if seen { Severity::Critical } else { Severity::Warning },
-        Confidence::High,
-        Layer::AwsAlb,
-        format!(
-            "a security group blocks the ALB from its targets: {}",
-            failed.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("; ")
-        ),
-        format!(
-            "{}. The load balancer cannot reach the target port, so health checks time out and \
-             requests fail on connect.{}",
-            failed.iter().map(|c| c.detail.as_str()).collect::<Vec<_>>().join("; "),
-            if seen {
-                " Connection failures to the targets are seen as well."
-            } else {
-                ""
-            }
-        ),
+    out.push(Finding::from(Blocked {
+        failed,
+        seen,
         evidence,
-        "Another security group attached to the same load balancer or target allows the port \
-         (groups are allow-lists: any one rule suffices), or the group changed since it was read.",
-        vec![review_config(
-            "Allow TCP on the target port from the load balancer's security group in the targets' group, and to the targets in the load balancer's egress; check the subnets' NACLs for ephemeral ports 1024-65535 both ways",
-            Some("aws ec2 authorize-security-group-ingress --group-id <target-sg> --protocol tcp --port <port> --source-group <alb-sg>"),
-        )],
-    ));
+    }));
+}
+
+// ---- facts ----
+
+/// Security-group checks that fail between the ALB and its targets.
+struct Blocked<'a> {
+    failed: Vec<&'a HostCheck>,
+    /// Connection failures to the targets are seen too (logs, metric, health reasons).
+    seen: bool,
+    evidence: Vec<String>,
+}
+
+// ---- text ----
+
+impl From<Blocked<'_>> for Finding {
+    fn from(f: Blocked<'_>) -> Finding {
+        finding(
+            FindingCode::AlbSecurityGroupBlocks,
+            if f.seen {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            },
+            Confidence::High,
+            Layer::AwsAlb,
+            format!(
+                "a security group blocks the ALB from its targets: {}",
+                f.failed
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            format!(
+                "{}. The load balancer cannot reach the target port, so health checks time out \
+                 and requests fail on connect.{}",
+                f.failed
+                    .iter()
+                    .map(|c| c.detail.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                if f.seen {
+                    " Connection failures to the targets are seen as well."
+                } else {
+                    ""
+                }
+            ),
+            f.evidence,
+            "Another security group attached to the same load balancer or target allows the port \
+             (groups are allow-lists: any one rule suffices), or the group changed since it was \
+             read.",
+            vec![review_config(
+                "Allow TCP on the target port from the load balancer's security group in the targets' group, and to the targets in the load balancer's egress; check the subnets' NACLs for ephemeral ports 1024-65535 both ways",
+                Some(
+                    "aws ec2 authorize-security-group-ingress --group-id <target-sg> --protocol tcp --port <port> --source-group <alb-sg>",
+                ),
+            )],
+        )
+    }
 }
 
 #[cfg(test)]
