@@ -1,17 +1,13 @@
-//! Command-line arguments (clap derive); `--help` is generated. Each provider's subcommand takes
-//! the options its crate declares once (`cloud502::aws::AwsArgs`, ...), which the audit file's
-//! `[[subject]]` keys come from too; the other subcommands' flags are documented here.
+//! Command-line arguments (clap derive); `--help` is generated. The providers' subcommands are
+//! listed in providers.rs and declared in their own crates; the other subcommands' flags are
+//! documented here.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cloud502::aws::AwsArgs;
-use cloud502::azure::AzureArgs;
-use cloud502::cloudflare::CloudflareArgs;
+use crate::providers::ProviderCommand;
 use cloud502::collect::options::{WindowArgs, parse_timeout};
-use cloud502::nginx::NginxArgs;
-use cloud502::probe::ProbeArgs;
 
 /// Which layer is returning HTTP 502, and why.
 ///
@@ -58,26 +54,9 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Send one request and name the layer that answered, with a DNS/connect/TLS/first-byte
-    /// breakdown. For a 502, say whether that layer made it or relayed it, and what to run next.
-    Probe(ProbeArgs),
-    /// Diagnose nginx: read its config (files or a `nginx -T` dump) and the error/access logs it
-    /// names, probe each upstream, and with --local run the host checks (`nginx -t`, open-files
-    /// limit, systemd unit, listening ports). Findings cite file:line and log lines.
-    Nginx(NginxArgs),
-    /// Diagnose an AWS Application Load Balancer target group (or every target group behind a
-    /// load balancer): target health and reason codes, attributes, listener rules, CloudWatch
-    /// metrics, access logs (CloudWatch Logs or S3) and security groups. Read-only.
-    Aws(AwsArgs),
-    /// Diagnose an Azure Application Gateway: its configuration (pools, HTTP settings, probes,
-    /// listeners, rules), backend health with each server's probe message, access logs from Log
-    /// Analytics (--workspace), and the gateway subnet's NSG and route table. Read-only.
-    Azure(AzureArgs),
-    /// Diagnose a host behind Cloudflare: the zone's SSL/TLS mode, the host's DNS record, its load
-    /// balancer's pool health, health checks, and analytics split by edge and origin status (who
-    /// made the 5xx), then direct checks of the origin on 80 and 443 with the host's Host header
-    /// and SNI. The API token comes from CLOUDFLARE_API_TOKEN (or CF_API_TOKEN). Read-only.
-    Cloudflare(CloudflareArgs),
+    // First, so that `--help` lists the providers' subcommands before the others.
+    #[command(flatten)]
+    Provider(ProviderCommand),
     /// Classify saved log files offline (nginx error.log and access.log, ALB access logs,
     /// Application Gateway access logs; plain or .gz): which upstream failures happened, how
     /// often, and why.

@@ -6,6 +6,7 @@ mod audit;
 
 use anyhow::Context as _;
 mod progress;
+mod providers;
 mod term;
 mod window;
 
@@ -13,9 +14,8 @@ use args::{
     Cli, ColorChoice, Command, FailOnArg, GlobalArgs, LogFormatArg, LogsArgs, OutputFormat,
 };
 use clap::{CommandFactory, Parser};
-use cloud502::collect::{Common, ProviderArgs};
 use cloud502::engine::outcome::EXIT_USAGE;
-use cloud502::engine::{CollectCx, Progress, ProviderError, RunOptions};
+use cloud502::engine::{CollectCx, Progress, RunOptions};
 use cloud502::model::{FailOn, FindingCode, Report, Severity};
 use cloud502::render::{Format, RenderOptions};
 use std::io::{IsTerminal, Write};
@@ -172,11 +172,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })?;
             Ok(0)
         }
-        Command::Probe(args) => declared(global, args),
-        Command::Nginx(args) => declared(global, args),
-        Command::Aws(args) => declared(global, args),
-        Command::Azure(args) => declared(global, args),
-        Command::Cloudflare(args) => declared(global, args),
+        Command::Provider(provider) => provider.run(global),
         Command::Logs(args) => logs(global, &args),
         Command::Audit(args) => audit::audit(global, &args),
         Command::Trace(args) => audit::trace(global, &args),
@@ -276,24 +272,6 @@ fn run_options(global: &GlobalArgs) -> anyhow::Result<RunOptions> {
         severity_overrides,
         ..RunOptions::default()
     })
-}
-
-/// A provider's subcommand: its declared flags to options, the provider, the report.
-fn declared<A: ProviderArgs>(global: &GlobalArgs, args: A) -> anyhow::Result<u8> {
-    let opts = run_options(global)?;
-    let common = Common {
-        local_offset: window::local_offset(),
-        ..Common::default()
-    };
-    let options = args.into_options(&common).map_err(provider_usage)?;
-    let deadline = A::deadline(&options);
-    let provider = A::provider(options).map_err(provider_usage)?;
-    run_provider(global, provider.as_ref(), deadline, &opts)
-}
-
-/// A provider's refusal of its options: a usage error with the provider's hint.
-fn provider_usage(e: ProviderError) -> anyhow::Error {
-    usage(e.to_string(), e.hint().map(str::to_owned))
 }
 
 /// Run a provider to a report, print it, and return its exit code.

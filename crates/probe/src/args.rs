@@ -9,7 +9,8 @@ use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// One request to send, and how.
+/// Send one request and name the layer that answered, with a DNS/connect/TLS/first-byte
+/// breakdown. For a 502, say whether that layer made it or relayed it, and what to run next.
 #[derive(Debug, Clone, clap::Args, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProbeArgs {

@@ -8,7 +8,9 @@ use cloud502_model::ProviderKind;
 use serde::Deserialize;
 use std::time::Duration;
 
-/// The target group or load balancer to inspect, and what to read about it.
+/// Diagnose an AWS Application Load Balancer target group (or every target group behind a
+/// load balancer): target health and reason codes, attributes, listener rules, CloudWatch
+/// metrics, access logs (CloudWatch Logs or S3) and security groups. Read-only.
 #[derive(Debug, Clone, clap::Args, Deserialize)]
 #[command(group(clap::ArgGroup::new("target").required(true).args(["tg", "lb"])))]
 #[serde(deny_unknown_fields)]

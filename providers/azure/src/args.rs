@@ -8,7 +8,9 @@ use cloud502_model::ProviderKind;
 use serde::{Deserialize, Deserializer};
 use std::time::Duration;
 
-/// The Application Gateway to inspect, how to authenticate, and what to read.
+/// Diagnose an Azure Application Gateway: its configuration (pools, HTTP settings, probes,
+/// listeners, rules), backend health with each server's probe message, access logs from Log
+/// Analytics (--workspace), and the gateway subnet's NSG and route table. Read-only.
 #[derive(Debug, Clone, clap::Args, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AzureArgs {

@@ -10,7 +10,10 @@ use serde::{Deserialize, Deserializer};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The zone and host to inspect, what to read of the API, and how to check the origin directly.
+/// Diagnose a host behind Cloudflare: the zone's SSL/TLS mode, the host's DNS record, its load
+/// balancer's pool health, health checks, and analytics split by edge and origin status (who
+/// made the 5xx), then direct checks of the origin on 80 and 443 with the host's Host header
+/// and SNI. The API token comes from CLOUDFLARE_API_TOKEN (or CF_API_TOKEN). Read-only.
 #[derive(Debug, Clone, clap::Args, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CloudflareArgs {

@@ -13,7 +13,9 @@ use std::time::Duration;
 /// network timeout, so the backstop is generous; each network call has its own timeout.
 const LOCAL_DEADLINE: Duration = Duration::from_secs(3600);
 
-/// Where the config and logs are, and what to check.
+/// Diagnose nginx: read its config (files or a `nginx -T` dump) and the error/access logs it
+/// names, probe each upstream, and with --local run the host checks (`nginx -t`, open-files
+/// limit, systemd unit, listening ports). Findings cite file:line and log lines.
 #[derive(Debug, Clone, clap::Args, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NginxArgs {
