@@ -2,15 +2,20 @@
 //! of a pool failing its probe (no live upstream: the gateway answers 502 with
 //! `ERRORINFO_UPSTREAM_NO_LIVE`), and some servers failing. The per-reason causes are the other
 //! AppGW rules' findings; this one says how much of the pool is down.
+//!
+//! The check gathers facts (`EmptyPool`, `UnitDown` read as `AllDown` or `SomeDown`, `NoLiveLogged`);
+//! each words its own finding below them.
 
 use crate::remediation::{check_backend, review_config, scale_backend};
 use crate::rules::Rule;
+use crate::rules::alb::shared::Lines;
 use crate::rules::appgw::shared::{
     az_args, by_reason, finding, gateway, has_logs, health_command, health_read, is_appgw,
     pool_item, route_items, unit_items, unit_routes, units, value,
 };
 use cloud502_model::{
-    Confidence, Evidence, Finding, FindingCode, HealthState, Layer, LogClass, Severity,
+    Confidence, Evidence, Finding, FindingCode, HealthState, Layer, LogClass, Route, Severity,
+    Target,
 };
 
 pub(crate) const RULE: Rule = Rule {
@@ -26,7 +31,7 @@ pub(crate) const RULE: Rule = Rule {
 fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     let start = out.len();
     if is_appgw(ev) {
-        empty_pools(ev, out);
+        out.extend(empty_pools(ev).into_iter().map(Finding::from));
         if health_read(ev) {
             unhealthy(ev, out);
         }
@@ -38,17 +43,17 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         )
     });
     if has_logs(ev) && !no_live_explained {
-        no_live_from_logs(ev, out);
+        out.extend(no_live_from_logs(ev).map(Finding::from));
     }
 }
 
 /// Pools a route forwards to and that have no member (KB 2.5 #1). A pool nothing routes to is
 /// left alone; when no route was read at all, an empty pool is still worth a warning.
-fn empty_pools(ev: &Evidence, out: &mut Vec<Finding>) {
+fn empty_pools(ev: &Evidence) -> Vec<EmptyPool<'_>> {
     let no_live = crate::rules::appgw::shared::lines(ev, &[LogClass::NoLiveUpstreams]);
-    let (_, gw) = gateway(ev);
+    let mut found = Vec::new();
     for pool in ev.config.pools.iter().filter(|p| p.members.is_empty()) {
-        let routes: Vec<_> = ev
+        let routes: Vec<&Route> = ev
             .config
             .routes
             .iter()
@@ -57,16 +62,158 @@ fn empty_pools(ev: &Evidence, out: &mut Vec<Finding>) {
         if routes.is_empty() && !ev.config.routes.is_empty() {
             continue;
         }
-        let servers = ev
-            .targets
-            .iter()
-            .filter(|t| t.group.as_deref() == Some(pool.name.as_str()))
-            .count();
-        let read = health_read(ev);
         let mut evidence = pool_item(ev, &pool.name);
         evidence.extend(route_items(ev, &routes));
         evidence.extend(no_live.items.iter().cloned());
-        let hosts: Vec<String> = routes
+        found.push(EmptyPool {
+            pool: &pool.name,
+            servers: ev
+                .targets
+                .iter()
+                .filter(|t| t.group.as_deref() == Some(pool.name.as_str()))
+                .count(),
+            routes,
+            health_read: health_read(ev),
+            no_live: no_live.count,
+            gateway: gateway(ev),
+            show_state: format!(
+                "az network application-gateway show {} --query provisioningState",
+                az_args(ev)
+            ),
+            evidence,
+        });
+    }
+    found
+}
+
+/// Every server of a (pool, HTTP settings) failing (KB 2.5 #2), or some of them.
+fn unhealthy(ev: &Evidence, out: &mut Vec<Finding>) {
+    let no_live = crate::rules::appgw::shared::lines(ev, &[LogClass::NoLiveUpstreams]);
+    let all_units = units(ev);
+    let several = all_units.len() > 1;
+    for unit in &all_units {
+        let unhealthy = unit.count(HealthState::Unhealthy);
+        if unhealthy == 0 {
+            continue;
+        }
+        let healthy = unit.count(HealthState::Healthy);
+        let failing = unit.failing(|_| true);
+        let failing_all: Vec<_> = unit
+            .targets
+            .iter()
+            .filter(|(_, t)| matches!(t.health, HealthState::Unhealthy | HealthState::Unknown))
+            .map(|(id, t)| (id.clone(), *t))
+            .collect();
+        // Servers without a reason still count; `failing` is only for the per-reason text.
+        let listed = if failing.len() == failing_all.len() {
+            failing
+        } else {
+            failing_all
+        };
+        let mut down = UnitDown {
+            evidence: unit_items(ev, unit, &listed),
+            unit: unit.label(),
+            route: unit_routes(ev, &unit.pool, &unit.settings).first().copied(),
+            servers: unit.targets.len(),
+            unhealthy,
+            healthy,
+            unknown: unit.count(HealthState::Unknown),
+            listed,
+            no_live: no_live.count,
+            several,
+            has_logs: has_logs(ev),
+            health_command: health_command(ev),
+        };
+        if healthy == 0 {
+            down.evidence.extend(no_live.items.iter().cloned());
+            out.push(Finding::from(AllDown(down)));
+        } else {
+            out.push(Finding::from(SomeDown(down)));
+        }
+    }
+}
+
+/// `ERRORINFO_UPSTREAM_NO_LIVE` in the access logs with no health to say why: from
+/// `cloud502 logs`, with health unreadable, or with health that has recovered since.
+fn no_live_from_logs(ev: &Evidence) -> Option<NoLiveLogged> {
+    let lines = crate::rules::appgw::shared::lines(ev, &[LogClass::NoLiveUpstreams]);
+    (lines.count > 0).then(|| NoLiveLogged {
+        lines,
+        health_read: health_read(ev),
+        gateway: gateway(ev),
+    })
+}
+
+// ---- facts ----
+
+/// A pool with no member.
+struct EmptyPool<'a> {
+    pool: &'a str,
+    /// The routes that forward to it (none read at all, when empty).
+    routes: Vec<&'a Route>,
+    /// Servers backend health still lists for it, and whether health was read.
+    servers: usize,
+    health_read: bool,
+    /// Requests logged with ERRORINFO_UPSTREAM_NO_LIVE.
+    no_live: u64,
+    /// (resource group, gateway name).
+    gateway: (String, String),
+    /// The command that shows the gateway's provisioning state.
+    show_state: String,
+    evidence: Vec<String>,
+}
+
+/// A (pool, HTTP settings) with unhealthy servers.
+struct UnitDown<'a> {
+    /// `pool P (HTTP settings S)`.
+    unit: String,
+    /// The first route to the unit: its probe.
+    route: Option<&'a Route>,
+    servers: usize,
+    unhealthy: usize,
+    healthy: usize,
+    unknown: usize,
+    /// The failing servers, with their item ids.
+    listed: Vec<(String, &'a Target)>,
+    /// Requests logged with ERRORINFO_UPSTREAM_NO_LIVE, and whether the gateway has several units.
+    no_live: u64,
+    several: bool,
+    has_logs: bool,
+    health_command: String,
+    evidence: Vec<String>,
+}
+
+/// No server of the unit is healthy: no live upstream.
+struct AllDown<'a>(UnitDown<'a>);
+
+/// Some servers of the unit are unhealthy, others carry the load.
+struct SomeDown<'a>(UnitDown<'a>);
+
+/// ERRORINFO_UPSTREAM_NO_LIVE in the access logs, with no unhealthy pool to explain it.
+struct NoLiveLogged {
+    lines: Lines,
+    health_read: bool,
+    gateway: (String, String),
+}
+
+// ---- text ----
+
+impl EmptyPool<'_> {
+    /// ` (N request(s) logged ERRORINFO_UPSTREAM_NO_LIVE)`, or empty.
+    fn logged(&self) -> String {
+        if self.no_live > 0 {
+            format!(
+                " ({} request(s) logged ERRORINFO_UPSTREAM_NO_LIVE)",
+                self.no_live
+            )
+        } else {
+            String::new()
+        }
+    }
+
+    /// `rule R (hosts /path)` for each route to the pool.
+    fn routed(&self) -> Vec<String> {
+        self.routes
             .iter()
             .map(|r| {
                 let hosts = if r.server_names.is_empty() {
@@ -83,266 +230,255 @@ fn empty_pools(ev: &Evidence, out: &mut Vec<Finding>) {
                         .unwrap_or_default()
                 )
             })
-            .collect();
-        let health_note = match (read, servers) {
+            .collect()
+    }
+
+    fn health_note(&self) -> String {
+        match (self.health_read, self.servers) {
             (true, 0) => " Backend health lists no server for it either.".to_owned(),
             (true, n) => format!(
                 " Backend health still lists {n} server(s) for it: the configuration may have \
                  changed between the two reads."
             ),
             (false, _) => " Backend health could not be read to confirm it.".to_owned(),
-        };
-        out.push(finding(
+        }
+    }
+
+    fn title(&self) -> String {
+        format!(
+            "backend pool {} has no member: {}{}",
+            self.pool,
+            if self.routes.is_empty() {
+                "a route that uses it gets 502".to_owned()
+            } else {
+                format!("the {} route(s) to it get 502", self.routes.len())
+            },
+            self.logged()
+        )
+    }
+
+    fn explanation(&self) -> String {
+        let hosts = self.routed();
+        format!(
+            "Pool {} of {} has no backend address and no NIC IP configuration, so the gateway has \
+             nothing to send its requests to and answers 502.{}{}{}",
+            self.pool,
+            self.gateway.1,
+            if hosts.is_empty() {
+                " No routing rule was read.".to_owned()
+            } else {
+                format!(" Routed to it: {}.", hosts.join("; "))
+            },
+            self.health_note(),
+            if self.no_live > 0 {
+                format!(
+                    " The access log shows {} request(s) with ERRORINFO_UPSTREAM_NO_LIVE (no \
+                     reachable backend).",
+                    self.no_live
+                )
+            } else {
+                String::new()
+            }
+        )
+    }
+}
+
+impl From<EmptyPool<'_>> for Finding {
+    fn from(f: EmptyPool<'_>) -> Finding {
+        let (rg, gw) = &f.gateway;
+        finding(
             FindingCode::AppgwEmptyBackendPool,
-            if routes.is_empty() {
+            if f.routes.is_empty() {
                 Severity::Warning
             } else {
                 Severity::Critical
             },
-            if routes.is_empty() || (read && servers > 0) {
+            if f.routes.is_empty() || (f.health_read && f.servers > 0) {
                 Confidence::Medium
             } else {
                 Confidence::High
             },
             Layer::AzureAppgw,
-            format!(
-                "backend pool {} has no member: {}{}",
-                pool.name,
-                if routes.is_empty() {
-                    "a route that uses it gets 502".to_owned()
-                } else {
-                    format!("the {} route(s) to it get 502", routes.len())
-                },
-                if no_live.count > 0 {
-                    format!(
-                        " ({} request(s) logged ERRORINFO_UPSTREAM_NO_LIVE)",
-                        no_live.count
-                    )
-                } else {
-                    String::new()
-                }
-            ),
-            format!(
-                "Pool {} of {gw} has no backend address and no NIC IP configuration, so the \
-                 gateway has nothing to send its requests to and answers 502.{}{}{}",
-                pool.name,
-                if hosts.is_empty() {
-                    " No routing rule was read.".to_owned()
-                } else {
-                    format!(" Routed to it: {}.", hosts.join("; "))
-                },
-                health_note,
-                if no_live.count > 0 {
-                    format!(
-                        " The access log shows {} request(s) with ERRORINFO_UPSTREAM_NO_LIVE (no \
-                         reachable backend).",
-                        no_live.count
-                    )
-                } else {
-                    String::new()
-                }
-            ),
-            evidence,
+            f.title(),
+            f.explanation(),
+            f.evidence.clone(),
             "The pool has backend addresses or NIC IP configurations now (it was filled after the \
              read, e.g. by AGIC or a scale set), or no routing rule sends traffic to it.",
             vec![
                 scale_backend(
                     "Add the backends (IP addresses, FQDNs, or the VMs' / scale set's NICs) to the pool; if a controller fills it (AGIC, a scale set, a pipeline), find why it left the pool empty",
                     Some(&format!(
-                        "az network application-gateway address-pool update -g {} --gateway-name {gw} -n {} --servers <ip-or-fqdn> [<ip-or-fqdn> ...]",
-                        gateway(ev).0,
-                        pool.name
+                        "az network application-gateway address-pool update -g {rg} --gateway-name {gw} -n {} --servers <ip-or-fqdn> [<ip-or-fqdn> ...]",
+                        f.pool
                     )),
                 ),
                 check_backend(
                     "Check that the update finished (provisioningState Succeeded) and the new servers are healthy",
-                    Some(&format!(
-                        "az network application-gateway show {} --query provisioningState",
-                        az_args(ev)
-                    )),
+                    Some(&f.show_state),
                 ),
             ],
-        ));
+        )
     }
 }
 
-/// Every server of a (pool, HTTP settings) failing (KB 2.5 #2), or some of them.
-fn unhealthy(ev: &Evidence, out: &mut Vec<Finding>) {
-    let no_live = crate::rules::appgw::shared::lines(ev, &[LogClass::NoLiveUpstreams]);
-    let all_units = units(ev);
-    let several = all_units.len() > 1;
-    for unit in &all_units {
-        let unhealthy = unit.count(HealthState::Unhealthy);
-        if unhealthy == 0 {
-            continue;
-        }
-        let healthy = unit.count(HealthState::Healthy);
-        let unknown = unit.count(HealthState::Unknown);
-        let failing = unit.failing(|_| true);
-        let failing_all: Vec<_> = unit
-            .targets
-            .iter()
-            .filter(|(_, t)| matches!(t.health, HealthState::Unhealthy | HealthState::Unknown))
-            .map(|(id, t)| (id.clone(), *t))
-            .collect();
-        // Servers without a reason still count; `failing` is only for the per-reason text.
-        let listed = if failing.len() == failing_all.len() {
-            failing
-        } else {
-            failing_all
-        };
-        let routes = unit_routes(ev, &unit.pool, &unit.settings);
-        let probe = routes
-            .first()
+impl UnitDown<'_> {
+    /// ` Probe: ...`, or empty when no route was read.
+    fn probe(&self) -> String {
+        self.route
             .map(|r| format!(" Probe: {}.", crate::rules::appgw::shared::probe_text(r)))
-            .unwrap_or_default();
-        let mut evidence = unit_items(ev, unit, &listed);
-        if healthy == 0 {
-            evidence.extend(no_live.items.iter().cloned());
-            let unknown_note = if unknown > 0 {
-                format!(
-                    " {unknown} server(s) are Unknown: the gateway could not probe them (see \
-                     appgw-gateway-manager-blocked)."
-                )
-            } else {
-                String::new()
-            };
-            let logs_note = if no_live.count > 0 {
-                format!(
-                    " The access log shows {} request(s) with ERRORINFO_UPSTREAM_NO_LIVE{}.",
-                    no_live.count,
-                    if several { " across the gateway" } else { "" }
-                )
-            } else if has_logs(ev) {
-                " The access logs read show no ERRORINFO_UPSTREAM_NO_LIVE request: the pool may \
-                 get no traffic, or the logs cover another window."
-                    .to_owned()
-            } else {
-                String::new()
-            };
-            out.push(finding(
-                FindingCode::AppgwAllBackendsUnhealthy,
-                Severity::Critical,
-                Confidence::High,
-                Layer::AzureAppgw,
-                format!(
-                    "every backend of {} fails its health probe: no live upstream, so its requests get 502{}",
-                    unit.label(),
-                    if no_live.count > 0 {
-                        format!(
-                            " ({} request(s) logged ERRORINFO_UPSTREAM_NO_LIVE)",
-                            no_live.count
-                        )
-                    } else {
-                        String::new()
-                    }
-                ),
-                format!(
-                    "No server of {} is healthy: {}. Unlike an ALB, Application Gateway does not \
-                     fail open: with no healthy member it has no live upstream and answers 502 \
-                     itself (ERRORINFO_UPSTREAM_NO_LIVE).{unknown_note}{logs_note}{probe} \
-                     The healthProbeLog of each server names the fix.",
-                    unit.label(),
-                    by_reason(&listed)
-                ),
-                evidence,
-                "Backend health shows a server of the pool Up (Healthy) for this HTTP settings, or \
-                 the probe succeeds against the servers when run by hand.",
-                vec![
-                    check_backend(
-                        "Read each server's healthProbeLog: it names the cause (connect, DNS, status or body mismatch, timeout, certificate)",
-                        Some(&health_command(ev)),
-                    ),
-                    review_config(
-                        "Fix what it names (see the cause findings): start the service or open its port, fix DNS, serve the probe path with 200-399, fix the certificate or the host name",
-                        None,
-                    ),
-                ],
-            ));
-        } else {
-            out.push(finding(
-                FindingCode::AppgwBackendsUnhealthy,
-                Severity::Warning,
-                Confidence::High,
-                Layer::AzureAppgw,
-                format!(
-                    "{unhealthy} of {} backend(s) of {} fail their health probe",
-                    unit.targets.len(),
-                    unit.label()
-                ),
-                format!(
-                    "{}. The gateway stops sending to them and {healthy} healthy server(s) carry \
-                     the load; requests already on a server when it turned unhealthy can fail, \
-                     and the rest have less headroom.{probe}",
-                    by_reason(&listed)
-                ),
-                evidence,
-                "Backend health shows these servers Up again.",
-                vec![
-                    check_backend(
-                        "Read the failing servers' healthProbeLog and their own logs",
-                        Some(&health_command(ev)),
-                    ),
-                    scale_backend("If they fail under load, add capacity to the pool", None),
-                ],
-            ));
-        }
+            .unwrap_or_default()
     }
 }
 
-/// `ERRORINFO_UPSTREAM_NO_LIVE` in the access logs with no health to say why: from
-/// `cloud502 logs`, with health unreadable, or with health that has recovered since.
-fn no_live_from_logs(ev: &Evidence, out: &mut Vec<Finding>) {
-    let no_live = crate::rules::appgw::shared::lines(ev, &[LogClass::NoLiveUpstreams]);
-    if no_live.count == 0 {
-        return;
-    }
-    let read = health_read(ev);
-    let (rg, gw) = gateway(ev);
-    let servers = if no_live.targets.is_empty() {
-        String::new()
-    } else {
-        format!(" (ServerRouted: {})", no_live.target_list())
-    };
-    let mut f = finding(
-        FindingCode::AppgwAllBackendsUnhealthy,
-        Severity::Critical,
-        if read {
-            Confidence::Low
+impl From<AllDown<'_>> for Finding {
+    fn from(AllDown(f): AllDown<'_>) -> Finding {
+        let unknown_note = if f.unknown > 0 {
+            format!(
+                " {} server(s) are Unknown: the gateway could not probe them (see \
+                 appgw-gateway-manager-blocked).",
+                f.unknown
+            )
         } else {
-            Confidence::Medium
-        },
-        Layer::AzureAppgw,
-        format!(
-            "{} request(s) got 502 with ERRORINFO_UPSTREAM_NO_LIVE: the gateway had no live backend",
-            no_live.count
-        ),
-        format!(
-            "The access log records ERRORINFO_UPSTREAM_NO_LIVE for {} request(s){servers}: the \
-             gateway found no reachable backend in the pool and answered 502 itself. Every member was failing its probe, or the pool was empty. {}",
-            no_live.count,
-            if read {
-                "Backend health read now shows a healthy server for every pool: the backends \
-                 failed during the window and recovered, so look at what happened then (deploys, \
-                 restarts, scale-in)."
-            } else {
-                "Backend health was not read here, so which of the two, and why, is open: read it."
-            }
-        ),
-        no_live.items.clone(),
-        "Backend health at the time of the requests shows a healthy server in the pool, or the \
-         502s carry another ErrorInfo.",
-        vec![check_backend(
-            "Read backend health and each server's healthProbeLog",
-            Some(&format!(
-                "az network application-gateway show-backend-health -g {rg} -n {gw}"
-            )),
-        )],
-    );
-    if !read && !rg.starts_with('<') {
-        f.next_command = Some(format!("cloud502 azure -g {rg} --gw {gw}"));
+            String::new()
+        };
+        let logs_note = if f.no_live > 0 {
+            format!(
+                " The access log shows {} request(s) with ERRORINFO_UPSTREAM_NO_LIVE{}.",
+                f.no_live,
+                if f.several { " across the gateway" } else { "" }
+            )
+        } else if f.has_logs {
+            " The access logs read show no ERRORINFO_UPSTREAM_NO_LIVE request: the pool may get \
+             no traffic, or the logs cover another window."
+                .to_owned()
+        } else {
+            String::new()
+        };
+        finding(
+            FindingCode::AppgwAllBackendsUnhealthy,
+            Severity::Critical,
+            Confidence::High,
+            Layer::AzureAppgw,
+            format!(
+                "every backend of {} fails its health probe: no live upstream, so its requests get 502{}",
+                f.unit,
+                if f.no_live > 0 {
+                    format!(
+                        " ({} request(s) logged ERRORINFO_UPSTREAM_NO_LIVE)",
+                        f.no_live
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            format!(
+                "No server of {} is healthy: {}. Unlike an ALB, Application Gateway does not fail \
+                 open: with no healthy member it has no live upstream and answers 502 itself \
+                 (ERRORINFO_UPSTREAM_NO_LIVE).{unknown_note}{logs_note}{} The healthProbeLog of \
+                 each server names the fix.",
+                f.unit,
+                by_reason(&f.listed),
+                f.probe()
+            ),
+            f.evidence.clone(),
+            "Backend health shows a server of the pool Up (Healthy) for this HTTP settings, or \
+             the probe succeeds against the servers when run by hand.",
+            vec![
+                check_backend(
+                    "Read each server's healthProbeLog: it names the cause (connect, DNS, status or body mismatch, timeout, certificate)",
+                    Some(&f.health_command),
+                ),
+                review_config(
+                    "Fix what it names (see the cause findings): start the service or open its port, fix DNS, serve the probe path with 200-399, fix the certificate or the host name",
+                    None,
+                ),
+            ],
+        )
     }
-    out.push(f);
+}
+
+impl From<SomeDown<'_>> for Finding {
+    fn from(SomeDown(f): SomeDown<'_>) -> Finding {
+        finding(
+            FindingCode::AppgwBackendsUnhealthy,
+            Severity::Warning,
+            Confidence::High,
+            Layer::AzureAppgw,
+            format!(
+                "{} of {} backend(s) of {} fail their health probe",
+                f.unhealthy, f.servers, f.unit
+            ),
+            format!(
+                "{}. The gateway stops sending to them and {} healthy server(s) carry the load; \
+                 requests already on a server when it turned unhealthy can fail, and the rest \
+                 have less headroom.{}",
+                by_reason(&f.listed),
+                f.healthy,
+                f.probe()
+            ),
+            f.evidence.clone(),
+            "Backend health shows these servers Up again.",
+            vec![
+                check_backend(
+                    "Read the failing servers' healthProbeLog and their own logs",
+                    Some(&f.health_command),
+                ),
+                scale_backend("If they fail under load, add capacity to the pool", None),
+            ],
+        )
+    }
+}
+
+impl From<NoLiveLogged> for Finding {
+    fn from(f: NoLiveLogged) -> Finding {
+        let (rg, gw) = &f.gateway;
+        let servers = if f.lines.targets.is_empty() {
+            String::new()
+        } else {
+            format!(" (ServerRouted: {})", f.lines.target_list())
+        };
+        let mut finding = finding(
+            FindingCode::AppgwAllBackendsUnhealthy,
+            Severity::Critical,
+            if f.health_read {
+                Confidence::Low
+            } else {
+                Confidence::Medium
+            },
+            Layer::AzureAppgw,
+            format!(
+                "{} request(s) got 502 with ERRORINFO_UPSTREAM_NO_LIVE: the gateway had no live backend",
+                f.lines.count
+            ),
+            format!(
+                "The access log records ERRORINFO_UPSTREAM_NO_LIVE for {} request(s){servers}: \
+                 the gateway found no reachable backend in the pool and answered 502 itself. \
+                 Every member was failing its probe, or the pool was empty. {}",
+                f.lines.count,
+                if f.health_read {
+                    "Backend health read now shows a healthy server for every pool: the backends \
+                     failed during the window and recovered, so look at what happened then \
+                     (deploys, restarts, scale-in)."
+                } else {
+                    "Backend health was not read here, so which of the two, and why, is open: \
+                     read it."
+                }
+            ),
+            f.lines.items.clone(),
+            "Backend health at the time of the requests shows a healthy server in the pool, or \
+             the 502s carry another ErrorInfo.",
+            vec![check_backend(
+                "Read backend health and each server's healthProbeLog",
+                Some(&format!(
+                    "az network application-gateway show-backend-health -g {rg} -n {gw}"
+                )),
+            )],
+        );
+        if !f.health_read && !rg.starts_with('<') {
+            finding.next_command = Some(format!("cloud502 azure -g {rg} --gw {gw}"));
+        }
+        finding
+    }
 }
 
 #[cfg(test)]
