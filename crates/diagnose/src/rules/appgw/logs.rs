@@ -2,9 +2,13 @@
 //! 2.5 #8, #9, #11): the backend did not answer within `requestTimeout` (a 504 on v2, a 502 on
 //! v1), closed the connection, or answered 502 itself. Fires on `appgw-access` logs whoever read
 //! them: `cloud502 azure` from Log Analytics, or `cloud502 logs` on a saved file.
+//!
+//! The check gathers facts (`FromBackend`, `Closed`, `TimedOut`); each words its own finding below
+//! them.
 
 use crate::remediation::{adjust_timeouts, check_backend, scale_backend};
 use crate::rules::Rule;
+use crate::rules::alb::shared::Lines;
 use crate::rules::appgw::shared::{
     finding, gateway, has_logs, is_v2, lines, lines_where, route_items, routes_of_upstream, value,
 };
@@ -26,9 +30,9 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     if !has_logs(ev) {
         return;
     }
-    from_backend(ev, out);
-    closed(ev, out);
-    timeouts(ev, out);
+    out.extend(from_backend(ev).map(Finding::from));
+    out.extend(closed(ev).map(Finding::from));
+    out.extend(timeouts(ev).into_iter().map(Finding::from));
 }
 
 /// The routes the logged servers (`ServerRouted`) belong to; every route when none is named
@@ -47,6 +51,45 @@ fn routes_for<'a>(ev: &'a Evidence, upstreams: &[(String, u64)]) -> Vec<&'a Rout
     } else {
         routes
     }
+}
+
+/// `ERRORINFO_UPSTREAM_TIMED_OUT` (KB 2.5 #8): v2 retries on a second member and answers 504;
+/// v1 answers 502 after requestTimeout (default 20 s).
+fn timeouts(ev: &Evidence) -> Vec<TimedOut<'_>> {
+    let sku_v2 = is_v2(ev);
+    // The status the dialect records is what the client got; without it, the SKU decides.
+    let v2_of = |g: &LogGroup| match g.status {
+        Some(504) => true,
+        Some(502) => false,
+        _ => sku_v2 != Some(false),
+    };
+    let mut found = Vec::new();
+    for v2 in [true, false] {
+        let lines = lines_where(ev, |g| g.class == LogClass::ReadTimeout && v2_of(g) == v2);
+        if lines.count == 0 {
+            continue;
+        }
+        let routes = routes_for(ev, &lines.targets);
+        let timeouts = request_timeouts(&routes);
+        let mut evidence = lines.items.clone();
+        evidence.extend(
+            route_items(ev, &routes)
+                .into_iter()
+                .filter(|_| !timeouts.is_empty()),
+        );
+        found.push(TimedOut {
+            v2,
+            lines,
+            timeouts,
+            settings: routes
+                .first()
+                .and_then(|r| value(r, "backendHttpSettings"))
+                .unwrap_or("<http-settings>"),
+            gateway: gateway(ev),
+            evidence,
+        });
+    }
+    found
 }
 
 /// `requestTimeout 20 s (HTTP settings web-settings)` for each distinct HTTP settings.
@@ -69,7 +112,97 @@ fn request_timeouts(routes: &[&Route]) -> Vec<String> {
     out
 }
 
-fn upstream_text(l: &crate::rules::alb::shared::Lines) -> String {
+/// `ERRORINFO_UPSTREAM_CLOSED_CONNECTION` (KB 2.5 #9).
+fn closed(ev: &Evidence) -> Option<Closed> {
+    let lines = lines(ev, &[LogClass::PrematureClose]);
+    if lines.count == 0 {
+        return None;
+    }
+    // Fewer than the 502s made another way: a second cause, not the main one.
+    let other = lines_where(ev, |g| {
+        matches!(
+            g.class,
+            LogClass::NoLiveUpstreams | LogClass::Status502FromUpstream
+        ) || (g.class == LogClass::ReadTimeout && g.status == Some(502))
+    });
+    let routes = routes_for(ev, &lines.targets);
+    let mut evidence = lines.items.clone();
+    if !lines.targets.is_empty() {
+        evidence.extend(route_items(ev, &routes));
+    }
+    Some(Closed {
+        lines,
+        other: other.count,
+        evidence,
+    })
+}
+
+/// `HttpStatus` 502 with `ServerStatus` 502: the backend made the 502 (KB 2.5 #11).
+fn from_backend(ev: &Evidence) -> Option<FromBackend<'_>> {
+    let lines = lines(ev, &[LogClass::Status502FromUpstream]);
+    if lines.count == 0 {
+        return None;
+    }
+    // 502s the gateway made itself, for comparison.
+    let made = lines_where(ev, |g| {
+        matches!(
+            g.class,
+            LogClass::NoLiveUpstreams | LogClass::PrematureClose | LogClass::Status502
+        ) || (g.class == LogClass::ReadTimeout && g.status == Some(502))
+    });
+    let routes = routes_for(ev, &lines.targets);
+    let mut evidence = lines.items.clone();
+    if !lines.targets.is_empty() {
+        evidence.extend(route_items(ev, &routes));
+    }
+    Some(FromBackend {
+        host: routes
+            .first()
+            .and_then(|r| r.server_names.first())
+            .map(String::as_str)
+            .unwrap_or("<host>"),
+        lines,
+        made: made.count,
+        evidence,
+    })
+}
+
+// ---- facts ----
+
+/// Requests whose backend sent no response within requestTimeout, for one SKU's outcome.
+struct TimedOut<'a> {
+    /// The v2 gateway (retries, then 504), else v1 (502).
+    v2: bool,
+    lines: Lines,
+    /// The requestTimeout of each HTTP settings involved, in words.
+    timeouts: Vec<String>,
+    /// The first route's HTTP settings.
+    settings: &'a str,
+    gateway: (String, String),
+    evidence: Vec<String>,
+}
+
+/// Requests whose backend closed the connection before answering.
+struct Closed {
+    lines: Lines,
+    /// 502s made another way.
+    other: u64,
+    evidence: Vec<String>,
+}
+
+/// Requests whose backend answered 502 itself.
+struct FromBackend<'a> {
+    lines: Lines,
+    /// 502s the gateway made itself.
+    made: u64,
+    /// The first route's host name.
+    host: &'a str,
+    evidence: Vec<String>,
+}
+
+// ---- text ----
+
+fn upstream_text(l: &Lines) -> String {
     if l.targets.is_empty() {
         String::new()
     } else {
@@ -77,83 +210,67 @@ fn upstream_text(l: &crate::rules::alb::shared::Lines) -> String {
     }
 }
 
-/// `ERRORINFO_UPSTREAM_TIMED_OUT` (KB 2.5 #8): v2 retries on a second member and answers 504;
-/// v1 answers 502 after requestTimeout (default 20 s).
-fn timeouts(ev: &Evidence, out: &mut Vec<Finding>) {
-    let sku_v2 = is_v2(ev);
-    // The status the dialect records is what the client got; without it, the SKU decides.
-    let v2_of = |g: &LogGroup| match g.status {
-        Some(504) => true,
-        Some(502) => false,
-        _ => sku_v2 != Some(false),
-    };
-    for v2 in [true, false] {
-        let l = lines_where(ev, |g| g.class == LogClass::ReadTimeout && v2_of(g) == v2);
-        if l.count == 0 {
-            continue;
+impl TimedOut<'_> {
+    fn timeout_text(&self) -> String {
+        if !self.timeouts.is_empty() {
+            self.timeouts.join(", ")
+        } else if self.v2 {
+            "requestTimeout".to_owned()
+        } else {
+            "requestTimeout (20 s by default)".to_owned()
         }
-        let routes = routes_for(ev, &l.targets);
-        let timeouts = request_timeouts(&routes);
-        let timeout_text = if timeouts.is_empty() {
-            if v2 {
-                "requestTimeout".to_owned()
-            } else {
-                "requestTimeout (20 s by default)".to_owned()
-            }
-        } else {
-            timeouts.join(", ")
-        };
-        let mut evidence = l.items.clone();
-        evidence.extend(
-            route_items(ev, &routes)
-                .into_iter()
-                .filter(|_| !timeouts.is_empty()),
-        );
-        let (title, explanation, severity) = if v2 {
-            (
-                format!(
-                    "{} request(s) timed out waiting for the backend after {timeout_text}: the v2 gateway retried another member and answered 504, not 502",
-                    l.count
-                ),
-                format!(
-                    "The access log records ERRORINFO_UPSTREAM_TIMED_OUT for {} request(s){}: the \
-                     backend accepted the request but sent no response within the HTTP settings' \
-                     {timeout_text}. Application Gateway v2 then retries the request on a second \
-                     member of the pool and, when that times out too, answers 504. These are the slow-backend 504s next to the 502s, not a cause of 502.",
-                    l.count,
-                    upstream_text(&l)
-                ),
-                Severity::Warning,
+    }
+
+    fn title(&self) -> String {
+        let (count, timeout_text) = (self.lines.count, self.timeout_text());
+        if self.v2 {
+            format!(
+                "{count} request(s) timed out waiting for the backend after {timeout_text}: the v2 gateway retried another member and answered 504, not 502"
             )
         } else {
-            (
-                format!(
-                    "{} request(s) got 502 after the backend did not answer within {timeout_text}",
-                    l.count
-                ),
-                format!(
-                    "The access log records ERRORINFO_UPSTREAM_TIMED_OUT for {} request(s){}: the \
-                     backend accepted the request but sent no response within {timeout_text}, and \
-                     the v1 gateway answered 502.",
-                    l.count,
-                    upstream_text(&l)
-                ),
-                Severity::Critical,
+            format!(
+                "{count} request(s) got 502 after the backend did not answer within {timeout_text}"
             )
-        };
-        let (rg, gw) = gateway(ev);
-        let settings = routes
-            .first()
-            .and_then(|r| value(r, "backendHttpSettings"))
-            .unwrap_or("<http-settings>");
-        out.push(finding(
+        }
+    }
+
+    fn explanation(&self) -> String {
+        let (count, timeout_text) = (self.lines.count, self.timeout_text());
+        let upstream = upstream_text(&self.lines);
+        if self.v2 {
+            format!(
+                "The access log records ERRORINFO_UPSTREAM_TIMED_OUT for {count} \
+                 request(s){upstream}: the backend accepted the request but sent no response \
+                 within the HTTP settings' {timeout_text}. Application Gateway v2 then retries \
+                 the request on a second member of the pool and, when that times out too, \
+                 answers 504. These are the slow-backend 504s next to the 502s, not a cause of \
+                 502."
+            )
+        } else {
+            format!(
+                "The access log records ERRORINFO_UPSTREAM_TIMED_OUT for {count} \
+                 request(s){upstream}: the backend accepted the request but sent no response \
+                 within {timeout_text}, and the v1 gateway answered 502."
+            )
+        }
+    }
+}
+
+impl From<TimedOut<'_>> for Finding {
+    fn from(f: TimedOut<'_>) -> Finding {
+        let (rg, gw) = &f.gateway;
+        finding(
             FindingCode::AppgwRequestTimeout,
-            severity,
+            if f.v2 {
+                Severity::Warning
+            } else {
+                Severity::Critical
+            },
             Confidence::High,
             Layer::AzureAppgw,
-            title,
-            explanation,
-            evidence,
+            f.title(),
+            f.explanation(),
+            f.evidence.clone(),
             "The same requests sent to the backend directly answer well within requestTimeout, or \
              the failing rows carry another ErrorInfo.",
             vec![
@@ -166,146 +283,117 @@ fn timeouts(ev: &Evidence, out: &mut Vec<Finding>) {
                 adjust_timeouts(
                     "If those requests are expected to be slow (reports, uploads), raise requestTimeout on the HTTP settings; otherwise fix the slow backend",
                     Some(&format!(
-                        "az network application-gateway http-settings update -g {rg} --gateway-name {gw} -n {settings} --timeout <seconds>"
+                        "az network application-gateway http-settings update -g {rg} --gateway-name {gw} -n {} --timeout <seconds>",
+                        f.settings
                     )),
                 ),
-                scale_backend("If the backend is saturated, add capacity to the pool", None),
+                scale_backend(
+                    "If the backend is saturated, add capacity to the pool",
+                    None,
+                ),
             ],
-        ));
+        )
     }
 }
 
-/// `ERRORINFO_UPSTREAM_CLOSED_CONNECTION` (KB 2.5 #9).
-fn closed(ev: &Evidence, out: &mut Vec<Finding>) {
-    let l = lines(ev, &[LogClass::PrematureClose]);
-    if l.count == 0 {
-        return;
-    }
-    // Fewer than the 502s made another way: a second cause, not the main one.
-    let other = lines_where(ev, |g| {
-        matches!(
-            g.class,
-            LogClass::NoLiveUpstreams | LogClass::Status502FromUpstream
-        ) || (g.class == LogClass::ReadTimeout && g.status == Some(502))
-    });
-    let routes = routes_for(ev, &l.targets);
-    let mut evidence = l.items.clone();
-    if !l.targets.is_empty() {
-        evidence.extend(route_items(ev, &routes));
-    }
-    out.push(finding(
-        FindingCode::AppgwBackendClosedConnection,
-        Severity::Critical,
-        if l.count >= other.count {
-            Confidence::High
-        } else {
-            Confidence::Medium
-        },
-        Layer::AzureAppgw,
-        format!(
-            "{} request(s) got 502: the backend closed the connection before answering (ERRORINFO_UPSTREAM_CLOSED_CONNECTION)",
-            l.count
-        ),
-        format!(
-            "The access log records ERRORINFO_UPSTREAM_CLOSED_CONNECTION for {} request(s){}: the \
-             gateway sent the request and the backend closed or reset the connection without a \
-             response, so the gateway answered 502. A backend process that \
-             crashed or was restarted (a deploy, an OOM kill, a recycled App Service), a request \
-             the backend rejects by closing, or a backend that drops idle keep-alive connections \
-             the gateway is about to reuse are the usual reasons; the gateway's own backend \
-             keep-alive timeout is not documented, so the last is a heuristic.",
-            l.count,
-            upstream_text(&l)
-        ),
-        evidence,
-        "The backend's own logs show it answered those requests (match by time and URI), or the \
-         502 rows carry another ErrorInfo.",
-        vec![
-            check_backend(
-                "Line the failures up with the backend's logs, restarts and deploys at the same times",
-                Some(
-                    "AGWAccessLogs | where ErrorInfo == \"ERRORINFO_UPSTREAM_CLOSED_CONNECTION\" | summarize count() by bin(TimeGenerated, 5m), ServerRouted",
-                ),
-            ),
-            adjust_timeouts(
-                "Make the backend's keep-alive (idle) timeout long, e.g. 120 s or more, so it does not close connections the gateway still reuses (Node.js server.keepAliveTimeout, gunicorn --keep-alive, IIS connectionTimeout)",
-                None,
-            ),
-        ],
-    ));
-}
-
-/// `HttpStatus` 502 with `ServerStatus` 502: the backend made the 502 (KB 2.5 #11).
-fn from_backend(ev: &Evidence, out: &mut Vec<Finding>) {
-    let l = lines(ev, &[LogClass::Status502FromUpstream]);
-    if l.count == 0 {
-        return;
-    }
-    // 502s the gateway made itself, for comparison.
-    let made = lines_where(ev, |g| {
-        matches!(
-            g.class,
-            LogClass::NoLiveUpstreams | LogClass::PrematureClose | LogClass::Status502
-        ) || (g.class == LogClass::ReadTimeout && g.status == Some(502))
-    });
-    let routes = routes_for(ev, &l.targets);
-    let mut evidence = l.items.clone();
-    if !l.targets.is_empty() {
-        evidence.extend(route_items(ev, &routes));
-    }
-    let first = l
-        .targets
-        .first()
-        .map_or_else(|| "<backend-ip>:<port>".to_owned(), |(t, _)| t.clone());
-    let host = routes
-        .first()
-        .and_then(|r| r.server_names.first())
-        .map(String::as_str)
-        .unwrap_or("<host>");
-    let mut f = finding(
-        FindingCode::AppgwBackendReturned502,
-        Severity::Critical,
-        if l.count >= made.count {
-            Confidence::High
-        } else {
-            Confidence::Medium
-        },
-        Layer::Application,
-        format!(
-            "{} request(s) got a 502 the backend itself returned (ServerStatus 502): the gateway relayed it",
-            l.count
-        ),
-        format!(
-            "{} access-log row(s) have HttpStatus 502 and ServerStatus 502{}: the backend answered \
-             502 and the gateway passed it on. The backend is often a proxy \
-             itself (nginx, an ingress controller, App Service's front end) whose own upstream \
-             failed: diagnose that layer next.{}",
-            l.count,
-            upstream_text(&l),
-            if made.count > 0 {
-                format!(" The gateway also made {} 502(s) of its own.", made.count)
+impl From<Closed> for Finding {
+    fn from(f: Closed) -> Finding {
+        let count = f.lines.count;
+        finding(
+            FindingCode::AppgwBackendClosedConnection,
+            Severity::Critical,
+            if count >= f.other {
+                Confidence::High
             } else {
-                String::new()
-            }
-        ),
-        evidence,
-        "The 502 rows have an empty ServerStatus or an ErrorInfo (the gateway made them), or the \
-         backend answers the same request with another status.",
-        vec![
-            check_backend(
-                "Call the backend directly with the same Host and path and read who answered (Server header, error page footer)",
-                Some(&format!("curl -sv -H 'Host: {host}' http://{first}/<path>")),
+                Confidence::Medium
+            },
+            Layer::AzureAppgw,
+            format!(
+                "{count} request(s) got 502: the backend closed the connection before answering (ERRORINFO_UPSTREAM_CLOSED_CONNECTION)"
             ),
-            check_backend(
-                "Diagnose the backend's own layer: its proxy's error log, or the application's logs at the times of the 502s",
-                Some(
-                    "cloud502 nginx --error-log /var/log/nginx/error.log   # on the backend, if it runs nginx",
+            format!(
+                "The access log records ERRORINFO_UPSTREAM_CLOSED_CONNECTION for {count} \
+                 request(s){}: the gateway sent the request and the backend closed or reset the \
+                 connection without a response, so the gateway answered 502. A backend process \
+                 that crashed or was restarted (a deploy, an OOM kill, a recycled App Service), a \
+                 request the backend rejects by closing, or a backend that drops idle keep-alive \
+                 connections the gateway is about to reuse are the usual reasons; the gateway's \
+                 own backend keep-alive timeout is not documented, so the last is a heuristic.",
+                upstream_text(&f.lines)
+            ),
+            f.evidence,
+            "The backend's own logs show it answered those requests (match by time and URI), or \
+             the 502 rows carry another ErrorInfo.",
+            vec![
+                check_backend(
+                    "Line the failures up with the backend's logs, restarts and deploys at the same times",
+                    Some(
+                        "AGWAccessLogs | where ErrorInfo == \"ERRORINFO_UPSTREAM_CLOSED_CONNECTION\" | summarize count() by bin(TimeGenerated, 5m), ServerRouted",
+                    ),
                 ),
+                adjust_timeouts(
+                    "Make the backend's keep-alive (idle) timeout long, e.g. 120 s or more, so it does not close connections the gateway still reuses (Node.js server.keepAliveTimeout, gunicorn --keep-alive, IIS connectionTimeout)",
+                    None,
+                ),
+            ],
+        )
+    }
+}
+
+impl From<FromBackend<'_>> for Finding {
+    fn from(f: FromBackend<'_>) -> Finding {
+        let count = f.lines.count;
+        let first = f
+            .lines
+            .targets
+            .first()
+            .map_or("<backend-ip>:<port>", |(t, _)| t.as_str());
+        let mut finding = finding(
+            FindingCode::AppgwBackendReturned502,
+            Severity::Critical,
+            if count >= f.made {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+            Layer::Application,
+            format!(
+                "{count} request(s) got a 502 the backend itself returned (ServerStatus 502): the gateway relayed it"
             ),
-        ],
-    );
-    f.next_command = Some(format!("cloud502 probe http://{first}/"));
-    out.push(f);
+            format!(
+                "{count} access-log row(s) have HttpStatus 502 and ServerStatus 502{}: the \
+                 backend answered 502 and the gateway passed it on. The backend is often a proxy \
+                 itself (nginx, an ingress controller, App Service's front end) whose own \
+                 upstream failed: diagnose that layer next.{}",
+                upstream_text(&f.lines),
+                if f.made > 0 {
+                    format!(" The gateway also made {} 502(s) of its own.", f.made)
+                } else {
+                    String::new()
+                }
+            ),
+            f.evidence.clone(),
+            "The 502 rows have an empty ServerStatus or an ErrorInfo (the gateway made them), or \
+             the backend answers the same request with another status.",
+            vec![
+                check_backend(
+                    "Call the backend directly with the same Host and path and read who answered (Server header, error page footer)",
+                    Some(&format!(
+                        "curl -sv -H 'Host: {}' http://{first}/<path>",
+                        f.host
+                    )),
+                ),
+                check_backend(
+                    "Diagnose the backend's own layer: its proxy's error log, or the application's logs at the times of the 502s",
+                    Some(
+                        "cloud502 nginx --error-log /var/log/nginx/error.log   # on the backend, if it runs nginx",
+                    ),
+                ),
+            ],
+        );
+        finding.next_command = Some(format!("cloud502 probe http://{first}/"));
+        finding
+    }
 }
 
 #[cfg(test)]
