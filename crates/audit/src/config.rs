@@ -9,7 +9,7 @@
 use cloud502_collect::options::key_duration;
 use cloud502_collect::{Common, Provider, ProviderArgs, ProviderError};
 use cloud502_diagnose::limits;
-use cloud502_model::{FailOn, ProviderKind};
+use cloud502_model::{FailOn, Layer, ProviderKind};
 use serde::Deserialize;
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -44,6 +44,8 @@ pub struct Registered {
     pub name: &'static str,
     /// The kind of provider it builds.
     pub kind: ProviderKind,
+    /// The layer it inspects in a trace.
+    pub layer: Layer,
     /// Whether `[budget]` takes its name (it calls a rate-limited API).
     pub budgeted: bool,
     check: Check,
@@ -59,6 +61,7 @@ impl Registered {
         Registered {
             name: A::NAME,
             kind: A::KIND,
+            layer: A::LAYER,
             budgeted: A::BUDGETED,
             check: check::<A>,
             flags: flags::<A>,

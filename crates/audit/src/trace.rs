@@ -67,15 +67,13 @@ pub fn chain_for<'a>(file: &'a AuditFile, url: &str) -> Result<(&'a Chain, Strin
         })
 }
 
-/// The layer a provider inspects.
+/// The layer a provider inspects, as its declaration says ([`Layer::Unknown`] for the probe and
+/// for providers an audit file cannot name).
 pub fn layer_of(kind: ProviderKind) -> Layer {
-    match kind {
-        ProviderKind::AwsAlb => Layer::AwsAlb,
-        ProviderKind::AzureAppgw => Layer::AzureAppgw,
-        ProviderKind::Cloudflare => Layer::Cloudflare,
-        ProviderKind::Nginx => Layer::Nginx,
-        ProviderKind::Probe | ProviderKind::Logs | ProviderKind::Custom(_) => Layer::Unknown,
-    }
+    crate::config::PROVIDERS
+        .iter()
+        .find(|r| r.kind == kind)
+        .map_or(Layer::Unknown, |r| r.layer)
 }
 
 /// A hop's role and the finding that decided it.

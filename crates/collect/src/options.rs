@@ -5,7 +5,7 @@
 //! ([`Common`]). Also the value parsers and the log window those declarations use.
 
 use crate::{Provider, ProviderError, limits};
-use cloud502_model::ProviderKind;
+use cloud502_model::{Layer, ProviderKind};
 use std::path::PathBuf;
 use std::time::Duration;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
@@ -23,6 +23,9 @@ pub trait ProviderArgs:
     const NAME: &'static str;
     /// The kind of provider it builds.
     const KIND: ProviderKind;
+    /// The layer it inspects, in a `cloud502 trace` chain ([`Layer::Unknown`]: none of its own,
+    /// as the probe).
+    const LAYER: Layer = Layer::Unknown;
     /// Whether it calls a rate-limited API, so that the audit file's `[budget]` takes a `NAME`
     /// key capping its requests.
     const BUDGETED: bool = false;

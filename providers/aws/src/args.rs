@@ -4,7 +4,7 @@
 use crate::{AwsOptions, AwsProvider, Selector};
 use cloud502_collect::options::{Common, parse_since, parse_timeout, problem};
 use cloud502_collect::{Provider, ProviderArgs, ProviderError};
-use cloud502_model::ProviderKind;
+use cloud502_model::{Layer, ProviderKind};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -79,6 +79,7 @@ fn security_groups() -> bool {
 impl ProviderArgs for AwsArgs {
     const NAME: &'static str = "aws";
     const KIND: ProviderKind = ProviderKind::AwsAlb;
+    const LAYER: Layer = Layer::AwsAlb;
     const BUDGETED: bool = true;
     type Options = AwsOptions;
 

@@ -4,7 +4,7 @@
 use crate::{AuthMode, AzureOptions, AzureProvider};
 use cloud502_collect::options::{Common, parse_since, parse_timeout, problem};
 use cloud502_collect::{Provider, ProviderArgs, ProviderError};
-use cloud502_model::ProviderKind;
+use cloud502_model::{Layer, ProviderKind};
 use serde::{Deserialize, Deserializer};
 use std::time::Duration;
 
@@ -108,6 +108,7 @@ fn auth<'de, D: Deserializer<'de>>(d: D) -> Result<AuthMode, D::Error> {
 impl ProviderArgs for AzureArgs {
     const NAME: &'static str = "azure";
     const KIND: ProviderKind = ProviderKind::AzureAppgw;
+    const LAYER: Layer = Layer::AzureAppgw;
     const BUDGETED: bool = true;
     type Options = AzureOptions;
 

@@ -5,7 +5,7 @@ use crate::{CloudflareOptions, CloudflareProvider};
 use cloud502_collect::limits::MAX_TIMEOUT;
 use cloud502_collect::options::{Common, key_duration, parse_since, parse_timeout, problem};
 use cloud502_collect::{Provider, ProviderArgs, ProviderError};
-use cloud502_model::ProviderKind;
+use cloud502_model::{Layer, ProviderKind};
 use serde::{Deserialize, Deserializer};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -114,6 +114,7 @@ fn origin_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D
 impl ProviderArgs for CloudflareArgs {
     const NAME: &'static str = "cloudflare";
     const KIND: ProviderKind = ProviderKind::Cloudflare;
+    const LAYER: Layer = Layer::Cloudflare;
     const BUDGETED: bool = true;
     type Options = CloudflareOptions;
 

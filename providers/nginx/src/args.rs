@@ -4,7 +4,7 @@
 use crate::{NginxOptions, NginxProvider};
 use cloud502_collect::options::{Common, WindowArgs, parse_timeout, problem};
 use cloud502_collect::{Provider, ProviderArgs, ProviderError};
-use cloud502_model::ProviderKind;
+use cloud502_model::{Layer, ProviderKind};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -75,6 +75,7 @@ pub struct NginxArgs {
 impl ProviderArgs for NginxArgs {
     const NAME: &'static str = "nginx";
     const KIND: ProviderKind = ProviderKind::Nginx;
+    const LAYER: Layer = Layer::Nginx;
     type Options = NginxOptions;
 
     /// The window starts when this is called: the audit calls it again as each subject starts.
