@@ -1,6 +1,9 @@
 //! Why the gateway cannot talk to a backend, read from each server's `healthProbeLog` (KB 2.2):
 //! no TCP connection (KB 2.5 #3), an FQDN that does not resolve (#4), a TLS certificate the
 //! gateway rejects (#7). Probe settings that do not fit the backend are `appgw_probe`'s.
+//!
+//! The check gathers facts per unit (`Unreachable`, `DnsFailed`, `CertRejected`); each words its own
+//! finding below them.
 
 use crate::remediation::{check_backend, review_config, update_tls};
 use crate::rules::Rule;
@@ -9,7 +12,8 @@ use crate::rules::appgw::shared::{
     finding, gateway, health_read, is_ip, unit_items, unit_routes, units, value,
 };
 use cloud502_model::{
-    CheckStatus, Confidence, Evidence, Finding, FindingCode, HealthState, Layer, Severity, Target,
+    CheckStatus, Confidence, Evidence, Finding, FindingCode, HealthState, Layer, Remediation,
+    Severity, Target,
 };
 
 pub(crate) const RULE: Rule = Rule {
@@ -27,18 +31,9 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         return;
     }
     for unit in units(ev) {
-        unreachable(ev, &unit, out);
-        dns(ev, &unit, out);
-        certificate(ev, &unit, out);
-    }
-}
-
-/// Critical when the unit has no healthy server left, else a warning: the others carry the load.
-fn severity(unit: &Unit<'_>) -> Severity {
-    if unit.none_healthy() {
-        Severity::Critical
-    } else {
-        Severity::Warning
+        out.extend(unreachable(ev, &unit).map(Finding::from));
+        out.extend(dns(ev, &unit).map(Finding::from));
+        out.extend(certificate(ev, &unit).map(Finding::from));
     }
 }
 
@@ -49,57 +44,20 @@ fn port(unit: &Unit<'_>) -> String {
         .map_or_else(|| "<port>".to_owned(), |p| p.to_string())
 }
 
-fn unreachable(ev: &Evidence, unit: &Unit<'_>, out: &mut Vec<Finding>) {
+fn unreachable<'a>(ev: &Evidence, unit: &Unit<'a>) -> Option<Unreachable<'a>> {
     let bad = unit.failing(|r| r == "connect-failure");
     if bad.is_empty() {
-        return;
+        return None;
     }
-    let port = port(unit);
-    out.push(finding(
-        FindingCode::AppgwBackendUnreachable,
-        severity(unit),
-        Confidence::High,
-        Layer::AzureAppgw,
-        format!(
-            "the gateway cannot connect to {} backend(s) of {} on port {port}",
-            bad.len(),
-            unit.label()
-        ),
-        format!(
-            "{}. The gateway's TCP connection to the backend failed: nothing listens on port \
-             {port} (the service is down, or listens on another port or only on localhost), or an \
-             NSG on the backend's subnet or NIC, a UDR that sends the traffic through a firewall \
-             or NVA, or a host firewall drops it.",
-            by_reason(&bad)
-        ),
-        unit_items(ev, unit, &bad),
-        "From a VM in the gateway's subnet (or its VNet), a TCP connection to the backend on \
-         this port succeeds, and backend health turns Up.",
-        vec![
-            check_backend(
-                &format!(
-                    "On the backend, check that the service runs and listens on port {port} on all interfaces"
-                ),
-                Some(&format!("ss -ltnp | grep ':{port} '   # on the backend")),
-            ),
-            check_backend(
-                "From a VM in the gateway's VNet, try the connection the gateway makes",
-                Some(&format!(
-                    "nc -vz -w 5 {} {port}",
-                    bad[0].1.address.as_deref().unwrap_or("<backend-ip>")
-                )),
-            ),
-            review_config(
-                &format!(
-                    "Allow the gateway subnet to port {port} in the backend's NSGs (subnet and NIC), and check the gateway and backend subnets' route tables and any firewall in the path"
-                ),
-                Some("az network nic list-effective-nsg -g <backend-rg> -n <backend-nic> -o table"),
-            ),
-        ],
-    ));
+    Some(Unreachable {
+        unit: UnitFacts::of(unit),
+        port: port(unit),
+        evidence: unit_items(ev, unit, &bad),
+        bad,
+    })
 }
 
-fn dns(ev: &Evidence, unit: &Unit<'_>, out: &mut Vec<Finding>) {
+fn dns<'a>(ev: &Evidence, unit: &Unit<'a>) -> Option<DnsFailed<'a>> {
     let named = unit.failing(|r| r == "dns-failure");
     // "could not be retrieved" is also written when the backend's FQDN does not resolve (KB 2.2
     // Unknown): count FQDN servers only while the GatewayManager path is not known to be blocked.
@@ -115,83 +73,30 @@ fn dns(ev: &Evidence, unit: &Unit<'_>, out: &mut Vec<Finding>) {
             .collect()
     };
     if named.is_empty() && unknown.is_empty() {
-        return;
+        return None;
     }
-    let nsg_pass = ev
-        .checks
-        .iter()
-        .any(|c| c.id == CHECK_GATEWAY_MANAGER && c.status == CheckStatus::Pass);
-    let confidence = if !named.is_empty() {
-        Confidence::High
-    } else if nsg_pass {
-        Confidence::Medium
-    } else {
-        Confidence::Low
-    };
-    let mut bad = named.clone();
-    bad.extend(unknown.iter().cloned());
-    let names: Vec<String> = bad.iter().filter_map(|(_, t)| t.address.clone()).collect();
-    let (rg, gw) = gateway(ev);
-    let mut explanation = format!(
-        "{}. The gateway resolves backend FQDNs with the DNS servers of its VNet: a typo in the \
-         FQDN, a name only a private DNS zone knows while that zone is not linked to the \
-         gateway's VNet, or a custom DNS server that cannot resolve it or cannot be reached \
-         leaves the gateway without an address.",
-        by_reason(&bad)
-    );
-    if !unknown.is_empty() {
-        explanation.push_str(&format!(
-            " {} server(s) are Unknown with the \"could not be retrieved\" message, which also \
-             covers an FQDN that does not resolve; {}",
-            unknown.len(),
-            if nsg_pass {
-                "the gateway subnet's NSG admits GatewayManager, which makes DNS the likelier reading."
-            } else {
-                "a blocked GatewayManager path is the other reading (appgw-gateway-manager-blocked)."
-            }
-        ));
-    }
-    out.push(finding(
-        FindingCode::AppgwBackendDnsFailed,
-        severity(unit),
-        confidence,
-        Layer::AzureAppgw,
-        format!(
-            "the gateway cannot resolve the FQDN of {} backend(s) of {}: {}",
-            bad.len(),
-            unit.label(),
-            names.join(", ")
-        ),
-        explanation,
-        unit_items(ev, unit, &bad),
-        "The FQDN resolves from a VM in the gateway's VNet (same DNS servers), and backend health \
-         turns Up after the gateway is updated.",
-        vec![
-            check_backend(
-                "Resolve the name from a VM in the gateway's VNet, which uses the same DNS servers",
-                Some(&format!(
-                    "nslookup {}",
-                    names.first().map_or("<backend-fqdn>", String::as_str)
-                )),
-            ),
-            review_config(
-                "Fix the FQDN in the pool, or the VNet's DNS: link the private DNS zone to the gateway's VNet, or make the custom DNS server resolve (or forward) the name",
-                Some("az network vnet show -g <vnet-rg> -n <vnet> --query dhcpOptions.dnsServers"),
-            ),
-            review_config(
-                "After fixing DNS, update the gateway once: a PUT makes it resolve the backends again (it caches the last result)",
-                Some(&format!(
-                    "az network application-gateway update -g {rg} -n {gw}"
-                )),
-            ),
-        ],
-    ));
+    let named_any = !named.is_empty();
+    let unknown_count = unknown.len();
+    let mut bad = named;
+    bad.extend(unknown);
+    Some(DnsFailed {
+        unit: UnitFacts::of(unit),
+        named: named_any,
+        unknown: unknown_count,
+        nsg_pass: ev
+            .checks
+            .iter()
+            .any(|c| c.id == CHECK_GATEWAY_MANAGER && c.status == CheckStatus::Pass),
+        gateway: gateway(ev),
+        evidence: unit_items(ev, unit, &bad),
+        bad,
+    })
 }
 
-fn certificate(ev: &Evidence, unit: &Unit<'_>, out: &mut Vec<Finding>) {
+fn certificate<'a>(ev: &'a Evidence, unit: &Unit<'a>) -> Option<CertRejected<'a>> {
     let bad = unit.failing(|r| CERT_REASONS.contains(&r));
     if bad.is_empty() {
-        return;
+        return None;
     }
     let mut problems: Vec<&str> = Vec::new();
     for (_, t) in &bad {
@@ -202,37 +107,253 @@ fn certificate(ev: &Evidence, unit: &Unit<'_>, out: &mut Vec<Finding>) {
         }
     }
     let routes = unit_routes(ev, &unit.pool, &unit.settings);
-    let host = routes
-        .first()
-        .and_then(|r| {
-            value(r, "hostName")
-                .or(value(r, "probe.host"))
-                .filter(|h| !h.starts_with('('))
-        })
-        .unwrap_or("<host-name>")
-        .to_owned();
-    let address = bad[0]
-        .1
-        .address
-        .clone()
-        .unwrap_or_else(|| "<backend-ip>".into());
-    let port = port(unit);
-    let openssl = format!(
-        "openssl s_client -connect {address}:{port} -servername {host} -showcerts </dev/null | openssl x509 -noout -subject -issuer -dates -ext subjectAltName"
-    );
-    let mut remediation = vec![check_backend(
-        "Look at what the backend presents for the name the gateway sends (SNI)",
-        Some(&openssl),
-    )];
-    for p in &problems {
-        remediation.push(match *p {
+    Some(CertRejected {
+        unit: UnitFacts::of(unit),
+        problems,
+        host: routes
+            .first()
+            .and_then(|r| {
+                value(r, "hostName")
+                    .or(value(r, "probe.host"))
+                    .filter(|h| !h.starts_with('('))
+            })
+            .unwrap_or("<host-name>"),
+        address: bad[0]
+            .1
+            .address
+            .clone()
+            .unwrap_or_else(|| "<backend-ip>".into()),
+        port: port(unit),
+        settings: unit.settings.clone(),
+        gateway: gateway(ev),
+        evidence: unit_items(ev, unit, &bad),
+        bad,
+    })
+}
+
+// ---- facts ----
+
+/// What every finding here says of its (pool, HTTP settings).
+struct UnitFacts {
+    /// `pool P (HTTP settings S)`.
+    label: String,
+    /// No server of the unit is healthy.
+    none_healthy: bool,
+}
+
+impl UnitFacts {
+    fn of(unit: &Unit<'_>) -> UnitFacts {
+        UnitFacts {
+            label: unit.label(),
+            none_healthy: unit.none_healthy(),
+        }
+    }
+}
+
+/// Servers the gateway cannot open a TCP connection to.
+struct Unreachable<'a> {
+    unit: UnitFacts,
+    /// The unit's backend port, or `<port>`.
+    port: String,
+    bad: Vec<(String, &'a Target)>,
+    evidence: Vec<String>,
+}
+
+/// Servers whose FQDN the gateway cannot resolve.
+struct DnsFailed<'a> {
+    unit: UnitFacts,
+    /// Some server says so in words (`dns-failure`).
+    named: bool,
+    /// Servers Unknown with the "could not be retrieved" message and an FQDN.
+    unknown: usize,
+    /// The gateway subnet's NSG admits GatewayManager.
+    nsg_pass: bool,
+    gateway: (String, String),
+    bad: Vec<(String, &'a Target)>,
+    evidence: Vec<String>,
+}
+
+/// Servers whose TLS certificate the gateway rejects.
+struct CertRejected<'a> {
+    unit: UnitFacts,
+    /// The certificate reasons seen, each once.
+    problems: Vec<&'a str>,
+    /// The host name the gateway sends, the first failing server's address and the port.
+    host: &'a str,
+    address: String,
+    port: String,
+    /// The unit's HTTP settings.
+    settings: String,
+    gateway: (String, String),
+    bad: Vec<(String, &'a Target)>,
+    evidence: Vec<String>,
+}
+
+// ---- text ----
+
+impl UnitFacts {
+    /// Critical when the unit has no healthy server left, else a warning: the others carry the
+    /// load.
+    fn severity(&self) -> Severity {
+        if self.none_healthy {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        }
+    }
+}
+
+impl From<Unreachable<'_>> for Finding {
+    fn from(f: Unreachable<'_>) -> Finding {
+        let port = &f.port;
+        finding(
+            FindingCode::AppgwBackendUnreachable,
+            f.unit.severity(),
+            Confidence::High,
+            Layer::AzureAppgw,
+            format!(
+                "the gateway cannot connect to {} backend(s) of {} on port {port}",
+                f.bad.len(),
+                f.unit.label
+            ),
+            format!(
+                "{}. The gateway's TCP connection to the backend failed: nothing listens on port \
+                 {port} (the service is down, or listens on another port or only on localhost), \
+                 or an NSG on the backend's subnet or NIC, a UDR that sends the traffic through a \
+                 firewall or NVA, or a host firewall drops it.",
+                by_reason(&f.bad)
+            ),
+            f.evidence.clone(),
+            "From a VM in the gateway's subnet (or its VNet), a TCP connection to the backend on \
+             this port succeeds, and backend health turns Up.",
+            vec![
+                check_backend(
+                    &format!(
+                        "On the backend, check that the service runs and listens on port {port} on all interfaces"
+                    ),
+                    Some(&format!("ss -ltnp | grep ':{port} '   # on the backend")),
+                ),
+                check_backend(
+                    "From a VM in the gateway's VNet, try the connection the gateway makes",
+                    Some(&format!(
+                        "nc -vz -w 5 {} {port}",
+                        f.bad[0].1.address.as_deref().unwrap_or("<backend-ip>")
+                    )),
+                ),
+                review_config(
+                    &format!(
+                        "Allow the gateway subnet to port {port} in the backend's NSGs (subnet and NIC), and check the gateway and backend subnets' route tables and any firewall in the path"
+                    ),
+                    Some(
+                        "az network nic list-effective-nsg -g <backend-rg> -n <backend-nic> -o table",
+                    ),
+                ),
+            ],
+        )
+    }
+}
+
+impl DnsFailed<'_> {
+    fn confidence(&self) -> Confidence {
+        if self.named {
+            Confidence::High
+        } else if self.nsg_pass {
+            Confidence::Medium
+        } else {
+            Confidence::Low
+        }
+    }
+
+    /// The names that do not resolve.
+    fn names(&self) -> Vec<String> {
+        self.bad
+            .iter()
+            .filter_map(|(_, t)| t.address.clone())
+            .collect()
+    }
+
+    fn explanation(&self) -> String {
+        let mut explanation = format!(
+            "{}. The gateway resolves backend FQDNs with the DNS servers of its VNet: a typo in \
+             the FQDN, a name only a private DNS zone knows while that zone is not linked to the \
+             gateway's VNet, or a custom DNS server that cannot resolve it or cannot be reached \
+             leaves the gateway without an address.",
+            by_reason(&self.bad)
+        );
+        if self.unknown > 0 {
+            explanation.push_str(&format!(
+                " {} server(s) are Unknown with the \"could not be retrieved\" message, which \
+                 also covers an FQDN that does not resolve; {}",
+                self.unknown,
+                if self.nsg_pass {
+                    "the gateway subnet's NSG admits GatewayManager, which makes DNS the likelier reading."
+                } else {
+                    "a blocked GatewayManager path is the other reading (appgw-gateway-manager-blocked)."
+                }
+            ));
+        }
+        explanation
+    }
+}
+
+impl From<DnsFailed<'_>> for Finding {
+    fn from(f: DnsFailed<'_>) -> Finding {
+        let names = f.names();
+        let (rg, gw) = &f.gateway;
+        finding(
+            FindingCode::AppgwBackendDnsFailed,
+            f.unit.severity(),
+            f.confidence(),
+            Layer::AzureAppgw,
+            format!(
+                "the gateway cannot resolve the FQDN of {} backend(s) of {}: {}",
+                f.bad.len(),
+                f.unit.label,
+                names.join(", ")
+            ),
+            f.explanation(),
+            f.evidence.clone(),
+            "The FQDN resolves from a VM in the gateway's VNet (same DNS servers), and backend \
+             health turns Up after the gateway is updated.",
+            vec![
+                check_backend(
+                    "Resolve the name from a VM in the gateway's VNet, which uses the same DNS servers",
+                    Some(&format!(
+                        "nslookup {}",
+                        names.first().map_or("<backend-fqdn>", String::as_str)
+                    )),
+                ),
+                review_config(
+                    "Fix the FQDN in the pool, or the VNet's DNS: link the private DNS zone to the gateway's VNet, or make the custom DNS server resolve (or forward) the name",
+                    Some(
+                        "az network vnet show -g <vnet-rg> -n <vnet> --query dhcpOptions.dnsServers",
+                    ),
+                ),
+                review_config(
+                    "After fixing DNS, update the gateway once: a PUT makes it resolve the backends again (it caches the last result)",
+                    Some(&format!(
+                        "az network application-gateway update -g {rg} -n {gw}"
+                    )),
+                ),
+            ],
+        )
+    }
+}
+
+impl CertRejected<'_> {
+    /// The step that fixes one certificate problem.
+    fn fix(&self, problem: &str) -> Remediation {
+        let (rg, gw) = &self.gateway;
+        match problem {
             "cert-name-mismatch" => review_config(
                 "Make the names agree: set the HTTP settings' hostName (and the probe's host, or pickHostNameFromBackendHttpSettings) to a name the certificate covers, or reissue the certificate for the name the gateway sends",
                 Some(&format!(
-                    "az network application-gateway http-settings update -g {} --gateway-name {} -n {} --host-name <name-on-the-certificate>",
-                    gateway(ev).0,
-                    gateway(ev).1,
-                    if unit.settings.is_empty() { "<http-settings>" } else { &unit.settings }
+                    "az network application-gateway http-settings update -g {rg} --gateway-name {gw} -n {} --host-name <name-on-the-certificate>",
+                    if self.settings.is_empty() {
+                        "<http-settings>"
+                    } else {
+                        &self.settings
+                    }
                 )),
             ),
             "cert-expired" => update_tls(
@@ -246,46 +367,63 @@ fn certificate(ev: &Evidence, unit: &Unit<'_>, out: &mut Vec<Finding>) {
             "cert-untrusted" => review_config(
                 "For a private CA or self-signed certificate, upload its root (.cer) as a trusted root certificate of the HTTP settings; for a public CA, serve the intermediates",
                 Some(&format!(
-                    "az network application-gateway root-cert create -g {} --gateway-name {} -n backend-root --cert-file root.cer",
-                    gateway(ev).0,
-                    gateway(ev).1
+                    "az network application-gateway root-cert create -g {rg} --gateway-name {gw} -n backend-root --cert-file root.cer"
                 )),
             ),
             _ => update_tls(
                 "Check the certificate with OpenSSL: the error code in the message names the problem",
                 None,
             ),
-        });
+        }
     }
-    out.push(finding(
-        FindingCode::AppgwBackendCertificate,
-        severity(unit),
-        Confidence::High,
-        Layer::AzureAppgw,
-        format!(
-            "the gateway rejects the TLS certificate of {} backend(s) of {}: {}",
-            bad.len(),
-            unit.label(),
-            problems
-                .iter()
-                .map(|p| crate::rules::appgw::shared::reason_label(Some(p)))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-        format!(
-            "{}. With HTTPS to the backend, the gateway checks the certificate the backend \
-             presents: its name against the HTTP settings' or probe's host name (v2), its dates, \
-             its chain, and its root against a well-known CA or the trusted root certificates \
-             uploaded to the HTTP settings. Requests fail the same way: \
-             \"Upstream SSL certificate does not match\". Servers: {}.",
-            by_reason(&bad),
-            endpoints(&bad)
-        ),
-        unit_items(ev, unit, &bad),
-        "`openssl s_client` against the backend shows a current certificate, with the full chain \
-         and a name matching the host name the gateway sends, from a CA the gateway trusts.",
-        remediation,
-    ));
+
+    fn remediation(&self) -> Vec<Remediation> {
+        let openssl = format!(
+            "openssl s_client -connect {}:{} -servername {} -showcerts </dev/null | openssl x509 -noout -subject -issuer -dates -ext subjectAltName",
+            self.address, self.port, self.host
+        );
+        let mut steps = vec![check_backend(
+            "Look at what the backend presents for the name the gateway sends (SNI)",
+            Some(&openssl),
+        )];
+        steps.extend(self.problems.iter().map(|p| self.fix(p)));
+        steps
+    }
+}
+
+impl From<CertRejected<'_>> for Finding {
+    fn from(f: CertRejected<'_>) -> Finding {
+        finding(
+            FindingCode::AppgwBackendCertificate,
+            f.unit.severity(),
+            Confidence::High,
+            Layer::AzureAppgw,
+            format!(
+                "the gateway rejects the TLS certificate of {} backend(s) of {}: {}",
+                f.bad.len(),
+                f.unit.label,
+                f.problems
+                    .iter()
+                    .map(|p| crate::rules::appgw::shared::reason_label(Some(p)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            format!(
+                "{}. With HTTPS to the backend, the gateway checks the certificate the backend \
+                 presents: its name against the HTTP settings' or probe's host name (v2), its \
+                 dates, its chain, and its root against a well-known CA or the trusted root \
+                 certificates uploaded to the HTTP settings. Requests fail the same way: \
+                 \"Upstream SSL certificate does not match\". Servers: {}.",
+                by_reason(&f.bad),
+                endpoints(&f.bad)
+            ),
+            f.evidence.clone(),
+            "`openssl s_client` against the backend shows a current certificate, with the full \
+             chain and a name matching the host name the gateway sends, from a CA the gateway \
+             trusts.",
+            f.remediation(),
+        )
+    }
 }
 
 #[cfg(test)]
