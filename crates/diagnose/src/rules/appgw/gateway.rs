@@ -1,11 +1,13 @@
 //! The gateway itself (KB 2.1): `operationalState` other than Running means no instance serves
 //! traffic; `provisioningState` Failed means the last change did not apply, so the running
 //! configuration may not be the one in the portal (a pool left empty, a probe half changed).
+//!
+//! The check gathers a `NotRunning` fact; its text is beside it.
 
 use crate::remediation::{check_backend, restart, review_config};
 use crate::rules::Rule;
 use crate::rules::appgw::shared::{az_args, finding, gateway, is_appgw, setting_items};
-use cloud502_model::{Confidence, Evidence, Finding, FindingCode, Layer, Severity};
+use cloud502_model::{Confidence, Evidence, Finding, FindingCode, Layer, Remediation, Severity};
 
 pub(crate) const RULE: Rule = Rule {
     name: "appgw_gateway",
@@ -30,73 +32,117 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     if stopped.is_none() && failed.is_none() {
         return;
     }
-    let (_, gw) = gateway(ev);
-    let args = az_args(ev);
-    let mut facts = Vec::new();
-    let mut remediation = Vec::new();
-    if let Some(op) = stopped {
-        facts.push(format!("operationalState is {op}"));
-    }
-    if let Some(p) = failed {
-        facts.push(format!("provisioningState is {p}"));
-    }
-    let title = match (stopped, failed) {
-        (Some(op), Some(_)) => {
-            format!("gateway {gw} is {op} and its last update failed: it does not serve traffic")
+    out.push(Finding::from(NotRunning {
+        stopped,
+        failed,
+        gateway: gateway(ev),
+        args: az_args(ev),
+        evidence: setting_items(ev, &["operationalState", "provisioningState"]),
+    }));
+}
+
+// ---- facts ----
+
+/// The gateway is not running, or its last update failed.
+struct NotRunning<'a> {
+    /// operationalState, when not Running.
+    stopped: Option<&'a str>,
+    /// provisioningState, when Failed.
+    failed: Option<&'a str>,
+    /// (resource group, gateway name), and the `az` arguments that name it.
+    gateway: (String, String),
+    args: String,
+    evidence: Vec<String>,
+}
+
+// ---- text ----
+
+impl NotRunning<'_> {
+    fn title(&self) -> String {
+        let gw = &self.gateway.1;
+        match (self.stopped, self.failed) {
+            (Some(op), Some(_)) => format!(
+                "gateway {gw} is {op} and its last update failed: it does not serve traffic"
+            ),
+            (Some(op), None) => format!("gateway {gw} is {op}: it does not serve traffic"),
+            _ => format!(
+                "the last update of gateway {gw} failed (provisioningState Failed): the running configuration may not be the one you see"
+            ),
         }
-        (Some(op), None) => format!("gateway {gw} is {op}: it does not serve traffic"),
-        _ => format!(
-            "the last update of gateway {gw} failed (provisioningState Failed): the running configuration may not be the one you see"
-        ),
-    };
-    let mut explanation = format!("{}. ", facts.join(" and "));
-    if let Some(op) = stopped {
-        explanation.push_str(&format!(
-            "A gateway that is {op} has no running instance: its listeners do not answer, so \
-             clients time out or are refused rather than getting this gateway's 502. A 502 seen \
-             meanwhile is made by a layer in front of it (Front Door, Cloudflare, a proxy) that \
-             cannot reach it. "
-        ));
-        remediation.push(restart(
-            "Start the gateway (a start takes several minutes; it keeps its configuration and public IP)",
-            Some(&format!("az network application-gateway start {args}")),
-        ));
     }
-    if failed.is_some() {
-        explanation.push_str(
-            "A failed provisioning leaves the last change (a pool, a probe, a certificate, a \
-             listener) partly applied: backends added to a pool may not be there, and the \
-             gateway can be stuck until the change is re-applied. The Activity log names the \
-             failed operation and its error.",
-        );
-        remediation.push(check_backend(
-            "Read the failed operation and its error in the Activity log",
-            Some(&format!(
-                "az monitor activity-log list --resource-group {} --status Failed --offset 1d --query \"[?contains(resourceId, '{gw}')].{{op:operationName.localizedValue,status:status.value,msg:properties.statusMessage}}\" -o table",
-                gateway(ev).0
-            )),
-        ));
-        remediation.push(review_config(
-            "Fix what the error names (a Key Vault certificate the gateway's identity cannot read, a subnet too small, a conflicting NSG), then re-apply the configuration with an update",
-            Some(&format!("az network application-gateway update {args}")),
-        ));
+
+    fn explanation(&self) -> String {
+        let mut facts = Vec::new();
+        if let Some(op) = self.stopped {
+            facts.push(format!("operationalState is {op}"));
+        }
+        if let Some(p) = self.failed {
+            facts.push(format!("provisioningState is {p}"));
+        }
+        let mut explanation = format!("{}. ", facts.join(" and "));
+        if let Some(op) = self.stopped {
+            explanation.push_str(&format!(
+                "A gateway that is {op} has no running instance: its listeners do not answer, so \
+                 clients time out or are refused rather than getting this gateway's 502. A 502 \
+                 seen meanwhile is made by a layer in front of it (Front Door, Cloudflare, a \
+                 proxy) that cannot reach it. "
+            ));
+        }
+        if self.failed.is_some() {
+            explanation.push_str(
+                "A failed provisioning leaves the last change (a pool, a probe, a certificate, a \
+                 listener) partly applied: backends added to a pool may not be there, and the \
+                 gateway can be stuck until the change is re-applied. The Activity log names the \
+                 failed operation and its error.",
+            );
+        }
+        explanation.trim_end().to_owned()
     }
-    out.push(finding(
-        FindingCode::AppgwNotRunning,
-        Severity::Critical,
-        if stopped.is_some() {
-            Confidence::High
-        } else {
-            Confidence::Medium
-        },
-        Layer::AzureAppgw,
-        title,
-        explanation.trim_end().to_owned(),
-        setting_items(ev, &["operationalState", "provisioningState"]),
-        "`az network application-gateway show` reports operationalState Running and \
-         provisioningState Succeeded (the state changed since it was read).",
-        remediation,
-    ));
+
+    fn remediation(&self) -> Vec<Remediation> {
+        let ((rg, gw), args) = (&self.gateway, &self.args);
+        let mut steps = Vec::new();
+        if self.stopped.is_some() {
+            steps.push(restart(
+                "Start the gateway (a start takes several minutes; it keeps its configuration and public IP)",
+                Some(&format!("az network application-gateway start {args}")),
+            ));
+        }
+        if self.failed.is_some() {
+            steps.push(check_backend(
+                "Read the failed operation and its error in the Activity log",
+                Some(&format!(
+                    "az monitor activity-log list --resource-group {rg} --status Failed --offset 1d --query \"[?contains(resourceId, '{gw}')].{{op:operationName.localizedValue,status:status.value,msg:properties.statusMessage}}\" -o table"
+                )),
+            ));
+            steps.push(review_config(
+                "Fix what the error names (a Key Vault certificate the gateway's identity cannot read, a subnet too small, a conflicting NSG), then re-apply the configuration with an update",
+                Some(&format!("az network application-gateway update {args}")),
+            ));
+        }
+        steps
+    }
+}
+
+impl From<NotRunning<'_>> for Finding {
+    fn from(f: NotRunning<'_>) -> Finding {
+        finding(
+            FindingCode::AppgwNotRunning,
+            Severity::Critical,
+            if f.stopped.is_some() {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+            Layer::AzureAppgw,
+            f.title(),
+            f.explanation(),
+            f.evidence.clone(),
+            "`az network application-gateway show` reports operationalState Running and \
+             provisioningState Succeeded (the state changed since it was read).",
+            f.remediation(),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! reaches the gateway instances through the GatewayManager service tag on 65200-65535 (v2;
 //! 65503-65534 on v1), and v2 needs 0.0.0.0/0 to the Internet. When either is blocked, backend
 //! health comes back Unknown with "could not be retrieved", and the gateway cannot be managed.
+//!
+//! The check gathers a `ManagementBlocked` fact; its text is beside it.
 
 use crate::remediation::{check_backend, review_config};
 use crate::rules::Rule;
@@ -10,7 +12,8 @@ use crate::rules::appgw::shared::{
     health_command, health_read, is_appgw, is_ip, is_v2, unit_items, units,
 };
 use cloud502_model::{
-    CheckStatus, Confidence, Evidence, Finding, FindingCode, HealthState, Layer, Severity, Target,
+    CheckStatus, Confidence, Evidence, Finding, FindingCode, HealthState, HostCheck, Layer,
+    Remediation, Severity, Target,
 };
 
 pub(crate) const RULE: Rule = Rule {
@@ -59,136 +62,204 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
             evidence.push(c.id.clone());
         }
     }
-    let (severity, confidence) = match (failed.is_empty(), unknown.is_empty()) {
-        (false, false) => (Severity::Critical, Confidence::High),
-        (false, true) if !read => (Severity::Critical, Confidence::Medium),
-        (false, true) => (Severity::Warning, Confidence::Medium),
-        (true, _) => (
-            if pool_down {
-                Severity::Critical
-            } else {
-                Severity::Warning
-            },
-            if nsg_pass.is_some() {
-                Confidence::Low
-            } else {
-                Confidence::Medium
-            },
-        ),
-    };
-    let ports = match is_v2(ev) {
-        Some(false) => "65503-65534 (v1)",
-        _ => "65200-65535",
-    };
-    let fqdns: Vec<&str> = unknown
-        .iter()
-        .filter_map(|(_, t)| t.address.as_deref())
-        .filter(|a| !is_ip(a))
-        .collect();
-    let title = if failed.is_empty() {
-        format!(
-            "backend health is Unknown for {} server(s): the gateway subnet may block GatewayManager on {ports}{}",
-            unknown.len(),
-            if fqdns.is_empty() {
-                ""
-            } else {
-                ", or the backend FQDN does not resolve"
-            }
-        )
-    } else {
-        format!(
-            "the gateway subnet blocks Azure's management traffic ({}){}",
-            failed
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join("; "),
-            if unknown.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    ": backend health is Unknown for {} server(s)",
-                    unknown.len()
-                )
-            }
-        )
-    };
-    let mut explanation = String::new();
-    if !failed.is_empty() {
-        explanation.push_str(&format!(
-            "{}. ",
-            failed
-                .iter()
-                .map(|c| format!("{}: {}", c.name, c.detail))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ));
-    }
-    explanation.push_str(&format!(
-        "Azure reaches the gateway's instances through the GatewayManager service tag on ports \
-         {ports}, and a v2 gateway needs its 0.0.0.0/0 route to go to the Internet; when the \
-         gateway subnet's NSG blocks the first or a UDR sends the second to a firewall or NVA, \
-         backend health cannot be retrieved (Unknown) and configuration changes fail."
-    ));
-    if !unknown.is_empty() {
-        explanation.push_str(&format!(" {}.", by_reason(&unknown)));
-    } else if !read {
-        explanation.push_str(" Backend health was not read, so its state is not known.");
-    } else {
-        explanation.push_str(
-            " Backend health was read without Unknown servers, though: the rule may have been \
-             added since, or traffic is allowed by a rule the check does not model.",
-        );
-    }
-    if failed.is_empty() {
-        explanation.push_str(match (nsg_pass.is_some(), nsg_read) {
-            (true, _) => {
-                " The NSG check passed, so the block is more likely elsewhere: a firewall, a \
-                 route table not read, or, for FQDN backends, DNS."
-            }
-            (false, false) => " The gateway subnet's NSG and route table were not checked.",
-            (false, true) => "",
-        });
-        if !fqdns.is_empty() {
-            explanation.push_str(&format!(
-                " The same message is written when a backend FQDN ({}) cannot be resolved \
-                 (appgw-backend-dns-failed).",
-                fqdns.join(", ")
-            ));
+    out.push(Finding::from(ManagementBlocked {
+        failed,
+        unknown,
+        health_read: read,
+        pool_down,
+        nsg_pass: nsg_pass.is_some(),
+        nsg_read,
+        v1: is_v2(ev) == Some(false),
+        health_command: health_command(ev),
+        evidence,
+    }));
+}
+
+// ---- facts ----
+
+/// The gateway subnet blocks Azure's management path, or health says Unknown as if it did.
+struct ManagementBlocked<'a> {
+    /// The NSG and route checks that failed.
+    failed: Vec<&'a HostCheck>,
+    /// Servers whose health could not be retrieved.
+    unknown: Vec<(String, &'a Target)>,
+    health_read: bool,
+    /// A unit with Unknown servers has no healthy one.
+    pool_down: bool,
+    /// The GatewayManager NSG check passed; it was read at all.
+    nsg_pass: bool,
+    nsg_read: bool,
+    /// The gateway is v1 (its management ports differ).
+    v1: bool,
+    health_command: String,
+    evidence: Vec<String>,
+}
+
+// ---- text ----
+
+impl ManagementBlocked<'_> {
+    fn severity_confidence(&self) -> (Severity, Confidence) {
+        match (self.failed.is_empty(), self.unknown.is_empty()) {
+            (false, false) => (Severity::Critical, Confidence::High),
+            (false, true) if !self.health_read => (Severity::Critical, Confidence::Medium),
+            (false, true) => (Severity::Warning, Confidence::Medium),
+            (true, _) => (
+                if self.pool_down {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                },
+                if self.nsg_pass {
+                    Confidence::Low
+                } else {
+                    Confidence::Medium
+                },
+            ),
         }
     }
-    let mut remediation = vec![review_config(
-        &format!(
-            "Allow inbound TCP {ports} from the GatewayManager service tag (and AzureLoadBalancer) on the gateway subnet's NSG, above any deny rule"
-        ),
-        Some(&format!(
-            "az network nsg rule create -g <nsg-rg> --nsg-name <gateway-subnet-nsg> -n AllowGatewayManager --priority 100 --direction Inbound --access Allow --protocol Tcp --source-address-prefixes GatewayManager --destination-address-prefixes '*' --destination-port-ranges {}",
-            ports.split(' ').next().unwrap_or(ports)
-        )),
-    )];
-    if failed.iter().any(|c| c.id == CHECK_DEFAULT_ROUTE) || failed.is_empty() {
-        remediation.push(review_config(
-            "Remove the 0.0.0.0/0 route of the gateway subnet's route table, or give it next hop Internet (v2 does not support forced tunnelling of its own traffic)",
-            Some("az network route-table route list -g <rt-rg> --route-table-name <gateway-subnet-route-table> -o table"),
-        ));
+
+    /// The GatewayManager port range.
+    fn ports(&self) -> &'static str {
+        if self.v1 {
+            "65503-65534 (v1)"
+        } else {
+            "65200-65535"
+        }
     }
-    remediation.push(check_backend(
-        "Read backend health again: the servers leave Unknown once the path is open",
-        Some(&health_command(ev)),
-    ));
-    out.push(finding(
-        FindingCode::AppgwGatewayManagerBlocked,
-        severity,
-        confidence,
-        Layer::AzureAppgw,
-        title,
-        explanation,
-        evidence,
-        "The gateway subnet's effective NSG admits GatewayManager on the port range and its \
-         effective routes send 0.0.0.0/0 to the Internet, while health stays Unknown (then DNS \
-         or a firewall is the cause).",
-        remediation,
-    ));
+
+    /// The Unknown servers named by FQDN.
+    fn fqdns(&self) -> Vec<&str> {
+        self.unknown
+            .iter()
+            .filter_map(|(_, t)| t.address.as_deref())
+            .filter(|a| !is_ip(a))
+            .collect()
+    }
+
+    fn title(&self) -> String {
+        if self.failed.is_empty() {
+            format!(
+                "backend health is Unknown for {} server(s): the gateway subnet may block GatewayManager on {}{}",
+                self.unknown.len(),
+                self.ports(),
+                if self.fqdns().is_empty() {
+                    ""
+                } else {
+                    ", or the backend FQDN does not resolve"
+                }
+            )
+        } else {
+            format!(
+                "the gateway subnet blocks Azure's management traffic ({}){}",
+                self.failed
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                if self.unknown.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ": backend health is Unknown for {} server(s)",
+                        self.unknown.len()
+                    )
+                }
+            )
+        }
+    }
+
+    fn explanation(&self) -> String {
+        let mut explanation = String::new();
+        if !self.failed.is_empty() {
+            explanation.push_str(&format!(
+                "{}. ",
+                self.failed
+                    .iter()
+                    .map(|c| format!("{}: {}", c.name, c.detail))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
+        explanation.push_str(&format!(
+            "Azure reaches the gateway's instances through the GatewayManager service tag on \
+             ports {}, and a v2 gateway needs its 0.0.0.0/0 route to go to the Internet; when \
+             the gateway subnet's NSG blocks the first or a UDR sends the second to a firewall or \
+             NVA, backend health cannot be retrieved (Unknown) and configuration changes fail.",
+            self.ports()
+        ));
+        if !self.unknown.is_empty() {
+            explanation.push_str(&format!(" {}.", by_reason(&self.unknown)));
+        } else if !self.health_read {
+            explanation.push_str(" Backend health was not read, so its state is not known.");
+        } else {
+            explanation.push_str(
+                " Backend health was read without Unknown servers, though: the rule may have \
+                 been added since, or traffic is allowed by a rule the check does not model.",
+            );
+        }
+        if self.failed.is_empty() {
+            explanation.push_str(match (self.nsg_pass, self.nsg_read) {
+                (true, _) => {
+                    " The NSG check passed, so the block is more likely elsewhere: a firewall, a \
+                     route table not read, or, for FQDN backends, DNS."
+                }
+                (false, false) => " The gateway subnet's NSG and route table were not checked.",
+                (false, true) => "",
+            });
+            let fqdns = self.fqdns();
+            if !fqdns.is_empty() {
+                explanation.push_str(&format!(
+                    " The same message is written when a backend FQDN ({}) cannot be resolved \
+                     (appgw-backend-dns-failed).",
+                    fqdns.join(", ")
+                ));
+            }
+        }
+        explanation
+    }
+
+    fn remediation(&self) -> Vec<Remediation> {
+        let ports = self.ports();
+        let mut steps = vec![review_config(
+            &format!(
+                "Allow inbound TCP {ports} from the GatewayManager service tag (and AzureLoadBalancer) on the gateway subnet's NSG, above any deny rule"
+            ),
+            Some(&format!(
+                "az network nsg rule create -g <nsg-rg> --nsg-name <gateway-subnet-nsg> -n AllowGatewayManager --priority 100 --direction Inbound --access Allow --protocol Tcp --source-address-prefixes GatewayManager --destination-address-prefixes '*' --destination-port-ranges {}",
+                ports.split(' ').next().unwrap_or(ports)
+            )),
+        )];
+        if self.failed.iter().any(|c| c.id == CHECK_DEFAULT_ROUTE) || self.failed.is_empty() {
+            steps.push(review_config(
+                "Remove the 0.0.0.0/0 route of the gateway subnet's route table, or give it next hop Internet (v2 does not support forced tunnelling of its own traffic)",
+                Some("az network route-table route list -g <rt-rg> --route-table-name <gateway-subnet-route-table> -o table"),
+            ));
+        }
+        steps.push(check_backend(
+            "Read backend health again: the servers leave Unknown once the path is open",
+            Some(&self.health_command),
+        ));
+        steps
+    }
+}
+
+impl From<ManagementBlocked<'_>> for Finding {
+    fn from(f: ManagementBlocked<'_>) -> Finding {
+        let (severity, confidence) = f.severity_confidence();
+        finding(
+            FindingCode::AppgwGatewayManagerBlocked,
+            severity,
+            confidence,
+            Layer::AzureAppgw,
+            f.title(),
+            f.explanation(),
+            f.evidence.clone(),
+            "The gateway subnet's effective NSG admits GatewayManager on the port range and its \
+             effective routes send 0.0.0.0/0 to the Internet, while health stays Unknown (then \
+             DNS or a firewall is the cause).",
+            f.remediation(),
+        )
+    }
 }
 
 #[cfg(test)]
