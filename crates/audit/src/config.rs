@@ -990,6 +990,15 @@ layers = ["a", "nope"]
 #[cfg(test)]
 mod key_tests {
     #[test]
+    fn every_provider_has_its_keys_documented() {
+        let docs = include_str!("../../../docs/audit.md");
+        for provider in super::PROVIDERS {
+            let row = format!("| `{}` |", provider.name);
+            assert!(docs.contains(&row), "docs/audit.md has no {row} row");
+        }
+    }
+
+    #[test]
     fn flags_become_keys() {
         assert_eq!(
             super::as_keys("--endpoint-url x and --gw y, --tg; a -- b --no-origin-check"),

@@ -242,4 +242,16 @@ mod tests {
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
     }
+
+    #[test]
+    fn every_provider_an_audit_file_names_is_a_subcommand() {
+        let cli = Cli::command();
+        for provider in cloud502::audit::config::PROVIDERS {
+            assert!(
+                cli.find_subcommand(provider.name).is_some(),
+                "`{}` is in the audit's PROVIDERS but not in providers.rs",
+                provider.name
+            );
+        }
+    }
 }
