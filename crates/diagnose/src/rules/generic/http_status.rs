@@ -13,6 +13,9 @@
 //! (maintenance); an ALB answers 503 when its target group has no registered targets (KB 1.9);
 //! 500 made by a proxy is its own internal error (nginx: a rewrite or internal-redirect cycle);
 //! 500 from the application is its own unhandled error.
+//!
+//! The check gathers an `Answer` (worded as a `ServerError` or a `ClientError`); the statuses'
+//! meanings are a match (`meaning`), the rest is methods of the fact.
 
 use super::layer_502::{inspect_command, observed};
 use crate::remediation::{check_backend, review_config, scale_backend};
@@ -42,13 +45,19 @@ fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
             signals: Vec::new(),
         });
         let status = http.status;
-        let ids = cite(evidence, probe, &["status", "header", "body"]);
-        let reason = http.reason.as_deref().unwrap_or("");
+        let answer = || Answer {
+            probe,
+            status,
+            reason: http.reason.as_deref().unwrap_or(""),
+            author: author(&fp),
+            fp: fp.clone(),
+            evidence: cite(evidence, probe, &["status", "header", "body"]),
+        };
         match status {
             502 | 504 => {}
             s if CLOUDFLARE_OWN.contains(&s) && fp.answered_by == Layer::Cloudflare => {}
-            500..=599 => out.push(server_error(probe, &fp, status, reason, ids)),
-            400..=499 => out.push(client_error(probe, &fp, status, reason, ids)),
+            500..=599 => out.push(Finding::from(ServerError(answer()))),
+            400..=499 => out.push(Finding::from(ClientError(answer()))),
             _ => {}
         }
     }
@@ -70,6 +79,29 @@ fn author(fp: &Fingerprint) -> (Layer, Confidence, Option<Layer>) {
         _ => (Unknown, Confidence::Low, None),
     }
 }
+
+// ---- facts ----
+
+/// A front probe answered with an error status.
+struct Answer<'a> {
+    probe: &'a Probe,
+    status: u16,
+    /// The reason phrase, or empty.
+    reason: &'a str,
+    fp: Fingerprint,
+    /// (the layer that made it, how sure, the layer that relayed it).
+    author: (Layer, Confidence, Option<Layer>),
+    /// The probe's status, header and body items.
+    evidence: Vec<String>,
+}
+
+/// A 5xx other than 502, 504 and Cloudflare's own.
+struct ServerError<'a>(Answer<'a>);
+
+/// A 4xx.
+struct ClientError<'a>(Answer<'a>);
+
+// ---- text ----
 
 /// What the status means when `layer` made it.
 fn meaning(status: u16, layer: Layer) -> &'static str {
@@ -106,206 +138,235 @@ fn meaning(status: u16, layer: Layer) -> &'static str {
     }
 }
 
-fn server_error(
-    probe: &Probe,
-    fp: &Fingerprint,
-    status: u16,
-    reason: &str,
-    evidence: Vec<String>,
-) -> Finding {
-    let (layer, confidence, via) = author(fp);
-    let who = match (layer, via) {
-        (Layer::Unknown, Some(relay)) => format!("the origin behind {}", relay.display_name()),
-        (Layer::Unknown, None) => match server_header(probe) {
-            Some(server) => format!("a server cloud502 does not recognise (Server: {server})"),
-            None => "a server cloud502 could not identify".to_owned(),
-        },
-        (Layer::Application, Some(relay)) => {
-            format!("the application behind {}", relay.display_name())
+impl Answer<'_> {
+    /// `503 Service Unavailable`, or the bare status.
+    fn status_text(&self) -> String {
+        format!("{} {}", self.status, self.reason).trim().to_owned()
+    }
+}
+
+impl ServerError<'_> {
+    /// Who made it, in words.
+    fn who(&self) -> String {
+        match (self.0.author.0, self.0.author.2) {
+            (Layer::Unknown, Some(relay)) => {
+                format!("the origin behind {}", relay.display_name())
+            }
+            (Layer::Unknown, None) => match server_header(self.0.probe) {
+                Some(server) => {
+                    format!("a server cloud502 does not recognise (Server: {server})")
+                }
+                None => "a server cloud502 could not identify".to_owned(),
+            },
+            (Layer::Application, Some(relay)) => {
+                format!("the application behind {}", relay.display_name())
+            }
+            (l, Some(relay)) => {
+                format!("{} (relayed by {})", l.display_name(), relay.display_name())
+            }
+            (l, None) => l.display_name().to_owned(),
         }
-        (l, Some(relay)) => format!("{} (relayed by {})", l.display_name(), relay.display_name()),
-        (l, None) => l.display_name().to_owned(),
-    };
-    let seen = observed(fp);
-    let status_text = format!("{status} {reason}").trim().to_owned();
-    let title = match (layer, via) {
-        (Layer::Unknown, None) => format!("{} answered {status_text}", probe.url),
-        _ => format!("{who} answered {status_text} for {}", probe.url),
-    };
-    let who_note = match (layer, via) {
-        (Layer::Unknown, None) => format!(" It came from {who}."),
-        _ => String::new(),
-    };
-    let relay_note = match via {
-        Some(relay) => format!(
-            " {} passed the response through: its body is not {}'s own error page, so look \
-             one layer further in.",
-            relay.display_name(),
-            relay.display_name()
-        ),
-        None => String::new(),
-    };
-    Finding {
-        code: FindingCode::HttpServerError,
-        severity: Severity::Critical,
-        confidence,
-        layer: Some(layer),
-        title,
-        explanation: format!(
-            "The probe got {status_text}, a server error: not a 502, but the URL is failing. \
-             The response shows {seen}.{who_note} {}.{relay_note}",
-            capitalize(meaning(status, layer))
-        ),
-        evidence,
-        locations: Vec::new(),
-        disproved_by: "The same request answers 2xx when repeated (a transient error), or the \
-                       probed path is not the one clients use."
-            .to_owned(),
-        remediation: remediation(probe, status, layer),
-        next_command: next_command(probe, layer),
     }
-}
 
-fn remediation(probe: &Probe, status: u16, layer: Layer) -> Vec<Remediation> {
-    let mut steps = match layer {
-        Layer::Nginx => vec![
-            check_backend(
-                "Read nginx's error.log at the time of the request: it names why nginx answered \
-                 this status (a limit_req/limit_conn rejection, a rewrite cycle, a missing file)",
-                Some("cloud502 nginx --error-log /var/log/nginx/error.log"),
+    fn title(&self) -> String {
+        let (url, status_text) = (&self.0.probe.url, self.0.status_text());
+        match (self.0.author.0, self.0.author.2) {
+            (Layer::Unknown, None) => format!("{url} answered {status_text}"),
+            _ => format!("{} answered {status_text} for {url}", self.who()),
+        }
+    }
+
+    fn explanation(&self) -> String {
+        let (layer, _, via) = self.0.author;
+        let who_note = match (layer, via) {
+            (Layer::Unknown, None) => format!(" It came from {}.", self.who()),
+            _ => String::new(),
+        };
+        let relay_note = match via {
+            Some(relay) => format!(
+                " {} passed the response through: its body is not {}'s own error page, so look \
+                 one layer further in.",
+                relay.display_name(),
+                relay.display_name()
             ),
-            review_config(
-                "Look for `return`, `limit_req`, `limit_conn` and `error_page` in the server and \
-                 location blocks that match the probed path",
-                Some("nginx -T | grep -nE 'return|limit_req|limit_conn|error_page'"),
-            ),
-        ],
-        Layer::AwsAlb if status == 503 => vec![check_backend(
-            "Check that the target group of the matched listener rule has registered targets",
-            Some("aws elbv2 describe-target-health --target-group-arn ARN"),
-        )],
-        Layer::Cloudflare => vec![check_backend(
-            "Read the zone's request records for this status by colo and origin status",
-            Some(&cloudflare_command(&probe.host)),
-        )],
-        _ => vec![check_backend(
-            "Read the application's own log at the time of the request: a 5xx it made names \
-             its cause (an exception, a failing database or downstream service)",
-            None,
-        )],
-    };
-    if status == 503 {
-        steps.push(scale_backend(
-            "If the backends are overloaded, add capacity or reduce the load",
-            None,
+            None => String::new(),
+        };
+        format!(
+            "The probe got {}, a server error: not a 502, but the URL is failing. The response \
+             shows {}.{who_note} {}.{relay_note}",
+            self.0.status_text(),
+            observed(&self.0.fp),
+            capitalize(meaning(self.0.status, layer))
+        )
+    }
+
+    fn remediation(&self) -> Vec<Remediation> {
+        let (probe, status, layer) = (self.0.probe, self.0.status, self.0.author.0);
+        let mut steps = match layer {
+            Layer::Nginx => vec![
+                check_backend(
+                    "Read nginx's error.log at the time of the request: it names why nginx \
+                     answered this status (a limit_req/limit_conn rejection, a rewrite cycle, a \
+                     missing file)",
+                    Some("cloud502 nginx --error-log /var/log/nginx/error.log"),
+                ),
+                review_config(
+                    "Look for `return`, `limit_req`, `limit_conn` and `error_page` in the server \
+                     and location blocks that match the probed path",
+                    Some("nginx -T | grep -nE 'return|limit_req|limit_conn|error_page'"),
+                ),
+            ],
+            Layer::AwsAlb if status == 503 => vec![check_backend(
+                "Check that the target group of the matched listener rule has registered targets",
+                Some("aws elbv2 describe-target-health --target-group-arn ARN"),
+            )],
+            Layer::Cloudflare => vec![check_backend(
+                "Read the zone's request records for this status by colo and origin status",
+                Some(&cloudflare_command(&probe.host)),
+            )],
+            _ => vec![check_backend(
+                "Read the application's own log at the time of the request: a 5xx it made names \
+                 its cause (an exception, a failing database or downstream service)",
+                None,
+            )],
+        };
+        if status == 503 {
+            steps.push(scale_backend(
+                "If the backends are overloaded, add capacity or reduce the load",
+                None,
+            ));
+        }
+        steps.push(check_backend(
+            "Repeat the probe to see whether the error persists",
+            Some(&format!("cloud502 probe {}", probe.url)),
         ));
+        steps
     }
-    steps.push(check_backend(
-        "Repeat the probe to see whether the error persists",
-        Some(&format!("cloud502 probe {}", probe.url)),
-    ));
-    steps
-}
 
-/// The command that inspects the layer that made the response, with nothing left to fill in.
-/// The next command for a status a proxy made: the same commands the 502 rule gives (a plain
-/// `cloud502 nginx`, which reads every log the config names; `--error-log` would replace them).
-fn next_command(probe: &Probe, layer: Layer) -> Option<String> {
-    match layer {
-        Layer::Nginx => Some(inspect_command(layer, probe, None)),
-        Layer::Cloudflare => Some(cloudflare_command(&probe.host)),
-        _ => None,
+    /// The command that inspects the layer that made the response, with nothing left to fill
+    /// in: the same commands the 502 rule gives (a plain `cloud502 nginx`, which reads every log
+    /// the config names; `--error-log` would replace them).
+    fn next_command(&self) -> Option<String> {
+        let (probe, layer) = (self.0.probe, self.0.author.0);
+        match layer {
+            Layer::Nginx => Some(inspect_command(layer, probe, None)),
+            Layer::Cloudflare => Some(cloudflare_command(&probe.host)),
+            _ => None,
+        }
     }
 }
 
-fn client_error(
-    probe: &Probe,
-    fp: &Fingerprint,
-    status: u16,
-    reason: &str,
-    evidence: Vec<String>,
-) -> Finding {
-    let (layer, confidence, _) = author(fp);
-    let status_text = format!("{status} {reason}").trim().to_owned();
-    let (why, fix): (&str, Remediation) = match status {
-        401 | 407 => (
-            "the server wants credentials",
-            check_backend(
-                "Probe with the credentials a client sends (they are masked in the report)",
-                Some(&format!(
-                    "cloud502 probe {} -H 'Authorization: Bearer TOKEN'",
-                    probe.url
-                )),
+impl From<ServerError<'_>> for Finding {
+    fn from(f: ServerError<'_>) -> Finding {
+        Finding {
+            code: FindingCode::HttpServerError,
+            severity: Severity::Critical,
+            confidence: f.0.author.1,
+            layer: Some(f.0.author.0),
+            title: f.title(),
+            explanation: f.explanation(),
+            locations: Vec::new(),
+            disproved_by: "The same request answers 2xx when repeated (a transient error), or the \
+                           probed path is not the one clients use."
+                .to_owned(),
+            remediation: f.remediation(),
+            next_command: f.next_command(),
+            evidence: f.0.evidence,
+        }
+    }
+}
+
+impl ClientError<'_> {
+    /// Why the server refused, and the step that gets the probe through.
+    fn why_and_fix(&self) -> (&'static str, Remediation) {
+        let url = &self.0.probe.url;
+        match self.0.status {
+            401 | 407 => (
+                "the server wants credentials",
+                check_backend(
+                    "Probe with the credentials a client sends (they are masked in the report)",
+                    Some(&format!(
+                        "cloud502 probe {url} -H 'Authorization: Bearer TOKEN'"
+                    )),
+                ),
             ),
-        ),
-        403 => (
-            "the server refuses this client: an access rule, a WAF, or missing credentials",
-            check_backend(
-                "Probe from an allowed address or with the headers a real client sends (-H)",
-                None,
+            403 => (
+                "the server refuses this client: an access rule, a WAF, or missing credentials",
+                check_backend(
+                    "Probe from an allowed address or with the headers a real client sends (-H)",
+                    None,
+                ),
             ),
-        ),
-        404 => (
-            "the path does not exist on the server that answered; probe a path that does, \
-             such as the health-check path",
-            check_backend(
-                "Probe the path clients and health checks use",
-                Some(&format!("cloud502 probe {}", probe.url)),
+            404 => (
+                "the path does not exist on the server that answered; probe a path that does, \
+                 such as the health-check path",
+                check_backend(
+                    "Probe the path clients and health checks use",
+                    Some(&format!("cloud502 probe {url}")),
+                ),
             ),
-        ),
-        421 => (
-            "the server does not serve this host name on this connection (Host or SNI \
-             mismatch)",
-            review_config(
-                "Probe the name the server is configured for, keeping the address with --resolve",
-                None,
+            421 => (
+                "the server does not serve this host name on this connection (Host or SNI \
+                 mismatch)",
+                review_config(
+                    "Probe the name the server is configured for, keeping the address with --resolve",
+                    None,
+                ),
             ),
-        ),
-        429 => (
-            "the server is rate-limiting this client",
-            check_backend("Wait and probe again, or probe from another address", None),
-        ),
-        400 => (
-            "the server could not parse the request (an nginx 400 often means plain HTTP was \
-             sent to its HTTPS port)",
-            review_config(
-                "Check the scheme and port of the URL: https:// for a TLS port",
-                None,
+            429 => (
+                "the server is rate-limiting this client",
+                check_backend("Wait and probe again, or probe from another address", None),
             ),
-        ),
-        _ => (
-            "the server refused the request as sent",
-            check_backend(
-                "Probe with the method, path and headers a real client uses",
-                None,
+            400 => (
+                "the server could not parse the request (an nginx 400 often means plain HTTP was \
+                 sent to its HTTPS port)",
+                review_config(
+                    "Check the scheme and port of the URL: https:// for a TLS port",
+                    None,
+                ),
             ),
-        ),
-    };
-    let who = match layer {
-        Layer::Unknown | Layer::Application => "The server".to_owned(),
-        l => l.display_name().to_owned(),
-    };
-    Finding {
-        code: FindingCode::HttpClientError,
-        severity: Severity::Info,
-        confidence,
-        layer: Some(layer),
-        title: format!(
-            "{who} answered {status_text}: the probe did not reach what it meant to test"
-        ),
-        explanation: format!(
-            "The probe got {status_text}, a client error: {why}. This is not a server failure, \
-             but it means this probe says nothing about the backend's health. The response \
-             shows {}.",
-            observed(fp)
-        ),
-        evidence,
-        locations: Vec::new(),
-        disproved_by: "Real clients get the same status on the same path (then it is expected \
-                       behaviour, not a problem)."
-            .to_owned(),
-        remediation: vec![fix],
-        next_command: None,
+            _ => (
+                "the server refused the request as sent",
+                check_backend(
+                    "Probe with the method, path and headers a real client uses",
+                    None,
+                ),
+            ),
+        }
+    }
+}
+
+impl From<ClientError<'_>> for Finding {
+    fn from(f: ClientError<'_>) -> Finding {
+        let (why, fix) = f.why_and_fix();
+        let (layer, confidence, _) = f.0.author;
+        let status_text = f.0.status_text();
+        let who = match layer {
+            Layer::Unknown | Layer::Application => "The server".to_owned(),
+            l => l.display_name().to_owned(),
+        };
+        Finding {
+            code: FindingCode::HttpClientError,
+            severity: Severity::Info,
+            confidence,
+            layer: Some(layer),
+            title: format!(
+                "{who} answered {status_text}: the probe did not reach what it meant to test"
+            ),
+            explanation: format!(
+                "The probe got {status_text}, a client error: {why}. This is not a server \
+                 failure, but it means this probe says nothing about the backend's health. The \
+                 response shows {}.",
+                observed(&f.0.fp)
+            ),
+            locations: Vec::new(),
+            disproved_by: "Real clients get the same status on the same path (then it is expected \
+                           behaviour, not a problem)."
+                .to_owned(),
+            remediation: vec![fix],
+            next_command: None,
+            evidence: f.0.evidence,
+        }
     }
 }
 
