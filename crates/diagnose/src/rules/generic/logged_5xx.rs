@@ -5,6 +5,9 @@
 //! It needs the other rules' findings (a group is explained when a finding cites it), so
 //! [`diagnose`](crate::rules::diagnose) runs [`uncovered`] after every rule; the registry entry only
 //! declares the code.
+//!
+//! `finding` gathers an `Unexplained` fact; its text is beside it, with what each dialect records
+//! as data (`DIALECT_FIELDS`).
 
 use crate::describe::log_group_id;
 use crate::remediation::{check_backend, review_config};
@@ -118,6 +121,139 @@ fn statuses(log: &LogSummary, groups: &[usize]) -> (Vec<(u16, u64)>, u64) {
     (by, total)
 }
 
+fn finding(ev: &Evidence, log: &LogSummary, groups: &[usize]) -> Finding {
+    let (by, total) = statuses(log, groups);
+    let mut evidence = vec![log.id.clone()];
+    evidence.extend(groups.iter().map(|&i| log_group_id(log, i)));
+    let evidence: Vec<String> = evidence
+        .into_iter()
+        .filter(|id| ev.items.iter().any(|item| item.id == *id))
+        .collect();
+    let nginx = (log.dialect == "nginx-access").then(|| {
+        // a format with upstream fields names an upstream on some line or classifies a 502
+        let has_upstream_fields = log.groups.iter().any(|g| {
+            g.upstream.is_some()
+                || matches!(
+                    g.class,
+                    LogClass::Status502NoConnect
+                        | LogClass::Status502NoHeader
+                        | LogClass::Status502FromUpstream
+                )
+        });
+        let error_log = ev.logs.iter().any(|l| l.dialect == "nginx-error");
+        NginxFacts {
+            no_timing: !has_upstream_fields
+                || groups
+                    .iter()
+                    .any(|&i| log.groups[i].class == LogClass::Status502),
+            next: (!error_log && ev.subject.kind == ProviderKind::Logs).then(|| {
+                // every log this report read, plus the error.log nginx packages write by default
+                let mut paths: Vec<String> =
+                    ev.logs.iter().map(|l| shell_word(&l.source)).collect();
+                paths.push("/var/log/nginx/error.log".to_owned());
+                format!("cloud502 logs {}", paths.join(" "))
+            }),
+        }
+    });
+    Finding::from(Unexplained {
+        log,
+        by,
+        total,
+        upstreams: crate::rules::dedup(
+            groups
+                .iter()
+                .filter_map(|&i| log.groups[i].upstream.as_deref())
+                .collect(),
+        ),
+        largest: &log.groups[groups[0]],
+        // Answers an upstream or origin gave itself (not a 502 or 504) and the proxy only passed
+        // on say nothing is wrong with the proxy layers: worth knowing, not a failure of theirs.
+        relayed_only: groups.iter().all(|&i| {
+            let g = &log.groups[i];
+            g.class == LogClass::Status5xx && g.upstream.is_some()
+        }),
+        nginx,
+        evidence,
+    })
+}
+
+/// A path as one shell word (quoted when it has characters a shell would split or expand).
+fn shell_word(s: &str) -> String {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+,:@%=".contains(&b))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+// ---- facts ----
+
+/// 5xx lines of one access-style log that no other finding explains.
+struct Unexplained<'a> {
+    log: &'a LogSummary,
+    /// (status, lines), most first, and their sum.
+    by: Vec<(u16, u64)>,
+    total: u64,
+    /// The upstreams the lines name, each once.
+    upstreams: Vec<&'a str>,
+    /// The largest group, whose first line is quoted.
+    largest: &'a LogGroup,
+    /// Every line is an upstream's own non-502/504 answer that the proxy passed on.
+    relayed_only: bool,
+    /// What an nginx access log adds; `None` for other dialects.
+    nginx: Option<NginxFacts>,
+    evidence: Vec<String>,
+}
+
+/// What an nginx access log's format can tell.
+struct NginxFacts {
+    /// The lines carry no upstream timing (the format lacks the fields, or a bare 502).
+    no_timing: bool,
+    /// `cloud502 logs ... error.log` when no error.log was read from saved logs.
+    next: Option<String>,
+}
+
+// ---- text ----
+
+/// What each access-log dialect records about who made a status: (dialect, layer, fields).
+const DIALECT_FIELDS: &[(&str, Layer, &str)] = &[
+    (
+        "alb-access",
+        Layer::AwsAlb,
+        "elb_status_code is what the client got; target_status_code (`-` when the target never \
+         answered), the three processing times (-1 when a step did not happen) and error_reason \
+         tell whether the ALB or the target made it",
+    ),
+    (
+        "appgw-access",
+        Layer::AzureAppgw,
+        "httpStatus is what the client got; serverStatus (the backend's own status) and \
+         error_info tell whether the gateway or the backend made it",
+    ),
+    (
+        "cloudflare-http-requests",
+        Layer::Cloudflare,
+        "EdgeResponseStatus is what the visitor got; OriginResponseStatus (0 when the origin \
+         gave no usable answer) tells whether the edge or the origin made it",
+    ),
+];
+
+/// A dialect's layer and fields; an unknown dialect says its fields are missing.
+fn dialect_fields(dialect: &str) -> (Layer, &'static str) {
+    DIALECT_FIELDS
+        .iter()
+        .find(|(d, _, _)| *d == dialect)
+        .map_or(
+            (
+                Layer::Unknown,
+                "the status is what the client got; the fields that say who made it are missing",
+            ),
+            |(_, layer, fields)| (*layer, *fields),
+        )
+}
+
 /// Who can make each status at an nginx proxy, in one clause each.
 fn nginx_who(status: u16) -> &'static str {
     match status {
@@ -139,62 +275,63 @@ fn nginx_who(status: u16) -> &'static str {
     }
 }
 
-fn finding(ev: &Evidence, log: &LogSummary, groups: &[usize]) -> Finding {
-    let (by, total) = statuses(log, groups);
-    let list = by
-        .iter()
-        .map(|(s, n)| format!("{s} x {n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let window = match (&log.first_seen, &log.last_seen) {
-        (Some(a), Some(b)) => format!(" between {a} and {b}"),
-        _ => String::new(),
-    };
-    let largest = &log.groups[groups[0]];
-    let sample = format!(
-        "{}:{}: {}",
-        log.source, largest.sample.line, largest.sample.text
-    );
-    let upstreams: Vec<&str> = groups
-        .iter()
-        .filter_map(|&i| log.groups[i].upstream.as_deref())
-        .collect();
-    let upstreams = crate::rules::dedup(upstreams);
-    let mut evidence = vec![log.id.clone()];
-    evidence.extend(groups.iter().map(|&i| log_group_id(log, i)));
-    let evidence: Vec<String> = evidence
-        .into_iter()
-        .filter(|id| ev.items.iter().any(|item| item.id == *id))
-        .collect();
-    let nginx = log.dialect == "nginx-access";
-    let (layer, title, explanation, disproved_by, remediation, next_command) = if nginx {
-        // a format with upstream fields names an upstream on some line or classifies a 502
-        let has_upstream_fields = log.groups.iter().any(|g| {
-            g.upstream.is_some()
-                || matches!(
-                    g.class,
-                    LogClass::Status502NoConnect
-                        | LogClass::Status502NoHeader
-                        | LogClass::Status502FromUpstream
-                )
-        });
-        let no_timing = !has_upstream_fields
-            || groups
-                .iter()
-                .any(|&i| log.groups[i].class == LogClass::Status502);
-        let who = by
+impl Unexplained<'_> {
+    /// `502 x 3, 503 x 1`.
+    fn list(&self) -> String {
+        self.by
             .iter()
-            .map(|(s, _)| nginx_who(*s))
+            .map(|(s, n)| format!("{s} x {n}"))
             .collect::<Vec<_>>()
-            .join("; ");
-        let cannot = if no_timing {
+            .join(", ")
+    }
+
+    /// ` between A and B`, or empty.
+    fn window(&self) -> String {
+        match (&self.log.first_seen, &self.log.last_seen) {
+            (Some(a), Some(b)) => format!(" between {a} and {b}"),
+            _ => String::new(),
+        }
+    }
+
+    /// `SOURCE:LINE: TEXT` of the largest group's first line.
+    fn sample(&self) -> String {
+        format!(
+            "{}:{}: {}",
+            self.log.source, self.largest.sample.line, self.largest.sample.text
+        )
+    }
+
+    fn layer(&self) -> Layer {
+        match self.nginx {
+            Some(_) => Layer::Nginx,
+            None => dialect_fields(&self.log.dialect).0,
+        }
+    }
+
+    fn title(&self) -> String {
+        let (total, list) = (self.total, self.list());
+        match self.nginx {
+            Some(_) => format!(
+                "nginx answered {total} request(s) with a 5xx ({list}): the access log does not \
+                 say who made them"
+            ),
+            None => format!(
+                "{} counts {total} 5xx request(s) ({list}) that no other finding explains",
+                self.log.source
+            ),
+        }
+    }
+
+    /// What an nginx access log cannot tell about these lines, and what would.
+    fn cannot(&self, nginx: &NginxFacts) -> String {
+        if nginx.no_timing {
             "The log_format these lines were written with has no upstream fields, so it cannot \
              tell whether nginx reached an upstream, which one, or what the upstream answered. \
              $upstream_status (the upstream's own status, `-` or empty when there was none), \
              $upstream_connect_time (`-` when the connection failed), $upstream_header_time \
              (`-` when no header came back) and $upstream_addr (which server) would tell."
                 .to_owned()
-        } else if upstreams.is_empty() {
+        } else if self.upstreams.is_empty() {
             "These lines name no upstream: nginx answered them without asking one (limit_req, \
              limit_conn, a `return`, or no live upstream)."
                 .to_owned()
@@ -202,23 +339,67 @@ fn finding(ev: &Evidence, log: &LogSummary, groups: &[usize]) -> Finding {
             format!(
                 "The lines name upstream(s) {}, and the upstream fields fit no known failure \
                  signature: most often the upstream's own answer.",
-                upstreams.join(", ")
+                self.upstreams.join(", ")
             )
+        }
+    }
+
+    fn explanation(&self) -> String {
+        let (list, window, sample) = (self.list(), self.window(), self.sample());
+        match &self.nginx {
+            Some(nginx) => {
+                let who = self
+                    .by
+                    .iter()
+                    .map(|(s, _)| nginx_who(*s))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                format!(
+                    "{} counts {list}{window}, and no other finding explains them. Who can make \
+                     each: {who}. {} First line: {sample}.",
+                    self.log.source,
+                    self.cannot(nginx)
+                )
+            }
+            None => format!(
+                "{} ({}) counts {list}{window}; their fields fit no known failure signature, so \
+                 cloud502 cannot say which layer made them. In this log, {}. First line: \
+                 {sample}.",
+                self.log.source,
+                self.log.dialect,
+                dialect_fields(&self.log.dialect).1
+            ),
+        }
+    }
+
+    fn disproved_by(&self) -> &'static str {
+        match self.nginx {
+            Some(_) => {
+                "The 5xx lines are answers the application meant to give (a 503 during planned \
+                 maintenance), or they fall outside the incident's time."
+            }
+            None => {
+                "The lines are answers the application meant to give, or they fall outside the \
+                 incident's time."
+            }
+        }
+    }
+
+    fn remediation(&self) -> Vec<Remediation> {
+        let Some(nginx) = &self.nginx else {
+            return vec![check_backend(
+                "Read the quoted lines' status fields (and the upstream's own logs at those \
+                 times) to see which layer answered",
+                None,
+            )];
         };
-        let error_log = ev.logs.iter().any(|l| l.dialect == "nginx-error");
-        let next = (!error_log && ev.subject.kind == ProviderKind::Logs).then(|| {
-            // every log this report read, plus the error.log nginx packages write by default
-            let mut paths: Vec<String> = ev.logs.iter().map(|l| shell_word(&l.source)).collect();
-            paths.push("/var/log/nginx/error.log".to_owned());
-            format!("cloud502 logs {}", paths.join(" "))
-        });
-        let mut fixes: Vec<Remediation> = vec![check_backend(
+        let mut fixes = vec![check_backend(
             "Read nginx's error.log for the same minutes: nginx writes a line naming the \
              upstream and the cause for every 502 and 504 it makes itself, and none for an \
              upstream's own 5xx",
-            next.as_deref(),
+            nginx.next.as_deref(),
         )];
-        if no_timing {
+        if nginx.no_timing {
             fixes.push(review_config(
                 "Log the upstream's status and timings, so the next access log tells who made \
                  each 5xx: add this log_format in the http block, name it in access_log, and \
@@ -226,102 +407,29 @@ fn finding(ev: &Evidence, log: &LogSummary, groups: &[usize]) -> Finding {
                 Some(UPSTREAM_FORMAT),
             ));
         }
-        (
-            Layer::Nginx,
-            format!(
-                "nginx answered {total} request(s) with a 5xx ({list}): the access log does not \
-                 say who made them"
-            ),
-            format!(
-                "{} counts {list}{window}, and no other finding explains them. Who can make \
-                 each: {who}. {cannot} First line: {sample}.",
-                log.source
-            ),
-            "The 5xx lines are answers the application meant to give (a 503 during planned \
-             maintenance), or they fall outside the incident's time."
-                .to_owned(),
-            fixes,
-            next,
-        )
-    } else {
-        let (layer, fields) = match log.dialect.as_str() {
-            "alb-access" => (
-                Layer::AwsAlb,
-                "elb_status_code is what the client got; target_status_code (`-` when the \
-                 target never answered), the three processing times (-1 when a step did not \
-                 happen) and error_reason tell whether the ALB or the target made it",
-            ),
-            "appgw-access" => (
-                Layer::AzureAppgw,
-                "httpStatus is what the client got; serverStatus (the backend's own status) and \
-                 error_info tell whether the gateway or the backend made it",
-            ),
-            "cloudflare-http-requests" => (
-                Layer::Cloudflare,
-                "EdgeResponseStatus is what the visitor got; OriginResponseStatus (0 when the \
-                 origin gave no usable answer) tells whether the edge or the origin made it",
-            ),
-            _ => (
-                Layer::Unknown,
-                "the status is what the client got; the fields that say who made it are missing",
-            ),
-        };
-        (
-            layer,
-            format!(
-                "{} counts {total} 5xx request(s) ({list}) that no other finding explains",
-                log.source
-            ),
-            format!(
-                "{} ({}) counts {list}{window}; their fields fit no known failure signature, so \
-                 cloud502 cannot say which layer made them. In this log, {fields}. First line: \
-                 {sample}.",
-                log.source, log.dialect
-            ),
-            "The lines are answers the application meant to give, or they fall outside the \
-             incident's time."
-                .to_owned(),
-            vec![check_backend(
-                "Read the quoted lines' status fields (and the upstream's own logs at those \
-                 times) to see which layer answered",
-                None,
-            )],
-            None,
-        )
-    };
-    // Answers an upstream or origin gave itself (not a 502 or 504) and the proxy only passed on
-    // say nothing is wrong with the proxy layers: worth knowing, not a failure of theirs.
-    let relayed_only = groups.iter().all(|&i| {
-        let g = &log.groups[i];
-        g.class == LogClass::Status5xx && g.upstream.is_some()
-    });
-    Finding {
-        code: FindingCode::Logged5xx,
-        severity: if relayed_only {
-            Severity::Info
-        } else {
-            Severity::Warning
-        },
-        confidence: Confidence::Medium,
-        layer: Some(layer),
-        title,
-        explanation,
-        evidence,
-        locations: Vec::new(),
-        disproved_by,
-        remediation,
-        next_command,
+        fixes
     }
 }
 
-/// A path as one shell word (quoted when it has characters a shell would split or expand).
-fn shell_word(s: &str) -> String {
-    if s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"/._-+,:@%=".contains(&b))
-    {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
+impl From<Unexplained<'_>> for Finding {
+    fn from(f: Unexplained<'_>) -> Finding {
+        Finding {
+            code: FindingCode::Logged5xx,
+            severity: if f.relayed_only {
+                Severity::Info
+            } else {
+                Severity::Warning
+            },
+            confidence: Confidence::Medium,
+            layer: Some(f.layer()),
+            title: f.title(),
+            explanation: f.explanation(),
+            locations: Vec::new(),
+            disproved_by: f.disproved_by().to_owned(),
+            remediation: f.remediation(),
+            next_command: f.nginx.and_then(|n| n.next),
+            evidence: f.evidence,
+        }
     }
 }
 
