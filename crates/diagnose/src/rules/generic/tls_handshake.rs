@@ -1,10 +1,14 @@
 //! The TLS handshake failed (or timed out) for a reason the certificate rule does not explain.
 //! Behind a proxy this is the ALB's TargetTLSNegotiationErrorCount, nginx's "SSL_do_handshake()
 //! failed", or Cloudflare 525 (KB 1.9 #5, 4.7 #10, 3.4 #9).
+//!
+//! The check gathers a `HandshakeFailed` fact; its text is beside it.
 
 use crate::remediation::{check_backend, update_tls};
 use crate::rules::{Rule, cite, front_probes};
-use cloud502_model::{Confidence, Evidence, Finding, FindingCode, Phase, ProbeErrorKind, Severity};
+use cloud502_model::{
+    Confidence, Evidence, Finding, FindingCode, Phase, Probe, ProbeError, ProbeErrorKind, Severity,
+};
 
 pub(crate) const RULE: Rule = Rule {
     name: "tls_handshake",
@@ -25,7 +29,30 @@ fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
         if !handshake {
             continue;
         }
-        out.push(Finding {
+        out.push(Finding::from(HandshakeFailed {
+            probe,
+            error,
+            evidence: cite(evidence, probe, &["error", "tls"]),
+        }));
+    }
+}
+
+// ---- facts ----
+
+/// A front probe whose TLS handshake failed or timed out.
+struct HandshakeFailed<'a> {
+    probe: &'a Probe,
+    error: &'a ProbeError,
+    /// The probe's error and TLS items.
+    evidence: Vec<String>,
+}
+
+// ---- text ----
+
+impl From<HandshakeFailed<'_>> for Finding {
+    fn from(f: HandshakeFailed<'_>) -> Finding {
+        let probe = f.probe;
+        Finding {
             code: FindingCode::TlsHandshakeFailed,
             severity: Severity::Critical,
             confidence: Confidence::High,
@@ -36,9 +63,9 @@ fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
                  speak plain HTTP, offer no protocol or cipher in common, or require SNI. A proxy \
                  talking TLS to this backend answers 502 (nginx \"SSL_do_handshake() failed\", \
                  ALB TargetTLSNegotiationErrorCount, Cloudflare 525).",
-                error.message
+                f.error.message
             ),
-            evidence: cite(evidence, probe, &["error", "tls"]),
+            evidence: f.evidence,
             locations: Vec::new(),
             disproved_by: "openssl s_client with the same SNI completes a handshake.".to_owned(),
             remediation: vec![
@@ -60,7 +87,7 @@ fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
                 ),
             ],
             next_command: None,
-        });
+        }
     }
 }
 
