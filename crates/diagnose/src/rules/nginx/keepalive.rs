@@ -1,6 +1,8 @@
 //! Upstream keep-alive set up so it cannot work or races the backend (KB 4.5, 4.7 #6): `keepalive`
 //! without HTTP/1.1 and an empty Connection header, and a keepalive_timeout at or above the
 //! backend's own idle timeout (read from its `Keep-Alive: timeout=N` header).
+//!
+//! The check gathers facts (`NoReuse`, `TimeoutTooLong`); each words its own finding below them.
 
 use crate::describe::{pool_id, route_id};
 use crate::remediation::{adjust_timeouts, review_config};
@@ -8,7 +10,9 @@ use crate::rules::nginx::shared::{
     backend_probes, finding, peer, pool_keepalive, probe_peer, reuse_headers, seconds,
 };
 use crate::rules::{Rule, cite};
-use cloud502_model::{Confidence, Evidence, Finding, FindingCode, Pool, Route, Severity};
+use cloud502_model::{
+    Confidence, Evidence, Finding, FindingCode, Pool, Route, Setting, Severity, SourceLocation,
+};
 
 pub(crate) const RULE: Rule = Rule {
     name: "nginx_keepalive",
@@ -27,25 +31,21 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         let Some(ka) = pool_keepalive(pool) else {
             continue;
         };
-        if let Some(f) = without_http11(ev, route, pool, ka) {
-            out.push(f);
-        }
+        out.extend(without_http11(ev, route, pool, ka).map(Finding::from));
     }
     for pool in &ev.config.pools {
         if pool_keepalive(pool).is_some() {
-            if let Some(f) = timeout_too_long(ev, pool) {
-                out.push(f);
-            }
+            out.extend(timeout_too_long(ev, pool).map(Finding::from));
         }
     }
 }
 
-fn without_http11(
+fn without_http11<'a>(
     ev: &Evidence,
-    route: &Route,
-    pool: &Pool,
-    ka: &cloud502_model::Setting,
-) -> Option<Finding> {
+    route: &'a Route,
+    pool: &'a Pool,
+    ka: &'a Setting,
+) -> Option<NoReuse<'a>> {
     // keepalive is a proxy-module matter here; fastcgi needs fastcgi_keep_conn instead.
     if route.kind != cloud502_model::ForwardKind::Proxy {
         return None;
@@ -55,56 +55,28 @@ fn without_http11(
         return None;
     }
     let version = route.setting("proxy_http_version");
-    let connection = route.setting("proxy_set_header Connection");
-    let mut missing = Vec::new();
-    if !http11 {
-        missing.push(format!(
-            "proxy_http_version is {}",
-            version.map_or("1.0", |v| v.value.as_str())
-        ));
-    }
-    if !cleared {
-        missing.push(match connection {
-            Some(c) => format!("Connection is set to \"{}\"", c.value),
-            None => "the Connection header is not cleared (nginx sends \"close\")".to_owned(),
-        });
-    }
     let mut locations: Vec<_> = ka.location.iter().cloned().collect();
     locations.extend(route.location.clone());
     locations.extend(version.and_then(|v| v.location.clone()));
-    Some(finding(
-        FindingCode::NginxKeepaliveWithoutHttp11,
-        Severity::Warning,
-        Confidence::High,
-        format!(
-            "upstream {} sets keepalive, but {} does not reuse connections: {}",
-            pool.name,
-            route.label(),
-            missing.join(" and ")
-        ),
-        format!(
-            "`keepalive {}` in upstream {} keeps idle connections for reuse, but nginx only \
-             reuses them for requests sent with HTTP/1.1 and without `Connection: close`. For {}: {}. Every request opens a new connection, which wastes ports and hides the keep-alive settings you think are in force.",
-            ka.value,
-            pool.name,
-            route.label(),
-            missing.join("; ")
-        ),
-        vec![route_id(route), pool_id(pool)]
+    Some(NoReuse {
+        route,
+        pool,
+        keepalive: &ka.value,
+        version: (!http11).then(|| version.map_or("1.0", |v| v.value.as_str())),
+        connection: (!cleared).then(|| {
+            route
+                .setting("proxy_set_header Connection")
+                .map(|c| c.value.as_str())
+        }),
+        evidence: vec![route_id(route), pool_id(pool)]
             .into_iter()
             .filter(|id| ev.item(id).is_some())
             .collect(),
         locations,
-        "The access log shows $upstream_connect_time 0.000 (reused connections) for this route.",
-        vec![review_config(
-            "Add `proxy_http_version 1.1;` and `proxy_set_header Connection \"\";` to the \
-             location (or server)",
-            None,
-        )],
-    ))
+    })
 }
 
-fn timeout_too_long(ev: &Evidence, pool: &Pool) -> Option<Finding> {
+fn timeout_too_long<'a>(ev: &Evidence, pool: &'a Pool) -> Option<TimeoutTooLong<'a>> {
     let nginx_timeout = pool.setting("keepalive_timeout");
     let nginx_secs = nginx_timeout
         .and_then(|s| seconds(&s.value))
@@ -139,41 +111,133 @@ fn timeout_too_long(ev: &Evidence, pool: &Pool) -> Option<Finding> {
             .into_iter()
             .collect();
         locations.extend(pool.location.clone());
-        return Some(finding(
+        return Some(TimeoutTooLong {
+            pool,
+            nginx_secs,
+            nginx_default: nginx_timeout.is_none_or(|s| s.default),
+            peer: peer_addr,
+            backend_secs,
+            evidence,
+            locations,
+        });
+    }
+    None
+}
+
+// ---- facts ----
+
+/// A route to a keepalive upstream that sends requests nginx cannot reuse connections for.
+struct NoReuse<'a> {
+    route: &'a Route,
+    pool: &'a Pool,
+    /// The upstream's `keepalive` value.
+    keepalive: &'a str,
+    /// proxy_http_version, when not 1.1.
+    version: Option<&'a str>,
+    /// The Connection header set, when not cleared (`None` inside: not set at all).
+    connection: Option<Option<&'a str>>,
+    evidence: Vec<String>,
+    locations: Vec<SourceLocation>,
+}
+
+/// An upstream whose keepalive_timeout is at or above a backend's announced idle timeout.
+struct TimeoutTooLong<'a> {
+    pool: &'a Pool,
+    /// nginx's keepalive_timeout, seconds, and whether it is the default.
+    nginx_secs: f64,
+    nginx_default: bool,
+    /// The backend and its `Keep-Alive: timeout=N`.
+    peer: String,
+    backend_secs: f64,
+    evidence: Vec<String>,
+    locations: Vec<SourceLocation>,
+}
+
+// ---- text ----
+
+impl NoReuse<'_> {
+    /// What keeps nginx from reusing connections, a clause each.
+    fn missing(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        if let Some(version) = self.version {
+            missing.push(format!("proxy_http_version is {version}"));
+        }
+        if let Some(connection) = self.connection {
+            missing.push(match connection {
+                Some(c) => format!("Connection is set to \"{c}\""),
+                None => "the Connection header is not cleared (nginx sends \"close\")".to_owned(),
+            });
+        }
+        missing
+    }
+}
+
+impl From<NoReuse<'_>> for Finding {
+    fn from(f: NoReuse<'_>) -> Finding {
+        let missing = f.missing();
+        let (pool, route) = (&f.pool.name, f.route.label());
+        finding(
+            FindingCode::NginxKeepaliveWithoutHttp11,
+            Severity::Warning,
+            Confidence::High,
+            format!(
+                "upstream {pool} sets keepalive, but {route} does not reuse connections: {}",
+                missing.join(" and ")
+            ),
+            format!(
+                "`keepalive {}` in upstream {pool} keeps idle connections for reuse, but nginx \
+                 only reuses them for requests sent with HTTP/1.1 and without `Connection: \
+                 close`. For {route}: {}. Every request opens a new connection, which wastes \
+                 ports and hides the keep-alive settings you think are in force.",
+                f.keepalive,
+                missing.join("; ")
+            ),
+            f.evidence,
+            f.locations,
+            "The access log shows $upstream_connect_time 0.000 (reused connections) for this \
+             route.",
+            vec![review_config(
+                "Add `proxy_http_version 1.1;` and `proxy_set_header Connection \"\";` to the \
+                 location (or server)",
+                None,
+            )],
+        )
+    }
+}
+
+impl From<TimeoutTooLong<'_>> for Finding {
+    fn from(f: TimeoutTooLong<'_>) -> Finding {
+        let (pool, peer_addr) = (&f.pool.name, &f.peer);
+        let (nginx_secs, backend_secs) = (f.nginx_secs, f.backend_secs);
+        finding(
             FindingCode::NginxKeepaliveTimeoutTooLong,
             Severity::Warning,
             Confidence::High,
             format!(
-                "upstream {} keeps idle connections {nginx_secs}s but {peer_addr} closes them after {backend_secs}s",
-                pool.name
+                "upstream {pool} keeps idle connections {nginx_secs}s but {peer_addr} closes them after {backend_secs}s"
             ),
             format!(
                 "nginx may reuse an idle upstream connection for up to keepalive_timeout \
-                 ({nginx_secs}s{}), but {peer_addr} announces `Keep-Alive: timeout={backend_secs}` \
-                 and closes idle connections first. A request sent as it closes fails with \
-                 \"upstream prematurely closed connection\" or a reset: an intermittent 502.",
-                if nginx_timeout.is_none_or(|s| s.default) {
-                    ", the default"
-                } else {
-                    ""
-                }
+                 ({nginx_secs}s{}), but {peer_addr} announces `Keep-Alive: \
+                 timeout={backend_secs}` and closes idle connections first. A request sent as it \
+                 closes fails with \"upstream prematurely closed connection\" or a reset: an \
+                 intermittent 502.",
+                if f.nginx_default { ", the default" } else { "" }
             ),
-            evidence,
-            locations,
+            f.evidence,
+            f.locations,
             "The backend's idle timeout is in fact longer (the header may not reflect its \
              configuration), or no intermittent premature-close 502s occur.",
             vec![adjust_timeouts(
                 &format!(
-                    "Set `keepalive_timeout {}s;` in upstream {} (below the backend's), or raise \
-                     the backend's idle timeout above {nginx_secs}s",
-                    (backend_secs - 1.0).max(1.0),
-                    pool.name
+                    "Set `keepalive_timeout {}s;` in upstream {pool} (below the backend's), or \
+                     raise the backend's idle timeout above {nginx_secs}s",
+                    (backend_secs - 1.0).max(1.0)
                 ),
                 None,
             )],
-        ));
+        )
     }
-    None
 }
 
 #[cfg(test)]

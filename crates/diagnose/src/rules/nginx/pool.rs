@@ -1,11 +1,15 @@
 //! max_fails / fail_timeout: one failure marks a server down for fail_timeout, so a short blip
 //! becomes seconds of "no live upstreams" 502s that hide the first error (KB 4.5, 4.7 #9).
+//!
+//! The check gathers a `Masking` fact per upstream; its text is beside it.
 
 use crate::describe::pool_id;
 use crate::remediation::{adjust_timeouts, check_backend};
 use crate::rules::Rule;
 use crate::rules::nginx::shared::{finding, peer, seen};
-use cloud502_model::{Confidence, Evidence, Finding, FindingCode, LogClass, Severity};
+use cloud502_model::{
+    Confidence, Evidence, Finding, FindingCode, LogClass, Pool, Severity, SourceLocation,
+};
 
 pub(crate) const RULE: Rule = Rule {
     name: "nginx_pool",
@@ -47,22 +51,48 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         for m in &pool.members {
             let s = seen(ev, FAILURES, Some(&peer(&m.address)));
             if !s.is_empty() {
-                causes.push(format!(
-                    "{}: {}",
-                    m.address,
-                    s.classes
-                        .iter()
-                        .map(|c| c.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-                evidence.extend(s.items);
+                evidence.extend(s.items.iter().cloned());
+                causes.push((m.address.as_str(), s.classes));
             }
         }
         if ev.item(&pool_id(pool)).is_some() {
             evidence.push(pool_id(pool));
         }
-        let params: Vec<String> = pool
+        let mut locations: Vec<_> = pool
+            .members
+            .iter()
+            .filter_map(|m| m.location.clone())
+            .collect();
+        locations.extend(pool.location.clone());
+        out.push(Finding::from(Masking {
+            pool,
+            no_live: no_live.count(),
+            causes,
+            evidence,
+            locations,
+        }));
+    }
+}
+
+// ---- facts ----
+
+/// Servers of an upstream taken out by max_fails, then "no live upstreams".
+struct Masking<'a> {
+    pool: &'a Pool,
+    /// Requests answered "no live upstreams".
+    no_live: u64,
+    /// Each member with the failure classes the logs show for it.
+    causes: Vec<(&'a str, Vec<LogClass>)>,
+    evidence: Vec<String>,
+    locations: Vec<SourceLocation>,
+}
+
+// ---- text ----
+
+impl Masking<'_> {
+    /// `ADDR max_fails=N fail_timeout=T` for each member.
+    fn params(&self) -> Vec<String> {
+        self.pool
             .members
             .iter()
             .map(|m| {
@@ -74,48 +104,71 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
                     get("fail_timeout")
                 )
             })
-            .collect();
-        let mut locations: Vec<_> = pool
-            .members
+            .collect()
+    }
+
+    /// The failures that marked the servers down, or that the logs do not show them.
+    fn first(&self) -> String {
+        if self.causes.is_empty() {
+            return "the first failures are not in the logs read".to_owned();
+        }
+        let causes: Vec<String> = self
+            .causes
             .iter()
-            .filter_map(|m| m.location.clone())
+            .map(|(address, classes)| {
+                format!(
+                    "{address}: {}",
+                    classes
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
             .collect();
-        locations.extend(pool.location.clone());
-        let first = if causes.is_empty() {
-            "the first failures are not in the logs read".to_owned()
-        } else {
-            format!("the failures that marked them down: {}", causes.join("; "))
-        };
-        out.push(finding(
+        format!("the failures that marked them down: {}", causes.join("; "))
+    }
+}
+
+impl From<Masking<'_>> for Finding {
+    fn from(f: Masking<'_>) -> Finding {
+        let pool = &f.pool.name;
+        finding(
             FindingCode::NginxMaxFailsMasking,
             Severity::Warning,
-            if causes.is_empty() { Confidence::Medium } else { Confidence::High },
+            if f.causes.is_empty() {
+                Confidence::Medium
+            } else {
+                Confidence::High
+            },
             format!(
-                "upstream {}: max_fails took servers out; {} request(s) then got \"no live upstreams\"",
-                pool.name,
-                no_live.count()
+                "upstream {pool}: max_fails took servers out; {} request(s) then got \"no live upstreams\"",
+                f.no_live
             ),
             format!(
-                "In upstream {} ({}), a server that fails max_fails times within fail_timeout \
-                 is skipped for fail_timeout, and when all are skipped nginx answers 502 \"no \
-                 live upstreams\" without trying any. Those 502s outlast the \
-                 failure and hide its cause: {first}.",
-                pool.name,
-                params.join(", ")
+                "In upstream {pool} ({}), a server that fails max_fails times within fail_timeout \
+                 is skipped for fail_timeout, and when all are skipped nginx answers 502 \"no live \
+                 upstreams\" without trying any. Those 502s outlast the failure and hide its \
+                 cause: {}.",
+                f.params().join(", "),
+                f.first()
             ),
-            evidence,
-            locations,
+            f.evidence.clone(),
+            f.locations.clone(),
             "No \"upstream server temporarily disabled\" or \"no live upstreams\" lines appear, \
              or the servers were down for the whole time.",
             vec![
-                check_backend("Fix the failure that marked the servers down (see the other findings)", None),
+                check_backend(
+                    "Fix the failure that marked the servers down (see the other findings)",
+                    None,
+                ),
                 adjust_timeouts(
-                    "Tune max_fails / fail_timeout (e.g. max_fails=3 fail_timeout=5s), or add \
-                     a backup server",
+                    "Tune max_fails / fail_timeout (e.g. max_fails=3 fail_timeout=5s), or add a \
+                     backup server",
                     None,
                 ),
             ],
-        ));
+        )
     }
 }
 
