@@ -1,10 +1,14 @@
 //! Checks run on the nginx host (`cloud502 nginx --local`): `nginx -t`, worker_connections against
 //! the open-files limit, and the systemd unit's state.
+//!
+//! The check names which check `Failed`; a `HostCheckFailed` words its finding, one arm per check.
 
 use crate::remediation::{check_backend, restart, review_config};
 use crate::rules::Rule;
 use crate::rules::nginx::shared::finding;
-use cloud502_model::{CheckStatus, Confidence, Evidence, Finding, FindingCode, Severity};
+use cloud502_model::{
+    CheckStatus, Confidence, Evidence, Finding, FindingCode, HostCheck, Severity, SourceLocation,
+};
 
 pub(crate) const RULE: Rule = Rule {
     name: "nginx_host",
@@ -20,22 +24,54 @@ pub use crate::describe::{CHECK_CONFIG_TEST, CHECK_NOFILE, CHECK_SYSTEMD};
 
 fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     for c in ev.checks.iter().filter(|c| c.status == CheckStatus::Fail) {
-        let location = ev
-            .config
-            .setting("worker_connections")
-            .and_then(|s| s.location.clone());
-        let f = match c.id.as_str() {
-            CHECK_CONFIG_TEST => finding(
+        let failed = match c.id.as_str() {
+            CHECK_CONFIG_TEST => Failed::ConfigTest,
+            CHECK_NOFILE => Failed::Nofile(
+                ev.config
+                    .setting("worker_connections")
+                    .and_then(|s| s.location.clone()),
+            ),
+            CHECK_SYSTEMD => Failed::Systemd,
+            _ => continue,
+        };
+        out.push(Finding::from(HostCheckFailed { check: c, failed }));
+    }
+}
+
+// ---- facts ----
+
+/// A host check that failed.
+struct HostCheckFailed<'a> {
+    check: &'a HostCheck,
+    failed: Failed,
+}
+
+/// Which check failed.
+enum Failed {
+    /// `nginx -t`.
+    ConfigTest,
+    /// worker_connections against the open-files limit, with where worker_connections is set.
+    Nofile(Option<SourceLocation>),
+    /// The systemd unit's state.
+    Systemd,
+}
+
+// ---- text ----
+
+impl From<HostCheckFailed<'_>> for Finding {
+    fn from(f: HostCheckFailed<'_>) -> Finding {
+        let (id, detail) = (f.check.id.clone(), &f.check.detail);
+        match f.failed {
+            Failed::ConfigTest => finding(
                 FindingCode::NginxConfigTestFailed,
                 Severity::Critical,
                 Confidence::High,
                 "nginx -t rejects the configuration: the next reload or restart will fail".into(),
                 format!(
-                    "`nginx -t` failed: {}. A reload keeps the old configuration running; a \
-                     restart leaves nginx down.",
-                    c.detail
+                    "`nginx -t` failed: {detail}. A reload keeps the old configuration running; a \
+                     restart leaves nginx down."
                 ),
-                vec![c.id.clone()],
+                vec![id],
                 Vec::new(),
                 "`nginx -t` passes when run as the user the service runs as.",
                 vec![
@@ -46,21 +82,17 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
                     ),
                 ],
             ),
-            CHECK_NOFILE => finding(
+            Failed::Nofile(location) => finding(
                 FindingCode::NginxWorkerConnectionsOverLimit,
                 Severity::Warning,
                 Confidence::High,
+                format!("worker_connections exceeds the open-files limit: {detail}"),
                 format!(
-                    "worker_connections exceeds the open-files limit: {}",
-                    c.detail
+                    "{detail}. Each proxied request holds two file descriptors (client and \
+                     upstream), so under load workers fail with \"Too many open files\" or \
+                     \"worker_connections are not enough\" and requests fail."
                 ),
-                format!(
-                    "{}. Each proxied request holds two file descriptors (client and upstream), \
-                     so under load workers fail with \"Too many open files\" or \
-                     \"worker_connections are not enough\" and requests fail.",
-                    c.detail
-                ),
-                vec![c.id.clone()],
+                vec![id],
                 location.into_iter().collect(),
                 "The limit of the running workers (/proc/<pid>/limits) is higher than shown.",
                 vec![review_config(
@@ -69,17 +101,16 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
                     None,
                 )],
             ),
-            CHECK_SYSTEMD => finding(
+            Failed::Systemd => finding(
                 FindingCode::NginxServiceNotActive,
                 Severity::Critical,
                 Confidence::High,
-                format!("the nginx service is not active ({})", c.detail),
+                format!("the nginx service is not active ({detail})"),
                 format!(
-                    "systemd reports the nginx unit as {}. With nginx down, clients of this \
-                     host get connection refused; a layer in front of it answers 502.",
-                    c.detail
+                    "systemd reports the nginx unit as {detail}. With nginx down, clients of this \
+                     host get connection refused; a layer in front of it answers 502."
                 ),
-                vec![c.id.clone()],
+                vec![id],
                 Vec::new(),
                 "nginx runs outside systemd (a container, another unit name).",
                 vec![
@@ -93,9 +124,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
                     ),
                 ],
             ),
-            _ => continue,
-        };
-        out.push(f);
+        }
     }
 }
 

@@ -1,11 +1,15 @@
 //! A variable in proxy_pass makes nginx resolve the name per request, which needs a `resolver`
 //! (KB 4.5, 4.7 #11, 8.1: "no resolver defined to resolve ...").
+//!
+//! The check gathers a `NoResolver` fact; its text is beside it.
 
 use crate::describe::route_id;
 use crate::remediation::review_config;
 use crate::rules::Rule;
-use crate::rules::nginx::shared::{finding, seen};
-use cloud502_model::{Confidence, Evidence, Finding, FindingCode, LogClass, Severity};
+use crate::rules::nginx::shared::{Seen, finding, seen};
+use cloud502_model::{
+    Confidence, Evidence, Finding, FindingCode, LogClass, Route, Severity, SourceLocation,
+};
 
 pub(crate) const RULE: Rule = Rule {
     name: "nginx_resolver",
@@ -15,7 +19,7 @@ pub(crate) const RULE: Rule = Rule {
 
 fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     let logs = seen(ev, &[LogClass::NoResolver], None);
-    let routes: Vec<_> = ev
+    let routes: Vec<&Route> = ev
         .config
         .routes
         .iter()
@@ -28,7 +32,6 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     if routes.is_empty() && logs.is_empty() {
         return;
     }
-    let names = logs.upstream_list();
     let mut evidence = logs.items.clone();
     evidence.extend(
         routes
@@ -36,31 +39,61 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
             .map(|r| route_id(r))
             .filter(|id| ev.item(id).is_some()),
     );
-    let locations = routes.iter().filter_map(|r| r.location.clone()).collect();
-    let passes: Vec<String> = routes
-        .iter()
-        .map(|r| format!("{} (`{}`)", r.label(), r.target))
-        .collect();
-    let (title, confidence) = if logs.is_empty() {
-        (
+    out.push(Finding::from(NoResolver {
+        locations: routes.iter().filter_map(|r| r.location.clone()).collect(),
+        routes,
+        logs,
+        evidence,
+    }));
+}
+
+// ---- facts ----
+
+/// Routes that proxy to a variable with no resolver, or error.log lines that say so.
+struct NoResolver<'a> {
+    routes: Vec<&'a Route>,
+    /// The "no resolver defined to resolve" lines.
+    logs: Seen,
+    evidence: Vec<String>,
+    locations: Vec<SourceLocation>,
+}
+
+// ---- text ----
+
+impl NoResolver<'_> {
+    /// `location / (`http://$backend`)` for each route.
+    fn passes(&self) -> Vec<String> {
+        self.routes
+            .iter()
+            .map(|r| format!("{} (`{}`)", r.label(), r.target))
+            .collect()
+    }
+
+    fn title(&self) -> String {
+        if self.logs.is_empty() {
             format!(
                 "proxy_pass with a variable and no resolver: {}",
-                passes.join(", ")
-            ),
+                self.passes().join(", ")
+            )
+        } else {
+            format!(
+                "nginx answers 502: no resolver defined to resolve {}",
+                self.logs.upstream_list()
+            )
+        }
+    }
+
+    fn confidence(&self) -> Confidence {
+        if self.logs.is_empty() {
             // A variable holding an IP address or an upstream{} name needs no resolver.
-            Confidence::Medium,
-        )
-    } else {
-        (
-            format!("nginx answers 502: no resolver defined to resolve {names}"),
-            Confidence::High,
-        )
-    };
-    out.push(finding(
-        FindingCode::NginxDynamicPassWithoutResolver,
-        Severity::Critical,
-        confidence,
-        title,
+            Confidence::Medium
+        } else {
+            Confidence::High
+        }
+    }
+
+    fn explanation(&self) -> String {
+        let passes = self.passes();
         format!(
             "When proxy_pass contains a variable, nginx resolves the host name for each request \
              with its own `resolver`, not /etc/resolv.conf; with none configured, every such \
@@ -70,26 +103,38 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
             } else {
                 format!(" Routes: {}.", passes.join(", "))
             },
-            if logs.is_empty() {
+            if self.logs.is_empty() {
                 String::new()
             } else {
                 format!(
                     " {} request(s) failed this way; first: {}.",
-                    logs.count(),
-                    logs.quote()
+                    self.logs.count(),
+                    self.logs.quote()
                 )
             }
-        ),
-        evidence,
-        locations,
-        "The variable always holds an IP address or the name of an upstream{} block, or \
-         requests through the route succeed.",
-        vec![review_config(
-            "Add `resolver <dns-ip> valid=30s;` (e.g. 127.0.0.53 or the VPC resolver) to the \
-             http or server block, or proxy to a fixed upstream{} instead",
-            None,
-        )],
-    ));
+        )
+    }
+}
+
+impl From<NoResolver<'_>> for Finding {
+    fn from(f: NoResolver<'_>) -> Finding {
+        finding(
+            FindingCode::NginxDynamicPassWithoutResolver,
+            Severity::Critical,
+            f.confidence(),
+            f.title(),
+            f.explanation(),
+            f.evidence,
+            f.locations,
+            "The variable always holds an IP address or the name of an upstream{} block, or \
+             requests through the route succeed.",
+            vec![review_config(
+                "Add `resolver <dns-ip> valid=30s;` (e.g. 127.0.0.53 or the VPC resolver) to the \
+                 http or server block, or proxy to a fixed upstream{} instead",
+                None,
+            )],
+        )
+    }
 }
 
 #[cfg(test)]
