@@ -7,7 +7,6 @@
 use crate::auth::Token;
 use cloud502_collect::http::{self, Client, HttpError, OnThrottle, Policy, Request, Response};
 use reqwest::{Method, StatusCode};
-use serde::de::DeserializeOwned;
 use std::time::Duration;
 use tokio::time::Instant;
 use url::Url;
@@ -48,10 +47,23 @@ pub enum ApiError {
     },
     /// The operation did not finish before its deadline.
     Timeout {
-        /// The deadline that passed.
+        /// How long it ran: the deadline, or less when the next poll was due after it.
         after: Duration,
         /// True when a long-running operation was still running.
         running: bool,
+        /// `--timeout`.
+        limit: Duration,
+        /// The wait the server asked for before the next poll, when that passed the deadline.
+        next_poll: Option<Duration>,
+    },
+    /// The long-running operation ended `Failed` or `Canceled` (its status answered 200).
+    Failed {
+        /// `Failed`, `Canceled`.
+        state: String,
+        /// `error.code`, if given.
+        code: String,
+        /// `error.message`, one line.
+        message: String,
     },
     /// No connection, or it broke.
     Unreachable(String),
@@ -94,16 +106,42 @@ impl std::fmt::Display for ApiError {
             ApiError::Timeout {
                 after,
                 running: true,
-            } => write!(
-                f,
-                "the long-running operation did not finish within {} s",
-                after.as_secs()
-            ),
-            ApiError::Timeout { after, .. } => {
-                write!(f, "no answer within {} s", after.as_secs())
+                limit,
+                next_poll,
+            } => {
+                write!(
+                    f,
+                    "the long-running operation had not finished after {} s",
+                    after.as_secs()
+                )?;
+                match next_poll {
+                    Some(w) => write!(
+                        f,
+                        "; its next poll was due in {} s, past --timeout {} s",
+                        w.as_secs(),
+                        limit.as_secs()
+                    ),
+                    None => write!(f, " (--timeout {} s)", limit.as_secs()),
+                }
+            }
+            ApiError::Timeout { limit, .. } => {
+                write!(f, "no answer within {} s", limit.as_secs())
+            }
+            ApiError::Failed {
+                state,
+                code,
+                message,
+            } => {
+                write!(f, "the long-running operation ended {state}")?;
+                match (code.is_empty(), message.is_empty()) {
+                    (true, true) => Ok(()),
+                    (false, true) => write!(f, " ({code})"),
+                    (true, false) => write!(f, ": {message}"),
+                    (false, false) => write!(f, " ({code}): {message}"),
+                }
             }
             ApiError::Unreachable(e) => write!(f, "cannot reach the endpoint: {e}"),
-            ApiError::Invalid(e) => write!(f, "unexpected response: {e}"),
+            ApiError::Invalid(e) => f.write_str(e),
             ApiError::Spent(e) => f.write_str(e),
             ApiError::Refused { message, .. } => f.write_str(message),
         }
@@ -161,30 +199,25 @@ impl Api {
         self.client.shared_budget = budget;
     }
 
-    /// GET a JSON resource.
-    pub async fn get<T: DeserializeOwned>(
-        &self,
-        url: &str,
-        token: &Token,
-        action: &str,
-    ) -> Result<T, ApiError> {
+    /// GET a resource: its body, unparsed (the caller reads it with the tolerant views).
+    pub async fn get(&self, url: &str, token: &Token, action: &str) -> Result<Vec<u8>, ApiError> {
         self.calls.record(action);
         let deadline = http::deadline_after(self.timeout);
         let origin = self.origin_of(url)?;
         let r = self
             .send(Method::GET, url, &origin, token, None, deadline)
             .await?;
-        parse(&r.body)
+        Ok(r.body)
     }
 
-    /// POST a JSON body and parse the JSON answer (Log Analytics queries).
-    pub async fn post<T: DeserializeOwned>(
+    /// POST a JSON body (Log Analytics queries): the answer's body, unparsed.
+    pub async fn post(
         &self,
         url: &str,
         token: &Token,
         body: &serde_json::Value,
         action: &str,
-    ) -> Result<T, ApiError> {
+    ) -> Result<Vec<u8>, ApiError> {
         self.calls.record(action);
         let deadline = http::deadline_after(self.timeout);
         let origin = self.origin_of(url)?;
@@ -192,28 +225,32 @@ impl Api {
         let r = self
             .send(Method::POST, url, &origin, token, Some(&body), deadline)
             .await?;
-        parse(&r.body)
+        Ok(r.body)
     }
 
-    /// POST that starts a long-running operation, and poll it to the end (KB 2.1, [Z5]): a 200
-    /// is the result; a 201/202 is polled at `Azure-AsyncOperation` (status) and `Location`
-    /// (result), waiting `Retry-After` between polls, until `timeout` has passed. Poll URLs
-    /// come from the answer: one on another origin than `url`'s is not followed (the token
-    /// would go there), and the call fails saying so.
-    pub async fn post_lro<T: DeserializeOwned>(
+    /// POST that starts a long-running operation, and poll it to the end as ARM documents it
+    /// (KB 2.1, INVENTORY.md section 6): a 200 is the result; on a 201/202 the status is polled at
+    /// `Azure-AsyncOperation` when given, and the result is read at `Location` (the operation's
+    /// `final-state-via: location`), polled there while it answers 202 (it may, after the status
+    /// said Succeeded). Each wait is the `Retry-After` asked for; a wait that would pass the
+    /// deadline is not slept: the call stops and says how long it ran. Poll URLs come from the
+    /// answer: one on another origin than `url`'s is not followed (the token would go there).
+    /// The result's body, unparsed.
+    pub async fn post_lro(
         &self,
         url: &str,
         token: &Token,
         action: &str,
-    ) -> Result<T, ApiError> {
+    ) -> Result<Vec<u8>, ApiError> {
         self.calls.record(action);
+        let start = Instant::now();
         let deadline = http::deadline_after(self.timeout);
         let origin = self.origin_of(url)?;
         let first = self
             .send(Method::POST, url, &origin, token, Some("{}"), deadline)
             .await?;
         if first.status == StatusCode::OK {
-            return parse(&first.body);
+            return Ok(first.body);
         }
         let location = first.header_url("location");
         let async_op = first.header_url("azure-asyncoperation");
@@ -221,71 +258,72 @@ impl Api {
         for u in [&location, &async_op].into_iter().flatten() {
             http::check_origin(u, &origin).map_err(|e| lro_error(e, self.timeout))?;
         }
-        let mut wait = first.retry_after().unwrap_or(DEFAULT_WAIT);
-        let expired = || ApiError::Timeout {
-            after: self.timeout,
-            running: true,
-        };
-        // Poll the operation status first when there is one.
-        if let Some(op) = async_op {
-            loop {
-                if !http::sleep_within(wait, deadline).await {
-                    return Err(expired());
-                }
-                let r = self
-                    .send(Method::GET, &op, &origin, token, None, deadline)
-                    .await
-                    .map_err(|e| lro_timeout(e, self.timeout))?;
-                let state: OperationStatus = parse(&r.body)?;
-                match state.status.as_str() {
-                    "Succeeded" => break,
-                    "Failed" | "Canceled" | "Cancelled" => {
-                        let (code, message) = state
-                            .error
-                            .map(|e| (e.code, e.message))
-                            .unwrap_or_else(|| (state.status.clone(), String::new()));
-                        return Err(ApiError::Status {
-                            status: 200,
-                            code,
-                            message: one_line(&message),
-                            retry_after: None,
-                        });
-                    }
-                    _ => wait = r.retry_after().unwrap_or(DEFAULT_WAIT),
-                }
-            }
-            return match location {
-                Some(loc) => {
-                    let r = self
-                        .send(Method::GET, &loc, &origin, token, None, deadline)
-                        .await
-                        .map_err(|e| lro_timeout(e, self.timeout))?;
-                    parse(&r.body)
-                }
-                None => Err(ApiError::Invalid(
-                    "the operation succeeded but gave no Location to read the result from"
-                        .to_owned(),
-                )),
-            };
-        }
-        let Some(loc) = location else {
+        if location.is_none() && async_op.is_none() {
             return Err(ApiError::Invalid(format!(
                 "HTTP {} without Location or Azure-AsyncOperation to poll",
                 first.status.as_u16()
             )));
+        }
+        let poll = Poll {
+            start,
+            deadline,
+            limit: self.timeout,
+        };
+        let mut wait = first.retry_after();
+        let mut status_body = None;
+        if let Some(op) = &async_op {
+            loop {
+                poll.wait(wait).await?;
+                let r = self
+                    .send(Method::GET, op, &origin, token, None, deadline)
+                    .await
+                    .map_err(|e| poll.timed_out(e))?;
+                let state: serde_json::Value = serde_json::from_slice(&r.body).map_err(|e| {
+                    ApiError::Invalid(format!("the operation's status was not understood ({e})"))
+                })?;
+                let text = |v: &serde_json::Value| v.as_str().map(one_line).unwrap_or_default();
+                let status = text(&state["status"]);
+                match status.to_ascii_lowercase().as_str() {
+                    "succeeded" => {
+                        status_body = Some(r.body);
+                        break;
+                    }
+                    "failed" | "canceled" | "cancelled" => {
+                        return Err(ApiError::Failed {
+                            code: text(&state["error"]["code"]),
+                            message: text(&state["error"]["message"]),
+                            state: status,
+                        });
+                    }
+                    _ => wait = r.retry_after(),
+                }
+            }
+            // Read the result at once: the operation is done.
+            wait = Some(Duration::ZERO);
+        }
+        let Some(loc) = location else {
+            // No Location: azure-core reads the result from the last status answer; ARM's
+            // status body carries it under `properties` when it carries it at all.
+            return status_body
+                .as_deref()
+                .and_then(operation_result)
+                .ok_or_else(|| {
+                    ApiError::Invalid(
+                        "the operation succeeded but gave no Location to read the result from, and its status carries none"
+                            .to_owned(),
+                    )
+                });
         };
         loop {
-            if !http::sleep_within(wait, deadline).await {
-                return Err(expired());
-            }
+            poll.wait(wait).await?;
             let r = self
                 .send(Method::GET, &loc, &origin, token, None, deadline)
                 .await
-                .map_err(|e| lro_timeout(e, self.timeout))?;
-            if r.status == StatusCode::OK {
-                return parse(&r.body);
+                .map_err(|e| poll.timed_out(e))?;
+            if r.status == StatusCode::OK || (r.status.is_success() && !r.body.is_empty()) {
+                return Ok(r.body);
             }
-            wait = r.retry_after().unwrap_or(DEFAULT_WAIT);
+            wait = r.retry_after();
         }
     }
 
@@ -293,7 +331,7 @@ impl Api {
     fn origin_of(&self, url: &str) -> Result<url::Origin, ApiError> {
         let origin = Url::parse(url)
             .map(|u| u.origin())
-            .map_err(|e| ApiError::Invalid(format!("not a URL ({e})")))?;
+            .map_err(|e| ApiError::Invalid(format!("{url:?} is not a URL ({e})")))?;
         if self.origins.contains(&origin) {
             Ok(origin)
         } else {
@@ -357,6 +395,8 @@ fn from_http(e: HttpError, timeout: Duration) -> ApiError {
         HttpError::Timeout => ApiError::Timeout {
             after: timeout,
             running: false,
+            limit: timeout,
+            next_poll: None,
         },
         HttpError::Unreachable(m) => ApiError::Unreachable(m),
         HttpError::Spent(m) => ApiError::Spent(m),
@@ -389,15 +429,52 @@ fn lro_error(e: HttpError, timeout: Duration) -> ApiError {
     }
 }
 
-/// A poll that ran out of time is a long-running operation that did not finish.
-fn lro_timeout(e: ApiError, after: Duration) -> ApiError {
-    match e {
-        ApiError::Timeout { .. } => ApiError::Timeout {
-            after,
+/// The clock of one long-running operation.
+struct Poll {
+    start: Instant,
+    deadline: Instant,
+    limit: Duration,
+}
+
+impl Poll {
+    /// Wait before the next poll: `asked` (the server's `Retry-After`) or our own back-off. A
+    /// wait that would pass the deadline is not slept: the operation stops now, saying so.
+    async fn wait(&self, asked: Option<Duration>) -> Result<(), ApiError> {
+        let wait = asked.unwrap_or(DEFAULT_WAIT);
+        if wait.is_zero() {
+            return Ok(());
+        }
+        if http::sleep_within(wait, self.deadline).await {
+            return Ok(());
+        }
+        Err(ApiError::Timeout {
+            after: self.start.elapsed(),
             running: true,
-        },
-        other => other,
+            limit: self.limit,
+            next_poll: Some(wait),
+        })
     }
+
+    /// A poll that ran out of time is a long-running operation that did not finish.
+    fn timed_out(&self, e: ApiError) -> ApiError {
+        match e {
+            ApiError::Timeout { .. } => ApiError::Timeout {
+                after: self.start.elapsed(),
+                running: true,
+                limit: self.limit,
+                next_poll: None,
+            },
+            other => other,
+        }
+    }
+}
+
+/// The result an operation's status answer carries (`properties`), serialized again.
+fn operation_result(status: &[u8]) -> Option<Vec<u8>> {
+    let v: serde_json::Value = serde_json::from_slice(status).ok()?;
+    v.get("properties")
+        .filter(|p| p.is_object())
+        .map(|p| p.to_string().into_bytes())
 }
 
 /// ARM's (and Log Analytics') error envelope: `{"error":{"code":..,"message":..}}`.
@@ -442,19 +519,6 @@ struct ErrorBody {
     innererror: Option<Box<ErrorBody>>,
 }
 
-#[derive(Debug, serde::Deserialize)]
-struct OperationStatus {
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    error: Option<ErrorBody>,
-}
-
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::Invalid(format!("not the expected JSON ({e})")))
-}
-
 use cloud502_collect::remote::one_line;
 
 #[cfg(test)]
@@ -494,9 +558,24 @@ mod tests {
             "HTTP 429 TooManyRequests: slow down (retry after 30 s)"
         );
         let t = ApiError::Timeout {
-            after: Duration::from_secs(60),
+            after: Duration::from_secs(31),
             running: true,
+            limit: Duration::from_secs(60),
+            next_poll: Some(Duration::from_secs(40)),
         };
-        assert!(t.to_string().contains("did not finish within 60 s"));
+        assert_eq!(
+            t.to_string(),
+            "the long-running operation had not finished after 31 s; its next poll was due in 40 s, past --timeout 60 s"
+        );
+        let f = ApiError::Failed {
+            state: "Failed".into(),
+            code: "ApplicationGatewayBackendHealthFailed".into(),
+            message: "boom".into(),
+        };
+        assert_eq!(
+            f.to_string(),
+            "the long-running operation ended Failed (ApplicationGatewayBackendHealthFailed): boom"
+        );
+        assert!(!f.to_string().contains("HTTP 200"));
     }
 }

@@ -7,11 +7,12 @@ use crate::auth::{Credential, Token};
 use crate::config::{API_VERSION, AzureOptions, Validated};
 use crate::convert;
 use crate::error::AzureError;
-use crate::resources::{BackendHealth, Gateway, Nsg, QueryResponse, RouteTable, Subnet};
+use crate::resources::{self, BackendHealth, Gateway, Nsg, QueryResponse, RouteTable, Subnet};
 use cloud502_collect::CollectCx;
 use cloud502_model::{
     CheckStatus, Evidence, EvidenceItem, Gap, GapKind, HostCheck, LogSummary, ProviderKind, Subject,
 };
+use serde::de::DeserializeOwned;
 
 /// RBAC actions, as the custom role in docs/providers/azure.md grants them.
 pub mod actions {
@@ -59,7 +60,7 @@ impl Collector<'_> {
             "reading Application Gateway {}",
             self.opts.gateway
         ));
-        let gw: Gateway = self
+        let body = self
             .api
             .get(
                 &self.arm_url(&gateway_id),
@@ -68,6 +69,9 @@ impl Collector<'_> {
             )
             .await
             .map_err(|e| self.fatal(e))?;
+        let (gw, gateway_gaps) =
+            understood::<Gateway>(&body, "azure:applicationGateways", "the gateway")
+                .map_err(|e| self.fatal(e))?;
         let v2 = convert::is_v2(&gw);
         self.cx
             .progress
@@ -90,7 +94,7 @@ impl Collector<'_> {
                 source: "azure_identity".to_owned(),
                 fact: format!("token from {}", self.credential.why),
             }],
-            gaps: Vec::new(),
+            gaps: gateway_gaps,
         };
         // Gateway-wide settings as facts findings can cite (`config.setting.operationalState`).
         for st in &ev.config.settings {
@@ -101,7 +105,13 @@ impl Collector<'_> {
             });
         }
         match health {
-            Ok(h) => ev.targets = convert::targets(&h, &gw),
+            Ok((h, gaps)) => {
+                ev.gaps.extend(gaps);
+                let read = convert::health(&h, &gw);
+                ev.targets = read.targets;
+                ev.items.extend(read.items);
+                ev.gaps.extend(read.gaps);
+            }
             Err(gap) => ev.gaps.push(gap),
         }
         let (summaries, gaps) = logs;
@@ -133,6 +143,15 @@ impl Collector<'_> {
             return AzureError::Unavailable {
                 message: format!("cannot read Application Gateway {gw:?}: {e}"),
                 hint: (*hint).to_owned(),
+            };
+        }
+        if let ApiError::Invalid(_) = &e {
+            return AzureError::Unavailable {
+                message: format!("Application Gateway {gw:?}: {e}"),
+                hint: format!(
+                    "not a network problem: check that --arm-endpoint ({}) is Azure Resource Manager",
+                    self.v.arm_endpoint
+                ),
             };
         }
         let code = e.code().to_owned();
@@ -181,7 +200,7 @@ impl Collector<'_> {
         }
     }
 
-    async fn health(&self, gateway_id: &str) -> Result<BackendHealth, Gap> {
+    async fn health(&self, gateway_id: &str) -> Result<(BackendHealth, Vec<Gap>), Gap> {
         if !self.opts.backend_health {
             return Err(Gap {
                 scope: "azure:backendhealth".to_owned(),
@@ -191,20 +210,13 @@ impl Collector<'_> {
             });
         }
         let url = self.arm_url(&format!("{gateway_id}/backendhealth"));
-        self.api
+        let body = self
+            .api
             .post_lro(&url, self.token, actions::BACKEND_HEALTH)
             .await
-            .map_err(|e| match e.status() {
-                Some(403) => Gap {
-                    scope: "azure:backendhealth".to_owned(),
-                    kind: GapKind::Permission,
-                    message: "the Reader role cannot read backend health: grant Microsoft.Network/applicationGateways/backendhealth/action".to_owned(),
-                    hint: Some(
-                        "add the action to a custom role (docs/providers/azure.md); a read-only lock on the gateway blocks it too".to_owned(),
-                    ),
-                },
-                _ => gap("azure:backendhealth", "backend health", &e),
-            })
+            .map_err(|e| health_gap(&e))?;
+        understood::<BackendHealth>(&body, convert::HEALTH_ELEMENT_SCOPE, "backend health")
+            .map_err(|e| gap("azure:backendhealth", "backend health", &e))
     }
 
     async fn logs(&self, gw: &Gateway) -> (Vec<LogSummary>, Vec<Gap>) {
@@ -236,33 +248,63 @@ impl Collector<'_> {
         let timespan = format!("PT{secs}S");
         let id = gw.id.replace('\'', "");
         let mut summaries = Vec::new();
-        let mut errors = Vec::new();
+        let mut errors: Vec<(&str, ApiError)> = Vec::new();
+        let mut missing_tables = 0;
+        let mut gaps = Vec::new();
         for (table, query) in queries(&id) {
             let body = serde_json::json!({ "query": query, "timespan": timespan });
-            match self
+            let answer = self
                 .api
-                .post::<QueryResponse>(&url, &token, &body, actions::LOGS_QUERY)
+                .post(&url, &token, &body, actions::LOGS_QUERY)
                 .await
-            {
-                Ok(resp) => {
+                .and_then(|b| {
+                    understood::<QueryResponse>(&b, scope, &format!("the {table} query"))
+                });
+            match answer {
+                Ok((resp, odd)) => {
+                    gaps.extend(odd);
                     let Some(t) = resp.tables.first() else {
                         continue;
                     };
                     let source = format!("loganalytics:{workspace}:{table}");
                     summaries.push(convert::log_summary("", &source, t));
                 }
-                // A workspace without the table answers 400 (SemanticError): not a gap by itself.
-                Err(e) if e.status() == Some(400) && missing_table(&e) => {}
-                Err(e) => errors.push((table, e)),
+                Err(e) => match semantic_error(&e, table) {
+                    // A workspace without the table answers 400 SemanticError: not a gap by itself.
+                    Some(Missing::Table) => missing_tables += 1,
+                    Some(Missing::Column(column)) => gaps.push(Gap {
+                        scope: scope.to_owned(),
+                        kind: GapKind::InvalidInput,
+                        message: format!(
+                            "the {table} query names column {column}, which {table} in workspace {workspace} does not have ({e})"
+                        ),
+                        hint: Some(
+                            "the table's schema differs from the documented one (a v1 gateway, or an older table): the other reads still ran".to_owned(),
+                        ),
+                    }),
+                    None => errors.push((table, e)),
+                },
             }
         }
-        let mut gaps = Vec::new();
+        // One gap per distinct failure: a missing workspace or a throttled subscription fails
+        // both queries the same way.
+        let mut distinct: Vec<(Vec<&str>, &ApiError)> = Vec::new();
         for (table, e) in &errors {
+            match distinct
+                .iter_mut()
+                .find(|(_, seen)| seen.to_string() == e.to_string())
+            {
+                Some((tables, _)) => tables.push(table),
+                None => distinct.push((vec![table], e)),
+            }
+        }
+        for (tables, e) in distinct {
+            let tables = tables.join(" and ");
             gaps.push(match e.status() {
                 Some(403) => Gap {
                     scope: scope.to_owned(),
                     kind: GapKind::Permission,
-                    message: format!("cannot query {table} in workspace {workspace} ({e})"),
+                    message: format!("cannot query {tables} in workspace {workspace} ({e})"),
                     hint: Some(
                         "grant Log Analytics Reader on the workspace (Microsoft.OperationalInsights/workspaces/query/read)"
                             .to_owned(),
@@ -274,10 +316,10 @@ impl Collector<'_> {
                     message: format!("workspace {workspace} not found ({e})"),
                     hint: Some("pass the workspace's Workspace ID (a GUID) with --workspace".to_owned()),
                 },
-                _ => gap(scope, &format!("the {table} query"), e),
+                _ => gap(scope, &format!("the {tables} query"), e),
             });
         }
-        if summaries.is_empty() && errors.is_empty() {
+        if summaries.is_empty() && missing_tables == 2 {
             gaps.push(Gap {
                 scope: scope.to_owned(),
                 kind: GapKind::NotFound,
@@ -316,12 +358,16 @@ impl Collector<'_> {
             status: CheckStatus::Skipped,
             detail,
         };
-        let subnet: Subnet = match self
+        let subnet = self
             .api
             .get(&self.arm_url(&subnet_id), self.token, actions::SUBNET_READ)
             .await
-        {
-            Ok(s) => s,
+            .and_then(|b| understood::<Subnet>(&b, "azure:network", "the gateway subnet"));
+        let subnet = match subnet {
+            Ok((s, odd)) => {
+                gaps.extend(odd);
+                s
+            }
             Err(e) => {
                 checks.push(skipped(format!(
                     "the gateway subnet could not be read: {e}"
@@ -336,8 +382,11 @@ impl Collector<'_> {
             match &nsg_id {
                 Some(id) => Some(
                     self.api
-                        .get::<Nsg>(&self.arm_url(id), self.token, actions::NSG_READ)
-                        .await,
+                        .get(&self.arm_url(id), self.token, actions::NSG_READ)
+                        .await
+                        .and_then(|b| {
+                            understood::<Nsg>(&b, "azure:network", "the gateway subnet's NSG")
+                        }),
                 ),
                 None => None,
             }
@@ -346,8 +395,15 @@ impl Collector<'_> {
             match (&rt_id, v2) {
                 (Some(id), true) => Some(
                     self.api
-                        .get::<RouteTable>(&self.arm_url(id), self.token, actions::ROUTE_TABLE_READ)
-                        .await,
+                        .get(&self.arm_url(id), self.token, actions::ROUTE_TABLE_READ)
+                        .await
+                        .and_then(|b| {
+                            understood::<RouteTable>(
+                                &b,
+                                "azure:network",
+                                "the gateway subnet's route table",
+                            )
+                        }),
                 ),
                 _ => None,
             }
@@ -360,7 +416,10 @@ impl Collector<'_> {
                 status: CheckStatus::Pass,
                 detail: "the gateway subnet has no NSG".to_owned(),
             }),
-            Some(Ok(n)) => checks.push(convert::nsg_check(&n, v2)),
+            Some(Ok((n, odd))) => {
+                gaps.extend(odd);
+                checks.push(convert::nsg_check(&n, v2));
+            }
             Some(Err(e)) => {
                 checks.push(skipped(format!(
                     "the gateway subnet's NSG could not be read: {e}"
@@ -374,7 +433,10 @@ impl Collector<'_> {
         }
         match rt {
             None => {}
-            Some(Ok(t)) => checks.push(convert::route_check(&t)),
+            Some(Ok((t, odd))) => {
+                gaps.extend(odd);
+                checks.push(convert::route_check(&t));
+            }
             Some(Err(e)) => gaps.push(network_gap(
                 "the gateway subnet's route table",
                 actions::ROUTE_TABLE_READ,
@@ -386,7 +448,9 @@ impl Collector<'_> {
 }
 
 /// The two places access logs land (KB 2.3): the resource-specific table and the legacy one.
-/// Only 5xx rows keep their detail, so the result stays a handful of rows.
+/// Only 5xx rows keep their detail, so the result stays a handful of rows. Every column beyond
+/// the status is read through `column_ifexists`: v1 gateways write no ErrorInfo, ServerStatus or
+/// ServerRouted (KB 9.1), and a missing column would fail the whole query.
 fn queries(gateway_id: &str) -> [(&'static str, String); 2] {
     let summarize = "| extend F = HttpStatus >= 500 \
 | summarize Requests = count(), FirstSeen = min(TimeGenerated), LastSeen = max(TimeGenerated) \
@@ -398,8 +462,9 @@ ServerRouted = iff(F, ServerRouted, ''), BackendPoolName = iff(F, BackendPoolNam
             format!(
                 "AGWAccessLogs | where _ResourceId =~ '{gateway_id}' \
 | where tostring(column_ifexists('ClientIp', '')) != '127.0.0.1' \
-| extend HttpStatus = toint(HttpStatus), ErrorInfo = tostring(ErrorInfo), ServerStatus = tostring(ServerStatus), \
-ServerRouted = tostring(ServerRouted), BackendPoolName = tostring(BackendPoolName) {summarize}"
+| extend HttpStatus = toint(HttpStatus), ErrorInfo = tostring(column_ifexists('ErrorInfo', '')), \
+ServerStatus = tostring(column_ifexists('ServerStatus', '')), ServerRouted = tostring(column_ifexists('ServerRouted', '')), \
+BackendPoolName = tostring(column_ifexists('BackendPoolName', '')) {summarize}"
             ),
         ),
         (
@@ -416,15 +481,96 @@ ServerRouted = tostring(column_ifexists('serverRouted_s', '')), BackendPoolName 
     ]
 }
 
-fn missing_table(e: &ApiError) -> bool {
-    let ApiError::Status { code, message, .. } = e else {
-        return false;
+/// What a Log Analytics `SemanticError` says is missing (INVENTORY.md section 7): the same
+/// codes (`SemanticError`, `SEM0100`) cover both, the message tells them apart.
+#[derive(Debug, PartialEq, Eq)]
+enum Missing {
+    /// "Failed to resolve table or column expression named 'T'" with T the query's table.
+    Table,
+    /// "Failed to resolve scalar expression named 'C'", or another name than the table's.
+    Column(String),
+}
+
+fn semantic_error(e: &ApiError, table: &str) -> Option<Missing> {
+    let ApiError::Status {
+        status: 400,
+        code,
+        message,
+        ..
+    } = e
+    else {
+        return None;
     };
     let m = message.to_ascii_lowercase();
-    code == "SemanticError"
-        || m.contains("semanticerror")
-        || m.contains("failed to resolve table")
-        || (code == "BadArgumentError" && m.contains("resolve"))
+    if !(code == "SemanticError" || m.contains("semanticerror") || m.contains("failed to resolve"))
+    {
+        return None;
+    }
+    // The name quoted after "named" / "entity".
+    let named = ["named '", "entity '"].iter().find_map(|k| {
+        let at = message.to_ascii_lowercase().find(k)? + k.len();
+        message[at..].split('\'').next().map(str::to_owned)
+    });
+    match named {
+        Some(n) if n.eq_ignore_ascii_case(table) => Some(Missing::Table),
+        Some(n) => Some(Missing::Column(n)),
+        // No name: a table query that fails to resolve anything is read as the table missing
+        // only when the message says "table".
+        None if m.contains("table") => Some(Missing::Table),
+        None => None,
+    }
+}
+
+/// Read a body with the tolerant views: each element left out becomes a gap of `scope`; a body
+/// that does not parse at all is [`ApiError::Invalid`] ("not understood"), never "unreachable".
+fn understood<T: DeserializeOwned>(
+    body: &[u8],
+    scope: &str,
+    what: &str,
+) -> Result<(T, Vec<Gap>), ApiError> {
+    let (value, odd) = resources::parse::<T>(body).map_err(|e| {
+        ApiError::Invalid(format!(
+            "the answer for {what} was not understood ({})",
+            cloud502_collect::remote::one_line(&e)
+        ))
+    })?;
+    let gaps = odd
+        .into_iter()
+        .map(|note| Gap {
+            scope: scope.to_owned(),
+            kind: GapKind::InvalidInput,
+            message: format!("{what}: {note}; the rest was read"),
+            hint: None,
+        })
+        .collect();
+    Ok((value, gaps))
+}
+
+/// Why backend health could not be read, and the fix: the action the Reader role lacks, a
+/// read-only lock (ARM counts the POST as a write and answers 409 ScopeLocked), throttling.
+fn health_gap(e: &ApiError) -> Gap {
+    const SCOPE: &str = "azure:backendhealth";
+    match (e.status(), e.code()) {
+        (Some(409), "ScopeLocked") => Gap {
+            scope: SCOPE.to_owned(),
+            kind: GapKind::Permission,
+            message: format!(
+                "a read-only lock blocks the backend-health action ({e})"
+            ),
+            hint: Some(
+                "backend health is a POST, which a ReadOnly lock on the gateway, its resource group or subscription refuses: read it in the portal, or lift the lock while diagnosing".to_owned(),
+            ),
+        },
+        (Some(403), _) => Gap {
+            scope: SCOPE.to_owned(),
+            kind: GapKind::Permission,
+            message: "the Reader role cannot read backend health: grant Microsoft.Network/applicationGateways/backendhealth/action".to_owned(),
+            hint: Some(
+                "add the action to a custom role (docs/providers/azure.md); a read-only lock on the gateway blocks it too".to_owned(),
+            ),
+        },
+        _ => gap(SCOPE, "backend health", e),
+    }
 }
 
 fn network_gap(what: &str, action: &str, e: &ApiError) -> Gap {
@@ -472,6 +618,12 @@ fn gap(scope: &str, what: &str, e: &ApiError) -> Gap {
         ApiError::Timeout { .. } => (GapKind::Timeout, Some("raise --timeout".to_owned())),
         ApiError::Unreachable(_) => (GapKind::Unreachable, None),
         ApiError::Invalid(_) => (GapKind::InvalidInput, None),
+        ApiError::Failed { .. } => (
+            GapKind::Other,
+            Some(
+                "run again; if it fails the same way, read backend health in the portal".to_owned(),
+            ),
+        ),
         ApiError::Refused { hint, .. } => (GapKind::InvalidInput, Some((*hint).to_owned())),
         ApiError::Spent(_) => (
             GapKind::Other,

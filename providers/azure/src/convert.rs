@@ -7,8 +7,8 @@ use crate::resources::{
     SubRef,
 };
 use cloud502_model::{
-    CheckStatus, ConfigSnapshot, ForwardKind, HealthState, HostCheck, LogClass, LogCount, LogGroup,
-    LogSample, LogSummary, Pool, PoolMember, Route, Setting, Target,
+    CheckStatus, ConfigSnapshot, EvidenceItem, ForwardKind, Gap, GapKind, HealthState, HostCheck,
+    LogClass, LogCount, LogGroup, LogSample, LogSummary, Pool, PoolMember, Route, Setting, Target,
 };
 use std::collections::BTreeMap;
 
@@ -115,9 +115,7 @@ fn error_page(pages: &[crate::resources::CustomError]) -> Option<String> {
 
 fn by_ref<'a, P>(items: &'a [Child<P>], r: Option<&SubRef>) -> Option<&'a Child<P>> {
     let r = r?;
-    items
-        .iter()
-        .find(|c| c.id.eq_ignore_ascii_case(&r.id) || (!r.name().is_empty() && c.name == r.name()))
+    find(items, r)
 }
 
 /// One route per basic rule, and per path rule (plus the default) of a path-based rule.
@@ -305,93 +303,341 @@ fn http_settings(h: &Child<HttpSettings>, probes: &[Child<Probe>]) -> Vec<Settin
     s
 }
 
-/// Classify a `healthProbeLog` message (KB 2.2), loosely and accepting the older wordings.
-/// `None` for a success message or none at all.
+/// What a server's `health` value means (KB 9.1): real gateways send `Healthy` / `Unhealthy` /
+/// `Unknown`, the swagger has `Up` / `Down` / `Partial` / `Draining`; compared without case.
+/// `None` for a value neither knows: the caller keeps it verbatim and reads it as unknown, never
+/// as healthy.
+pub fn health_state(value: &str) -> Option<HealthState> {
+    Some(match value.trim().to_ascii_lowercase().as_str() {
+        "healthy" | "up" => HealthState::Healthy,
+        // Partial: some of the probes pass; the swagger gives no more, and it is not healthy.
+        "unhealthy" | "down" | "partial" => HealthState::Unhealthy,
+        "draining" => HealthState::Draining,
+        "unknown" => HealthState::Unknown,
+        _ => return None,
+    })
+}
+
+/// `healthProbeErrorName` values and the reason each is (KB 9.1, INVENTORY.md section 3): the
+/// two seen in bodies, then the vocabulary of Microsoft's support wiki as mirrored publicly.
+const ERROR_NAMES: &[(&str, Option<&str>)] = &[
+    ("SuccessWithStatusCode", None),
+    (
+        "HttpStatusCodeMismatchWithStatusCode",
+        Some("status-mismatch"),
+    ),
+    ("Timeout", Some("probe-timeout")),
+    ("HostNameNotResolved", Some("dns-failure")),
+    ("AddressNotReachable", Some("connect-failure")),
+    ("PortNotReachable", Some("connect-failure")),
+    ("ServerNotReachable", Some("connect-failure")),
+    ("HttpResponseBodyMismatch", Some("body-mismatch")),
+    (
+        "BackendServerCertificateNotWhitelisted",
+        Some("cert-untrusted"),
+    ),
+    ("BackendCertInvalidCA", Some("cert-untrusted")),
+    ("BackendCertInvalidCN", Some("cert-name-mismatch")),
+    ("BackendSecureConnectionError", Some("tls-handshake")),
+    ("GatewayNotReachable", Some("health-unknown")),
+    ("CertVerificationFailed", Some("cert-verify-failed")),
+    (
+        "BackendServerCertificateNotTrustedByRootCertificates",
+        Some("cert-untrusted"),
+    ),
+    (
+        "TrustedCertsNotLoaded",
+        Some("cert-trusted-root-unreadable"),
+    ),
+    (
+        "BackendCertificateCNMismatchWithProbeHostName",
+        Some("cert-name-mismatch"),
+    ),
+    ("BackendServerCertificateExpired", Some("cert-expired")),
+    (
+        "IncorrectBackendCertificateChainLeafCertificateIsNotTopmostCertificate",
+        Some("cert-chain"),
+    ),
+    (
+        "IncorrectBackendCertificateChainMissingLeafCertificate",
+        Some("cert-chain"),
+    ),
+    (
+        "IncompleteBackendCertificateChainOnlyLeafCertificateIsPresent",
+        Some("cert-chain"),
+    ),
+    (
+        "BackendServerCertificateNotTrustedByWellKnownCAs",
+        Some("cert-untrusted"),
+    ),
+    ("Unknown", Some("unknown-error")),
+];
+
+/// Classify one server: on `healthProbeErrorName` first (machine-readable, KB 9.1), then on the
+/// `healthProbeLog` wording. `None` for a success (`SuccessWithStatusCode`, "Success. Received
+/// 200 status code") or when neither is given; `other` for a failure neither knows.
+pub fn classify(error_name: Option<&str>, log: Option<&str>) -> Option<&'static str> {
+    let name = error_name.map(str::trim).filter(|n| !n.is_empty());
+    if let Some(n) = name
+        && let Some((_, reason)) = ERROR_NAMES.iter().find(|(k, _)| k.eq_ignore_ascii_case(n))
+    {
+        // `Unknown` says nothing: a message may say more.
+        if *reason != Some("unknown-error") {
+            return *reason;
+        }
+    }
+    match log.map(classify_probe_log) {
+        Some(Some("other")) | None if name.is_some() => {
+            // A name cloud502 does not know, and no message it knows: the name is the reason
+            // class it has; "other" keeps the server failing without guessing.
+            if name.is_some_and(|n| n.eq_ignore_ascii_case("Unknown")) {
+                Some("unknown-error")
+            } else {
+                Some("other")
+            }
+        }
+        Some(r) => r,
+        None => None,
+    }
+}
+
+/// Classify a `healthProbeLog` message (KB 2.2, 9.1) by its family, accepting the current
+/// wording, the 2019 and 2020 ones, the internal reason-code texts and the captured ones (every
+/// row of `tests/fixtures/official/probe-messages.json`). `None` for a success message or none
+/// at all; `other` for a failure no family matches.
 pub fn classify_probe_log(log: &str) -> Option<&'static str> {
-    let l = log.to_ascii_lowercase();
+    let l = log.trim().to_ascii_lowercase();
     let has = |s: &str| l.contains(s);
-    if l.trim().is_empty() || l.starts_with("success") {
+    if l.is_empty() || l.starts_with("success") {
         return None;
     }
-    Some(if has("could not be retrieved") {
+    Some(if l.trim_end_matches('.') == "no results" {
+        // What the portal shows without backendhealth/action: no probe ran.
+        "no-results"
+    } else if has("https probe connection error") || has("secure connection") {
+        // Checked before the "whitelisted" of cert-untrusted, which this text also says.
+        "tls-handshake"
+    } else if has("could not find any certificate-related information") {
+        "cert-trusted-root-unreadable"
+    } else if has("could not be retrieved")
+        || has("gateway not reachable")
+        || (has("not reachable") && has("65503"))
+    {
         "health-unknown"
-    } else if has("time taken by the backend") || has("probe timeout") || has("timeout threshold") {
+    } else if has("time taken by the backend")
+        || has("probe timeout")
+        || has("timeout threshold")
+        || has("timed out")
+    {
         "probe-timeout"
-    } else if has("could not create a probe") || (has("fqdn") && has("not been entered correctly"))
+    } else if has("could not create a probe")
+        || has("cannot be resolved")
+        || has("could not be resolved")
+        || (has("fqdn") && has("not been entered correctly"))
     {
         "dns-failure"
-    } else if has("could not connect to the backend") {
+    } else if has("could not connect to the backend")
+        || has("cannot connect to")
+        || has("could not connect to")
+        || has("cannot be reached")
+    {
         "connect-failure"
-    } else if has("status code") && (has("did not match") || has("mismatch")) {
+    } else if has("status code")
+        && (has("did not match")
+            || has("mismatch")
+            || has("invalid status code")
+            || has("different from expected"))
+    {
         "status-mismatch"
-    } else if has("body of the backend") || (has("body") && has("did not match")) {
+    } else if has("body of the backend")
+        || has("body mismatch")
+        || (has("response body") && (has("did not match") || has("contain")))
+    {
         "body-mismatch"
     } else if has("common name") || has("invalid cn") {
         "cert-name-mismatch"
-    } else if has("valid from") || has("certificate expired") || has("certificate is expired") {
+    } else if has("valid from")
+        || has("certificate expired")
+        || has("certificate is expired")
+        || has("has expired")
+    {
         "cert-expired"
-    } else if has("is missing from the certificate chain") || has("not the topmost certificate") {
+    } else if has("missing from the certificate chain") || has("not the topmost certificate") {
         "cert-chain"
     } else if has("well-known certificate authority")
         || has("root certificate of the server certificate")
+        || has("not signed by any root certificate")
         || has("whitelisted")
         || has("allowlisted")
         || has("invalid ca")
         || has("trusted root")
     {
         "cert-untrusted"
-    } else if has("could not be verified") {
+    } else if has("could not be verified") || has("ssl diagnostics") {
         "cert-verify-failed"
+    } else if has("unknown error") {
+        "unknown-error"
     } else {
         "other"
     })
 }
 
-/// Backend health into targets.
-pub fn targets(health: &BackendHealth, gw: &Gateway) -> Vec<Target> {
-    let mut out = Vec::new();
-    for pool in &health.backend_address_pools {
-        let pool_name = pool.backend_address_pool.name();
+/// Backend health read into the model: the targets, one item per server with what the gateway
+/// sent verbatim (health value, error name, message), and gaps for what was not understood.
+#[derive(Debug, Default)]
+pub struct HealthRead {
+    /// One per server, in the body's order.
+    pub targets: Vec<Target>,
+    /// `azure.server.N` (N the target's index): the server as sent.
+    pub items: Vec<EvidenceItem>,
+    /// Health values cloud502 does not know, pools the configuration does not have.
+    pub gaps: Vec<Gap>,
+}
+
+/// The scope of gaps about single servers or pools of the backend-health answer. Not
+/// `azure:backendhealth...`: the rules read a gap of that scope as "health was not read".
+pub const HEALTH_ELEMENT_SCOPE: &str = "azure:health-servers";
+
+/// Whether two ARM ids or names are the same: ARM compares them without case (the official
+/// BackendHealth example writes `backendaddressPools`).
+fn same(a: &str, b: &str) -> bool {
+    !a.is_empty() && a.eq_ignore_ascii_case(b)
+}
+
+/// The configuration's child that `r` names: by id, or by the id's last segment as a name.
+fn find<'a, P>(items: &'a [Child<P>], r: &SubRef) -> Option<&'a Child<P>> {
+    items
+        .iter()
+        .find(|c| same(&c.id, &r.id))
+        .or_else(|| items.iter().find(|c| same(&c.name, r.name())))
+}
+
+/// Backend health into targets (KB 2.1, 9.1).
+pub fn health(health: &BackendHealth, gw: &Gateway) -> HealthRead {
+    let mut read = HealthRead::default();
+    let p = &gw.properties;
+    for (pi, pool) in health.backend_address_pools.iter().enumerate() {
+        let configured = find(&p.backend_address_pools, &pool.backend_address_pool);
+        // The configuration's spelling, so rules find the routes to it.
+        let pool_name = match configured {
+            Some(c) if !c.name.is_empty() => c.name.clone(),
+            _ => Some(pool.backend_address_pool.name().to_owned())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| format!("unnamed-pool-{pi}")),
+        };
+        if configured.is_none() && !p.backend_address_pools.is_empty() {
+            read.gaps.push(Gap {
+                scope: HEALTH_ELEMENT_SCOPE.to_owned(),
+                kind: GapKind::Other,
+                message: format!(
+                    "backend health lists pool {pool_name}, which the gateway's configuration does not have: its servers are reported without a route"
+                ),
+                hint: Some(
+                    "the configuration may have changed between the two reads: run again".to_owned(),
+                ),
+            });
+        }
         for sh in &pool.backend_http_settings_collection {
-            let settings_name = sh.backend_http_settings.name();
-            let port = gw
-                .properties
-                .backend_http_settings_collection
-                .iter()
-                .find(|h| h.name == settings_name)
-                .and_then(|h| h.properties.port);
+            let http = find(
+                &p.backend_http_settings_collection,
+                &sh.backend_http_settings,
+            );
+            let settings_name = match http {
+                Some(h) if !h.name.is_empty() => h.name.clone(),
+                _ => sh.backend_http_settings.name().to_owned(),
+            };
+            let port = http.and_then(|h| h.properties.port);
             for server in &sh.servers {
-                let health = match server.health.to_ascii_lowercase().as_str() {
-                    "up" => HealthState::Healthy,
-                    "down" | "partial" => HealthState::Unhealthy,
-                    "draining" => HealthState::Draining,
-                    _ => HealthState::Unknown,
-                };
+                let known = health_state(&server.health);
+                let state = known.unwrap_or(HealthState::Unknown);
                 let log = server
                     .health_probe_log
                     .clone()
                     .filter(|l| !l.trim().is_empty());
-                let reason = match health {
+                let name = server
+                    .health_probe_error_name
+                    .as_deref()
+                    .filter(|n| !n.trim().is_empty());
+                let reason = match state {
                     HealthState::Healthy => None,
-                    _ => log
-                        .as_deref()
-                        .and_then(classify_probe_log)
-                        .map(str::to_owned),
+                    _ => classify(name, log.as_deref()).map(str::to_owned),
                 };
-                out.push(Target {
-                    id: format!("{pool_name}/{settings_name}/{}", server.address),
-                    address: Some(server.address.clone()),
+                let address = if server.address.trim().is_empty() {
+                    "(no address)".to_owned()
+                } else {
+                    server.address.clone()
+                };
+                let index = read.targets.len();
+                if known.is_none() {
+                    read.gaps.push(Gap {
+                        scope: HEALTH_ELEMENT_SCOPE.to_owned(),
+                        kind: GapKind::InvalidInput,
+                        message: format!(
+                            "server {address} of pool {pool_name} has health {:?}, a value cloud502 does not know: read as unknown",
+                            one_line(&server.health)
+                        ),
+                        hint: Some(
+                            "run `az network application-gateway show-backend-health` to see what the gateway means by it".to_owned(),
+                        ),
+                    });
+                }
+                read.items.push(EvidenceItem {
+                    id: format!("azure.server.{index}"),
+                    source: "azure:backendhealth".to_owned(),
+                    fact: server_fact(&address, &pool_name, &settings_name, server),
+                });
+                read.targets.push(Target {
+                    id: format!("{pool_name}/{settings_name}/{address}"),
+                    address: Some(address),
                     port,
-                    group: Some(pool_name.to_owned()),
-                    health,
+                    group: Some(pool_name.clone()),
+                    health: state,
                     reason,
                     detail: log,
                 });
             }
         }
     }
-    out
+    read
 }
+
+/// `10.0.0.123 in pool P (HTTP settings S): health "Unhealthy", healthProbeErrorName
+/// "HttpStatusCodeMismatchWithStatusCode", healthProbeLog "Received invalid status code: 502 ..."`.
+fn server_fact(
+    address: &str,
+    pool: &str,
+    settings: &str,
+    s: &crate::resources::ServerHealth,
+) -> String {
+    let mut fact = format!(
+        "{address} in pool {pool} (HTTP settings {settings}): health {:?}",
+        one_line(&s.health)
+    );
+    if let Some(n) = s
+        .health_probe_error_name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+    {
+        fact.push_str(&format!(", healthProbeErrorName {:?}", one_line(n)));
+    }
+    if let Some(l) = s.health_probe_log.as_deref().filter(|l| !l.is_empty()) {
+        fact.push_str(&format!(", healthProbeLog {:?}", one_line(l)));
+    }
+    let chain = s
+        .backend_certificate_chain_metadata
+        .as_ref()
+        .and_then(|m| m.get("certificateChainMetadata"))
+        .and_then(serde_json::Value::as_array)
+        .map_or(0, Vec::len);
+    if chain > 0 {
+        fact.push_str(&format!(
+            ", {chain} certificate(s) in backendCertificateChainMetadata"
+        ));
+    }
+    fact
+}
+
+use cloud502_collect::remote::one_line;
 
 /// The rule's destination port ranges as written (`443`, `65200-65535`, `*`).
 fn port_specs(rule: &SecurityRule) -> impl Iterator<Item = &str> {

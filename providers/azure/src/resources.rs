@@ -1,13 +1,172 @@
-//! Typed views of the few ARM resources the provider reads (KB 2.1). Every field is optional and
-//! unknown fields are ignored, so newer api-versions and partial bodies still parse.
+//! Typed views of the few ARM resources the provider reads (KB 2.1, 9.1). They are tolerant on
+//! purpose: real answers stray from the swagger (the official `ApplicationGatewayGet.json` has
+//! `backendAddresses` as plain strings; health values are `Healthy`/`Unhealthy`, not the enum's
+//! `Up`/`Down`). Every field is optional, unknown fields are ignored, `null` reads as empty,
+//! enum-like values stay strings, and one list element that does not fit is left out and named
+//! (see [`parse`]) while the rest of the body is still read.
 
 use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer};
+use serde_json::Value;
+use std::cell::RefCell;
+
+thread_local! {
+    /// Elements left out by [`lenient`] during the current [`parse`] on this thread, and the path
+    /// of the elements being read (`backend pool #1 "p" > backend address #0`).
+    static ODD: RefCell<Option<(Vec<String>, Vec<String>)>> = const { RefCell::new(None) };
+}
+
+/// What a list element is called when it is left out.
+pub trait Element {
+    /// `backend pool`, `server`, ...
+    const WHAT: &'static str;
+}
+
+/// Parse a body with the tolerant views: the value, and one line per element that was left out
+/// because it did not fit (`backend address #0 ... was left out (invalid type ...) in backend
+/// pool #1 "appgwpool1"`). An error only when the body as a whole is not JSON of the expected
+/// kind.
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<(T, Vec<String>), String> {
+    ODD.with(|o| *o.borrow_mut() = Some((Vec::new(), Vec::new())));
+    let parsed = serde_json::from_slice::<T>(body);
+    let odd = ODD
+        .with(|o| o.borrow_mut().take())
+        .map(|(n, _)| n)
+        .unwrap_or_default();
+    match parsed {
+        Ok(v) => Ok((v, odd)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// At most this many left-out elements are named: a hostile body of a million odd elements
+/// names the first few.
+const MAX_NOTES: usize = 20;
+
+fn note(message: String) {
+    ODD.with(|o| {
+        if let Some((notes, path)) = o.borrow_mut().as_mut()
+            && notes.len() < MAX_NOTES
+        {
+            let at = if path.is_empty() {
+                String::new()
+            } else {
+                format!(" in {}", path.join(" > "))
+            };
+            notes.push(format!("{message}{at}"));
+        }
+    });
+}
+
+fn enter(label: String) {
+    ODD.with(|o| {
+        if let Some((_, path)) = o.borrow_mut().as_mut() {
+            path.push(label);
+        }
+    });
+}
+
+fn leave() {
+    ODD.with(|o| {
+        if let Some((_, path)) = o.borrow_mut().as_mut() {
+            path.pop();
+        }
+    });
+}
+
+/// `#1 "appgwpool1"`: the element's index and its name, address or id's last segment.
+fn label(v: &Value, i: usize) -> String {
+    let name = ["name", "address"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(Value::as_str))
+        .or_else(|| v.get("id").and_then(Value::as_str))
+        // A backend-health entry is named by its reference: `{"backendAddressPool": {"id"}}`.
+        .or_else(|| {
+            v.as_object()?
+                .values()
+                .find_map(|r| r.get("id").and_then(Value::as_str))
+        })
+        .map(|id| id.rsplit('/').next().unwrap_or(id))
+        .or_else(|| v.as_str());
+    match name {
+        Some(n) if !n.is_empty() => {
+            let n: String = cloud502_collect::remote::one_line(n)
+                .chars()
+                .take(80)
+                .collect();
+            format!("#{i} {n:?}")
+        }
+        _ => format!("#{i}"),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A list read element by element: `null` or absent is empty, an element that does not fit is
+/// left out and noted (see [`parse`]), a value that is not a list is noted and read as empty.
+pub fn lenient<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned + Element,
+{
+    let items = match Value::deserialize(d)? {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(a) => a,
+        other => {
+            note(format!(
+                "a list of {}s was {}, not a list: read as empty",
+                T::WHAT,
+                kind(&other)
+            ));
+            return Ok(Vec::new());
+        }
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (i, v) in items.into_iter().enumerate() {
+        let at = format!("{} {}", T::WHAT, label(&v, i));
+        enter(at.clone());
+        let read = T::deserialize(v);
+        leave();
+        match read {
+            Ok(t) => out.push(t),
+            Err(e) => note(format!("{at} was left out ({e})")),
+        }
+    }
+    Ok(out)
+}
+
+/// `null` as the type's default (an empty string, zero, an empty struct).
+pub fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+impl Element for String {
+    const WHAT: &'static str = "value";
+}
+
+impl<P: Element> Element for Child<P> {
+    const WHAT: &'static str = P::WHAT;
+}
 
 /// A sub-resource reference `{"id": "..."}`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct SubRef {
     /// Full ARM id.
+    #[serde(deserialize_with = "nullable")]
     pub id: String,
 }
 
@@ -20,13 +179,16 @@ impl SubRef {
 
 /// A named child resource with properties.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, bound(deserialize = "P: Deserialize<'de> + Default"))]
 pub struct Child<P> {
     /// Full ARM id.
+    #[serde(deserialize_with = "nullable")]
     pub id: String,
     /// Name.
+    #[serde(deserialize_with = "nullable")]
     pub name: String,
     /// Properties.
+    #[serde(deserialize_with = "nullable")]
     pub properties: P,
 }
 
@@ -35,12 +197,16 @@ pub struct Child<P> {
 #[serde(default)]
 pub struct Gateway {
     /// Full ARM id.
+    #[serde(deserialize_with = "nullable")]
     pub id: String,
     /// Name.
+    #[serde(deserialize_with = "nullable")]
     pub name: String,
     /// Region.
+    #[serde(deserialize_with = "nullable")]
     pub location: String,
     /// Properties.
+    #[serde(deserialize_with = "nullable")]
     pub properties: GatewayProps,
 }
 
@@ -49,29 +215,38 @@ pub struct Gateway {
 #[serde(default, rename_all = "camelCase")]
 pub struct GatewayProps {
     /// SKU.
+    #[serde(deserialize_with = "nullable")]
     pub sku: Sku,
     /// `Running`, `Stopped`, ...
     pub operational_state: Option<String>,
     /// `Succeeded`, `Failed`, ...
     pub provisioning_state: Option<String>,
     /// Subnets the gateway sits in.
-    #[serde(rename = "gatewayIPConfigurations")]
+    #[serde(rename = "gatewayIPConfigurations", deserialize_with = "lenient")]
     pub gateway_ip_configurations: Vec<Child<GatewayIpConfig>>,
     /// Frontend ports.
+    #[serde(deserialize_with = "lenient")]
     pub frontend_ports: Vec<Child<FrontendPort>>,
     /// Backend pools.
+    #[serde(deserialize_with = "lenient")]
     pub backend_address_pools: Vec<Child<PoolProps>>,
     /// Backend HTTP settings.
+    #[serde(deserialize_with = "lenient")]
     pub backend_http_settings_collection: Vec<Child<HttpSettings>>,
     /// Health probes.
+    #[serde(deserialize_with = "lenient")]
     pub probes: Vec<Child<Probe>>,
     /// Listeners.
+    #[serde(deserialize_with = "lenient")]
     pub http_listeners: Vec<Child<Listener>>,
     /// Routing rules.
+    #[serde(deserialize_with = "lenient")]
     pub request_routing_rules: Vec<Child<RoutingRule>>,
     /// Path maps of path-based rules.
+    #[serde(deserialize_with = "lenient")]
     pub url_path_maps: Vec<Child<UrlPathMap>>,
     /// Gateway-wide custom error pages.
+    #[serde(deserialize_with = "lenient")]
     pub custom_error_configurations: Vec<CustomError>,
 }
 
@@ -108,20 +283,58 @@ pub struct FrontendPort {
 #[serde(default, rename_all = "camelCase")]
 pub struct PoolProps {
     /// IP or FQDN members.
+    #[serde(deserialize_with = "lenient")]
     pub backend_addresses: Vec<BackendAddress>,
     /// NIC-based members.
-    #[serde(rename = "backendIPConfigurations")]
+    #[serde(rename = "backendIPConfigurations", deserialize_with = "lenient")]
     pub backend_ip_configurations: Vec<SubRef>,
 }
 
-/// An IP or FQDN member.
+/// An IP or FQDN member: `{"ipAddress": ..}` / `{"fqdn": ..}` as the schema says, or a plain
+/// string as Microsoft's own `ApplicationGatewayGet.json` example has it (an IP literal is an
+/// IP address, anything else an FQDN).
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[serde(from = "AddressWire")]
 pub struct BackendAddress {
     /// FQDN.
     pub fqdn: Option<String>,
     /// IP address.
     pub ip_address: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AddressWire {
+    Text(String),
+    Object(AddressObject),
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct AddressObject {
+    fqdn: Option<String>,
+    ip_address: Option<String>,
+}
+
+impl From<AddressWire> for BackendAddress {
+    fn from(w: AddressWire) -> Self {
+        match w {
+            AddressWire::Text(t) if t.trim().parse::<std::net::IpAddr>().is_ok() => {
+                BackendAddress {
+                    fqdn: None,
+                    ip_address: Some(t.trim().to_owned()),
+                }
+            }
+            AddressWire::Text(t) => BackendAddress {
+                fqdn: Some(t.trim().to_owned()),
+                ip_address: None,
+            },
+            AddressWire::Object(o) => BackendAddress {
+                fqdn: o.fqdn,
+                ip_address: o.ip_address,
+            },
+        }
+    }
 }
 
 /// Backend HTTP settings.
@@ -180,6 +393,7 @@ pub struct ProbeMatch {
     /// Body substring.
     pub body: Option<String>,
     /// Status ranges (`200-399`).
+    #[serde(deserialize_with = "lenient")]
     pub status_codes: Vec<String>,
 }
 
@@ -194,8 +408,10 @@ pub struct Listener {
     /// Single host name.
     pub host_name: Option<String>,
     /// Host names (multi-site).
+    #[serde(deserialize_with = "lenient")]
     pub host_names: Vec<String>,
     /// Custom error pages.
+    #[serde(deserialize_with = "lenient")]
     pub custom_error_configurations: Vec<CustomError>,
 }
 
@@ -238,6 +454,7 @@ pub struct UrlPathMap {
     /// Settings for unmatched paths.
     pub default_backend_http_settings: Option<SubRef>,
     /// Path rules.
+    #[serde(deserialize_with = "lenient")]
     pub path_rules: Vec<Child<PathRule>>,
 }
 
@@ -246,6 +463,7 @@ pub struct UrlPathMap {
 #[serde(default, rename_all = "camelCase")]
 pub struct PathRule {
     /// Paths (`/api/*`).
+    #[serde(deserialize_with = "lenient")]
     pub paths: Vec<String>,
     /// Pool.
     pub backend_address_pool: Option<SubRef>,
@@ -258,6 +476,7 @@ pub struct PathRule {
 #[serde(default, rename_all = "camelCase")]
 pub struct BackendHealth {
     /// One entry per pool.
+    #[serde(deserialize_with = "lenient")]
     pub backend_address_pools: Vec<PoolHealth>,
 }
 
@@ -266,8 +485,10 @@ pub struct BackendHealth {
 #[serde(default, rename_all = "camelCase")]
 pub struct PoolHealth {
     /// The pool.
+    #[serde(deserialize_with = "nullable")]
     pub backend_address_pool: SubRef,
     /// One entry per HTTP settings using the pool.
+    #[serde(deserialize_with = "lenient")]
     pub backend_http_settings_collection: Vec<SettingsHealth>,
 }
 
@@ -276,8 +497,10 @@ pub struct PoolHealth {
 #[serde(default, rename_all = "camelCase")]
 pub struct SettingsHealth {
     /// The settings.
+    #[serde(deserialize_with = "nullable")]
     pub backend_http_settings: SubRef,
     /// Servers.
+    #[serde(deserialize_with = "lenient")]
     pub servers: Vec<ServerHealth>,
 }
 
@@ -286,11 +509,51 @@ pub struct SettingsHealth {
 #[serde(default, rename_all = "camelCase")]
 pub struct ServerHealth {
     /// Address.
+    #[serde(deserialize_with = "nullable")]
     pub address: String,
-    /// `Up`, `Down`, `Unknown`, `Partial`, `Draining`.
+    /// As sent: `Healthy` / `Unhealthy` / `Unknown` from real gateways, `Up` / `Down` /
+    /// `Partial` / `Draining` in the swagger (KB 9.1). Kept verbatim; mapped in `convert`.
+    #[serde(deserialize_with = "nullable")]
     pub health: String,
-    /// The probe's message (KB 2.2).
+    /// The probe's message (KB 2.2), verbatim.
     pub health_probe_log: Option<String>,
+    /// The failure class (`HttpStatusCodeMismatchWithStatusCode`, `SuccessWithStatusCode`):
+    /// not in the swagger, sent by real gateways (KB 9.1).
+    pub health_probe_error_name: Option<String>,
+    /// `{"certificateChainMetadata": [...]}` on real gateways; its elements' shape is not
+    /// documented, so it is kept as JSON.
+    pub backend_certificate_chain_metadata: Option<Value>,
+}
+
+macro_rules! elements {
+    ($($t:ty => $what:literal),* $(,)?) => {
+        $(impl Element for $t {
+            const WHAT: &'static str = $what;
+        })*
+    };
+}
+
+elements! {
+    SubRef => "reference",
+    GatewayIpConfig => "gateway IP configuration",
+    FrontendPort => "frontend port",
+    PoolProps => "backend pool",
+    BackendAddress => "backend address",
+    HttpSettings => "backend HTTP settings",
+    Probe => "probe",
+    Listener => "listener",
+    CustomError => "custom error page",
+    RoutingRule => "routing rule",
+    UrlPathMap => "URL path map",
+    PathRule => "path rule",
+    PoolHealth => "backend-health pool",
+    SettingsHealth => "backend-health HTTP settings",
+    ServerHealth => "server",
+    SecurityRule => "NSG rule",
+    RouteProps => "route",
+    QueryTable => "result table",
+    QueryColumn => "column",
+    Vec<Value> => "row",
 }
 
 /// `GET .../virtualNetworks/{vnet}/subnets/{subnet}`.
@@ -298,6 +561,7 @@ pub struct ServerHealth {
 #[serde(default)]
 pub struct Subnet {
     /// Properties.
+    #[serde(deserialize_with = "nullable")]
     pub properties: SubnetProps,
 }
 
@@ -316,8 +580,10 @@ pub struct SubnetProps {
 #[serde(default)]
 pub struct Nsg {
     /// Name.
+    #[serde(deserialize_with = "nullable")]
     pub name: String,
     /// Properties.
+    #[serde(deserialize_with = "nullable")]
     pub properties: NsgProps,
 }
 
@@ -326,8 +592,10 @@ pub struct Nsg {
 #[serde(default, rename_all = "camelCase")]
 pub struct NsgProps {
     /// User rules.
+    #[serde(deserialize_with = "lenient")]
     pub security_rules: Vec<Child<SecurityRule>>,
     /// Azure's default rules.
+    #[serde(deserialize_with = "lenient")]
     pub default_security_rules: Vec<Child<SecurityRule>>,
 }
 
@@ -336,20 +604,26 @@ pub struct NsgProps {
 #[serde(default, rename_all = "camelCase")]
 pub struct SecurityRule {
     /// `Inbound` / `Outbound`.
+    #[serde(deserialize_with = "nullable")]
     pub direction: String,
     /// `Allow` / `Deny`.
+    #[serde(deserialize_with = "nullable")]
     pub access: String,
     /// Lower wins.
+    #[serde(deserialize_with = "nullable")]
     pub priority: u32,
     /// `Tcp`, `Udp`, `*`, ...
+    #[serde(deserialize_with = "nullable")]
     pub protocol: String,
     /// One source.
     pub source_address_prefix: Option<String>,
     /// Several sources.
+    #[serde(deserialize_with = "lenient")]
     pub source_address_prefixes: Vec<String>,
     /// One destination port range.
     pub destination_port_range: Option<String>,
     /// Several destination port ranges.
+    #[serde(deserialize_with = "lenient")]
     pub destination_port_ranges: Vec<String>,
 }
 
@@ -358,8 +632,10 @@ pub struct SecurityRule {
 #[serde(default)]
 pub struct RouteTable {
     /// Name.
+    #[serde(deserialize_with = "nullable")]
     pub name: String,
     /// Properties.
+    #[serde(deserialize_with = "nullable")]
     pub properties: RouteTableProps,
 }
 
@@ -368,6 +644,7 @@ pub struct RouteTable {
 #[serde(default)]
 pub struct RouteTableProps {
     /// Routes.
+    #[serde(deserialize_with = "lenient")]
     pub routes: Vec<Child<RouteProps>>,
 }
 
@@ -376,8 +653,10 @@ pub struct RouteTableProps {
 #[serde(default, rename_all = "camelCase")]
 pub struct RouteProps {
     /// `0.0.0.0/0`, ...
+    #[serde(deserialize_with = "nullable")]
     pub address_prefix: String,
     /// `Internet`, `VirtualAppliance`, `VirtualNetworkGateway`, `None`, ...
+    #[serde(deserialize_with = "nullable")]
     pub next_hop_type: String,
     /// Appliance IP.
     pub next_hop_ip_address: Option<String>,
@@ -388,6 +667,7 @@ pub struct RouteProps {
 #[serde(default)]
 pub struct QueryResponse {
     /// Result tables.
+    #[serde(deserialize_with = "lenient")]
     pub tables: Vec<QueryTable>,
 }
 
@@ -396,11 +676,14 @@ pub struct QueryResponse {
 #[serde(default)]
 pub struct QueryTable {
     /// Name (`PrimaryResult`).
+    #[serde(deserialize_with = "nullable")]
     pub name: String,
     /// Columns.
+    #[serde(deserialize_with = "lenient")]
     pub columns: Vec<QueryColumn>,
     /// Rows of cells.
-    pub rows: Vec<Vec<serde_json::Value>>,
+    #[serde(deserialize_with = "lenient")]
+    pub rows: Vec<Vec<Value>>,
 }
 
 /// One column.
@@ -408,9 +691,10 @@ pub struct QueryTable {
 #[serde(default)]
 pub struct QueryColumn {
     /// Name.
+    #[serde(deserialize_with = "nullable")]
     pub name: String,
     /// Kusto type.
-    #[serde(rename = "type")]
+    #[serde(rename = "type", deserialize_with = "nullable")]
     pub kind: String,
 }
 
