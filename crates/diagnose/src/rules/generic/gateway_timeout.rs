@@ -67,7 +67,7 @@ fn timeout_text(layer: Layer) -> (&'static str, &'static str) {
             "a layer behind Cloudflare timed out and Cloudflare relayed its 504",
             "Find which origin layer timed out and fix that layer's timeout or slowness",
         ),
-        Layer::Application | Layer::Unknown => (
+        Layer::Application | Layer::Unknown | Layer::Custom(_) => (
             "a gateway timed out waiting for the layer behind it",
             "Find the slow hop and fix it, or raise that gateway's timeout",
         ),

@@ -79,7 +79,7 @@ fn attribute(fp: &Fingerprint) -> Author {
                 from: Application,
             },
         },
-        Application | Unknown => match fp.error_page_by {
+        Application | Unknown | Custom(_) => match fp.error_page_by {
             // The Server header was removed or rewritten, but the page still tells.
             Some(Cloudflare) if fp.cloudflare_page == Some(CloudflarePage::Plain) => {
                 Author::CloudflareEdge(Confidence::Medium)
@@ -673,7 +673,7 @@ pub(crate) fn inspect_command(layer: Layer, probe: &Probe, by: Option<Layer>) ->
             None => format!("dig +short {}   # the gateway's public address", probe.host),
         },
         Layer::Cloudflare => format!("cloud502 cloudflare --zone {}", zone_guess(&probe.host)),
-        Layer::Application | Layer::Unknown => match by {
+        Layer::Application | Layer::Unknown | Layer::Custom(_) => match by {
             Some(by @ (Layer::Nginx | Layer::AwsAlb | Layer::AzureAppgw)) => {
                 inspect_command(by, probe, None)
             }
@@ -782,7 +782,7 @@ fn remediation_for(layer: Layer, probe: &Probe) -> Vec<Remediation> {
                 Some(&format!("curl -sI {}", probe.url)),
             ),
         ],
-        Layer::Application | Layer::Unknown => vec![
+        Layer::Application | Layer::Unknown | Layer::Custom(_) => vec![
             check_backend(
                 "Read the application's own logs at the time of the 502: it answered 502 itself \
                  (often a failing dependency such as a database or another HTTP service)",
