@@ -16,5 +16,5 @@ pub use cloud502_collect::{
 pub use cloud502_collect::{describe, http, limits, remote};
 
 pub use cloud502_model::{Evidence, Finding, FindingCode, Report};
-pub use rules::{CustomRule, RULES, Rule, diagnose, diagnose_with};
+pub use rules::{CustomRule, FAMILIES, Rule, diagnose, diagnose_with, rules};
 pub use run::{RunOptions, build_report, mask_secrets, now_rfc3339, run};

@@ -23,36 +23,23 @@ pub struct Rule {
     pub check: fn(&Evidence, &mut Vec<Finding>),
 }
 
-/// Every rule, in ranking-tie order.
-pub static RULES: &[Rule] = &[
-    generic::layer_502::RULE,
-    cloudflare::not_proxied::RULE,
-    cloudflare::ssl_mode::RULE,
-    cloudflare::status_52x::RULE,
-    cloudflare::pools::RULE,
-    generic::gateway_timeout::RULE,
-    generic::http_status::RULE,
-    nginx::upstream::RULE,
-    nginx::resolver::RULE,
-    nginx::host::RULE,
-    nginx::pool::RULE,
-    nginx::keepalive::RULE,
-    alb::made_502::RULE,
-    alb::keepalive::RULE,
-    alb::network::RULE,
-    alb::targets::RULE,
-    alb::health_check::RULE,
-    appgw::gateway::RULE,
-    appgw::pools::RULE,
-    appgw::logs::RULE,
-    appgw::network::RULE,
-    appgw::backends::RULE,
-    appgw::probe::RULE,
-    generic::connection_failure::RULE,
-    generic::tls_handshake::RULE,
-    generic::tls_certificate::RULE,
-    generic::logged_5xx::RULE,
+/// Every family's rules, in ranking-tie order: who made the 502 first, then Cloudflare (the
+/// outermost layer), the other probed statuses, each provider's family, and the connection and
+/// TLS failures last. A new provider's family is its `mod` line above and one line here.
+pub static FAMILIES: &[&[Rule]] = &[
+    generic::WHO_MADE_IT,
+    cloudflare::RULES,
+    generic::STATUS,
+    nginx::RULES,
+    alb::RULES,
+    appgw::RULES,
+    generic::LAST,
 ];
+
+/// Every rule, in ranking-tie order.
+pub fn rules() -> impl Iterator<Item = &'static Rule> {
+    FAMILIES.iter().flat_map(|family| family.iter())
+}
 
 /// A rule of your own, added at run time through [`crate::RunOptions::rules`] (or
 /// [`diagnose_with`]): the seam for an internal platform's provider and its codes (see
@@ -92,7 +79,7 @@ pub fn diagnose_with(
     }
     // Built-in rules first in ranking ties: move the custom findings behind them below.
     let own = std::mem::take(&mut findings);
-    for rule in RULES {
+    for rule in rules() {
         let start = findings.len();
         (rule.check)(evidence, &mut findings);
         debug_assert!(
@@ -445,10 +432,46 @@ mod tests {
     }
 
     #[test]
+    fn the_families_keep_the_ranking_tie_order() {
+        let names: Vec<&str> = rules().map(|r| r.name).collect();
+        assert_eq!(
+            names,
+            [
+                "layer_502",
+                "cloudflare_not_proxied",
+                "cloudflare_ssl_mode",
+                "cloudflare_52x",
+                "cloudflare_pools",
+                "gateway_timeout",
+                "http_status",
+                "nginx_upstream",
+                "nginx_resolver",
+                "nginx_host",
+                "nginx_pool",
+                "nginx_keepalive",
+                "alb_502",
+                "alb_keepalive",
+                "alb_network",
+                "alb_targets",
+                "alb_health_check",
+                "appgw_gateway",
+                "appgw_pools",
+                "appgw_logs",
+                "appgw_network",
+                "appgw_backends",
+                "appgw_probe",
+                "connection_failure",
+                "tls_handshake",
+                "tls_certificate",
+                "logged_5xx",
+            ]
+        );
+    }
+
+    #[test]
     fn every_code_is_emitted_by_exactly_one_rule() {
         for code in FindingCode::ALL {
-            let owners: Vec<_> = RULES
-                .iter()
+            let owners: Vec<_> = rules()
                 .filter(|r| r.codes.contains(code))
                 .map(|r| r.name)
                 .collect();
@@ -562,10 +585,22 @@ mod tests {
         assert!(cites("    (KB \\"));
         assert!(cites("see [N-src] and [A12]"));
         assert!(!cites("\"4 KB buffer\" [x] [Ab] [ERROR]"));
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules");
+        // Every rule file, in the family folders too.
+        let mut files = Vec::new();
+        let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{e}")) {
+                let path = entry.map(|e| e.path()).unwrap_or_default();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    files.push(path);
+                }
+            }
+        }
+        assert!(files.len() > 30, "only {} rule files found", files.len());
         let mut bad = Vec::new();
-        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{e}")) {
-            let path = entry.map(|e| e.path()).unwrap_or_default();
+        for path in files {
             let text = std::fs::read_to_string(&path).unwrap_or_default();
             let code = text.split("#[cfg(test)]").next().unwrap_or_default();
             for (n, line) in code.lines().enumerate() {

@@ -7,3 +7,15 @@ pub(crate) mod network;
 pub(crate) mod pools;
 pub(crate) mod probe;
 pub(crate) mod shared;
+
+use crate::rules::Rule;
+
+/// The family's rules, in ranking-tie order.
+pub(crate) const RULES: &[Rule] = &[
+    gateway::RULE,
+    pools::RULE,
+    logs::RULE,
+    network::RULE,
+    backends::RULE,
+    probe::RULE,
+];

@@ -5,3 +5,13 @@ pub(crate) mod pools;
 pub(crate) mod shared;
 pub(crate) mod ssl_mode;
 pub(crate) mod status_52x;
+
+use crate::rules::Rule;
+
+/// The family's rules, in ranking-tie order.
+pub(crate) const RULES: &[Rule] = &[
+    not_proxied::RULE,
+    ssl_mode::RULE,
+    status_52x::RULE,
+    pools::RULE,
+];

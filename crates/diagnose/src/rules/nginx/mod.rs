@@ -6,3 +6,14 @@ pub(crate) mod pool;
 pub(crate) mod resolver;
 pub(crate) mod shared;
 pub(crate) mod upstream;
+
+use crate::rules::Rule;
+
+/// The family's rules, in ranking-tie order.
+pub(crate) const RULES: &[Rule] = &[
+    upstream::RULE,
+    resolver::RULE,
+    host::RULE,
+    pool::RULE,
+    keepalive::RULE,
+];
