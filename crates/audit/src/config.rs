@@ -4,7 +4,9 @@
 //!
 //! The format is documented in docs/audit.md; `examples/audit.toml` is a working example. A
 //! subject's own keys are its provider's declaration ([`ProviderArgs`], the same one its
-//! subcommand's flags come from); [`PROVIDERS`] lists the providers a file can name.
+//! subcommand's flags come from). The providers a file can name are the caller's list of
+//! [`Registered`] declarations (`cloud502::PROVIDERS` for the built-in ones), so a library user's
+//! own provider can be audited too.
 
 use cloud502_collect::options::key_duration;
 use cloud502_collect::{Common, Provider, ProviderArgs, ProviderError};
@@ -14,7 +16,7 @@ use serde::Deserialize;
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
@@ -69,22 +71,14 @@ impl Registered {
     }
 }
 
-/// Every provider an audit file can name, in the order messages list them. Adding a provider is
-/// one line here (and its subcommand in the CLI).
-pub const PROVIDERS: &[Registered] = &[
-    Registered::of::<cloud502_aws::AwsArgs>(),
-    Registered::of::<cloud502_azure::AzureArgs>(),
-    Registered::of::<cloud502_cloudflare::CloudflareArgs>(),
-    Registered::of::<cloud502_nginx::NginxArgs>(),
-    Registered::of::<cloud502_probe::ProbeArgs>(),
-];
-
-fn registered(name: &str) -> Option<&'static Registered> {
-    PROVIDERS.iter().find(|r| r.name == name)
+fn registered(providers: &'static [Registered], name: &str) -> Option<&'static Registered> {
+    providers.iter().find(|r| r.name == name)
 }
 
-fn provider_names() -> String {
-    let names: Vec<&str> = PROVIDERS.iter().map(|r| r.name).collect();
+/// The names a file may use, alphabetically.
+fn provider_names(providers: &[Registered]) -> String {
+    let mut names: Vec<&str> = providers.iter().map(|r| r.name).collect();
+    names.sort_unstable();
     names.join(", ")
 }
 
@@ -187,11 +181,13 @@ pub struct AuditFile {
     pub subjects: Vec<SubjectSpec>,
     /// Layer chains for `cloud502 trace`.
     pub chains: Vec<Chain>,
+    /// The providers the file could name.
+    pub providers: &'static [Registered],
 }
 
 impl AuditFile {
-    /// Read and check `path`.
-    pub fn load(path: &Path) -> Result<AuditFile, ConfigError> {
+    /// Read and check `path`; its subjects may name the providers of `providers`.
+    pub fn load(path: &Path, providers: &'static [Registered]) -> Result<AuditFile, ConfigError> {
         let bytes =
             limits::read_capped(path, limits::MAX_CONFIG_BYTES, "an audit file").map_err(|e| {
                 ConfigError {
@@ -213,14 +209,32 @@ impl AuditFile {
             )],
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let mut file = parse(&src, &path.display().to_string(), base)?;
+        let mut file = parse(&src, &path.display().to_string(), base, providers)?;
         file.path = path.to_path_buf();
         Ok(file)
     }
 
     /// The budget of a provider kind.
     pub fn budget(&self, kind: ProviderKind) -> Option<u64> {
-        budget_key(kind).and_then(|k| self.budgets.get(k).copied())
+        self.budget_key(kind)
+            .and_then(|k| self.budgets.get(k).copied())
+    }
+
+    /// The `[budget]` key of a provider kind (`aws`, `azure`, `cloudflare`).
+    pub fn budget_key(&self, kind: ProviderKind) -> Option<&'static str> {
+        self.providers
+            .iter()
+            .find(|r| r.kind == kind && r.budgeted)
+            .map(|r| r.name)
+    }
+
+    /// The layer a provider inspects, as its declaration says ([`Layer::Unknown`] for the probe
+    /// and for kinds the file's providers do not include).
+    pub fn layer_of(&self, kind: ProviderKind) -> Layer {
+        self.providers
+            .iter()
+            .find(|r| r.kind == kind)
+            .map_or(Layer::Unknown, |r| r.layer)
     }
 
     /// The subject named `name`.
@@ -229,17 +243,11 @@ impl AuditFile {
     }
 }
 
-/// The `[budget]` key of a provider kind (`aws`, `azure`, `cloudflare`).
-pub fn budget_key(kind: ProviderKind) -> Option<&'static str> {
-    PROVIDERS
-        .iter()
-        .find(|r| r.kind == kind && r.budgeted)
-        .map(|r| r.name)
-}
-
 /// Collects problems with their lines.
 struct Problems<'a> {
     name: &'a str,
+    /// The providers the file may name.
+    providers: &'static [Registered],
     /// Byte offset of every `\n`, in order: a span's line is a binary search, so naming the line of
     /// each of 10,000 subjects does not rescan the file each time.
     newlines: Vec<usize>,
@@ -247,9 +255,10 @@ struct Problems<'a> {
 }
 
 impl<'a> Problems<'a> {
-    fn new(src: &str, name: &'a str) -> Self {
+    fn new(src: &str, name: &'a str, providers: &'static [Registered]) -> Self {
         Problems {
             name,
+            providers,
             newlines: src
                 .bytes()
                 .enumerate()
@@ -402,8 +411,13 @@ fn typed<T: for<'de> Deserialize<'de>>(
 
 /// Parse and check an audit file's text. `name` prefixes every problem; relative paths in the
 /// file resolve against `base`.
-pub fn parse(src: &str, name: &str, base: &Path) -> Result<AuditFile, ConfigError> {
-    let mut p = Problems::new(src, name);
+pub fn parse(
+    src: &str,
+    name: &str,
+    base: &Path,
+    providers: &'static [Registered],
+) -> Result<AuditFile, ConfigError> {
+    let mut p = Problems::new(src, name, providers);
     let doc = match DeTable::parse(src) {
         Ok(doc) => doc,
         Err(e) => {
@@ -441,7 +455,7 @@ pub fn parse(src: &str, name: &str, base: &Path) -> Result<AuditFile, ConfigErro
                     format!("`{k}` must be an array of tables: write [[{k}]]"),
                 ),
             },
-            other => match registered(other) {
+            other => match registered(providers, other) {
                 Some(provider) => match value.into_inner() {
                     DeValue::Table(t) => {
                         defaults.insert(provider.name, t);
@@ -456,7 +470,7 @@ pub fn parse(src: &str, name: &str, base: &Path) -> Result<AuditFile, ConfigErro
                     format!(
                         "unknown section `{other}` (expected audit, budget, subject, chain, or \
                          provider defaults: {})",
-                        provider_names()
+                        provider_names(providers)
                     ),
                 ),
             },
@@ -596,6 +610,7 @@ pub fn parse(src: &str, name: &str, base: &Path) -> Result<AuditFile, ConfigErro
         budgets,
         subjects: specs,
         chains: chain_specs,
+        providers,
     })
 }
 
@@ -614,7 +629,7 @@ fn budgets(
         p.at(start, "`budget` must be a table: write [budget]");
         return budgets;
     };
-    let budgeted = || PROVIDERS.iter().filter(|r| r.budgeted);
+    let budgeted = || p.providers.iter().filter(|r| r.budgeted);
     for (key, value) in table {
         let Some(provider) = budgeted().find(|r| r.name == key.get_ref().as_ref()) else {
             let expected: Vec<String> = budgeted().map(|r| format!("`{}`", r.name)).collect();
@@ -690,12 +705,12 @@ fn subject(
     }
     let ctx = format!("subject `{name}`: ");
     let provider = common.provider.get_ref().as_str();
-    let Some(provider) = registered(provider) else {
+    let Some(provider) = registered(p.providers, provider) else {
         p.at(
             common.provider.span().start,
             format!(
                 "{ctx}provider `{provider}` is not one of {}",
-                provider_names()
+                provider_names(p.providers)
             ),
         );
         return None;
@@ -766,8 +781,12 @@ fn check<A: ProviderArgs>(
     let Some(args) = typed::<A>(p, merged, ctx) else {
         return Ok(None);
     };
-    let options = args.clone().into_options(&common).map_err(provider_error)?;
-    A::provider(options).map_err(provider_error)?;
+    let providers = p.providers;
+    let options = args
+        .clone()
+        .into_options(&common)
+        .map_err(|e| provider_error(providers, e))?;
+    A::provider(options).map_err(|e| provider_error(providers, e))?;
     Ok(Some(ProviderSpec(Arc::new(Checked { args, common }))))
 }
 
@@ -778,22 +797,22 @@ fn flags<A: ProviderArgs>() -> clap::Command {
 
 /// A provider's own validation message, in the file's terms: its flags (`--endpoint-url`) become
 /// the file's keys (`endpoint_url`), and hints pointing at `--help` are dropped.
-fn provider_error(e: ProviderError) -> Vec<String> {
+fn provider_error(providers: &[Registered], e: ProviderError) -> Vec<String> {
+    let keys = flag_keys(providers);
     let hint = e
         .hint()
         .filter(|h| !h.contains("--help"))
-        .map(|h| format!(" (hint: {})", as_keys(h)))
+        .map(|h| format!(" (hint: {})", as_keys(&keys, h)))
         .unwrap_or_default();
-    vec![format!("{}{hint}", as_keys(&e.to_string()))]
+    vec![format!("{}{hint}", as_keys(&keys, &e.to_string()))]
 }
 
 /// Every declared flag's key: `--tg` → `tg`, `--gw` → `gateway`, `--origin` → `origins`,
 /// `--no-origin-check` → `origin_check = false`. Flags mean the same in every provider.
-fn flag_keys() -> &'static HashMap<String, String> {
-    static KEYS: OnceLock<HashMap<String, String>> = OnceLock::new();
-    KEYS.get_or_init(|| {
+fn flag_keys(providers: &[Registered]) -> HashMap<String, String> {
+    {
         let mut keys = HashMap::new();
-        for provider in PROVIDERS {
+        for provider in providers {
             for arg in (provider.flags)().get_arguments() {
                 let id = arg.get_id().as_str();
                 let key = match arg.get_action() {
@@ -810,11 +829,11 @@ fn flag_keys() -> &'static HashMap<String, String> {
             }
         }
         keys
-    })
+    }
 }
 
 /// `--max-requests` → `max_requests`; `--tg` → `tg`; a flag no provider declares, snake_case.
-fn as_keys(text: &str) -> String {
+fn as_keys(keys: &HashMap<String, String>, text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find("--") {
@@ -824,7 +843,7 @@ fn as_keys(text: &str) -> String {
             .find(|c: char| !(c.is_ascii_lowercase() || c == '-'))
             .unwrap_or(after.len());
         let flag = &after[..len];
-        match flag_keys().get(flag) {
+        match keys.get(flag) {
             _ if len == 0 => out.push_str("--"),
             Some(key) => out.push_str(key),
             None => out.push_str(&flag.replace('-', "_")),
@@ -835,12 +854,22 @@ fn as_keys(text: &str) -> String {
     out
 }
 
+/// The built-in providers, for this crate's own tests (the binary's list is `cloud502::PROVIDERS`).
+#[cfg(test)]
+pub(crate) const TEST_PROVIDERS: &[Registered] = &[
+    Registered::of::<cloud502_aws::AwsArgs>(),
+    Registered::of::<cloud502_azure::AzureArgs>(),
+    Registered::of::<cloud502_cloudflare::CloudflareArgs>(),
+    Registered::of::<cloud502_nginx::NginxArgs>(),
+    Registered::of::<cloud502_probe::ProbeArgs>(),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn check(src: &str) -> Result<AuditFile, ConfigError> {
-        parse(src, "audit.toml", Path::new("/etc/cloud502"))
+        parse(src, "audit.toml", Path::new("/etc/cloud502"), TEST_PROVIDERS)
     }
 
     const TG: &str =
@@ -980,9 +1009,9 @@ layers = ["a", "nope"]
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("audit.toml");
         std::fs::write(&bin, [0xff, 0xfe, 0x00, 0x01]).unwrap();
-        let err = AuditFile::load(&bin).unwrap_err();
+        let err = AuditFile::load(&bin, TEST_PROVIDERS).unwrap_err();
         assert!(err.problems[0].contains("not UTF-8"), "{err}");
-        let err = AuditFile::load(&dir.path().join("missing.toml")).unwrap_err();
+        let err = AuditFile::load(&dir.path().join("missing.toml"), TEST_PROVIDERS).unwrap_err();
         assert!(err.problems[0].contains("cannot read"), "{err}");
     }
 }
@@ -992,7 +1021,7 @@ mod key_tests {
     #[test]
     fn every_provider_has_its_keys_documented() {
         let docs = include_str!("../../../docs/audit.md");
-        for provider in super::PROVIDERS {
+        for provider in super::TEST_PROVIDERS {
             let row = format!("| `{}` |", provider.name);
             assert!(docs.contains(&row), "docs/audit.md has no {row} row");
         }
@@ -1001,7 +1030,9 @@ mod key_tests {
     #[test]
     fn flags_become_keys() {
         assert_eq!(
-            super::as_keys("--endpoint-url x and --gw y, --tg; a -- b --no-origin-check"),
+            super::as_keys(
+                &super::flag_keys(super::TEST_PROVIDERS),
+                "--endpoint-url x and --gw y, --tg; a -- b --no-origin-check"),
             "endpoint_url x and gateway y, tg; a -- b origin_check = false"
         );
     }

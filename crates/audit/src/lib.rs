@@ -9,13 +9,17 @@
 //! host.
 //!
 //! ```
-//! use cloud502_audit::config::parse;
+//! use cloud502_audit::config::{Registered, parse};
 //! use std::path::Path;
 //!
+//! // The providers this file may name: here the probe alone (`cloud502::PROVIDERS` has them all,
+//! // and a list of your own can add providers of your own).
+//! const PROVIDERS: &[Registered] = &[Registered::of::<cloud502_probe::ProbeArgs>()];
 //! let file = parse(
 //!     "[[subject]]\nname = \"front\"\nprovider = \"probe\"\nurl = \"http://127.0.0.1:1/\"\n",
 //!     "audit.toml",
 //!     Path::new("."),
+//!     PROVIDERS,
 //! )
 //! .unwrap();
 //! let subjects = cloud502_audit::select(&file, None, &[]).unwrap();

@@ -232,7 +232,7 @@ pub async fn run(file: &AuditFile, subjects: &[&SubjectSpec], opts: &AuditOption
     let mut requests: Vec<RequestCount> = shared
         .budgets
         .iter()
-        .filter(|(kind, _)| crate::config::budget_key(**kind).is_some())
+        .filter(|(kind, _)| file.budget_key(**kind).is_some())
         .map(|(kind, b)| RequestCount {
             provider: *kind,
             sent: b.used(),
@@ -365,7 +365,13 @@ mod tests {
                 "[[subject]]\nname = \"s{i}\"\nprovider = \"probe\"\nurl = \"http://127.0.0.1:9/{i}\"\n\n"
             ));
         }
-        crate::config::parse(&src, "audit.toml", Path::new(".")).unwrap()
+        crate::config::parse(
+            &src,
+            "audit.toml",
+            Path::new("."),
+            crate::config::TEST_PROVIDERS,
+        )
+        .unwrap()
     }
 
     #[test]

@@ -67,15 +67,6 @@ pub fn chain_for<'a>(file: &'a AuditFile, url: &str) -> Result<(&'a Chain, Strin
         })
 }
 
-/// The layer a provider inspects, as its declaration says ([`Layer::Unknown`] for the probe and
-/// for providers an audit file cannot name).
-pub fn layer_of(kind: ProviderKind) -> Layer {
-    crate::config::PROVIDERS
-        .iter()
-        .find(|r| r.kind == kind)
-        .map_or(Layer::Unknown, |r| r.layer)
-}
-
 /// A hop's role and the finding that decided it.
 pub fn role(report: &Report) -> (HopRole, Option<&Finding>) {
     if !report.summary.inspected {
@@ -254,7 +245,7 @@ pub async fn trace(
             Hop {
                 name: s.name.clone(),
                 provider: s.provider,
-                layer: layer_of(s.provider),
+                layer: file.layer_of(s.provider),
                 role,
                 code: finding.map(|f| f.code),
                 report: s.report.clone(),
@@ -330,7 +321,10 @@ mod tests {
         Hop {
             name: name.into(),
             provider,
-            layer: layer_of(provider),
+            layer: crate::config::TEST_PROVIDERS
+                .iter()
+                .find(|r| r.kind == provider)
+                .map_or(Layer::Unknown, |r| r.layer),
             role,
             code: f.map(|f| f.code),
             report,

@@ -10,7 +10,16 @@
 //! `PROPTEST_RNG_SEED=N` replays one. Failing inputs are kept in `tests/prop.proptest-regressions`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
-use cloud502_audit::config::{AuditFile, ConfigError, parse};
+use cloud502_audit::config::{AuditFile, ConfigError, Registered, parse};
+
+/// The built-in providers (the binary takes them from `cloud502::PROVIDERS`).
+const BUILT_IN: &[Registered] = &[
+    Registered::of::<cloud502_aws::AwsArgs>(),
+    Registered::of::<cloud502_azure::AzureArgs>(),
+    Registered::of::<cloud502_cloudflare::CloudflareArgs>(),
+    Registered::of::<cloud502_nginx::NginxArgs>(),
+    Registered::of::<cloud502_probe::ProbeArgs>(),
+];
 use proptest::prelude::*;
 use std::path::Path;
 
@@ -33,7 +42,12 @@ fn doc_example() -> String {
 
 /// Parse `src` as `audit.toml` under a base that holds no files.
 fn load(src: &str) -> Result<AuditFile, ConfigError> {
-    parse(src, "audit.toml", Path::new("/nonexistent/cloud502-prop"))
+    parse(
+        src,
+        "audit.toml",
+        Path::new("/nonexistent/cloud502-prop"),
+        BUILT_IN,
+    )
 }
 
 /// Parse, and check that a refusal is one line per problem, each naming a line of the file.

@@ -95,7 +95,7 @@ fn default_state_file(config: &Path, shard: Option<Shard>) -> Option<PathBuf> {
 
 pub fn audit(global: &GlobalArgs, args: &AuditArgs) -> anyhow::Result<u8> {
     let opts = run_options(global)?;
-    let file = AuditFile::load(&args.config).map_err(config_error)?;
+    let file = AuditFile::load(&args.config, cloud502::PROVIDERS).map_err(config_error)?;
     let shard = args
         .shard
         .as_deref()
@@ -240,7 +240,7 @@ pub fn audit(global: &GlobalArgs, args: &AuditArgs) -> anyhow::Result<u8> {
 
 pub fn trace(global: &GlobalArgs, args: &TraceArgs) -> anyhow::Result<u8> {
     let opts = run_options(global)?;
-    let file = AuditFile::load(&args.config).map_err(config_error)?;
+    let file = AuditFile::load(&args.config, cloud502::PROVIDERS).map_err(config_error)?;
     let (chain, host) = cloud502::audit::trace::chain_for(&file, &args.url)
         .map_err(|e| usage(e.message, Some(e.hint)))?;
     let request = cloud502::probe::ProbeRequest::new(

@@ -172,7 +172,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })?;
             Ok(0)
         }
-        Command::Provider(provider) => provider.run(global),
+        Command::Provider(provider) => providers::run(global, provider),
         Command::Logs(args) => logs(global, &args),
         Command::Audit(args) => audit::audit(global, &args),
         Command::Trace(args) => audit::trace(global, &args),

@@ -20,6 +20,6 @@ mod start_error;
 /// this workspace uses the same version.
 pub use async_trait::async_trait;
 pub use error::{ProviderError, Result};
-pub use options::{Common, ProviderArgs};
+pub use options::{Common, Declaration, ProviderArgs};
 pub use provider::{CollectCx, NoProgress, Progress, Provider, RequestBudget};
 pub use start_error::StartError;

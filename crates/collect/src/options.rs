@@ -43,6 +43,25 @@ pub trait ProviderArgs:
     fn deadline(options: &Self::Options) -> Duration;
 }
 
+/// A parsed declaration of any provider, ready to become that provider: what the CLI's provider
+/// subcommands hand over without knowing which provider they hold.
+pub trait Declaration: Send + Sync + std::fmt::Debug {
+    /// The options resolved with `common`, checked, and the provider with its run deadline.
+    fn build(self: Box<Self>, common: &Common)
+    -> Result<(Box<dyn Provider>, Duration), ProviderError>;
+}
+
+impl<A: ProviderArgs> Declaration for A {
+    fn build(
+        self: Box<Self>,
+        common: &Common,
+    ) -> Result<(Box<dyn Provider>, Duration), ProviderError> {
+        let options = (*self).into_options(common)?;
+        let deadline = A::deadline(&options);
+        Ok((A::provider(options)?, deadline))
+    }
+}
+
 /// What the front ends give every provider besides its own declaration.
 #[derive(Debug, Clone)]
 pub struct Common {
