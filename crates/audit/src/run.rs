@@ -43,6 +43,8 @@ pub struct AuditOptions {
     pub local_offset: time::UtcOffset,
     /// Where finished subjects are told.
     pub progress: Arc<dyn AuditProgress>,
+    /// Rules of your own, run on every subject after the built-in ones.
+    pub rules: Vec<Arc<dyn cloud502_diagnose::CustomRule>>,
 }
 
 impl Default for AuditOptions {
@@ -55,6 +57,7 @@ impl Default for AuditOptions {
             only: Vec::new(),
             local_offset: time::UtcOffset::UTC,
             progress: Arc::new(Silent),
+            rules: Vec::new(),
         }
     }
 }
@@ -140,6 +143,7 @@ struct Shared {
     budgets: HashMap<ProviderKind, Arc<RequestBudget>>,
     aws: AwsClients,
     severity_overrides: BTreeMap<FindingCode, Severity>,
+    rules: Vec<Arc<dyn cloud502_diagnose::CustomRule>>,
     local_offset: time::UtcOffset,
     generated_at: String,
 }
@@ -164,6 +168,7 @@ pub async fn run(file: &AuditFile, subjects: &[&SubjectSpec], opts: &AuditOption
         budgets,
         aws: AwsClients::default(),
         severity_overrides: opts.severity_overrides.clone(),
+        rules: opts.rules.clone(),
         local_offset: opts.local_offset,
         generated_at: generated_at.clone(),
     });
@@ -285,7 +290,7 @@ fn failed(
     let opts = RunOptions {
         fail_on,
         severity_overrides: shared.severity_overrides.clone(),
-        ..RunOptions::default()
+        rules: shared.rules.clone(),
     };
     cloud502_diagnose::build_report(evidence, &opts, shared.generated_at.clone())
 }
@@ -304,7 +309,7 @@ async fn run_subject(
     let opts = RunOptions {
         fail_on,
         severity_overrides: shared.severity_overrides.clone(),
-        ..RunOptions::default()
+        rules: shared.rules.clone(),
     };
     let provider: Box<dyn Provider> = match build(spec, shared).await {
         Ok(p) => p,

@@ -222,7 +222,7 @@ pub async fn trace(
     let run_opts = RunOptions {
         fail_on: opts.fail_on.unwrap_or_default(),
         severity_overrides: opts.severity_overrides.clone(),
-        ..RunOptions::default()
+        rules: opts.rules.clone(),
     };
     let (probe, audit) = tokio::join!(
         cloud502_diagnose::run(&provider, &cx, &run_opts),

@@ -181,6 +181,7 @@ pub fn audit(global: &GlobalArgs, args: &AuditArgs) -> anyhow::Result<u8> {
         } else {
             Arc::new(Lines)
         },
+        ..AuditOptions::default()
     };
     let runtime = runtime()?;
     let report = runtime.block_on(cloud502::audit::run(&file, &subjects, &options));

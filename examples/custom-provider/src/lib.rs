@@ -8,27 +8,29 @@
 //! docs/extending.md walks through the same steps.
 
 use cloud502::collect::describe::describe;
-use cloud502::collect::{CollectCx, Provider, ProviderError, async_trait, limits};
+use cloud502::collect::{
+    CollectCx, Common, Provider, ProviderArgs, ProviderError, async_trait, limits,
+};
 use cloud502::logs::{FormatChoice, Options as LogOptions, summarize_path};
 use cloud502::model::{
-    Confidence, Evidence, Finding, FindingCode, Gap, GapKind, HealthState, NameError, ProviderKind,
-    Remediation, Risk, Severity, Subject, Target, TimeRange,
+    Confidence, Evidence, Finding, FindingCode, Gap, GapKind, HealthState, Layer, NameError,
+    ProviderKind, Remediation, Risk, Severity, Subject, Target, TimeRange,
 };
 use cloud502::{CustomRule, RunOptions};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The provider's name in reports (`"kind": "acme-edge"`).
 pub const KIND: &str = "acme-edge";
 /// The code of this example's own rule.
 pub const POOL_DRAINED: &str = "acme-pool-drained";
 
-/// The kind every Acme Edge report carries. Registering is idempotent, so calling this more than
-/// once is fine.
-pub fn kind() -> Result<ProviderKind, NameError> {
-    ProviderKind::custom(KIND)
-}
+/// The kind every Acme Edge report carries (checked at compile time).
+pub const ACME_KIND: ProviderKind = ProviderKind::declared(KIND);
+/// The layer its findings blame: the gateway itself.
+pub const ACME_LAYER: Layer = Layer::declared(KIND);
 
 /// The `acme-pool-drained` code, registered with its summary and page (what `cloud502 explain`
 /// would print).
@@ -56,17 +58,48 @@ pub struct AcmeEdge {
     pub status: PathBuf,
     /// The gateway's error.log (nginx's format).
     pub error_log: Option<PathBuf>,
-    kind: ProviderKind,
 }
 
 impl AcmeEdge {
     /// A provider over these files.
-    pub fn new(status: PathBuf, error_log: Option<PathBuf>) -> Result<Self, NameError> {
-        Ok(AcmeEdge {
-            status,
-            error_log,
-            kind: kind()?,
-        })
+    pub fn new(status: PathBuf, error_log: Option<PathBuf>) -> Self {
+        AcmeEdge { status, error_log }
+    }
+}
+
+/// Its options, declared once: `clap` flags for a command line of your own and the keys of an
+/// audit file's `[[subject]]` with `provider = "acme-edge"` (field names are the keys).
+#[derive(Debug, Clone, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeEdgeArgs {
+    /// The saved status document (`GET /status` of the gateway's admin API).
+    #[arg(long, value_name = "PATH")]
+    pub status: PathBuf,
+    /// The gateway's error.log.
+    #[arg(long, value_name = "PATH")]
+    pub error_log: Option<PathBuf>,
+}
+
+impl ProviderArgs for AcmeEdgeArgs {
+    const NAME: &'static str = KIND;
+    const KIND: ProviderKind = ACME_KIND;
+    const LAYER: Layer = ACME_LAYER;
+    type Options = AcmeEdge;
+
+    fn into_options(self, common: &Common) -> Result<AcmeEdge, ProviderError> {
+        // Relative paths in an audit file are relative to the file.
+        Ok(AcmeEdge::new(
+            common.path(self.status),
+            self.error_log.map(|p| common.path(p)),
+        ))
+    }
+
+    fn provider(options: AcmeEdge) -> Result<Box<dyn Provider>, ProviderError> {
+        Ok(Box::new(options))
+    }
+
+    fn deadline(_: &AcmeEdge) -> Duration {
+        Duration::from_secs(30)
     }
 }
 
@@ -116,12 +149,12 @@ fn gap(scope: &str, kind: GapKind, message: String, hint: &str) -> Gap {
 #[async_trait]
 impl Provider for AcmeEdge {
     fn kind(&self) -> ProviderKind {
-        self.kind
+        ACME_KIND
     }
 
     fn subject(&self) -> Subject {
         Subject {
-            kind: self.kind,
+            kind: ACME_KIND,
             id: self.status.display().to_string(),
         }
     }
@@ -253,7 +286,7 @@ impl CustomRule for PoolDrained {
                 code: self.code,
                 severity: Severity::Critical,
                 confidence: Confidence::High,
-                layer: None,
+                layer: Some(ACME_LAYER),
                 title: format!("Acme Edge pool `{pool}` has no serving member: {draining} of {} draining", members.len()),
                 explanation: format!(
                     "The gateway's status lists {} member(s) in pool `{pool}` and none is serving, so every request routed to it gets the gateway's own 502.",

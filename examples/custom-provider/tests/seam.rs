@@ -1,10 +1,14 @@
 //! The open seam, proved from outside: a provider, a rule and a finding code that live in this
 //! crate alone, run through the public `cloud502` library like any built-in provider.
 
-use cloud502::model::{FindingCode, GapKind, ProviderKind, Report, Verdict};
+use cloud502::audit::config::{Registered, parse};
+use cloud502::model::{FindingCode, GapKind, Layer, ProviderKind, Report, Verdict};
 use cloud502::{CollectCx, run};
-use cloud502_example_custom_provider::{AcmeEdge, POOL_DRAINED, run_options};
+use cloud502_example_custom_provider::{
+    AcmeEdge, AcmeEdgeArgs, POOL_DRAINED, PoolDrained, run_options,
+};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -13,7 +17,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn report(status: PathBuf, error_log: Option<PathBuf>) -> Report {
-    let provider = AcmeEdge::new(status, error_log).expect("names register");
+    let provider = AcmeEdge::new(status, error_log);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -45,6 +49,7 @@ fn built_in_rules_and_the_custom_rule_judge_the_custom_provider_together() {
         drained[0].title
     );
     assert_eq!(drained[0].evidence, ["target.0", "target.1"]);
+    assert_eq!(drained[0].layer, Some(Layer::custom("acme-edge").unwrap()));
 
     // The built-in nginx rules read the gateway's error.log as they read nginx's own.
     assert!(
@@ -77,6 +82,7 @@ fn the_json_report_carries_the_custom_names_and_reads_back() {
     let r = report(fixture("status.json"), None);
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["subject"]["kind"], "acme-edge");
+    assert_eq!(json["summary"]["layer"], "acme-edge", "{}", json["summary"]);
     assert!(
         json["findings"]
             .as_array()
@@ -126,4 +132,72 @@ fn an_unreadable_status_is_a_gap_not_a_crash_and_never_healthy() {
     assert_ne!(r.verdict, Verdict::Healthy);
     assert!(!r.findings.iter().any(|f| f.code.as_str() == POOL_DRAINED));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The providers this audit may name: the example's own beside a built-in one.
+const PROVIDERS: &[Registered] = &[
+    Registered::of::<AcmeEdgeArgs>(),
+    Registered::of::<cloud502::probe::ProbeArgs>(),
+];
+
+#[test]
+fn an_audit_file_names_the_custom_provider_beside_a_built_in_one() {
+    let src = r#"
+[[subject]]
+name = "edge-eu-1"
+provider = "acme-edge"
+status = "status.json"
+error_log = "error.log"
+
+[[subject]]
+name = "front"
+provider = "probe"
+url = "http://127.0.0.1:1/"
+timeout = "2s"
+"#;
+    let file = parse(src, "audit.toml", &fixture(""), PROVIDERS).expect("the file checks");
+    let subjects = cloud502::audit::select(&file, None, &[]).unwrap();
+    let options = cloud502::audit::AuditOptions {
+        rules: vec![Arc::new(PoolDrained::new().unwrap())],
+        ..Default::default()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let audit = runtime.block_on(cloud502::audit::run(&file, &subjects, &options));
+    let edge = &audit.subjects[0];
+    assert_eq!(edge.provider.as_str(), "acme-edge");
+    assert!(
+        edge.report
+            .findings
+            .iter()
+            .any(|f| f.code.as_str() == POOL_DRAINED),
+        "{:?}",
+        edge.report.findings
+    );
+    // Nothing listens on port 1: the built-in probe subject fails its own way.
+    assert_eq!(
+        audit.subjects[1].report.findings[0].code,
+        FindingCode::ConnectionRefused
+    );
+    assert_eq!(audit.rollup.exit_code, 1);
+}
+
+#[test]
+fn the_audit_file_checks_the_custom_providers_keys_with_their_lines() {
+    let src = "[[subject]]\nname = \"edge\"\nprovider = \"acme-edge\"\nstatus = \"s.json\"\nerorr_log = \"e.log\"\n";
+    let err = parse(src, "audit.toml", &fixture(""), PROVIDERS).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("erorr_log") && text.contains("error_log"),
+        "{text}"
+    );
+    assert!(text.starts_with("audit.toml:"), "{text}");
+    // A provider the list does not have is refused, naming the ones it has.
+    let src = "[[subject]]\nname = \"x\"\nprovider = \"nginx\"\n";
+    let text = parse(src, "audit.toml", &fixture(""), PROVIDERS)
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("acme-edge, probe"), "{text}");
 }
