@@ -2,7 +2,9 @@
 //! 2.3): ARM's bearer check and error envelope, the Application Gateway and backend-health
 //! resources with the 202 + `Location` + `Retry-After` long-running operation, the subnet, NSG
 //! and route table, 429 throttling, the Log Analytics query API, and an App Service managed
-//! identity endpoint. Azure has no emulator; this follows the REST specs' examples.
+//! identity endpoint. Azure has no emulator; this follows the REST specs' examples, and serves
+//! Microsoft's published examples and captured answers verbatim, read from
+//! `providers/azure/tests/fixtures/official/` ([`official`]).
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -33,6 +35,33 @@ pub enum Health {
     Forbidden,
     /// 202 forever.
     Never,
+    /// 202, then `polls` more 202s at `Location`, then 200 with this body, byte for byte (an
+    /// official example or a capture, [`official`]).
+    Raw { polls: u32, body: String },
+    /// 202 with `Azure-AsyncOperation` and `Location`: the status says `Succeeded` after
+    /// `polls` polls, while `Location` still answers 202 `location_202s` times before the body.
+    AsyncThenLocation {
+        polls: u32,
+        location_202s: u32,
+        body: String,
+    },
+    /// 202 with `Azure-AsyncOperation` only (no `Location`): `Succeeded` after `polls` polls,
+    /// the result under the status answer's `properties`.
+    AsyncOnly { polls: u32, body: String },
+    /// 202 with `Azure-AsyncOperation`; the operation ends `Failed` with this error.
+    Failed { code: String, message: String },
+    /// 202 with `Location` and this `Retry-After` (seconds), 202 forever.
+    SlowRetryAfter(u64),
+    /// The POST answers 429 (`Retry-After: 1`) `times` times (`u32::MAX`: always), then as
+    /// [`Health::Raw`] with no poll.
+    Throttled { times: u32, body: String },
+    /// The POST answers this status and ARM error envelope (409 `ScopeLocked` for a read-only
+    /// lock).
+    Error {
+        status: u16,
+        code: String,
+        message: String,
+    },
 }
 
 /// What the server holds.
@@ -68,6 +97,26 @@ pub struct Scenario {
     pub poll_origin: Option<String>,
     /// Answer the gateway GET with `302 Found` to this URL.
     pub redirect: Option<String>,
+    /// The gateway body byte for byte, instead of `gateway` (an official example).
+    pub gateway_raw: Option<String>,
+    /// Bodies served byte for byte to a GET of this path (no query), before anything else: the
+    /// official examples at the ids they name.
+    pub files: Vec<(String, String)>,
+    /// Answer every authorized ARM call with 403 AuthorizationFailed.
+    pub forbid_all: bool,
+    /// Answer every Log Analytics query with this status and body; `{table}` in it is replaced
+    /// by the table the query reads.
+    pub logs_error: Option<(u16, Value)>,
+}
+
+/// An official example or capture from `providers/azure/tests/fixtures/official/`, as bytes on
+/// disk (never re-serialized: the provider must read what Microsoft published).
+pub fn official(name: &str) -> String {
+    let path = format!(
+        "{}/../providers/azure/tests/fixtures/official/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// A request the server saw.
@@ -139,6 +188,14 @@ struct Reply {
     status: u16,
     headers: Vec<(String, String)>,
     body: String,
+}
+
+fn raw(status: u16, body: &str) -> Reply {
+    Reply {
+        status,
+        headers: Vec::new(),
+        body: body.to_owned(),
+    }
 }
 
 fn reply(status: u16, body: Value) -> Reply {
@@ -264,10 +321,42 @@ fn write_endless(mut stream: TcpStream) {
 
 fn route_request(method: &str, route: &str, body: &str, port: u16, state: &Mutex<State>) -> Reply {
     let mut st = state.lock().unwrap();
+    let body_in = body;
     let sub_prefix = format!("/subscriptions/{SUB}");
     let gw_path = format!(
         "{sub_prefix}/resourceGroups/{RG}/providers/Microsoft.Network/applicationGateways/{GW}"
     );
+    if method == "GET"
+        && let Some((_, body)) = st.scenario.files.iter().find(|(p, _)| p == route)
+    {
+        return raw(200, body);
+    }
+    if route.starts_with("/v1/workspaces/")
+        && let Some((status, body)) = &st.scenario.logs_error
+    {
+        // `{table}` in the body is the table the query reads (its first word).
+        let query: Value = serde_json::from_str(body_in).unwrap_or(Value::Null);
+        let table = query["query"]
+            .as_str()
+            .and_then(|q| q.split_whitespace().next())
+            .unwrap_or("");
+        let mut r = raw(*status, &body.to_string().replace("{table}", table));
+        if *status == 429 {
+            r.headers.push(("Retry-After".into(), "1".into()));
+        }
+        return r;
+    }
+    if st.scenario.forbid_all && route.starts_with("/subscriptions/") {
+        return reply(
+            403,
+            envelope(
+                "AuthorizationFailed",
+                &format!(
+                    "The client 'reader@example.com' does not have authorization to perform action over scope '{route}'."
+                ),
+            ),
+        );
+    }
     if route == format!("/v1/workspaces/{WORKSPACE}/query") && method == "POST" {
         let query: Value = serde_json::from_str(body).unwrap_or(Value::Null);
         let q = query["query"].as_str().unwrap_or("");
@@ -344,6 +433,9 @@ fn route_request(method: &str, route: &str, body: &str, port: u16, state: &Mutex
             r.headers.push(("Retry-After".into(), after.to_string()));
             return r;
         }
+        if let Some(body) = &st.scenario.gateway_raw {
+            return raw(200, body);
+        }
         return match &st.scenario.gateway {
             Some(g) => reply(200, g.clone()),
             None => reply(
@@ -358,6 +450,22 @@ fn route_request(method: &str, route: &str, body: &str, port: u16, state: &Mutex
         };
     }
     if route == format!("{gw_path}/backendhealth") && method == "POST" {
+        let origin = st
+            .scenario
+            .poll_origin
+            .clone()
+            .unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
+        let location = (
+            "Location".to_owned(),
+            format!("{origin}{op}?api-version=2024-05-01"),
+        );
+        let async_header = (
+            "Azure-AsyncOperation".to_owned(),
+            format!("{origin}{async_op}?api-version=2024-05-01"),
+        );
+        st.polls = 0;
+        let mut accepted = raw(202, "");
+        accepted.headers.push(("Retry-After".into(), "1".into()));
         return match &st.scenario.health {
             Health::Forbidden => reply(
                 403,
@@ -368,52 +476,96 @@ fn route_request(method: &str, route: &str, body: &str, port: u16, state: &Mutex
                     ),
                 ),
             ),
-            _ => {
-                st.polls = 0;
-                let origin = st
-                    .scenario
-                    .poll_origin
-                    .clone()
-                    .unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
-                let mut r = reply(202, json!({}));
-                r.body = String::new();
-                r.headers.push((
-                    "Location".into(),
-                    format!("{origin}{op}?api-version=2024-05-01"),
-                ));
-                if matches!(st.scenario.health, Health::AsyncOperation { .. }) {
-                    r.headers.push((
-                        "Azure-AsyncOperation".into(),
-                        format!("{origin}{async_op}?api-version=2024-05-01"),
-                    ));
+            Health::Error {
+                status,
+                code,
+                message,
+            } => reply(*status, envelope(code, message)),
+            Health::Throttled { times, body } => {
+                if st.throttled < *times {
+                    st.throttled += 1;
+                    let mut r = reply(
+                        429,
+                        envelope("TooManyRequests", "Too many requests, retry later."),
+                    );
+                    r.headers.push(("Retry-After".into(), "1".into()));
+                    r
+                } else {
+                    raw(200, body)
                 }
-                r.headers.push(("Retry-After".into(), "1".into()));
+            }
+            Health::SlowRetryAfter(secs) => {
+                let mut r = raw(202, "");
+                r.headers.push(location);
+                r.headers.push(("Retry-After".into(), secs.to_string()));
                 r
+            }
+            Health::AsyncOnly { .. } | Health::Failed { .. } => {
+                accepted.headers.push(async_header);
+                accepted
+            }
+            Health::AsyncOperation { .. } | Health::AsyncThenLocation { .. } => {
+                accepted.headers.push(location);
+                accepted.headers.push(async_header);
+                accepted
+            }
+            Health::Lro { .. } | Health::Raw { .. } | Health::Never => {
+                accepted.headers.push(location);
+                accepted
             }
         };
     }
     if route == async_op && method == "GET" {
         st.polls += 1;
-        let status = match &st.scenario.health {
-            Health::AsyncOperation { polls, .. } if st.polls > *polls => "Succeeded",
-            _ => "InProgress",
+        let polls = st.polls;
+        let done = match &st.scenario.health {
+            Health::AsyncOperation { polls: n, .. }
+            | Health::AsyncThenLocation { polls: n, .. }
+            | Health::AsyncOnly { polls: n, .. } => polls > *n,
+            _ => false,
         };
-        let mut r = reply(200, json!({"status": status}));
+        let mut r = match &st.scenario.health {
+            Health::Failed { code, message } => reply(
+                200,
+                json!({"status": "Failed", "error": {"code": code, "message": message}}),
+            ),
+            Health::AsyncOnly { body, .. } if done => {
+                let result: Value = serde_json::from_str(body).unwrap();
+                reply(200, json!({"status": "Succeeded", "properties": result}))
+            }
+            _ if done => reply(200, json!({"status": "Succeeded"})),
+            _ => reply(200, json!({"status": "InProgress"})),
+        };
+        if done {
+            // Location is polled from here on: count its polls apart.
+            st.polls = 0;
+        }
         r.headers.push(("Retry-After".into(), "1".into()));
         return r;
     }
     if route == op && method == "GET" {
         st.polls += 1;
         let polls = st.polls;
+        let still_running = || {
+            let mut r = raw(202, "");
+            r.headers.push(("Retry-After".into(), "1".into()));
+            r
+        };
         return match &st.scenario.health {
             Health::Lro { polls: n, body } if polls > *n => reply(200, body.clone()),
+            Health::Raw { polls: n, body } if polls > *n => raw(200, body),
             Health::AsyncOperation { body, .. } => reply(200, body.clone()),
-            _ => {
-                let mut r = reply(202, json!({}));
-                r.body = String::new();
-                r.headers.push(("Retry-After".into(), "1".into()));
+            Health::AsyncThenLocation {
+                location_202s,
+                body,
+                ..
+            } if polls > *location_202s => raw(200, body),
+            Health::SlowRetryAfter(secs) => {
+                let mut r = raw(202, "");
+                r.headers.push(("Retry-After".into(), secs.to_string()));
                 r
             }
+            _ => still_running(),
         };
     }
     if method == "GET" {
@@ -443,6 +595,7 @@ fn write(mut stream: TcpStream, r: Reply) {
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        409 => "Conflict",
         429 => "Too Many Requests",
         _ => "Status",
     };
@@ -608,6 +761,10 @@ pub fn incident() -> Scenario {
         endless: None,
         poll_origin: None,
         redirect: None,
+        gateway_raw: None,
+        files: Vec::new(),
+        forbid_all: false,
+        logs_error: None,
         access_rows: vec![
             row(200, "", "", "", "", 900),
             row(502, "ERRORINFO_UPSTREAM_NO_LIVE", "", "", "pool-web", 41),
@@ -703,4 +860,69 @@ impl Recorder {
     pub fn requests(&self) -> Vec<(String, bool)> {
         self.seen.lock().unwrap().clone()
     }
+}
+
+/// Every variable that could pick or feed a credential: removed from every run.
+pub const AZURE_ENV: &[&str] = &[
+    "AZURE_SUBSCRIPTION_ID",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_ID",
+    "AZURE_TENANT_ID",
+    "AZURE_AUTHORITY_HOST",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+];
+
+/// A PATH whose `az` prints a token; the directory lives as long as this.
+#[derive(Debug)]
+pub struct AzEnv {
+    _dir: tempfile::TempDir,
+    /// The PATH to run with.
+    pub path: String,
+}
+
+/// A PATH whose `az` prints `token`.
+pub fn az_env(token: &str) -> AzEnv {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = fake_az(dir.path(), token);
+    AzEnv {
+        path: format!("{}:/usr/bin:/bin", bin.display()),
+        _dir: dir,
+    }
+}
+
+/// `cloud502 azure -g RG --gw GW --subscription SUB` against `arm` (ARM and Log Analytics),
+/// `-o json`, with `extra` arguments, `env` set and every credential variable removed.
+pub fn run(arm: &Arm, extra: &[&str], env: &[(&str, &str)]) -> crate::Run {
+    let url = arm.url();
+    let mut args = vec![
+        "azure",
+        "-g",
+        RG,
+        "--gw",
+        GW,
+        "--subscription",
+        SUB,
+        "--arm-endpoint",
+        &url,
+        "--logs-endpoint",
+        &url,
+        "-o",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    crate::cloud502_env_without(&args, env, AZURE_ENV)
+}
+
+/// The report's finding with this code; the test fails naming the findings there are.
+pub fn finding<'a>(report: &'a Value, code: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} in {:#}", report["findings"]))
 }

@@ -4,69 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cloud502_e2e::arm::{self, Arm, GW, Health, RG, SUB, TOKEN, WORKSPACE};
-use cloud502_e2e::{Run, cloud502_env_without, codes};
+use cloud502_e2e::{cloud502_env_without, codes};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::time::Duration;
 
-/// Every variable that could pick or feed a credential.
-const AZURE_ENV: &[&str] = &[
-    "AZURE_SUBSCRIPTION_ID",
-    "AZURE_FEDERATED_TOKEN_FILE",
-    "AZURE_CLIENT_SECRET",
-    "AZURE_CLIENT_ID",
-    "AZURE_TENANT_ID",
-    "AZURE_AUTHORITY_HOST",
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-];
-
-struct Env {
-    _dir: tempfile::TempDir,
-    path: String,
-}
-
-/// A PATH whose `az` prints `token`.
-fn az_env(token: &str) -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let bin: PathBuf = arm::fake_az(dir.path(), token);
-    Env {
-        path: format!("{}:/usr/bin:/bin", bin.display()),
-        _dir: dir,
-    }
-}
-
-fn azure(arm: &Arm, extra: &[&str], env: &[(&str, &str)]) -> Run {
-    let url = arm.url();
-    let mut args = vec![
-        "azure",
-        "-g",
-        RG,
-        "--gw",
-        GW,
-        "--subscription",
-        SUB,
-        "--arm-endpoint",
-        &url,
-        "--logs-endpoint",
-        &url,
-        "-o",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    cloud502_env_without(&args, env, AZURE_ENV)
-}
-
-fn finding<'a>(report: &'a Value, code: &str) -> &'a Value {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
-        .unwrap_or_else(|| panic!("no {code} in {:#}", report["findings"]))
-}
+use arm::{AZURE_ENV, az_env, finding, run as azure};
 
 #[test]
 fn the_incident_is_diagnosed_from_health_logs_and_config() {
