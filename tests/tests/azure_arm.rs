@@ -116,8 +116,9 @@ fn the_incident_is_diagnosed_from_health_logs_and_config() {
     );
     // The NSG admits GatewayManager and the default route goes to Internet: nothing there.
     assert!(!all.contains(&"appgw-gateway-manager-blocked"), "{all:?}");
+    // GatewayManager, AzureLoadBalancer inbound, Internet outbound (v2), the default route.
     let checks = report["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 2, "{checks:#?}");
+    assert_eq!(checks.len(), 4, "{checks:#?}");
     assert!(checks.iter().all(|c| c["status"] == "pass"), "{checks:#?}");
 }
 

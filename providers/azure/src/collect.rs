@@ -354,7 +354,7 @@ impl Collector<'_> {
         };
         let skipped = |detail: String| HostCheck {
             id: "nsg.gateway-manager".to_owned(),
-            name: "GatewayManager inbound on 65200-65535".to_owned(),
+            name: convert::gateway_manager_check_name(v2),
             status: CheckStatus::Skipped,
             detail,
         };
@@ -412,13 +412,14 @@ impl Collector<'_> {
         match nsg {
             None => checks.push(HostCheck {
                 id: "nsg.gateway-manager".to_owned(),
-                name: "GatewayManager inbound on 65200-65535".to_owned(),
+                name: convert::gateway_manager_check_name(v2),
                 status: CheckStatus::Pass,
                 detail: "the gateway subnet has no NSG".to_owned(),
             }),
             Some(Ok((n, odd))) => {
                 gaps.extend(odd);
                 checks.push(convert::nsg_check(&n, v2));
+                checks.extend(convert::nsg_more_checks(&n, v2));
             }
             Some(Err(e)) => {
                 checks.push(skipped(format!(
@@ -635,5 +636,115 @@ fn gap(scope: &str, what: &str, e: &ApiError) -> Gap {
         kind,
         message: format!("{what}: {e}"),
         hint,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn semantic(message: &str) -> ApiError {
+        ApiError::Status {
+            status: 400,
+            code: "BadArgumentError".to_owned(),
+            message: format!(
+                "The request had some invalid properties (SemanticError/SEM0100: {message})"
+            ),
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn a_missing_table_is_told_from_a_missing_column() {
+        let table = semantic(
+            "'where' operator: Failed to resolve table or column expression named 'AGWAccessLogs'",
+        );
+        assert_eq!(
+            semantic_error(&table, "AGWAccessLogs"),
+            Some(Missing::Table)
+        );
+        // The same words naming another name than the table: a column.
+        assert_eq!(
+            semantic_error(&table, "AzureDiagnostics"),
+            Some(Missing::Column("AGWAccessLogs".to_owned()))
+        );
+        let column =
+            semantic("'extend' operator: Failed to resolve scalar expression named 'ErrorInfo'");
+        assert_eq!(
+            semantic_error(&column, "AGWAccessLogs"),
+            Some(Missing::Column("ErrorInfo".to_owned()))
+        );
+        let entity = semantic("Failed to resolve entity 'RunbookName_s'");
+        assert_eq!(
+            semantic_error(&entity, "AzureDiagnostics"),
+            Some(Missing::Column("RunbookName_s".to_owned()))
+        );
+        // Not a SemanticError: a throttled query is not a missing table.
+        let throttled = ApiError::Status {
+            status: 429,
+            code: "TooManyRequests".to_owned(),
+            message: String::new(),
+            retry_after: Some(Duration::from_secs(1)),
+        };
+        assert_eq!(semantic_error(&throttled, "AGWAccessLogs"), None);
+        assert_eq!(gap("s", "q", &throttled).kind, GapKind::Throttled);
+    }
+
+    #[test]
+    fn every_column_but_the_status_is_read_if_it_exists() {
+        for (_, q) in queries("/subscriptions/s/resourceGroups/rg/providers/x/gw") {
+            for column in [
+                "ErrorInfo",
+                "ServerStatus",
+                "ServerRouted",
+                "BackendPoolName",
+            ] {
+                assert!(
+                    q.contains(&format!("column_ifexists('{column}'"))
+                        || q.contains(&format!("'{}", column_legacy(column))),
+                    "{column} in {q}"
+                );
+            }
+        }
+    }
+
+    /// AzureDiagnostics' names for the same columns.
+    fn column_legacy(column: &str) -> &'static str {
+        match column {
+            "ErrorInfo" => "error_info_s",
+            "ServerStatus" => "serverStatus_s",
+            "ServerRouted" => "serverRouted_s",
+            _ => "backendPoolName_s",
+        }
+    }
+
+    #[test]
+    fn a_body_that_does_not_parse_is_not_understood_and_odd_elements_are_gaps() {
+        let e = understood::<Gateway>(b"<html>", "azure:applicationGateways", "the gateway")
+            .err()
+            .unwrap_or_else(|| ApiError::Spent(String::new()));
+        assert!(
+            e.to_string()
+                .starts_with("the answer for the gateway was not understood"),
+            "{e}"
+        );
+        assert_eq!(
+            gap("azure:x", "the gateway", &e).kind,
+            GapKind::InvalidInput
+        );
+        let (_, gaps) = understood::<Gateway>(
+            br#"{"properties":{"probes":[{"name":"p","properties":{"interval":"often"}}]}}"#,
+            "azure:applicationGateways",
+            "the gateway",
+        )
+        .unwrap_or_default();
+        assert_eq!(gaps.len(), 1, "{gaps:?}");
+        assert!(
+            gaps[0]
+                .message
+                .starts_with("the gateway: probe #0 \"p\" was left out")
+        );
+        assert_eq!(gaps[0].kind, GapKind::InvalidInput);
     }
 }

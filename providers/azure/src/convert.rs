@@ -683,10 +683,22 @@ fn from_gateway_manager(rule: &SecurityRule) -> bool {
         })
 }
 
+/// The management ports the gateway subnet must admit from GatewayManager: 65200-65535 on v2,
+/// 65503-65534 on v1 (KB 2.2, 9.1).
+pub fn management_ports(v2: bool) -> (u32, u32) {
+    if v2 { (65200, 65535) } else { (65503, 65534) }
+}
+
+/// The name of the GatewayManager check, with the SKU's port range.
+pub fn gateway_manager_check_name(v2: bool) -> String {
+    let (low, high) = management_ports(v2);
+    format!("GatewayManager inbound on {low}-{high}")
+}
+
 /// Whether the gateway subnet's NSG admits GatewayManager on 65200-65535 (KB 2.1, 2.5 #10):
 /// inbound TCP rules by priority, the first that applies decides; Azure's default rules come last.
 pub fn nsg_check(nsg: &Nsg, v2: bool) -> HostCheck {
-    let (low, high) = if v2 { (65200, 65535) } else { (65503, 65534) };
+    let (low, high) = management_ports(v2);
     let mut rules: Vec<&Child<SecurityRule>> = nsg
         .properties
         .security_rules
@@ -699,7 +711,7 @@ pub fn nsg_check(nsg: &Nsg, v2: bool) -> HostCheck {
         })
         .collect();
     rules.sort_by_key(|r| r.properties.priority);
-    let name = format!("GatewayManager inbound on {low}-{high}");
+    let name = gateway_manager_check_name(v2);
     for r in rules {
         let rp = &r.properties;
         if !from_gateway_manager(rp) {
@@ -748,6 +760,115 @@ pub fn nsg_check(nsg: &Nsg, v2: bool) -> HostCheck {
     }
 }
 
+/// Whether the rule's prefixes (`source` or `destination`) cover this service tag: the tag itself,
+/// or any address.
+fn covers(prefix: Option<&String>, prefixes: &[String], tag: &str) -> bool {
+    prefix.into_iter().chain(prefixes.iter()).any(|s| {
+        let s = s.trim();
+        s == "*" || s.eq_ignore_ascii_case("Any") || s == "0.0.0.0/0" || s.eq_ignore_ascii_case(tag)
+    })
+}
+
+/// The NSG's rules of one direction in the order Azure applies them (priority; user rules and
+/// the defaults together), TCP or any protocol.
+fn in_order<'a>(nsg: &'a Nsg, direction: &str) -> Vec<&'a Child<SecurityRule>> {
+    let mut rules: Vec<&Child<SecurityRule>> = nsg
+        .properties
+        .security_rules
+        .iter()
+        .chain(nsg.properties.default_security_rules.iter())
+        .filter(|r| r.properties.direction.eq_ignore_ascii_case(direction))
+        .filter(|r| {
+            let p = r.properties.protocol.to_ascii_lowercase();
+            p == "*" || p == "tcp" || p == "any"
+        })
+        .collect();
+    rules.sort_by_key(|r| r.properties.priority);
+    rules
+}
+
+/// The first rule of `rules` that `applies`, as a pass (Allow) or fail (Deny) check; pass when
+/// none does (Azure's defaults allow both paths this checks).
+fn first_rule(
+    nsg: &Nsg,
+    rules: &[&Child<SecurityRule>],
+    applies: impl Fn(&SecurityRule) -> bool,
+    id: &str,
+    name: &str,
+    what: &str,
+) -> HostCheck {
+    let (status, detail) = match rules.iter().find(|r| applies(&r.properties)) {
+        Some(r) if r.properties.access.eq_ignore_ascii_case("Allow") => (
+            CheckStatus::Pass,
+            format!(
+                "NSG {} rule {} (priority {}) allows {what}",
+                nsg.name, r.name, r.properties.priority
+            ),
+        ),
+        Some(r) => (
+            CheckStatus::Fail,
+            format!(
+                "NSG {} rule {} (priority {}) denies {what} before any rule allows it",
+                nsg.name, r.name, r.properties.priority
+            ),
+        ),
+        None => (
+            CheckStatus::Pass,
+            format!("NSG {} has no rule about {what}", nsg.name),
+        ),
+    };
+    HostCheck {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        status,
+        detail,
+    }
+}
+
+/// The NSG rules Microsoft lists for the gateway subnet beyond GatewayManager (KB 9.1,
+/// configuration-infrastructure.md): inbound from AzureLoadBalancer must not be overridden by
+/// a user deny-all, and (v2) outbound to the Internet must be allowed.
+pub fn nsg_more_checks(nsg: &Nsg, v2: bool) -> Vec<HostCheck> {
+    let inbound = in_order(nsg, "Inbound");
+    let mut checks = vec![first_rule(
+        nsg,
+        &inbound,
+        |r| {
+            covers(
+                r.source_address_prefix.as_ref(),
+                &r.source_address_prefixes,
+                "AzureLoadBalancer",
+            ) && if r.access.eq_ignore_ascii_case("Allow") {
+                // An allow of a few ports does not keep a later deny-all off the rest.
+                covers_mgmt_ports(r, 0, 65535)
+            } else {
+                port_ranges(r).next().is_some()
+            }
+        },
+        "nsg.azure-load-balancer",
+        "AzureLoadBalancer inbound",
+        "inbound traffic from AzureLoadBalancer",
+    )];
+    if v2 {
+        let outbound = in_order(nsg, "Outbound");
+        checks.push(first_rule(
+            nsg,
+            &outbound,
+            |r| {
+                covers(
+                    r.destination_address_prefix.as_ref(),
+                    &r.destination_address_prefixes,
+                    "Internet",
+                ) && touches_mgmt_ports(r, 443, 443)
+            },
+            "nsg.internet-outbound",
+            "Internet outbound",
+            "outbound traffic to the Internet",
+        ));
+    }
+    checks
+}
+
 fn ports(r: &SecurityRule) -> String {
     port_specs(r).collect::<Vec<_>>().join(",")
 }
@@ -785,6 +906,15 @@ pub fn route_check(table: &RouteTable) -> HostCheck {
             CheckStatus::Pass,
             format!("route table {} has no 0.0.0.0/0 route", table.name),
         ),
+    };
+    // A default route learned over BGP overrides the table and is not in it (KB 9.1): say so
+    // where propagation is on, which this read cannot settle.
+    let detail = if table.properties.disable_bgp_route_propagation != Some(true) {
+        format!(
+            "{detail}; BGP route propagation is on, so a 0.0.0.0/0 advertised over ExpressRoute or VPN would override it and is not shown here"
+        )
+    } else {
+        detail
     };
     HostCheck {
         id: "route-table.default-route".to_owned(),
@@ -1053,6 +1183,8 @@ mod tests {
                 source_address_prefixes: vec![],
                 destination_port_range: Some(ports.into()),
                 destination_port_ranges: vec![],
+                destination_address_prefix: Some("*".into()),
+                destination_address_prefixes: vec![],
             },
         }
     }

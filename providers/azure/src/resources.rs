@@ -625,6 +625,11 @@ pub struct SecurityRule {
     /// Several destination port ranges.
     #[serde(deserialize_with = "lenient")]
     pub destination_port_ranges: Vec<String>,
+    /// One destination.
+    pub destination_address_prefix: Option<String>,
+    /// Several destinations.
+    #[serde(deserialize_with = "lenient")]
+    pub destination_address_prefixes: Vec<String>,
 }
 
 /// `GET .../routeTables/{name}`.
@@ -642,10 +647,14 @@ pub struct RouteTable {
 /// Route table properties.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
+#[serde(rename_all = "camelCase")]
 pub struct RouteTableProps {
     /// Routes.
     #[serde(deserialize_with = "lenient")]
     pub routes: Vec<Child<RouteProps>>,
+    /// False (the default): routes learned over BGP (ExpressRoute, VPN) reach the subnet too,
+    /// a default route among them, which this table does not show.
+    pub disable_bgp_route_propagation: Option<bool>,
 }
 
 /// One route.

@@ -8,7 +8,7 @@ use cloud502_azure::resources::{
     self, BackendHealth, Gateway, Nsg, QueryResponse, RouteTable, Subnet,
 };
 use cloud502_model::{GapKind, HealthState};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
@@ -336,4 +336,57 @@ fn the_official_network_and_log_examples_read() {
     let (q, odd) = read::<QueryResponse>("LogAnalyticsQueryPost.json");
     assert!(odd.is_empty(), "{odd:?}");
     assert!(!q.tables[0].rows.is_empty());
+}
+
+#[test]
+fn a_user_deny_all_and_an_outbound_internet_deny_fail_their_checks() {
+    let check = |nsg: &Nsg, id: &str, v2: bool| {
+        convert::nsg_more_checks(nsg, v2)
+            .into_iter()
+            .find(|c| c.id == id)
+            .map(|c| (c.status, c.detail))
+    };
+    let (nsg, _) = read::<Nsg>("NetworkSecurityGroupGet.json");
+    // As published: Azure's defaults allow both.
+    let (status, _) = check(&nsg, "nsg.azure-load-balancer", true).unwrap();
+    assert_eq!(status, cloud502_model::CheckStatus::Pass);
+    let (status, _) = check(&nsg, "nsg.internet-outbound", true).unwrap();
+    assert_eq!(status, cloud502_model::CheckStatus::Pass);
+    assert!(
+        check(&nsg, "nsg.internet-outbound", false).is_none(),
+        "v2 only"
+    );
+    // Derived from the official NSG: a user deny-all inbound, and an outbound deny to Internet,
+    // each in the shape of the example's own rule.
+    let mut body: Value = serde_json::from_slice(&fixture("NetworkSecurityGroupGet.json")).unwrap();
+    let mut deny_in = body["properties"]["securityRules"][0].clone();
+    deny_in["name"] = json!("deny-all-in");
+    deny_in["properties"]["access"] = json!("Deny");
+    deny_in["properties"]["priority"] = json!(4000);
+    deny_in["properties"]["destinationPortRange"] = json!("*");
+    let mut deny_out = deny_in.clone();
+    deny_out["name"] = json!("deny-internet-out");
+    deny_out["properties"]["direction"] = json!("Outbound");
+    deny_out["properties"]["destinationAddressPrefix"] = json!("Internet");
+    body["properties"]["securityRules"] = json!([deny_in, deny_out]);
+    let (nsg, odd) = resources::parse::<Nsg>(body.to_string().as_bytes()).unwrap();
+    assert!(odd.is_empty(), "{odd:?}");
+    let (status, detail) = check(&nsg, "nsg.azure-load-balancer", true).unwrap();
+    assert_eq!(status, cloud502_model::CheckStatus::Fail, "{detail}");
+    assert!(detail.contains("deny-all-in (priority 4000)"), "{detail}");
+    let (status, detail) = check(&nsg, "nsg.internet-outbound", true).unwrap();
+    assert_eq!(status, cloud502_model::CheckStatus::Fail, "{detail}");
+    assert!(detail.contains("deny-internet-out"), "{detail}");
+}
+
+#[test]
+fn the_official_route_table_notes_bgp_propagation() {
+    let (rt, _) = read::<RouteTable>("RouteTableGet.json");
+    let c = convert::route_check(&rt);
+    assert_eq!(c.status, cloud502_model::CheckStatus::Pass);
+    assert!(
+        c.detail.contains("BGP route propagation is on"),
+        "{}",
+        c.detail
+    );
 }
