@@ -737,3 +737,43 @@ fn an_upstreams_own_502s_are_not_hidden_by_its_error_log_lines() {
         "every 502 is explained: {found:?}"
     );
 }
+
+/// `docker logs -t nginx 2>&1 | cloud502 logs -`: a stream of both logs behind timestamps, on
+/// standard input, read as an error log and an access log (issue 19).
+#[test]
+fn a_docker_logs_stream_on_stdin_reads_as_both_logs() {
+    use std::process::{Command, Stdio};
+    let err = "2026/05/01 12:00:00 [error] 29#29: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 172.17.0.1, server: localhost, request: \"GET / HTTP/1.1\", upstream: \"http://172.17.0.3:8080/\", host: \"localhost:8080\"";
+    let acc = "172.17.0.1 - - [01/May/2026:12:00:00 +0000] \"GET / HTTP/1.1\" 502 157 \"-\" \"curl/8.5.0\" \"-\"";
+    let mut stream = String::new();
+    for i in 0..3 {
+        stream.push_str(&format!("2026-05-01T12:00:0{i}.123456789Z {err}\n"));
+        stream.push_str(&format!("2026-05-01T12:00:0{i}.223456789Z {acc}\n"));
+    }
+    let mut child = Command::new(cloud502_e2e::bin())
+        .args(["logs", "-", "-o", "json"])
+        .env_remove("CLOUD502_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["logs"][0]["dialect"], "nginx-error");
+    assert_eq!(report["logs"][0]["source"], "-");
+    assert_eq!(report["logs"][0]["skipped"]["unparsed"], 0);
+    assert_eq!(report["logs"][0]["groups"][0]["count"], 3);
+    assert_eq!(report["logs"][1]["dialect"], "nginx-access");
+    assert_eq!(report["logs"][1]["skipped"]["unparsed"], 0);
+    assert_eq!(report["logs"][1]["counts"][0]["key"], "502");
+    assert_eq!(top_code(&report), "nginx-upstream-refused");
+}

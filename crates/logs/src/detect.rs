@@ -5,6 +5,7 @@
 use crate::alb::parse_alb_line;
 use crate::appgw::is_marked_record;
 use crate::cloudflare;
+use crate::mixed::klog_line;
 use crate::nginx_access::{AccessFormat, TimeCache, Walk};
 use crate::nginx_error::parse_error_line;
 use std::fmt;
@@ -101,7 +102,7 @@ impl Dialect {
 const SAMPLE_LINES: usize = 200;
 
 /// Up to [`SAMPLE_LINES`] complete, non-empty lines of a head.
-fn sample_lines(head: &[u8]) -> Vec<&[u8]> {
+pub(crate) fn sample_lines(head: &[u8]) -> Vec<&[u8]> {
     let mut parts: Vec<&[u8]> = head.split(|&b| b == b'\n').collect();
     // the last piece is cut short unless the head ends with a newline (then it is empty)
     if parts.len() > 1 {
@@ -151,6 +152,38 @@ pub fn detect(head: &[u8], access_formats: &[AccessFormat]) -> Option<Dialect> {
         return Some(Dialect::CloudflareHttpRequests);
     }
     detect_lines(&lines, access_formats).map(Dialect::NginxAccess)
+}
+
+/// When the head interleaves nginx error.log lines with access-log lines (a `docker logs` stream:
+/// error.log is the container's stderr, access.log its stdout), the access format its access lines
+/// are in. Both kinds must be there, and together with ingress-nginx controller (`klog`) lines they
+/// must be more than half of the sample.
+pub(crate) fn detect_mixed(head: &[u8], access_formats: &[AccessFormat]) -> Option<AccessFormat> {
+    let lines = sample_lines(head);
+    let (errors, rest): (Vec<&[u8]>, Vec<&[u8]>) =
+        lines.iter().partition(|l| parse_error_line(l).is_some());
+    let rest: Vec<&[u8]> = rest.into_iter().filter(|l| !klog_line(l)).collect();
+    let klog = lines.len() - errors.len() - rest.len();
+    if errors.is_empty() || rest.is_empty() {
+        return None;
+    }
+    for how in [Walk::Strict, Walk::Full] {
+        for f in access_formats
+            .iter()
+            .cloned()
+            .chain(std::iter::once(AccessFormat::combined()))
+        {
+            let mut times = TimeCache::default();
+            let access = rest
+                .iter()
+                .filter(|l| f.walk(l, how, &mut times).is_some())
+                .count();
+            if access > 0 && (errors.len() + klog + access) * 2 > lines.len() {
+                return Some(f);
+            }
+        }
+    }
+    None
 }
 
 /// Which of the candidate access formats (then `combined`) fits the head.

@@ -47,10 +47,12 @@
 
 mod alb;
 mod appgw;
+mod capture;
 mod cloudflare;
 mod detect;
 mod error;
 mod groups;
+mod mixed;
 mod nginx_access;
 mod nginx_error;
 mod provider;
@@ -64,6 +66,7 @@ pub use appgw::{
     AppgwRecord, ERRORINFO_UPSTREAM_CLOSED_CONNECTION, ERRORINFO_UPSTREAM_NO_LIVE,
     ERRORINFO_UPSTREAM_TIMED_OUT, appgw_class, classify_appgw, parse_appgw_line,
 };
+pub use capture::Capture;
 pub use cloud502_model::{LogClass, LogSummary};
 pub use cloudflare::{
     CloudflareRecord, classify_cloudflare, cloudflare_class, parse_cloudflare_line,
@@ -75,4 +78,4 @@ pub use nginx_error::{ErrorLine, classify_error, parse_error_line};
 pub use provider::{HintFor, LogsOptions, LogsProvider, Unread, gap, unread};
 pub use reader::{MAX_DIR_FILES, check_source, expand_dirs, open};
 pub use scan::Options;
-pub use summary::{summarize, summarize_path};
+pub use summary::{STDIN_CAP, summarize, summarize_path, summarize_path_all};

@@ -89,18 +89,26 @@ impl Provider for LogsProvider {
             let task_label = label.clone();
             let result = tokio::task::spawn_blocking(move || {
                 let mut report = |done: u64| progress.bytes(&task_label, done, total);
-                let r =
-                    crate::summarize_path(&task_path, &id, choice, &formats, &options, &mut report);
+                let r = crate::summarize_path_all(
+                    &task_path,
+                    &id,
+                    choice,
+                    &formats,
+                    &options,
+                    &mut report,
+                );
                 progress.bytes_done(&task_label);
                 r
             })
             .await;
             match result {
-                Ok(Ok(summary)) => {
-                    if let Some(u) = unread(&summary, path, &self.opts.formats, true) {
-                        ev.gaps.push(u.gap(&self.opts.formats, HintFor::Logs));
+                Ok(Ok(summaries)) => {
+                    for summary in summaries {
+                        if let Some(u) = unread(&summary, path, &self.opts.formats, true) {
+                            ev.gaps.push(u.gap(&self.opts.formats, HintFor::Logs));
+                        }
+                        ev.logs.push(summary)
                     }
-                    ev.logs.push(summary)
                 }
                 Ok(Err(e)) => ev.gaps.push(gap(&label, &e)),
                 Err(e) => ev.gaps.push(Gap {

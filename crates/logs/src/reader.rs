@@ -20,6 +20,10 @@ pub const MAX_DIR_FILES: usize = 4096;
 /// the official nginx Docker image links `access.log` to `/dev/stdout` and `error.log` to
 /// `/dev/stderr`, and following such a link would read this process's own output.
 pub fn check_source(path: &Path) -> Result<()> {
+    if path.as_os_str() == "-" {
+        // standard input, read whole and capped by the caller
+        return Ok(());
+    }
     let name = || path.display().to_string();
     let refuse = |what: String, hint: &str| LogError::NotRegular {
         path: name(),

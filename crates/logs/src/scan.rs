@@ -7,6 +7,7 @@
 //! says what failure, if any, the record shows and how it is keyed. The loop is generic over the
 //! dialect, so each dialect gets its own compiled loop with nothing dynamic per line.
 
+use crate::capture::Capture;
 use crate::groups::{Failure, Groups, SAMPLE_CAP};
 use crate::reader::{LineReader, Text, check_text, escape_line};
 use crate::ts::{self, Span, Ts};
@@ -115,10 +116,12 @@ impl<'l> Out<'_, 'l> {
     }
 }
 
-/// Read a whole stream with one dialect's classifier; returns the running summary with the bytes
-/// read. `progress` is called now and then with the bytes read so far, and once at the end.
+/// Read a whole stream with one dialect's classifier, each line without the prefix its `capture`
+/// added; returns the running summary with the bytes read. `progress` is called now and then with
+/// the bytes read so far, and once at the end.
 pub(crate) fn scan<C: Classifier, R: Read>(
     reader: R,
+    capture: Capture,
     mut classifier: C,
     opts: &Options,
     max_groups: usize,
@@ -141,7 +144,8 @@ pub(crate) fn scan<C: Classifier, R: Read>(
         if line.bytes.is_empty() || (!line.clean && !acc.text(line.bytes)) {
             continue;
         }
-        let Some(record) = classifier.parse(line.bytes) else {
+        let bytes = capture.strip(line.bytes);
+        let Some(record) = classifier.parse(bytes) else {
             acc.skipped.unparsed += 1;
             continue;
         };
@@ -154,7 +158,7 @@ pub(crate) fn scan<C: Classifier, R: Read>(
         let out = Out {
             acc: &mut acc,
             no: line.no,
-            line: line.bytes,
+            line: bytes,
         };
         classifier.fold(&record, out);
     }

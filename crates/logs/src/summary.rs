@@ -3,9 +3,11 @@
 
 use crate::alb::AlbClassifier;
 use crate::appgw::AppgwClassifier;
+use crate::capture::Capture;
 use crate::cloudflare::CloudflareClassifier;
-use crate::detect::{Dialect, FormatChoice, detect, detect_access};
+use crate::detect::{Dialect, FormatChoice, detect, detect_access, detect_mixed, sample_lines};
 use crate::error::{LogError, Result};
+use crate::mixed::{AccessSide, ErrorSide};
 use crate::nginx_access::{AccessClassifier, AccessFormat};
 use crate::nginx_error::ErrorClassifier;
 use crate::reader::{looks_binary, open_counted};
@@ -20,29 +22,61 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Bytes sniffed for detection.
 pub(crate) const HEAD_CAP: usize = 64 * 1024;
 
-/// Read a whole stream with the dialect's classifier; returns the running summary with the bytes
-/// read.
+/// How a stream is read: the prefix its capture added, and one dialect or one side of a stream
+/// that interleaves nginx's error and access lines.
+#[derive(Debug, Clone, Copy)]
+enum Reading<'d> {
+    Whole(Capture, &'d Dialect),
+    ErrorSide(Capture),
+    AccessSide(Capture, &'d AccessFormat),
+}
+
+/// Read a whole stream as `how` says; returns the running summary with the bytes read.
 fn run<R: Read>(
     reader: R,
-    dialect: &Dialect,
+    how: Reading<'_>,
     opts: &Options,
     max_groups: usize,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<(Acc, u64)> {
+    let (capture, dialect) = match how {
+        Reading::Whole(c, d) => (c, d),
+        Reading::ErrorSide(c) => {
+            let side = ErrorSide(ErrorClassifier::new(opts.local_offset));
+            return scan(reader, c, side, opts, max_groups, progress);
+        }
+        Reading::AccessSide(c, f) => {
+            return scan(reader, c, AccessSide::new(f), opts, max_groups, progress);
+        }
+    };
     match dialect {
         Dialect::NginxError => scan(
             reader,
+            capture,
             ErrorClassifier::new(opts.local_offset),
             opts,
             max_groups,
             progress,
         ),
-        Dialect::NginxAccess(f) => {
-            scan(reader, AccessClassifier::new(f), opts, max_groups, progress)
-        }
-        Dialect::AlbAccess => scan(reader, AlbClassifier::default(), opts, max_groups, progress),
+        Dialect::NginxAccess(f) => scan(
+            reader,
+            capture,
+            AccessClassifier::new(f),
+            opts,
+            max_groups,
+            progress,
+        ),
+        Dialect::AlbAccess => scan(
+            reader,
+            capture,
+            AlbClassifier::default(),
+            opts,
+            max_groups,
+            progress,
+        ),
         Dialect::AppgwAccess => scan(
             reader,
+            capture,
             AppgwClassifier::default(),
             opts,
             max_groups,
@@ -50,6 +84,7 @@ fn run<R: Read>(
         ),
         Dialect::CloudflareHttpRequests => scan(
             reader,
+            capture,
             CloudflareClassifier::default(),
             opts,
             max_groups,
@@ -68,8 +103,9 @@ pub fn summarize(
     opts: &Options,
     progress: &mut dyn FnMut(u64),
 ) -> Result<LogSummary> {
+    let how = Reading::Whole(Capture::Plain, dialect);
     let (acc, bytes) =
-        run(reader, dialect, opts, opts.max_groups, progress).map_err(|e| LogError::Read {
+        run(reader, how, opts, opts.max_groups, progress).map_err(|e| LogError::Read {
             path: source.to_string(),
             source: e,
         })?;
@@ -162,8 +198,25 @@ pub fn summarize_path(
     opts: &Options,
     progress: &mut dyn FnMut(u64),
 ) -> Result<LogSummary> {
+    let all = summarize_path_all(path, id, choice, access_formats, opts, progress)?;
+    first(all, path)
+}
+
+/// [`summarize_path`], for every log the file holds: one summary, or two when it interleaves
+/// nginx's error and access lines (a `docker logs` stream; found by [`FormatChoice::Auto`]), the
+/// error log's first (`id`) and the access log's second (`id` + `.access`). Lines behind a capture
+/// prefix (`docker logs -t`, CRI, `journalctl`, `docker compose logs`) are read without it. The
+/// path `-` is standard input, read whole up to [`STDIN_CAP`].
+pub fn summarize_path_all(
+    path: &Path,
+    id: &str,
+    choice: FormatChoice,
+    access_formats: &[AccessFormat],
+    opts: &Options,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Vec<LogSummary>> {
     let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
-    summarize_path_with(
+    summarize_path_all_with(
         path,
         id,
         choice,
@@ -175,6 +228,7 @@ pub fn summarize_path(
     )
 }
 
+#[cfg(test)]
 #[allow(clippy::too_many_arguments)]
 fn summarize_path_with(
     path: &Path,
@@ -186,40 +240,166 @@ fn summarize_path_with(
     parts: usize,
     parallel_min: u64,
 ) -> Result<LogSummary> {
-    let source = path.display().to_string();
+    let all = summarize_path_all_with(
+        path,
+        id,
+        choice,
+        access_formats,
+        opts,
+        progress,
+        parts,
+        parallel_min,
+    )?;
+    first(all, path)
+}
+
+/// The first of a file's summaries (there is always one).
+fn first(all: Vec<LogSummary>, path: &Path) -> Result<LogSummary> {
+    all.into_iter()
+        .next()
+        .ok_or_else(|| LogError::UnknownFormat {
+            path: path.display().to_string(),
+        })
+}
+
+/// Standard input (`-`) is read whole before it is summarized (its head decides the dialect and
+/// a mixed stream is read twice), so it is capped: a longer capture belongs in a file.
+pub const STDIN_CAP: u64 = 256 << 20;
+
+/// The name standard input is given in reports.
+const STDIN_NAME: &str = "-";
+
+/// Standard input, whole (gunzipped when it is gzip), up to [`STDIN_CAP`].
+fn read_stdin() -> Result<Vec<u8>> {
+    let err = |e: io::Error| LogError::Read {
+        path: "standard input".to_owned(),
+        source: e,
+    };
+    let mut raw = Vec::new();
+    io::stdin()
+        .lock()
+        .take(STDIN_CAP + 1)
+        .read_to_end(&mut raw)
+        .map_err(err)?;
+    let mut data = if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .take(STDIN_CAP + 1)
+            .read_to_end(&mut out)
+            .map_err(err)?;
+        out
+    } else {
+        raw
+    };
+    if data.len() as u64 > STDIN_CAP {
+        return Err(LogError::NotRegular {
+            path: STDIN_NAME.to_owned(),
+            what: format!("(standard input) is longer than {} MiB", STDIN_CAP >> 20),
+            hint: "save the lines to a file and pass its path".to_owned(),
+        });
+    }
+    data.shrink_to_fit();
+    Ok(data)
+}
+
+/// The head's lines without the capture's prefix, one per line again, for detection.
+fn stripped_head(head: &[u8], capture: Capture) -> Vec<u8> {
+    if capture == Capture::Plain {
+        return head.to_vec();
+    }
+    let mut out = Vec::with_capacity(head.len());
+    for line in head.split_inclusive(|&b| b == b'\n') {
+        out.extend_from_slice(capture.strip(line));
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summarize_path_all_with(
+    path: &Path,
+    id: &str,
+    choice: FormatChoice,
+    access_formats: &[AccessFormat],
+    opts: &Options,
+    progress: &mut dyn FnMut(u64),
+    parts: usize,
+    parallel_min: u64,
+) -> Result<Vec<LogSummary>> {
+    let stdin = path.as_os_str() == STDIN_NAME;
+    let source = if stdin {
+        STDIN_NAME.to_owned()
+    } else {
+        path.display().to_string()
+    };
     let read_err = |e: io::Error| LogError::Read {
         path: source.clone(),
         source: e,
     };
     let counter = Arc::new(AtomicU64::new(0));
-    let mut reader = open_counted(path, Some(Arc::clone(&counter)))?;
-    let needs_head = match choice {
-        FormatChoice::Auto => true,
-        FormatChoice::NginxAccess => access_formats.len() > 1,
-        FormatChoice::NginxError
-        | FormatChoice::AlbAccess
-        | FormatChoice::AppgwAccess
-        | FormatChoice::CloudflareHttpRequests => false,
+    let (mut reader, data): (Box<dyn Read + Send>, Option<Vec<u8>>) = if stdin {
+        (Box::new(io::empty()), Some(read_stdin()?))
+    } else {
+        (open_counted(path, Some(Arc::clone(&counter)))?, None)
     };
+    // every dialect needs the head: it tells how the lines were captured
     let mut head = Vec::new();
-    if needs_head {
-        (&mut reader)
-            .take(HEAD_CAP as u64)
-            .read_to_end(&mut head)
-            .map_err(read_err)?;
-    }
-    let dialect = choose_dialect(path, &source, choice, access_formats, &head)?;
-    if parts > 1 {
-        if let Some(split) = split_point(path, parallel_min).map_err(read_err)? {
-            drop(reader);
-            let (acc, bytes) =
-                run_split(path, &dialect, opts, progress, split).map_err(read_err)?;
-            return Ok(acc.finish(id, &source, dialect.name(), bytes));
+    match &data {
+        Some(d) => head.extend_from_slice(&d[..d.len().min(HEAD_CAP)]),
+        None => {
+            (&mut reader)
+                .take(HEAD_CAP as u64)
+                .read_to_end(&mut head)
+                .map_err(read_err)?;
         }
     }
-    let stream = io::Cursor::new(head).chain(reader);
-    let mut report = |_: u64| progress(counter.load(Ordering::Relaxed));
-    summarize(stream, &source, id, &dialect, opts, &mut report)
+    let capture = Capture::detect(&sample_lines(&head));
+    let sniff = stripped_head(&head, capture);
+    let mixed = match choice {
+        FormatChoice::Auto => detect_mixed(&sniff, access_formats),
+        _ => None,
+    };
+    if let Some(format) = mixed {
+        drop(reader);
+        let access_id = format!("{id}.access");
+        let mut out = Vec::with_capacity(2);
+        for (how, id, name) in [
+            (Reading::ErrorSide(capture), id, "nginx-error"),
+            (
+                Reading::AccessSide(capture, &format),
+                access_id.as_str(),
+                "nginx-access",
+            ),
+        ] {
+            let reader: Box<dyn Read + Send> = match &data {
+                Some(d) => Box::new(io::Cursor::new(d.as_slice())),
+                None => open_counted(path, None)?,
+            };
+            let (acc, bytes) =
+                run(reader, how, opts, opts.max_groups, progress).map_err(read_err)?;
+            out.push(acc.finish(id, &source, name, bytes));
+        }
+        return Ok(out);
+    }
+    let dialect = choose_dialect(path, &source, choice, access_formats, &sniff)?;
+    if parts > 1 && data.is_none() {
+        if let Some(split) = split_point(path, parallel_min).map_err(read_err)? {
+            drop(reader);
+            let how = Reading::Whole(capture, &dialect);
+            let (acc, bytes) = run_split(path, how, opts, progress, split).map_err(read_err)?;
+            return Ok(vec![acc.finish(id, &source, dialect.name(), bytes)]);
+        }
+    }
+    let how = Reading::Whole(capture, &dialect);
+    let (acc, bytes) = match data {
+        Some(d) => run(io::Cursor::new(d), how, opts, opts.max_groups, progress),
+        None => {
+            let stream = io::Cursor::new(head).chain(reader);
+            let mut report = |_: u64| progress(counter.load(Ordering::Relaxed));
+            run(stream, how, opts, opts.max_groups, &mut report)
+        }
+    }
+    .map_err(read_err)?;
+    Ok(vec![acc.finish(id, &source, dialect.name(), bytes)])
 }
 
 /// Where to split a plain file in two at a line break near its middle, when it is worth it.
@@ -255,7 +435,7 @@ fn split_point(path: &Path, parallel_min: u64) -> io::Result<Option<u64>> {
 /// Summarize `[0, split)` on this thread and `[split, end)` on another, then merge.
 fn run_split(
     path: &Path,
-    dialect: &Dialect,
+    how: Reading<'_>,
     opts: &Options,
     progress: &mut dyn FnMut(u64),
     split: u64,
@@ -271,7 +451,7 @@ fn run_split(
         let b = scope.spawn(|| {
             let r = run(
                 second,
-                dialect,
+                how,
                 opts,
                 opts.max_groups.saturating_mul(2),
                 &mut |n| {
@@ -282,7 +462,7 @@ fn run_split(
             let _ = finished.send(());
             r
         });
-        let a = run(first, dialect, opts, opts.max_groups, &mut |n| {
+        let a = run(first, how, opts, opts.max_groups, &mut |n| {
             progress(n + done_b.load(Ordering::Relaxed));
         });
         // keep reporting while the other half finishes
