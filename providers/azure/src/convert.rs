@@ -118,7 +118,8 @@ fn by_ref<'a, P>(items: &'a [Child<P>], r: Option<&SubRef>) -> Option<&'a Child<
     find(items, r)
 }
 
-/// One route per basic rule, and per path rule (plus the default) of a path-based rule.
+/// One route per basic rule, and per path rule (plus the default) of a path-based rule; one
+/// per pool of a load distribution policy; then the layer-4 rules'.
 fn routes(gw: &Gateway) -> Vec<Route> {
     let p = &gw.properties;
     let mut out = Vec::new();
@@ -127,31 +128,43 @@ fn routes(gw: &Gateway) -> Vec<Route> {
     for rule in rules {
         let r = &rule.properties;
         let listener = by_ref(&p.http_listeners, r.http_listener.as_ref());
-        let mut targets: Vec<(Option<String>, Option<&SubRef>, Option<&SubRef>)> = Vec::new();
+        let mut targets: Vec<Forward<'_>> = Vec::new();
         if let Some(map) = by_ref(&p.url_path_maps, r.url_path_map.as_ref()) {
-            for pr in &map.properties.path_rules {
-                targets.push((
-                    Some(pr.properties.paths.join(", ")),
-                    pr.properties.backend_address_pool.as_ref(),
-                    pr.properties.backend_http_settings.as_ref(),
-                ));
+            let m = &map.properties;
+            for pr in &m.path_rules {
+                let pp = &pr.properties;
+                targets.push(Forward {
+                    path: Some(pp.paths.join(", ")),
+                    pool: pp.backend_address_pool.as_ref(),
+                    settings: pp.backend_http_settings.as_ref(),
+                    rewrite: pp.rewrite_rule_set.as_ref(),
+                    distribution: pp.load_distribution_policy.as_ref(),
+                });
             }
-            targets.push((
-                None,
-                map.properties.default_backend_address_pool.as_ref(),
-                map.properties.default_backend_http_settings.as_ref(),
-            ));
+            targets.push(Forward {
+                path: None,
+                pool: m.default_backend_address_pool.as_ref(),
+                settings: m.default_backend_http_settings.as_ref(),
+                rewrite: m.default_rewrite_rule_set.as_ref(),
+                distribution: m.default_load_distribution_policy.as_ref(),
+            });
         } else if r.redirect_configuration.is_none() {
-            targets.push((
-                None,
-                r.backend_address_pool.as_ref(),
-                r.backend_http_settings.as_ref(),
-            ));
+            targets.push(Forward {
+                path: None,
+                pool: r.backend_address_pool.as_ref(),
+                settings: r.backend_http_settings.as_ref(),
+                rewrite: r.rewrite_rule_set.as_ref(),
+                distribution: r.load_distribution_policy.as_ref(),
+            });
         }
-        for (path, pool, settings) in targets {
-            let Some(pool) = pool else { continue };
+        for (forward, pool, weight) in targets.iter().flat_map(|f| pools_of(gw, f)) {
+            let (path, settings) = (forward.path.clone(), forward.settings);
             let http = by_ref(&p.backend_http_settings_collection, settings);
             let mut s = vec![setting("rule", &rule.name)];
+            if let Some(w) = weight {
+                s.push(setting("loadDistributionPolicy", w));
+            }
+            s.extend(rewrite_settings(gw, forward.rewrite));
             let mut server_names = Vec::new();
             let mut listen = Vec::new();
             if let Some(l) = listener {
@@ -162,17 +175,10 @@ fn routes(gw: &Gateway) -> Vec<Route> {
                 {
                     server_names.insert(0, h.clone());
                 }
-                let port = by_ref(&p.frontend_ports, l.properties.frontend_port.as_ref())
-                    .and_then(|f| f.properties.port)
-                    .map(|p| p.to_string())
-                    .unwrap_or_else(|| "?".to_owned());
-                listen.push(format!(
-                    "{port} {}",
-                    l.properties
-                        .protocol
-                        .as_deref()
-                        .unwrap_or("?")
-                        .to_ascii_lowercase()
+                listen.push(listen_on(
+                    gw,
+                    l.properties.frontend_port.as_ref(),
+                    l.properties.protocol.as_deref(),
                 ));
                 if let Some(url) = error_page(&l.properties.custom_error_configurations) {
                     s.push(setting("customError.HttpStatus502", url));
@@ -202,7 +208,172 @@ fn routes(gw: &Gateway) -> Vec<Route> {
             });
         }
     }
+    let first = out.len();
+    out.extend(l4_routes(gw, first));
     out
+}
+
+/// Where a rule (or a path rule, or a path map's default) forwards.
+struct Forward<'a> {
+    path: Option<String>,
+    pool: Option<&'a SubRef>,
+    settings: Option<&'a SubRef>,
+    rewrite: Option<&'a SubRef>,
+    distribution: Option<&'a SubRef>,
+}
+
+/// The pools a forward reaches: a load distribution policy's targets, each with its weight
+/// (`ldp1: weight 40 of 100`), and the named pool when the policy does not list it.
+fn pools_of<'a>(
+    gw: &'a Gateway,
+    f: &'a Forward<'a>,
+) -> Vec<(&'a Forward<'a>, &'a SubRef, Option<String>)> {
+    let mut out = Vec::new();
+    if let Some(policy) = by_ref(&gw.properties.load_distribution_policies, f.distribution) {
+        let targets = &policy.properties.load_distribution_targets;
+        let total: u32 = targets
+            .iter()
+            .filter_map(|t| t.properties.weight_per_server)
+            .sum();
+        for t in targets {
+            let Some(pool) = t.properties.backend_address_pool.as_ref() else {
+                continue;
+            };
+            // A pool listed twice (the official example's targets share a name and id) is one
+            // route.
+            if out
+                .iter()
+                .any(|(_, p, _): &(_, &SubRef, _)| same(p.name(), pool.name()))
+            {
+                continue;
+            }
+            let weight = match t.properties.weight_per_server {
+                Some(w) => format!("{}: weight {w} of {total}", policy.name),
+                None => policy.name.clone(),
+            };
+            out.push((f, pool, Some(weight)));
+        }
+    }
+    if let Some(pool) = f.pool
+        && !out.iter().any(|(_, p, _)| same(p.name(), pool.name()))
+    {
+        out.push((f, pool, None));
+    }
+    out
+}
+
+/// `rewriteRuleSet` and, when one of its rules sets the request's Host header, `rewrite.host`:
+/// a rewritten Host reaches the backend (and its certificate check) instead of the settings'.
+fn rewrite_settings(gw: &Gateway, r: Option<&SubRef>) -> Vec<Setting> {
+    let Some(set) = by_ref(&gw.properties.rewrite_rule_sets, r) else {
+        return Vec::new();
+    };
+    let mut out = vec![setting("rewriteRuleSet", &set.name)];
+    let host = set
+        .properties
+        .rewrite_rules
+        .iter()
+        .filter_map(|rule| rule.action_set.as_ref())
+        .flat_map(|a| a.request_header_configurations.iter())
+        .find(|h| {
+            h.header_name
+                .as_deref()
+                .is_some_and(|n| n.trim().eq_ignore_ascii_case("Host"))
+        });
+    if let Some(h) = host {
+        out.push(setting(
+            "rewrite.host",
+            h.header_value.clone().unwrap_or_default(),
+        ));
+    }
+    out
+}
+
+/// One route per layer-4 (TCP/TLS proxy) routing rule: the listener's port and protocol, the
+/// pool, and the backend settings' port, protocol, timeout and host name.
+fn l4_routes(gw: &Gateway, first: usize) -> Vec<Route> {
+    let p = &gw.properties;
+    let mut rules: Vec<_> = p.routing_rules.iter().collect();
+    rules.sort_by_key(|r| (r.properties.priority.unwrap_or(u32::MAX), r.name.clone()));
+    let mut out = Vec::new();
+    for rule in rules {
+        let r = &rule.properties;
+        let Some(pool) = r.backend_address_pool.as_ref() else {
+            continue;
+        };
+        let mut s = vec![setting("rule", &rule.name)];
+        let mut listen = Vec::new();
+        if let Some(l) = by_ref(&p.listeners, r.listener.as_ref()) {
+            s.push(setting("listener", &l.name));
+            listen.push(listen_on(
+                gw,
+                l.properties.frontend_port.as_ref(),
+                l.properties.protocol.as_deref(),
+            ));
+        }
+        let settings = by_ref(&p.backend_settings_collection, r.backend_settings.as_ref());
+        let settings_name = settings.map_or_else(
+            || {
+                r.backend_settings
+                    .as_ref()
+                    .map(|r| r.name().to_owned())
+                    .unwrap_or_default()
+            },
+            |h| h.name.clone(),
+        );
+        let mut scheme = None;
+        if let Some(h) = settings {
+            let hp = &h.properties;
+            s.push(setting("backendSettings", &h.name));
+            if let Some(port) = hp.port {
+                s.push(setting("port", port.to_string()));
+            }
+            if let Some(proto) = &hp.protocol {
+                s.push(setting("protocol", proto));
+                scheme = Some(proto.to_ascii_lowercase());
+            }
+            match hp.timeout {
+                Some(t) => s.push(setting("timeout", t.to_string())),
+                None => s.push(default_setting("timeout", "60")),
+            }
+            if let Some(host) = &hp.host_name {
+                s.push(setting("hostName", host));
+            }
+            if !hp.trusted_root_certificates.is_empty() {
+                s.push(setting(
+                    "trustedRootCertificates",
+                    names(&hp.trusted_root_certificates),
+                ));
+            }
+        }
+        out.push(Route {
+            id: format!("route.{}", first + out.len()),
+            server_names: Vec::new(),
+            listen,
+            path: None,
+            kind: ForwardKind::Proxy,
+            target: format!("{} via {settings_name}", pool.name()),
+            scheme,
+            pool: Some(pool.name().to_owned()),
+            dynamic: false,
+            location: None,
+            settings: s,
+        });
+    }
+    out
+}
+
+/// `443 https`: a listener's frontend port and protocol.
+fn listen_on(gw: &Gateway, port: Option<&SubRef>, protocol: Option<&str>) -> String {
+    let port = by_ref(&gw.properties.frontend_ports, port)
+        .and_then(|f| f.properties.port)
+        .map_or_else(|| "?".to_owned(), |p| p.to_string());
+    format!("{port} {}", protocol.unwrap_or("?").to_ascii_lowercase())
+}
+
+/// The references' names, joined.
+fn names(refs: &[SubRef]) -> String {
+    refs.iter().map(SubRef::name).collect::<Vec<_>>().join(",")
 }
 
 /// The HTTP settings and the probe in force for them (custom, or the default probe with its
@@ -227,6 +398,41 @@ fn http_settings(h: &Child<HttpSettings>, probes: &[Child<Probe>]) -> Vec<Settin
     s.push(setting("pickHostNameFromBackendAddress", pick.to_string()));
     if let Some(path) = &hp.path {
         s.push(setting("path", path));
+    }
+    // What an HTTPS backend's certificate is checked against (KB 9.1 configuration items).
+    if !hp.trusted_root_certificates.is_empty() {
+        s.push(setting(
+            "trustedRootCertificates",
+            names(&hp.trusted_root_certificates),
+        ));
+    }
+    if !hp.authentication_certificates.is_empty() {
+        s.push(setting(
+            "authenticationCertificates",
+            names(&hp.authentication_certificates),
+        ));
+    }
+    match hp.validate_sni {
+        Some(v) => s.push(setting("validateSNI", v.to_string())),
+        None => s.push(default_setting("validateSNI", "true")),
+    }
+    if let Some(sni) = hp.sni_name.as_deref().filter(|n| !n.is_empty()) {
+        s.push(setting("sniName", sni));
+    }
+    match hp.validate_cert_chain_and_expiry {
+        Some(v) => s.push(setting("validateCertChainAndExpiry", v.to_string())),
+        None => s.push(default_setting("validateCertChainAndExpiry", "true")),
+    }
+    if let Some(d) = &hp.connection_draining
+        && d.enabled == Some(true)
+    {
+        s.push(setting(
+            "connectionDraining",
+            match d.drain_timeout_in_sec {
+                Some(t) => format!("enabled, {t} s"),
+                None => "enabled".to_owned(),
+            },
+        ));
     }
     let protocol = hp.protocol.clone().unwrap_or_else(|| "Http".to_owned());
     match by_ref(probes, hp.probe.as_ref()) {
@@ -268,6 +474,10 @@ fn http_settings(h: &Child<HttpSettings>, probes: &[Child<Probe>]) -> Vec<Settin
             ));
             if let Some(port) = pp.port {
                 s.push(setting("probe.port", port.to_string()));
+            }
+            // minServers above 0 keeps that many servers "healthy" whatever the probe says.
+            if let Some(n) = pp.min_servers.filter(|n| *n > 0) {
+                s.push(setting("probe.minServers", n.to_string()));
             }
             let m = pp.matcher.clone().unwrap_or_default();
             if m.status_codes.is_empty() {

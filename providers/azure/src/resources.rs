@@ -245,6 +245,21 @@ pub struct GatewayProps {
     /// Path maps of path-based rules.
     #[serde(deserialize_with = "lenient")]
     pub url_path_maps: Vec<Child<UrlPathMap>>,
+    /// Header and URL rewrites.
+    #[serde(deserialize_with = "lenient")]
+    pub rewrite_rule_sets: Vec<Child<RewriteRuleSet>>,
+    /// Weighted pools.
+    #[serde(deserialize_with = "lenient")]
+    pub load_distribution_policies: Vec<Child<LoadDistributionPolicy>>,
+    /// Layer-4 (TCP/TLS proxy) listeners.
+    #[serde(deserialize_with = "lenient")]
+    pub listeners: Vec<Child<L4Listener>>,
+    /// Layer-4 routing rules.
+    #[serde(deserialize_with = "lenient")]
+    pub routing_rules: Vec<Child<L4Rule>>,
+    /// Layer-4 backend settings.
+    #[serde(deserialize_with = "lenient")]
+    pub backend_settings_collection: Vec<Child<L4Settings>>,
     /// Gateway-wide custom error pages.
     #[serde(deserialize_with = "lenient")]
     pub custom_error_configurations: Vec<CustomError>,
@@ -359,6 +374,32 @@ pub struct HttpSettings {
     pub path: Option<String>,
     /// `Enabled` / `Disabled`.
     pub cookie_based_affinity: Option<String>,
+    /// Trusted root certificates for an HTTPS backend (v2).
+    #[serde(deserialize_with = "lenient")]
+    pub trusted_root_certificates: Vec<SubRef>,
+    /// Authentication certificates for an HTTPS backend (v1).
+    #[serde(deserialize_with = "lenient")]
+    pub authentication_certificates: Vec<SubRef>,
+    /// Connection draining on removal.
+    pub connection_draining: Option<ConnectionDraining>,
+    /// Whether the backend certificate's name is checked against the SNI (default true).
+    #[serde(rename = "validateSNI")]
+    pub validate_sni: Option<bool>,
+    /// The SNI sent to the backend, when set.
+    #[serde(rename = "sniName")]
+    pub sni_name: Option<String>,
+    /// Whether the backend certificate's chain and dates are checked (default true).
+    pub validate_cert_chain_and_expiry: Option<bool>,
+}
+
+/// Connection draining of HTTP settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ConnectionDraining {
+    /// Whether it is on.
+    pub enabled: Option<bool>,
+    /// Seconds (1-3600).
+    pub drain_timeout_in_sec: Option<u32>,
 }
 
 /// A custom health probe.
@@ -381,6 +422,8 @@ pub struct Probe {
     pub pick_host_name_from_backend_http_settings: Option<bool>,
     /// Port (v2).
     pub port: Option<u16>,
+    /// Servers marked healthy whatever the probe says (default 0).
+    pub min_servers: Option<u32>,
     /// Match conditions.
     #[serde(rename = "match")]
     pub matcher: Option<ProbeMatch>,
@@ -443,6 +486,10 @@ pub struct RoutingRule {
     pub url_path_map: Option<SubRef>,
     /// Redirect instead of a pool.
     pub redirect_configuration: Option<SubRef>,
+    /// Header and URL rewrites.
+    pub rewrite_rule_set: Option<SubRef>,
+    /// Weighted pools instead of (or beside) the pool.
+    pub load_distribution_policy: Option<SubRef>,
 }
 
 /// A path map.
@@ -453,6 +500,10 @@ pub struct UrlPathMap {
     pub default_backend_address_pool: Option<SubRef>,
     /// Settings for unmatched paths.
     pub default_backend_http_settings: Option<SubRef>,
+    /// Rewrites for unmatched paths.
+    pub default_rewrite_rule_set: Option<SubRef>,
+    /// Weighted pools for unmatched paths.
+    pub default_load_distribution_policy: Option<SubRef>,
     /// Path rules.
     #[serde(deserialize_with = "lenient")]
     pub path_rules: Vec<Child<PathRule>>,
@@ -469,6 +520,10 @@ pub struct PathRule {
     pub backend_address_pool: Option<SubRef>,
     /// Settings.
     pub backend_http_settings: Option<SubRef>,
+    /// Rewrites.
+    pub rewrite_rule_set: Option<SubRef>,
+    /// Weighted pools.
+    pub load_distribution_policy: Option<SubRef>,
 }
 
 /// The backend-health result (`ApplicationGatewayBackendHealth`, KB 2.1).
@@ -525,6 +580,107 @@ pub struct ServerHealth {
     pub backend_certificate_chain_metadata: Option<Value>,
 }
 
+/// A rewrite rule set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RewriteRuleSet {
+    /// Its rules.
+    #[serde(deserialize_with = "lenient")]
+    pub rewrite_rules: Vec<RewriteRule>,
+}
+
+/// One rewrite rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RewriteRule {
+    /// Name.
+    #[serde(deserialize_with = "nullable")]
+    pub name: String,
+    /// What it does.
+    pub action_set: Option<ActionSet>,
+}
+
+/// A rewrite rule's actions.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ActionSet {
+    /// Request headers set.
+    #[serde(deserialize_with = "lenient")]
+    pub request_header_configurations: Vec<HeaderConfig>,
+}
+
+/// A header set by a rewrite.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct HeaderConfig {
+    /// `Host`, `X-Forwarded-For`, ...
+    pub header_name: Option<String>,
+    /// The value (may hold server variables).
+    pub header_value: Option<String>,
+}
+
+/// A load distribution policy: pools with weights.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LoadDistributionPolicy {
+    /// Its targets.
+    #[serde(deserialize_with = "lenient")]
+    pub load_distribution_targets: Vec<Child<LoadDistributionTarget>>,
+}
+
+/// One target of a load distribution policy.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LoadDistributionTarget {
+    /// Weight.
+    pub weight_per_server: Option<u32>,
+    /// The pool.
+    pub backend_address_pool: Option<SubRef>,
+}
+
+/// A layer-4 listener (TCP/TLS proxy).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct L4Listener {
+    /// Frontend port.
+    pub frontend_port: Option<SubRef>,
+    /// `Tcp` / `Tls`.
+    pub protocol: Option<String>,
+}
+
+/// A layer-4 routing rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct L4Rule {
+    /// Priority.
+    pub priority: Option<u32>,
+    /// Listener.
+    pub listener: Option<SubRef>,
+    /// Pool.
+    pub backend_address_pool: Option<SubRef>,
+    /// Settings.
+    pub backend_settings: Option<SubRef>,
+}
+
+/// Layer-4 backend settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct L4Settings {
+    /// Backend port.
+    pub port: Option<u16>,
+    /// `Tcp` / `Tls`.
+    pub protocol: Option<String>,
+    /// Connection timeout, seconds.
+    pub timeout: Option<u32>,
+    /// Host name (SNI) for TLS.
+    pub host_name: Option<String>,
+    /// Probe.
+    pub probe: Option<SubRef>,
+    /// Trusted roots.
+    #[serde(deserialize_with = "lenient")]
+    pub trusted_root_certificates: Vec<SubRef>,
+}
+
 macro_rules! elements {
     ($($t:ty => $what:literal),* $(,)?) => {
         $(impl Element for $t {
@@ -554,6 +710,14 @@ elements! {
     QueryTable => "result table",
     QueryColumn => "column",
     Vec<Value> => "row",
+    RewriteRuleSet => "rewrite rule set",
+    RewriteRule => "rewrite rule",
+    HeaderConfig => "header",
+    LoadDistributionPolicy => "load distribution policy",
+    LoadDistributionTarget => "load distribution target",
+    L4Listener => "layer-4 listener",
+    L4Rule => "layer-4 routing rule",
+    L4Settings => "layer-4 backend settings",
 }
 
 /// `GET .../virtualNetworks/{vnet}/subnets/{subnet}`.

@@ -210,15 +210,33 @@ fn the_official_gateway_example_reads_whole_with_its_string_addresses() {
     assert_eq!(members, ["10.0.0.1", "10.0.0.2"]);
     let empty = config.pools.iter().find(|p| p.name == "appgwpool").unwrap();
     assert!(empty.members.is_empty());
-    // Both routing rules reach the empty pool.
-    assert!(!config.routes.is_empty());
-    assert!(
+    // Both routing rules reach the empty pool, and, through load distribution policy ldp1
+    // (weights 40/60), appgwpool1: one route per pool, the weight beside it.
+    let to = |pool: &str| {
         config
             .routes
             .iter()
-            .all(|r| r.pool.as_deref() == Some("appgwpool")),
-        "{:#?}",
-        config.routes
+            .filter(|r| r.pool.as_deref() == Some(pool))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(to("appgwpool").len(), 3, "{:#?}", config.routes);
+    assert_eq!(to("appgwpool1").len(), 3, "{:#?}", config.routes);
+    let weight = to("appgwpool1")[0]
+        .setting("loadDistributionPolicy")
+        .map(|s| s.value.clone());
+    assert_eq!(weight.as_deref(), Some("ldp1: weight 60 of 100"));
+    assert_eq!(
+        to("appgwpool")[0]
+            .setting("rewriteRuleSet")
+            .map(|s| s.value.as_str()),
+        Some("rewriteRuleSet1")
+    );
+    // Settings the backend's certificate check depends on, with their defaults.
+    let r = to("appgwpool")[0];
+    assert_eq!(
+        r.setting("validateSNI")
+            .map(|s| (s.value.as_str(), s.default)),
+        Some(("true", true))
     );
     assert!(!convert::is_v2(&gw), "Standard_Medium is v1");
 }
@@ -389,4 +407,51 @@ fn the_official_route_table_notes_bgp_propagation() {
         "{}",
         c.detail
     );
+}
+
+#[test]
+fn host_rewrites_tls_settings_and_layer_4_rules_are_read() {
+    // Derived from the official Get example: its rewrite rule also sets Host, its HTTP settings
+    // go HTTPS with a trusted root, SNI checks off and draining on, and a layer-4 rule is added
+    // in the swagger's shape (the example has none).
+    let mut gw: Value = serde_json::from_slice(&fixture("ApplicationGatewayGet.json")).unwrap();
+    let base = gw["id"].as_str().unwrap().to_owned();
+    let p = &mut gw["properties"];
+    p["rewriteRuleSets"][0]["properties"]["rewriteRules"][0]["actionSet"]
+        ["requestHeaderConfigurations"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"headerName": "Host", "headerValue": "internal.example"}));
+    let hs = &mut p["backendHttpSettingsCollection"][0]["properties"];
+    hs["protocol"] = json!("Https");
+    hs["trustedRootCertificates"] =
+        json!([{"id": format!("{base}/trustedRootCertificates/root1")}]);
+    hs["validateSNI"] = json!(false);
+    hs["connectionDraining"] = json!({"enabled": true, "drainTimeoutInSec": 60});
+    p["listeners"] = json!([{"name": "l4", "id": format!("{base}/listeners/l4"), "properties": {
+        "frontendPort": {"id": format!("{base}/frontendPorts/appgwfp80")}, "protocol": "Tcp"}}]);
+    p["backendSettingsCollection"] = json!([{"name": "bs4", "id": format!("{base}/backendSettingsCollection/bs4"),
+        "properties": {"port": 5432, "protocol": "Tcp", "timeout": 20}}]);
+    p["routingRules"] = json!([{"name": "r4", "id": format!("{base}/routingRules/r4"), "properties": {
+        "priority": 5, "listener": {"id": format!("{base}/listeners/l4")},
+        "backendAddressPool": {"id": format!("{base}/backendAddressPools/appgwpool1")},
+        "backendSettings": {"id": format!("{base}/backendSettingsCollection/bs4")}}}]);
+    let (gw, odd) = resources::parse::<Gateway>(gw.to_string().as_bytes()).unwrap();
+    assert!(odd.is_empty(), "{odd:?}");
+    let config = convert::config(&gw, "arm:appgw");
+    let r = config
+        .routes
+        .iter()
+        .find(|r| r.pool.as_deref() == Some("appgwpool") && r.path.is_none())
+        .unwrap();
+    let v = |name: &str| r.setting(name).map(|s| s.value.as_str());
+    assert_eq!(v("rewrite.host"), Some("internal.example"));
+    assert_eq!(v("trustedRootCertificates"), Some("root1"));
+    assert_eq!(v("validateSNI"), Some("false"));
+    assert_eq!(v("connectionDraining"), Some("enabled, 60 s"));
+    let l4 = config.routes.last().unwrap();
+    assert_eq!(l4.target, "appgwpool1 via bs4");
+    assert_eq!(l4.listen, ["80 tcp"]);
+    assert_eq!(l4.scheme.as_deref(), Some("tcp"));
+    assert_eq!(l4.setting("timeout").map(|s| s.value.as_str()), Some("20"));
 }
