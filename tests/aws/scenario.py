@@ -11,6 +11,8 @@ Scenarios:
              CloudWatch Logs showing a keep-alive race, a connect failure and a target-made 502;
              CloudWatch metrics for the 502s
   sg-blocked as incident without logs, but the targets' security group does not admit the ALB
+  shared     one ALB serving svc-a and svc-b; only svc-b's targets fail; access, connection and
+             health-check logs under one S3 prefix
   empty      a target group with no targets behind an ALB
   many       --count target groups with two IP targets each behind one ALB (benchmarks)
   fleet      --count target groups with two IP targets each, spread over ceil(count/50) ALBs, each
@@ -77,14 +79,25 @@ def target_group(elbv2, name, vpc, kind="instance"):
     return tg["TargetGroups"][0]["TargetGroupArn"]
 
 
-def alb_line(now, lb_id, target, rpt, tpt, rspt, elb, tstatus, reason="-", path="/api/orders"):
+def alb_line(now, lb_id, target, rpt, tpt, rspt, elb, tstatus, reason="-", path="/api/orders", tg_arn=None):
+    """A line in the documented field order (ALB user guide, access-log entries); the group
+    defaults to one no scenario creates."""
     t = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    tg_arn = tg_arn or f"arn:aws:elasticloadbalancing:{REGION}:123456789012:targetgroup/web/0123456789abcdef"
     return (
         f'http {t} {lb_id} 203.0.113.9:51234 {target} {rpt} {tpt} {rspt} {elb} {tstatus} 120 310 '
         f'"GET http://api.example.com:80{path} HTTP/1.1" "curl/8.5.0" - - '
-        f'arn:aws:elasticloadbalancing:{REGION}:123456789012:targetgroup/web/0123456789abcdef '
+        f'{tg_arn} '
         f'"Root=1-6740-abc" "-" "-" 1 {t} "forward" "-" "{reason}" "{target}" "{tstatus}" "-" "-"'
     )
+
+
+def log_key(prefix, acct, lb_name_id, when, node_ip, kind=""):
+    """An S3 log object key as ELB writes it (KB 1.1); kind "conn_log_" or "health_check_log_"
+    for the other logs ELB writes under the same prefix (grafana/lambda-promtail#23)."""
+    return (f"{prefix}/AWSLogs/{acct}/elasticloadbalancing/{REGION}/{when:%Y/%m/%d}/"
+            f"{kind}{acct}_elasticloadbalancing_{REGION}_{lb_name_id.replace('/', '.')}_"
+            f"{when:%Y%m%dT%H%MZ}_{node_ip}_1a2b3c.log.gz")
 
 
 def incident(c, admit_alb=True, with_logs=True):
@@ -129,10 +142,10 @@ def incident(c, admit_alb=True, with_logs=True):
     ])
     lines = []
     for k in range(36):
-        lines.append(alb_line(now - datetime.timedelta(seconds=60 - k), lb_name_id, f"{a}:8080", "0.001", "0.012", "0.000", 200, 200))
+        lines.append(alb_line(now - datetime.timedelta(seconds=60 - k), lb_name_id, f"{a}:8080", "0.001", "0.012", "0.000", 200, 200, tg_arn=tg_arn))
     for k in range(3):
-        lines.append(alb_line(now - datetime.timedelta(seconds=20 - k), lb_name_id, f"{a}:8080", "0.000", "-1", "-1", 502, "-"))
-    lines.append(alb_line(now - datetime.timedelta(seconds=10), lb_name_id, f"{b}:8080", "0.001", "0.030", "0.000", 502, 502))
+        lines.append(alb_line(now - datetime.timedelta(seconds=20 - k), lb_name_id, f"{a}:8080", "0.000", "-1", "-1", 502, "-", tg_arn=tg_arn))
+    lines.append(alb_line(now - datetime.timedelta(seconds=10), lb_name_id, f"{b}:8080", "0.001", "0.030", "0.000", 502, 502, tg_arn=tg_arn))
     body = gzip.compress(("\n".join(lines) + "\n").encode())
     acct = lb_arn.split(":")[4]
     end = now.strftime("%Y%m%dT%H%MZ")
@@ -150,8 +163,8 @@ def incident(c, admit_alb=True, with_logs=True):
         "client_port": "203.0.113.9:5000", "target_port": f"{b}:8080",
         "request_processing_time": 0.001, "target_processing_time": 0.02, "response_processing_time": 0.0,
         "elb_status_code": 502, "target_status_code": "502", "request": "GET http://api.example.com:80/api/x HTTP/1.1",
-        "error_reason": "-"})})
-    events.append({"timestamp": ms - 900, "message": alb_line(now, lb_name_id, f"{a}:8080", "0.001", "0.012", "0.000", 200, 200)})
+        "target_group_arn": tg_arn, "error_reason": "-"})})
+    events.append({"timestamp": ms - 900, "message": alb_line(now, lb_name_id, f"{a}:8080", "0.001", "0.012", "0.000", 200, 200, tg_arn=tg_arn)})
     logs.put_log_events(logGroupName="/alb/web", logStreamName="node-1", logEvents=events)
     # Metrics over the last minutes.
     data = []
@@ -165,6 +178,68 @@ def incident(c, admit_alb=True, with_logs=True):
     c["cloudwatch"].put_metric_data(Namespace="AWS/ApplicationELB", MetricData=data)
     out.update({"ips": [a, b], "log_group": "/alb/web", "s3_key": key})
     return out
+
+
+def shared(c):
+    """One ALB serving svc-a (default action) and svc-b (a path rule), two running instances
+    each. The access logs under one prefix: svc-a's 30 requests all succeed; svc-b's targets
+    refuse connections (8 `502 -` lines with all three times -1). HTTPCode_ELB_502_Count is the
+    load balancer's 8. Beside the access log, ELB's connection and health-check logs; their keys
+    sort after the access log's, and an older access-log object sorts after the newer one.
+    """
+    ec2, elbv2, s3 = c["ec2"], c["elbv2"], c["s3"]
+    vpc, subnets, lb_sg, target_sg = network(ec2)
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    inst = ec2.run_instances(ImageId=image, MinCount=4, MaxCount=4, SubnetId=subnets[0],
+                             SecurityGroupIds=[target_sg])["Instances"]
+    ids = [i["InstanceId"] for i in inst]
+    ips = [i["PrivateIpAddress"] for i in inst]
+    lb_arn = alb(elbv2, "shop-alb", subnets, lb_sg)
+    tg_a = target_group(elbv2, "svc-a", vpc)
+    tg_b = target_group(elbv2, "svc-b", vpc)
+    elbv2.register_targets(TargetGroupArn=tg_a, Targets=[{"Id": i, "Port": 8080} for i in ids[:2]])
+    elbv2.register_targets(TargetGroupArn=tg_b, Targets=[{"Id": i, "Port": 8080} for i in ids[2:]])
+    listener = elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80,
+                                     DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_a}])
+    elbv2.create_rule(ListenerArn=listener["Listeners"][0]["ListenerArn"], Priority=10,
+                      Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/b/*"]}}],
+                      Actions=[{"Type": "forward", "TargetGroupArn": tg_b}])
+    s3.create_bucket(Bucket="shop-logs")
+    elbv2.modify_load_balancer_attributes(LoadBalancerArn=lb_arn, Attributes=[
+        {"Key": "access_logs.s3.enabled", "Value": "true"},
+        {"Key": "access_logs.s3.bucket", "Value": "shop-logs"},
+        {"Key": "access_logs.s3.prefix", "Value": "shop"},
+    ])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    lb_name_id = lb_arn.split(":loadbalancer/")[1]
+    acct = lb_arn.split(":")[4]
+    lines = []
+    for k in range(30):
+        lines.append(alb_line(now - datetime.timedelta(seconds=90 - k), lb_name_id, f"{ips[k % 2]}:8080",
+                              "0.001", "0.012", "0.000", 200, 200, path="/", tg_arn=tg_a))
+    for k in range(8):
+        lines.append(alb_line(now - datetime.timedelta(seconds=40 - k), lb_name_id, f"{ips[2 + k % 2]}:8080",
+                              "-1", "-1", "-1", 502, "-", path="/b/cart", tg_arn=tg_b))
+    put = lambda key, text: s3.put_object(Bucket="shop-logs", Key=key, Body=gzip.compress(text.encode()))
+    # The newest access log, from node 10.0.0.5.
+    access = log_key("shop", acct, lb_name_id, now, "10.0.0.5")
+    put(access, "\n".join(lines) + "\n")
+    # An access log 20 minutes older from node 10.0.1.9: its key sorts after the newer one.
+    old = log_key("shop", acct, lb_name_id, now - datetime.timedelta(minutes=20), "10.0.1.9")
+    put(old, alb_line(now - datetime.timedelta(minutes=21), lb_name_id, f"{ips[0]}:8080",
+                      "0.001", "0.012", "0.000", 200, 200, path="/old", tg_arn=tg_a) + "\n")
+    # Connection log (fields as in the ALB user guide's connection-log entries).
+    t = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    put(log_key("shop", acct, lb_name_id, now, "10.0.0.5", "conn_log_"),
+        f"{t} 203.0.113.9 51234 80 - - - \"-\" - - - TID_1a2b\n" * 50)
+    # Health-check log (its field list is not documented in detail: KB 1.1 marks it unverified).
+    put(log_key("shop", acct, lb_name_id, now, "10.0.0.5", "health_check_log_"),
+        f"{t} {ips[2]}:8080 {tg_b.split(':')[-1]} FAILED Target.FailedHealthChecks\n" * 50)
+    data = [{"MetricName": "HTTPCode_ELB_502_Count", "Dimensions": [{"Name": "LoadBalancer", "Value": lb_name_id}],
+             "Timestamp": now - datetime.timedelta(minutes=2), "Value": 8, "Unit": "Count"}]
+    c["cloudwatch"].put_metric_data(Namespace="AWS/ApplicationELB", MetricData=data)
+    return {"lb_arn": lb_arn, "tg_a": tg_a, "tg_b": tg_b, "ips": ips, "instances": ids,
+            "region": REGION, "access_key": access, "old_key": old}
 
 
 def empty(c):
@@ -240,6 +315,8 @@ def main():
         out = incident(c, admit_alb=False, with_logs=False)
     elif scenario == "empty":
         out = empty(c)
+    elif scenario == "shared":
+        out = shared(c)
     elif scenario == "many":
         out = many(c, count)
     elif scenario == "fleet":

@@ -102,6 +102,17 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// `cloud502 aws --endpoint-url THIS -o json ARGS` with [`Moto::env`].
+    pub fn aws(&self, args: &[&str]) -> crate::Run {
+        let mut all = vec!["aws", "--endpoint-url", &self.endpoint, "-o", "json"];
+        all.extend_from_slice(args);
+        let env = self.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        crate::cloud502_env(&all, &env)
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -8,11 +8,7 @@ use cloud502_e2e::{cloud502_env, cloud502_env_without, codes, server, top_code};
 use serde_json::Value;
 
 fn aws(moto: &Moto, args: &[&str]) -> cloud502_e2e::Run {
-    let mut all = vec!["aws", "--endpoint-url", &moto.endpoint, "-o", "json"];
-    all.extend_from_slice(args);
-    let env = moto.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    cloud502_env(&all, &env)
+    moto.aws(args)
 }
 
 fn find<'a>(report: &'a Value, code: &str) -> &'a Value {

@@ -75,7 +75,13 @@ impl Collector<'_> {
             .await
         };
         let metrics_part = crate::metrics::read(self.clients, self.opts, &lbs, &tgs);
-        let cw_logs_part = crate::logs::cloudwatch(self.clients, self.opts, self.cx);
+        // With `--tg`, only that group's access-log lines are its evidence (KB 9.2).
+        let tg_arns: Vec<String> = tgs
+            .iter()
+            .filter_map(|t| t.tg.target_group_arn().map(str::to_owned))
+            .collect();
+        let scope = need_listeners.then_some(tg_arns.as_slice());
+        let cw_logs_part = crate::logs::cloudwatch(self.clients, self.opts, scope, self.cx);
         let ((health, tg_attrs), lb_results, metrics, cw_logs) =
             tokio::join!(tg_part, lb_part, metrics_part, cw_logs_part);
 
@@ -108,7 +114,7 @@ impl Collector<'_> {
 
         // Second wave: what depends on the first (the S3 bucket from the LB attributes, the
         // targets' security groups from their health).
-        let s3_part = crate::logs::s3(self.clients, self.opts, self.v, &lbs, self.cx);
+        let s3_part = crate::logs::s3(self.clients, self.opts, self.v, &lbs, scope, self.cx);
         let sg_part = crate::sg::check(self.clients, self.opts, &lbs, &tgs);
         let ((s3_summary, s3_gaps), (checks, sg_gaps, addresses)) = tokio::join!(s3_part, sg_part);
         gaps.extend(s3_gaps);
@@ -129,6 +135,12 @@ impl Collector<'_> {
             }
         }
         ev.config = snapshot(&lbs, &tgs);
+        if !gaps
+            .iter()
+            .any(|g| g.scope == "aws:DescribeListeners" || g.scope == "aws:DescribeRules")
+        {
+            ev.config.settings.push(other_groups(&lbs, &tgs));
+        }
         ev.gaps = gaps;
         cloud502_collect::describe::describe(&mut ev);
         Ok(ev)
@@ -417,6 +429,35 @@ fn targets(tgs: &[Tg]) -> Vec<Target> {
         }
     }
     out
+}
+
+/// The target groups the load balancers' listeners forward to besides the subject's, by name:
+/// the load balancer's own metrics (`HTTPCode_ELB_502_Count`) count their requests too (KB 9.2),
+/// so the rules word them as the load balancer's, not the group's. Only set when every listener
+/// and rule was read.
+fn other_groups(lbs: &[Lb], tgs: &[Tg]) -> Setting {
+    let mine: BTreeSet<&str> = tgs.iter().filter_map(|t| t.tg.target_group_arn()).collect();
+    let mut others = BTreeSet::new();
+    for l in lbs {
+        for (listener, rules) in &l.listeners {
+            for a in listener
+                .default_actions()
+                .iter()
+                .chain(rules.iter().flat_map(|r| r.actions().iter()))
+            {
+                for (arn, _) in forward_targets(a) {
+                    if !mine.contains(arn.as_str()) {
+                        let name = ElbArn::parse(&arn).map_or(arn.clone(), |a| a.name);
+                        others.insert(name);
+                    }
+                }
+            }
+        }
+    }
+    setting(
+        "load_balancer.other_target_groups",
+        others.into_iter().collect::<Vec<_>>().join(","),
+    )
 }
 
 fn setting(name: &str, value: impl ToString) -> Setting {

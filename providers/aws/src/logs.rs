@@ -24,6 +24,54 @@ fn log_options(opts: &AwsOptions) -> Options {
     }
 }
 
+/// The target groups whose access-log lines belong to the subject: with `--tg`, that group's
+/// ARNs; with `--lb` (every group is a subject), `None`, and every line is kept.
+pub(crate) type Scope<'a> = Option<&'a [String]>;
+
+/// Keep the lines of the subject's target groups (KB 9.2: a line names its group in
+/// `target_group_arn`, and another group's lines are another subject's evidence). A line that does
+/// not parse is kept, so the summary counts it as unparsed rather than hiding it. Returns the kept
+/// text and how many lines were left out.
+pub fn keep_target_groups(text: &[u8], arns: &[String]) -> (Vec<u8>, u64) {
+    let mut kept = Vec::with_capacity(text.len());
+    let mut left_out = 0;
+    for line in text.split(|b| *b == b'\n') {
+        if line.is_empty() {
+            continue;
+        }
+        let mine = match cloud502_logs::parse_alb_line(line) {
+            Some(l) => arns.iter().any(|a| a.as_bytes() == l.target_group_arn),
+            None => true,
+        };
+        if mine {
+            kept.extend_from_slice(line);
+            kept.push(b'\n');
+        } else {
+            left_out += 1;
+        }
+    }
+    (kept, left_out)
+}
+
+/// Summarize the lines of the subject's target groups; the source names what was left out.
+fn summarize_scoped(
+    bytes: &[u8],
+    source: &str,
+    opts: &AwsOptions,
+    scope: Scope<'_>,
+) -> Result<LogSummary, Gap> {
+    let Some(arns) = scope else {
+        return summarize(bytes, source, opts);
+    };
+    let (kept, left_out) = keep_target_groups(bytes, arns);
+    let source = if left_out > 0 {
+        format!("{source}; {left_out} line(s) of other target groups left out")
+    } else {
+        source.to_owned()
+    };
+    summarize(&kept, &source, opts)
+}
+
 fn summarize(bytes: &[u8], source: &str, opts: &AwsOptions) -> Result<LogSummary, Gap> {
     cloud502_logs::summarize(
         bytes,
@@ -41,6 +89,7 @@ fn summarize(bytes: &[u8], source: &str, opts: &AwsOptions) -> Result<LogSummary
 pub(crate) async fn cloudwatch(
     clients: &Clients,
     opts: &AwsOptions,
+    scope: Scope<'_>,
     cx: &CollectCx,
 ) -> (Option<LogSummary>, Vec<Gap>) {
     let Some(group) = &opts.log_group else {
@@ -119,7 +168,7 @@ pub(crate) async fn cloudwatch(
         });
     }
     let source = format!("cloudwatch-logs:{group}");
-    match summarize(&buf, &source, opts) {
+    match summarize_scoped(&buf, &source, opts, scope) {
         Ok(s) => (Some(s), gaps),
         Err(g) => {
             gaps.push(g);
@@ -187,6 +236,40 @@ pub fn key_end_time(key: &str) -> Option<time::OffsetDateTime> {
     })
 }
 
+/// What an object under `AWSLogs/ACCOUNT/elasticloadbalancing/REGION/yyyy/mm/dd/` is. One prefix
+/// holds access logs (`ACCOUNT_elasticloadbalancing_REGION_app.NAME.ID_END_IP_RANDOM.log.gz`),
+/// connection logs (`conn_log_` + the same) and health-check logs (`health_check_log_` + the
+/// same) (KB 1.1, 9.2; the `conn_log_` underscore as captured in grafana/lambda-promtail#23).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogKind {
+    Access,
+    Connection,
+    HealthCheck,
+}
+
+/// The kind of a log object of this load balancer, by its documented name; `None` for anything
+/// else (another load balancer's logs, `ELBAccessLogTestFile`, a digest).
+pub fn log_kind(key: &str, lb: &crate::arn::ElbArn) -> Option<LogKind> {
+    let name = key.rsplit('/').next()?;
+    if !name.ends_with(".log.gz") {
+        return None;
+    }
+    let (kind, rest) = if let Some(r) = name.strip_prefix("conn_log_") {
+        (LogKind::Connection, r)
+    } else if let Some(r) = name.strip_prefix("health_check_log_") {
+        (LogKind::HealthCheck, r)
+    } else {
+        (LogKind::Access, name)
+    };
+    let head = format!(
+        "{}_elasticloadbalancing_{}_{}_",
+        lb.account,
+        lb.region,
+        lb.dimension().replace('/', ".")
+    );
+    rest.starts_with(&head).then_some(kind)
+}
+
 /// S3 access logs: list the day folders of the window, keep the objects of this load balancer
 /// whose end time is in the window, read the newest first within the caps.
 pub(crate) async fn s3(
@@ -194,6 +277,7 @@ pub(crate) async fn s3(
     opts: &AwsOptions,
     v: &Validated,
     lbs: &[Lb],
+    scope: Scope<'_>,
     cx: &CollectCx,
 ) -> (Option<LogSummary>, Vec<Gap>) {
     let Some(loc) = location(v, lbs) else {
@@ -210,11 +294,10 @@ pub(crate) async fn s3(
     } else {
         format!("{}/", loc.prefix)
     };
-    // The object name carries the load balancer id with `/` as `.` (KB 1.1).
-    let lb_part = format!("_{}_", arn.dimension().replace('/', "."));
     let now = SystemTime::now();
     let since = time::OffsetDateTime::from(now - opts.since);
-    let mut keys: Vec<(String, i64)> = Vec::new();
+    // (key, size, time): the time orders them, newest first.
+    let mut keys: Vec<(String, i64, i64)> = Vec::new();
     for day in days(now, opts.since) {
         let prefix = format!(
             "{base}AWSLogs/{}/elasticloadbalancing/{}/{day}/",
@@ -247,14 +330,18 @@ pub(crate) async fn s3(
             };
             for o in out.contents() {
                 let Some(key) = o.key() else { continue };
-                if !key.contains(&lb_part) || !key.ends_with(".log.gz") {
+                if log_kind(key, &arn) != Some(LogKind::Access) {
                     continue;
                 }
+                let end = key_end_time(key);
                 // An object ends at its end time and covers the five minutes before it.
-                if key_end_time(key).is_some_and(|t| t + time::Duration::minutes(5) < since) {
+                if end.is_some_and(|t| t + time::Duration::minutes(5) < since) {
                     continue;
                 }
-                keys.push((key.to_owned(), o.size().unwrap_or(0)));
+                let when = end
+                    .map(|t| t.unix_timestamp())
+                    .or_else(|| o.last_modified().map(|m| m.secs()));
+                keys.push((key.to_owned(), o.size().unwrap_or(0), when.unwrap_or(0)));
             }
             token = out.next_continuation_token().map(str::to_owned);
             if token.is_none() {
@@ -277,11 +364,12 @@ pub(crate) async fn s3(
         });
         return (None, gaps);
     }
-    keys.sort_by(|a, b| b.0.cmp(&a.0));
+    // Newest first by time: key strings sort by node IP and random suffix within a day.
+    keys.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| b.0.cmp(&a.0)));
     let total = keys.len();
     let mut budget = opts.max_log_bytes;
     let mut chosen = Vec::new();
-    for (k, size) in keys {
+    for (k, size, _) in keys {
         if chosen.len() >= opts.max_log_objects || (size as u64) > budget {
             break;
         }
@@ -355,7 +443,7 @@ pub(crate) async fn s3(
         return (None, gaps);
     }
     let source = format!("{loc} ({read} objects)");
-    match summarize(&text, &source, opts) {
+    match summarize_scoped(&text, &source, opts, scope) {
         Ok(s) => (Some(s), gaps),
         Err(g) => {
             gaps.push(g);
@@ -379,6 +467,51 @@ mod tests {
             days(now, Duration::from_secs(600)),
             vec!["2025/11/21".to_owned()]
         );
+    }
+
+    #[test]
+    fn only_access_log_objects_of_this_load_balancer_are_access_logs() {
+        let lb = crate::arn::ElbArn::parse(
+            "arn:aws:elasticloadbalancing:eu-central-1:347414000000:loadbalancer/app/web/5ede558f4b0e97a9",
+        )
+        .unwrap();
+        let dir = "AWSLogs/347414000000/elasticloadbalancing/eu-central-1/2024/02/07/";
+        let tail = "347414000000_elasticloadbalancing_eu-central-1_app.web.5ede558f4b0e97a9_20240207T0955Z_10.43.1.2_b38hdhc6.log.gz";
+        assert_eq!(
+            log_kind(&format!("{dir}{tail}"), &lb),
+            Some(LogKind::Access)
+        );
+        // As captured in grafana/lambda-promtail#23 (account and IP masked there).
+        assert_eq!(
+            log_kind(&format!("{dir}conn_log_{tail}"), &lb),
+            Some(LogKind::Connection)
+        );
+        assert_eq!(
+            log_kind(&format!("{dir}health_check_log_{tail}"), &lb),
+            Some(LogKind::HealthCheck)
+        );
+        let other = tail.replace("app.web.", "app.api.");
+        assert_eq!(log_kind(&format!("{dir}{other}"), &lb), None);
+        assert_eq!(log_kind(&format!("{dir}ELBAccessLogTestFile"), &lb), None);
+    }
+
+    /// AWS's documented Lambda-failure entry (load-balancer-access-logs, "Example log entries").
+    const DOC_LAMBDA: &str = "http 2018-11-30T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 - 0.000 0.001 0.000 502 - 34 366 \"GET http://www.example.com:80/ HTTP/1.1\" \"curl/7.46.0\" - - arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 \"Root=1-58337364-23a8c76965a2ef7629b185e3\" \"-\" \"-\" 0 2018-11-30T22:22:48.364000Z \"forward\" \"-\" \"LambdaInvalidResponse\" \"-\" \"-\" \"-\" \"-\"";
+
+    #[test]
+    fn only_the_subject_groups_lines_are_kept() {
+        let mine = "arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067";
+        let other_line = DOC_LAMBDA.replace("targetgroup/my-targets/", "targetgroup/svc-b/");
+        // A line with fields appended after classification_reason still names its group.
+        let longer = format!("{DOC_LAMBDA} TID_1234 \"-\" \"-\" \"-\"");
+        let text = format!("{DOC_LAMBDA}\n{other_line}\nnot an alb line\n{longer}\n");
+        let (kept, left_out) = keep_target_groups(text.as_bytes(), &[mine.to_owned()]);
+        let kept = String::from_utf8(kept).unwrap();
+        assert_eq!(left_out, 1);
+        assert_eq!(kept.lines().count(), 3, "{kept}");
+        assert!(!kept.contains("svc-b"));
+        let (_, all_out) = keep_target_groups(DOC_LAMBDA.as_bytes(), &["x".to_owned()]);
+        assert_eq!(all_out, 1);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use crate::remediation::{check_backend, review_config, update_tls};
 use crate::rules::Rule;
 use crate::rules::alb::shared::{
-    Lines, finding, is_alb, lines, lines_where, metric, metric_positive,
+    LbShare, Lines, finding, is_alb, lb_share, lines, lines_where, metric, metric_positive,
 };
 use cloud502_model::LogGroup;
 use cloud502_model::{Confidence, Evidence, Finding, FindingCode, Layer, LogClass, Severity};
@@ -65,6 +65,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         if let Some((count, evidence)) = metric_positive(ev, "HTTPCode_ELB_502_Count") {
             out.push(Finding::from(MetricsOnly {
                 count,
+                share: lb_share(ev),
                 logs_read: ev
                     .logs
                     .iter()
@@ -134,6 +135,7 @@ fn from_target(ev: &Evidence, alb_made: u64) -> Option<FromTarget> {
         target_5xx: target_5xx.map(|(n, _)| n),
         alb_made,
         elb_502: metric(ev, "HTTPCode_ELB_502_Count").map_or(0.0, |(v, _)| v),
+        share: lb_share(ev),
         evidence,
     })
 }
@@ -173,6 +175,8 @@ fn actions(ev: &Evidence) -> Option<ActionFailed> {
 /// HTTPCode_ELB_502_Count with nothing else that says how the ALB made them.
 struct MetricsOnly {
     count: f64,
+    /// The metric is the load balancer's: which target groups it covers.
+    share: LbShare,
     /// Whether any ALB access log was read.
     logs_read: bool,
     evidence: Vec<String>,
@@ -208,6 +212,8 @@ struct FromTarget {
     /// Access-log 502s the ALB made itself, and HTTPCode_ELB_502_Count.
     alb_made: u64,
     elb_502: f64,
+    /// Which target groups `elb_502` covers.
+    share: LbShare,
     evidence: Vec<String>,
 }
 
@@ -235,12 +241,31 @@ impl From<MetricsOnly> for Finding {
             Severity::Critical,
             Confidence::Medium,
             Layer::AwsAlb,
-            format!("the ALB itself made {n:.0} 502(s) in the window"),
+            match &f.share {
+                LbShare::Alone => format!("the ALB itself made {n:.0} 502(s) in the window"),
+                _ => {
+                    format!("the ALB made {n:.0} 502(s) across all its target groups in the window")
+                }
+            },
             format!(
                 "HTTPCode_ELB_502_Count is {n:.0}: the load balancer generated these 502s because \
-                 a target failed. {}",
+                 a target failed. {}{}",
+                match &f.share {
+                    LbShare::Alone => String::new(),
+                    LbShare::Shared(others) => format!(
+                        "AWS reports this metric per load balancer, not per target group: it \
+                         counts the requests of {} too, and does not say which group's targets \
+                         failed. ",
+                        others.join(", ")
+                    ),
+                    LbShare::Unknown => "AWS reports this metric per load balancer, not per \
+                                         target group, so it does not say which group's targets \
+                                         failed. "
+                        .to_owned(),
+                },
                 if f.logs_read {
-                    "The access logs read do not show the failing requests."
+                    "The access-log lines read for the inspected target group(s) do not show \
+                     the failing requests."
                 } else {
                     "Without access logs the failure cannot be told apart: pass --log-group or \
                      --access-logs (or enable access logs) for the per-request signature."
@@ -421,7 +446,11 @@ impl FromTarget {
                 String::new()
             },
             if self.elb_502 > 0.0 {
-                format!(" The ALB also made {:.0} 502(s) of its own.", self.elb_502)
+                format!(
+                    " Besides, {} {:.0} 502(s) of its own.",
+                    self.share.scope_words(),
+                    self.elb_502
+                )
             } else {
                 String::new()
             }

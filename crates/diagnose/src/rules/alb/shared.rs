@@ -189,26 +189,66 @@ pub(crate) fn is_502(g: &LogGroup) -> bool {
     g.client_status() == Some(502)
 }
 
-/// The 502 evidence of an ALB: access-log lines with status 502, and `HTTPCode_ELB_502_Count`.
+/// Which target groups a load balancer's own metrics (`HTTPCode_ELB_502_Count`, reported per
+/// load balancer only, KB 9.2) count besides the ones inspected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LbShare {
+    /// The load balancer forwards to the inspected target groups only.
+    Alone,
+    /// It forwards to these other target groups too.
+    Shared(Vec<String>),
+    /// Not known (its listeners were not read, or the evidence is offline logs).
+    Unknown,
+}
+
+/// What the load balancer's own metrics cover, from the provider's
+/// `load_balancer.other_target_groups` setting.
+pub(crate) fn lb_share(ev: &Evidence) -> LbShare {
+    match ev.config.setting("load_balancer.other_target_groups") {
+        None => LbShare::Unknown,
+        Some(s) if s.value.is_empty() => LbShare::Alone,
+        Some(s) => LbShare::Shared(s.value.split(',').map(str::to_owned).collect()),
+    }
+}
+
+impl LbShare {
+    /// How `HTTPCode_ELB_502_Count` is worded: the load balancer's figure, over which groups.
+    pub fn scope_words(&self) -> String {
+        match self {
+            LbShare::Alone => "the ALB made".to_owned(),
+            LbShare::Shared(others) => format!(
+                "across all its target groups (also {}), the ALB made",
+                others.join(", ")
+            ),
+            LbShare::Unknown => "across all its target groups, the ALB made".to_owned(),
+        }
+    }
+}
+
+/// The 502 evidence of an ALB's inspected target groups: access-log lines with status 502 (the
+/// provider keeps only the inspected groups' lines), and `HTTPCode_ELB_502_Count` when the load
+/// balancer serves no other group, since that metric is per load balancer (KB 9.2).
 /// (`HTTPCode_Target_5XX_Count` counts 500s and 503s too, so it is not 502 evidence.)
 pub(crate) fn any_502(ev: &Evidence) -> (u64, Vec<String>) {
     let l = lines_where(ev, is_502);
     let mut items = l.items;
     let mut count = l.count;
-    if let Some((v, ids)) = metric_positive(ev, "HTTPCode_ELB_502_Count") {
-        count = count.max(v as u64);
-        items.extend(ids);
+    if lb_share(ev) == LbShare::Alone {
+        if let Some((v, ids)) = metric_positive(ev, "HTTPCode_ELB_502_Count") {
+            count = count.max(v as u64);
+            items.extend(ids);
+        }
     }
     (count, items)
 }
 
 /// The 502s the targets of one target group failed to serve: with logs, 502 lines other than the
 /// keep-alive race signature (naming one of its members when there are several target groups);
-/// without logs, `HTTPCode_ELB_502_Count` of a single target group's load balancer.
+/// without logs, `HTTPCode_ELB_502_Count` of a load balancer known to serve this group alone.
 pub(crate) fn pool_502(ev: &Evidence, pool: &Pool, logs_read: bool) -> (u64, Vec<String>) {
     let single = ev.config.pools.len() <= 1;
     if !logs_read {
-        return if single {
+        return if single && lb_share(ev) == LbShare::Alone {
             metric_positive(ev, "HTTPCode_ELB_502_Count")
                 .map(|(v, ids)| (v as u64, ids))
                 .unwrap_or_default()
@@ -345,6 +385,7 @@ pub(crate) mod tests_support {
         ev.config.settings = vec![
             s("load_balancer", "my-alb"),
             s("idle_timeout.timeout_seconds", "60"),
+            s("load_balancer.other_target_groups", ""),
         ];
         ev.config.pools.push(Pool {
             name: "web".into(),
