@@ -138,7 +138,11 @@ where
         leave();
         match read {
             Ok(t) => out.push(t),
-            Err(e) => note(format!("{at} was left out ({e})")),
+            // one_line caps it: serde quotes the odd value, which may be long.
+            Err(e) => note(format!(
+                "{at} was left out ({})",
+                cloud502_collect::remote::one_line(&e.to_string())
+            )),
         }
     }
     Ok(out)

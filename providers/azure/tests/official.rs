@@ -455,3 +455,16 @@ fn host_rewrites_tls_settings_and_layer_4_rules_are_read() {
     assert_eq!(l4.scheme.as_deref(), Some("tcp"));
     assert_eq!(l4.setting("timeout").map(|s| s.value.as_str()), Some("20"));
 }
+
+#[test]
+fn what_is_said_of_an_odd_element_is_bounded() {
+    // A hostile body: a megabyte-long string where a server should be, and many odd elements.
+    let long = "x".repeat(1 << 20);
+    let mut servers = vec![json!(long)];
+    servers.extend((0..500).map(|i| json!(i)));
+    let body =
+        json!({"backendAddressPools": [{"backendHttpSettingsCollection": [{"servers": servers}]}]});
+    let (_, odd) = resources::parse::<BackendHealth>(body.to_string().as_bytes()).unwrap();
+    assert_eq!(odd.len(), 20, "the first few are named");
+    assert!(odd.iter().all(|n| n.len() < 1000), "{}", odd[0].len());
+}
