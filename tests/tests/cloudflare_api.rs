@@ -26,6 +26,11 @@ fn zone(ssl: &str, analytics: Vec<AnalyticsRow>) -> Scenario {
     }
 }
 
+/// The direct checks with Cloudflare's own records of the window not read: the check from here
+/// is then the only evidence. (With analytics counting requests and none of the 52x a check
+/// predicts, Cloudflare's records outrank the check: see the precedence tests below.)
+const CHECKS_ONLY: &[&str] = &["--no-analytics"];
+
 fn run(api: &CfServer, extra: &[&str]) -> Run {
     let base = api.base();
     let mut args = vec![
@@ -258,7 +263,7 @@ fn flexible_mode_with_an_origin_that_redirects_to_https_is_a_loop() {
 fn full_mode_with_nothing_on_443_is_a_mismatch() {
     let http = origins::http_ok();
     let api = cfapi::start(zone("full", Vec::new()));
-    let out = run_origins(&api, http.port, closed_port(), &[]);
+    let out = run_origins(&api, http.port, closed_port(), CHECKS_ONLY);
     let report = out.json();
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(top_code(&report), "cloudflare-ssl-mode-mismatch");
@@ -277,14 +282,14 @@ fn self_signed_origin_breaks_strict_but_not_full() {
     let http = origins::http_ok();
     let https = origins::https_self_signed(HOST);
     let api = cfapi::start(zone("strict", Vec::new()));
-    let out = run_origins(&api, http.port, https.port, &[]);
+    let out = run_origins(&api, http.port, https.port, CHECKS_ONLY);
     let report = out.json();
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(top_code(&report), "cloudflare-526-origin-invalid-cert");
     assert_eq!(report["findings"][0]["severity"], "critical");
 
     let api = cfapi::start(zone("full", Vec::new()));
-    let out = run_origins(&api, http.port, https.port, &[]);
+    let out = run_origins(&api, http.port, https.port, CHECKS_ONLY);
     let report = out.json();
     // Full accepts it: only an info finding (Full (strict) would 526), so exit 0.
     assert_eq!(out.code, 0, "{}\n{:?}", out.stderr, codes(&report));
@@ -306,7 +311,7 @@ fn wrong_hostname_certificate_breaks_strict() {
         &api,
         http.port,
         https.port,
-        &["--ca-file", pem.to_str().unwrap()],
+        &["--ca-file", pem.to_str().unwrap(), "--no-analytics"],
     );
     let report = out.json();
     assert_eq!(top_code(&report), "cloudflare-526-origin-invalid-cert");
@@ -356,7 +361,7 @@ fn healthy_strict_origin_with_a_trusted_certificate_is_clean() {
 #[test]
 fn origin_refusing_connections_is_a_521() {
     let api = cfapi::start(zone("full", Vec::new()));
-    let out = run_origins(&api, closed_port(), closed_port(), &[]);
+    let out = run_origins(&api, closed_port(), closed_port(), CHECKS_ONLY);
     let report = out.json();
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(top_code(&report), "cloudflare-521-origin-refused");
@@ -368,7 +373,7 @@ fn origin_that_never_answers_is_a_524() {
     let http = origins::silent();
     let https = origins::silent();
     let api = cfapi::start(zone("flexible", Vec::new()));
-    let out = run_origins(&api, http.port, https.port, &[]);
+    let out = run_origins(&api, http.port, https.port, CHECKS_ONLY);
     let report = out.json();
     assert_eq!(
         top_code(&report),
@@ -386,7 +391,7 @@ fn origin_that_drops_syns_is_a_522() {
     let ca = TestCa::new();
     let https = origins::https_valid(&ca, HOST);
     let api = cfapi::start(zone("flexible", Vec::new()));
-    let out = run_origins(&api, port, https.port, &[]);
+    let out = run_origins(&api, port, https.port, CHECKS_ONLY);
     let report = out.json();
     let c = codes(&report);
     // Flexible needs port 80: with https answering it reads as a mismatch; either way the
@@ -402,7 +407,7 @@ fn origin_that_drops_syns_is_a_522() {
 #[test]
 fn an_origin_name_that_does_not_resolve_is_a_530() {
     let api = cfapi::start(zone("full", Vec::new()));
-    let out = run(&api, &["--origin", "origin.invalid"]);
+    let out = run(&api, &["--origin", "origin.invalid", "--no-analytics"]);
     let report = out.json();
     assert_eq!(
         top_code(&report),
@@ -890,4 +895,242 @@ fn the_documented_permissions_are_those_the_calls_use() {
         .unwrap();
     let documented: Vec<String> = serde_json::from_str(block).unwrap();
     assert_eq!(used, documented);
+}
+
+// ---- Cloudflare's own records outrank checks from this machine (KB 9.3) ----
+
+/// No critical finding and no high-confidence 52x contradicts the analytics of the same window:
+/// a `cloudflare-5NN-...` finding at critical or high needs edge-made NNNs in `rows`.
+fn no_finding_contradicts_the_analytics(report: &Value, rows: &[AnalyticsRow]) {
+    for f in report["findings"].as_array().unwrap() {
+        let code = f["code"].as_str().unwrap();
+        let Some(status) = code
+            .strip_prefix("cloudflare-")
+            .and_then(|c| c.get(..3))
+            .and_then(|c| c.parse::<u16>().ok())
+        else {
+            continue;
+        };
+        if f["severity"] == "critical" || f["confidence"] == "high" {
+            assert!(
+                rows.iter()
+                    .any(|r| r.edge_status == status && r.origin_status == 0 && r.count > 0),
+                "{code} at {}/{} while the analytics of the window show no {status}: {f:#}",
+                f["severity"],
+                f["confidence"]
+            );
+        }
+    }
+}
+
+#[test]
+fn an_origin_allow_listed_to_cloudflare_is_a_check_from_here_not_a_521() {
+    // The origin refuses everyone but Cloudflare's ranges: the check from here is refused on
+    // both ports, while Cloudflare's analytics show 200 502s from the origin and no 521.
+    let rows = vec![
+        AnalyticsRow::new(502, 502, "AMS", "2026-11-21T10:00:00Z", 120),
+        AnalyticsRow::new(502, 502, "FRA", "2026-11-21T10:20:00Z", 80),
+    ];
+    let api = cfapi::start(zone("full", rows.clone()));
+    let out = run_origins(&api, closed_port(), closed_port(), &[]);
+    let report = out.json();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        top_code(&report),
+        "cloudflare-origin-502",
+        "{:?}",
+        codes(&report)
+    );
+    no_finding_contradicts_the_analytics(&report, &rows);
+    assert!(!codes(&report).contains(&"cloudflare-521-origin-refused"));
+    let f = finding(&report, "cloudflare-origin-check-from-here");
+    assert_eq!(f["severity"], "info", "{f:#}");
+    assert_eq!(f["confidence"], "low", "{f:#}");
+    let title = f["title"].as_str().unwrap();
+    assert!(title.contains("From this machine"), "{title}");
+    let explanation = f["explanation"].as_str().unwrap();
+    assert!(explanation.contains("no 521"), "{explanation}");
+    assert!(
+        explanation.contains("Cloudflare's IP ranges"),
+        "{explanation}"
+    );
+    assert!(
+        f["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "cloudflare.analytics"),
+        "{f:#}"
+    );
+    cites_existing(&report, f);
+}
+
+#[test]
+fn a_healthy_pool_origin_on_its_own_port_outranks_a_refused_check() {
+    // The pool's monitor reaches 127.0.0.1 (on the origin's own port and Host header); the check
+    // from here, on the default ports, is refused. No analytics: the pool health decides.
+    let mut web = cfapi::Pool::new("web", vec![cfapi::Origin::new("web-1", "127.0.0.1")]);
+    web.healthy = Some(true);
+    let lb = cfapi::LoadBalancer::new(HOST, &[&web.id]);
+    let scenario = Scenario {
+        ssl: "full".into(),
+        dns: vec![DnsRecord::new(HOST, "A", "127.0.0.1", true)],
+        pool_health: vec![cfapi::PoolHealth {
+            pool_id: web.id.clone(),
+            regions: vec![cfapi::RegionHealth {
+                region: "Amsterdam, NL".into(),
+                healthy: true,
+                origins: vec![cfapi::OriginHealth::healthy("127.0.0.1")],
+            }],
+        }],
+        load_balancers: vec![lb],
+        pools: vec![web],
+        ..Scenario::default()
+    };
+    let api = cfapi::start(scenario);
+    let out = run_origins(&api, closed_port(), closed_port(), &["--no-analytics"]);
+    let report = out.json();
+    no_finding_contradicts_the_analytics(&report, &[]);
+    let c = codes(&report);
+    assert!(!c.contains(&"cloudflare-521-origin-refused"), "{c:?}");
+    let f = finding(&report, "cloudflare-origin-check-from-here");
+    assert_eq!(f["confidence"], "low", "{f:#}");
+    let explanation = f["explanation"].as_str().unwrap();
+    assert!(explanation.contains("pool web"), "{explanation}");
+    assert!(explanation.contains("port"), "{explanation}");
+    assert!(
+        f["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "cloudflare.pool.web"),
+        "{f:#}"
+    );
+    cites_existing(&report, f);
+    // Nothing critical: Cloudflare reaches the origin.
+    assert_eq!(out.code, 0, "{}\n{c:?}", out.stderr);
+}
+
+#[test]
+fn analytics_that_show_the_521_keep_the_check_as_corroboration() {
+    // The same refused check, but Cloudflare's records show the 521s: both agree, critical.
+    let rows = vec![AnalyticsRow::new(521, 0, "AMS", "2026-11-21T10:00:00Z", 50)];
+    let api = cfapi::start(zone("full", rows.clone()));
+    let out = run_origins(&api, closed_port(), closed_port(), &[]);
+    let report = out.json();
+    assert_eq!(top_code(&report), "cloudflare-521-origin-refused");
+    let f = &report["findings"][0];
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(f["confidence"], "high");
+    assert!(!codes(&report).contains(&"cloudflare-origin-check-from-here"));
+    no_finding_contradicts_the_analytics(&report, &rows);
+}
+
+// ---- Cloudflare Tunnel and DNS shapes ----
+
+const TUNNEL_ID: &str = "f70ff985-a4ef-4643-bbbc-4a0ed4fc8415";
+
+#[test]
+fn a_tunnel_is_recognised_and_its_502s_blame_cloudflared() {
+    let rows = vec![AnalyticsRow::new(
+        502,
+        502,
+        "AMS",
+        "2026-11-21T10:00:00Z",
+        60,
+    )];
+    let scenario = Scenario {
+        ssl: "full".into(),
+        dns: vec![DnsRecord::new(
+            HOST,
+            "CNAME",
+            &format!("{TUNNEL_ID}.cfargotunnel.com"),
+            true,
+        )],
+        analytics: rows.clone(),
+        total_requests: 5000,
+        ..Scenario::default()
+    };
+    let api = cfapi::start(scenario);
+    let out = run(&api, &[]);
+    let report = out.json();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        top_code(&report),
+        "cloudflare-tunnel-502",
+        "{:?}",
+        codes(&report)
+    );
+    let f = &report["findings"][0];
+    assert_eq!(f["confidence"], "high");
+    assert!(f["title"].as_str().unwrap().contains(TUNNEL_ID), "{f:#}");
+    assert!(
+        f["explanation"].as_str().unwrap().contains("Ray ID"),
+        "{f:#}"
+    );
+    cites_existing(&report, f);
+    let c = codes(&report);
+    assert!(!c.contains(&"cloudflare-origin-502"), "{c:?}");
+    assert!(!c.contains(&"cloudflare-530-origin-unresolvable"), "{c:?}");
+    // The tunnel name is not checked from here.
+    assert!(
+        report["probes"].as_array().unwrap().is_empty(),
+        "{:#}",
+        report["probes"]
+    );
+    no_finding_contradicts_the_analytics(&report, &rows);
+}
+
+#[test]
+fn a_proxied_wildcard_record_covers_the_host() {
+    let rows = vec![AnalyticsRow::new(521, 0, "AMS", "2026-11-21T10:00:00Z", 50)];
+    let scenario = Scenario {
+        ssl: "full".into(),
+        dns: vec![DnsRecord::new("*.example.com", "A", "127.0.0.1", true)],
+        analytics: rows.clone(),
+        total_requests: 5000,
+        ..Scenario::default()
+    };
+    let api = cfapi::start(scenario);
+    let out = run_origins(&api, closed_port(), closed_port(), &[]);
+    let report = out.json();
+    let c = codes(&report);
+    assert!(!c.contains(&"cloudflare-not-proxied"), "{c:?}");
+    assert_eq!(top_code(&report), "cloudflare-521-origin-refused", "{c:?}");
+    assert!(
+        report["findings"][0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("50")
+    );
+    let text = report["evidence"].to_string();
+    assert!(text.contains("wildcard"), "{text}");
+    // The wildcard's address was checked.
+    assert!(!report["probes"].as_array().unwrap().is_empty());
+    no_finding_contradicts_the_analytics(&report, &rows);
+}
+
+#[test]
+fn a_cname_to_another_host_of_the_zone_is_followed_in_the_zone() {
+    // Public DNS would answer origin.example.com with Cloudflare's edge; the zone says 127.0.0.1.
+    let http = origins::http_ok();
+    let scenario = Scenario {
+        ssl: "flexible".into(),
+        dns: vec![
+            DnsRecord::new(HOST, "CNAME", "origin.example.com", true),
+            DnsRecord::new("origin.example.com", "A", "127.0.0.1", true),
+        ],
+        ..Scenario::default()
+    };
+    let api = cfapi::start(scenario);
+    let out = run_origins(&api, http.port, closed_port(), &["--no-analytics"]);
+    let report = out.json();
+    let probes = report["probes"].as_array().unwrap();
+    assert!(!probes.is_empty(), "{}", out.stderr);
+    for p in probes {
+        assert_eq!(p["resolved"][0], "127.0.0.1", "{p:#}");
+    }
+    let text = report["evidence"].to_string();
+    assert!(text.contains("in the zone"), "{text}");
+    assert_eq!(out.code, 0, "{:?}", codes(&report));
 }

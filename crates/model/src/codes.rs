@@ -130,6 +130,10 @@ finding_codes! {
     CloudflarePoolUnhealthy = "cloudflare-pool-unhealthy": "origins of a Cloudflare load-balancer pool fail their health monitor",
     /// Cloudflare: a standalone Health Check reports the origin unhealthy (KB 3.2).
     CloudflareHealthcheckUnhealthy = "cloudflare-healthcheck-unhealthy": "a Cloudflare Health Check reports its origin unhealthy",
+    /// Cloudflare: a check from this machine fails where Cloudflare's own records show the origin reached (KB 9.3).
+    CloudflareOriginCheckFromHere = "cloudflare-origin-check-from-here": "a direct check from this machine fails where Cloudflare's own records (analytics, pool health, Health Checks) show Cloudflare reaching the origin",
+    /// Cloudflare Tunnel: cloudflared could not reach the service behind it (KB 9.3).
+    CloudflareTunnel502 = "cloudflare-tunnel-502": "the host is served through a Cloudflare Tunnel and cloudflared could not reach the service behind it: its 502s",
     /// Cloudflare is not in the path for the host: DNS-only record, paused zone, or no record.
     CloudflareNotProxied = "cloudflare-not-proxied": "Cloudflare does not proxy the host (DNS-only record, paused zone or no record), so a 502 comes from the origin's own layers",
     /// The server certificate has expired.

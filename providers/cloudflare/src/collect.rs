@@ -38,6 +38,9 @@ pub mod permissions {
 /// Pool-health reads at most (one request each).
 const MAX_POOLS: usize = 10;
 
+/// In-zone CNAME hops followed at most (one DNS request each).
+const MAX_CNAME_HOPS: usize = 3;
+
 /// The report's subject: the host, and its zone as given.
 pub fn subject(v: &Validated) -> Subject {
     Subject {
@@ -66,6 +69,9 @@ type LbRead = (
 
 /// What the parallel wave read: each part is a value or a gap.
 struct Wave {
+    /// Records of the zone that proxied CNAMEs of the host lead to, each with the name it was
+    /// reached from; and the gaps of the lookups.
+    followed: (Vec<(String, DnsRecord)>, Vec<Gap>),
     ssl: Result<ZoneSetting, Gap>,
     prt: Option<ZoneSetting>,
     dns: Result<Vec<DnsRecord>, Gap>,
@@ -106,7 +112,16 @@ impl Collector<'_> {
             self.health_checks(&zone),
             self.analytics(&zone, &host),
         );
+        let dns = match dns {
+            Ok(r) => self.wildcard(&zone, &host, r).await,
+            Err(e) => Err(e),
+        };
+        let followed = match &dns {
+            Ok(r) => self.follow(&zone, r).await,
+            Err(_) => (Vec::new(), Vec::new()),
+        };
         let wave = Wave {
+            followed,
             ssl: ssl.map_err(|e| gap("cloudflare:settings/ssl", &e, permissions::ZONE_SETTINGS)),
             // Only Enterprise zones can read or change it; elsewhere the default applies.
             prt: prt.ok(),
@@ -116,6 +131,81 @@ impl Collector<'_> {
             analytics,
         };
         Ok(self.evidence(&zone, &host, wave).await)
+    }
+
+    /// The host's records, else the proxied wildcard record that covers it (`*.example.com`
+    /// covers `www.example.com`): Cloudflare answers for a host from a wildcard, and the name
+    /// lookup (`?name=HOST`) does not return it.
+    async fn wildcard(
+        &self,
+        zone: &Zone,
+        host: &str,
+        records: Vec<DnsRecord>,
+    ) -> Result<Vec<DnsRecord>, ApiError> {
+        if records.iter().any(convert::is_origin_record) || host.eq_ignore_ascii_case(&zone.name) {
+            return Ok(records);
+        }
+        let Some((_, parent)) = host.split_once('.') else {
+            return Ok(records);
+        };
+        let path = format!(
+            "/zones/{}/dns_records?name={}",
+            zone.id,
+            encode(&format!("*.{parent}"))
+        );
+        let mut wild = self
+            .api
+            .get_all::<DnsRecord>(&path, permissions::DNS)
+            .await?;
+        wild.retain(convert::is_origin_record);
+        Ok(records.into_iter().chain(wild).collect())
+    }
+
+    /// Follow proxied CNAMEs to other hosts of the same zone within the zone (at most
+    /// [`MAX_CNAME_HOPS`]): public DNS answers such a name with Cloudflare's own edge addresses,
+    /// so a check of what it resolves to would check Cloudflare, not the origin.
+    async fn follow(
+        &self,
+        zone: &Zone,
+        records: &[DnsRecord],
+    ) -> (Vec<(String, DnsRecord)>, Vec<Gap>) {
+        let mut out: Vec<(String, DnsRecord)> = Vec::new();
+        let mut gaps = Vec::new();
+        let mut seen: Vec<String> = records
+            .iter()
+            .map(|r| r.name.to_ascii_lowercase())
+            .collect();
+        let mut next: Vec<(String, String)> = records
+            .iter()
+            .filter(|r| convert::in_zone_cname(r, &zone.name))
+            .map(|r| (r.name.clone(), convert::bare(&r.content)))
+            .collect();
+        for _ in 0..MAX_CNAME_HOPS {
+            let mut after = Vec::new();
+            for (from, target) in next {
+                if seen.contains(&target) {
+                    continue;
+                }
+                seen.push(target.clone());
+                let path = format!("/zones/{}/dns_records?name={}", zone.id, encode(&target));
+                match self.api.get_all::<DnsRecord>(&path, permissions::DNS).await {
+                    Ok(found) => {
+                        for r in found.into_iter().filter(convert::is_origin_record) {
+                            if convert::in_zone_cname(&r, &zone.name) {
+                                after.push((from.clone(), convert::bare(&r.content)));
+                            }
+                            out.push((from.clone(), r));
+                        }
+                    }
+                    Err(e) => gaps.push(gap("cloudflare:dns_records", &e, permissions::DNS)),
+                }
+            }
+            if after.is_empty() {
+                break;
+            }
+            next = after;
+        }
+        (out, gaps)
     }
 
     async fn zone(&self) -> Result<Zone, CloudflareError> {
@@ -424,12 +514,14 @@ impl Collector<'_> {
                 Vec::new()
             }
         };
+        let (followed, follow_gaps) = w.followed;
+        ev.gaps.extend(follow_gaps);
         for (i, r) in records.iter().enumerate() {
             ev.add_item(
                 format!("cloudflare.dns.{i}"),
                 "cloudflare:dns_records",
                 format!(
-                    "{} {} {} {}",
+                    "{} {} {} {}{}",
                     r.name,
                     r.kind,
                     r.content,
@@ -437,7 +529,39 @@ impl Collector<'_> {
                         "proxied"
                     } else {
                         "DNS only (not proxied)"
+                    },
+                    if r.name.starts_with("*.") {
+                        format!(" (wildcard: covers {host}, which has no record of its own)")
+                    } else {
+                        String::new()
                     }
+                ),
+            );
+        }
+        for (i, (from, r)) in followed.iter().enumerate() {
+            ev.add_item(
+                format!("cloudflare.dns.followed.{i}"),
+                "cloudflare:dns_records",
+                format!(
+                    "{} {} {} (in the zone, reached from {from}'s CNAME; followed here, not \
+                     through public DNS, which answers with Cloudflare's edge)",
+                    r.name, r.kind, r.content
+                ),
+            );
+        }
+        let tunnels: Vec<(&str, String)> = records
+            .iter()
+            .chain(followed.iter().map(|(_, r)| r))
+            .filter_map(|r| convert::tunnel_id(r).map(|id| (r.name.as_str(), id)))
+            .collect();
+        for (i, (name, id)) in tunnels.iter().enumerate() {
+            ev.add_item(
+                format!("cloudflare.tunnel.{i}"),
+                "cloudflare:dns_records",
+                format!(
+                    "{name} is served through Cloudflare Tunnel {id} ({id}.cfargotunnel.com): \
+                     cloudflared connects out to Cloudflare and reaches the service itself, so \
+                     the tunnel name is not checked from here"
                 ),
             );
         }
@@ -538,8 +662,16 @@ impl Collector<'_> {
             pools: &pools,
             sources,
         });
+        if let Some((_, id)) = tunnels.first() {
+            ev.config.settings.push(cloud502_model::Setting {
+                name: "tunnel".to_owned(),
+                value: id.clone(),
+                location: None,
+                default: false,
+            });
+        }
         if self.opts.origin_checks {
-            let candidates = self.candidates(&records, lb.as_ref(), &pools);
+            let candidates = self.candidates(&zone.name, &records, &followed, lb.as_ref(), &pools);
             self.check_origins(host, candidates, &mut ev).await;
         }
         // Lists and tables cut at a limit, recorded by the API client as they were read.
@@ -550,7 +682,9 @@ impl Collector<'_> {
     /// Where to check: `--origin`, else the load balancer's enabled origins, else the DNS records.
     fn candidates(
         &self,
+        zone: &str,
         records: &[DnsRecord],
+        followed: &[(String, DnsRecord)],
         lb: Option<&LoadBalancer>,
         pools: &[Pool],
     ) -> Vec<Candidate> {
@@ -574,7 +708,31 @@ impl Collector<'_> {
                 }
             }
         } else {
+            // A tunnel name is not an origin (cloudflared reaches the service), and a CNAME to
+            // another host of the zone is replaced by what it leads to in the zone.
             for r in records {
+                if convert::tunnel_id(r).is_some() {
+                    continue;
+                }
+                let via: Vec<&DnsRecord> = followed
+                    .iter()
+                    .filter(|(from, _)| *from == r.name)
+                    .map(|(_, f)| f)
+                    .collect();
+                if convert::in_zone_cname(r, zone) && !via.is_empty() {
+                    for f in via.into_iter().filter(|f| {
+                        convert::tunnel_id(f).is_none() && !convert::in_zone_cname(f, zone)
+                    }) {
+                        push(
+                            &f.content,
+                            format!(
+                                "DNS record {} CNAME {}, {} {} in the zone",
+                                r.name, f.name, f.name, f.kind
+                            ),
+                        );
+                    }
+                    continue;
+                }
                 push(&r.content, format!("DNS record {} {}", r.name, r.kind));
             }
         }

@@ -19,6 +19,26 @@ pub fn is_origin_record(r: &DnsRecord) -> bool {
     matches!(r.kind.as_str(), "A" | "AAAA" | "CNAME")
 }
 
+/// A name in lower case without its final dot.
+pub fn bare(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// A CNAME to another host of the same zone (`zone` the apex name).
+pub fn in_zone_cname(r: &DnsRecord, zone: &str) -> bool {
+    let (target, zone) = (bare(&r.content), bare(zone));
+    r.kind == "CNAME"
+        && target != bare(&r.name)
+        && (target == zone || target.ends_with(&format!(".{zone}")))
+}
+
+/// The tunnel id of a CNAME to `<uuid>.cfargotunnel.com` (Cloudflare Tunnel's DNS route).
+pub fn tunnel_id(r: &DnsRecord) -> Option<String> {
+    let target = bare(&r.content);
+    let id = target.strip_suffix(".cfargotunnel.com")?;
+    (r.kind == "CNAME" && !id.is_empty() && !id.contains('.')).then(|| id.to_owned())
+}
+
 fn setting(name: &str, value: impl Into<String>) -> Setting {
     Setting {
         name: name.to_owned(),

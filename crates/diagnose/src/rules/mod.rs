@@ -442,6 +442,7 @@ mod tests {
                 "cloudflare_ssl_mode",
                 "cloudflare_52x",
                 "cloudflare_pools",
+                "cloudflare_tunnel",
                 "gateway_timeout",
                 "http_status",
                 "nginx_upstream",

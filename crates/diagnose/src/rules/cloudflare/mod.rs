@@ -1,10 +1,11 @@
-//! Rules about Cloudflare: not proxied, SSL mode, the 52x family, pools and health checks; `shared.rs` holds what they share.
+//! Rules about Cloudflare: not proxied, SSL mode, the 52x family, pools and health checks, tunnels; `shared.rs` holds what they share.
 
 pub(crate) mod not_proxied;
 pub(crate) mod pools;
 pub(crate) mod shared;
 pub(crate) mod ssl_mode;
 pub(crate) mod status_52x;
+pub(crate) mod tunnel;
 
 use crate::rules::Rule;
 
@@ -14,4 +15,5 @@ pub(crate) const RULES: &[Rule] = &[
     ssl_mode::RULE,
     status_52x::RULE,
     pools::RULE,
+    tunnel::RULE,
 ];

@@ -9,8 +9,8 @@
 use crate::describe::log_group_id;
 use crate::rules::cite;
 use cloud502_model::{
-    Evidence, LogClass, LogGroup, LogSummary, Phase, Probe, ProbeErrorKind, ProbeScheme,
-    ProviderKind, TlsFacts,
+    Evidence, HealthState, LogClass, LogGroup, LogSummary, Phase, Probe, ProbeErrorKind,
+    ProbeScheme, ProviderKind, TlsFacts,
 };
 
 /// The dialect of Cloudflare analytics and Logpush `http_requests` summaries.
@@ -94,6 +94,12 @@ pub(crate) fn host(ev: &Evidence) -> String {
     }
     // Saved Logpush records name the host each request was for.
     crate::rules::sample_field(ev, "ClientRequestHost").unwrap_or_else(|| "<host>".to_owned())
+}
+
+/// The Cloudflare Tunnel the host is served through (setting `tunnel`, the UUID of
+/// `<uuid>.cfargotunnel.com`), when its record is one.
+pub(crate) fn tunnel(ev: &Evidence) -> Option<&str> {
+    setting(ev, "tunnel").filter(|t| !t.is_empty())
 }
 
 /// The zone name from the subject `<host> (zone <zone-name>)`, else a guess from the host.
@@ -565,6 +571,68 @@ pub(crate) fn predictions<'a>(ev: &'a Evidence) -> Vec<Prediction<'a>> {
     out
 }
 
+// ---------------------------------------------------------------------------------------------
+// Precedence: Cloudflare's own records before checks from this machine (KB 9.3)
+// ---------------------------------------------------------------------------------------------
+
+/// Cloudflare's own records that contradict a 52x a check from this machine predicts: the
+/// analytics of the window (requests, none with that status), the pool's health monitor or a
+/// Health Check reaching the same origin. Origins are commonly allow-listed to Cloudflare's
+/// ranges, require a client certificate (Authenticated Origin Pulls), or are reached on another
+/// port, Host or address (pool origin settings, Origin Rules), so a check from here that
+/// disagrees with Cloudflare's records says something about this machine, not about visitors.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Overruled {
+    /// What Cloudflare's records say, a clause each.
+    pub said: Vec<String>,
+    /// The items those records are in.
+    pub items: Vec<String>,
+}
+
+/// Cloudflare's records for this status and origin address, when they contradict the check.
+/// Analytics contradict when they were read, counted requests, and none was answered `status`;
+/// a pool origin or a Health Check of the same address contradicts when Cloudflare saw it healthy.
+pub(crate) fn overruled(ev: &Evidence, status: u16, address: &str) -> Option<Overruled> {
+    let mut out = Overruled::default();
+    let total: u64 = summaries(ev).map(|s| s.lines).sum();
+    if total > 0 && edge_errors(ev, status).count == 0 {
+        let origin_502 = requests(ev, |g| g.class == LogClass::Status502FromUpstream).count;
+        out.said.push(format!(
+            "Cloudflare's analytics for the same window count {total} request(s) and no {status}{}",
+            if origin_502 > 0 {
+                format!(" ({origin_502} 502(s) came from the origin itself)")
+            } else {
+                String::new()
+            }
+        ));
+        out.items
+            .extend(summaries(ev).map(|s| s.id.clone()).collect::<Vec<_>>());
+    }
+    for t in ev.targets.iter().filter(|t| {
+        t.health == HealthState::Healthy
+            && t.address
+                .as_deref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(address))
+    }) {
+        let group = t.group.as_deref().unwrap_or("");
+        if group == "healthchecks" {
+            let name = t.id.strip_prefix("healthcheck/").unwrap_or(&t.id);
+            out.said.push(format!(
+                "Cloudflare's Health Check {name} reaches {address} and finds it healthy"
+            ));
+            out.items.push(format!("cloudflare.healthcheck.{name}"));
+        } else {
+            out.said.push(format!(
+                "Cloudflare's health monitor of pool {group} reaches origin {address} and finds it \
+                 healthy"
+            ));
+            out.items.push(format!("cloudflare.pool.{group}"));
+        }
+    }
+    out.items = existing(ev, crate::rules::dedup(out.items));
+    (!out.said.is_empty()).then_some(out)
+}
+
 /// The kinds of SSL-mode mismatch (KB 3.4 #10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MismatchKind {
@@ -649,7 +717,12 @@ pub(crate) fn mismatches(ev: &Evidence) -> Vec<Mismatch<'_>> {
                     Some(Failure::ConnectTimeout) => 522,
                     _ => continue,
                 };
-                if let Some(s) = https.filter(|s| serves(s)) {
+                // Cloudflare's records outrank the checks: an overruled mismatch is a check
+                // from here, reported as such by `cloudflare_52x`.
+                if let Some(s) = https
+                    .filter(|s| serves(s))
+                    .filter(|_| overruled(ev, status, &origin.address).is_none())
+                {
                     out.push(Mismatch {
                         kind: MismatchKind::FlexibleWithoutHttp,
                         mode,
@@ -671,7 +744,7 @@ pub(crate) fn mismatches(ev: &Evidence) -> Vec<Mismatch<'_>> {
                     Some(Failure::ConnectTimeout) => 522,
                     _ => continue,
                 };
-                if serves(h) {
+                if serves(h) && overruled(ev, status, &origin.address).is_none() {
                     out.push(Mismatch {
                         kind: MismatchKind::FullWithoutHttps,
                         mode,

@@ -47,6 +47,7 @@ pub(crate) const RULE: Rule = Rule {
         FindingCode::Cloudflare525,
         FindingCode::Cloudflare526,
         FindingCode::Cloudflare530,
+        FindingCode::CloudflareOriginCheckFromHere,
     ],
     check,
 };
@@ -87,7 +88,34 @@ fn zone_findings(ev: &Evidence, out: &mut Vec<Finding>, start: usize) {
         } else {
             edge_errors(ev, status)
         };
-        let origin: Vec<&Prediction<'_>> = preds.iter().filter(|p| p.status == status).collect();
+        let mut origin: Vec<&Prediction<'_>> =
+            preds.iter().filter(|p| p.status == status).collect();
+        // Precedence (KB 9.3): when Cloudflare's own records of the status are not confirming it,
+        // a check from here that they contradict is reported as a check from here.
+        if analytics.count == 0 {
+            origin.retain(|p| {
+                let over = p.now.then(|| cloudflare::overruled(ev, status, &p.address));
+                match over.flatten() {
+                    Some(over) => {
+                        out.push(Finding::from(FromHere {
+                            prediction: p,
+                            text,
+                            host: host.clone(),
+                            evidence: crate::rules::dedup(
+                                over.items
+                                    .iter()
+                                    .cloned()
+                                    .chain(probe_items(ev, p.probe))
+                                    .collect(),
+                            ),
+                            over,
+                        }));
+                        false
+                    }
+                    None => true,
+                }
+            });
+        }
         if analytics.count == 0 && origin.is_empty() {
             continue;
         }
@@ -190,6 +218,16 @@ impl ZoneStatus<'_> {
             }
         }
     }
+}
+
+/// A direct check from this machine that predicts a 52x which Cloudflare's own records of the
+/// same window contradict (`cloudflare::overruled`): what it says is about this machine.
+struct FromHere<'a> {
+    prediction: &'a Prediction<'a>,
+    text: &'static StatusText,
+    host: String,
+    over: cloudflare::Overruled,
+    evidence: Vec<String>,
 }
 
 /// Commands the remediation steps name.
@@ -529,6 +567,91 @@ impl From<ZoneStatus<'_>> for Finding {
             remediation,
             next_command: Some(f.cmd.direct),
             evidence: f.evidence,
+        }
+    }
+}
+
+/// Why a check from here fails where Cloudflare gets through, most likely first.
+fn likely_reasons(p: &Prediction<'_>) -> Vec<&'static str> {
+    let msg = p
+        .probe
+        .error
+        .as_ref()
+        .map(|e| e.message.to_ascii_lowercase())
+        .unwrap_or_default();
+    let client_cert = msg.contains("certificate required")
+        || msg.contains("certificaterequired")
+        || msg.contains("handshake failure")
+        || msg.contains("handshakefailure");
+    let mut out = Vec::new();
+    match &p.failure {
+        Failure::Refused | Failure::ConnectTimeout | Failure::NoRoute => {
+            out.push(ALLOW_LISTED);
+            out.push(OTHER_PORT);
+        }
+        Failure::Handshake | Failure::Empty if client_cert => {
+            out.push(CLIENT_CERT);
+            out.push(ALLOW_LISTED);
+        }
+        Failure::Handshake | Failure::Empty | Failure::NoHeader => {
+            out.push(CLIENT_CERT);
+            out.push(ALLOW_LISTED);
+            out.push(OTHER_PORT);
+        }
+        Failure::Certificate(_) => out.push(OTHER_PORT),
+        Failure::Dns | Failure::Other => out.push(OTHER_PORT),
+    }
+    out
+}
+
+const ALLOW_LISTED: &str = "the origin lets in only Cloudflare's IP ranges \
+                            (https://www.cloudflare.com/ips/), so it refuses or drops this machine";
+const CLIENT_CERT: &str = "the origin requires a client certificate (Authenticated Origin Pulls), \
+                           which Cloudflare presents and this machine does not";
+const OTHER_PORT: &str = "Cloudflare reaches the origin on another port, Host header, SNI or \
+                          address than this check used (the pool origin's own port and Host \
+                          header, or an Origin Rule)";
+
+impl From<FromHere<'_>> for Finding {
+    fn from(f: FromHere<'_>) -> Finding {
+        let p = f.prediction;
+        let reasons = likely_reasons(p);
+        Finding {
+            code: FindingCode::CloudflareOriginCheckFromHere,
+            severity: Severity::Info,
+            confidence: Confidence::Low,
+            layer: Some(Layer::Cloudflare),
+            title: format!(
+                "From this machine only: the check of origin {} over {} {}; Cloudflare's own \
+                 records show it reaching the origin (no {} from Cloudflare)",
+                p.address,
+                scheme_name(p.probe.scheme),
+                failure_text(p),
+                f.text.status
+            ),
+            explanation: format!(
+                "The direct check from this machine would mean Cloudflare {} ({}), but {}. \
+                 Cloudflare's records outrank a check from here, so this is not what visitors \
+                 get. Likely reason: {}.",
+                f.text.status,
+                f.text.what,
+                f.over.said.join("; "),
+                reasons.join("; or ")
+            ),
+            evidence: f.evidence,
+            locations: Vec::new(),
+            disproved_by: format!(
+                "Cloudflare's analytics of the same window show {} answers from the edge, or the \
+                 pool's health monitor fails the origin the same way.",
+                f.text.status
+            ),
+            remediation: vec![check_backend(
+                "Repeat the check from a network the origin lets in, with the port, Host and \
+                 client certificate Cloudflare uses; nothing to fix while Cloudflare's records \
+                 show the origin reached",
+                Some(&origin_probe_command(&f.host, p.probe.scheme, &p.address)),
+            )],
+            next_command: Some(crate::rules::cloudflare_command(&f.host)),
         }
     }
 }

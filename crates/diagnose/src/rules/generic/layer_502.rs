@@ -109,7 +109,10 @@ fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
         }));
     }
     if cloudflare::has_analytics(evidence) {
-        out.extend(origin_relayed(evidence).map(Finding::from));
+        // Behind a Cloudflare Tunnel the "origin" is cloudflared: `cloudflare_tunnel` reports it.
+        if cloudflare::tunnel(evidence).is_none() {
+            out.extend(origin_relayed(evidence).map(Finding::from));
+        }
         out.extend(edge_made(evidence).map(Finding::from));
     }
 }
