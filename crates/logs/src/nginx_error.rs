@@ -361,6 +361,11 @@ fn errno(head: &[u8]) -> Option<(u32, &[u8])> {
 /// Classify an error.log line into a [`LogClass`]; `None` for lines that are not upstream failures
 /// (`open() failed`, notices, client-side errors).
 pub fn classify_error(line: &ErrorLine<'_>) -> Option<LogClass> {
+    // A stream{} (TCP/UDP) proxy's failure has no HTTP status: it is not a 502. It is kept as an
+    // upstream error (its message as the detail) so that it is seen, and no 502 cause claims it.
+    if is_stream(line) {
+        return (line.severity() <= 3).then_some(LogClass::UpstreamOther);
+    }
     if let Some(c) = specific(line) {
         return Some(c);
     }
@@ -369,6 +374,29 @@ pub fn classify_error(line: &ErrorLine<'_>) -> Option<LogClass> {
         return Some(LogClass::UpstreamOther);
     }
     None
+}
+
+/// Is this a stream{} (TCP/UDP) proxy's line? Its fields name no request, and its `server:` is
+/// the listen address (`0.0.0.0:3306`) and its `upstream:` a bare address (no `scheme://`),
+/// followed by `bytes from/to client:` counts.
+fn is_stream(line: &ErrorLine<'_>) -> bool {
+    if line.request.is_some() || line.client.is_none() {
+        return false;
+    }
+    let bare_upstream = line.upstream.is_some_and(|u| !has(u, b"://"));
+    let listen_server = line.server.is_some_and(|s| {
+        s.rsplit(|&b| b == b':')
+            .next()
+            .is_some_and(|p| !p.is_empty() && p.len() < s.len() && p.iter().all(u8::is_ascii_digit))
+    });
+    bare_upstream || listen_server
+}
+
+/// Is the message a third-party module's own (`[lua] access.lua:202: ...`, `stream [lua] ...`)?
+/// Its words are the module's, about its own sockets and lookups: the names in them are not
+/// nginx's upstreams.
+fn third_party(m: &[u8]) -> bool {
+    m.starts_with(b"[") || m.starts_with(b"stream [")
 }
 
 /// Does the message say "upstream" outside quotes (a quoted file name like
@@ -400,8 +428,13 @@ fn specific(line: &ErrorLine<'_>) -> Option<LogClass> {
         Some(a) => a.ends_with(b"upstream") || has(a, b"upstream"),
         None => line.upstream.is_some(),
     };
+    if third_party(m) {
+        return None;
+    }
     let class = match *m.first()? {
-        b'c' if m.starts_with(b"connect() ") => connect_class(err),
+        // nginx's own upstream connects say "while connecting to upstream"; a module's socket
+        // (a lua cosocket to redis, say) names no upstream and is not the proxied request
+        b'c' if m.starts_with(b"connect() ") && upstream_side() => connect_class(err),
         b'u' if m.starts_with(b"upstream ") => {
             let u = &m[9..];
             if u.starts_with(b"timed out") {
@@ -422,8 +455,12 @@ fn specific(line: &ErrorLine<'_>) -> Option<LogClass> {
                 TooBigHeader
             } else if u.starts_with(b"sent no valid ") {
                 NoValidHeader
+            } else if u.starts_with(b"rejected request with error") {
+                // gRPC: the upstream reset the stream (RST_STREAM) before a response header
+                PrematureClose
             } else if u.starts_with(b"sent ")
                 && (has(u, b"invalid")
+                    || has(u, b"unsupported FastCGI protocol version")
                     || has(u, b"duplicate")
                     || has(u, b"unknown")
                     || has(u, b"\"Transfer-Encoding\""))
@@ -493,7 +530,11 @@ fn is_reset(err: &[u8]) -> bool {
 fn connect_class(err: &[u8]) -> LogClass {
     use LogClass::*;
     let is = |p: &[u8]| err.starts_with(p);
-    if is(b"Connection refused") {
+    // Windows words these its own way (WSAECONNREFUSED 10061, WSAEHOSTUNREACH 10065,
+    // WSAENETUNREACH 10051), and musl its own for EADDRNOTAVAIL
+    if is(b"Connection refused")
+        || is(b"No connection could be made because the target machine actively refused")
+    {
         ConnectRefused
     } else if is(b"No such file or directory") {
         ConnectNoSocket
@@ -501,10 +542,16 @@ fn connect_class(err: &[u8]) -> LogClass {
         ConnectPermission
     } else if is(b"Resource temporarily unavailable") {
         ConnectBacklog
-    } else if is(b"No route to host") || is(b"Network is unreachable") || is(b"Host is unreachable")
+    } else if is(b"No route to host")
+        || is(b"Network is unreachable")
+        || is(b"Host is unreachable")
+        || is(b"A socket operation was attempted to an unreachable")
     {
         ConnectUnreachable
-    } else if is(b"Cannot assign requested address") || is(b"Can't assign requested address") {
+    } else if is(b"Cannot assign requested address")
+        || is(b"Can't assign requested address")
+        || is(b"Address not available")
+    {
         ConnectNoPorts
     } else {
         ConnectFailed

@@ -170,6 +170,10 @@ finding_codes! {
     NginxUpstreamUnreachable = "nginx-upstream-unreachable": "nginx has no network path to its upstream: no route to host or network unreachable",
     /// KB 4.7 #4: `(99: Cannot assign requested address)`.
     NginxEphemeralPortsExhausted = "nginx-ephemeral-ports-exhausted": "nginx ran out of local ports for connections to its upstream",
+    /// ingress-nginx's `0.0.0.1` placeholder peer: the Service has no ready endpoints (KB 9.4).
+    NginxUpstreamNoEndpoints = "nginx-upstream-no-endpoints": "ingress-nginx had no ready endpoint for the Service and connected to its 0.0.0.1 placeholder",
+    /// `(99: Cannot assign requested address)` to an IPv6 upstream: no IPv6 address on the host (KB 9.4).
+    NginxUpstreamIpv6Unavailable = "nginx-upstream-ipv6-unavailable": "nginx connects to its upstream over IPv6, which this host or container does not have",
     /// KB 4.7 #5: premature close or reset before the response header.
     NginxUpstreamClosed = "nginx-upstream-closed": "the upstream closed or reset the connection before sending a response header",
     /// KB 4.7 #6: the upstream closes idle keep-alive connections nginx still reuses.

@@ -24,6 +24,8 @@ pub(crate) const RULE: Rule = Rule {
         FindingCode::NginxUnixSocketFailed,
         FindingCode::NginxUpstreamUnreachable,
         FindingCode::NginxEphemeralPortsExhausted,
+        FindingCode::NginxUpstreamNoEndpoints,
+        FindingCode::NginxUpstreamIpv6Unavailable,
         FindingCode::NginxUpstreamClosed,
         FindingCode::NginxKeepaliveRace,
         FindingCode::NginxHeaderTooBig,
@@ -48,7 +50,26 @@ struct Cause {
     classes: &'static [C],
     /// Access-log classes that show it less precisely (used when no error log names it).
     access: &'static [C],
+    /// Which upstreams' lines are this cause's (the same class can mean two causes by address).
+    keep: fn(Option<&str>) -> bool,
     probe: fn(&Probe) -> bool,
+}
+
+/// Any upstream.
+fn any(_: Option<&str>) -> bool {
+    true
+}
+
+/// ingress-nginx's placeholder peer when a Service has no ready endpoints: its balancer finds no
+/// host, and nginx's connect() to `0.0.0.1` fails with EINVAL (KB 9.4).
+fn placeholder(u: Option<&str>) -> bool {
+    u.is_some_and(|u| u.starts_with("0.0.0.1:"))
+}
+
+/// An IPv6 peer (`[::1]:8080`): EADDRNOTAVAIL towards it means the host has no IPv6 address to
+/// connect from (a container without `::1`), not that its ports ran out (KB 9.4).
+fn ipv6(u: Option<&str>) -> bool {
+    u.is_some_and(|u| u.starts_with('['))
 }
 
 fn probe_kind(p: &Probe, kinds: &[ProbeErrorKind]) -> bool {
@@ -60,12 +81,14 @@ const CAUSES: &[Cause] = &[
         code: FindingCode::NginxUpstreamRefused,
         classes: &[C::ConnectRefused, C::ConnectFailed],
         access: &[C::Status502NoConnect],
+        keep: |u| !placeholder(u),
         probe: |p| probe_kind(p, &[ProbeErrorKind::Refused]),
     },
     Cause {
         code: FindingCode::NginxUnixSocketFailed,
         classes: &[C::ConnectNoSocket, C::ConnectPermission, C::ConnectBacklog],
         access: &[],
+        keep: any,
         probe: |p| {
             probe_kind(
                 p,
@@ -77,6 +100,7 @@ const CAUSES: &[Cause] = &[
         code: FindingCode::NginxUpstreamUnreachable,
         classes: &[C::ConnectUnreachable],
         access: &[],
+        keep: any,
         probe: |p| {
             p.error
                 .as_ref()
@@ -87,24 +111,42 @@ const CAUSES: &[Cause] = &[
         code: FindingCode::NginxEphemeralPortsExhausted,
         classes: &[C::ConnectNoPorts],
         access: &[],
+        keep: |u| !ipv6(u),
+        probe: |_| false,
+    },
+    Cause {
+        code: FindingCode::NginxUpstreamIpv6Unavailable,
+        classes: &[C::ConnectNoPorts],
+        access: &[],
+        keep: ipv6,
+        probe: |_| false,
+    },
+    Cause {
+        code: FindingCode::NginxUpstreamNoEndpoints,
+        classes: &[C::ConnectFailed],
+        access: &[],
+        keep: placeholder,
         probe: |_| false,
     },
     Cause {
         code: FindingCode::NginxNoLiveUpstreams,
         classes: &[C::NoLiveUpstreams],
         access: &[],
+        keep: any,
         probe: |_| false,
     },
     Cause {
         code: FindingCode::NginxUpstreamClosed,
         classes: CLOSED,
         access: &[C::Status502NoHeader],
+        keep: any,
         probe: |p| probe_kind(p, &[ProbeErrorKind::Closed]),
     },
     Cause {
         code: FindingCode::NginxHeaderTooBig,
         classes: &[C::TooBigHeader],
         access: &[],
+        keep: any,
         probe: |p| {
             p.error.as_ref().is_some_and(|e| {
                 e.kind == ProbeErrorKind::MalformedResponse && e.message.contains("too large")
@@ -115,6 +157,7 @@ const CAUSES: &[Cause] = &[
         code: FindingCode::NginxInvalidHeader,
         classes: &[C::InvalidHeader],
         access: &[],
+        keep: any,
         probe: |p| {
             p.error.as_ref().is_some_and(|e| {
                 e.kind == ProbeErrorKind::MalformedResponse && !e.message.contains("too large")
@@ -125,36 +168,42 @@ const CAUSES: &[Cause] = &[
         code: FindingCode::NginxUpstreamTlsFailed,
         classes: &[C::TlsHandshake, C::TlsVerify, C::TlsNameMismatch],
         access: &[],
+        keep: any,
         probe: |p| probe_kind(p, &[ProbeErrorKind::TlsHandshake]),
     },
     Cause {
         code: FindingCode::NginxUpstreamDnsFailed,
         classes: &[C::ResolveFailed],
         access: &[],
+        keep: any,
         probe: |p| probe_kind(p, &[ProbeErrorKind::Dns]),
     },
     Cause {
         code: FindingCode::NginxUpstreamUnresolvableAtLoad,
         classes: &[C::HostNotFoundAtLoad],
         access: &[],
+        keep: any,
         probe: |_| false,
     },
     Cause {
         code: FindingCode::NginxUpstreamTimeout,
         classes: &[C::ConnectTimeout, C::ReadTimeout],
         access: &[C::Status504],
+        keep: any,
         probe: |p| probe_kind(p, &[ProbeErrorKind::Timeout]),
     },
     Cause {
         code: FindingCode::NginxUpstreamReturned502,
         classes: &[],
         access: &[C::Status502FromUpstream],
+        keep: any,
         probe: |p| p.http.as_ref().is_some_and(|h| h.status == 502),
     },
     Cause {
         code: FindingCode::NginxClientClosed,
         classes: &[],
         access: &[C::Status499],
+        keep: any,
         probe: |_| false,
     },
 ];
@@ -162,7 +211,7 @@ const CAUSES: &[Cause] = &[
 fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     let mut found: Vec<(u64, Finding)> = Vec::new();
     for cause in CAUSES {
-        let logs = seen(ev, cause.classes, None);
+        let logs = seen_where(ev, cause.classes, cause.keep);
         // The access log counts the same requests the error log explains; use it only when the
         // error log is silent about this cause.
         let mut logs = if cause.classes.is_empty() {
@@ -510,6 +559,8 @@ impl Failure<'_> {
             (FindingCode::NginxUnixSocketFailed, Specific::Socket(fault)) => self.socket(fault),
             (FindingCode::NginxUpstreamUnreachable, _) => self.unreachable(),
             (FindingCode::NginxEphemeralPortsExhausted, _) => self.no_ports(),
+            (FindingCode::NginxUpstreamIpv6Unavailable, _) => self.no_ipv6(),
+            (FindingCode::NginxUpstreamNoEndpoints, _) => self.no_endpoints(),
             (FindingCode::NginxNoLiveUpstreams, _) => self.no_live(),
             (FindingCode::NginxUpstreamClosed, _) => self.closed(),
             (FindingCode::NginxKeepaliveRace, _) => self.keepalive_race(),
@@ -535,12 +586,33 @@ impl Failure<'_> {
 
     fn refused(&self) -> Text {
         let (up, lines) = (self.up(), self.lines());
+        // `connect-failed` lines (EINVAL to a pod address, say) share this cause's checks, but
+        // nothing refused them: say what connect() said instead
+        let other = !self.detail.is_empty() && !self.detail.contains("refused");
+        let (title, why) = if other {
+            (
+                format!(
+                    "nginx answers 502: connecting to {up} fails ({})",
+                    self.detail
+                ),
+                format!(
+                    "nginx could not connect to {up}: connect() failed with \"{}\", before any \
+                     answer from the upstream. {lines}.",
+                    self.detail
+                ),
+            )
+        } else {
+            (
+                format!("nginx answers 502: {up} refuses connections (nothing listens there)"),
+                format!(
+                    "nginx could not connect to {up}: the connection was refused, so no process \
+                     listens on that address and port, or a firewall rejects it. {lines}."
+                ),
+            )
+        };
         Text {
-            title: format!("nginx answers 502: {up} refuses connections (nothing listens there)"),
-            why: format!(
-                "nginx could not connect to {up}: the connection was refused, so no process \
-                 listens on that address and port, or a firewall rejects it. {lines}."
-            ),
+            title,
+            why,
             disproved: "A process listens on the upstream's address and port (ss -ltn) and a \
                         request to it from the nginx host succeeds.",
             steps: vec![
@@ -636,6 +708,78 @@ impl Failure<'_> {
                     None,
                 ),
                 review_config("Widen net.ipv4.ip_local_port_range", None),
+            ],
+        }
+    }
+
+    fn no_ipv6(&self) -> Text {
+        let (up, lines) = (self.up(), self.lines());
+        let loopback = self.upstreams.iter().any(|u| u.starts_with("[::1]"));
+        let why = if loopback {
+            "the name the config uses (`localhost`) resolves to ::1 too, and this host or container \
+             has no IPv6 loopback address, so nginx cannot even pick a source address for it"
+        } else {
+            "this host or container has no IPv6 address to connect from"
+        };
+        Text {
+            title: format!(
+                "nginx answers 502: it connects to {up} over IPv6, which this host lacks"
+            ),
+            why: format!(
+                "connect() to {up} fails with \"{}\" (EADDRNOTAVAIL): {why}. This is not port \
+                 exhaustion: the address is IPv6. nginx tries the next address of the name, so \
+                 some requests may still succeed over IPv4. {lines}.",
+                if self.detail.is_empty() {
+                    "Cannot assign requested address"
+                } else {
+                    &self.detail
+                }
+            ),
+            disproved: "`ip -6 addr show lo` lists ::1 inside the nginx container or host, and a \
+                        connection to the upstream over IPv6 succeeds from there.",
+            steps: vec![
+                check_backend(
+                    "See which addresses the host or container has",
+                    Some("ip -6 addr show; getent ahosts localhost"),
+                ),
+                review_config(
+                    "Point proxy_pass / the upstream `server` at 127.0.0.1 instead of localhost, \
+                     or add `resolver ... ipv6=off;` where a resolver is used",
+                    None,
+                ),
+            ],
+        }
+    }
+
+    fn no_endpoints(&self) -> Text {
+        let lines = self.lines();
+        Text {
+            title: "nginx answers 502: the Service behind the ingress has no ready endpoints"
+                .to_owned(),
+            why: format!(
+                "ingress-nginx connects to 0.0.0.1, the placeholder its balancer uses when the \
+                 Service has no ready pods (none exist, none pass their readiness probe, or the \
+                 Service's selector matches none), and connect() fails with \"Invalid \
+                 argument\". Nothing is refused: there is nothing to connect to. {lines}."
+            ),
+            disproved: "`kubectl get endpointslices -l kubernetes.io/service-name=<service>` lists \
+                        ready addresses at the time of the errors.",
+            steps: vec![
+                check_backend(
+                    "List the Service's ready endpoints and its pods",
+                    Some(
+                        "kubectl get endpointslices -A -l kubernetes.io/service-name=<service>; \
+                         kubectl get pods -l <selector> -o wide",
+                    ),
+                ),
+                restart(
+                    "Bring pods up or fix their readiness probe so that they become ready",
+                    None,
+                ),
+                review_config(
+                    "Make the Service's selector and port match the pods' labels and containerPort",
+                    None,
+                ),
             ],
         }
     }
