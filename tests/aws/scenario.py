@@ -13,6 +13,7 @@ Scenarios:
   sg-blocked as incident without logs, but the targets' security group does not admit the ALB
   shared     one ALB serving svc-a and svc-b; only svc-b's targets fail; access, connection and
              health-check logs under one S3 prefix
+  nlb        a Network Load Balancer with a TCP target group (out of scope)
   empty      a target group with no targets behind an ALB
   many       --count target groups with two IP targets each behind one ALB (benchmarks)
   fleet      --count target groups with two IP targets each, spread over ceil(count/50) ALBs, each
@@ -242,6 +243,23 @@ def shared(c):
             "region": REGION, "access_key": access, "old_key": old}
 
 
+def nlb(c):
+    """A Network Load Balancer with a TCP target group of one running instance: out of scope."""
+    ec2, elbv2 = c["ec2"], c["elbv2"]
+    vpc, subnets, _, target_sg = network(ec2)
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    iid = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnets[0],
+                            SecurityGroupIds=[target_sg])["Instances"][0]["InstanceId"]
+    lb_arn = elbv2.create_load_balancer(Name="tcp-nlb", Subnets=subnets, Scheme="internal",
+                                        Type="network")["LoadBalancers"][0]["LoadBalancerArn"]
+    tg_arn = elbv2.create_target_group(Name="tcp-tg", Protocol="TCP", Port=8080, VpcId=vpc,
+                                       TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=tg_arn, Targets=[{"Id": iid, "Port": 8080}])
+    elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol="TCP", Port=80,
+                          DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
+    return {"lb_arn": lb_arn, "tg_arn": tg_arn, "region": REGION}
+
+
 def empty(c):
     ec2, elbv2 = c["ec2"], c["elbv2"]
     vpc, subnets, lb_sg, _ = network(ec2)
@@ -317,6 +335,8 @@ def main():
         out = empty(c)
     elif scenario == "shared":
         out = shared(c)
+    elif scenario == "nlb":
+        out = nlb(c)
     elif scenario == "many":
         out = many(c, count)
     elif scenario == "fleet":

@@ -180,6 +180,19 @@ impl Clients {
             problems: vec!["no AWS region: the target is a name, and neither --region, AWS_REGION nor the profile sets one".to_owned()],
             hint: "pass --region, or give the target group as an ARN".to_owned(),
         })?;
+        // A region typo otherwise ends in a DNS failure on every call. With an endpoint override
+        // (LocalStack, moto, a VPC endpoint) the region is only a signing name: leave it be.
+        if conf.endpoint_url().is_none() {
+            if let Err(problem) = crate::region::check(&region) {
+                return Err(AwsError::Options {
+                    problems: vec![problem],
+                    hint: "check --region, AWS_REGION, the profile's region or the ARN; `aws ec2 \
+                           describe-regions` lists them (a region newer than this build: pass \
+                           --endpoint-url https://elasticloadbalancing.REGION.amazonaws.com)"
+                        .to_owned(),
+                });
+            }
+        }
         check_credentials(&conf, opts).await?;
         Ok(Clients::from_conf(&conf, region, calls))
     }

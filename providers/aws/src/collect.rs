@@ -163,6 +163,11 @@ impl Collector<'_> {
         if tgs.is_empty() {
             return Err(self.not_found("target group"));
         }
+        for t in &tgs {
+            if let Some(why) = tg_out_of_scope(&t.tg) {
+                return Err(out_of_scope("target group", t.name(), &why));
+            }
+        }
         let lb_arns: Vec<String> = tgs
             .iter()
             .flat_map(|t| t.tg.load_balancer_arns().iter().cloned())
@@ -201,6 +206,11 @@ impl Collector<'_> {
         let mut lbs: Vec<Lb> = out.load_balancers().iter().cloned().map(lb).collect();
         if lbs.is_empty() {
             return Err(self.not_found("load balancer"));
+        }
+        for l in &lbs {
+            if let Some(why) = lb_out_of_scope(&l.lb) {
+                return Err(out_of_scope("load balancer", l.name(), &why));
+            }
         }
         let mut tg_arns = BTreeSet::new();
         for lb in &mut lbs {
@@ -348,6 +358,59 @@ impl Collector<'_> {
             result.push((l, r?));
         }
         Ok(result)
+    }
+}
+
+/// Why a target group is not an Application Load Balancer's: a Network or Gateway Load Balancer
+/// protocol (TCP, UDP, TCP_UDP, TLS, GENEVE, QUIC), or a `net/` / `gwy/` load balancer using it.
+/// Such load balancers pass connections through and never answer HTTP 502 themselves (KB 9.2).
+pub(crate) fn tg_out_of_scope(t: &TargetGroup) -> Option<String> {
+    if let Some(p) = t.protocol().map(|p| p.as_str()) {
+        if !matches!(p, "HTTP" | "HTTPS") {
+            return Some(format!("its protocol is {p}"));
+        }
+    }
+    t.load_balancer_arns()
+        .iter()
+        .find_map(|a| net_or_gwy(a).map(|k| format!("it is used by a {k} ({a})")))
+}
+
+/// Why a load balancer is not an Application Load Balancer: its type, or its ARN's `net/` / `gwy/`.
+pub(crate) fn lb_out_of_scope(l: &LoadBalancer) -> Option<String> {
+    match l.r#type().map(|t| t.as_str()) {
+        Some("network") => return Some("it is a Network Load Balancer".to_owned()),
+        Some("gateway") => return Some("it is a Gateway Load Balancer".to_owned()),
+        _ => {}
+    }
+    l.load_balancer_arn()
+        .and_then(net_or_gwy)
+        .map(|k| format!("it is a {k}"))
+}
+
+fn net_or_gwy(arn: &str) -> Option<&'static str> {
+    if arn.contains(":loadbalancer/net/") {
+        Some("Network Load Balancer")
+    } else if arn.contains(":loadbalancer/gwy/") {
+        Some("Gateway Load Balancer")
+    } else {
+        None
+    }
+}
+
+/// The one-line refusal for a Network or Gateway Load Balancer subject (exit 2): it is out of
+/// scope, not healthy.
+pub(crate) fn out_of_scope(what: &str, name: &str, why: &str) -> AwsError {
+    AwsError::Options {
+        problems: vec![format!(
+            "{what} `{name}` is out of scope ({why}): Network and Gateway Load Balancers pass \
+             TCP/UDP through and never answer HTTP 502; cloud502 aws diagnoses Application Load \
+             Balancers only"
+        )],
+        hint: "a 502 seen through one was made by the target or a proxy behind it: run `cloud502 \
+               probe http://<target>:<port>/` or `cloud502 nginx` on the target; for the load \
+               balancer itself check target health and the AWS/NetworkELB metrics \
+               (UnHealthyHostCount, TCP_Target_Reset_Count)"
+            .to_owned(),
     }
 }
 
@@ -661,6 +724,31 @@ fn snapshot(lbs: &[Lb], tgs: &[Tg]) -> ConfigSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn network_and_gateway_target_groups_are_out_of_scope() {
+        use aws_sdk_elasticloadbalancingv2::types::ProtocolEnum;
+        let with = |p: &str| {
+            TargetGroup::builder()
+                .protocol(ProtocolEnum::from(p))
+                .build()
+        };
+        for p in ["TCP", "UDP", "TCP_UDP", "TLS", "GENEVE"] {
+            let why = tg_out_of_scope(&with(p)).unwrap();
+            assert!(why.contains(p), "{why}");
+        }
+        assert!(tg_out_of_scope(&with("HTTP")).is_none());
+        assert!(tg_out_of_scope(&with("HTTPS")).is_none());
+        // A Lambda target group has no protocol.
+        assert!(tg_out_of_scope(&TargetGroup::builder().build()).is_none());
+        let gwy = TargetGroup::builder()
+            .protocol(ProtocolEnum::Http)
+            .load_balancer_arns(
+                "arn:aws:elasticloadbalancing:us-east-2:123456789012:loadbalancer/gwy/g/50dc6c495c0c9188",
+            )
+            .build();
+        assert!(tg_out_of_scope(&gwy).unwrap().contains("Gateway"));
+    }
 
     #[test]
     fn every_documented_state_is_normalised() {

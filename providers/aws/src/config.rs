@@ -90,6 +90,18 @@ impl AwsOptions {
             ResourceKind::LoadBalancer => "--lb",
         };
         let target = match Named::parse(raw, kind) {
+            Ok(Named::Arn(a)) if matches!(a.lb_type.as_deref(), Some("net" | "gwy")) => {
+                let kind = if a.lb_type.as_deref() == Some("net") {
+                    "Network Load Balancer"
+                } else {
+                    "Gateway Load Balancer"
+                };
+                return Err(crate::collect::out_of_scope(
+                    "load balancer",
+                    &a.name,
+                    &format!("it is a {kind}"),
+                ));
+            }
             Ok(t) => Some(t),
             Err(e) => {
                 problems.push(format!("{flag}: {e}"));
@@ -193,6 +205,29 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("--since"), "{e}");
+    }
+
+    #[test]
+    fn a_network_or_gateway_load_balancer_arn_is_out_of_scope() {
+        for (arn, kind) in [
+            (
+                "arn:aws:elasticloadbalancing:us-east-2:123456789012:loadbalancer/net/my-nlb/50dc6c495c0c9188",
+                "Network",
+            ),
+            (
+                "arn:aws:elasticloadbalancing:us-east-2:123456789012:loadbalancer/gwy/my-gwlb/50dc6c495c0c9188",
+                "Gateway",
+            ),
+        ] {
+            let opts = AwsOptions {
+                selector: Selector::LoadBalancer(arn.into()),
+                ..AwsOptions::target_group("web")
+            };
+            let e = opts.validate().unwrap_err().to_string();
+            assert!(e.contains("never answer HTTP 502"), "{e}");
+            assert!(e.contains(kind), "{e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
     }
 
     #[test]

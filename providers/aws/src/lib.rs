@@ -28,6 +28,7 @@ pub mod config;
 mod error;
 mod logs;
 mod metrics;
+pub mod region;
 mod resources;
 pub mod sg;
 
