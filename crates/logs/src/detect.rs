@@ -171,6 +171,7 @@ pub(crate) fn detect_mixed(head: &[u8], access_formats: &[AccessFormat]) -> Opti
         for f in access_formats
             .iter()
             .cloned()
+            .chain(AccessFormat::builtin())
             .chain(std::iter::once(AccessFormat::combined()))
         {
             let mut times = TimeCache::default();
@@ -195,9 +196,10 @@ fn detect_lines(lines: &[&[u8]], access_formats: &[AccessFormat]) -> Option<Acce
     if lines.is_empty() {
         return None;
     }
-    let combined = AccessFormat::combined();
+    let mut known = AccessFormat::builtin();
+    known.push(AccessFormat::combined());
     for how in [Walk::Strict, Walk::Full] {
-        for f in access_formats.iter().chain(std::iter::once(&combined)) {
+        for f in access_formats.iter().chain(&known) {
             let mut times = TimeCache::default();
             let ok = lines
                 .iter()

@@ -20,6 +20,9 @@ enum Var {
     UpstreamConnectTime,
     UpstreamHeaderTime,
     UpstreamResponseTime,
+    /// Another `$upstream_*` list (`$upstream_response_length`, `$upstream_bytes_received`, ...):
+    /// not read, but its `a, b` values must not end it at their first space.
+    UpstreamList,
     Other,
 }
 
@@ -35,6 +38,7 @@ impl Var {
             "upstream_connect_time" => Var::UpstreamConnectTime,
             "upstream_header_time" => Var::UpstreamHeaderTime,
             "upstream_response_time" => Var::UpstreamResponseTime,
+            n if n.starts_with("upstream_") => Var::UpstreamList,
             _ => Var::Other,
         }
     }
@@ -60,6 +64,7 @@ impl Var {
                 | Var::UpstreamConnectTime
                 | Var::UpstreamHeaderTime
                 | Var::UpstreamResponseTime
+                | Var::UpstreamList
         )
     }
 }
@@ -78,6 +83,7 @@ pub struct AccessFormat {
     /// Segments to walk to reach `$status` and the time variable (plus the literal that follows).
     fast_end: usize,
     has_addr: bool,
+    has_status_list: bool,
     has_connect: bool,
     has_header: bool,
     has_response: bool,
@@ -158,12 +164,48 @@ impl AccessFormat {
                 segs: vec![Seg::Var(Var::Status)],
                 fast_end: 1,
                 has_addr: false,
+                has_status_list: false,
                 has_connect: false,
                 has_header: false,
                 has_response: false,
                 has_time: false,
             },
         }
+    }
+
+    /// The formats cloud502 knows without being told, tried after the user's and before
+    /// `combined`: ingress-nginx's `upstreaminfo` (its default `log-format-upstream`) in its
+    /// versions. `combined` itself, and formats that extend it (the official image's `main`, which
+    /// adds `"$http_x_forwarded_for"`), are read by `combined`.
+    pub fn builtin() -> Vec<AccessFormat> {
+        // kubernetes/ingress-nginx internal/ingress/controller/config/config.go, logFormatUpstream
+        // (commit 003f04ca4563acb5d4c262ca391dca0ea05bf711; the same since 0.26.0)
+        const UPSTREAMINFO: &str = "$remote_addr - $remote_user [$time_local] \"$request\" \
+             $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" $request_length \
+             $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name] \
+             $upstream_addr $upstream_response_length $upstream_response_time $upstream_status \
+             $req_id";
+        // before 0.26.0 the line began `$remote_addr - [$the_real_ip] - `; before the alternative
+        // upstream (canary) was added it had no `[$proxy_alternative_upstream_name]` (a real line:
+        // kubernetes/ingress-nginx#4168)
+        const UPSTREAMINFO_0_25: &str = "$remote_addr - [$the_real_ip] - $remote_user \
+             [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \
+             \"$http_user_agent\" $request_length $request_time [$proxy_upstream_name] \
+             [$proxy_alternative_upstream_name] $upstream_addr $upstream_response_length \
+             $upstream_response_time $upstream_status $req_id";
+        const UPSTREAMINFO_0_2X: &str = "$remote_addr - [$the_real_ip] - $remote_user \
+             [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \
+             \"$http_user_agent\" $request_length $request_time [$proxy_upstream_name] \
+             $upstream_addr $upstream_response_length $upstream_response_time $upstream_status \
+             $req_id";
+        [
+            ("upstreaminfo", UPSTREAMINFO),
+            ("upstreaminfo-0.25", UPSTREAMINFO_0_25),
+            ("upstreaminfo-0.2x", UPSTREAMINFO_0_2X),
+        ]
+        .into_iter()
+        .filter_map(|(name, f)| AccessFormat::parse(name, f).ok())
+        .collect()
     }
 
     /// Compile a `log_format` string as nginx concatenates it, e.g.
@@ -233,6 +275,7 @@ impl AccessFormat {
             name: name.to_string(),
             fast_end,
             has_addr: has(Var::UpstreamAddr),
+            has_status_list: has(Var::UpstreamStatus),
             has_connect: has(Var::UpstreamConnectTime),
             has_header: has(Var::UpstreamHeaderTime),
             has_response: has(Var::UpstreamResponseTime),
@@ -314,7 +357,7 @@ impl AccessFormat {
                         Var::UpstreamConnectTime => f.connect = Some(val),
                         Var::UpstreamHeaderTime => f.header = Some(val),
                         Var::UpstreamResponseTime => f.response = Some(val),
-                        Var::Other => {}
+                        Var::UpstreamList | Var::Other => {}
                     }
                     pos = end;
                 }
@@ -459,6 +502,9 @@ impl Classifier for AccessClassifier<'_> {
     #[inline(always)]
     fn fold<'l>(&mut self, fast: &AccessFields<'l>, out: Out<'_, 'l>) {
         if fast.status != 499 && !(500..600).contains(&fast.status) {
+            if self.fmt.has_status_list && retry_hint(out.line()) {
+                self.retried(fast, out);
+            }
             return;
         }
         let f = self
@@ -497,6 +543,89 @@ impl Classifier for AccessClassifier<'_> {
         };
         out.failure(&failure, || detail.map(|n| &detail_buf[..n]));
     }
+}
+
+impl AccessClassifier<'_> {
+    /// A request the client got a non-5xx answer for, after an upstream attempt failed and nginx
+    /// tried the next (`$upstream_status` `502, 200`): counted apart, under the peer that failed,
+    /// so that it is not taken for a 502 the client saw.
+    #[inline(never)]
+    fn retried<'l>(&mut self, fast: &AccessFields<'l>, out: Out<'_, 'l>) {
+        let Some(f) = self.fmt.walk(out.line(), Walk::Full, &mut self.times) else {
+            return;
+        };
+        let Some(statuses) = f.upstream_status.map(values) else {
+            return;
+        };
+        // the last attempt is the one the client got
+        let tried = statuses.len().saturating_sub(1);
+        let Some(at) = statuses[..tried]
+            .iter()
+            .position(|s| s.len() == 3 && s[0] == b'5')
+        else {
+            return;
+        };
+        let addrs = f.addr.map(values).unwrap_or_default();
+        let upstream = addrs
+            .get(at)
+            .copied()
+            .filter(|a| !a.is_empty() && *a != b"-");
+        let failure = Failure {
+            class: LogClass::UpstreamRetried,
+            status: Some(fast.status),
+            upstream,
+            key: None,
+            level: None,
+            reused: None,
+            ts: f.time,
+        };
+        let mut detail_buf = [0u8; 19];
+        let prefix = b"upstream_status ";
+        detail_buf[..prefix.len()].copy_from_slice(prefix);
+        detail_buf[prefix.len()..].copy_from_slice(statuses[at]);
+        out.failure(&failure, || Some(&detail_buf[..]));
+    }
+}
+
+/// The values of an `$upstream_*` list: `a, b : c` gives `a`, `b`, `c` (nginx separates retries
+/// with `, ` and internal redirects with ` : `; an address's own `:` has no spaces around it).
+fn values(v: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < v.len() {
+        let sep = if v[i..].starts_with(b", ") {
+            2
+        } else if v[i..].starts_with(b" : ") {
+            3
+        } else {
+            0
+        };
+        if sep > 0 {
+            out.push(&v[start..i]);
+            i += sep;
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push(&v[start..]);
+    out
+}
+
+/// Does the line hold a 5xx followed by a list separator (`502, ` or `504 : `)? A cheap look
+/// before walking a 2xx line in full: most lines have none.
+#[inline]
+fn retry_hint(line: &[u8]) -> bool {
+    memchr::memmem::find_iter(line, b", ")
+        .chain(memchr::memmem::find_iter(line, b" : "))
+        .any(|i| {
+            i >= 3
+                && line[i - 3] == b'5'
+                && line[i - 2].is_ascii_digit()
+                && line[i - 1].is_ascii_digit()
+                && (i == 3 || line[i - 4] == b' ' || line[i - 4] == b'"' || line[i - 4] == b',')
+        })
 }
 
 #[cfg(test)]

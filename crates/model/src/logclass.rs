@@ -109,6 +109,10 @@ log_classes! {
     Status499 = "status-499", Some(499);
     /// Access log: another 5xx (500, 503, ...).
     Status5xx = "status-5xx", None;
+    /// Access log: an upstream attempt failed (`$upstream_status` `502, 200`) and nginx retried
+    /// it (`proxy_next_upstream`): the client got the final status, not a 502. The group's
+    /// `status` is the client's, its upstream the one that failed.
+    UpstreamRetried = "upstream-retried", None;
     /// Cloudflare (analytics or Logpush `http_requests`): the edge made the error itself, with no
     /// origin response (`OriginResponseStatus` 0, KB 0.3, 3.3): a 52x, 530, or an edge-made
     /// 502/504. The group's `status` is the edge's status.
