@@ -926,3 +926,32 @@ pub fn finding<'a>(report: &'a Value, code: &str) -> &'a Value {
         .find(|f| f["code"] == code)
         .unwrap_or_else(|| panic!("no {code} in {:#}", report["findings"]))
 }
+
+/// Add a NIC-based member to `pool-api` (NIC `vm1-nic` in subnet `snet-app`, whose NSG
+/// `nsg-app` has these rules and Azure's defaults), and serve the NIC, the subnet and the NSG.
+pub fn with_nic_member(s: &mut Scenario, nsg_rules: Vec<Value>) {
+    let net = format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Network");
+    let nic = format!("{net}/networkInterfaces/vm1-nic");
+    let subnet = format!("{net}/virtualNetworks/vnet-web/subnets/snet-app");
+    let nsg_id = format!("{net}/networkSecurityGroups/nsg-app");
+    let gw = s.gateway.as_mut().unwrap();
+    gw["properties"]["backendAddressPools"][0]["properties"]["backendIPConfigurations"] =
+        json!([{ "id": format!("{nic}/ipConfigurations/ipconfig1") }]);
+    let mut app_nsg = nsg(nsg_rules);
+    app_nsg["name"] = json!("nsg-app");
+    s.files.extend([
+        (
+            nic.clone(),
+            json!({"name": "vm1-nic", "id": nic, "properties": {"ipConfigurations": [
+                {"name": "ipconfig1", "properties": {"privateIPAddress": "10.0.2.4", "subnet": {"id": subnet}}}]}})
+            .to_string(),
+        ),
+        (
+            subnet.clone(),
+            json!({"name": "snet-app", "properties": {"addressPrefix": "10.0.2.0/24",
+                "networkSecurityGroup": {"id": nsg_id}}})
+            .to_string(),
+        ),
+        (nsg_id, app_nsg.to_string()),
+    ]);
+}

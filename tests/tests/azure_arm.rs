@@ -469,7 +469,10 @@ fn a_hung_endpoint_ends_at_the_timeout() {
 #[test]
 fn the_actions_called_are_the_documented_role() {
     use cloud502_azure::{AzureOptions, AzureProvider, Credential};
-    let arm = Arm::start(arm::incident());
+    // With a NIC-based member, so that its NIC is read too.
+    let mut s = arm::incident();
+    arm::with_nic_member(&mut s, Vec::new());
+    let arm = Arm::start(s);
     let mut options = AzureOptions::new(RG, GW);
     options.subscription = Some(SUB.into());
     options.arm_endpoint = Some(arm.url());
@@ -547,5 +550,48 @@ fn an_azure_async_operation_is_polled_then_the_result_read_at_location() {
             .filter(|r| r.path.contains("/operationResults/op-1"))
             .count(),
         1
+    );
+}
+
+#[test]
+fn a_backend_nsg_that_drops_the_gateway_subnet_fails_its_check() {
+    let mut s = arm::incident();
+    arm::with_nic_member(
+        &mut s,
+        vec![arm::nsg_rule(
+            "deny-agw",
+            200,
+            "Deny",
+            "10.0.0.0/24",
+            "8080",
+        )],
+    );
+    let arm = Arm::start(s);
+    let env = az_env(TOKEN);
+    let run = azure(&arm, &["--auth", "cli"], &[("PATH", &env.path)]);
+    let report = run.json();
+    let check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "nsg.backend.nsg-app")
+        .unwrap_or_else(|| panic!("{:#}", report["checks"]));
+    assert_eq!(check["status"], "fail", "{check:#}");
+    assert!(
+        check["detail"]
+            .as_str()
+            .unwrap()
+            .contains("NSG nsg-app on subnet snet-app of NIC vm1-nic drops the gateway subnet on 8080 (rule deny-agw, priority 200)"),
+        "{check:#}"
+    );
+    // The pool now lists the NIC member as well.
+    let pools = report["config"]["pools"].as_array().unwrap();
+    assert!(
+        pools[0]["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["address"] == "nic:vm1-nic/ipconfig1"),
+        "{pools:#?}"
     );
 }

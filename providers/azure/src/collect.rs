@@ -7,7 +7,7 @@ use crate::auth::{Credential, Token};
 use crate::config::{API_VERSION, AzureOptions, Validated};
 use crate::convert;
 use crate::error::AzureError;
-use crate::resources::{self, BackendHealth, Gateway, Nsg, QueryResponse, RouteTable, Subnet};
+use crate::resources::{self, BackendHealth, Gateway, Nic, Nsg, QueryResponse, RouteTable, Subnet};
 use cloud502_collect::CollectCx;
 use cloud502_model::{
     CheckStatus, Evidence, EvidenceItem, Gap, GapKind, HostCheck, LogSummary, ProviderKind, Subject,
@@ -26,6 +26,8 @@ pub mod actions {
     pub const NSG_READ: &str = "Microsoft.Network/networkSecurityGroups/read";
     /// GET the subnet's route table.
     pub const ROUTE_TABLE_READ: &str = "Microsoft.Network/routeTables/read";
+    /// GET a NIC-based pool member's NIC (its NSG and subnet).
+    pub const NIC_READ: &str = "Microsoft.Network/networkInterfaces/read";
     /// Log Analytics query.
     pub const LOGS_QUERY: &str = "Microsoft.OperationalInsights/workspaces/query/read";
 }
@@ -378,6 +380,12 @@ impl Collector<'_> {
         };
         let nsg_id = subnet.properties.network_security_group.map(|r| r.id);
         let rt_id = subnet.properties.route_table.map(|r| r.id);
+        let gateway_prefixes: Vec<String> = subnet
+            .properties
+            .address_prefix
+            .into_iter()
+            .chain(subnet.properties.address_prefixes)
+            .collect();
         let nsg = async {
             match &nsg_id {
                 Some(id) => Some(
@@ -408,7 +416,13 @@ impl Collector<'_> {
                 _ => None,
             }
         };
-        let (nsg, rt) = tokio::join!(nsg, rt);
+        let (nsg, rt, (backend_checks, backend_gaps)) = tokio::join!(
+            nsg,
+            rt,
+            self.backend_nsgs(gw, &gateway_prefixes, nsg_id.as_deref())
+        );
+        checks.extend(backend_checks);
+        gaps.extend(backend_gaps);
         match nsg {
             None => checks.push(HostCheck {
                 id: "nsg.gateway-manager".to_owned(),
@@ -445,6 +459,162 @@ impl Collector<'_> {
             )),
         }
         (checks, gaps)
+    }
+}
+
+/// At most this many NICs of NIC-based pool members are read for their NSGs.
+const MAX_NICS: usize = 5;
+
+impl Collector<'_> {
+    /// The NSGs on NIC-based pool members' NICs and subnets, each checked for the gateway
+    /// subnet on the backend ports (KB 2.5 #3). IP and FQDN members name no NIC, so their NSGs
+    /// cannot be found from the gateway; the finding says where to look instead.
+    async fn backend_nsgs(
+        &self,
+        gw: &Gateway,
+        gateway_prefixes: &[String],
+        gateway_nsg: Option<&str>,
+    ) -> (Vec<HostCheck>, Vec<Gap>) {
+        let p = &gw.properties;
+        let mut nics: Vec<(String, String)> = Vec::new();
+        for r in p
+            .backend_address_pools
+            .iter()
+            .flat_map(|pool| pool.properties.backend_ip_configurations.iter())
+        {
+            let Some(at) = r.id.to_ascii_lowercase().find("/ipconfigurations/") else {
+                continue;
+            };
+            let (nic, ipconfig) = (&r.id[..at], &r.id[at + "/ipconfigurations/".len()..]);
+            if !nics.iter().any(|(n, _)| n.eq_ignore_ascii_case(nic)) {
+                nics.push((nic.to_owned(), ipconfig.to_owned()));
+            }
+        }
+        let mut ports: Vec<u16> = p
+            .backend_http_settings_collection
+            .iter()
+            .filter_map(|h| h.properties.port)
+            .chain(
+                p.backend_settings_collection
+                    .iter()
+                    .filter_map(|h| h.properties.port),
+            )
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        let mut checks = Vec::new();
+        let mut gaps = Vec::new();
+        if nics.is_empty() || ports.is_empty() || gateway_prefixes.is_empty() {
+            return (checks, gaps);
+        }
+        if nics.len() > MAX_NICS {
+            gaps.push(Gap {
+                scope: "azure:network".to_owned(),
+                kind: GapKind::Truncated,
+                message: format!(
+                    "{} NIC-based pool members: the NSGs of the first {MAX_NICS} were read",
+                    nics.len()
+                ),
+                hint: None,
+            });
+            nics.truncate(MAX_NICS);
+        }
+        // Each NIC, then its subnet: the NSGs on them, with where they sit.
+        let found = futures_util::future::join_all(
+            nics.iter()
+                .map(|(nic, ipconfig)| self.nic_nsgs(nic, ipconfig)),
+        )
+        .await;
+        let mut nsgs: Vec<(String, String)> = Vec::new();
+        for (found, gap) in found {
+            gaps.extend(gap);
+            for (id, where_) in found {
+                // The gateway's own subnet NSG is checked for the management path already.
+                let seen = nsgs.iter().any(|(n, _)| n.eq_ignore_ascii_case(&id))
+                    || gateway_nsg.is_some_and(|g| g.eq_ignore_ascii_case(&id));
+                if !seen {
+                    nsgs.push((id, where_));
+                }
+            }
+        }
+        let read = futures_util::future::join_all(nsgs.iter().map(|(id, where_)| async move {
+            self.api
+                .get(&self.arm_url(id), self.token, actions::NSG_READ)
+                .await
+                .and_then(|b| {
+                    understood::<Nsg>(&b, "azure:network", &format!("the NSG on {where_}"))
+                })
+        }))
+        .await;
+        for ((_, where_), r) in nsgs.iter().zip(read) {
+            match r {
+                Ok((nsg, odd)) => {
+                    gaps.extend(odd);
+                    checks.push(convert::backend_nsg_check(
+                        &nsg,
+                        where_,
+                        gateway_prefixes,
+                        &ports,
+                    ));
+                }
+                Err(e) => gaps.push(network_gap(
+                    &format!("the NSG on {where_}"),
+                    actions::NSG_READ,
+                    &e,
+                )),
+            }
+        }
+        (checks, gaps)
+    }
+
+    /// The NSG ids on one NIC and on the subnet of its IP configuration `ipconfig`.
+    async fn nic_nsgs(&self, nic_id: &str, ipconfig: &str) -> (Vec<(String, String)>, Vec<Gap>) {
+        let name = nic_id.rsplit('/').next().unwrap_or(nic_id);
+        let what = format!("backend NIC {name}");
+        let nic = match self
+            .api
+            .get(&self.arm_url(nic_id), self.token, actions::NIC_READ)
+            .await
+            .and_then(|b| understood::<Nic>(&b, "azure:network", &what))
+        {
+            Ok(read) => read,
+            Err(e) => return (Vec::new(), vec![network_gap(&what, actions::NIC_READ, &e)]),
+        };
+        let (nic, mut gaps) = nic;
+        let mut out = Vec::new();
+        if let Some(n) = nic
+            .properties
+            .network_security_group
+            .filter(|n| !n.id.is_empty())
+        {
+            out.push((n.id, format!("NIC {name}")));
+        }
+        let subnet = nic
+            .properties
+            .ip_configurations
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(ipconfig))
+            .or_else(|| nic.properties.ip_configurations.first())
+            .and_then(|c| c.properties.subnet.clone())
+            .filter(|s| !s.id.is_empty());
+        if let Some(subnet) = subnet {
+            let where_ = format!("subnet {} of NIC {name}", subnet.name());
+            match self
+                .api
+                .get(&self.arm_url(&subnet.id), self.token, actions::SUBNET_READ)
+                .await
+                .and_then(|b| understood::<Subnet>(&b, "azure:network", &where_))
+            {
+                Ok((s, odd)) => {
+                    gaps.extend(odd);
+                    if let Some(n) = s.properties.network_security_group {
+                        out.push((n.id, where_));
+                    }
+                }
+                Err(e) => gaps.push(network_gap(&where_, actions::SUBNET_READ, &e)),
+            }
+        }
+        (out, gaps)
     }
 }
 

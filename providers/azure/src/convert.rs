@@ -879,18 +879,28 @@ fn touches_mgmt_ports(rule: &SecurityRule, low: u32, high: u32) -> bool {
     port_ranges(rule).any(|(lo, hi)| lo <= high && hi >= low)
 }
 
+/// Whether any of a rule's prefixes (one and several) passes `keep`, trimmed.
+fn any_prefix(one: Option<&String>, several: &[String], keep: impl Fn(&str) -> bool) -> bool {
+    one.into_iter()
+        .chain(several.iter())
+        .any(|s| keep(s.trim()))
+}
+
+/// `*`, `Any`, `0.0.0.0/0`: every address.
+fn anywhere(s: &str) -> bool {
+    s == "*" || s.eq_ignore_ascii_case("Any") || s == "0.0.0.0/0"
+}
+
 fn from_gateway_manager(rule: &SecurityRule) -> bool {
-    rule.source_address_prefix
-        .iter()
-        .chain(rule.source_address_prefixes.iter())
-        .any(|s| {
-            let s = s.trim();
-            s == "*"
-                || s.eq_ignore_ascii_case("Any")
+    any_prefix(
+        rule.source_address_prefix.as_ref(),
+        &rule.source_address_prefixes,
+        |s| {
+            anywhere(s)
                 || s.eq_ignore_ascii_case("GatewayManager")
                 || s.eq_ignore_ascii_case("Internet")
-                || s == "0.0.0.0/0"
-        })
+        },
+    )
 }
 
 /// The management ports the gateway subnet must admit from GatewayManager: 65200-65535 on v2,
@@ -973,9 +983,8 @@ pub fn nsg_check(nsg: &Nsg, v2: bool) -> HostCheck {
 /// Whether the rule's prefixes (`source` or `destination`) cover this service tag: the tag itself,
 /// or any address.
 fn covers(prefix: Option<&String>, prefixes: &[String], tag: &str) -> bool {
-    prefix.into_iter().chain(prefixes.iter()).any(|s| {
-        let s = s.trim();
-        s == "*" || s.eq_ignore_ascii_case("Any") || s == "0.0.0.0/0" || s.eq_ignore_ascii_case(tag)
+    any_prefix(prefix, prefixes, |s| {
+        anywhere(s) || s.eq_ignore_ascii_case(tag)
     })
 }
 
@@ -1077,6 +1086,93 @@ pub fn nsg_more_checks(nsg: &Nsg, v2: bool) -> Vec<HostCheck> {
         ));
     }
     checks
+}
+
+/// An IPv4 prefix `a.b.c.d/n` as (address, length).
+fn cidr(s: &str) -> Option<(u32, u32)> {
+    let (addr, len) = s.trim().split_once('/').unwrap_or((s.trim(), "32"));
+    let addr: std::net::Ipv4Addr = addr.parse().ok()?;
+    let len: u32 = len.parse().ok().filter(|l| *l <= 32)?;
+    Some((u32::from(addr), len))
+}
+
+/// Whether `outer` holds all of `inner` (IPv4 prefixes).
+fn contains(outer: &str, inner: &str) -> bool {
+    let (Some((o, ol)), Some((i, il))) = (cidr(outer), cidr(inner)) else {
+        return false;
+    };
+    let mask = if ol == 0 { 0 } else { u32::MAX << (32 - ol) };
+    ol <= il && (o & mask) == (i & mask)
+}
+
+/// Whether a rule's sources cover the gateway subnet (`*`, `VirtualNetwork`, or a prefix holding
+/// one of its ranges).
+fn from_gateway_subnet(rule: &SecurityRule, gateway_prefixes: &[String]) -> bool {
+    any_prefix(
+        rule.source_address_prefix.as_ref(),
+        &rule.source_address_prefixes,
+        |s| {
+            anywhere(s)
+                || s.eq_ignore_ascii_case("VirtualNetwork")
+                || gateway_prefixes.iter().any(|g| contains(s, g))
+        },
+    )
+}
+
+/// Whether a backend's NSG (on its NIC or subnet) admits the gateway subnet on every backend
+/// port: inbound rules by priority, the first whose source covers the gateway subnet and whose
+/// ports hold the port decides (KB 2.5 #3). `where_` names what the NSG sits on.
+pub fn backend_nsg_check(
+    nsg: &Nsg,
+    where_: &str,
+    gateway_prefixes: &[String],
+    ports: &[u16],
+) -> HostCheck {
+    let rules = in_order(nsg, "Inbound");
+    let mut denied = Vec::new();
+    let mut allowed = Vec::new();
+    for port in ports {
+        let p = u32::from(*port);
+        let decides = rules.iter().find(|r| {
+            from_gateway_subnet(&r.properties, gateway_prefixes)
+                && covers_mgmt_ports(&r.properties, p, p)
+        });
+        match decides {
+            Some(r) if r.properties.access.eq_ignore_ascii_case("Allow") => {
+                allowed.push(format!("{port} (rule {})", r.name));
+            }
+            Some(r) => denied.push(format!(
+                "{port} (rule {}, priority {})",
+                r.name, r.properties.priority
+            )),
+            None => denied.push(format!("{port} (no rule allows it)")),
+        }
+    }
+    let (status, detail) = if denied.is_empty() {
+        (
+            CheckStatus::Pass,
+            format!(
+                "NSG {} on {where_} admits the gateway subnet on {}",
+                nsg.name,
+                allowed.join(", ")
+            ),
+        )
+    } else {
+        (
+            CheckStatus::Fail,
+            format!(
+                "NSG {} on {where_} drops the gateway subnet on {}",
+                nsg.name,
+                denied.join(", ")
+            ),
+        )
+    };
+    HostCheck {
+        id: format!("nsg.backend.{}", nsg.name),
+        name: format!("backend NSG {} admits the gateway", nsg.name),
+        status,
+        detail,
+    }
 }
 
 fn ports(r: &SecurityRule) -> String {

@@ -722,6 +722,7 @@ elements! {
     L4Listener => "layer-4 listener",
     L4Rule => "layer-4 routing rule",
     L4Settings => "layer-4 backend settings",
+    NicIpConfig => "IP configuration",
 }
 
 /// `GET .../virtualNetworks/{vnet}/subnets/{subnet}`.
@@ -741,6 +742,42 @@ pub struct SubnetProps {
     pub network_security_group: Option<SubRef>,
     /// Its route table.
     pub route_table: Option<SubRef>,
+    /// Its address range (`10.0.0.0/24`).
+    pub address_prefix: Option<String>,
+    /// Its address ranges, when several.
+    #[serde(deserialize_with = "lenient")]
+    pub address_prefixes: Vec<String>,
+}
+
+/// `GET .../networkInterfaces/{name}`: a NIC-based pool member.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Nic {
+    /// Name.
+    #[serde(deserialize_with = "nullable")]
+    pub name: String,
+    /// Properties.
+    #[serde(deserialize_with = "nullable")]
+    pub properties: NicProps,
+}
+
+/// NIC properties.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NicProps {
+    /// The NIC's own NSG.
+    pub network_security_group: Option<SubRef>,
+    /// Its IP configurations.
+    #[serde(deserialize_with = "lenient")]
+    pub ip_configurations: Vec<Child<NicIpConfig>>,
+}
+
+/// A NIC IP configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NicIpConfig {
+    /// Its subnet.
+    pub subnet: Option<SubRef>,
 }
 
 /// `GET .../networkSecurityGroups/{name}`.

@@ -468,3 +468,36 @@ fn what_is_said_of_an_odd_element_is_bounded() {
     assert_eq!(odd.len(), 20, "the first few are named");
     assert!(odd.iter().all(|n| n.len() < 1000), "{}", odd[0].len());
 }
+
+#[test]
+fn a_backend_nsg_is_checked_for_the_gateway_subnet_on_the_backend_ports() {
+    let gateway = ["10.0.0.0/24".to_owned()];
+    let (nsg, _) = read::<Nsg>("NetworkSecurityGroupGet.json");
+    // As published: rule1 allows 80 from anywhere; AllowVnetInBound covers the rest.
+    let c = convert::backend_nsg_check(&nsg, "NIC vm1-nic", &gateway, &[80, 8080]);
+    assert_eq!(c.status, cloud502_model::CheckStatus::Pass, "{}", c.detail);
+    assert!(c.detail.contains("80 (rule rule1)"), "{}", c.detail);
+    // Derived: a deny of 8080 from the gateway subnet's range, above the defaults.
+    let mut body: Value = serde_json::from_slice(&fixture("NetworkSecurityGroupGet.json")).unwrap();
+    let mut deny = body["properties"]["securityRules"][0].clone();
+    deny["name"] = json!("deny-agw");
+    deny["properties"]["access"] = json!("Deny");
+    deny["properties"]["priority"] = json!(200);
+    deny["properties"]["sourceAddressPrefix"] = json!("10.0.0.0/16");
+    deny["properties"]["destinationPortRange"] = json!("8000-9000");
+    body["properties"]["securityRules"]
+        .as_array_mut()
+        .unwrap()
+        .push(deny);
+    let (nsg, _) = resources::parse::<Nsg>(body.to_string().as_bytes()).unwrap();
+    let c = convert::backend_nsg_check(&nsg, "NIC vm1-nic", &gateway, &[80, 8080]);
+    assert_eq!(c.status, cloud502_model::CheckStatus::Fail, "{}", c.detail);
+    assert!(
+        c.detail.contains("8080 (rule deny-agw, priority 200)"),
+        "{}",
+        c.detail
+    );
+    // A prefix that does not hold the gateway subnet does not apply.
+    let c = convert::backend_nsg_check(&nsg, "NIC vm1-nic", &["10.1.0.0/24".to_owned()], &[8080]);
+    assert_eq!(c.status, cloud502_model::CheckStatus::Pass, "{}", c.detail);
+}
