@@ -459,6 +459,38 @@ pub struct Scenario {
     pub endless: Option<&'static str>,
     /// Answer every request with `302 Found` to this URL.
     pub redirect: Option<String>,
+    /// Cloudflare's own answers, served verbatim (`providers/cloudflare/tests/fixtures/official/`,
+    /// see its PROVENANCE.md): the first whose path part is in the request's path and query
+    /// answers it, before the token check.
+    pub canned: Vec<Canned>,
+}
+
+/// One of Cloudflare's own answers, served verbatim.
+#[derive(Debug, Clone)]
+pub struct Canned {
+    /// Requests whose path and query contain this get the answer.
+    pub path: &'static str,
+    /// HTTP status.
+    pub status: u16,
+    /// The body, byte for byte.
+    pub body: &'static str,
+}
+
+/// A fixture of `providers/cloudflare/tests/fixtures/official/` answering requests whose path
+/// and query contain `path`.
+#[macro_export]
+macro_rules! cf_official {
+    ($path:expr, $status:expr, $file:literal) => {
+        $crate::cfapi::Canned {
+            path: $path,
+            status: $status,
+            body: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../providers/cloudflare/tests/fixtures/official/",
+                $file
+            )),
+        }
+    };
 }
 
 impl Default for Scenario {
@@ -486,6 +518,7 @@ impl Default for Scenario {
             echo: false,
             endless: None,
             redirect: None,
+            canned: Vec::new(),
         }
     }
 }
@@ -782,6 +815,13 @@ fn answer(
             7001,
             &format!("Method {method} not available for that URI."),
         );
+    }
+    if let Some(c) = sc.canned.iter().find(|c| path_and_query.contains(c.path)) {
+        return Reply {
+            status: c.status,
+            headers: Vec::new(),
+            body: c.body.to_owned(),
+        };
     }
     if !authorized {
         return error(403, 9109, "Invalid access token");

@@ -1134,3 +1134,168 @@ fn a_cname_to_another_host_of_the_zone_is_followed_in_the_zone() {
     assert!(text.contains("in the zone"), "{text}");
     assert_eq!(out.code, 0, "{:?}", codes(&report));
 }
+
+// ---- Cloudflare's own error answers, served verbatim (fixtures/official/PROVENANCE.md) ----
+
+/// A run whose zone lookup gets one of Cloudflare's own answers: exit 4, its code named, the
+/// token never echoed. Returns stderr.
+fn zone_answer(answer: cfapi::Canned, code: &str) -> String {
+    let mut sc = zone("full", Vec::new());
+    sc.canned = vec![answer];
+    let api = cfapi::start(sc);
+    let out = run(&api, &["--no-origin-check"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(out.stderr.contains(code), "{}", out.stderr);
+    no_secret(&out);
+    out.stderr
+}
+
+#[test]
+fn a_malformed_token_is_an_auth_error_with_the_fix_not_unreachable() {
+    let stderr = zone_answer(
+        cloud502_e2e::cf_official!("/zones", 400, "zones-400-6003-malformed-token.json"),
+        "6003",
+    );
+    assert!(stderr.contains("could not read the API token"), "{stderr}");
+    assert!(stderr.contains("Bearer"), "{stderr}");
+    assert!(!stderr.contains("network access"), "{stderr}");
+}
+
+#[test]
+fn a_token_not_allowed_from_this_address_gets_its_own_hint() {
+    let stderr = zone_answer(
+        cloud502_e2e::cf_official!("/zones", 403, "zones-403-9109-ip-not-allowed.json"),
+        "9109",
+    );
+    assert!(stderr.contains("Client IP Address Filtering"), "{stderr}");
+    assert!(!stderr.contains("must be active and have"), "{stderr}");
+}
+
+#[test]
+fn a_graphql_429_does_not_stop_the_rest_calls() {
+    let mut sc = cfapi::incident();
+    sc.canned = vec![cloud502_e2e::cf_official!(
+        "/graphql",
+        429,
+        "graphql-429-budget-depleted.json"
+    )];
+    let api = cfapi::start(sc);
+    let base = api.base();
+    let out = cloud502_env(
+        &[
+            "cloudflare",
+            "--zone",
+            "example.com",
+            "--host",
+            "lb.example.com",
+            "--api-base",
+            &base,
+            "--no-origin-check",
+            "-o",
+            "json",
+        ],
+        &[("CLOUDFLARE_API_TOKEN", cfapi::TOKEN)],
+    );
+    let report = out.json();
+    let gaps = report["errors"].as_array().unwrap();
+    let text = report["errors"].to_string();
+    assert!(!text.contains("earlier call was rate limited"), "{text}");
+    let g = gaps
+        .iter()
+        .find(|g| g["scope"] == "cloudflare:analytics")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(g["kind"], "throttled", "{g:#}");
+    assert!(
+        g["hint"].as_str().unwrap().contains("GraphQL's own quota"),
+        "{g:#}"
+    );
+    assert_eq!(gaps.len(), 1, "{text}");
+    // Every REST read of the run was sent and answered: pools and their health included.
+    let paths: Vec<String> = api
+        .requests()
+        .iter()
+        .map(|r| r.path_and_query.clone())
+        .collect();
+    assert!(paths.iter().any(|p| p.ends_with("/health")), "{paths:?}");
+    assert!(
+        codes(&report).contains(&"cloudflare-pool-unhealthy"),
+        "{:?}",
+        codes(&report)
+    );
+}
+
+#[test]
+fn a_graphql_error_answered_with_400_keeps_its_hint() {
+    let mut sc = zone("full", Vec::new());
+    sc.canned = vec![cloud502_e2e::cf_official!(
+        "/graphql",
+        400,
+        "graphql-400-older-than.json"
+    )];
+    let api = cfapi::start(sc);
+    let out = run(&api, &["--no-origin-check", "--since", "60d"]);
+    let report = out.json();
+    let text = report["errors"].to_string();
+    assert!(text.contains("cannot request data older than"), "{text}");
+    assert!(text.contains("shorten --since"), "{text}");
+    assert_eq!(out.code, 3, "{}", out.stderr);
+}
+
+// ---- Scope ----
+
+#[test]
+fn health_checks_of_other_hosts_are_not_the_hosts() {
+    let mut sc = zone("full", Vec::new());
+    sc.healthchecks = vec![
+        cfapi::Healthcheck::new("www-https", "127.0.0.1", "HTTPS", 443, "healthy", ""),
+        cfapi::Healthcheck::new(
+            "api-https",
+            "198.51.100.7",
+            "HTTPS",
+            443,
+            "unhealthy",
+            "TCP connection failed",
+        ),
+    ];
+    let api = cfapi::start(sc);
+    let out = run(&api, &["--no-origin-check"]);
+    let report = out.json();
+    let c = codes(&report);
+    assert!(!c.contains(&"cloudflare-healthcheck-unhealthy"), "{c:?}");
+    assert_eq!(out.code, 0, "{}\n{c:?}", out.stderr);
+    let text = report["evidence"].to_string();
+    assert!(text.contains("api-https (198.51.100.7)"), "{text}");
+    assert!(text.contains("not counted for www.example.com"), "{text}");
+    // The host's own check is still read.
+    assert!(text.contains("health check www-https"), "{text}");
+}
+
+#[test]
+fn a_disabled_pool_is_not_probed() {
+    let web = cfapi::Pool::new("web", vec![cfapi::Origin::new("web-1", "127.0.0.1")]);
+    let mut spare = cfapi::Pool::new("spare", vec![cfapi::Origin::new("spare-1", "0.0.0.0")]);
+    spare.enabled = false;
+    let lb = cfapi::LoadBalancer::new(HOST, &[&web.id, &spare.id]);
+    let http = origins::http_ok();
+    let scenario = Scenario {
+        ssl: "flexible".into(),
+        load_balancers: vec![lb],
+        pools: vec![web, spare],
+        ..Scenario::default()
+    };
+    let api = cfapi::start(scenario);
+    let out = run_origins(&api, http.port, closed_port(), &["--no-analytics"]);
+    let report = out.json();
+    for p in report["probes"].as_array().unwrap() {
+        assert_ne!(p["resolved"][0], "0.0.0.0", "{p:#}");
+    }
+    let checked = report["evidence"].to_string();
+    assert!(!checked.contains("from pool spare"), "{checked}");
+    assert!(
+        !codes(&report)
+            .iter()
+            .any(|c| c.starts_with("cloudflare-52")),
+        "{:?}",
+        codes(&report)
+    );
+}

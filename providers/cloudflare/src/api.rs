@@ -10,6 +10,11 @@
 //! - retries only transient failures (connect errors, 500/502/503/504) within the call's deadline.
 //!
 //! Every request is a GET, except the GraphQL query, which is a read-only POST.
+//!
+//! GraphQL has its own quota (300 queries per 5 minutes, KB 9.3) apart from the REST limit, so its
+//! query goes through a client of its own: a 429 from GraphQL stops GraphQL only, never the REST
+//! calls that follow, and a REST 429 does not stop the GraphQL query. The two split the run's
+//! `--max-requests` ([`GRAPHQL_BUDGET`] for GraphQL), so the run never sends more.
 
 use crate::config::Token;
 use cloud502_collect::http::{self, Client, HttpError, OnThrottle, Policy, Request};
@@ -27,6 +32,19 @@ const MAX_ATTEMPTS: u32 = 3;
 pub const PER_PAGE: u32 = 100;
 /// Pages read at most from one list.
 const MAX_PAGES: u32 = 20;
+
+/// Requests of the run's budget the GraphQL client may send (one query and its retries);
+/// a budget under 8 gives it one.
+pub const GRAPHQL_BUDGET: u32 = MAX_ATTEMPTS;
+
+/// The GraphQL client's share of a run budget of `max_requests`.
+fn graphql_share(max_requests: u32) -> u32 {
+    if max_requests >= 8 {
+        GRAPHQL_BUDGET
+    } else {
+        u32::from(max_requests >= 2)
+    }
+}
 
 /// Cloudflare's policy (KB 3.2): transient 5xx and connect errors are retried; a 429 is never
 /// retried or slept on and stops every later call; `max_requests` caps the run.
@@ -199,6 +217,10 @@ pub struct ResultInfo {
 #[derive(Debug, Clone)]
 pub struct Api {
     client: Client,
+    /// GraphQL's own client: its quota and its 429 are apart from REST's.
+    graphql_client: Client,
+    /// The run's budget (`--max-requests`), split between the two clients.
+    max_requests: u32,
     base: String,
     origin: url::Origin,
     token: Token,
@@ -223,9 +245,13 @@ impl Api {
         let origin = url::Url::parse(&base)
             .map_err(|e| format!("the API base {base:?} is not a URL ({e})"))?
             .origin();
-        let client = Client::new(policy(max_requests), timeout, calls.clone())?;
+        let share = graphql_share(max_requests);
+        let client = Client::new(policy(max_requests - share), timeout, calls.clone())?;
+        let graphql_client = Client::new(policy(share), timeout, calls.clone())?;
         Ok(Api {
             client,
+            graphql_client,
+            max_requests,
             base,
             origin,
             token,
@@ -252,12 +278,13 @@ impl Api {
 
     /// Share a request budget with other runs (`cloud502 audit`).
     pub fn set_budget(&mut self, budget: Option<std::sync::Arc<cloud502_collect::RequestBudget>>) {
-        self.client.shared_budget = budget;
+        self.client.shared_budget = budget.clone();
+        self.graphql_client.shared_budget = budget;
     }
 
-    /// Requests sent so far.
+    /// Requests sent so far, REST and GraphQL.
     pub fn requests_sent(&self) -> u32 {
-        self.client.requests_sent()
+        self.client.requests_sent() + self.graphql_client.requests_sent()
     }
 
     /// GET one resource (`path` starts with `/`); `permission` names the token permission it needs.
@@ -341,7 +368,24 @@ impl Api {
         }
         self.calls.record(permission);
         let body = serde_json::json!({ "query": query, "variables": variables });
-        let bytes = self.send(Method::POST, "/graphql", Some(&body)).await?;
+        let bytes = match self
+            .send_with(&self.graphql_client, Method::POST, "/graphql", Some(&body))
+            .await
+        {
+            // GraphQL can answer its errors with HTTP 400 (`{"data":null,"errors":[..]}`): still
+            // GraphQL's message, with its hint, not a bare status.
+            Err(ApiError::Status {
+                status: 400,
+                message,
+                ..
+            }) => {
+                return Err(ApiError::GraphQl {
+                    message,
+                    code: None,
+                });
+            }
+            r => r?,
+        };
         let r: Response = parse(&bytes)?;
         // Partial data with errors is still an error here: the split would be wrong.
         let errors = r.errors.unwrap_or_default();
@@ -365,9 +409,20 @@ impl Api {
             .ok_or_else(|| ApiError::Invalid("GraphQL answered without data".to_owned()))
     }
 
-    /// Send one request through the shared plumbing. Returns a 2xx body.
+    /// Send one REST request through the shared plumbing. Returns a 2xx body.
     async fn send(
         &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Vec<u8>, ApiError> {
+        self.send_with(&self.client, method, path, body).await
+    }
+
+    /// Send one request through `client`. Returns a 2xx body.
+    async fn send_with(
+        &self,
+        client: &Client,
         method: Method,
         path: &str,
         body: Option<&serde_json::Value>,
@@ -383,8 +438,12 @@ impl Api {
             origin: &self.origin,
             body: body.as_deref(),
         };
-        match self.client.send(req, deadline).await {
+        match client.send(req, deadline).await {
             Ok(r) => Ok(r.body),
+            // Each client spends its share; the user set (and can raise) the run's whole budget.
+            Err(HttpError::Budget { .. }) => Err(ApiError::Budget {
+                max: self.max_requests,
+            }),
             Err(e) => Err(from_http(e, self.timeout)),
         }
     }

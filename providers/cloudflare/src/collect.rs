@@ -253,6 +253,21 @@ impl Collector<'_> {
                 hint: "check --zone: a zone id is the 32-hex id on the zone's Overview page"
                     .to_owned(),
             },
+            ApiError::Status {
+                code: 6003 | 6111 | 6100..=6103,
+                ..
+            } => CloudflareError::Credentials {
+                message: format!("Cloudflare could not read the API token from {var} ({e})"),
+                hint: token_hint(var, e_code(&e)),
+            },
+            ApiError::Status {
+                code: 9109,
+                message,
+                ..
+            } if is_location(message) => CloudflareError::Credentials {
+                message: format!("Cloudflare refused the API token from {var} ({e})"),
+                hint: token_hint(var, 9109),
+            },
             _ if e.is_auth() => CloudflareError::Credentials {
                 message: format!("Cloudflare rejected the API token from {var} ({e})"),
                 hint: format!(
@@ -400,7 +415,7 @@ impl Collector<'_> {
             .api
             .graphql(ANALYTICS_QUERY, variables, permissions::ANALYTICS)
             .await
-            .map_err(|e| gap("cloudflare:analytics", &e, permissions::ANALYTICS))?;
+            .map_err(|e| analytics_gap(&e))?;
         let z = data.pointer("/viewer/zones/0").ok_or_else(|| Gap {
             scope: "cloudflare:analytics".to_owned(),
             kind: GapKind::InvalidInput,
@@ -619,6 +634,41 @@ impl Collector<'_> {
         }
         match w.checks {
             Ok(checks) => {
+                // The zone's health checks cover every host of it; only those of this host (its
+                // name, one of its origin addresses, or its name as the Host header) speak for it.
+                let mut ours: Vec<String> = vec![convert::bare(host)];
+                ours.extend(records.iter().map(|r| convert::bare(&r.content)));
+                ours.extend(followed.iter().map(|(_, r)| convert::bare(&r.content)));
+                ours.extend(
+                    pools
+                        .iter()
+                        .flat_map(|p| p.origins.iter().map(|o| convert::bare(&o.address))),
+                );
+                ours.extend(self.v.origins.iter().map(|o| convert::bare(o)));
+                let (checks, others): (Vec<Healthcheck>, Vec<Healthcheck>) =
+                    checks.into_iter().partition(|hc| {
+                        ours.contains(&convert::bare(&hc.address))
+                            || hc
+                                .http_config
+                                .as_ref()
+                                .and_then(|c| c.host())
+                                .is_some_and(|h| convert::bare(h) == convert::bare(host))
+                    });
+                if !others.is_empty() {
+                    ev.add_item(
+                        "cloudflare.healthchecks.other",
+                        "cloudflare:healthchecks",
+                        format!(
+                            "{} health check(s) of other hosts of the zone not counted for {host}: {}",
+                            others.len(),
+                            others
+                                .iter()
+                                .map(|h| format!("{} ({})", h.name, h.address))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    );
+                }
                 for hc in &checks {
                     let t = convert::healthcheck_target(hc);
                     ev.add_item(
@@ -702,7 +752,9 @@ impl Collector<'_> {
                 push(o, "--origin".to_owned());
             }
         } else if lb.is_some() {
-            for p in pools {
+            // A disabled pool takes no traffic: its origins (often a placeholder 0.0.0.0) are
+            // not Cloudflare's path and are not checked.
+            for p in pools.iter().filter(|p| p.enabled != Some(false)) {
                 for o in p.origins.iter().filter(|o| o.enabled != Some(false)) {
                     push(&o.address, format!("pool {} origin {}", p.name, o.name));
                 }
@@ -989,8 +1041,73 @@ fn encode(s: &str) -> String {
 }
 
 /// A failed call as a gap, with the fix.
+/// Whether a 9109 is the token's Client IP Address Filtering ("Cannot use the access token
+/// from location: ADDR", jeessy2/ddns-go#1341) rather than an invalid token.
+fn is_location(message: &str) -> bool {
+    message.to_ascii_lowercase().contains("from location")
+}
+
+/// The v4 error code of a failed call, 0 when it has none.
+fn e_code(e: &ApiError) -> i64 {
+    match e {
+        ApiError::Status { code, .. } => *code,
+        _ => 0,
+    }
+}
+
+/// The fix for a token Cloudflare could not read (6003, 6111, 61xx: a malformed token or
+/// header) or does not accept from this address (9109, KB 9.3).
+fn token_hint(var: &str, code: i64) -> String {
+    if code == 9109 {
+        format!(
+            "the token in {var} does not accept requests from this machine's address: allow \
+             this address in the token's Client IP Address Filtering, or run from an allowed \
+             address"
+        )
+    } else {
+        format!(
+            "check {var}: it must hold the API token itself (about 40 characters), without \
+             \"Bearer \", quotes, spaces or a newline; a Global API Key is not an API token"
+        )
+    }
+}
+
+/// A failed analytics query as a gap. GraphQL's quota (300 queries per 5 minutes) is its own:
+/// a 429 or a "rate limiter budget depleted" there says to wait, and stops no REST call.
+fn analytics_gap(e: &ApiError) -> Gap {
+    let throttled = match e {
+        ApiError::Throttled { .. } => true,
+        ApiError::GraphQl { message, .. } => {
+            let m = message.to_ascii_lowercase();
+            m.contains("budget depleted") || m.contains("rate limit") || m.contains("too many")
+        }
+        _ => false,
+    };
+    if throttled {
+        return Gap {
+            scope: "cloudflare:analytics".to_owned(),
+            kind: GapKind::Throttled,
+            message: e.to_string(),
+            hint: Some(
+                "GraphQL's own quota (300 queries per 5 minutes per user) is spent: run again \
+                 in 5 minutes for the analytics; the REST calls were not affected"
+                    .to_owned(),
+            ),
+        };
+    }
+    gap("cloudflare:analytics", e, permissions::ANALYTICS)
+}
+
 pub(crate) fn gap(scope: &str, e: &ApiError, permission: &str) -> Gap {
     let (kind, hint) = match e {
+        ApiError::Status {
+            code: code @ (9109 | 6003 | 6111 | 6100..=6103),
+            message,
+            ..
+        } if *code != 9109 || is_location(message) => (
+            GapKind::Permission,
+            Some(token_hint("CLOUDFLARE_API_TOKEN (or CF_API_TOKEN)", *code)),
+        ),
         _ if e.is_auth() => (
             GapKind::Permission,
             Some(format!("give the API token {permission}")),

@@ -186,6 +186,20 @@ pub struct HttpConfig {
     pub port: Option<u16>,
     /// Expected codes (`2xx`).
     pub expected_codes: Vec<String>,
+    /// Request headers, e.g. `{"Host": ["www.example.com"]}`; `null` in real answers.
+    pub header: Option<std::collections::BTreeMap<String, Vec<String>>>,
+}
+
+impl HttpConfig {
+    /// The `Host` header the check sends, if it sets one.
+    pub fn host(&self) -> Option<&str> {
+        self.header
+            .as_ref()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+            .and_then(|(_, v)| v.first())
+            .map(String::as_str)
+    }
 }
 
 /// `tcp_config` of a health check.
