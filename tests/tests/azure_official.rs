@@ -570,3 +570,26 @@ fn a_missing_workspace_is_one_gap_and_throttling_is_throttled() {
         "{g:#?}"
     );
 }
+
+#[test]
+fn a_v1_gateways_502s_say_what_its_log_cannot_tell() {
+    // The official Get example is a v1 SKU (Standard_Medium); its access log rows carry no
+    // ErrorInfo, ServerStatus or ServerRouted.
+    let mut s = official_gateway(raw(official(CAPTURED)));
+    s.access_rows = vec![
+        arm::row(200, "", "", "", "", 90),
+        arm::row(502, "", "", "", "appgwpool", 9),
+    ];
+    let (_arm, run) = serve(s, &["--workspace", WORKSPACE]);
+    let report = run.json();
+    let gap = gaps(&report)
+        .into_iter()
+        .find(|g| g["scope"] == "azure:loganalytics")
+        .unwrap_or_else(|| panic!("{:#}", report["errors"]));
+    assert_eq!(gap["kind"], "unsupported");
+    let m = gap["message"].as_str().unwrap();
+    assert!(
+        m.starts_with("9 request(s) got 502") && m.contains("v1 gateway"),
+        "{m}"
+    );
+}

@@ -335,6 +335,9 @@ impl Collector<'_> {
         if summaries.len() > 1 && summaries.iter().any(|s| s.lines > 0) {
             summaries.retain(|s| s.lines > 0);
         }
+        if !convert::is_v2(gw) {
+            gaps.extend(summaries.iter().filter_map(v1_blind_spot));
+        }
         (summaries, gaps)
     }
 
@@ -650,6 +653,28 @@ ServerRouted = tostring(column_ifexists('serverRouted_s', '')), BackendPoolName 
             ),
         ),
     ]
+}
+
+/// A v1 gateway's access log records no `error_info`, `serverStatus` or `serverRouted` (KB 9.1):
+/// its 502s cannot be told apart, which the report must say rather than look complete.
+fn v1_blind_spot(log: &LogSummary) -> Option<Gap> {
+    let blind: u64 = log
+        .groups
+        .iter()
+        .filter(|g| g.class == cloud502_model::LogClass::Status502)
+        .map(|g| g.count)
+        .sum();
+    (blind > 0).then(|| Gap {
+        scope: "azure:loganalytics".to_owned(),
+        kind: GapKind::Unsupported,
+        message: format!(
+            "{blind} request(s) got 502 in {}, which a v1 gateway logs without ErrorInfo, ServerStatus or ServerRouted: whether the gateway had no live backend, the backend closed the connection or answered 502 itself cannot be told from the log",
+            log.source
+        ),
+        hint: Some(
+            "read backend health (it names the servers down now) and the backends' own logs for the window".to_owned(),
+        ),
+    })
 }
 
 /// What a Log Analytics `SemanticError` says is missing (INVENTORY.md section 7): the same
