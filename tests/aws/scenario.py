@@ -14,6 +14,7 @@ Scenarios:
   shared     one ALB serving svc-a and svc-b; only svc-b's targets fail; access, connection and
              health-check logs under one S3 prefix
   nlb        a Network Load Balancer with a TCP target group (out of scope)
+  unattached a target group with two running instances and no load balancer
   empty      a target group with no targets behind an ALB
   many       --count target groups with two IP targets each behind one ALB (benchmarks)
   fleet      --count target groups with two IP targets each, spread over ceil(count/50) ALBs, each
@@ -260,6 +261,18 @@ def nlb(c):
     return {"lb_arn": lb_arn, "tg_arn": tg_arn, "region": REGION}
 
 
+def unattached(c):
+    """A target group with two running instances that no load balancer uses."""
+    ec2, elbv2 = c["ec2"], c["elbv2"]
+    vpc, subnets, _, target_sg = network(ec2)
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    ids = [i["InstanceId"] for i in ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2, SubnetId=subnets[0],
+                                                      SecurityGroupIds=[target_sg])["Instances"]]
+    tg_arn = target_group(elbv2, "lonely", vpc)
+    elbv2.register_targets(TargetGroupArn=tg_arn, Targets=[{"Id": i, "Port": 8080} for i in ids])
+    return {"tg_arn": tg_arn, "instances": ids, "region": REGION}
+
+
 def empty(c):
     ec2, elbv2 = c["ec2"], c["elbv2"]
     vpc, subnets, lb_sg, _ = network(ec2)
@@ -337,6 +350,8 @@ def main():
         out = shared(c)
     elif scenario == "nlb":
         out = nlb(c)
+    elif scenario == "unattached":
+        out = unattached(c)
     elif scenario == "many":
         out = many(c, count)
     elif scenario == "fleet":

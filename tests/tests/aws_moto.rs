@@ -315,3 +315,26 @@ fn a_hung_endpoint_is_bounded_by_the_timeout() {
             .contains("DescribeTargetGroups")
     );
 }
+
+#[test]
+fn a_target_group_no_load_balancer_uses_is_not_in_use_not_empty() {
+    let moto = Moto::start();
+    let s = moto.scenario("unattached", &[]);
+    let run = aws(&moto, &["--tg", s["tg_arn"].as_str().unwrap()]);
+    let r = run.json();
+    let f = find(&r, "alb-target-group-not-in-use");
+    assert!(
+        f["title"]
+            .as_str()
+            .unwrap()
+            .contains("not used by any load balancer"),
+        "{f}"
+    );
+    assert!(
+        !codes(&r).contains(&"alb-no-registered-targets"),
+        "{:?}",
+        codes(&r)
+    );
+    assert!(!f.to_string().contains("Register"), "{f}");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+}

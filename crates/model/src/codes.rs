@@ -231,6 +231,8 @@ finding_codes! {
     AlbLambdaResponseTooLarge = "alb-lambda-response-too-large": "the Lambda target's response exceeded the ALB's 1 MB limit",
     /// ALB: Lambda timeout or unhandled function error (KB 1.9 #8).
     AlbLambdaTimeout = "alb-lambda-timeout": "the Lambda target failed or timed out",
+    /// ALB: the function raised an exception it did not handle (`LambdaUnhandled*`, KB 9.2).
+    AlbLambdaUnhandled = "alb-lambda-unhandled": "the Lambda function raised an error it did not handle",
     /// ALB: Lambda response shape invalid (KB 1.9 #9).
     AlbLambdaInvalidResponse = "alb-lambda-invalid-response": "the Lambda target returned a response the ALB cannot use",
     /// ALB: another Lambda error_reason (KB 1.4).
@@ -245,6 +247,8 @@ finding_codes! {
     AlbNoRegisteredTargets = "alb-no-registered-targets": "the target group has no target in service: clients get 503, not 502",
     /// ALB: unhealthy targets with their reason codes (KB 1.2).
     AlbTargetsUnhealthy = "alb-targets-unhealthy": "some targets fail their health checks",
+    /// ALB: `Target.NotInUse`, or no load balancer uses the group (KB 9.2).
+    AlbTargetGroupNotInUse = "alb-target-group-not-in-use": "no load balancer sends traffic to the target group, or not in its targets' zones",
     /// ALB: unused targets (KB 1.2).
     AlbTargetsUnused = "alb-targets-unused": "registered targets are not in use: stopped, in a disabled zone, or in an unused target group",
     /// ALB: HTTPCode_ELB_502_Count > 0 and nothing says how (KB 1.5).

@@ -615,6 +615,13 @@ fn snapshot(lbs: &[Lb], tgs: &[Tg]) -> ConfigSnapshot {
         for (k, v) in &t.attributes {
             s.push(setting(k, v));
         }
+        // The load balancers using the group; empty when none does (then no request reaches it).
+        let lbs: Vec<String> = g
+            .load_balancer_arns()
+            .iter()
+            .map(|a| ElbArn::parse(a).map_or(a.clone(), |a| a.name))
+            .collect();
+        s.push(setting("load_balancers", lbs.join(",")));
         let members = t
             .health
             .iter()

@@ -22,6 +22,7 @@ pub(crate) const RULE: Rule = Rule {
         FindingCode::AlbTargetReturned502,
         FindingCode::AlbLambdaResponseTooLarge,
         FindingCode::AlbLambdaTimeout,
+        FindingCode::AlbLambdaUnhandled,
         FindingCode::AlbLambdaInvalidResponse,
         FindingCode::AlbLambdaError,
         FindingCode::AlbActionFailed,
@@ -527,12 +528,12 @@ const LAMBDA_TEXTS: &[LambdaText] = &[
     },
     LambdaText {
         reason: |r| r.starts_with("LambdaUnhandled"),
-        code: FindingCode::AlbLambdaTimeout,
-        title: "the Lambda target failed or timed out",
-        explanation: "The function failed while handling the request, and the ALB answered 502. \
-                      A function timeout is one such failure; the error_reason AWS logs for it \
-                      is not documented, so read the function's own log.",
-        step: "Raise the function timeout, or fix the error in its CloudWatch log group /aws/lambda/<function>",
+        code: FindingCode::AlbLambdaUnhandled,
+        title: "the Lambda function raised an error it did not handle",
+        explanation: "The function raised an exception instead of returning a response, and the \
+                      ALB answered 502. This is the function's code or its dependencies failing, \
+                      not its timeout: its own log has the stack trace.",
+        step: "Fix the error in the function's log group /aws/lambda/<function>, and catch errors so that it returns a 5xx response",
     },
     LambdaText {
         reason: |_| true,
@@ -708,7 +709,7 @@ mod tests {
                 "LambdaInvalidResponse",
                 FindingCode::AlbLambdaInvalidResponse,
             ),
-            ("LambdaUnhandled", FindingCode::AlbLambdaTimeout),
+            ("LambdaUnhandled", FindingCode::AlbLambdaUnhandled),
             ("LambdaConnectionTimeout", FindingCode::AlbLambdaError),
             ("LambdaAccessDenied", FindingCode::AlbLambdaError),
         ] {
@@ -716,6 +717,15 @@ mod tests {
             let f = run_rule(check, &ev);
             assert_eq!(f[0].code, code, "{reason}");
             assert!(f[0].title.contains(reason));
+        }
+        // An unhandled exception is the function's code, not its timeout (KB 9.2).
+        for reason in ["LambdaUnhandled", "LambdaUnhandledException"] {
+            let ev = with_logs(&[(LogClass::LambdaError, None, 2, Some(reason))]);
+            let f = run_rule(check, &ev);
+            assert_eq!(f[0].code, FindingCode::AlbLambdaUnhandled);
+            let words = format!("{} {:?}", f[0].title, f[0].remediation).to_lowercase();
+            assert!(!words.contains("raise the function timeout"), "{words}");
+            assert!(!f[0].title.contains("timed out"), "{}", f[0].title);
         }
         // a Lambda error that did not end in 502 is a warning
         let mut ev = healthy();

@@ -21,6 +21,7 @@ pub(crate) const RULE: Rule = Rule {
         FindingCode::AlbNoRegisteredTargets,
         FindingCode::AlbAllTargetsUnhealthy,
         FindingCode::AlbTargetsUnhealthy,
+        FindingCode::AlbTargetGroupNotInUse,
         FindingCode::AlbTargetsUnused,
         FindingCode::AlbDeregistrationInFlight,
     ],
@@ -52,6 +53,23 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
             + count_state(&targets, HealthState::Initial)
             + count_state(&targets, HealthState::Unavailable);
         let lambda = pool_setting(pool, "target_type") == Some("lambda");
+
+        // Target.NotInUse is the group not being used (or a zone not enabled), not an empty
+        // group: registering targets would not help (KB 9.2).
+        let unattached = pool_setting(pool, "load_balancers") == Some("");
+        let not_in_use = !targets.is_empty()
+            && targets
+                .iter()
+                .all(|(_, t)| t.reason.as_deref() == Some("Target.NotInUse"));
+        if unattached || not_in_use {
+            out.push(Finding::from(NotInUse {
+                pool,
+                unattached,
+                registered: targets.len(),
+                evidence: evidence.clone(),
+            }));
+            continue;
+        }
 
         if in_service == 0 && !lambda {
             out.push(Finding::from(NoTargetInService {
@@ -152,6 +170,15 @@ struct NoTargetInService<'a> {
     registered: usize,
     unused: usize,
     draining: usize,
+    evidence: Vec<String>,
+}
+
+/// No load balancer uses the group, or every target is `unused` with `Target.NotInUse`.
+struct NotInUse<'a> {
+    pool: &'a Pool,
+    /// The group's LoadBalancerArns is empty.
+    unattached: bool,
+    registered: usize,
     evidence: Vec<String>,
 }
 
@@ -307,6 +334,61 @@ impl From<NoTargetInService<'_>> for Finding {
     }
 }
 
+impl From<NotInUse<'_>> for Finding {
+    fn from(f: NotInUse<'_>) -> Finding {
+        let name = &f.pool.name;
+        let (title, why) = if f.unattached {
+            (
+                format!(
+                    "target group {name} is not used by any load balancer: no request reaches it"
+                ),
+                format!(
+                    "No load balancer lists {name} (its LoadBalancerArns is empty), so none of \
+                     its {} target(s) gets a request through an ALB.",
+                    f.registered
+                ),
+            )
+        } else {
+            (
+                format!(
+                    "the {} target(s) of {name} are unused with Target.NotInUse: no listener rule sends traffic to them",
+                    f.registered
+                ),
+                format!(
+                    "Target.NotInUse means the target group is not used by any rule of the load \
+                     balancer, or the targets are in Availability Zones the load balancer has \
+                     not enabled. {name} has targets; registering more would not help."
+                ),
+            )
+        };
+        finding(
+            FindingCode::AlbTargetGroupNotInUse,
+            Severity::Warning,
+            Confidence::High,
+            Layer::AwsAlb,
+            title,
+            format!(
+                "{why} The 502s a client sees come from another target group, another load \
+                 balancer or another layer: check which listener rule the failing requests match."
+            ),
+            f.evidence,
+            "A listener rule or default action forwards to the group, and its targets are in the load balancer's zones.",
+            vec![
+                review_config(
+                    "Attach the group: a listener rule or default action that forwards to it",
+                    Some("aws elbv2 describe-rules --listener-arn <listener-arn>"),
+                ),
+                review_config(
+                    "Or enable the targets' Availability Zones on the load balancer (a subnet in each)",
+                    Some(
+                        "aws elbv2 describe-load-balancers --load-balancer-arns <lb-arn> --query 'LoadBalancers[].AvailabilityZones[].ZoneName'",
+                    ),
+                ),
+            ],
+        )
+    }
+}
+
 impl From<AllUnhealthy<'_>> for Finding {
     fn from(f: AllUnhealthy<'_>) -> Finding {
         let name = &f.pool.name;
@@ -452,6 +534,35 @@ mod tests {
     use super::*;
     use crate::rules::alb::shared::tests_support::*;
     use crate::rules::test_support::run_rule;
+
+    #[test]
+    fn target_not_in_use_is_an_unused_group_not_an_empty_one() {
+        let ev = alb(&[
+            target("i-1", HealthState::Unused, Some("Target.NotInUse")),
+            target("i-2", HealthState::Unused, Some("Target.NotInUse")),
+        ]);
+        let f = run_rule(check, &ev);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].code, FindingCode::AlbTargetGroupNotInUse);
+        let words = format!("{} {} {:?}", f[0].title, f[0].explanation, f[0].remediation);
+        assert!(!words.contains("Register the"), "{words}");
+        assert!(words.contains("Availability Zones"), "{words}");
+        // A group no load balancer uses is flagged whatever its targets say.
+        let mut ev = alb(&[target("i-1", HealthState::Healthy, None)]);
+        ev.config.pools[0].settings.push(cloud502_model::Setting {
+            name: "load_balancers".into(),
+            value: String::new(),
+            location: None,
+            default: false,
+        });
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].code, FindingCode::AlbTargetGroupNotInUse);
+        assert!(
+            f[0].title.contains("not used by any load balancer"),
+            "{}",
+            f[0].title
+        );
+    }
 
     #[test]
     fn empty_target_group_says_503_not_502() {
