@@ -1299,3 +1299,45 @@ fn a_disabled_pool_is_not_probed() {
         codes(&report)
     );
 }
+
+#[test]
+fn origin_checks_run_without_a_token_and_say_what_the_api_would_add() {
+    let api = cfapi::start(zone("full", Vec::new()));
+    let base = api.base();
+    let http = origins::http_ok();
+    let (h, s) = (http.port.to_string(), closed_port().to_string());
+    let args = [
+        "cloudflare",
+        "--zone",
+        "example.com",
+        "--host",
+        HOST,
+        "--api-base",
+        &base,
+        "--origin",
+        "127.0.0.1",
+        "--allow-private",
+        "--http-port",
+        &h,
+        "--https-port",
+        &s,
+        "-o",
+        "json",
+    ];
+    let out = cloud502_env_without(&args, &[], &["CLOUDFLARE_API_TOKEN", "CF_API_TOKEN"]);
+    let report = out.json();
+    // Nothing was sent to the API; the origin was checked on both ports.
+    assert!(api.requests().is_empty(), "{:?}", api.requests());
+    assert_eq!(
+        report["probes"].as_array().unwrap().len(),
+        2,
+        "{}",
+        out.stderr
+    );
+    let gaps = report["errors"].to_string();
+    assert!(gaps.contains("no Cloudflare API token"), "{gaps}");
+    assert!(gaps.contains("analytics split"), "{gaps}");
+    // Port 80 answers, 443 refuses: with the SSL mode unread the checks disagree, so no 52x is
+    // claimed; the run is partial (exit 3), not a failure to start (exit 4).
+    assert_eq!(out.code, 3, "{}\n{:?}", out.stderr, codes(&report));
+}

@@ -729,6 +729,45 @@ impl Collector<'_> {
         ev
     }
 
+    /// Without an API token: the `--origin` checks alone, and a gap saying what the API would
+    /// have added. Nothing is sent to the API.
+    pub async fn origins_only(&self, host: &str) -> Evidence {
+        let mut ev = Evidence::new(subject(self.v));
+        ev.config = convert::config(&Read {
+            zone: None,
+            host,
+            ssl: None,
+            proxy_read_timeout: None,
+            records: &[],
+            lb: None,
+            pools: &[],
+            sources: Vec::new(),
+        });
+        ev.add_item(
+            "cloudflare.credential",
+            "cloudflare:api",
+            "no API token (CLOUDFLARE_API_TOKEN and CF_API_TOKEN unset): only the --origin \
+             checks ran, from this machine; nothing was sent to the API",
+        );
+        ev.gaps.push(Gap {
+            scope: "cloudflare:api".to_owned(),
+            kind: GapKind::Permission,
+            message: "no Cloudflare API token: the zone was not read, only the origin checks ran"
+                .to_owned(),
+            hint: Some(
+                "export CLOUDFLARE_API_TOKEN (read permissions in docs/providers/cloudflare.md) \
+                 to add the SSL mode (which port Cloudflare uses, so which check counts), the DNS \
+                 records and pools (which origins), pool health and Health Checks, and the \
+                 analytics split (whether visitors get a 52x at all, which outranks these checks)"
+                    .to_owned(),
+            ),
+        });
+        let candidates = self.candidates("", &[], &[], None, &[]);
+        self.check_origins(host, candidates, &mut ev).await;
+        ev.gaps.extend(self.api.take_cuts());
+        ev
+    }
+
     /// Where to check: `--origin`, else the load balancer's enabled origins, else the DNS records.
     fn candidates(
         &self,

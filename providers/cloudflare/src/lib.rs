@@ -70,6 +70,52 @@ impl CloudflareProvider {
         &self.calls
     }
 
+    /// The host to check origins for without a token: `--origin` given, checks on, and the host
+    /// known (`--host`, else a zone given by name).
+    fn origin_only_host(&self) -> Option<String> {
+        if self.validated.origins.is_empty() || !self.options.origin_checks {
+            return None;
+        }
+        match (&self.validated.host, &self.validated.zone) {
+            (Some(h), _) => Some(h.clone()),
+            (None, config::ZoneRef::Name(z)) => Some(z.clone()),
+            (None, config::ZoneRef::Id(_)) => None,
+        }
+    }
+
+    /// The origin checks alone, when no token is set: nothing is sent to the API.
+    async fn origins_only(&self, cx: &CollectCx, host: &str) -> Result<Evidence> {
+        // A client that is never used to send: the checks only record their cuts on it.
+        let unused = Token::new("no-token").ok_or_else(|| CloudflareError::Unavailable {
+            message: "cannot build the API client".to_owned(),
+            hint: "report this".to_owned(),
+        })?;
+        let api = self.api(unused)?;
+        let collector = collect::Collector {
+            opts: &self.options,
+            v: &self.validated,
+            api: &api,
+            cx,
+            token_var: "",
+        };
+        Ok(collector.origins_only(host).await)
+    }
+
+    /// The API client of a run.
+    fn api(&self, token: Token) -> Result<Api> {
+        Api::new(
+            &self.validated.api_base,
+            token,
+            self.options.timeout,
+            self.options.max_requests,
+            self.calls.clone(),
+        )
+        .map_err(|message| CloudflareError::Unavailable {
+            message,
+            hint: "check the system's TLS roots".to_owned(),
+        })
+    }
+
     fn token(&self) -> Result<(Token, &'static str)> {
         if let Some(t) = &self.options.token {
             return Ok((t.clone(), "the token given"));
@@ -96,18 +142,16 @@ impl Provider for CloudflareProvider {
     }
 
     async fn collect(&self, cx: &CollectCx) -> std::result::Result<Evidence, ProviderError> {
-        let (token, token_var) = self.token()?;
-        let mut api = Api::new(
-            &self.validated.api_base,
-            token,
-            self.options.timeout,
-            self.options.max_requests,
-            self.calls.clone(),
-        )
-        .map_err(|message| CloudflareError::Unavailable {
-            message,
-            hint: "check the system's TLS roots".to_owned(),
-        })?;
+        let (token, token_var) = match self.token() {
+            Ok(t) => t,
+            // The origin checks need no token: with --origin and a host known, run them and say
+            // what the API would have added.
+            Err(e) => match self.origin_only_host() {
+                Some(host) => return Ok(self.origins_only(cx, &host).await?),
+                None => return Err(e.into()),
+            },
+        };
+        let mut api = self.api(token)?;
         api.set_budget(cx.budget.clone());
         let collector = collect::Collector {
             opts: &self.options,
