@@ -479,6 +479,41 @@ fn blocks<'a>(level: &'a [Directive], name: &'a str) -> impl Iterator<Item = &'a
         .filter(move |d| d.name == name && d.block.is_some())
 }
 
+/// `map $http_x $var { ... }` as the setting `map $var`: the value `$var` takes for an ordinary
+/// request, one without the header (the `''` entry, else `default`, else nginx's empty string).
+/// `None` when that cannot be told from the block: a source other than a request header, a regex
+/// or an `include` among the entries.
+fn map_setting(m: &Directive) -> Option<Setting> {
+    let [source, var] = m.args.as_slice() else {
+        return None;
+    };
+    if !source.starts_with("$http_") || !var.starts_with('$') {
+        return None;
+    }
+    let entries = m.children();
+    if entries
+        .iter()
+        .any(|e| e.name.starts_with('~') || e.name == "include" || e.block.is_some())
+    {
+        return None;
+    }
+    let value_of = |key: &str| {
+        entries
+            .iter()
+            .find(|e| e.name == key)
+            .map(|e| e.args.join(" "))
+    };
+    let value = value_of("")
+        .or_else(|| value_of("default"))
+        .unwrap_or_default();
+    Some(Setting {
+        name: format!("map {var}"),
+        value,
+        location: Some(m.location.clone()),
+        default: false,
+    })
+}
+
 /// The first plain directive of this name at one level (nginx rejects most duplicates anyway).
 fn plain<'a>(level: &'a [Directive], name: &str) -> Option<&'a Directive> {
     level.iter().find(|d| d.name == name && d.block.is_none())
@@ -591,6 +626,8 @@ struct ServerInfo {
 #[derive(Debug)]
 struct RouteBuilder<'a> {
     upstreams: HashSet<&'a str>,
+    /// Each `map`'s variable and the values its entries give, for variable `proxy_pass` hosts.
+    maps: HashMap<&'a str, Vec<&'a str>>,
     new_defaults: bool,
     routes: Vec<Route>,
     levels: Levels<'a>,
@@ -684,6 +721,12 @@ impl<'a> RouteBuilder<'a> {
         let dynamic = target.contains('$');
         let host = target_host(&target);
         let pool = (!dynamic && self.upstreams.contains(host)).then(|| host.to_string());
+        let mut settings = route_settings(kind, chain, self.new_defaults, &mut self.levels);
+        if dynamic {
+            if let Some(s) = self.upstream_variable(host, chain) {
+                settings.push(s);
+            }
+        }
         self.routes.push(Route {
             id: format!("route.{}", self.routes.len()),
             server_names: server.names.clone(),
@@ -695,9 +738,58 @@ impl<'a> RouteBuilder<'a> {
             pool,
             dynamic,
             location: Some(pass.location.clone()),
-            settings: route_settings(kind, chain, self.new_defaults, &mut self.levels),
+            settings,
         });
     }
+
+    /// A pass whose host is one variable that only ever holds names of `upstream {}` blocks
+    /// (from `set $v name;` in the route's levels, or every value of a `map` to `$v`) needs no
+    /// resolver: the setting `pass upstreams` names them, where they were set. `None` when the
+    /// variable may hold anything else, or its values cannot be told.
+    fn upstream_variable(&self, host: &str, chain: &[&'a [Directive]]) -> Option<Setting> {
+        let name = host_variable(host)?;
+        let sets: Vec<&Directive> = chain
+            .iter()
+            .flat_map(|level| level.iter())
+            .filter(|d| d.name == "set" && d.args.first().is_some_and(|v| *v == name))
+            .collect();
+        let (values, location) = if sets.is_empty() {
+            (self.maps.get(name.as_str())?.clone(), None)
+        } else {
+            let values = sets
+                .iter()
+                .map(|d| d.args.get(1).map_or("", String::as_str))
+                .collect();
+            (values, sets.last().map(|d| d.location.clone()))
+        };
+        let all_upstreams = !values.is_empty() && values.iter().all(|v| self.upstreams.contains(v));
+        all_upstreams.then(|| Setting {
+            name: "pass upstreams".to_owned(),
+            value: values.join(" "),
+            location,
+            default: false,
+        })
+    }
+}
+
+/// The variable a pass's host part is, alone (`$backend`, `${backend}`, both `$backend`),
+/// possibly followed by a path variable (`$backend$request_uri`).
+fn host_variable(host: &str) -> Option<String> {
+    let rest = host.strip_prefix('$')?;
+    let (name, after) = match rest.strip_prefix('{') {
+        Some(r) => {
+            let close = r.find('}')?;
+            (&r[..close], &r[close + 1..])
+        }
+        None => {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            (&rest[..end], &rest[end..])
+        }
+    };
+    let path_only = matches!(after, "" | "$request_uri" | "$uri" | "$uri$is_args$args");
+    (path_only && !name.is_empty()).then(|| format!("${name}"))
 }
 
 /// The settings in force for a route of this kind, innermost level last in `chain`.
@@ -884,6 +976,20 @@ impl NginxConfig {
             .collect();
         let mut builder = RouteBuilder {
             upstreams: upstreams.iter().filter_map(|u| u.arg()).collect(),
+            maps: self
+                .http()
+                .flat_map(|http| blocks(http.children(), "map"))
+                .filter_map(|m| {
+                    let var = m.args.get(1)?;
+                    let values = m
+                        .children()
+                        .iter()
+                        .filter(|e| !matches!(e.name.as_str(), "hostnames" | "volatile"))
+                        .map(|e| e.args.first().map_or("", String::as_str))
+                        .collect();
+                    Some((var.as_str(), values))
+                })
+                .collect(),
             new_defaults,
             routes: Vec::new(),
             levels: Levels::default(),
@@ -923,6 +1029,11 @@ impl NginxConfig {
         let http_level = |name: &str| self.http().find_map(|http| plain(http.children(), name));
         if let Some(d) = http_level("resolver") {
             settings.push(set_from("resolver", d));
+        }
+        // what each `map` on a request header yields for a request without that header, for the
+        // rules that read a variable's value (ingress-nginx's `Connection $connection_upgrade`)
+        for http in self.http() {
+            settings.extend(blocks(http.children(), "map").filter_map(map_setting));
         }
         settings.push(match http_level("server_tokens") {
             Some(d) => set_from("server_tokens", d),

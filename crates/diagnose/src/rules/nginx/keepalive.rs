@@ -51,9 +51,12 @@ fn without_http11<'a>(
         return None;
     }
     let (http11, cleared) = reuse_headers(ev, route);
-    if http11 && cleared {
+    // a Connection header whose value cannot be told (a variable no readable `map` defines) is
+    // not blamed: ingress-nginx's `$connection_upgrade` is empty for ordinary requests
+    if http11 && cleared != Some(false) {
         return None;
     }
+    let cleared = cleared != Some(false);
     let version = route.setting("proxy_http_version");
     let mut locations: Vec<_> = ka.location.iter().cloned().collect();
     locations.extend(route.location.clone());

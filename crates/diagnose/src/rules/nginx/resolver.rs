@@ -24,7 +24,10 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         .routes
         .iter()
         .filter(|r| {
+            // a variable that only names upstream{} blocks needs no resolver (the provider
+            // records those names as `pass upstreams`)
             r.dynamic
+                && r.setting("pass upstreams").is_none()
                 && r.setting("resolver")
                     .is_none_or(|s| s.value.trim().is_empty())
         })

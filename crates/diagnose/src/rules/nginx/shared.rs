@@ -138,19 +138,42 @@ pub(crate) fn pool_keepalive(pool: &Pool) -> Option<&Setting> {
 
 /// Whether the route sends HTTP/1.1 and whether it clears the Connection header (explicitly, or
 /// by the defaults from 1.29.7 on, KB 0.4): both are needed for nginx to reuse a connection.
-pub(crate) fn reuse_headers(ev: &Evidence, route: &Route) -> (bool, bool) {
+pub(crate) fn reuse_headers(ev: &Evidence, route: &Route) -> (bool, Option<bool>) {
     let http11 = route
         .setting("proxy_http_version")
         .is_some_and(|v| v.value.trim() == "1.1");
     let cleared = match route.setting("proxy_set_header Connection") {
-        Some(c) => c.value.trim().is_empty(),
-        None => modern_defaults(ev),
+        Some(c) => header_value(ev, c.value.trim()).map(|v| v.trim().is_empty()),
+        None => Some(modern_defaults(ev)),
     };
     (http11, cleared)
 }
 
+/// What a header set to `value` carries on an ordinary request: the text itself, or, for a lone
+/// variable a `map` on a request header defines, what the map yields without that header (the
+/// provider records it as the setting `map $var`). `None` when that cannot be told.
+fn header_value<'a>(ev: &'a Evidence, value: &'a str) -> Option<&'a str> {
+    if !value.contains('$') {
+        return Some(value);
+    }
+    let var = value.strip_prefix("${").and_then(|v| v.strip_suffix('}'));
+    let var = var
+        .map(|v| format!("${v}"))
+        .unwrap_or_else(|| value.to_owned());
+    let lone = var[1..]
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !lone {
+        return None;
+    }
+    ev.config
+        .setting(&format!("map {var}"))
+        .map(|s| s.value.as_str())
+}
+
 /// Whether nginx really reuses connections to this route's pool: `keepalive` in the pool, HTTP/1.1
-/// and a cleared Connection header.
+/// and a cleared Connection header (known to be cleared: a header nobody can resolve does not
+/// count).
 pub(crate) fn keepalive_effective(ev: &Evidence, route: &Route) -> bool {
     let on = route
         .pool
@@ -158,7 +181,7 @@ pub(crate) fn keepalive_effective(ev: &Evidence, route: &Route) -> bool {
         .and_then(|p| ev.config.pool(p))
         .and_then(pool_keepalive)
         .is_some();
-    on && reuse_headers(ev, route) == (true, true)
+    on && reuse_headers(ev, route) == (true, Some(true))
 }
 
 /// nginx 1.29.7 made HTTP/1.1 and a cleared Connection header the upstream defaults (KB 0.4).
