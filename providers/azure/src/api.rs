@@ -323,6 +323,12 @@ impl Api {
             if r.status == StatusCode::OK || (r.status.is_success() && !r.body.is_empty()) {
                 return Ok(r.body);
             }
+            // Done, with nothing to read: polling on would only wait for the deadline.
+            if r.status == StatusCode::NO_CONTENT {
+                return Err(ApiError::Invalid(
+                    "the operation finished without a result (HTTP 204 at Location)".to_owned(),
+                ));
+            }
             wait = r.retry_after();
         }
     }
