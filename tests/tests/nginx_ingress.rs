@@ -140,3 +140,57 @@ fn upstreaminfo_written_by_nginx_is_detected_and_retries_are_not_client_502s() {
         report["findings"]
     );
 }
+
+/// The official image's layout: error.log and access.log are the container's one output stream.
+/// A real nginx writes both into one file, `docker logs -t` puts a time before each line, and the
+/// stream arrives on standard input: each line is read in its own dialect.
+#[test]
+fn a_docker_style_stream_written_by_nginx_reads_as_both_logs() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let down = closed_port();
+    let nginx = Nginx::start(&format!(
+        "error_log logs/stream.log;\n    access_log logs/stream.log;\n    \
+         location / {{ proxy_pass http://127.0.0.1:{down}; }}"
+    ));
+    for i in 0..3 {
+        assert_eq!(get(&nginx.url(&format!("/r{i}"))), 502);
+    }
+    let text = std::fs::read_to_string(nginx.path("logs/stream.log")).unwrap();
+    assert!(
+        text.contains("[error]") && text.contains("\" 502 "),
+        "{text}"
+    );
+    let stream: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| format!("2026-05-01T12:00:{:02}.123456789Z {l}\n", i % 60))
+        .collect();
+    let mut child = Command::new(cloud502_e2e::bin())
+        .args(["logs", "-", "-o", "json"])
+        .env_remove("CLOUD502_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    let logs = report["logs"].as_array().unwrap();
+    assert_eq!(logs.len(), 2, "{report:#}");
+    assert_eq!(logs[0]["dialect"], "nginx-error");
+    assert_eq!(logs[1]["dialect"], "nginx-access");
+    assert_eq!(logs[0]["skipped"]["unparsed"], 0, "{:#}", logs[0]);
+    assert_eq!(logs[1]["skipped"]["unparsed"], 0, "{:#}", logs[1]);
+    assert_eq!(logs[0]["groups"][0]["class"], "connect-refused");
+    assert_eq!(logs[0]["groups"][0]["count"], 3);
+    assert_eq!(logs[1]["counts"][0]["key"], "502");
+    assert_eq!(codes(&report)[0], "nginx-upstream-refused");
+}
