@@ -15,6 +15,7 @@ Scenarios:
              health-check logs under one S3 prefix
   nlb        a Network Load Balancer with a TCP target group (out of scope)
   unattached a target group with two running instances and no load balancer
+  long-idle  as incident without logs, with an idle timeout of 4000 s
   empty      a target group with no targets behind an ALB
   many       --count target groups with two IP targets each behind one ALB (benchmarks)
   fleet      --count target groups with two IP targets each, spread over ceil(count/50) ALBs, each
@@ -352,6 +353,10 @@ def main():
         out = nlb(c)
     elif scenario == "unattached":
         out = unattached(c)
+    elif scenario == "long-idle":
+        out = incident(c, with_logs=False)
+        c["elbv2"].modify_load_balancer_attributes(LoadBalancerArn=out["lb_arn"], Attributes=[
+            {"Key": "idle_timeout.timeout_seconds", "Value": "4000"}])
     elif scenario == "many":
         out = many(c, count)
     elif scenario == "fleet":

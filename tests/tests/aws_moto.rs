@@ -338,3 +338,20 @@ fn a_target_group_no_load_balancer_uses_is_not_in_use_not_empty() {
     assert!(!f.to_string().contains("Register"), "{f}");
     assert_eq!(run.code, 1, "{}", run.stderr);
 }
+
+#[test]
+fn a_4000_s_idle_timeout_without_logs_warns_and_offers_to_lower_it() {
+    let moto = Moto::start();
+    let s = moto.scenario("long-idle", &[]);
+    let run = aws(
+        &moto,
+        &["--tg", s["tg_arn"].as_str().unwrap(), "--no-metrics"],
+    );
+    let r = run.json();
+    let f = find(&r, "alb-idle-timeout-keepalive");
+    assert_eq!(f["severity"], "warning", "{f}");
+    let words = f.to_string();
+    assert!(words.contains("4000 s"), "{words}");
+    assert!(!words.contains("is fine"), "{words}");
+    assert!(words.contains("lower the ALB idle timeout"), "{words}");
+}

@@ -25,6 +25,34 @@ pub(crate) const RULE: Rule = Rule {
     check,
 };
 
+/// nginx's default keepalive_timeout, the longest of the common servers' defaults: an ALB idle
+/// timeout at or above it outlasts them all.
+const LONG_IDLE: u32 = 75;
+
+/// What to say of nginx's default keepalive_timeout (75 s) against this idle timeout.
+fn nginx_words(idle: u32) -> String {
+    if idle < LONG_IDLE {
+        format!("nginx's keepalive_timeout default of 75 s is longer than {idle} s")
+    } else {
+        format!(
+            "nginx's keepalive_timeout default of 75 s is not longer than {idle} s either: raise it above {idle} s"
+        )
+    }
+}
+
+/// The second remedy when the idle timeout is long: lowering it is often simpler than raising
+/// every server's keep-alive.
+fn lower_idle(idle: u32) -> Option<cloud502_model::Remediation> {
+    (idle >= LONG_IDLE).then(|| {
+        adjust_timeouts(
+            &format!(
+                "Or lower the ALB idle timeout below the targets' keep-alive timeout (it is {idle} s; AWS's default is 60 s)"
+            ),
+            Some("aws elbv2 modify-load-balancer-attributes --load-balancer-arn <lb-arn> --attributes Key=idle_timeout.timeout_seconds,Value=60"),
+        )
+    })
+}
+
 /// Above this share of requests, the signature is a broken target, not a race.
 const RACE_MAX_SHARE: f64 = 0.2;
 
@@ -45,7 +73,9 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
             .logs
             .iter()
             .any(|l| l.dialect == crate::rules::alb::shared::DIALECT);
-        if n > 0 && !logs_read {
+        // An idle timeout of 75 s or more outlasts most servers' keep-alive defaults (nginx's
+        // 75 s included): worth saying even before a 502 is counted.
+        if !logs_read && (n > 0 || (idle.read && idle.seconds >= LONG_IDLE)) {
             out.push(Finding::from(Reminder { idle, evidence }));
         }
         return;
@@ -138,9 +168,21 @@ impl Idle {
 impl From<Reminder> for Finding {
     fn from(f: Reminder) -> Finding {
         let (idle, idle_text) = (f.idle.seconds, f.idle.text());
+        let mut remediation = vec![adjust_timeouts(
+            &format!(
+                "Set the targets' keep-alive timeout above {idle} s (e.g. Node.js server.keepAliveTimeout = {}000)",
+                idle + 5
+            ),
+            None,
+        )];
+        remediation.extend(lower_idle(idle));
         finding(
             FindingCode::AlbIdleTimeoutKeepalive,
-            Severity::Info,
+            if idle >= LONG_IDLE {
+                Severity::Warning
+            } else {
+                Severity::Info
+            },
             Confidence::Low,
             Layer::Application,
             format!(
@@ -150,19 +192,14 @@ impl From<Reminder> for Finding {
                 "The application's keep-alive (idle) timeout must be larger than the ALB's \
                  idle_timeout.timeout_seconds ({idle_text}), else the target closes a connection \
                  the ALB is about to reuse and the client gets a 502. Defaults that break it: \
-                 Node.js keepAliveTimeout 5 s, gunicorn 2 s, Apache KeepAliveTimeout 5 s; nginx's \
-                 keepalive_timeout 75 s is fine. Access logs would show it as target_status_code \
-                 `-` with target_processing_time -1."
+                 Node.js keepAliveTimeout 5 s, gunicorn 2 s, Apache KeepAliveTimeout 5 s; {}. \
+                 Access logs would show it as target_status_code `-` with target_processing_time \
+                 -1.",
+                nginx_words(idle)
             ),
             f.evidence,
             "The targets' keep-alive timeouts are all longer than the idle timeout.",
-            vec![adjust_timeouts(
-                &format!(
-                    "Set the targets' keep-alive timeout above {idle} s (e.g. Node.js server.keepAliveTimeout = {}000)",
-                    idle + 5
-                ),
-                None,
-            )],
+            remediation,
         )
     }
 }
@@ -205,6 +242,17 @@ impl From<Malformed> for Finding {
 impl From<Race> for Finding {
     fn from(Race(f): Race) -> Finding {
         let (idle, idle_text) = (f.idle.seconds, f.idle.text());
+        let mut remediation = vec![adjust_timeouts(
+            &format!(
+                "Raise the targets' keep-alive timeout above {idle} s: Node.js server.keepAliveTimeout = {}000 (and headersTimeout higher), gunicorn --keep-alive {}, Apache KeepAliveTimeout {}; {}",
+                idle + 5,
+                idle + 5,
+                idle + 5,
+                nginx_words(idle)
+            ),
+            None,
+        )];
+        remediation.extend(lower_idle(idle));
         finding(
             FindingCode::AlbKeepaliveRace,
             Severity::Critical,
@@ -240,15 +288,7 @@ impl From<Race> for Finding {
             f.evidence,
             "The targets' keep-alive timeouts are already longer than the idle timeout, or the \
              502s are not sporadic.",
-            vec![adjust_timeouts(
-                &format!(
-                    "Raise the targets' keep-alive timeout above {idle} s: Node.js server.keepAliveTimeout = {}000 (and headersTimeout higher), gunicorn --keep-alive {}, Apache KeepAliveTimeout {}; nginx's 75 s default is fine",
-                    idle + 5,
-                    idle + 5,
-                    idle + 5
-                ),
-                None,
-            )],
+            remediation,
         )
     }
 }
@@ -290,6 +330,52 @@ mod tests {
         assert_eq!(f[0].confidence, Confidence::High);
         assert!(f[0].explanation.contains("60 s"), "{}", f[0].explanation);
         assert!(f[0].remediation[0].step.contains("65"));
+    }
+
+    fn set_idle(ev: &mut Evidence, seconds: &str) {
+        for st in &mut ev.config.settings {
+            if st.name == "idle_timeout.timeout_seconds" {
+                st.value = seconds.into();
+            }
+        }
+    }
+
+    #[test]
+    fn at_75_s_or_more_nginx_is_not_fine_and_lowering_the_idle_timeout_is_offered() {
+        let mut ev = ev_with(3, 1000.0);
+        set_idle(&mut ev, "120");
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].code, FindingCode::AlbKeepaliveRace);
+        let steps: Vec<&str> = f[0].remediation.iter().map(|r| r.step.as_str()).collect();
+        assert!(!steps[0].contains("is fine"), "{steps:?}");
+        assert!(steps[0].contains("not longer than 120 s"), "{steps:?}");
+        assert!(steps[1].contains("lower the ALB idle timeout"), "{steps:?}");
+        // Below 75 s, nginx's default is longer and no lowering is offered.
+        let f = run_rule(check, &ev_with(3, 1000.0));
+        assert_eq!(f[0].remediation.len(), 1);
+        assert!(
+            f[0].remediation[0]
+                .step
+                .contains("75 s is longer than 60 s")
+        );
+    }
+
+    #[test]
+    fn a_long_idle_timeout_without_logs_is_a_warning_even_before_a_502() {
+        let mut ev = alb(&[target("i-1", HealthState::Healthy, None)]);
+        set_idle(&mut ev, "4000");
+        let f = run_rule(check, &ev);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].code, FindingCode::AlbIdleTimeoutKeepalive);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(
+            f[0].remediation
+                .iter()
+                .any(|r| r.step.contains("lower the ALB idle timeout"))
+        );
+        // The default 60 s with no 502 and no logs says nothing.
+        let ev = alb(&[target("i-1", HealthState::Healthy, None)]);
+        assert!(run_rule(check, &ev).is_empty());
     }
 
     #[test]
