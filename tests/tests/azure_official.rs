@@ -593,3 +593,40 @@ fn a_v1_gateways_502s_say_what_its_log_cannot_tell() {
         "{m}"
     );
 }
+
+#[test]
+fn a_body_that_does_not_parse_is_not_understood_never_unreachable() {
+    // Backend health: a gap that says so, the rest of the report still made.
+    let (_, gap) = health_gap_after(
+        Health::Raw {
+            polls: 0,
+            body: "<html><body>upstream error</body></html>".into(),
+        },
+        &[],
+    );
+    assert_eq!(gap["kind"], "invalid-input", "{gap:#}");
+    assert!(
+        gap["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("backend health: the answer for backend health was not understood"),
+        "{gap:#}"
+    );
+    // The gateway: nothing else can be read, exit 4, and the hint is not about the network.
+    let mut s = arm::incident();
+    s.gateway_raw = Some("<html>maintenance</html>".into());
+    let (_arm, run) = serve(s, &[]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].contains("the answer for the gateway was not understood")
+            && errors[0].contains("not a network problem"),
+        "{}",
+        run.stderr
+    );
+}
