@@ -1,7 +1,17 @@
 //! API v4 resources, as cloud502 reads them (KB 3.2): every field optional, unknown fields ignored,
 //! so a new or missing field never fails a run.
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+
+/// A field that real answers sometimes carry as `null` (KB 9.3): read as its default, so one
+/// `null` costs that field only, never the element or the whole list.
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
+}
 use std::collections::BTreeMap;
 
 /// `GET /zones/{id}`, `GET /zones?name=`.
@@ -9,16 +19,22 @@ use std::collections::BTreeMap;
 #[serde(default)]
 pub struct Zone {
     /// Zone id (32 hex).
+    #[serde(deserialize_with = "null_default")]
     pub id: String,
     /// Apex name.
+    #[serde(deserialize_with = "null_default")]
     pub name: String,
     /// `active`, `pending`, `initializing`, `moved`, `deleted`, `deactivated`.
+    #[serde(deserialize_with = "null_default")]
     pub status: String,
     /// True when Cloudflare only answers DNS and does not proxy.
+    #[serde(deserialize_with = "null_default")]
     pub paused: bool,
     /// The plan.
+    #[serde(deserialize_with = "null_default")]
     pub plan: Named,
     /// The owning account.
+    #[serde(deserialize_with = "null_default")]
     pub account: Named,
 }
 
@@ -27,8 +43,10 @@ pub struct Zone {
 #[serde(default)]
 pub struct Named {
     /// Id.
+    #[serde(deserialize_with = "null_default")]
     pub id: String,
     /// Name.
+    #[serde(deserialize_with = "null_default")]
     pub name: String,
 }
 
@@ -37,6 +55,7 @@ pub struct Named {
 #[serde(default)]
 pub struct ZoneSetting {
     /// Setting name (`ssl`).
+    #[serde(deserialize_with = "null_default")]
     pub id: String,
     /// Its value (`"full"`, `100`).
     pub value: serde_json::Value,
@@ -57,13 +76,17 @@ impl ZoneSetting {
 #[serde(default)]
 pub struct DnsRecord {
     /// Record id.
+    #[serde(deserialize_with = "null_default")]
     pub id: String,
     /// Full name.
+    #[serde(deserialize_with = "null_default")]
     pub name: String,
     /// `A`, `AAAA`, `CNAME`, ...
     #[serde(rename = "type")]
+    #[serde(deserialize_with = "null_default")]
     pub kind: String,
     /// Address or target.
+    #[serde(deserialize_with = "null_default")]
     pub content: String,
     /// Orange cloud.
     pub proxied: Option<bool>,
@@ -76,22 +99,29 @@ pub struct DnsRecord {
 #[serde(default)]
 pub struct LoadBalancer {
     /// Id.
+    #[serde(deserialize_with = "null_default")]
     pub id: String,
     /// The host name it answers for.
+    #[serde(deserialize_with = "null_default")]
     pub name: String,
     /// Enabled.
     pub enabled: Option<bool>,
     /// Orange cloud.
     pub proxied: Option<bool>,
     /// Pool ids in failover order.
+    #[serde(deserialize_with = "null_default")]
     pub default_pools: Vec<String>,
     /// The pool used when every other is unhealthy.
+    #[serde(deserialize_with = "null_default")]
     pub fallback_pool: String,
     /// Region → pool ids.
+    #[serde(deserialize_with = "null_default")]
     pub region_pools: BTreeMap<String, Vec<String>>,
     /// PoP → pool ids.
+    #[serde(deserialize_with = "null_default")]
     pub pop_pools: BTreeMap<String, Vec<String>>,
     /// Country → pool ids.
+    #[serde(deserialize_with = "null_default")]
     pub country_pools: BTreeMap<String, Vec<String>>,
 }
 
@@ -120,8 +150,10 @@ impl LoadBalancer {
 #[serde(default)]
 pub struct Pool {
     /// Id.
+    #[serde(deserialize_with = "null_default")]
     pub id: String,
     /// Name.
+    #[serde(deserialize_with = "null_default")]
     pub name: String,
     /// Enabled.
     pub enabled: Option<bool>,
@@ -130,6 +162,7 @@ pub struct Pool {
     /// Monitor id.
     pub monitor: Option<String>,
     /// Origins.
+    #[serde(deserialize_with = "null_default")]
     pub origins: Vec<PoolOrigin>,
     /// Some responses carry the pool's health.
     pub healthy: Option<bool>,
@@ -140,8 +173,10 @@ pub struct Pool {
 #[serde(default)]
 pub struct PoolOrigin {
     /// Name.
+    #[serde(deserialize_with = "null_default")]
     pub name: String,
     /// IP or host name.
+    #[serde(deserialize_with = "null_default")]
     pub address: String,
     /// Enabled.
     pub enabled: Option<bool>,
@@ -154,17 +189,23 @@ pub struct PoolOrigin {
 #[serde(default)]
 pub struct Healthcheck {
     /// Id.
+    #[serde(deserialize_with = "null_default")]
     pub id: String,
     /// Name.
+    #[serde(deserialize_with = "null_default")]
     pub name: String,
     /// IP or host name checked.
+    #[serde(deserialize_with = "null_default")]
     pub address: String,
     /// `HTTP`, `HTTPS`, `TCP`.
     #[serde(rename = "type")]
+    #[serde(deserialize_with = "null_default")]
     pub kind: String,
     /// `unknown`, `healthy`, `unhealthy`, `suspended`.
+    #[serde(deserialize_with = "null_default")]
     pub status: String,
     /// Why it failed.
+    #[serde(deserialize_with = "null_default")]
     pub failure_reason: String,
     /// Suspended by the user.
     pub suspended: Option<bool>,
@@ -179,12 +220,15 @@ pub struct Healthcheck {
 #[serde(default)]
 pub struct HttpConfig {
     /// Method.
+    #[serde(deserialize_with = "null_default")]
     pub method: String,
     /// Path.
+    #[serde(deserialize_with = "null_default")]
     pub path: String,
     /// Port.
     pub port: Option<u16>,
     /// Expected codes (`2xx`).
+    #[serde(deserialize_with = "null_default")]
     pub expected_codes: Vec<String>,
     /// Request headers, e.g. `{"Host": ["www.example.com"]}`; `null` in real answers.
     pub header: Option<std::collections::BTreeMap<String, Vec<String>>>,
@@ -291,8 +335,10 @@ pub fn pool_health(result: &serde_json::Value) -> Vec<OriginHealth> {
 #[serde(default, rename_all = "camelCase")]
 pub struct AnalyticsRow {
     /// Requests.
+    #[serde(deserialize_with = "null_default")]
     pub count: u64,
     /// The grouping.
+    #[serde(deserialize_with = "null_default")]
     pub dimensions: AnalyticsDimensions,
 }
 
@@ -301,12 +347,16 @@ pub struct AnalyticsRow {
 #[serde(default, rename_all = "camelCase")]
 pub struct AnalyticsDimensions {
     /// Status the client got.
+    #[serde(deserialize_with = "null_default")]
     pub edge_response_status: u16,
     /// Status the origin gave; 0 = no origin response (KB 0.3).
+    #[serde(deserialize_with = "null_default")]
     pub origin_response_status: u16,
     /// Edge data centre.
+    #[serde(deserialize_with = "null_default")]
     pub colo_code: String,
     /// The minute, RFC 3339.
+    #[serde(deserialize_with = "null_default")]
     pub datetime_minute: String,
 }
 
@@ -362,5 +412,36 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(lb.pool_ids(), vec!["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn a_null_in_an_optional_field_costs_that_field_only() {
+        let list: Vec<Healthcheck> = serde_json::from_value(serde_json::json!([
+            {"id": "a", "name": "www", "address": "203.0.113.10", "type": "HTTPS",
+             "status": "healthy", "failure_reason": null, "description": null,
+             "http_config": {"method": "GET", "path": "/", "port": 443,
+                             "expected_codes": null, "header": null}},
+            {"id": "b", "name": null, "address": "203.0.113.11", "type": "HTTPS",
+             "status": "unhealthy", "failure_reason": "TCP connection failed"}
+        ]))
+        .unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].failure_reason, "");
+        assert!(
+            list[0]
+                .http_config
+                .as_ref()
+                .unwrap()
+                .expected_codes
+                .is_empty()
+        );
+        assert_eq!(list[1].name, "");
+        assert_eq!(list[1].failure_reason, "TCP connection failed");
+        let dns: Vec<DnsRecord> = serde_json::from_value(serde_json::json!([
+            {"id": "r", "name": "www.example.com", "type": "A", "content": "203.0.113.10",
+             "proxied": null, "ttl": null, "comment": null}
+        ]))
+        .unwrap();
+        assert_eq!(dns[0].content, "203.0.113.10");
     }
 }
