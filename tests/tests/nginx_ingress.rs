@@ -132,13 +132,15 @@ fn upstreaminfo_written_by_nginx_is_detected_and_retries_are_not_client_502s() {
     assert_eq!(retried[0]["status"], 200);
     // no request is a client-visible 502, so no 502 cause is found
     assert!(groups.iter().all(|g| g["status"] != 502), "{groups:#?}");
-    assert!(
-        !codes(&report)
-            .iter()
-            .any(|c| c.starts_with("nginx-upstream")),
+    // ... but the failing server is named, as a warning about the application behind nginx
+    assert_eq!(
+        codes(&report),
+        vec!["nginx-retried-failures"],
         "{:#}",
         report["findings"]
     );
+    assert_eq!(report["findings"][0]["severity"], "warning");
+    assert_eq!(report["findings"][0]["layer"], "application");
 }
 
 /// The official image's layout: error.log and access.log are the container's one output stream.

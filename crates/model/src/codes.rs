@@ -174,6 +174,8 @@ finding_codes! {
     NginxUpstreamNoEndpoints = "nginx-upstream-no-endpoints": "ingress-nginx had no ready endpoint for the Service and connected to its 0.0.0.1 placeholder",
     /// `(99: Cannot assign requested address)` to an IPv6 upstream: no IPv6 address on the host (KB 9.4).
     NginxUpstreamIpv6Unavailable = "nginx-upstream-ipv6-unavailable": "nginx connects to its upstream over IPv6, which this host or container does not have",
+    /// Access log: upstream attempts failed and nginx retried them; the clients did not get a 5xx.
+    NginxRetriedFailures = "nginx-retried-failures": "an upstream server failed requests that nginx then retried on another one: the clients got their answer, the server is still failing",
     /// KB 4.7 #5: premature close or reset before the response header.
     NginxUpstreamClosed = "nginx-upstream-closed": "the upstream closed or reset the connection before sending a response header",
     /// KB 4.7 #6: the upstream closes idle keep-alive connections nginx still reuses.

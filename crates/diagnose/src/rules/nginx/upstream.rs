@@ -37,6 +37,7 @@ pub(crate) const RULE: Rule = Rule {
         FindingCode::NginxUpstreamTimeout,
         FindingCode::NginxClientClosed,
         FindingCode::NginxUpstreamReturned502,
+        FindingCode::NginxRetriedFailures,
     ],
     check,
 };
@@ -198,6 +199,13 @@ const CAUSES: &[Cause] = &[
         access: &[C::Status502FromUpstream],
         keep: any,
         probe: |p| p.http.as_ref().is_some_and(|h| h.status == 502),
+    },
+    Cause {
+        code: FindingCode::NginxRetriedFailures,
+        classes: &[],
+        access: &[C::UpstreamRetried],
+        keep: any,
+        probe: |_| false,
     },
     Cause {
         code: FindingCode::NginxClientClosed,
@@ -580,6 +588,7 @@ impl Failure<'_> {
                 },
             ) => self.timeout(*connect, setting, used.as_ref()),
             (FindingCode::NginxClientClosed, _) => self.client_closed(),
+            (FindingCode::NginxRetriedFailures, _) => self.retried(),
             _ => self.returned_502(),
         }
     }
@@ -1081,6 +1090,33 @@ impl Failure<'_> {
         }
     }
 
+    fn retried(&self) -> Text {
+        let (up, n) = (self.up(), self.logs.count());
+        Text {
+            title: format!(
+                "{n} request(s) failed at {up} and nginx retried them elsewhere: not 502s for \
+                 the clients, but {up} is failing"
+            ),
+            why: format!(
+                "The access log's $upstream_status lists a failed attempt at {up}{} before the \
+                 attempt that answered (proxy_next_upstream): those clients got their answer, \
+                 so these are not client-visible 502s. The server still fails, and each retry \
+                 costs the clients the failed attempt's time; when every server fails, they get \
+                 the 502. {n} access-log line(s).",
+                self.detail_in(" (", ")")
+            ),
+            disproved: "Direct requests to that server succeed and new access-log lines show a \
+                        single $upstream_status value.",
+            steps: vec![
+                check_backend(
+                    "Probe the failing server directly",
+                    Some(&format!("curl -sv -o /dev/null http://{}/", self.first())),
+                ),
+                restart("Restart or replace the failing server", None),
+            ],
+        }
+    }
+
     fn returned_502(&self) -> Text {
         let (up, lines) = (self.up(), self.lines());
         Text {
@@ -1109,11 +1145,13 @@ impl From<Failure<'_>> for Finding {
     fn from(f: Failure<'_>) -> Finding {
         let text = f.text();
         let severity = match f.code {
-            FindingCode::NginxClientClosed => Severity::Warning,
+            FindingCode::NginxClientClosed | FindingCode::NginxRetriedFailures => Severity::Warning,
             _ => Severity::Critical,
         };
         let layer = match f.code {
-            FindingCode::NginxUpstreamReturned502 => Layer::Application,
+            FindingCode::NginxUpstreamReturned502 | FindingCode::NginxRetriedFailures => {
+                Layer::Application
+            }
             _ => Layer::Nginx,
         };
         let mut finding = finding(
