@@ -46,12 +46,7 @@ pub fn start(behaviour: Behaviour) -> Server {
 /// Start a TLS server presenting `leaf`.
 pub fn start_tls(behaviour: Behaviour, leaf: Leaf) -> Server {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let chain = leaf
-        .chain
-        .into_iter()
-        .map(rustls::pki_types::CertificateDer::from)
-        .collect();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf.key.into());
+    let (chain, key) = chain_and_key(leaf);
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
@@ -59,6 +54,49 @@ pub fn start_tls(behaviour: Behaviour, leaf: Leaf) -> Server {
         .with_single_cert(chain, key)
         .unwrap();
     start_inner(behaviour, Some(Arc::new(config)))
+}
+
+/// Like [`start_tls`], but the server requires a client certificate issued by `client_ca` (DER),
+/// as an origin with Cloudflare's Authenticated Origin Pulls does: a client without one is
+/// refused during or right after the handshake.
+pub fn start_tls_client_auth(behaviour: Behaviour, leaf: Leaf, client_ca: Vec<u8>) -> Server {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(client_ca))
+        .unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
+    let (chain, key) = chain_and_key(leaf);
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .unwrap();
+    start_inner(behaviour, Some(Arc::new(config)))
+}
+
+/// A leaf's chain and key in rustls' types.
+fn chain_and_key(
+    leaf: Leaf,
+) -> (
+    Vec<rustls::pki_types::CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+) {
+    let chain = leaf
+        .chain
+        .into_iter()
+        .map(rustls::pki_types::CertificateDer::from)
+        .collect();
+    (
+        chain,
+        rustls::pki_types::PrivateKeyDer::Pkcs8(leaf.key.into()),
+    )
 }
 
 fn start_inner(behaviour: Behaviour, tls: Option<Arc<rustls::ServerConfig>>) -> Server {
@@ -278,6 +316,18 @@ pub mod origins {
     }
 
     /// HTTPS answering 200 with a certificate from `ca` for another host (`other`).
+    /// HTTPS with a valid certificate for `host` that requires a client certificate (from
+    /// another CA, which this machine does not have): Authenticated Origin Pulls.
+    pub fn https_client_auth(ca: &TestCa, host: &str) -> Server {
+        let pull_ca = TestCa::new();
+        let ca_der = pull_ca.leaf("origin-pull", -1, 90).chain.pop().unwrap();
+        super::start_tls_client_auth(
+            Behaviour::Respond(ok_response()),
+            ca.leaf(host, -1, 90),
+            ca_der,
+        )
+    }
+
     pub fn https_wrong_host(ca: &TestCa, other: &str) -> Server {
         https_ok(ca.leaf(other, -1, 90))
     }

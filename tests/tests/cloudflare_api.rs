@@ -1341,3 +1341,41 @@ fn origin_checks_run_without_a_token_and_say_what_the_api_would_add() {
     // claimed; the run is partial (exit 3), not a failure to start (exit 4).
     assert_eq!(out.code, 3, "{}\n{:?}", out.stderr, codes(&report));
 }
+
+#[test]
+fn an_origin_that_requires_cloudflares_client_certificate_is_a_check_from_here() {
+    // Authenticated Origin Pulls: the origin asks for a client certificate that Cloudflare
+    // presents and this machine does not. Analytics: 300 origin-made 502s, no 520 or 525.
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_pem = ca.write_pem(dir.path());
+    let https = origins::https_client_auth(&ca, HOST);
+    let rows = vec![AnalyticsRow::new(
+        502,
+        502,
+        "AMS",
+        "2026-11-21T10:00:00Z",
+        300,
+    )];
+    let api = cfapi::start(zone("strict", rows.clone()));
+    let out = run_origins(
+        &api,
+        closed_port(),
+        https.port,
+        &["--ca-file", ca_pem.to_str().unwrap()],
+    );
+    let report = out.json();
+    no_finding_contradicts_the_analytics(&report, &rows);
+    let c = codes(&report);
+    assert!(!c.contains(&"cloudflare-520-unknown-response"), "{c:?}");
+    assert!(!c.contains(&"cloudflare-525-origin-tls-handshake"), "{c:?}");
+    let f = finding(&report, "cloudflare-origin-check-from-here");
+    assert_eq!(f["confidence"], "low", "{f:#}");
+    let explanation = f["explanation"].as_str().unwrap();
+    assert!(explanation.contains("client certificate"), "{explanation}");
+    assert!(
+        explanation.contains("Authenticated Origin Pulls"),
+        "{explanation}"
+    );
+    cites_existing(&report, f);
+}
