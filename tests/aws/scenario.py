@@ -16,6 +16,7 @@ Scenarios:
   nlb        a Network Load Balancer with a TCP target group (out of scope)
   unattached a target group with two running instances and no load balancer
   long-idle  as incident without logs, with an idle timeout of 4000 s
+  hc-port    as incident without logs, health checks on port 9000, which the targets' group blocks
   empty      a target group with no targets behind an ALB
   many       --count target groups with two IP targets each behind one ALB (benchmarks)
   fleet      --count target groups with two IP targets each, spread over ceil(count/50) ALBs, each
@@ -353,6 +354,9 @@ def main():
         out = nlb(c)
     elif scenario == "unattached":
         out = unattached(c)
+    elif scenario == "hc-port":
+        out = incident(c, with_logs=False)
+        c["elbv2"].modify_target_group(TargetGroupArn=out["tg_arn"], HealthCheckPort="9000")
     elif scenario == "long-idle":
         out = incident(c, with_logs=False)
         c["elbv2"].modify_load_balancer_attributes(LoadBalancerArn=out["lb_arn"], Attributes=[

@@ -355,3 +355,37 @@ fn a_4000_s_idle_timeout_without_logs_warns_and_offers_to_lower_it() {
     assert!(!words.contains("is fine"), "{words}");
     assert!(words.contains("lower the ALB idle timeout"), "{words}");
 }
+
+#[test]
+fn a_blocked_health_check_port_that_differs_from_the_traffic_port_is_found() {
+    let moto = Moto::start();
+    let s = moto.scenario("hc-port", &[]);
+    let run = aws(
+        &moto,
+        &["--tg", s["tg_arn"].as_str().unwrap(), "--no-metrics"],
+    );
+    let r = run.json();
+    let checks = r["checks"].as_array().unwrap();
+    let status = |port: &str| -> Vec<String> {
+        checks
+            .iter()
+            .filter(|c| {
+                let id = c["id"].as_str().unwrap();
+                id.starts_with("sg.target-ingress.") && id.ends_with(port)
+            })
+            .map(|c| c["status"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // The traffic port is admitted; the health-check port is not.
+    assert!(!status(".8080").is_empty() && status(".8080").iter().all(|s| s == "pass"));
+    assert!(!status(".9000").is_empty() && status(".9000").iter().all(|s| s == "fail"));
+    let f = find(&r, "alb-security-group-blocks");
+    assert!(
+        f["title"]
+            .as_str()
+            .unwrap()
+            .contains("health-check port 9000"),
+        "{f}"
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+}

@@ -142,8 +142,19 @@ mod with_ec2 {
         tg: String,
         id: String,
         port: u16,
+        /// This entry is the health-check port, which differs from the traffic port: a blocked
+        /// health-check port makes healthy targets fail their checks (Target.Timeout).
+        health_check: bool,
         ip: Option<String>,
         groups: Vec<String>,
+    }
+
+    /// The health-check port of a group when it names a port other than the traffic port.
+    fn health_check_port(t: &Tg, traffic: u16) -> Option<u16> {
+        t.tg.health_check_port()
+            .filter(|p| *p != "traffic-port")
+            .and_then(|p| p.parse::<u16>().ok())
+            .filter(|p| *p != traffic)
     }
 
     pub(crate) async fn check(
@@ -166,6 +177,17 @@ mod with_ec2 {
         let mut ips = BTreeSet::new();
         let mut wanted: Vec<TargetNet> = Vec::new();
         for t in tgs {
+            if t.health.is_none() {
+                // Without target health there are no targets to check: say so, not nothing (the
+                // health call's own gap names the cause once).
+                checks.push(HostCheck {
+                    id: format!("{CHECK_PREFIX}skipped.{}", t.name()),
+                    name: format!("security groups of {}'s targets", t.name()),
+                    status: CheckStatus::Skipped,
+                    detail: "not checked: the group's target health was not read".to_owned(),
+                });
+                continue;
+            }
             let kind = t.tg.target_type().map(|k| k.as_str().to_owned());
             let default_port = t.tg.port().and_then(|p| u16::try_from(p).ok());
             for d in t.health.iter().flatten() {
@@ -187,11 +209,23 @@ mod with_ec2 {
                     }
                     _ => continue,
                 }
+                let ip = (kind.as_deref() == Some("ip")).then(|| id.to_owned());
+                if let Some(hc) = health_check_port(t, port) {
+                    wanted.push(TargetNet {
+                        tg: t.name().to_owned(),
+                        id: id.to_owned(),
+                        port: hc,
+                        health_check: true,
+                        ip: ip.clone(),
+                        groups: Vec::new(),
+                    });
+                }
                 wanted.push(TargetNet {
                     tg: t.name().to_owned(),
                     id: id.to_owned(),
                     port,
-                    ip: (kind.as_deref() == Some("ip")).then(|| id.to_owned()),
+                    health_check: false,
+                    ip,
                     groups: Vec::new(),
                 });
             }
@@ -272,6 +306,23 @@ mod with_ec2 {
                 w.ip = w.ip.clone().or_else(|| ip.clone());
                 w.groups = groups.clone();
             }
+        }
+        // Targets whose instance or network interface was not found are not checked: say which.
+        let unknown: BTreeSet<&str> = wanted
+            .iter()
+            .filter(|w| !by_target.contains_key(&w.id))
+            .map(|w| w.id.as_str())
+            .collect();
+        if !unknown.is_empty() {
+            checks.push(HostCheck {
+                id: format!("{CHECK_PREFIX}skipped.targets"),
+                name: "security groups of targets without a known interface".to_owned(),
+                status: CheckStatus::Skipped,
+                detail: format!(
+                    "not checked: no instance or network interface was read for {} (a target outside the VPC has none)",
+                    unknown.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            });
         }
         // The load balancer's subnets: CIDR-based target rules must admit all of them.
         let subnet_ids: Vec<String> = lb
@@ -358,7 +409,12 @@ mod with_ec2 {
                 .collect();
             checks.push(HostCheck {
                 id: format!("{CHECK_PREFIX}lb-egress.{}.{}", w.tg, w.port),
-                name: format!("load balancer egress to {} port {}", w.tg, w.port),
+                name: format!(
+                    "load balancer egress to {} {}port {}",
+                    w.tg,
+                    if w.health_check { "health-check " } else { "" },
+                    w.port
+                ),
                 status: if blocked.is_empty() {
                     CheckStatus::Pass
                 } else {
@@ -392,7 +448,12 @@ mod with_ec2 {
             let ok = allows(&perms, w.port, &lb_groups, &lb_blocks);
             checks.push(HostCheck {
                 id: format!("{CHECK_PREFIX}target-ingress.{}.{}", w.id, w.port),
-                name: format!("ingress of {} on port {}", w.id, w.port),
+                name: format!(
+                    "ingress of {} on {}port {}",
+                    w.id,
+                    if w.health_check { "health-check " } else { "" },
+                    w.port
+                ),
                 status: if ok { CheckStatus::Pass } else { CheckStatus::Fail },
                 detail: if ok {
                     format!(
