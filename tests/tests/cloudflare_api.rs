@@ -943,6 +943,12 @@ fn an_origin_allow_listed_to_cloudflare_is_a_check_from_here_not_a_521() {
     );
     no_finding_contradicts_the_analytics(&report, &rows);
     assert!(!codes(&report).contains(&"cloudflare-521-origin-refused"));
+    // Not Enterprise: the API schema's default Proxy Read Timeout applies.
+    assert!(
+        report["evidence"].to_string().contains("the default 100 s"),
+        "{:#}",
+        report["evidence"]
+    );
     let f = finding(&report, "cloudflare-origin-check-from-here");
     assert_eq!(f["severity"], "info", "{f:#}");
     assert_eq!(f["confidence"], "low", "{f:#}");

@@ -10,9 +10,10 @@ use cloud502_model::{
 };
 use std::collections::BTreeMap;
 
-/// Cloudflare's Proxy Read Timeout when the zone cannot change it (KB 3.1 [C8]: 120 s; a stored
-/// page says 100 s, KB 6).
-pub const DEFAULT_PROXY_READ_TIMEOUT: &str = "120";
+/// Cloudflare's Proxy Read Timeout when the zone cannot change it: the default of
+/// `zones_proxy_read_timeout_value` in Cloudflare's API schema is 100 s (KB 9.3; some pages say
+/// 120 s).
+pub const DEFAULT_PROXY_READ_TIMEOUT: &str = "100";
 
 /// DNS record types that carry traffic to an origin.
 pub fn is_origin_record(r: &DnsRecord) -> bool {

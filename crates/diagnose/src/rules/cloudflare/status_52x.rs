@@ -9,7 +9,7 @@
 //!   zone's SSL mode (setting `ssl`): only the check of the port the mode uses counts (http for
 //!   Off/Flexible, https for Full/Full (strict)). Refused: 521; no answer to the connect: 522; no
 //!   route: 523; connected, no response header: 524 (medium: the check gives up long before
-//!   Cloudflare's 100-120 s Proxy Read Timeout, unless the analytics show 524s); closed or not
+//!   Cloudflare's Proxy Read Timeout (100 s by default), unless the analytics show 524s); closed or not
 //!   HTTP: 520; TLS handshake failed: 525; invalid certificate: 526 under Full (strict), and an
 //!   info finding under Full (Full accepts it; Full (strict) would answer 526); a name that does
 //!   not resolve: 530, whatever the port.
@@ -303,8 +303,8 @@ const TEXTS: &[StatusText] = &[
         code: FindingCode::Cloudflare524,
         title: "Cloudflare 524: the origin sent no response within Cloudflare's read timeout",
         what: "the origin accepted the connection but did not send a response header within the \
-               Proxy Read Timeout (120 s by default): a slow request or a hung worker",
-        disproved: "The same request answered directly by the origin finishes well within 120 s.",
+               Proxy Read Timeout (100 s by default): a slow request or a hung worker",
+        disproved: "The same request answered directly by the origin finishes well within 100 s.",
     },
     StatusText {
         status: 525,
@@ -498,7 +498,7 @@ impl ZoneStatus<'_> {
         if status == 524 && !self.origin.is_empty() {
             parts.push(format!(
                 "The check's own timeout is much shorter than Cloudflare's Proxy Read Timeout \
-                 ({} s here; 100-120 s by default), so the origin may still answer within \
+                 ({} s here; 100 s by default), so the origin may still answer within \
                  Cloudflare's limit{}.",
                 self.read_timeout,
                 if self.analytics.count > 0 {
