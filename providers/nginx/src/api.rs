@@ -162,6 +162,28 @@ pub fn pid_of(text: &str) -> Option<u32> {
     text.trim().parse().ok()
 }
 
+/// Where a process's command line is.
+pub fn cmdline_path(pid: u32) -> PathBuf {
+    PathBuf::from(format!("/proc/{pid}/cmdline"))
+}
+
+/// The `-p PREFIX` of a process's command line: `/proc/PID/cmdline` holds NUL-separated
+/// arguments, but nginx's master rewrites its own as one title, `nginx: master process
+/// /usr/sbin/nginx -p /srv/app/ -c ...`, so spaces separate them too (a prefix with a space in it
+/// is not found).
+pub fn prefix_arg(cmdline: &str) -> Option<PathBuf> {
+    let mut args = cmdline.split(['\0', ' ']);
+    while let Some(a) = args.next() {
+        if a == "-p" {
+            return args.next().filter(|p| !p.is_empty()).map(PathBuf::from);
+        }
+        if let Some(p) = a.strip_prefix("-p").filter(|p| !p.is_empty()) {
+            return Some(PathBuf::from(p));
+        }
+    }
+    None
+}
+
 /// Where the master's limits are.
 pub fn limits_path(pid: u32) -> PathBuf {
     PathBuf::from(format!("/proc/{pid}/limits"))
@@ -171,6 +193,28 @@ pub fn limits_path(pid: u32) -> PathBuf {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefix_arg_reads_argv_and_nginx_titles() {
+        assert_eq!(
+            prefix_arg("nginx\0-p\0/srv/app/\0-c\0conf/nginx.conf\0"),
+            Some(PathBuf::from("/srv/app/"))
+        );
+        assert_eq!(
+            prefix_arg(
+                "nginx: master process /usr/sbin/nginx -p /srv/app/ -c /srv/app/etc/nginx.conf\0\0"
+            ),
+            Some(PathBuf::from("/srv/app/"))
+        );
+        assert_eq!(
+            prefix_arg("nginx\0-p/srv/x\0"),
+            Some(PathBuf::from("/srv/x"))
+        );
+        assert_eq!(
+            prefix_arg("nginx: master process /usr/sbin/nginx -g daemon on;"),
+            None
+        );
+    }
 
     #[test]
     fn proc_net_tcp_listeners_parse() {

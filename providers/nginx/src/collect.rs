@@ -166,6 +166,35 @@ impl Collector<'_> {
         prefix.join(path)
     }
 
+    /// The prefix to test the config with: `--prefix`, else the running master's own `-p` (its
+    /// `/proc/PID/cmdline`, through the config's pid file), else the `PREFIX/conf/nginx.conf`
+    /// layout's PREFIX; `None` leaves nginx's compiled-in prefix, as a plain `nginx` start does.
+    fn test_prefix(&self, conf: Option<&NginxConfig>, path: &Path) -> Option<PathBuf> {
+        if let Some(p) = &self.opts.prefix {
+            return Some(p.clone());
+        }
+        let master = conf
+            .and_then(|c| {
+                c.root
+                    .iter()
+                    .find(|d| d.name == "pid")
+                    .and_then(|d| d.args.first().cloned())
+            })
+            .map(|p| self.resolve(&p))
+            .and_then(|pid_file| self.host.read(&pid_file))
+            .and_then(|t| api::pid_of(&t));
+        if let Some(p) = master
+            .and_then(|pid| self.host.read(&api::cmdline_path(pid)))
+            .and_then(|c| api::prefix_arg(&c))
+        {
+            return Some(p);
+        }
+        let dir = path.parent()?;
+        dir.file_name()
+            .is_some_and(|n| n == "conf")
+            .then(|| dir.parent().unwrap_or(dir).to_owned())
+    }
+
     async fn read_logs(&self, conf: Option<&NginxConfig>, cx: &CollectCx, ev: &mut Evidence) {
         let formats: Vec<AccessFormat> = conf
             .map(|c| {
@@ -360,16 +389,27 @@ impl Collector<'_> {
         targets: &[UpstreamTarget],
         ev: &mut Evidence,
     ) {
-        // nginx -t on the files (a dump cannot be tested).
+        // nginx -t on the files (a dump cannot be tested), with the prefix the running nginx
+        // uses: relative paths in the config (`error_log logs/error.log`) resolve against it, and
+        // without it nginx -t looks under its compiled-in prefix and fails where nginx works.
+        // It does open (creating when missing) the log files the config names and create its
+        // temp directories, as nginx does at start: docs/providers/nginx.md says so.
         if let ConfigSource::Files { path, .. } = self.source {
-            let args = vec![
+            let mut args = vec![
                 "-t".to_owned(),
                 "-q".to_owned(),
                 "-e".to_owned(),
                 "stderr".to_owned(),
-                "-c".to_owned(),
-                path.display().to_string(),
             ];
+            if let Some(prefix) = self.test_prefix(conf, path) {
+                args.push("-p".to_owned());
+                args.push(format!(
+                    "{}/",
+                    prefix.display().to_string().trim_end_matches('/')
+                ));
+            }
+            args.push("-c".to_owned());
+            args.push(path.display().to_string());
             let check = match self.host.run(&self.opts.nginx_bin, &args).await {
                 Ok(out) if out.success => check(
                     CHECK_CONFIG_TEST,

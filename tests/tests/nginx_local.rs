@@ -1,0 +1,125 @@
+//! `cloud502 nginx --local` tests the config with the prefix the running nginx uses, so relative
+//! paths in it resolve as they do for nginx (issue 19): from the `PREFIX/conf/nginx.conf` layout,
+//! and from the running master's own `-p` (its command line, found through the config's pid file).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use cloud502_e2e::cloud502;
+use cloud502_e2e::server::{Behaviour, get, response, start};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// nginx started with `-p PREFIX -c CONF`, a config whose log, pid and temp paths are relative
+/// to the prefix (except the pid file when `absolute_pid`).
+struct Prefixed {
+    child: Child,
+    dir: tempfile::TempDir,
+    conf: std::path::PathBuf,
+    port: u16,
+}
+
+impl Drop for Prefixed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_prefixed(conf_dir: &str, absolute_pid: bool, upstream: u16) -> Prefixed {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    for sub in [conf_dir, "logs", "tmp"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        std::fs::set_permissions(dir.path().join(sub), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+    }
+    let port = cloud502_e2e::closed_port();
+    let pid = if absolute_pid {
+        format!("{}/logs/nginx.pid", dir.path().display())
+    } else {
+        "logs/nginx.pid".to_owned()
+    };
+    let conf = dir.path().join(conf_dir).join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "worker_processes 1;\nerror_log logs/error.log;\npid {pid};\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n  access_log logs/access.log;\n  client_body_temp_path tmp;\n  \
+             proxy_temp_path tmp;\n  fastcgi_temp_path tmp;\n  uwsgi_temp_path tmp;\n  \
+             scgi_temp_path tmp;\n  server {{\n    listen 127.0.0.1:{port};\n    \
+             location / {{ proxy_pass http://127.0.0.1:{upstream}; }}\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new(cloud502_e2e::nginx::binary())
+        .arg("-p")
+        .arg(format!("{}/", dir.path().display()))
+        .arg("-c")
+        .arg(&conf)
+        .args(["-g", "daemon off;"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "nginx did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Prefixed {
+        child,
+        dir,
+        conf,
+        port,
+    }
+}
+
+fn nginx_t(n: &Prefixed) -> (String, String) {
+    let run = cloud502(&[
+        "nginx",
+        "--config",
+        n.conf.to_str().unwrap(),
+        "--local",
+        "--no-probe",
+        "--nginx-bin",
+        cloud502_e2e::nginx::binary().to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    let report = run.json();
+    let check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "host.nginx-t")
+        .cloned()
+        .unwrap_or_default();
+    (
+        check["status"].as_str().unwrap_or_default().to_owned(),
+        format!("{check:#}\n{:#}", report["findings"]),
+    )
+}
+
+#[test]
+fn nginx_t_uses_the_prefix_of_a_conf_layout() {
+    let app = start(Behaviour::Respond(response("200 OK", &[], "ok")));
+    let n = start_prefixed("conf", false, app.port);
+    assert_eq!(get(&format!("http://127.0.0.1:{}/", n.port)), 200);
+    let (status, detail) = nginx_t(&n);
+    assert_eq!(status, "pass", "{detail}");
+    assert!(n.dir.path().join("logs/error.log").exists());
+}
+
+#[test]
+fn nginx_t_uses_the_running_masters_prefix() {
+    let app = start(Behaviour::Respond(response("200 OK", &[], "ok")));
+    // the config is not in a conf/ folder: only the running master's -p tells the prefix
+    let n = start_prefixed("etc", true, app.port);
+    assert_eq!(get(&format!("http://127.0.0.1:{}/", n.port)), 200);
+    let (status, detail) = nginx_t(&n);
+    assert_eq!(status, "pass", "{detail}");
+}
