@@ -463,6 +463,9 @@ pub struct Scenario {
     /// see its PROVENANCE.md): the first whose path part is in the request's path and query
     /// answers it, before the token check.
     pub canned: Vec<Canned>,
+    /// Lists answer `result_info` with `page`, `per_page` and `count` only, no `total_pages` or
+    /// `total_count`, as some endpoints do (KB 9.3).
+    pub bare_result_info: bool,
 }
 
 /// One of Cloudflare's own answers, served verbatim.
@@ -519,6 +522,7 @@ impl Default for Scenario {
             endless: None,
             redirect: None,
             canned: Vec::new(),
+            bare_result_info: false,
         }
     }
 }
@@ -761,6 +765,15 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Request>>, scenario: &Scenario) {
         },
         None => answer(&method, &path_and_query, authorized, &body, scenario),
     };
+    if scenario.bare_result_info {
+        if let Ok(mut v) = serde_json::from_str::<Value>(&r.body) {
+            if let Some(info) = v.get_mut("result_info").and_then(Value::as_object_mut) {
+                info.remove("total_pages");
+                info.remove("total_count");
+                r.body = v.to_string();
+            }
+        }
+    }
     if scenario.echo {
         echo_back(&mut r, &auth);
     }

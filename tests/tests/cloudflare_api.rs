@@ -1385,3 +1385,25 @@ fn an_origin_that_requires_cloudflares_client_certificate_is_a_check_from_here()
     );
     cites_existing(&report, f);
 }
+
+#[test]
+fn pages_are_followed_when_the_list_omits_total_pages() {
+    let mut s = zone("full", Vec::new());
+    s.dns = vec![
+        DnsRecord::new(HOST, "A", "203.0.113.1", true),
+        DnsRecord::new(HOST, "A", "203.0.113.2", true),
+        DnsRecord::new(HOST, "AAAA", "2001:db8::1", true),
+    ];
+    s.per_page = Some(1);
+    s.bare_result_info = true;
+    let api = cfapi::start(s);
+    let report = run(&api, &["--no-origin-check"]).json();
+    let records = report["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["id"].as_str().unwrap().starts_with("cloudflare.dns."))
+        .count();
+    assert_eq!(records, 3, "{:#}", report["evidence"]);
+    assert_eq!(report["errors"].as_array().unwrap().len(), 0);
+}

@@ -320,9 +320,25 @@ impl Api {
             if env.success == Some(false) {
                 return Err(envelope_error(200, &env.errors));
             }
-            out.extend(env.result.unwrap_or_default());
+            let items = env.result.unwrap_or_default();
+            let got = items.len() as u32;
+            out.extend(items);
             let info = env.result_info.unwrap_or_default();
-            if info.total_pages <= page || info.count == 0 {
+            // Lists may omit `total_pages` (KB 9.3): then `total_count`, else a full page, says
+            // whether another page follows.
+            let more = if info.total_pages > 0 {
+                info.total_pages > page
+            } else if info.total_count > 0 {
+                (out.len() as u64) < u64::from(info.total_count)
+            } else {
+                let per_page = if info.per_page > 0 {
+                    info.per_page
+                } else {
+                    PER_PAGE
+                };
+                got > 0 && got >= per_page
+            };
+            if !more || got == 0 {
                 return Ok(out);
             }
             if page >= MAX_PAGES {
