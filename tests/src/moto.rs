@@ -119,3 +119,179 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// What the proxy does to the answer of one API action (`Action=NAME` in the query-protocol
+/// request body).
+#[derive(Debug, Clone)]
+pub enum Rewrite {
+    /// Replace `from` with `to` in the body moto answered.
+    Replace {
+        action: &'static str,
+        from: String,
+        to: String,
+    },
+    /// Answer with this status and body instead of asking moto (AWS's XML error envelopes).
+    Respond {
+        action: &'static str,
+        status: u16,
+        body: String,
+    },
+}
+
+impl Rewrite {
+    fn action(&self) -> &'static str {
+        match self {
+            Rewrite::Replace { action, .. } | Rewrite::Respond { action, .. } => action,
+        }
+    }
+}
+
+/// AWS's XML error envelope of the ELB v2 API (query protocol), as the service sends it.
+pub fn elb_error(code: &str, message: &str) -> String {
+    format!(
+        "<ErrorResponse xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>a4a1cf8e-2b1f-4a43-9a32-7e0c6d2ea7a1</RequestId></ErrorResponse>"
+    )
+}
+
+/// A loopback HTTP proxy in front of moto that rewrites its answers into states moto cannot
+/// produce (`Target.NotInUse`, `Target.Timeout`, `ExpiredToken`, ...). One request a connection
+/// to moto (`Connection: close`), the answer relayed with its length fixed. Stops with the test
+/// process.
+#[derive(Debug)]
+pub struct Proxy {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+/// Headers and body of one HTTP message read from `s`; `None` at end of stream.
+fn read_message(s: &mut impl std::io::Read) -> Option<(String, Vec<u8>)> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).ok()? == 0 || head.len() > 64 * 1024 {
+            return None;
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let len = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())
+                .flatten()
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).ok()?;
+    Some((head, body))
+}
+
+/// `head` with its `Content-Length` and `Connection` headers replaced.
+fn with_length(head: &str, len: usize, connection: &str) -> String {
+    let mut out = String::new();
+    for (i, l) in head.trim_end().split("\r\n").enumerate() {
+        let name = l.split(':').next().unwrap_or_default();
+        if i > 0
+            && (name.eq_ignore_ascii_case("content-length")
+                || name.eq_ignore_ascii_case("connection")
+                || name.eq_ignore_ascii_case("transfer-encoding"))
+        {
+            continue;
+        }
+        out.push_str(l);
+        out.push_str("\r\n");
+    }
+    out.push_str(&format!(
+        "Content-Length: {len}\r\nConnection: {connection}\r\n\r\n"
+    ));
+    out
+}
+
+fn relay(
+    mut client: std::net::TcpStream,
+    upstream: &str,
+    rules: &[Rewrite],
+) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    while let Some((head, body)) = read_message(&mut client) {
+        let text = String::from_utf8_lossy(&body);
+        let rule = |r: &&Rewrite| text.contains(&format!("Action={}&", r.action()));
+        let matching: Vec<&Rewrite> = rules.iter().filter(rule).collect();
+        let (status_line, resp_head, mut resp_body) =
+            if let Some(Rewrite::Respond { status, body, .. }) = matching
+                .iter()
+                .find(|r| matches!(r, Rewrite::Respond { .. }))
+            {
+                (
+                    format!("HTTP/1.1 {status} Error"),
+                    "Content-Type: text/xml\r\n".to_owned(),
+                    body.clone().into_bytes(),
+                )
+            } else {
+                let mut up = std::net::TcpStream::connect(upstream)?;
+                up.write_all(with_length(&head, body.len(), "close").as_bytes())?;
+                up.write_all(&body)?;
+                let mut raw = Vec::new();
+                up.read_to_end(&mut raw)?;
+                let split = raw
+                    .windows(4)
+                    .position(|w| w == b"\r\n\r\n")
+                    .map_or(raw.len(), |p| p + 4);
+                let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+                let mut lines = head.trim_end().splitn(2, "\r\n");
+                let status_line = lines
+                    .next()
+                    .unwrap_or("HTTP/1.1 502 Bad Gateway")
+                    .to_owned();
+                let rest = lines.next().unwrap_or_default().to_owned();
+                let mut text = String::from_utf8_lossy(&raw[split..]).into_owned();
+                for r in &matching {
+                    if let Rewrite::Replace { from, to, .. } = r {
+                        text = text.replace(from.as_str(), to);
+                    }
+                }
+                (status_line, format!("{rest}\r\n"), text.into_bytes())
+            };
+        let out_head = with_length(
+            &format!("{status_line}\r\n{resp_head}"),
+            resp_body.len(),
+            "keep-alive",
+        );
+        client.write_all(out_head.as_bytes())?;
+        client.write_all(&resp_body)?;
+        resp_body.clear();
+    }
+    Ok(())
+}
+
+impl Moto {
+    /// A proxy in front of this moto applying `rules` to its answers.
+    pub fn proxy(&self, rules: Vec<Rewrite>) -> Proxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let port = listener.local_addr().expect("proxy address").port();
+        let upstream = self.endpoint.trim_start_matches("http://").to_owned();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let (upstream, rules) = (upstream.clone(), rules.clone());
+                std::thread::spawn(move || {
+                    let _ = relay(conn, &upstream, &rules);
+                });
+            }
+        });
+        Proxy {
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// [`Moto::aws`] through a proxy.
+    pub fn aws_via(&self, proxy: &Proxy, args: &[&str]) -> crate::Run {
+        let mut all = vec!["aws", "--endpoint-url", &proxy.endpoint, "-o", "json"];
+        all.extend_from_slice(args);
+        let env = self.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        crate::cloud502_env(&all, &env)
+    }
+}

@@ -56,15 +56,17 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
 
         // Target.NotInUse is the group not being used (or a zone not enabled), not an empty
         // group: registering targets would not help (KB 9.2).
+        // With no target in service, one NotInUse target says why better than "register".
         let unattached = pool_setting(pool, "load_balancers") == Some("");
-        let not_in_use = !targets.is_empty()
-            && targets
-                .iter()
-                .all(|(_, t)| t.reason.as_deref() == Some("Target.NotInUse"));
-        if unattached || not_in_use {
+        let not_in_use = targets
+            .iter()
+            .filter(|(_, t)| t.reason.as_deref() == Some("Target.NotInUse"))
+            .count();
+        if unattached || (in_service == 0 && not_in_use > 0) {
             out.push(Finding::from(NotInUse {
                 pool,
                 unattached,
+                not_in_use,
                 registered: targets.len(),
                 evidence: evidence.clone(),
             }));
@@ -178,6 +180,8 @@ struct NotInUse<'a> {
     pool: &'a Pool,
     /// The group's LoadBalancerArns is empty.
     unattached: bool,
+    /// Targets with Target.NotInUse.
+    not_in_use: usize,
     registered: usize,
     evidence: Vec<String>,
 }
@@ -351,8 +355,8 @@ impl From<NotInUse<'_>> for Finding {
         } else {
             (
                 format!(
-                    "the {} target(s) of {name} are unused with Target.NotInUse: no listener rule sends traffic to them",
-                    f.registered
+                    "{} of {} target(s) of {name} are unused with Target.NotInUse, none in service: no listener rule sends traffic to them",
+                    f.not_in_use, f.registered
                 ),
                 format!(
                     "Target.NotInUse means the target group is not used by any rule of the load \
