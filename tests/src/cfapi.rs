@@ -765,14 +765,13 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Request>>, scenario: &Scenario) {
         },
         None => answer(&method, &path_and_query, authorized, &body, scenario),
     };
-    if scenario.bare_result_info {
-        if let Ok(mut v) = serde_json::from_str::<Value>(&r.body) {
-            if let Some(info) = v.get_mut("result_info").and_then(Value::as_object_mut) {
-                info.remove("total_pages");
-                info.remove("total_count");
-                r.body = v.to_string();
-            }
-        }
+    if scenario.bare_result_info
+        && let Ok(mut v) = serde_json::from_str::<Value>(&r.body)
+        && let Some(info) = v.get_mut("result_info").and_then(Value::as_object_mut)
+    {
+        info.remove("total_pages");
+        info.remove("total_count");
+        r.body = v.to_string();
     }
     if scenario.echo {
         echo_back(&mut r, &auth);
