@@ -123,3 +123,48 @@ fn nginx_t_uses_the_running_masters_prefix() {
     let (status, detail) = nginx_t(&n);
     assert_eq!(status, "pass", "{detail}");
 }
+
+/// A config tree copied off its machine: a named include that is missing and a glob that matches
+/// nothing here are gaps with their file:line, not a fatal error and not a silent healthy report.
+#[test]
+fn a_copied_tree_with_missing_includes_is_a_gap_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("nginx.conf");
+    std::fs::write(
+        &conf,
+        "events { }\nhttp {\n  include mime.types;\n  include /nonexistent-cloud502/sites-enabled/*;\n}\n",
+    )
+    .unwrap();
+    let run = cloud502(&[
+        "nginx",
+        "--config",
+        conf.to_str().unwrap(),
+        "--no-probe",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 3, "{}\n{}", run.stderr, run.stdout);
+    let report = run.json();
+    let gaps: Vec<(String, String)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["scope"].as_str().unwrap().to_owned(),
+                g["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let at = |line: u32| format!("{}:{line}", conf.display());
+    assert!(
+        gaps.iter()
+            .any(|(s, m)| *s == at(3) && m.contains("mime.types, which does not exist")),
+        "{gaps:#?}"
+    );
+    assert!(
+        gaps.iter()
+            .any(|(s, m)| *s == at(4) && m.contains("matched no file")),
+        "{gaps:#?}"
+    );
+}

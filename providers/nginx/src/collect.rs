@@ -105,7 +105,27 @@ impl Collector<'_> {
             ConfigSource::Files { path, .. } => conf::load_files(path),
         };
         match result {
-            Ok(c) => Ok(Some(c)),
+            Ok(c) => {
+                // an empty conf.d/*.conf is common and harmless; it matters when nothing
+                // forwards at all (a copied tree whose includes point elsewhere)
+                let forwards = has_pass(&c.root);
+                for (at, what) in &c.unread_includes {
+                    if forwards && what.ends_with("matched no file") {
+                        continue;
+                    }
+                    ev.gaps.push(Gap {
+                        scope: format!("{}:{}", at.file, at.line),
+                        kind: GapKind::NotFound,
+                        message: format!("{what}: the config read is incomplete"),
+                        hint: Some(
+                            "read the machine's own config (--local), or pass a saved `nginx -T` \
+                             with --dump"
+                                .to_owned(),
+                        ),
+                    });
+                }
+                Ok(Some(c))
+            }
             Err(e) => {
                 let explicit = !matches!(
                     self.source,
@@ -776,6 +796,13 @@ fn with_port(addr: &str, scheme: Option<&str>) -> String {
             format!("{addr}:{port}")
         }
     }
+}
+
+/// Does any level of the config forward requests (`proxy_pass`, `fastcgi_pass`, ...)?
+fn has_pass(level: &[crate::parse::Directive]) -> bool {
+    level
+        .iter()
+        .any(|d| d.name.ends_with("_pass") || has_pass(d.children()))
 }
 
 #[cfg(test)]

@@ -22,6 +22,10 @@ pub struct NginxConfig {
     pub files: Vec<String>,
     /// The main context's directives.
     pub root: Vec<Directive>,
+    /// Includes that read nothing, with where they are and what happened: a file that does not
+    /// exist (nginx would refuse to start, so the copy is incomplete), or a glob that matched no
+    /// file (nginx accepts it, but a copied tree may lack the files). Each is a gap.
+    pub unread_includes: Vec<(SourceLocation, String)>,
 }
 
 /// Real configs include two or three levels deep; this only stops runaway recursion through paths that
@@ -39,8 +43,9 @@ const MAX_GLOB_WORK: usize = 5_000_000;
 
 /// Load from files: parse `path`, following `include` directives (with globs) recursively, splicing
 /// included directives in place (each keeps its own file:line). Relative include paths resolve against
-/// the directory of the main config file (nginx's conf prefix). A glob that matches nothing is fine (nginx
-/// accepts it); a plain path that does not exist is an Io error.
+/// the directory of the main config file (nginx's conf prefix). A glob that matches nothing, and a
+/// plain path that does not exist, are read as nothing and listed in
+/// [`NginxConfig::unread_includes`].
 pub fn load_files(path: &Path) -> Result<NginxConfig> {
     let prefix = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut loader = Loader::new(Source::Files { prefix });
@@ -48,6 +53,7 @@ pub fn load_files(path: &Path) -> Result<NginxConfig> {
     Ok(NginxConfig {
         files: loader.files,
         root,
+        unread_includes: loader.unread,
     })
 }
 
@@ -100,6 +106,7 @@ pub fn load_dump(text: &str, origin: &str) -> Result<NginxConfig> {
     Ok(NginxConfig {
         files: loader.files,
         root,
+        unread_includes: loader.unread,
     })
 }
 
@@ -108,6 +115,7 @@ pub fn parse_str(text: &str, file: &str) -> Result<NginxConfig> {
     Ok(NginxConfig {
         files: vec![file.to_string()],
         root: crate::parse::parse(text, file)?,
+        unread_includes: Vec::new(),
     })
 }
 
@@ -149,6 +157,8 @@ struct Loader<'a> {
     /// Glob results by pattern, and the work spent evaluating distinct globs.
     globs: HashMap<String, Vec<String>>,
     glob_work: usize,
+    /// Includes that read nothing ([`NginxConfig::unread_includes`]).
+    unread: Vec<(SourceLocation, String)>,
 }
 
 impl<'a> Loader<'a> {
@@ -177,6 +187,7 @@ impl<'a> Loader<'a> {
             normalized,
             globs: HashMap::new(),
             glob_work: 0,
+            unread: Vec::new(),
         }
     }
 
@@ -232,7 +243,28 @@ impl<'a> Loader<'a> {
                         message: "invalid number of arguments in \"include\" directive".into(),
                     });
                 };
-                for name in self.resolve_cached(arg, &directive.location)? {
+                let names = self.resolve_cached(arg, &directive.location)?;
+                let is_glob = arg.contains(['*', '?', '[']);
+                if names.is_empty() && is_glob {
+                    self.unread.push((
+                        directive.location.clone(),
+                        format!("include \"{arg}\" matched no file"),
+                    ));
+                }
+                for name in names {
+                    // a named file that is missing from a copied tree is a gap, not the end
+                    if !is_glob
+                        && matches!(self.source, Source::Files { .. })
+                        && !Path::new(&name).exists()
+                    {
+                        self.unread.push((
+                            directive.location.clone(),
+                            format!(
+                                "include \"{arg}\" names {name}, which does not exist (nginx would refuse to start)"
+                            ),
+                        ));
+                        continue;
+                    }
                     out.extend(self.load(&name)?);
                 }
             } else {
@@ -1868,27 +1900,32 @@ mod tests {
     }
 
     #[test]
-    fn missing_plain_include_is_an_io_error() {
+    fn missing_includes_are_read_as_nothing_and_listed() {
         let dir = tempfile::tempdir().unwrap();
         let main = write(
             dir.path(),
             "nginx.conf",
-            "http {\n  include missing.conf;\n}\n",
+            "http {\n  include missing.conf;\n  include sites/*.conf;\n  server_tokens off;\n}\n",
         );
-        let err = load_files(&main).unwrap_err();
-        let ConfigError::Io { path, source } = &err else {
-            panic!("expected Io, got {err:?}");
-        };
-        assert_eq!(path, &format!("{}/missing.conf", dir.path().display()));
-        assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
-        let message = err.to_string();
-        assert!(message.starts_with("cannot read "), "{message}");
+        let c = load_files(&main).unwrap();
+        assert_eq!(c.root[0].children().len(), 1, "the rest is still read");
+        let notes: Vec<(u32, &str)> = c
+            .unread_includes
+            .iter()
+            .map(|(at, what)| (at.line, what.as_str()))
+            .collect();
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert_eq!(notes[0].0, 2);
         assert!(
-            message.contains("missing.conf: No such file or directory"),
-            "{message}"
+            notes[0].1.contains(&format!(
+                "{}/missing.conf, which does not exist",
+                dir.path().display()
+            )),
+            "{notes:?}"
         );
-        assert!(!message.contains('\n'));
+        assert_eq!(notes[1], (3, "include \"sites/*.conf\" matched no file"));
 
+        // the main file itself missing is still an error, one line long
         let err = load_files(&dir.path().join("nope.conf")).unwrap_err();
         assert!(!err.to_string().contains("hint"), "{err}");
         assert_eq!(err.hint(), "pass --config PATH or --dump PATH");
