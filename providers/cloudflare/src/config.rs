@@ -119,7 +119,7 @@ impl CloudflareOptions {
     /// Check every option at once.
     pub fn validate(&self) -> Result<Validated, CloudflareError> {
         let mut problems = Vec::new();
-        let zone = self.zone.trim().trim_end_matches('.').to_ascii_lowercase();
+        let zone = ascii_name(self.zone.trim().trim_end_matches('.'));
         let zone_ok = is_zone_id(&zone) || (is_hostname(&zone) && zone.contains('.'));
         let zone = if is_zone_id(&zone) {
             ZoneRef::Id(zone)
@@ -132,7 +132,11 @@ impl CloudflareOptions {
             ));
             ZoneRef::Name(zone)
         };
-        let host = match self.host.as_deref().map(|h| h.trim().trim_end_matches('.')) {
+        let host_ascii = self
+            .host
+            .as_deref()
+            .map(|h| ascii_name(h.trim().trim_end_matches('.')));
+        let host = match host_ascii.as_deref() {
             None => None,
             Some(h) if is_hostname(h) => {
                 let h = h.to_ascii_lowercase();
@@ -249,6 +253,19 @@ fn is_zone_id(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// A name in the form the API and DNS use: lower case, an internationalized name in its
+/// punycode (IDNA) form (`bücher.example` -> `xn--bcher-kva.example`), as Cloudflare stores it.
+/// A name that IDNA refuses is returned lower-cased, for the host-name check to name.
+pub(crate) fn ascii_name(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
+    match url::Host::parse(s) {
+        Ok(url::Host::Domain(d)) => d,
+        _ => s.to_lowercase(),
+    }
+}
+
 /// A DNS host name: labels of letters, digits, `-` and `_`, not starting or ending with `-`.
 pub(crate) fn is_hostname(s: &str) -> bool {
     !s.is_empty()
@@ -307,6 +324,15 @@ mod tests {
         assert!(text.contains("--max-requests"), "{text}");
         assert!(text.contains("--https-port"), "{text}");
         assert_eq!(problems.len(), 5, "{text}");
+    }
+
+    #[test]
+    fn unicode_names_are_read_in_their_punycode_form() {
+        let mut o = CloudflareOptions::new("bücher.example");
+        o.host = Some("www.bücher.example".into());
+        let v = o.validate().unwrap();
+        assert_eq!(v.zone.as_str(), "xn--bcher-kva.example");
+        assert_eq!(v.host.as_deref(), Some("www.xn--bcher-kva.example"));
     }
 
     #[test]
