@@ -39,12 +39,22 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         })
         .collect();
     let paused = cloudflare::setting(ev, "zone.paused") == Some("true");
+    // Cloudflare proxies a zone's records only once the zone is active (its name servers are
+    // Cloudflare's); a pending, initializing, moved or deactivated zone answers nothing.
+    let inactive = cloudflare::setting(ev, "zone.status")
+        .filter(|s| !s.is_empty() && *s != "active")
+        .map(str::to_owned);
     let dns_gap = ev.gaps.iter().any(|g| {
         let s = g.scope.to_ascii_lowercase();
         s.contains("dns") || s.contains("load_balancers")
     });
 
-    let (why, mut evidence) = if paused {
+    let (why, mut evidence) = if let Some(status) = inactive {
+        (
+            Why::NotActive(status),
+            existing(ev, ["cloudflare.zone".to_owned()]),
+        )
+    } else if paused {
         (Why::Paused, existing(ev, ["cloudflare.zone".to_owned()]))
     } else if routes.is_empty() {
         if dns_gap {
@@ -118,6 +128,8 @@ struct NotProxied<'a> {
 
 /// Why Cloudflare is not in the path.
 enum Why {
+    /// The zone is not active (`pending`, `initializing`, `moved`, `deactivated`).
+    NotActive(String),
     /// The zone is paused.
     Paused,
     /// No record or load balancer names the host.
@@ -132,14 +144,17 @@ impl NotProxied<'_> {
     /// Warning when likely unintended (paused, no record); info when DNS-only, often deliberate.
     fn severity(&self) -> Severity {
         match self.why {
-            Why::Paused | Why::NoRecord => Severity::Warning,
+            Why::NotActive(_) | Why::Paused | Why::NoRecord => Severity::Warning,
             Why::DnsOnly(_) => Severity::Info,
         }
     }
 
     fn title(&self) -> String {
         let (host, zone) = (self.host, &self.zone);
-        match self.why {
+        match &self.why {
+            Why::NotActive(status) => format!(
+                "zone {zone} is {status}, not active: Cloudflare is not in the path for {host}"
+            ),
             Why::Paused => {
                 format!("zone {zone} is paused: Cloudflare is not in the path for {host}")
             }
@@ -155,6 +170,12 @@ impl NotProxied<'_> {
     fn why(&self) -> String {
         let (host, zone) = (self.host, &self.zone);
         match &self.why {
+            Why::NotActive(status) => format!(
+                "The zone {zone} is {status}: Cloudflare proxies a zone's records only once the \
+                 zone is active, that is once the domain's name servers at the registrar are the \
+                 two Cloudflare assigned (a pending zone waits for that change), so {host} is not \
+                 served through Cloudflare."
+            ),
             Why::Paused => format!(
                 "The zone {zone} is paused, so Cloudflare answers DNS for {host} with the origin's \
                  address and does not proxy it."
@@ -250,6 +271,27 @@ mod tests {
         lb.settings = vec![s("proxied", "true"), s("lb", "true")];
         ev.config.routes.push(lb);
         assert!(run_rule(super::check, &ev).is_empty());
+    }
+
+    #[test]
+    fn a_pending_zone_is_not_in_the_path() {
+        let mut ev = cf_zone("full");
+        ev.config.settings.retain(|s| s.name != "zone.status");
+        ev.config.settings.push(s("zone.status", "pending"));
+        let f = run_rule(super::check, &ev);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(
+            f[0].title.contains("is pending, not active"),
+            "{}",
+            f[0].title
+        );
+        assert!(
+            f[0].explanation.contains("name servers"),
+            "{}",
+            f[0].explanation
+        );
+        assert_cited_exist(&ev, &f);
     }
 
     #[test]
