@@ -120,6 +120,14 @@ impl Drop for Moto {
     }
 }
 
+/// The finding with this code in a report; panics naming the codes there when none has it.
+pub fn finding<'a>(report: &'a Value, code: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["code"] == code))
+        .unwrap_or_else(|| panic!("no {code} in {:?}", crate::codes(report)))
+}
+
 /// What the proxy does to the answer of one API action (`Action=NAME` in the query-protocol
 /// request body).
 #[derive(Debug, Clone)]

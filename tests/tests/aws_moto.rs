@@ -12,12 +12,7 @@ fn aws(moto: &Moto, args: &[&str]) -> cloud502_e2e::Run {
 }
 
 fn find<'a>(report: &'a Value, code: &str) -> &'a Value {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
-        .unwrap_or_else(|| panic!("no {code} in {:?}", codes(report)))
+    cloud502_e2e::moto::finding(report, code)
 }
 
 #[test]

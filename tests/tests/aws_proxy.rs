@@ -9,12 +9,7 @@ use cloud502_e2e::moto::{Moto, Rewrite, elb_error};
 use serde_json::Value;
 
 fn find<'a>(report: &'a Value, code: &str) -> &'a Value {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
-        .unwrap_or_else(|| panic!("no {code} in {:?}", codes(report)))
+    cloud502_e2e::moto::finding(report, code)
 }
 
 /// Every target's health answer turned into `state` with `reason` and `description`.
@@ -68,7 +63,7 @@ fn target_not_in_use_through_the_api_is_an_unused_group_not_an_empty_one() {
 #[test]
 fn every_target_not_in_use_is_the_group_not_in_use() {
     let moto = Moto::start();
-    let s = moto.scenario("shared", &[]);
+    moto.scenario("shared", &[]);
     let proxy = moto.proxy(vec![health(
         "unused",
         "Target.NotInUse",
