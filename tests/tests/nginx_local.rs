@@ -168,3 +168,57 @@ fn a_copied_tree_with_missing_includes_is_a_gap_not_a_failure() {
         "{gaps:#?}"
     );
 }
+
+/// `--root DIR` reads a copied tree as if DIR were `/`: its absolute includes and log paths resolve
+/// under DIR instead of this machine's /etc/nginx and /var/log/nginx.
+#[test]
+fn root_re_roots_the_absolute_paths_of_a_copied_tree() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir_all(r.join("etc/nginx/sites-enabled")).unwrap();
+    std::fs::create_dir_all(r.join("var/log/nginx")).unwrap();
+    std::fs::write(
+        r.join("etc/nginx/nginx.conf"),
+        "events { }\nhttp {\n  error_log /var/log/nginx/error.log;\n  include /etc/nginx/sites-enabled/*;\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        r.join("etc/nginx/sites-enabled/app"),
+        "server {\n  listen 80;\n  server_name app.example;\n  location / { proxy_pass http://127.0.0.1:8081; }\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        r.join("var/log/nginx/error.log"),
+        "2026/05/01 12:00:00 [error] 7#7: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.1, server: app.example, request: \"GET / HTTP/1.1\", upstream: \"http://127.0.0.1:8081/\", host: \"app.example\"\n",
+    )
+    .unwrap();
+    let conf = r.join("etc/nginx/nginx.conf");
+    let run = cloud502(&[
+        "nginx",
+        "--config",
+        conf.to_str().unwrap(),
+        "--root",
+        r.to_str().unwrap(),
+        "--no-probe",
+        "--since",
+        "2026-01-01T00:00:00Z",
+        "-o",
+        "json",
+    ]);
+    let report = run.json();
+    assert_eq!(run.code, 1, "{}\n{:#}", run.stderr, report["errors"]);
+    assert_eq!(report["config"]["routes"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        report["config"]["routes"][0]["server_names"][0],
+        "app.example"
+    );
+    assert_eq!(
+        report["logs"][0]["source"],
+        r.join("var/log/nginx/error.log").display().to_string()
+    );
+    assert_eq!(report["findings"][0]["code"], "nginx-upstream-refused");
+    assert_eq!(
+        report["findings"][0]["locations"][0]["file"],
+        r.join("etc/nginx/sites-enabled/app").display().to_string()
+    );
+}

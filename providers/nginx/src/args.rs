@@ -70,6 +70,12 @@ pub struct NginxArgs {
     /// [default: the config file's directory, or its parent for a conf/ directory].
     #[arg(long, value_name = "DIR")]
     pub prefix: Option<PathBuf>,
+
+    /// Read the config as if DIR were `/`: absolute paths in it (includes, logs, the pid file)
+    /// resolve under DIR. For a config tree copied off its machine, whose absolute includes would
+    /// otherwise read this machine's /etc/nginx.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }
 
 impl ProviderArgs for NginxArgs {
@@ -104,6 +110,7 @@ impl ProviderArgs for NginxArgs {
             local: self.local,
             nginx_bin: self.nginx_bin.unwrap_or(defaults.nginx_bin),
             prefix: self.prefix.map(|f| common.path(f)),
+            root: self.root.map(|f| common.path(f)),
         })
     }
 

@@ -102,7 +102,9 @@ impl Collector<'_> {
                 }
                 other => other,
             },
-            ConfigSource::Files { path, .. } => conf::load_files(path),
+            ConfigSource::Files { path, .. } => {
+                conf::load_files_rooted(path, self.opts.root.as_deref())
+            }
         };
         match result {
             Ok(c) => {
@@ -165,7 +167,10 @@ impl Collector<'_> {
     fn resolve(&self, p: &str) -> PathBuf {
         let path = Path::new(p);
         if path.is_absolute() {
-            return path.to_owned();
+            return match &self.opts.root {
+                Some(root) => root.join(p.trim_start_matches('/')),
+                None => path.to_owned(),
+            };
         }
         let prefix = self
             .opts

@@ -47,8 +47,18 @@ const MAX_GLOB_WORK: usize = 5_000_000;
 /// plain path that does not exist, are read as nothing and listed in
 /// [`NginxConfig::unread_includes`].
 pub fn load_files(path: &Path) -> Result<NginxConfig> {
+    load_files_rooted(path, None)
+}
+
+/// [`load_files`], with absolute include paths resolved under `root` when it is given (a config
+/// tree copied off its machine: `include /etc/nginx/sites-enabled/*;` reads
+/// `ROOT/etc/nginx/sites-enabled/*`, not this machine's).
+pub fn load_files_rooted(path: &Path, root: Option<&Path>) -> Result<NginxConfig> {
     let prefix = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut loader = Loader::new(Source::Files { prefix });
+    let mut loader = Loader::new(Source::Files {
+        prefix,
+        root: root.map(Path::to_path_buf),
+    });
     let root = loader.load(&path.to_string_lossy())?;
     Ok(NginxConfig {
         files: loader.files,
@@ -129,6 +139,7 @@ struct Section<'a> {
 enum Source<'a> {
     Files {
         prefix: PathBuf,
+        root: Option<PathBuf>,
     },
     Dump {
         prefix: String,
@@ -336,16 +347,22 @@ impl<'a> Loader<'a> {
         // nginx globs only when the argument has a wildcard; otherwise the file must exist.
         let is_glob = arg.contains(['*', '?', '[']);
         match &self.source {
-            Source::Files { prefix } => {
-                let full = if Path::new(arg).is_absolute() {
-                    PathBuf::from(arg)
-                } else {
-                    prefix.join(arg)
+            Source::Files { prefix, root } => {
+                let rooted = root.as_ref().filter(|_| Path::new(arg).is_absolute());
+                let full = match rooted {
+                    Some(root) => root.join(arg.trim_start_matches('/')),
+                    None if Path::new(arg).is_absolute() => PathBuf::from(arg),
+                    None => prefix.join(arg),
                 };
                 if !is_glob {
                     return Ok(vec![full.to_string_lossy().into_owned()]);
                 }
-                let pattern = if Path::new(arg).is_absolute() {
+                let pattern = if let Some(root) = rooted {
+                    PathBuf::from(glob::Pattern::escape(&root.to_string_lossy()))
+                        .join(arg.trim_start_matches('/'))
+                        .to_string_lossy()
+                        .into_owned()
+                } else if Path::new(arg).is_absolute() {
                     arg.to_string()
                 } else {
                     PathBuf::from(glob::Pattern::escape(&prefix.to_string_lossy()))

@@ -35,6 +35,8 @@ pub struct NginxOptions {
     /// The nginx prefix that relative paths in the config resolve against (default: the config
     /// file's directory's parent for `conf/nginx.conf` layouts, else the config's directory).
     pub prefix: Option<PathBuf>,
+    /// Absolute paths in the config resolve under this directory (a copied config tree).
+    pub root: Option<PathBuf>,
 }
 
 impl Default for NginxOptions {
@@ -51,6 +53,7 @@ impl Default for NginxOptions {
             local: false,
             nginx_bin: PathBuf::from("nginx"),
             prefix: None,
+            root: None,
         }
     }
 }
