@@ -16,6 +16,12 @@
 //! (`2026-11-20T10:00:01Z`, with or without a fraction), `unixnano` (the default:
 //! `1795168801123456789`) or `unix` (`1795168801`). A number is read by its magnitude, so
 //! milliseconds and microseconds are read too.
+//!
+//! Workers: a request a Worker makes while handling a visitor's request is logged too, with
+//! `WorkerSubrequest` true and the visitor request's `ParentRayID`. It is classified (it carries
+//! what the origin did) but not counted; the parent, which issued `WorkerSubrequestCount`
+//! subrequests and has no origin response of its own, is counted but not classified. So each
+//! visitor request counts once, and a Worker's origin 502s are not read as edge-made.
 
 use crate::alb::{AlbTimes, DASH, raw, status, unset};
 use crate::groups::Failure;
@@ -57,6 +63,11 @@ pub struct CloudflareRecord<'a> {
     pub origin_ssl_protocol: &'a [u8],
     /// `CacheCacheStatus` (`hit`, `miss`, `dynamic`, ...).
     pub cache_cache_status: &'a [u8],
+    /// `WorkerSubrequest`: a request a Worker made while handling a visitor's request (its
+    /// `ParentRayID`), not one a visitor made.
+    pub worker_subrequest: bool,
+    /// `WorkerSubrequestCount`: subrequests a Worker issued while handling this request.
+    pub worker_subrequests: u16,
     /// `EdgeResponseStatus`, parsed.
     edge_status: Option<u16>,
     /// `OriginResponseStatus`, parsed.
@@ -129,6 +140,10 @@ struct Record<'a> {
     origin_ssl_protocol: Option<&'a RawValue>,
     #[serde(borrow, rename = "CacheCacheStatus")]
     cache_cache_status: Option<&'a RawValue>,
+    #[serde(borrow, rename = "WorkerSubrequest")]
+    worker_subrequest: Option<&'a RawValue>,
+    #[serde(borrow, rename = "WorkerSubrequestCount")]
+    worker_subrequest_count: Option<&'a RawValue>,
 }
 
 /// Parse one Logpush `http_requests` line. `None` when the line is not a JSON object with an
@@ -176,6 +191,8 @@ fn parse_with<'a>(line: &'a [u8], times: &mut AlbTimes) -> Option<CloudflareReco
         origin_tls_handshake_duration_ms: raw(r.origin_tls_handshake_duration_ms),
         origin_ssl_protocol: raw(r.origin_ssl_protocol),
         cache_cache_status: raw(r.cache_cache_status),
+        worker_subrequest: raw(r.worker_subrequest) == b"true",
+        worker_subrequests: number(raw(r.worker_subrequest_count)).unwrap_or(0),
         edge_status,
         origin_status,
         ts: timestamp(edge_start_timestamp, times),
@@ -304,11 +321,21 @@ impl Classifier for CloudflareClassifier {
 
     #[inline]
     fn status(&self, r: &CloudflareRecord<'_>) -> Option<u16> {
+        // A Worker's subrequest is not a visitor's request: its parent is counted (KB 9.3).
+        if r.worker_subrequest {
+            return None;
+        }
         r.edge_status()
     }
 
     #[inline(always)]
     fn fold<'l>(&mut self, r: &CloudflareRecord<'l>, out: Out<'_, 'l>) {
+        // A request a Worker handled with subrequests and no origin response of its own: the
+        // subrequest records carry what the origin did. Folding the parent too would count one
+        // failure twice and read its OriginResponseStatus 0 as an edge-made error (KB 9.3).
+        if !r.worker_subrequest && r.worker_subrequests > 0 && r.origin_status() == Some(0) {
+            return;
+        }
         // `None` too for a record without an edge status
         let Some(class) = classify_cloudflare(r) else {
             return;

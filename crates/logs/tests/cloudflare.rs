@@ -254,3 +254,43 @@ fn unix_timestamps_window_like_rfc3339() {
         assert_eq!((s.skipped.outside_window, s.matched), (15, 8), "{name}");
     }
 }
+
+/// A Worker in front of the origin: each visitor request (parent, `WorkerSubrequestCount` 1,
+/// `OriginResponseStatus` 0) has a subrequest record (`WorkerSubrequest` true, its
+/// `ParentRayID`) that reached the origin, which answered 502. Each request counts once, as the
+/// visitor saw it, and the 502s are the origin's, not the edge's (field names: Cloudflare's
+/// Logpush `http_requests` dataset).
+#[test]
+fn a_worker_subrequest_and_its_parent_count_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("workers.log");
+    let mut f = std::fs::File::create(&path).unwrap();
+    for i in 0..20 {
+        let ray = format!("8e4f1c2a3b5d{i:04x}");
+        writeln!(
+            f,
+            r#"{{"EdgeStartTimestamp":"2026-11-20T10:00:{i:02}Z","EdgeResponseStatus":502,"OriginResponseStatus":0,"EdgeColoCode":"SJC","RayID":"{ray}","ParentRayID":"00","WorkerSubrequest":false,"WorkerSubrequestCount":1}}"#
+        )
+        .unwrap();
+        writeln!(
+            f,
+            r#"{{"EdgeStartTimestamp":"2026-11-20T10:00:{i:02}Z","EdgeResponseStatus":502,"OriginResponseStatus":502,"OriginIP":"{ORIGIN}","EdgeColoCode":"SJC","RayID":"9a{ray}","ParentRayID":"{ray}","WorkerSubrequest":true,"WorkerSubrequestCount":0}}"#
+        )
+        .unwrap();
+    }
+    drop(f);
+    let s = run(&path, FormatChoice::Auto, &Options::default());
+    let counts: Vec<(&str, u64)> = s.counts.iter().map(|c| (c.key.as_str(), c.count)).collect();
+    assert_eq!(counts, [("502", 20)], "{:#?}", s.counts);
+    assert_eq!(
+        s.groups_of(LogClass::EdgeError).count(),
+        0,
+        "{:#?}",
+        s.groups
+    );
+    let origin: u64 = s
+        .groups_of(LogClass::Status502FromUpstream)
+        .map(|g| g.count)
+        .sum();
+    assert_eq!(origin, 20, "{:#?}", s.groups);
+}
