@@ -168,4 +168,19 @@ fn access_logs_are_told_from_connection_and_health_check_logs_and_read_newest_fi
     );
     assert_eq!(s3["lines"], 31, "{s3}");
     assert_eq!(s3["skipped"]["unparsed"], 0, "{s3}");
+    // The health-check log is named as there and not read, not passed over in silence.
+    let hc = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "logs.health-check")
+        .unwrap_or_else(|| panic!("{}", r["checks"]));
+    assert_eq!(hc["status"], "skipped");
+    assert!(
+        hc["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 health-check log object(s)"),
+        "{hc}"
+    );
 }

@@ -116,10 +116,12 @@ impl Collector<'_> {
         // targets' security groups from their health).
         let s3_part = crate::logs::s3(self.clients, self.opts, self.v, &lbs, scope, self.cx);
         let sg_part = crate::sg::check(self.clients, self.opts, &lbs, &tgs);
-        let ((s3_summary, s3_gaps), (checks, sg_gaps, addresses)) = tokio::join!(s3_part, sg_part);
+        let ((s3_summary, s3_gaps, hc_logs), (checks, sg_gaps, addresses)) =
+            tokio::join!(s3_part, sg_part);
         gaps.extend(s3_gaps);
         gaps.extend(sg_gaps);
         ev.checks = checks;
+        ev.checks.extend(hc_logs);
 
         let mut logs = Vec::new();
         logs.extend(cw_summary);
