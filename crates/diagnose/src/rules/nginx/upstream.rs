@@ -249,6 +249,7 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         if code == FindingCode::NginxUpstreamRefused
             && logs.error_lines == 0
             && probes.is_empty()
+            && !logs.upstreams.is_empty()
             && logs
                 .upstreams
                 .iter()
@@ -388,6 +389,8 @@ fn gather<'a>(ev: &Evidence, code: FindingCode, logs: Seen, probes: Vec<&'a Prob
             }
             Specific::Timeout {
                 connect,
+                mixed: logs.classes.contains(&C::ConnectTimeout)
+                    && logs.classes.contains(&C::ReadTimeout),
                 setting,
                 used,
             }
@@ -433,6 +436,8 @@ enum Specific {
     Timeout {
         /// Connecting timed out, and reading never did.
         connect: bool,
+        /// Both connecting and reading timed out (for different requests).
+        mixed: bool,
         /// The proxy_* setting that bounds it.
         setting: &'static str,
         /// The first route's value of it: (name, value, is the default).
@@ -583,10 +588,11 @@ impl Failure<'_> {
                 FindingCode::NginxUpstreamTimeout,
                 Specific::Timeout {
                     connect,
+                    mixed,
                     setting,
                     used,
                 },
-            ) => self.timeout(*connect, setting, used.as_ref()),
+            ) => self.timeout(*connect, *mixed, setting, used.as_ref()),
             (FindingCode::NginxClientClosed, _) => self.client_closed(),
             (FindingCode::NginxRetriedFailures, _) => self.retried(),
             _ => self.returned_502(),
@@ -598,7 +604,22 @@ impl Failure<'_> {
         // `connect-failed` lines (EINVAL to a pod address, say) share this cause's checks, but
         // nothing refused them: say what connect() said instead
         let other = !self.detail.is_empty() && !self.detail.contains("refused");
-        let (title, why) = if other {
+        let unnamed = self.upstreams.is_empty() && self.logs.error_lines == 0;
+        let (title, why) = if unnamed {
+            (
+                "nginx answers 502 without connecting to an upstream; the access log cannot \
+                 say which one, nor why"
+                    .to_owned(),
+                format!(
+                    "The access log shows 502s with no upstream connect time: nginx never \
+                     connected. They name no upstream address (the format has no \
+                     $upstream_addr, or nginx chose no peer and logged `-`), so which upstream \
+                     it meant, and why it did not connect (refused, every server of a group \
+                     marked down, a name it could not resolve), cannot be told from them; the \
+                     error log says. {lines}."
+                ),
+            )
+        } else if other {
             (
                 format!(
                     "nginx answers 502: connecting to {up} fails ({})",
@@ -619,6 +640,21 @@ impl Failure<'_> {
                 ),
             )
         };
+        if unnamed {
+            return Text {
+                title,
+                why,
+                disproved: "The error log of the same minutes shows no failure to connect.",
+                steps: vec![check_backend(
+                    "Read the error log of the same minutes: it names the upstream and the \
+                     reason",
+                    Some(
+                        "grep -E 'while connecting to upstream|no live upstreams|no resolver' \
+                          /var/log/nginx/error.log | tail",
+                    ),
+                )],
+            };
+        }
         Text {
             title,
             why,
@@ -1029,9 +1065,17 @@ impl Failure<'_> {
         }
     }
 
-    fn timeout(&self, connect: bool, setting: &str, used: Option<&(String, String, bool)>) -> Text {
+    fn timeout(
+        &self,
+        connect: bool,
+        mixed: bool,
+        setting: &str,
+        used: Option<&(String, String, bool)>,
+    ) -> Text {
         let (up, lines) = (self.up(), self.lines());
-        let which = if connect {
+        let which = if mixed {
+            "connecting to, and waiting for a response header from,"
+        } else if connect {
             "connecting to"
         } else {
             "waiting for a response header from"
@@ -1219,6 +1263,45 @@ mod tests {
         ev.logs = logs_;
         crate::describe::describe(&mut ev);
         ev
+    }
+
+    #[test]
+    fn connect_and_read_timeouts_together_are_titled_as_both() {
+        let ev = nginx_evidence(vec![logs(
+            "nginx-error",
+            vec![
+                group(LogClass::ConnectTimeout, "10.0.0.5:8080", 2),
+                group(LogClass::ReadTimeout, "10.0.0.5:8080", 3),
+            ],
+        )]);
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].code, FindingCode::NginxUpstreamTimeout);
+        assert!(
+            f[0].title
+                .contains("connecting to, and waiting for a response header from, 10.0.0.5:8080"),
+            "{}",
+            f[0].title
+        );
+    }
+
+    #[test]
+    fn an_access_format_without_upstream_addr_says_what_it_cannot_tell() {
+        let mut g = group(LogClass::Status502NoConnect, "x", 4);
+        g.upstream = None;
+        let ev = nginx_evidence(vec![logs("nginx-access", vec![g])]);
+        let f = run_rule(check, &ev);
+        assert_eq!(
+            f[0].code,
+            FindingCode::NginxUpstreamRefused,
+            "{:?}",
+            f[0].title
+        );
+        assert!(
+            f[0].title.contains("cannot say which one"),
+            "{}",
+            f[0].title
+        );
+        assert!(!f[0].title.contains("marked down"), "{}", f[0].title);
     }
 
     #[test]
