@@ -125,3 +125,34 @@ fn an_expired_token_is_one_line_and_exit_4() {
     assert!(msg.contains("expired"), "{msg}");
     assert!(!msg.contains('\n'), "{msg}");
 }
+
+#[test]
+fn one_missing_permission_over_several_groups_is_one_gap_naming_them() {
+    let moto = Moto::start();
+    moto.scenario("shared", &[]);
+    let proxy = moto.proxy(vec![Rewrite::Respond {
+        action: "DescribeTargetHealth",
+        status: 403,
+        body: elb_error(
+            "AccessDenied",
+            "User: arn:aws:iam::123456789012:user/audit is not authorized to perform: elasticloadbalancing:DescribeTargetHealth because no identity-based policy allows the elasticloadbalancing:DescribeTargetHealth action",
+        ),
+    }]);
+    let run = moto.aws_via(&proxy, &["--lb", "shop-alb", "--no-metrics"]);
+    let r = run.json();
+    let health: Vec<&Value> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["scope"] == "aws:DescribeTargetHealth")
+        .collect();
+    assert_eq!(health.len(), 1, "{}", r["errors"]);
+    let msg = health[0]["message"].as_str().unwrap();
+    assert!(msg.contains("2 target groups: svc-a, svc-b"), "{msg}");
+    assert_eq!(health[0]["kind"], "permission", "{}", health[0]);
+    assert_ne!(
+        run.code, 0,
+        "never healthy without target health: {}",
+        run.stderr
+    );
+}

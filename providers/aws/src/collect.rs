@@ -85,16 +85,18 @@ impl Collector<'_> {
         let ((health, tg_attrs), lb_results, metrics, cw_logs) =
             tokio::join!(tg_part, lb_part, metrics_part, cw_logs_part);
 
+        let mut per_group = Vec::new();
         for (tg, (h, a)) in tgs.iter_mut().zip(health.into_iter().zip(tg_attrs)) {
             match h {
                 Ok(h) => tg.health = Some(h),
-                Err(g) => gaps.push(g),
+                Err(g) => per_group.push((tg.name().to_owned(), g)),
             }
             match a {
                 Ok(a) => tg.attributes = a,
-                Err(g) => gaps.push(g),
+                Err(g) => per_group.push((tg.name().to_owned(), g)),
             }
         }
+        gaps.extend(merge_group_gaps(per_group));
         for (lb, (attrs, listeners)) in lbs.iter_mut().zip(lb_results) {
             match attrs {
                 Ok(a) => lb.attributes = a,
@@ -496,6 +498,37 @@ fn targets(tgs: &[Tg]) -> Vec<Target> {
     out
 }
 
+/// One gap per distinct failure, naming the target groups it hit: a permission missing for
+/// DescribeTargetHealth is one problem, not one per group.
+pub(crate) fn merge_group_gaps(per_group: Vec<(String, Gap)>) -> Vec<Gap> {
+    let mut merged: Vec<(Gap, Vec<String>)> = Vec::new();
+    for (name, g) in per_group {
+        match merged
+            .iter_mut()
+            .find(|(m, _)| m.scope == g.scope && m.kind == g.kind && m.message == g.message)
+        {
+            Some((_, names)) => names.push(name),
+            None => merged.push((g, vec![name])),
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(mut g, names)| {
+            g.message = if names.len() == 1 {
+                format!("{} (target group {})", g.message, names[0])
+            } else {
+                format!(
+                    "{} ({} target groups: {})",
+                    g.message,
+                    names.len(),
+                    names.join(", ")
+                )
+            };
+            g
+        })
+        .collect()
+}
+
 /// The target groups the load balancers' listeners forward to besides the subject's, by name:
 /// the load balancer's own metrics (`HTTPCode_ELB_502_Count`) count their requests too (KB 9.2),
 /// so the rules word them as the load balancer's, not the group's. Only set when every listener
@@ -757,6 +790,27 @@ mod tests {
             )
             .build();
         assert!(tg_out_of_scope(&gwy).unwrap().contains("Gateway"));
+    }
+
+    #[test]
+    fn one_failure_over_many_groups_is_one_gap_naming_them() {
+        let denied = |scope: &str| Gap {
+            scope: scope.into(),
+            kind: cloud502_model::GapKind::Permission,
+            message: "AccessDenied: elasticloadbalancing:DescribeTargetHealth".into(),
+            hint: None,
+        };
+        let gaps = merge_group_gaps(vec![
+            ("a".into(), denied("aws:DescribeTargetHealth")),
+            ("b".into(), denied("aws:DescribeTargetHealth")),
+            ("a".into(), denied("aws:DescribeTargetGroupAttributes")),
+        ]);
+        assert_eq!(gaps.len(), 2, "{gaps:?}");
+        assert!(
+            gaps[0].message.ends_with("(2 target groups: a, b)"),
+            "{gaps:?}"
+        );
+        assert!(gaps[1].message.ends_with("(target group a)"), "{gaps:?}");
     }
 
     #[test]
