@@ -357,8 +357,13 @@ fn gather<'a>(ev: &Evidence, code: FindingCode, logs: Seen, probes: Vec<&'a Prob
                 })
             {
                 TlsFault::PlainHttp
+            } else if detail.contains("protocol version")
+                || detail.contains("unsupported protocol")
+                || detail.contains("no protocols available")
+            {
+                TlsFault::Protocol
             } else if detail.contains("alert") || detail.contains("handshake failure") {
-                TlsFault::Sni
+                TlsFault::Alert
             } else if logs.classes.contains(&C::TlsVerify) {
                 TlsFault::Verify
             } else if logs.classes.contains(&C::TlsNameMismatch) {
@@ -455,7 +460,10 @@ enum SocketFault {
 /// What the TLS failure to the upstream most likely is.
 enum TlsFault {
     PlainHttp,
-    Sni,
+    /// No TLS version in common (alert 70, "unsupported protocol").
+    Protocol,
+    /// A handshake-failure or internal-error alert (40, 80): SNI, ciphers or a client certificate.
+    Alert,
     Verify,
     Name,
     Unknown,
@@ -990,8 +998,16 @@ impl Failure<'_> {
             TlsFault::PlainHttp => {
                 "the upstream speaks plain HTTP on that port: use http:// in proxy_pass"
             }
-            TlsFault::Sni => {
-                "the upstream needs SNI: set proxy_ssl_server_name on (and proxy_ssl_name)"
+            TlsFault::Protocol => {
+                "no TLS version is shared: set proxy_ssl_protocols to one the upstream accepts"
+            }
+            // alerts 40 (handshake failure) and 80 (internal error) have several causes
+            TlsFault::Alert => {
+                "the upstream refused the handshake with an alert: it needs SNI \
+                 (proxy_ssl_server_name on), or no cipher or protocol is shared \
+                 (proxy_ssl_ciphers, proxy_ssl_protocols), or it requires a client certificate \
+                 (proxy_ssl_certificate); openssl s_client with and without -servername, with \
+                 -tls1_2 and -tls1_3, and with -cert tells them apart"
             }
             TlsFault::Verify => {
                 "the upstream's certificate does not verify: set proxy_ssl_trusted_certificate"
@@ -1263,6 +1279,31 @@ mod tests {
         ev.logs = logs_;
         crate::describe::describe(&mut ev);
         ev
+    }
+
+    #[test]
+    fn tls_alerts_name_every_cause_and_protocol_alerts_the_version() {
+        let title = |detail: &str| {
+            let mut g = group(LogClass::TlsHandshake, "10.0.0.5:443", 2);
+            g.detail = Some(detail.to_owned());
+            let ev = nginx_evidence(vec![logs("nginx-error", vec![g])]);
+            run_rule(check, &ev)[0].title.clone()
+        };
+        let alert = title(
+            "SSL: error:0A000410:SSL routines::sslv3 alert handshake failure:SSL alert number 40",
+        );
+        for cause in ["SNI", "cipher", "client certificate"] {
+            assert!(alert.contains(cause), "{alert}");
+        }
+        let internal = title(
+            "SSL: error:0A000438:SSL routines::tlsv1 alert internal error:SSL alert number 80",
+        );
+        assert!(internal.contains("client certificate"), "{internal}");
+        let version = title(
+            "SSL: error:0A00042E:SSL routines::tlsv1 alert protocol version:SSL alert number 70",
+        );
+        assert!(version.contains("no TLS version is shared"), "{version}");
+        assert!(!version.contains("SNI"), "{version}");
     }
 
     #[test]
