@@ -96,7 +96,7 @@ impl AwsOptions {
                 } else {
                     "Gateway Load Balancer"
                 };
-                return Err(crate::collect::out_of_scope(
+                return Err(crate::scope::out_of_scope(
                     "load balancer",
                     &a.name,
                     &format!("it is a {kind}"),

@@ -30,6 +30,7 @@ mod logs;
 mod metrics;
 pub mod region;
 mod resources;
+mod scope;
 pub mod sg;
 
 pub use api::{CallLog, ClientOptions, Clients};
