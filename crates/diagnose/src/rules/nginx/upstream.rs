@@ -241,6 +241,38 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         if logs.is_empty() && probes.is_empty() {
             continue;
         }
+        // Upstreams whose TLS fails in different ways get a finding each, with its own fix.
+        if cause.code == FindingCode::NginxUpstreamTlsFailed && logs.upstreams.len() > 1 {
+            let mut by_fault: Vec<(TlsFault, Vec<String>)> = Vec::new();
+            for (u, _) in &logs.upstreams {
+                let one = seen_where(ev, cause.classes, |x| x == Some(u.as_str()));
+                let mine: Vec<&Probe> = probes
+                    .iter()
+                    .copied()
+                    .filter(|p| probe_peer(p) == *u)
+                    .collect();
+                let fault = tls_fault(one.detail.as_deref().unwrap_or(""), &one, &mine);
+                match by_fault.iter_mut().find(|(f, _)| *f == fault) {
+                    Some((_, ups)) => ups.push(u.clone()),
+                    None => by_fault.push((fault, vec![u.clone()])),
+                }
+            }
+            if by_fault.len() > 1 {
+                for (_, ups) in by_fault {
+                    let part = seen_where(ev, cause.classes, |x| {
+                        x.is_some_and(|x| ups.iter().any(|u| u == x))
+                    });
+                    let mine: Vec<&Probe> = probes
+                        .iter()
+                        .copied()
+                        .filter(|p| ups.contains(&probe_peer(p)))
+                        .collect();
+                    let weight = part.count();
+                    found.push((weight, Finding::from(gather(ev, cause.code, part, mine))));
+                }
+                continue;
+            }
+        }
         let mut code = cause.code;
         if code == FindingCode::NginxUpstreamClosed && keepalive_race(ev, &logs) {
             code = FindingCode::NginxKeepaliveRace;
@@ -266,6 +298,32 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     // The cause behind the most failed requests first; ranking keeps this order within a tie.
     found.sort_by_key(|f| std::cmp::Reverse(f.0));
     out.extend(found.into_iter().map(|(_, f)| f));
+}
+
+/// What a TLS failure most likely is, from the logs' detail and classes and the probes.
+fn tls_fault(detail: &str, logs: &Seen, probes: &[&Probe]) -> TlsFault {
+    if detail.contains("wrong version number")
+        || probes.iter().any(|p| {
+            p.error.as_ref().is_some_and(|e| {
+                e.message.contains("InvalidContentType") || e.message.contains("corrupt message")
+            })
+        })
+    {
+        TlsFault::PlainHttp
+    } else if detail.contains("protocol version")
+        || detail.contains("unsupported protocol")
+        || detail.contains("no protocols available")
+    {
+        TlsFault::Protocol
+    } else if detail.contains("alert") || detail.contains("handshake failure") {
+        TlsFault::Alert
+    } else if logs.classes.contains(&C::TlsVerify) {
+        TlsFault::Verify
+    } else if logs.classes.contains(&C::TlsNameMismatch) {
+        TlsFault::Name
+    } else {
+        TlsFault::Unknown
+    }
 }
 
 /// Access-log lines of these classes for upstreams no error log explains.
@@ -347,31 +405,7 @@ fn gather<'a>(ev: &Evidence, code: FindingCode, logs: Seen, probes: Vec<&'a Prob
             }
             Specific::Buffers(sizes)
         }
-        FindingCode::NginxUpstreamTlsFailed => Specific::Tls(
-            if detail.contains("wrong version number")
-                || probes.iter().any(|p| {
-                    p.error.as_ref().is_some_and(|e| {
-                        e.message.contains("InvalidContentType")
-                            || e.message.contains("corrupt message")
-                    })
-                })
-            {
-                TlsFault::PlainHttp
-            } else if detail.contains("protocol version")
-                || detail.contains("unsupported protocol")
-                || detail.contains("no protocols available")
-            {
-                TlsFault::Protocol
-            } else if detail.contains("alert") || detail.contains("handshake failure") {
-                TlsFault::Alert
-            } else if logs.classes.contains(&C::TlsVerify) {
-                TlsFault::Verify
-            } else if logs.classes.contains(&C::TlsNameMismatch) {
-                TlsFault::Name
-            } else {
-                TlsFault::Unknown
-            },
-        ),
+        FindingCode::NginxUpstreamTlsFailed => Specific::Tls(tls_fault(&detail, &logs, &probes)),
         FindingCode::NginxUpstreamTimeout => {
             let connect = logs.classes.contains(&C::ConnectTimeout)
                 && !logs.classes.contains(&C::ReadTimeout);
@@ -458,6 +492,7 @@ enum SocketFault {
 }
 
 /// What the TLS failure to the upstream most likely is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TlsFault {
     PlainHttp,
     /// No TLS version in common (alert 70, "unsupported protocol").
@@ -1304,6 +1339,49 @@ mod tests {
         );
         assert!(version.contains("no TLS version is shared"), "{version}");
         assert!(!version.contains("SNI"), "{version}");
+    }
+
+    #[test]
+    fn two_upstreams_failing_tls_differently_get_a_finding_each() {
+        let with = |up: &str, detail: &str, n| {
+            let mut g = group(LogClass::TlsHandshake, up, n);
+            g.detail = Some(detail.to_owned());
+            g
+        };
+        let ev = nginx_evidence(vec![logs(
+            "nginx-error",
+            vec![
+                with(
+                    "10.0.0.5:443",
+                    "SSL: error:0A00042E:SSL routines::tlsv1 alert protocol version:SSL alert number 70",
+                    3,
+                ),
+                with(
+                    "10.0.0.6:8443",
+                    "SSL: error:0A00010B:SSL routines::wrong version number",
+                    2,
+                ),
+            ],
+        )]);
+        let f = run_rule(check, &ev);
+        assert_eq!(
+            f.len(),
+            2,
+            "{:?}",
+            f.iter().map(|f| &f.title).collect::<Vec<_>>()
+        );
+        assert!(f[0].title.contains("10.0.0.5:443") && f[0].title.contains("no TLS version"));
+        assert!(!f[0].title.contains("10.0.0.6"), "{}", f[0].title);
+        assert!(f[1].title.contains("10.0.0.6:8443") && f[1].title.contains("plain HTTP"));
+        // the same fault on two upstreams stays one finding
+        let ev = nginx_evidence(vec![logs(
+            "nginx-error",
+            vec![
+                with("10.0.0.5:443", "SSL: wrong version number", 1),
+                with("10.0.0.6:443", "SSL: wrong version number", 1),
+            ],
+        )]);
+        assert_eq!(run_rule(check, &ev).len(), 1);
     }
 
     #[test]
