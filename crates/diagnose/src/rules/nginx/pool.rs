@@ -133,18 +133,35 @@ impl Masking<'_> {
 impl From<Masking<'_>> for Finding {
     fn from(f: Masking<'_>) -> Finding {
         let pool = &f.pool.name;
+        // servers taken out while others served every request affected no one: a note, not a
+        // warning with "0 request(s)" in it
+        let (severity, title) = if f.no_live == 0 {
+            (
+                Severity::Info,
+                format!(
+                    "upstream {pool}: max_fails took servers out for fail_timeout; the others \
+                     served the requests (none got \"no live upstreams\")"
+                ),
+            )
+        } else {
+            (
+                Severity::Warning,
+                format!(
+                    "upstream {pool}: max_fails took servers out; {} request(s) then got \"no \
+                     live upstreams\"",
+                    f.no_live
+                ),
+            )
+        };
         finding(
             FindingCode::NginxMaxFailsMasking,
-            Severity::Warning,
+            severity,
             if f.causes.is_empty() {
                 Confidence::Medium
             } else {
                 Confidence::High
             },
-            format!(
-                "upstream {pool}: max_fails took servers out; {} request(s) then got \"no live upstreams\"",
-                f.no_live
-            ),
+            title,
             format!(
                 "In upstream {pool} ({}), a server that fails max_fails times within fail_timeout \
                  is skipped for fail_timeout, and when all are skipped nginx answers 502 \"no live \
@@ -201,5 +218,21 @@ mod tests {
             "{}",
             out[0].explanation
         );
+        assert_eq!(out[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn servers_taken_out_with_no_request_affected_are_a_note() {
+        let mut ev = nginx(&["10.0.0.5:8080", "10.0.0.6:8080"], Vec::new(), Vec::new());
+        ev.logs.push(error_log(&[
+            (LogClass::ConnectRefused, "10.0.0.5:8080", 1),
+            (LogClass::UpstreamDisabled, "10.0.0.5:8080", 1),
+        ]));
+        crate::describe::describe(&mut ev);
+        let mut out = Vec::new();
+        check(&ev, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].severity, Severity::Info);
+        assert!(!out[0].title.contains("0 request"), "{}", out[0].title);
     }
 }
