@@ -361,10 +361,17 @@ fn healthy_strict_origin_with_a_trusted_certificate_is_clean() {
 #[test]
 fn origin_refusing_connections_is_a_521() {
     let api = cfapi::start(zone("full", Vec::new()));
-    let out = run_origins(&api, closed_port(), closed_port(), CHECKS_ONLY);
+    let https = closed_port();
+    let out = run_origins(&api, closed_port(), https, CHECKS_ONLY);
     let report = out.json();
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(top_code(&report), "cloudflare-521-origin-refused");
+    // The next command checks the port this run checked (--https-port), not 443.
+    let next = report["findings"][0]["next_command"].as_str().unwrap();
+    assert!(
+        next.contains(&format!("{HOST}:{https}:127.0.0.1")),
+        "{next}"
+    );
     cites_existing(&report, &report["findings"][0]);
 }
 

@@ -516,6 +516,7 @@ impl HealthCheckDown<'_> {
                     cloud502_model::ProbeScheme::Https
                 },
                 t.address.as_deref().unwrap_or("<origin-ip>"),
+                t.port,
             )),
         )];
         if let Some(r) = t.reason.as_deref().filter(|r| !r.is_empty()) {

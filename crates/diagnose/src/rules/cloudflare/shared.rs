@@ -121,18 +121,40 @@ pub(crate) fn existing(ev: &Evidence, ids: impl IntoIterator<Item = String>) -> 
     ids.into_iter().filter(|id| ev.item(id).is_some()).collect()
 }
 
-/// `cloud502 probe <scheme>://<host>/ --resolve <host>:<port>:<address>`: the origin check by hand.
-pub(crate) fn origin_probe_command(host: &str, scheme: ProbeScheme, address: &str) -> String {
-    let (s, port) = match scheme {
+/// `cloud502 probe <scheme>://<host>[:<port>]/ --resolve <host>:<port>:<address>`: the origin
+/// check by hand, on `port` when the run checked another port than the scheme's (`--http-port`,
+/// `--https-port`; see [`origin_port`]).
+pub(crate) fn origin_probe_command(
+    host: &str,
+    scheme: ProbeScheme,
+    address: &str,
+    port: Option<u16>,
+) -> String {
+    let (s, default) = match scheme {
         ProbeScheme::Http => ("http", 80),
         _ => ("https", 443),
     };
+    let port = port.unwrap_or(default);
     let address = if address.contains(':') && !address.starts_with('[') {
         format!("[{address}]")
     } else {
         address.to_owned()
     };
-    format!("cloud502 probe {s}://{host}/ --resolve {host}:{port}:{address}")
+    let authority = if port == default {
+        host.to_owned()
+    } else {
+        format!("{host}:{port}")
+    };
+    format!("cloud502 probe {s}://{authority}/ --resolve {host}:{port}:{address}")
+}
+
+/// The port the run checked origins on for this scheme (`--http-port` / `--https-port`), when
+/// an origin check of that scheme was made.
+pub(crate) fn origin_port(ev: &Evidence, scheme: ProbeScheme) -> Option<u16> {
+    origins(ev)
+        .iter()
+        .find_map(|o| o.probe(scheme))
+        .map(|p| p.port)
 }
 
 // ---------------------------------------------------------------------------------------------

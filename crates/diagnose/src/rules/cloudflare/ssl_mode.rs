@@ -132,6 +132,15 @@ fn scheme(s: ProbeScheme) -> &'static str {
 
 impl ModeMismatch<'_> {
     /// The first origin's address, or `<origin-ip>`.
+    /// The port the first origin was checked on with `scheme`.
+    fn port(&self, scheme: ProbeScheme) -> Option<u16> {
+        let m = self.of.first()?;
+        std::iter::once(m.failed)
+            .chain(m.working)
+            .find(|p| p.scheme == scheme)
+            .map(|p| p.port)
+    }
+
     fn first(&self) -> &str {
         self.of
             .first()
@@ -282,8 +291,18 @@ impl ModeMismatch<'_> {
                     "Check both ports of the origin with the host's name",
                     Some(&format!(
                         "{}; {}",
-                        origin_probe_command(host, ProbeScheme::Http, first),
-                        origin_probe_command(host, ProbeScheme::Https, first)
+                        origin_probe_command(
+                            host,
+                            ProbeScheme::Http,
+                            first,
+                            self.port(ProbeScheme::Http)
+                        ),
+                        origin_probe_command(
+                            host,
+                            ProbeScheme::Https,
+                            first,
+                            self.port(ProbeScheme::Https)
+                        )
                     )),
                 ),
                 review_config(
@@ -346,7 +365,7 @@ impl ModeMismatch<'_> {
             MismatchKind::FullWithoutHttps => ProbeScheme::Https,
             _ => ProbeScheme::Http,
         };
-        origin_probe_command(&self.host, scheme, self.first())
+        origin_probe_command(&self.host, scheme, self.first(), self.port(scheme))
     }
 }
 

@@ -128,7 +128,9 @@ fn zone_findings(ev: &Evidence, out: &mut Vec<Finding>, start: usize) {
             .map(|p| p.address.clone())
             .or(analytics.origins.first().map(|o| o.0.clone()));
         let direct = match &address {
-            Some(address) => origin_probe_command(&host, scheme, address),
+            Some(address) => {
+                origin_probe_command(&host, scheme, address, cloudflare::origin_port(ev, scheme))
+            }
             None => crate::rules::cloudflare_command(&host),
         };
         let address = address.unwrap_or_else(|| "<origin-ip>".to_owned());
@@ -649,7 +651,12 @@ impl From<FromHere<'_>> for Finding {
                 "Repeat the check from a network the origin lets in, with the port, Host and \
                  client certificate Cloudflare uses; nothing to fix while Cloudflare's records \
                  show the origin reached",
-                Some(&origin_probe_command(&f.host, p.probe.scheme, &p.address)),
+                Some(&origin_probe_command(
+                    &f.host,
+                    p.probe.scheme,
+                    &p.address,
+                    Some(p.probe.port),
+                )),
             )],
             next_command: Some(crate::rules::cloudflare_command(&f.host)),
         }

@@ -164,7 +164,12 @@ fn origin_relayed(ev: &Evidence) -> Option<OriginRelayed<'_>> {
     });
     // With no origin address read, the zone's DNS records name it.
     let direct = match &first {
-        Some(first) => cloudflare::origin_probe_command(&host, origin_scheme(ev), first),
+        Some(first) => cloudflare::origin_probe_command(
+            &host,
+            origin_scheme(ev),
+            first,
+            cloudflare::origin_port(ev, origin_scheme(ev)),
+        ),
         None => crate::rules::cloudflare_command(&host),
     };
     Some(OriginRelayed {
@@ -190,7 +195,12 @@ fn edge_made(ev: &Evidence) -> Option<EdgeMade> {
     .then(|| (r.colos[0].0.clone(), span.unwrap_or(0)));
     let known = r.origins.first().map(|o| o.0.clone());
     let direct = match &known {
-        Some(origin) => cloudflare::origin_probe_command(&host, origin_scheme(ev), origin),
+        Some(origin) => cloudflare::origin_probe_command(
+            &host,
+            origin_scheme(ev),
+            origin,
+            cloudflare::origin_port(ev, origin_scheme(ev)),
+        ),
         None => crate::rules::cloudflare_command(&host),
     };
     Some(EdgeMade {
