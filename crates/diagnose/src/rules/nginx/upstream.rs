@@ -434,6 +434,15 @@ fn gather<'a>(ev: &Evidence, code: FindingCode, logs: Seen, probes: Vec<&'a Prob
                 used,
             }
         }
+        FindingCode::NginxUpstreamClosed
+            if logs.reused == 0
+                && probes.is_empty()
+                && upstreams
+                    .iter()
+                    .any(|u| routes_to(ev, u).iter().any(|r| keepalive_effective(ev, r))) =>
+        {
+            Specific::ClosedUnsure
+        }
         _ => Specific::None,
     };
     Failure {
@@ -468,6 +477,10 @@ struct Failure<'a> {
 /// What some causes need beyond the common facts.
 enum Specific {
     None,
+    /// nginx reuses connections to the upstream, but nothing read says whether the closed ones
+    /// were reused (no probe, no `$upstream_connect_time`): a crash and a keep-alive race look
+    /// the same from here.
+    ClosedUnsure,
     Socket(SocketFault),
     /// The `*_buffer_size` settings of the routes to the upstreams: (name, value, where).
     Buffers(Vec<(String, String, Option<SourceLocation>)>),
@@ -618,6 +631,7 @@ impl Failure<'_> {
             (FindingCode::NginxUpstreamIpv6Unavailable, _) => self.no_ipv6(),
             (FindingCode::NginxUpstreamNoEndpoints, _) => self.no_endpoints(),
             (FindingCode::NginxNoLiveUpstreams, _) => self.no_live(),
+            (FindingCode::NginxUpstreamClosed, Specific::ClosedUnsure) => self.closed_unsure(),
             (FindingCode::NginxUpstreamClosed, _) => self.closed(),
             (FindingCode::NginxKeepaliveRace, _) => self.keepalive_race(),
             (FindingCode::NginxHeaderTooBig, Specific::Buffers(sizes)) => {
@@ -924,6 +938,37 @@ impl Failure<'_> {
                     None,
                 ),
                 scale_backend("Add workers or memory if they are exhausted", None),
+            ],
+        }
+    }
+
+    fn closed_unsure(&self) -> Text {
+        let (up, lines) = (self.up(), self.lines());
+        Text {
+            title: format!(
+                "nginx answers 502: {up} closes connections before a response header: a crash, \
+                 or a keep-alive race (nginx reuses connections to it)"
+            ),
+            why: format!(
+                "{up} closed or reset connections before any response header{}. nginx keeps \
+                 connections to it alive, so these may be idle connections the upstream closed \
+                 as nginx reused them (its idle timeout shorter than nginx's keepalive_timeout), \
+                 or a crashing worker: nothing read tells which (no probe of the upstream, no \
+                 $upstream_connect_time in the access log). {lines}.",
+                self.detail_in(" (", ")")
+            ),
+            disproved: "The failed requests were on new connections ($upstream_connect_time \
+                        above 0.000) and the application logs no crash.",
+            steps: vec![
+                check_backend(
+                    "Compare the upstream's idle timeout with nginx's keepalive_timeout, and \
+                     read the application's and the kernel's logs for crashes",
+                    Some("dmesg -T | grep -i -E 'killed process|oom' | tail"),
+                ),
+                adjust_timeouts(
+                    "Keep nginx's upstream keepalive_timeout below the upstream's idle timeout",
+                    None,
+                ),
             ],
         }
     }
@@ -1382,6 +1427,32 @@ mod tests {
             ],
         )]);
         assert_eq!(run_rule(check, &ev).len(), 1);
+    }
+
+    #[test]
+    fn closes_with_keepalive_in_force_and_no_probe_do_not_blame_a_crash_alone() {
+        let mut ev = nginx(
+            &["10.0.0.5:8080"],
+            vec![setting("keepalive", "16")],
+            vec![
+                setting("proxy_http_version", "1.1"),
+                setting("proxy_set_header Connection", ""),
+            ],
+        );
+        ev.logs
+            .push(error_log(&[(LogClass::PrematureClose, "10.0.0.5:8080", 4)]));
+        crate::describe::describe(&mut ev);
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].code, FindingCode::NginxUpstreamClosed);
+        assert!(f[0].title.contains("keep-alive race"), "{}", f[0].title);
+        assert!(f[0].title.contains("a crash, or"), "{}", f[0].title);
+        // without keep-alive in force, a close is the upstream's own
+        let mut ev = nginx(&["10.0.0.5:8080"], Vec::new(), Vec::new());
+        ev.logs
+            .push(error_log(&[(LogClass::PrematureClose, "10.0.0.5:8080", 4)]));
+        crate::describe::describe(&mut ev);
+        let f = run_rule(check, &ev);
+        assert!(!f[0].title.contains("keep-alive"), "{}", f[0].title);
     }
 
     #[test]
