@@ -141,6 +141,30 @@ fn upstreaminfo_written_by_nginx_is_detected_and_retries_are_not_client_502s() {
     );
     assert_eq!(report["findings"][0]["severity"], "warning");
     assert_eq!(report["findings"][0]["layer"], "application");
+    // with nginx's error.log too, its refused lines are the same retried attempts: still no
+    // client-visible 502 cause
+    let errors = nginx.path("logs/error.log");
+    assert!(
+        std::fs::read_to_string(&errors)
+            .unwrap()
+            .contains("Connection refused"),
+        "{}",
+        nginx.error_log()
+    );
+    let run = cloud502(&[
+        "logs",
+        errors.to_str().unwrap(),
+        log.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    let report = run.json();
+    assert_eq!(
+        codes(&report),
+        vec!["nginx-retried-failures"],
+        "{:#}",
+        report["findings"]
+    );
 }
 
 /// The official image's layout: error.log and access.log are the container's one output stream.

@@ -218,8 +218,13 @@ const CAUSES: &[Cause] = &[
 
 fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     let mut found: Vec<(u64, Finding)> = Vec::new();
+    let retried = only_retried(ev);
     for cause in CAUSES {
-        let logs = seen_where(ev, cause.classes, cause.keep);
+        // error.log failures at a server whose every failure nginx retried (the access log
+        // says so) are not client 502s: nginx-retried-failures names them
+        let logs = seen_where(ev, cause.classes, |u| {
+            (cause.keep)(u) && !u.is_some_and(|u| retried.iter().any(|r| r == u))
+        });
         // The access log counts the same requests the error log explains; use it only when the
         // error log is silent about this cause.
         let mut logs = if cause.classes.is_empty() {
@@ -324,6 +329,29 @@ fn tls_fault(detail: &str, logs: &Seen, probes: &[&Probe]) -> TlsFault {
     } else {
         TlsFault::Unknown
     }
+}
+
+/// Servers the access log shows failing only in attempts nginx retried: `upstream-retried`
+/// groups name them, and no access-log line with a client 5xx (or 499) names them.
+fn only_retried(ev: &Evidence) -> Vec<String> {
+    let retried = seen(ev, &[C::UpstreamRetried], None);
+    if retried.is_empty() {
+        return Vec::new();
+    }
+    let client: Vec<String> = ev
+        .logs
+        .iter()
+        .filter(|l| l.dialect == "nginx-access")
+        .flat_map(|l| &l.groups)
+        .filter(|g| g.class != C::UpstreamRetried)
+        .filter_map(|g| g.upstream.clone())
+        .collect();
+    retried
+        .upstreams
+        .into_iter()
+        .map(|(u, _)| u)
+        .filter(|u| !client.contains(u))
+        .collect()
 }
 
 /// Access-log lines of these classes for upstreams no error log explains.
@@ -1453,6 +1481,42 @@ mod tests {
         crate::describe::describe(&mut ev);
         let f = run_rule(check, &ev);
         assert!(!f[0].title.contains("keep-alive"), "{}", f[0].title);
+    }
+
+    #[test]
+    fn error_log_failures_nginx_retried_are_not_client_502s() {
+        let mut retried = group(LogClass::UpstreamRetried, "10.0.0.5:8080", 6);
+        retried.status = Some(200);
+        let ev = nginx_evidence(vec![
+            logs(
+                "nginx-error",
+                vec![
+                    group(LogClass::ConnectRefused, "10.0.0.5:8080", 6),
+                    group(LogClass::ConnectRefused, "10.0.0.7:8080", 2),
+                ],
+            ),
+            logs(
+                "nginx-access",
+                vec![
+                    retried,
+                    group(LogClass::Status502NoConnect, "10.0.0.7:8080", 2),
+                ],
+            ),
+        ]);
+        let f = run_rule(check, &ev);
+        let codes: Vec<_> = f.iter().map(|f| (f.code, f.title.clone())).collect();
+        // 10.0.0.7's 502s reached clients; 10.0.0.5's failures were all retried
+        let refused = f
+            .iter()
+            .find(|f| f.code == FindingCode::NginxUpstreamRefused)
+            .unwrap_or_else(|| panic!("{codes:?}"));
+        assert!(refused.title.contains("10.0.0.7:8080"), "{codes:?}");
+        assert!(!refused.title.contains("10.0.0.5"), "{codes:?}");
+        assert!(
+            f.iter().any(|f| f.code == FindingCode::NginxRetriedFailures
+                && f.title.contains("10.0.0.5:8080")),
+            "{codes:?}"
+        );
     }
 
     #[test]
