@@ -274,8 +274,21 @@ fn head_of(path: &Path) -> Vec<u8> {
 /// Logs from the same platforms that cloud502 does not read, told by their first line.
 fn other_kind(head: &[u8]) -> Option<&'static str> {
     let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let first = crate::Capture::detect(&[first]).strip(first);
     let first = String::from_utf8_lossy(first);
     let first = first.trim();
+    // Apache httpd 2.4: `[Tue May 01 12:00:00.123456 2026] [proxy:error] [pid 7] ... AH00957: ...`
+    if first.starts_with('[')
+        && first.contains("] [")
+        && (first.contains(" AH0") || first.contains("[proxy"))
+    {
+        return Some(
+            "this is an Apache httpd error log, which cloud502 does not classify; for 502s \
+             look for AH01102 (error reading the status line: the backend closed or reset \
+             before answering), AH00898 (error reading from the backend, often its timeout) \
+             and AH00957 / AH01114 (no connection to the backend)",
+        );
+    }
     if !first.starts_with('{')
         && first.contains(',')
         && (first.contains("EdgeResponseStatus") || first.contains("RayID"))
@@ -338,6 +351,21 @@ pub fn gap(label: &str, e: &crate::LogError) -> Gap {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_apache_error_log_is_named_with_the_lines_that_matter() {
+        // a line of the shape Apache httpd 2.4 writes for mod_proxy (AH01102)
+        let apache = "[Fri May 01 12:00:00.123456 2026] [proxy_http:error] [pid 1234:tid 140] (104)Connection reset by peer: [client 203.0.113.9:50000] AH01102: error reading status line from remote server 127.0.0.1:8080\n";
+        let hint = other_kind(apache.as_bytes()).unwrap();
+        assert!(
+            hint.contains("Apache httpd") && hint.contains("AH01102"),
+            "{hint}"
+        );
+        let docker = format!("2026-05-01T12:00:00.1Z {apache}");
+        assert!(other_kind(docker.as_bytes()).is_some());
+        assert_eq!(other_kind(ERROR.as_bytes()), None);
+        assert_eq!(other_kind(COMBINED.as_bytes()), None);
+    }
 
     /// An nginx `combined` line (the format nginx's docs define) and an error.log line.
     const COMBINED: &str = "203.0.113.9 - - [01/May/2026:12:00:00 +0000] \"GET / HTTP/1.1\" 502 157 \"-\" \"curl/8.5.0\"\n";
