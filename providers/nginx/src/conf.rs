@@ -111,8 +111,34 @@ pub fn load_dump(text: &str, origin: &str) -> Result<NginxConfig> {
         .rfind('/')
         .map(|i| main[..=i].to_string())
         .unwrap_or_default();
+    // where each file starts in the dump, to name the dump's own line in an error too
+    let starts: Vec<(String, u32)> = sections
+        .iter()
+        .map(|s| (s.name.clone(), s.first_line))
+        .collect();
     let mut loader = Loader::new(Source::Dump { prefix, sections });
-    let root = loader.load(&main)?;
+    let root = loader.load(&main).map_err(|e| match e {
+        ConfigError::Syntax {
+            file,
+            line,
+            message,
+        } => {
+            let at = starts
+                .iter()
+                .find(|(name, _)| *name == file)
+                .map(|(_, first)| first + line.saturating_sub(1));
+            let message = match at {
+                Some(n) => format!("{message} (line {n} of the dump {origin})"),
+                None => message,
+            };
+            ConfigError::Syntax {
+                file,
+                line,
+                message,
+            }
+        }
+        other => other,
+    })?;
     Ok(NginxConfig {
         files: loader.files,
         root,
@@ -133,6 +159,8 @@ pub fn parse_str(text: &str, file: &str) -> Result<NginxConfig> {
 struct Section<'a> {
     name: String,
     text: &'a str,
+    /// The dump's line (1-based) where the file's first line is.
+    first_line: u32,
 }
 
 #[derive(Debug)]
@@ -461,29 +489,33 @@ fn normalize(path: &str) -> String {
 /// The dump's sections: `# configuration file NAME:` then that file's text.
 fn split_dump(text: &str) -> Vec<Section<'_>> {
     let mut sections = Vec::new();
-    let mut current: Option<(String, usize)> = None;
+    let mut current: Option<(String, usize, u32)> = None;
     let mut offset = 0;
+    let mut line_no: u32 = 0;
     for line in text.split_inclusive('\n') {
+        line_no += 1;
         let bare = line.trim_end_matches(['\n', '\r']);
         let marker = bare
             .strip_prefix("# configuration file ")
             .and_then(|rest| rest.strip_suffix(':'))
             .filter(|name| !name.is_empty());
         if let Some(name) = marker {
-            if let Some((name, start)) = current.take() {
+            if let Some((name, start, first_line)) = current.take() {
                 sections.push(Section {
                     name,
                     text: &text[start..offset],
+                    first_line,
                 });
             }
-            current = Some((name.to_string(), offset + line.len()));
+            current = Some((name.to_string(), offset + line.len(), line_no + 1));
         }
         offset += line.len();
     }
-    if let Some((name, start)) = current {
+    if let Some((name, start, first_line)) = current {
         sections.push(Section {
             name,
             text: strip_trailing_status(&text[start..]),
+            first_line,
         });
     }
     sections
@@ -1914,6 +1946,25 @@ mod tests {
         for route in &snap.routes {
             assert_eq!(route.setting("proxy_read_timeout").unwrap().value, "11s");
         }
+    }
+
+    #[test]
+    fn a_syntax_error_in_a_dump_names_the_dumps_own_line_too() {
+        let dump = "# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp { include conf.d/*.conf; }\n\n# configuration file /etc/nginx/conf.d/a.conf:\nserver {\n  listen 80;\n}\n}\n";
+        let err = load_dump(dump, "nginx-T.txt").unwrap_err();
+        let ConfigError::Syntax {
+            file,
+            line,
+            message,
+        } = &err
+        else {
+            panic!("{err:?}");
+        };
+        assert_eq!((file.as_str(), *line), ("/etc/nginx/conf.d/a.conf", 4));
+        assert!(
+            message.ends_with("(line 9 of the dump nginx-T.txt)"),
+            "{message}"
+        );
     }
 
     #[test]
