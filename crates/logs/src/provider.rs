@@ -274,13 +274,17 @@ fn head_of(path: &Path) -> Vec<u8> {
 /// Logs from the same platforms that cloud502 does not read, told by their first line.
 fn other_kind(head: &[u8]) -> Option<&'static str> {
     let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
-    let first = crate::Capture::detect(&[first]).strip(first);
+    // (an ALB connection log's own first field is a time: only the Apache check looks past a
+    // capture prefix)
+    let bare = crate::Capture::detect(&[first]).strip(first);
+    let bare = String::from_utf8_lossy(bare);
+    let bare = bare.trim();
     let first = String::from_utf8_lossy(first);
     let first = first.trim();
     // Apache httpd 2.4: `[Tue May 01 12:00:00.123456 2026] [proxy:error] [pid 7] ... AH00957: ...`
-    if first.starts_with('[')
-        && first.contains("] [")
-        && (first.contains(" AH0") || first.contains("[proxy"))
+    if bare.starts_with('[')
+        && bare.contains("] [")
+        && (bare.contains(" AH0") || bare.contains("[proxy"))
     {
         return Some(
             "this is an Apache httpd error log, which cloud502 does not classify; for 502s \
