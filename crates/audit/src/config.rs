@@ -869,7 +869,12 @@ mod tests {
     use super::*;
 
     fn check(src: &str) -> Result<AuditFile, ConfigError> {
-        parse(src, "audit.toml", Path::new("/etc/cloud502"), TEST_PROVIDERS)
+        parse(
+            src,
+            "audit.toml",
+            Path::new("/etc/cloud502"),
+            TEST_PROVIDERS,
+        )
     }
 
     const TG: &str =
@@ -1032,7 +1037,8 @@ mod key_tests {
         assert_eq!(
             super::as_keys(
                 &super::flag_keys(super::TEST_PROVIDERS),
-                "--endpoint-url x and --gw y, --tg; a -- b --no-origin-check"),
+                "--endpoint-url x and --gw y, --tg; a -- b --no-origin-check"
+            ),
             "endpoint_url x and gateway y, tg; a -- b origin_check = false"
         );
     }

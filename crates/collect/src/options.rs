@@ -47,8 +47,10 @@ pub trait ProviderArgs:
 /// subcommands hand over without knowing which provider they hold.
 pub trait Declaration: Send + Sync + std::fmt::Debug {
     /// The options resolved with `common`, checked, and the provider with its run deadline.
-    fn build(self: Box<Self>, common: &Common)
-    -> Result<(Box<dyn Provider>, Duration), ProviderError>;
+    fn build(
+        self: Box<Self>,
+        common: &Common,
+    ) -> Result<(Box<dyn Provider>, Duration), ProviderError>;
 }
 
 impl<A: ProviderArgs> Declaration for A {
