@@ -132,6 +132,15 @@ fn the_captured_unhealthy_answer_names_its_pool_down_behind_the_official_gateway
     );
     // The official example's routes all reach its empty pool.
     assert!(codes(&report).contains(&"appgw-empty-backend-pool"));
+    // A 502 to the probe is the backend failing, not the probe.
+    let probe = finding(&report, "appgw-probe-misconfigured");
+    assert!(
+        probe["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("the backend itself answers 502 to the probe: it is failing, not the probe"),
+        "{probe:#}"
+    );
     // The captured pool is not in the official configuration: said, not dropped.
     let missing = gaps(&report)
         .into_iter()
@@ -210,7 +219,6 @@ fn all_unhealthy_and_mixed_variants_name_the_pool_and_are_never_healthy() {
 }
 
 #[test]
-#[ignore = "needs appgw_pools to read an all-Draining pool as down (rule side, after the rules refactor)"]
 fn an_all_draining_pool_is_down() {
     let log = "Received invalid status code: 502 in the backend server's HTTP response.";
     // Every member Draining (the swagger's value): no server takes new requests.

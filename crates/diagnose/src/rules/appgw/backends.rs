@@ -8,12 +8,13 @@
 use crate::remediation::{check_backend, review_config, update_tls};
 use crate::rules::Rule;
 use crate::rules::appgw::shared::{
-    CERT_REASONS, CHECK_GATEWAY_MANAGER, Unit, by_reason, endpoints, failed_network_checks,
-    finding, gateway, health_read, is_ip, unit_items, unit_routes, units, value,
+    CERT_REASONS, CHECK_GATEWAY_MANAGER, Unit, by_reason, endpoints, failed_backend_nsgs,
+    failed_network_checks, finding, gateway, health_read, is_ip, unit_items, unit_routes, units,
+    value,
 };
 use cloud502_model::{
     CheckStatus, Confidence, Evidence, Finding, FindingCode, HealthState, Layer, Remediation,
-    Severity, Target,
+    Route, Severity, Target,
 };
 
 pub(crate) const RULE: Rule = Rule {
@@ -49,10 +50,14 @@ fn unreachable<'a>(ev: &Evidence, unit: &Unit<'a>) -> Option<Unreachable<'a>> {
     if bad.is_empty() {
         return None;
     }
+    let nsgs = failed_backend_nsgs(ev);
+    let mut evidence = unit_items(ev, unit, &bad);
+    evidence.extend(nsgs.iter().map(|c| c.id.clone()));
     Some(Unreachable {
         unit: UnitFacts::of(unit),
         port: port(unit),
-        evidence: unit_items(ev, unit, &bad),
+        nsgs: nsgs.iter().map(|c| c.detail.clone()).collect(),
+        evidence,
         bad,
     })
 }
@@ -125,6 +130,7 @@ fn certificate<'a>(ev: &'a Evidence, unit: &Unit<'a>) -> Option<CertRejected<'a>
             .unwrap_or_else(|| "<backend-ip>".into()),
         port: port(unit),
         settings: unit.settings.clone(),
+        route: routes.first().copied(),
         gateway: gateway(ev),
         evidence: unit_items(ev, unit, &bad),
         bad,
@@ -155,6 +161,8 @@ struct Unreachable<'a> {
     unit: UnitFacts,
     /// The unit's backend port, or `<port>`.
     port: String,
+    /// What the backend NSG checks that failed say (they drop the gateway subnet).
+    nsgs: Vec<String>,
     bad: Vec<(String, &'a Target)>,
     evidence: Vec<String>,
 }
@@ -184,6 +192,8 @@ struct CertRejected<'a> {
     port: String,
     /// The unit's HTTP settings.
     settings: String,
+    /// The first route to the unit: its HTTP settings' certificate checks.
+    route: Option<&'a Route>,
     gateway: (String, String),
     bad: Vec<(String, &'a Target)>,
     evidence: Vec<String>,
@@ -220,8 +230,13 @@ impl From<Unreachable<'_>> for Finding {
                 "{}. The gateway's TCP connection to the backend failed: nothing listens on port \
                  {port} (the service is down, or listens on another port or only on localhost), \
                  or an NSG on the backend's subnet or NIC, a UDR that sends the traffic through a \
-                 firewall or NVA, or a host firewall drops it.",
-                by_reason(&f.bad)
+                 firewall or NVA, or a host firewall drops it.{}",
+                by_reason(&f.bad),
+                if f.nsgs.is_empty() {
+                    String::new()
+                } else {
+                    format!(" Read here: {}.", f.nsgs.join("; "))
+                }
             ),
             f.evidence.clone(),
             "From a VM in the gateway's subnet (or its VNet), a TCP connection to the backend on \
@@ -364,6 +379,16 @@ impl CertRejected<'_> {
                 "Serve the full chain from the backend, leaf first, then the intermediates",
                 None,
             ),
+            "cert-trusted-root-unreadable" => review_config(
+                "Upload the backend's root certificate again as a trusted root of the HTTP settings: the one there is corrupt or holds no certificate (a Base-64 .cer of the root, not the leaf)",
+                Some(&format!(
+                    "az network application-gateway root-cert create -g {rg} --gateway-name {gw} -n backend-root --cert-file root.cer"
+                )),
+            ),
+            "tls-handshake" => update_tls(
+                "Check the backend's TLS: a protocol version and cipher the gateway offers, a certificate it trusts, and the SNI it sends",
+                None,
+            ),
             "cert-untrusted" => review_config(
                 "For a private CA or self-signed certificate, upload its root (.cer) as a trusted root certificate of the HTTP settings; for a public CA, serve the intermediates",
                 Some(&format!(
@@ -389,6 +414,40 @@ impl CertRejected<'_> {
         steps.extend(self.problems.iter().map(|p| self.fix(p)));
         steps
     }
+
+    /// What the HTTP settings already say about the checks that fail: the trusted roots
+    /// uploaded, and a check turned off (then the message comes from another check).
+    fn settings_note(&self) -> String {
+        let Some(r) = self.route else {
+            return String::new();
+        };
+        let mut notes = Vec::new();
+        if let Some(roots) = value(r, "trustedRootCertificates") {
+            notes.push(format!(
+                "the HTTP settings trust the uploaded root(s) {roots}"
+            ));
+        } else if self.problems.contains(&"cert-untrusted") {
+            notes.push("the HTTP settings have no trusted root certificate uploaded".to_owned());
+        }
+        if let Some(certs) = value(r, "authenticationCertificates") {
+            notes.push(format!(
+                "the HTTP settings hold authentication certificate(s) {certs} (v1: the backend's                  certificate must be one of them)"
+            ));
+        }
+        for (name, what) in [
+            ("validateSNI", "the certificate's name"),
+            ("validateCertChainAndExpiry", "its chain and dates"),
+        ] {
+            if r.setting(name).is_some_and(|s| s.value == "false") {
+                notes.push(format!("{name} is false, so {what} are not checked"));
+            }
+        }
+        if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" Here {}.", notes.join("; "))
+        }
+    }
 }
 
 impl From<CertRejected<'_>> for Finding {
@@ -413,9 +472,10 @@ impl From<CertRejected<'_>> for Finding {
                  presents: its name against the HTTP settings' or probe's host name (v2), its \
                  dates, its chain, and its root against a well-known CA or the trusted root \
                  certificates uploaded to the HTTP settings. Requests fail the same way: \
-                 \"Upstream SSL certificate does not match\". Servers: {}.",
+                 \"Upstream SSL certificate does not match\". Servers: {}.{}",
                 by_reason(&f.bad),
-                endpoints(&f.bad)
+                endpoints(&f.bad),
+                f.settings_note()
             ),
             f.evidence.clone(),
             "`openssl s_client` against the backend shows a current certificate, with the full \

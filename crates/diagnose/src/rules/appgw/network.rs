@@ -138,10 +138,21 @@ impl ManagementBlocked<'_> {
 
     fn title(&self) -> String {
         if self.failed.is_empty() {
+            // A passed NSG check is not "may block GatewayManager".
+            let cause = if self.nsg_pass {
+                format!(
+                    " though the gateway subnet's NSG admits GatewayManager on {}: a route or a firewall blocks the management path",
+                    self.ports()
+                )
+            } else {
+                format!(
+                    ": the gateway subnet may block GatewayManager on {}",
+                    self.ports()
+                )
+            };
             format!(
-                "backend health is Unknown for {} server(s): the gateway subnet may block GatewayManager on {}{}",
+                "backend health is Unknown for {} server(s){cause}{}",
                 self.unknown.len(),
-                self.ports(),
                 if self.fqdns().is_empty() {
                     ""
                 } else {
@@ -338,6 +349,14 @@ mod tests {
         assert_eq!(f[0].confidence, Confidence::Low);
         assert!(
             f[0].title.contains("FQDN does not resolve"),
+            "{}",
+            f[0].title
+        );
+        // The check passed: the title does not say the NSG may block GatewayManager.
+        assert!(
+            f[0].title
+                .contains("though the gateway subnet's NSG admits GatewayManager")
+                && !f[0].title.contains("may block"),
             "{}",
             f[0].title
         );

@@ -93,15 +93,22 @@ fn unhealthy(ev: &Evidence, out: &mut Vec<Finding>) {
     let several = all_units.len() > 1;
     for unit in &all_units {
         let unhealthy = unit.count(HealthState::Unhealthy);
-        if unhealthy == 0 {
+        let healthy = unit.count(HealthState::Healthy);
+        let draining = unit.count(HealthState::Draining);
+        // Every server draining (or failing) leaves no server for new requests either.
+        if unhealthy == 0 && !(healthy == 0 && draining > 0) {
             continue;
         }
-        let healthy = unit.count(HealthState::Healthy);
         let failing = unit.failing(|_| true);
         let failing_all: Vec<_> = unit
             .targets
             .iter()
-            .filter(|(_, t)| matches!(t.health, HealthState::Unhealthy | HealthState::Unknown))
+            .filter(|(_, t)| {
+                matches!(
+                    t.health,
+                    HealthState::Unhealthy | HealthState::Unknown | HealthState::Draining
+                )
+            })
             .map(|(id, t)| (id.clone(), *t))
             .collect();
         // Servers without a reason still count; `failing` is only for the per-reason text.
@@ -118,6 +125,7 @@ fn unhealthy(ev: &Evidence, out: &mut Vec<Finding>) {
             unhealthy,
             healthy,
             unknown: unit.count(HealthState::Unknown),
+            draining,
             listed,
             no_live: no_live.count,
             several,
@@ -140,6 +148,15 @@ fn no_live_from_logs(ev: &Evidence) -> Option<NoLiveLogged> {
     (lines.count > 0).then(|| NoLiveLogged {
         lines,
         health_read: health_read(ev),
+        without_healthy: if health_read(ev) {
+            units(ev)
+                .iter()
+                .filter(|u| u.none_healthy())
+                .map(|u| u.label())
+                .collect()
+        } else {
+            Vec::new()
+        },
         gateway: gateway(ev),
     })
 }
@@ -173,6 +190,8 @@ struct UnitDown<'a> {
     unhealthy: usize,
     healthy: usize,
     unknown: usize,
+    /// Servers being removed: they finish what they have and take nothing new.
+    draining: usize,
     /// The failing servers, with their item ids.
     listed: Vec<(String, &'a Target)>,
     /// Requests logged with ERRORINFO_UPSTREAM_NO_LIVE, and whether the gateway has several units.
@@ -193,6 +212,9 @@ struct SomeDown<'a>(UnitDown<'a>);
 struct NoLiveLogged {
     lines: Lines,
     health_read: bool,
+    /// Units backend health read with no healthy server (Unknown only: the Unhealthy ones
+    /// have their own finding).
+    without_healthy: Vec<String>,
     gateway: (String, String),
 }
 
@@ -322,11 +344,25 @@ impl From<EmptyPool<'_>> for Finding {
 }
 
 impl UnitDown<'_> {
-    /// ` Probe: ...`, or empty when no route was read.
+    /// ` Probe: ...`, or empty when no route was read; with what the probe's `minServers` and
+    /// the settings' connection draining change in how health reads.
     fn probe(&self) -> String {
-        self.route
-            .map(|r| format!(" Probe: {}.", crate::rules::appgw::shared::probe_text(r)))
-            .unwrap_or_default()
+        let Some(r) = self.route else {
+            return String::new();
+        };
+        let mut text = format!(" Probe: {}.", crate::rules::appgw::shared::probe_text(r));
+        if let Some(n) = value(r, "probe.minServers") {
+            text.push_str(&format!(
+                " Its minServers {n} keeps that many servers marked healthy whatever the probe \
+                 says, so health can read better than the backends are."
+            ));
+        }
+        if self.draining > 0
+            && let Some(d) = value(r, "connectionDraining")
+        {
+            text.push_str(&format!(" Connection draining of the HTTP settings: {d}."));
+        }
+        text
     }
 }
 
@@ -337,6 +373,15 @@ impl From<AllDown<'_>> for Finding {
                 " {} server(s) are Unknown: the gateway could not probe them (see \
                  appgw-gateway-manager-blocked).",
                 f.unknown
+            )
+        } else {
+            String::new()
+        };
+        let draining_note = if f.draining > 0 {
+            format!(
+                " {} server(s) are Draining: being removed from the pool (connection draining), \
+                 they finish the requests they have and take no new one.",
+                f.draining
             )
         } else {
             String::new()
@@ -360,8 +405,14 @@ impl From<AllDown<'_>> for Finding {
             Confidence::High,
             Layer::AzureAppgw,
             format!(
-                "every backend of {} fails its health probe: no live upstream, so its requests get 502{}",
+                "{} backend of {} {}: no live upstream, so its requests get 502{}",
+                if f.unhealthy == 0 { "no" } else { "every" },
                 f.unit,
+                if f.unhealthy == 0 {
+                    "takes new requests (every one is draining or failing)"
+                } else {
+                    "fails its health probe"
+                },
                 if f.no_live > 0 {
                     format!(
                         " ({} request(s) logged ERRORINFO_UPSTREAM_NO_LIVE)",
@@ -374,8 +425,8 @@ impl From<AllDown<'_>> for Finding {
             format!(
                 "No server of {} is healthy: {}. Unlike an ALB, Application Gateway does not fail \
                  open: with no healthy member it has no live upstream and answers 502 itself \
-                 (ERRORINFO_UPSTREAM_NO_LIVE).{unknown_note}{logs_note}{} The healthProbeLog of \
-                 each server names the fix.",
+                 (ERRORINFO_UPSTREAM_NO_LIVE).{unknown_note}{draining_note}{logs_note}{} The \
+                 healthProbeLog of each server names the fix.",
                 f.unit,
                 by_reason(&f.listed),
                 f.probe()
@@ -455,13 +506,21 @@ impl From<NoLiveLogged> for Finding {
                  the gateway found no reachable backend in the pool and answered 502 itself. \
                  Every member was failing its probe, or the pool was empty. {}",
                 f.lines.count,
-                if f.health_read {
-                    "Backend health read now shows a healthy server for every pool: the backends \
-                     failed during the window and recovered, so look at what happened then \
-                     (deploys, restarts, scale-in)."
-                } else {
-                    "Backend health was not read here, so which of the two, and why, is open: \
-                     read it."
+                match (f.health_read, f.without_healthy.is_empty()) {
+                    (true, true) => "Backend health read now shows a healthy server for every \
+                                     pool: the backends failed during the window and recovered, \
+                                     so look at what happened then (deploys, restarts, scale-in)."
+                        .to_owned(),
+                    // Not "recovered": these have no healthy server now, only Unknown ones.
+                    (true, false) => format!(
+                        "Backend health read now shows no healthy server in {} either, as \
+                         Unknown: the gateway could not probe them (see \
+                         appgw-gateway-manager-blocked), so they may be down now.",
+                        f.without_healthy.join(", ")
+                    ),
+                    (false, _) => "Backend health was not read here, so which of the two, and \
+                                   why, is open: read it."
+                        .to_owned(),
                 }
             ),
             f.lines.items.clone(),
@@ -489,6 +548,49 @@ mod tests {
 
     fn codes(f: &[Finding]) -> Vec<FindingCode> {
         f.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn a_pool_whose_every_server_drains_has_no_live_upstream() {
+        let draining = |a: &str| server(a, HealthState::Draining, None, "");
+        let ev = appgw(&[draining("10.0.1.4"), draining("10.0.1.5")]);
+        let f = run_rule(check, &ev);
+        assert_eq!(codes(&f), vec![FindingCode::AppgwAllBackendsUnhealthy]);
+        assert!(
+            f[0].title.starts_with("no backend of pool web"),
+            "{}",
+            f[0].title
+        );
+        assert!(f[0].explanation.contains("2 server(s) are Draining"));
+        // One healthy server beside a draining one carries the pool: nothing to say.
+        let ev = appgw(&[healthy("10.0.1.4"), draining("10.0.1.5")]);
+        assert!(run_rule(check, &ev).is_empty());
+    }
+
+    #[test]
+    fn no_live_logged_with_only_unknown_servers_is_not_called_recovered() {
+        let mut ev = appgw(&[server(
+            "10.0.1.4",
+            HealthState::Unknown,
+            Some("health-unknown"),
+            UNKNOWN,
+        )]);
+        with_log(
+            &mut ev,
+            vec![group(LogClass::NoLiveUpstreams, None, 5, 502)],
+        );
+        let f = run_rule(check, &ev);
+        assert_eq!(codes(&f), vec![FindingCode::AppgwAllBackendsUnhealthy]);
+        assert!(
+            !f[0].explanation.contains("recovered"),
+            "{}",
+            f[0].explanation
+        );
+        assert!(
+            f[0].explanation.contains("as Unknown"),
+            "{}",
+            f[0].explanation
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ use crate::remediation::check_backend;
 use crate::rules::Rule;
 use crate::rules::appgw::shared::{
     Unit, by_reason, endpoints, finding, gateway, is_5xx, is_502, is_appgw, lines_where,
-    low_risk_change, probe_text, route_items, unit_items, unit_routes, units, uses_default_probe,
-    value, value_or,
+    low_risk_change, probe_text, route_items, status_received, unit_items, unit_routes, units,
+    uses_default_probe, value, value_or,
 };
 use cloud502_model::{
     Confidence, Evidence, Finding, FindingCode, HealthState, Layer, Remediation, Route, Severity,
@@ -50,22 +50,15 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     out.extend(default_host(ev, &failing_default).map(Finding::from));
 }
 
-/// The status codes of `... Expected:200-399 Received:401.` messages.
+/// The status codes the messages say the backends answered, each once (every wording,
+/// `shared::status_received`).
 fn received(targets: &[(String, &Target)]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (_, t) in targets {
-        let Some(d) = t.detail.as_deref() else {
-            continue;
-        };
-        if let Some(rest) = d.split("Received:").nth(1) {
-            let code: String = rest
-                .trim_start()
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            if !code.is_empty() && !out.contains(&code) {
-                out.push(code);
-            }
+        if let Some(code) = t.detail.as_deref().and_then(status_received)
+            && !out.contains(&code)
+        {
+            out.push(code);
         }
     }
     out
@@ -389,7 +382,17 @@ impl ProbeMisconfigured<'_> {
     fn why(&self) -> Vec<String> {
         let mut why = Vec::new();
         for (_, t) in &self.bad {
+            let code = t.detail.as_deref().and_then(status_received);
             let text = match (t.reason.as_deref(), self.route) {
+                // A 5xx to the probe is the backend failing, whatever the probe asks.
+                (Some("status-mismatch"), _)
+                    if code.as_deref().is_some_and(|c| c.starts_with('5')) =>
+                {
+                    format!(
+                        "the backend itself answers {} to the probe: it is failing, not the probe; its own logs (or the layer behind it) say why",
+                        code.as_deref().unwrap_or("5xx")
+                    )
+                }
                 (Some("probe-timeout"), Some(r)) => format!(
                     "the backend took longer than the probe timeout ({} s) to answer {}: a slow \
                      or overloaded health endpoint, or one that waits on a dependency",
@@ -410,7 +413,17 @@ impl ProbeMisconfigured<'_> {
                     "the body does not contain \"{}\"",
                     value(r, "probe.match.body").unwrap_or("?")
                 ),
-                _ => "the probe settings were not read".to_owned(),
+                (Some("probe-timeout"), None) => {
+                    "the backend answered slower than the probe's timeout".to_owned()
+                }
+                (Some("status-mismatch"), None) => format!(
+                    "the backend answered {} on the probe's path, outside its match",
+                    code.as_deref().unwrap_or("a status")
+                ),
+                (Some("body-mismatch"), None) => {
+                    "the answer did not contain the probe's match string".to_owned()
+                }
+                _ => "the probe failed".to_owned(),
             };
             if !why.contains(&text) {
                 why.push(text);
@@ -448,8 +461,10 @@ impl ProbeMisconfigured<'_> {
         format!(
             "{}. {}: {}. Servers: {}.",
             by_reason(&self.bad),
-            self.route
-                .map_or_else(|| "The probe settings were not read".to_owned(), probe_text),
+            self.route.map_or_else(
+                || "The probe settings were not read (no route to this pool was read)".to_owned(),
+                probe_text
+            ),
             self.why().join("; "),
             endpoints(&self.bad)
         )
@@ -462,6 +477,17 @@ impl ProbeMisconfigured<'_> {
             .filter(|_| self.custom)
             .map_or("<probe>", |r| value_or(r, "probe"));
         let mut steps = Vec::new();
+        if received(&self.bad).iter().any(|c| c.starts_with('5')) {
+            steps.push(check_backend(
+                "The backend answers the probe with a 5xx: look at the backend (its logs, its own upstream) before the probe",
+                self.bad[0]
+                    .1
+                    .address
+                    .as_deref()
+                    .map(|a| format!("cloud502 probe http://{a}/"))
+                    .as_deref(),
+            ));
+        }
         if let Some(r) = self.route {
             steps.push(check_backend(
                 "Run the probe by hand from the gateway's VNet and compare with its settings",

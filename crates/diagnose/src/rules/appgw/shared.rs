@@ -23,14 +23,24 @@ pub(crate) const CHECK_GATEWAY_MANAGER: &str = "nsg.gateway-manager";
 /// The provider's check that the gateway subnet's route table keeps 0.0.0.0/0 on the Internet.
 pub(crate) const CHECK_DEFAULT_ROUTE: &str = "route-table.default-route";
 
-/// The `reason`s the provider gives a certificate message (KB 2.2).
+/// The `reason`s the provider gives a certificate or TLS message (KB 2.2, 9.1).
 pub(crate) const CERT_REASONS: &[&str] = &[
     "cert-name-mismatch",
     "cert-expired",
     "cert-chain",
     "cert-untrusted",
+    "cert-trusted-root-unreadable",
+    "tls-handshake",
     "cert-verify-failed",
 ];
+
+/// The provider's checks of the gateway subnet's NSG beyond GatewayManager (KB 9.1): a user
+/// deny-all above AllowAzureLoadBalancerInBound, an outbound deny to the Internet (v2).
+pub(crate) const CHECK_LOAD_BALANCER: &str = "nsg.azure-load-balancer";
+pub(crate) const CHECK_INTERNET_OUTBOUND: &str = "nsg.internet-outbound";
+
+/// The provider's checks of a NIC-based backend's NSGs (`nsg.backend.<nsg>`).
+pub(crate) const BACKEND_NSG_PREFIX: &str = "nsg.backend.";
 
 /// Whether this evidence was collected from an Application Gateway (config, health, checks).
 pub(crate) fn is_appgw(ev: &Evidence) -> bool {
@@ -307,7 +317,13 @@ pub(crate) fn reason_label(reason: Option<&str>) -> &'static str {
             "the certificate is not signed by a well-known CA or does not match the trusted root"
         }
         Some("cert-verify-failed") => "the certificate could not be verified",
+        Some("cert-trusted-root-unreadable") => {
+            "the trusted root certificate uploaded to the gateway could not be read"
+        }
+        Some("tls-handshake") => "the TLS connection to the backend failed",
         Some("health-unknown") => "health could not be retrieved",
+        Some("unknown-error") => "the gateway gave no cause",
+        Some("no-results") => "no probe result was visible",
         Some(_) => "another probe failure",
         None => "no reason given",
     }
@@ -368,13 +384,48 @@ pub(crate) fn endpoints(targets: &[(String, &Target)]) -> String {
         .join(", ")
 }
 
-/// The provider's GatewayManager / default-route checks that failed.
+/// The provider's checks of the gateway subnet's management path (GatewayManager,
+/// AzureLoadBalancer, Internet outbound, the default route) that failed.
 pub(crate) fn failed_network_checks(ev: &Evidence) -> Vec<&HostCheck> {
     ev.checks
         .iter()
-        .filter(|c| c.id == CHECK_GATEWAY_MANAGER || c.id == CHECK_DEFAULT_ROUTE)
+        .filter(|c| {
+            [
+                CHECK_GATEWAY_MANAGER,
+                CHECK_DEFAULT_ROUTE,
+                CHECK_LOAD_BALANCER,
+                CHECK_INTERNET_OUTBOUND,
+            ]
+            .contains(&c.id.as_str())
+        })
         .filter(|c| c.status == CheckStatus::Fail)
         .collect()
+}
+
+/// The provider's checks of backends' NSGs that failed: they drop the gateway subnet.
+pub(crate) fn failed_backend_nsgs(ev: &Evidence) -> Vec<&HostCheck> {
+    ev.checks
+        .iter()
+        .filter(|c| c.id.starts_with(BACKEND_NSG_PREFIX) && c.status == CheckStatus::Fail)
+        .collect()
+}
+
+/// The status a probe message says the backend answered: `Expected:200-399 Received:401`
+/// (current), `Received invalid status code: 502 in ...` (captured), `Probe status code
+/// mismatch: Received 404` (the article's table).
+pub(crate) fn status_received(message: &str) -> Option<String> {
+    let lower = message.to_ascii_lowercase();
+    ["received:", "received invalid status code:", "received "]
+        .iter()
+        .find_map(|key| {
+            let at = lower.find(key)? + key.len();
+            let code: String = message[at..]
+                .trim_start()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            (code.len() == 3).then_some(code)
+        })
 }
 
 /// Whether an address is an IP literal (not an FQDN).
@@ -766,6 +817,26 @@ mod tests {
                 assert!(ev.item(id).is_some(), "{}: {id}", finding.code);
             }
         }
+    }
+
+    #[test]
+    fn the_status_received_is_read_from_every_wording() {
+        assert_eq!(status_received(&mismatch(401)).as_deref(), Some("401"));
+        assert_eq!(
+            status_received(
+                "Received invalid status code: 502 in the backend server's HTTP response."
+            )
+            .as_deref(),
+            Some("502")
+        );
+        assert_eq!(
+            status_received("Probe status code mismatch: Received 404").as_deref(),
+            Some("404")
+        );
+        assert_eq!(
+            status_received("Probe status code mismatch. Expected vs Received."),
+            None
+        );
     }
 
     #[test]
