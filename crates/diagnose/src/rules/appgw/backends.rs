@@ -435,11 +435,11 @@ impl CertRejected<'_> {
             ));
         }
         for (name, what) in [
-            ("validateSNI", "the certificate's name"),
-            ("validateCertChainAndExpiry", "its chain and dates"),
+            ("validateSNI", "the certificate's name is"),
+            ("validateCertChainAndExpiry", "its chain and dates are"),
         ] {
             if r.setting(name).is_some_and(|s| s.value == "false") {
-                notes.push(format!("{name} is false, so {what} are not checked"));
+                notes.push(format!("{name} is false, so {what} not checked"));
             }
         }
         if notes.is_empty() {
@@ -621,6 +621,55 @@ mod tests {
                 .as_deref()
                 .is_some_and(|c| c.contains("--host-name"))
         }));
+    }
+
+    #[test]
+    fn tls_failures_count_as_certificate_problems_and_the_settings_are_said() {
+        let mut ev = appgw(&[server(
+            "10.0.1.4",
+            HealthState::Unhealthy,
+            Some("tls-handshake"),
+            "HTTPS probe connection error. Check if backend server certificate is whitelisted. Check for backend certificate validity.",
+        )]);
+        ev.config.routes[0].settings.push(s("validateSNI", "false"));
+        redescribe(&mut ev);
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].code, FindingCode::AppgwBackendCertificate);
+        assert!(
+            f[0].title
+                .contains("the TLS connection to the backend failed"),
+            "{}",
+            f[0].title
+        );
+        assert!(
+            f[0].explanation
+                .contains("validateSNI is false, so the certificate's name is not checked"),
+            "{}",
+            f[0].explanation
+        );
+    }
+
+    #[test]
+    fn a_failing_backend_nsg_check_is_cited_by_the_connect_failure() {
+        let mut ev = appgw(&[server(
+            "10.0.1.4",
+            HealthState::Unhealthy,
+            Some("connect-failure"),
+            CONNECT,
+        )]);
+        host_check(
+            &mut ev,
+            "nsg.backend.nsg-app",
+            CheckStatus::Fail,
+            "NSG nsg-app on NIC vm1-nic drops the gateway subnet on 8080 (rule deny-agw, priority 200)",
+        );
+        let f = run_rule(check, &ev);
+        assert!(
+            f[0].evidence.contains(&"nsg.backend.nsg-app".to_owned()),
+            "{:?}",
+            f[0].evidence
+        );
+        assert!(f[0].explanation.contains("Read here: NSG nsg-app"));
     }
 
     #[test]

@@ -289,6 +289,28 @@ mod tests {
     }
 
     #[test]
+    fn a_user_deny_all_over_azure_load_balancer_is_a_blocked_management_path() {
+        let mut ev = appgw(&[unknown_server("10.0.1.4")]);
+        host_check(
+            &mut ev,
+            "nsg.azure-load-balancer",
+            CheckStatus::Fail,
+            "NSG nsg-agw rule deny-all-in (priority 4000) denies inbound traffic from AzureLoadBalancer before any rule allows it",
+        );
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].code, FindingCode::AppgwGatewayManagerBlocked);
+        assert!(
+            f[0].explanation.contains("deny-all-in"),
+            "{}",
+            f[0].explanation
+        );
+        assert!(
+            f[0].evidence
+                .contains(&"nsg.azure-load-balancer".to_owned())
+        );
+    }
+
+    #[test]
     fn unknown_health_with_a_failing_nsg_check_is_critical() {
         let mut ev = appgw(&[unknown_server("10.0.1.4"), unknown_server("10.0.1.5")]);
         host_check(
