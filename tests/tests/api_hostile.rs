@@ -15,21 +15,8 @@ use std::time::{Duration, Instant};
 
 use cloud502_e2e::OUTPUT_FORMATS as FORMATS;
 
-/// Variables that could pick an Azure credential other than the fake `az`.
-const AZURE_ENV: &[&str] = &[
-    "AZURE_SUBSCRIPTION_ID",
-    "AZURE_FEDERATED_TOKEN_FILE",
-    "AZURE_CLIENT_SECRET",
-    "AZURE_CLIENT_ID",
-    "AZURE_TENANT_ID",
-    "AZURE_AUTHORITY_HOST",
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-    "CLOUDFLARE_API_TOKEN",
-    "CF_API_TOKEN",
-];
+/// Cloudflare's token variables, removed beside the Azure ones (`arm::AZURE_ENV`).
+const CLOUDFLARE_ENV: &[&str] = &["CLOUDFLARE_API_TOKEN", "CF_API_TOKEN"];
 
 /// One run of the binary, with the files it wrote and its peak memory.
 struct Traced {
@@ -57,7 +44,7 @@ fn traced(args: &[&str], env: &[(&str, &str)]) -> Traced {
         .env("TMPDIR", dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for k in AZURE_ENV {
+    for k in cloud502_e2e::arm::AZURE_ENV.iter().chain(CLOUDFLARE_ENV) {
         cmd.env_remove(k);
     }
     for (k, v) in env {
