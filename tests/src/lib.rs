@@ -101,6 +101,35 @@ pub fn cloud502_env_without(args: &[&str], env: &[(&str, &str)], remove: &[&str]
     }
 }
 
+/// Run `cloud502 ARGS` with `input` on its standard input (e.g. `cloud502 logs -`), in the same
+/// clean environment as [`cloud502`].
+pub fn cloud502_stdin(args: &[&str], input: &[u8]) -> Run {
+    use std::io::Write;
+    use std::process::Stdio;
+    let started = Instant::now();
+    let mut child = Command::new(bin())
+        .args(args)
+        .env_remove("NO_COLOR")
+        .env_remove("CLOUD502_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run cloud502");
+    // Written from another thread: a large input must not block on a full stdout pipe.
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().expect("wait for cloud502");
+    writer.join().expect("writer").expect("write stdin");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
 /// `cloud502 probe URL ARGS -o json`, returning the run and the report.
 pub fn probe(url: &str, args: &[&str]) -> (Run, Value) {
     let mut all = vec!["probe", url, "-o", "json"];

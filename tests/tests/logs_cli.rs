@@ -742,7 +742,6 @@ fn an_upstreams_own_502s_are_not_hidden_by_its_error_log_lines() {
 /// standard input, read as an error log and an access log (issue 19).
 #[test]
 fn a_docker_logs_stream_on_stdin_reads_as_both_logs() {
-    use std::process::{Command, Stdio};
     let err = "2026/05/01 12:00:00 [error] 29#29: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 172.17.0.1, server: localhost, request: \"GET / HTTP/1.1\", upstream: \"http://172.17.0.3:8080/\", host: \"localhost:8080\"";
     let acc = "172.17.0.1 - - [01/May/2026:12:00:00 +0000] \"GET / HTTP/1.1\" 502 157 \"-\" \"curl/8.5.0\" \"-\"";
     let mut stream = String::new();
@@ -750,24 +749,9 @@ fn a_docker_logs_stream_on_stdin_reads_as_both_logs() {
         stream.push_str(&format!("2026-05-01T12:00:0{i}.123456789Z {err}\n"));
         stream.push_str(&format!("2026-05-01T12:00:0{i}.223456789Z {acc}\n"));
     }
-    let mut child = Command::new(cloud502_e2e::bin())
-        .args(["logs", "-", "-o", "json"])
-        .env_remove("CLOUD502_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stream.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = cloud502_e2e::cloud502_stdin(&["logs", "-", "-o", "json"], stream.as_bytes());
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
     assert_eq!(report["logs"][0]["dialect"], "nginx-error");
     assert_eq!(report["logs"][0]["source"], "-");
     assert_eq!(report["logs"][0]["skipped"]["unparsed"], 0);

@@ -172,8 +172,6 @@ fn upstreaminfo_written_by_nginx_is_detected_and_retries_are_not_client_502s() {
 /// stream arrives on standard input: each line is read in its own dialect.
 #[test]
 fn a_docker_style_stream_written_by_nginx_reads_as_both_logs() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
     let down = closed_port();
     let nginx = Nginx::start(&format!(
         "error_log logs/stream.log;\n    access_log logs/stream.log;\n    \
@@ -192,23 +190,9 @@ fn a_docker_style_stream_written_by_nginx_reads_as_both_logs() {
         .enumerate()
         .map(|(i, l)| format!("2026-05-01T12:00:{:02}.123456789Z {l}\n", i % 60))
         .collect();
-    let mut child = Command::new(cloud502_e2e::bin())
-        .args(["logs", "-", "-o", "json"])
-        .env_remove("CLOUD502_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stream.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    let run = cloud502_e2e::cloud502_stdin(&["logs", "-", "-o", "json"], stream.as_bytes());
+    let report: Value = run.json();
+    assert_eq!(run.code, 1, "{report:#}");
     let logs = report["logs"].as_array().unwrap();
     assert_eq!(logs.len(), 2, "{report:#}");
     assert_eq!(logs[0]["dialect"], "nginx-error");
