@@ -810,26 +810,24 @@ fn provider_error(providers: &[Registered], e: ProviderError) -> Vec<String> {
 /// Every declared flag's key: `--tg` → `tg`, `--gw` → `gateway`, `--origin` → `origins`,
 /// `--no-origin-check` → `origin_check = false`. Flags mean the same in every provider.
 fn flag_keys(providers: &[Registered]) -> HashMap<String, String> {
-    {
-        let mut keys = HashMap::new();
-        for provider in providers {
-            for arg in (provider.flags)().get_arguments() {
-                let id = arg.get_id().as_str();
-                let key = match arg.get_action() {
-                    clap::ArgAction::SetFalse => format!("{id} = false"),
-                    _ => id.to_owned(),
-                };
-                for long in arg
-                    .get_long()
-                    .into_iter()
-                    .chain(arg.get_all_aliases().into_iter().flatten())
-                {
-                    keys.entry(long.to_owned()).or_insert_with(|| key.clone());
-                }
+    let mut keys = HashMap::new();
+    for provider in providers {
+        for arg in (provider.flags)().get_arguments() {
+            let id = arg.get_id().as_str();
+            let key = match arg.get_action() {
+                clap::ArgAction::SetFalse => format!("{id} = false"),
+                _ => id.to_owned(),
+            };
+            for long in arg
+                .get_long()
+                .into_iter()
+                .chain(arg.get_all_aliases().into_iter().flatten())
+            {
+                keys.entry(long.to_owned()).or_insert_with(|| key.clone());
             }
         }
-        keys
     }
+    keys
 }
 
 /// `--max-requests` → `max_requests`; `--tg` → `tg`; a flag no provider declares, snake_case.
