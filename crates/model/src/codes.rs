@@ -273,6 +273,8 @@ finding_codes! {
     AppgwDefaultProbeHost = "appgw-default-probe-host": "the default health probe asks for Host 127.0.0.1, not the host real traffic uses, so health does not reflect what users get",
     /// AppGW: a custom probe's host, path, match or timeout does not fit the backend (KB 2.5 #6).
     AppgwProbeMisconfigured = "appgw-probe-misconfigured": "a custom health probe fails on its status match, body match or timeout",
+    /// AppGW: the probe asks another Host than real requests carry, and backends answer it 4xx (KB 9.1).
+    AppgwProbeHostMismatch = "appgw-probe-host-mismatch": "the health probe asks the backend for another Host than real requests carry, so a multi-site backend fails the probe (or passes it) for the wrong site",
     /// AppGW: the backend's TLS certificate is not accepted (KB 2.5 #7).
     AppgwBackendCertificate = "appgw-backend-certificate": "the gateway does not accept the backend's TLS certificate (name, expiry, chain or trusted root)",
     /// AppGW: the backend did not answer within requestTimeout (KB 2.5 #8).
