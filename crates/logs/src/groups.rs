@@ -3,7 +3,7 @@
 
 use crate::reader::escape_line;
 use crate::ts::{Span, Ts};
-use cloud502_model::{LogClass, LogGroup, LogSample};
+use cloud502_model::{LogClass, LogGroup, LogSample, Timeline, ladder_width};
 
 /// Bytes of a line kept as a sample.
 pub(crate) const SAMPLE_CAP: usize = 1024;
@@ -11,6 +11,97 @@ pub(crate) const SAMPLE_CAP: usize = 1024;
 const DETAIL_CAP: usize = 200;
 /// Hard cap on `max_groups` (the group index is sized from it).
 const MAX_GROUPS: usize = 1 << 20;
+/// Distinct buckets a group keeps before it widens them (see [`Buckets`]).
+const MAX_GROUP_BUCKETS: usize = 1024;
+
+/// A group's lines per time bucket, sparse: `(bucket, count)` pairs sorted by bucket, where a
+/// bucket is `secs / width`. Only failing lines reach it (never an ordinary line), and logs are
+/// written in time order, so the usual add is a compare and an increment on the last pair. Past
+/// [`MAX_GROUP_BUCKETS`] pairs the width moves one step up the model's ladder (1, 5, 15 minutes,
+/// ...), so a group's memory stays bounded whatever the log's span, and counts re-bucket exactly
+/// into the report's width at the end.
+#[derive(Debug, Clone)]
+pub(crate) struct Buckets {
+    width: u64,
+    pairs: Vec<(i64, u64)>,
+}
+
+impl Default for Buckets {
+    fn default() -> Self {
+        Buckets {
+            width: 60,
+            pairs: Vec::new(),
+        }
+    }
+}
+
+impl Buckets {
+    #[inline]
+    fn add(&mut self, secs: i64, n: u64) {
+        let b = secs.div_euclid(self.width as i64);
+        match self.pairs.last_mut() {
+            Some((last, c)) if *last == b => *c += n,
+            Some((last, _)) if *last < b => self.push(b, n),
+            None => self.push(b, n),
+            Some(_) => match self.pairs.binary_search_by_key(&b, |p| p.0) {
+                Ok(i) => self.pairs[i].1 += n,
+                Err(i) => {
+                    self.pairs.insert(i, (b, n));
+                    self.bound();
+                }
+            },
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, b: i64, n: u64) {
+        self.pairs.push((b, n));
+        self.bound();
+    }
+
+    fn bound(&mut self) {
+        while self.pairs.len() > MAX_GROUP_BUCKETS {
+            self.widen(ladder_width(self.width + 1));
+        }
+    }
+
+    /// Re-bucket at `width` (a ladder width at least the current one).
+    fn widen(&mut self, width: u64) {
+        if width <= self.width {
+            return;
+        }
+        let old = std::mem::take(&mut self.pairs);
+        let k = (width / self.width) as i64;
+        self.width = width;
+        for (b, n) in old {
+            let nb = b.div_euclid(k);
+            match self.pairs.last_mut() {
+                Some((l, c)) if *l == nb => *c += n,
+                _ => self.pairs.push((nb, n)),
+            }
+        }
+    }
+
+    fn merge(&mut self, mut other: Buckets) {
+        let width = self.width.max(other.width);
+        self.widen(width);
+        other.widen(width);
+        for (b, n) in other.pairs {
+            self.add(b * width as i64, n);
+        }
+    }
+
+    /// The counts as a timeline over `first..=last` (seconds since the epoch).
+    fn timeline(mut self, first: i64, last: i64, min_width: u64) -> Timeline {
+        let mut t = Timeline::empty(first, last, min_width.max(self.width));
+        self.widen(t.bucket_seconds);
+        let start = t.start_secs().unwrap_or(first);
+        for (b, n) in self.pairs {
+            t.add(start, b * self.width as i64, n);
+        }
+        t
+    }
+}
 
 /// A failure a dialect found in one line, as the table keys and counts it: borrowed from the line
 /// (or from the dialect's own buffers).
@@ -45,6 +136,7 @@ struct GroupAcc {
     count: u64,
     reused: Option<u64>,
     span: Span,
+    buckets: Buckets,
     sample: LogSample,
 }
 
@@ -91,6 +183,7 @@ impl GroupAcc {
             count: 0,
             reused: None,
             span: Span::default(),
+            buckets: Buckets::default(),
             sample: LogSample {
                 line: no,
                 text: escape_line(line, SAMPLE_CAP),
@@ -168,6 +261,7 @@ impl Groups {
         }
         if let Some(t) = f.ts {
             g.span.add(t);
+            g.buckets.add(t.secs, 1);
         }
         if g.detail.is_none() {
             g.detail = detail().map(|d| escape_line(d, DETAIL_CAP));
@@ -229,6 +323,7 @@ impl Groups {
                 g.count = 0;
                 g.reused = None;
                 g.span = Span::default();
+                g.buckets = Buckets::default();
                 g.detail = Some(format!(
                     "lines of more upstreams than the {} groups kept",
                     self.max_groups
@@ -270,6 +365,7 @@ impl Groups {
                         count: 0,
                         reused: None,
                         span: Span::default(),
+                        buckets: Buckets::default(),
                         sample: g.sample.clone(),
                     };
                     self.folded(g.class, g.status, || template)
@@ -282,18 +378,35 @@ impl Groups {
                 (x, y) => Some(x.unwrap_or(0) + y.unwrap_or(0)),
             };
             t.span.merge(g.span);
+            t.buckets.merge(g.buckets);
             if t.detail.is_none() {
                 t.detail = g.detail;
             }
         }
     }
 
-    /// The groups, most lines first.
-    pub(crate) fn finish(self) -> Vec<LogGroup> {
+    /// The groups, most lines first, each with its timeline over `window` (the whole read's
+    /// span, so a group's quiet minutes show too; a timeline only when the lines had times).
+    pub(crate) fn finish(self, window: Span) -> Vec<LogGroup> {
+        let window = match (window.first, window.last) {
+            (Some(f), Some(l)) => Some((f.secs, l.secs)),
+            _ => None,
+        };
+        // One width for all groups of the read, so their timelines line up bucket for bucket.
+        let width = self
+            .groups
+            .iter()
+            .map(|g| g.buckets.width)
+            .max()
+            .unwrap_or(60);
         let mut groups: Vec<LogGroup> = self
             .groups
             .into_iter()
             .map(|g| LogGroup {
+                timeline: match (window, g.span.first) {
+                    (Some((f, l)), Some(_)) => Some(g.buckets.timeline(f, l, width)),
+                    _ => None,
+                },
                 class: g.class,
                 upstream: g.upstream,
                 status: g.status,
@@ -314,5 +427,53 @@ impl Groups {
                 .then_with(|| a.status.cmp(&b.status))
         });
         groups
+    }
+}
+
+#[cfg(test)]
+mod bucket_tests {
+    use super::*;
+
+    const T0: i64 = 1_704_103_200; // 2024-01-01T10:00:00Z
+
+    #[test]
+    fn minutes_count_in_order_and_out_of_order() {
+        let mut b = Buckets::default();
+        for s in [5, 30, 70, 65, 200, 10] {
+            b.add(T0 + s, 1);
+        }
+        let t = b.timeline(T0, T0 + 299, 60);
+        assert_eq!(t.bucket_seconds, 60);
+        assert_eq!(t.counts, vec![3, 2, 0, 1, 0]);
+    }
+
+    #[test]
+    fn a_long_span_widens_and_stays_bounded_and_exact() {
+        let mut b = Buckets::default();
+        // one line every minute for 30 days: far more minutes than a group keeps
+        let n = 30 * 1440;
+        for m in 0..n {
+            b.add(T0 + m * 60, 1);
+        }
+        assert!(b.pairs.len() <= MAX_GROUP_BUCKETS);
+        let t = b.timeline(T0, T0 + n * 60, 60);
+        assert!(t.counts.len() <= cloud502_model::MAX_BUCKETS);
+        assert_eq!(t.total(), n as u64);
+    }
+
+    #[test]
+    fn halves_merge_exactly() {
+        let (mut a, mut b) = (Buckets::default(), Buckets::default());
+        for m in 0..2000 {
+            a.add(T0 + m * 60, 1);
+        }
+        b.add(T0 + 5, 4);
+        b.add(T0 + 3000 * 60, 2);
+        a.merge(b);
+        let t = a.timeline(T0, T0 + 3000 * 60, 60);
+        assert_eq!(t.total(), 2006);
+        // 50 hours fit in 240 buckets at 15 minutes: the first holds 15 lines of one half and 4
+        assert_eq!(t.bucket_seconds, 900);
+        assert_eq!(t.counts[0], 15 + 4);
     }
 }

@@ -309,7 +309,7 @@ impl Acc {
             first_seen: self.span.first.and_then(Ts::rfc3339),
             last_seen: self.span.last.and_then(Ts::rfc3339),
             counts,
-            groups: self.groups.finish(),
+            groups: self.groups.finish(self.span),
             samples: self.samples,
         }
     }

@@ -1,6 +1,6 @@
 //! Evidence: everything a provider collected for one subject, plus the gaps it could not fill.
 
-use crate::{ConfigSnapshot, HostCheck, LogClass, Metric, Probe, Subject, Target};
+use crate::{ConfigSnapshot, HostCheck, LogClass, Metric, Probe, Subject, Target, Timeline};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -123,6 +123,9 @@ pub struct LogGroup {
     pub last_seen: Option<String>,
     /// The first line of the group, verbatim.
     pub sample: LogSample,
+    /// The lines per time bucket over the log's window (per minute, coarser for long windows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Timeline>,
 }
 
 impl LogGroup {

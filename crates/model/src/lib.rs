@@ -16,6 +16,7 @@ mod probe;
 mod report;
 pub mod secret;
 mod target;
+mod timeline;
 mod trace;
 
 pub use audit::{AuditReport, FindingCount, RequestCount, Rollup, Shard, SubjectRun};
@@ -38,11 +39,12 @@ pub use probe::{
 };
 pub use report::{FailOn, Report, Subject, Summary, Timings, ToolInfo, Verdict};
 pub use target::{HealthState, Target};
+pub use timeline::{MAX_BUCKETS, Timeline, ladder_width, parse_rfc3339};
 pub use trace::{Hop, HopRole, TraceReport, TraceVerdict};
 
 /// The version of the JSON report format. Bump it whenever the JSON Schema changes; the schema
 /// snapshot test fails when the schema changes while this number stays the same.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// The JSON Schema of [`Report`], as `cloud502 schema` prints it.
 pub fn report_schema() -> serde_json::Value {

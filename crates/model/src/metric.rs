@@ -1,5 +1,6 @@
 //! Gateway metrics over the diagnosis window (CloudWatch `AWS/ApplicationELB`, Azure Monitor, ...).
 
+use crate::Timeline;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,9 @@ pub struct Metric {
     pub datapoints: u64,
     /// The period of each datapoint, in seconds.
     pub period_seconds: u32,
+    /// The datapoints per time bucket over the window (rounded to whole counts), when read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Timeline>,
 }
 
 impl Metric {

@@ -160,6 +160,7 @@ pub(crate) async fn read(
         .iter()
         .zip(values)
         .map(|(q, v)| Metric {
+            timeline: None,
             name: q.name.to_owned(),
             scope: q.scope.clone(),
             statistic: q.stat.to_owned(),

@@ -1335,6 +1335,7 @@ pub fn log_summary(id: &str, source: &str, table: &QueryTable) -> LogSummary {
                 }
             }
             None => groups.push(LogGroup {
+                timeline: None,
                 class,
                 upstream,
                 status: Some(status),

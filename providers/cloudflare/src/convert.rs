@@ -343,6 +343,8 @@ pub fn analytics(id: &str, source: &str, rows: &[AnalyticsRow], total: u64) -> L
         first: String,
         last: String,
         origin: u16,
+        /// (minute, requests), for the group's timeline.
+        points: Vec<(i64, u64)>,
     }
     let mut counts: BTreeMap<u16, u64> = BTreeMap::new();
     let mut groups: BTreeMap<(cloud502_model::LogClass, u16, String), Acc> = BTreeMap::new();
@@ -378,6 +380,9 @@ pub fn analytics(id: &str, source: &str, rows: &[AnalyticsRow], total: u64) -> L
             .or_default();
         g.count += row.count;
         g.origin = d.origin_response_status;
+        if let Some(t) = cloud502_model::parse_rfc3339(&minute) {
+            g.points.push((t, row.count));
+        }
         if !minute.is_empty() {
             if g.first.is_empty() || minute < g.first {
                 g.first = minute.clone();
@@ -388,9 +393,14 @@ pub fn analytics(id: &str, source: &str, rows: &[AnalyticsRow], total: u64) -> L
         }
     }
     let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    // Every group's timeline spans the rows' window, per minute (coarser past four hours).
+    let window =
+        cloud502_model::parse_rfc3339(&first_all).zip(cloud502_model::parse_rfc3339(&last_all));
     let mut groups: Vec<LogGroup> = groups
         .into_iter()
         .map(|((class, status, colo), g)| LogGroup {
+            timeline: window
+                .map(|(f, l)| cloud502_model::Timeline::from_points(f, l, 60, g.points)),
             class,
             upstream: None,
             status: Some(status),
@@ -484,6 +494,9 @@ mod tests {
             Some("2026-11-21T10:01:00Z")
         );
         assert_eq!(origin[0].last_seen.as_deref(), Some("2026-11-21T10:03:00Z"));
+        // Per minute over the rows' window (10:01 to 10:05): 7 at 10:01, 5 at 10:03.
+        let t = origin[0].timeline.as_ref().unwrap();
+        assert_eq!((t.bucket_seconds, t.counts.clone()), (60, vec![7, 0, 5, 0, 0]));
         let edge: Vec<_> = s.groups_of(LogClass::EdgeError).collect();
         assert_eq!(edge.len(), 3);
         assert_eq!(edge[0].detail.as_deref(), Some("colo SJC"));

@@ -386,6 +386,7 @@ pub(crate) mod test_support {
             groups: groups
                 .iter()
                 .map(|(class, upstream, count)| LogGroup {
+                    timeline: None,
                     class: *class,
                     upstream: Some((*upstream).into()),
                     status: class.client_status(),

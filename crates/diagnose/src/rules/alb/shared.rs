@@ -324,6 +324,7 @@ pub(crate) mod tests_support {
 
     pub fn metric_of(name: &str, value: f64) -> Metric {
         Metric {
+            timeline: None,
             name: name.into(),
             scope: "app/my-alb/50dc6c495c0c9188".into(),
             statistic: if name.contains("Healthy") {
@@ -356,6 +357,7 @@ pub(crate) mod tests_support {
                 .iter()
                 .enumerate()
                 .map(|(i, (class, upstream, count, detail))| LogGroup {
+                    timeline: None,
                     class: *class,
                     upstream: upstream.map(str::to_owned),
                     status: class.client_status(),

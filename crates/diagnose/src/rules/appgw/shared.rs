@@ -682,6 +682,7 @@ pub(crate) mod tests_support {
             _ => None,
         };
         LogGroup {
+            timeline: None,
             class,
             upstream: upstream.map(str::to_owned),
             status: Some(status),

@@ -1013,6 +1013,7 @@ pub(crate) mod tests_support {
                 .iter()
                 .map(
                     |(class, status, origin, colo, count, first, last)| LogGroup {
+                        timeline: None,
                         class: *class,
                         upstream: origin.map(str::to_owned),
                         status: Some(*status),

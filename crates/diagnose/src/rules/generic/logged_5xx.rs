@@ -457,6 +457,7 @@ mod tests {
             groups: groups
                 .iter()
                 .map(|(class, upstream, status, count)| LogGroup {
+                    timeline: None,
                     class: *class,
                     upstream: upstream.map(str::to_owned),
                     status: Some(*status),

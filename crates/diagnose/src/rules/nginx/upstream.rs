@@ -1346,6 +1346,7 @@ mod tests {
 
     fn group(class: LogClass, upstream: &str, count: u64) -> LogGroup {
         LogGroup {
+            timeline: None,
             class,
             upstream: Some(upstream.to_owned()),
             status: class.client_status(),
