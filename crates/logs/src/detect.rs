@@ -167,13 +167,9 @@ pub(crate) fn detect_mixed(head: &[u8], access_formats: &[AccessFormat]) -> Opti
     if errors.is_empty() || rest.is_empty() {
         return None;
     }
+    let known = known_formats(&rest);
     for how in [Walk::Strict, Walk::Full] {
-        for f in access_formats
-            .iter()
-            .cloned()
-            .chain(AccessFormat::builtin())
-            .chain(std::iter::once(AccessFormat::combined()))
-        {
+        for f in access_formats.iter().chain(&known).cloned() {
             let mut times = TimeCache::default();
             let access = rest
                 .iter()
@@ -187,6 +183,22 @@ pub(crate) fn detect_mixed(head: &[u8], access_formats: &[AccessFormat]) -> Opti
     None
 }
 
+/// The formats tried after the user's: the built-in ones, a JSON format inferred from the first
+/// sample line that is a JSON object with a status (an `escape=json` `log_format`), then
+/// `combined`.
+fn known_formats(lines: &[&[u8]]) -> Vec<AccessFormat> {
+    let mut known = AccessFormat::builtin();
+    if let Some(json) = lines
+        .iter()
+        .filter(|l| l.first() == Some(&b'{'))
+        .find_map(|l| AccessFormat::infer_json(l))
+    {
+        known.push(json);
+    }
+    known.push(AccessFormat::combined());
+    known
+}
+
 /// Which of the candidate access formats (then `combined`) fits the head.
 pub(crate) fn detect_access(head: &[u8], access_formats: &[AccessFormat]) -> Option<AccessFormat> {
     detect_lines(&sample_lines(head), access_formats)
@@ -196,8 +208,7 @@ fn detect_lines(lines: &[&[u8]], access_formats: &[AccessFormat]) -> Option<Acce
     if lines.is_empty() {
         return None;
     }
-    let mut known = AccessFormat::builtin();
-    known.push(AccessFormat::combined());
+    let known = known_formats(lines);
     for how in [Walk::Strict, Walk::Full] {
         for f in access_formats.iter().chain(&known) {
             let mut times = TimeCache::default();

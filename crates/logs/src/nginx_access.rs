@@ -175,8 +175,11 @@ impl AccessFormat {
 
     /// The formats cloud502 knows without being told, tried after the user's and before
     /// `combined`: ingress-nginx's `upstreaminfo` (its default `log-format-upstream`) in its
-    /// versions. `combined` itself, and formats that extend it (the official image's `main`, which
-    /// adds `"$http_x_forwarded_for"`), are read by `combined`.
+    /// versions, and `combined` with upstream timings as published (the NGINX blog's
+    /// `upstream_time`, NGINX Amplify's `main_ext`). `combined` itself, and formats that extend it
+    /// (the official image's `main`, which adds `"$http_x_forwarded_for"`), are read by
+    /// `combined`. JSON lines (`escape=json` formats) are read by a format inferred from a line
+    /// ([`AccessFormat::infer_json`]).
     pub fn builtin() -> Vec<AccessFormat> {
         // kubernetes/ingress-nginx internal/ingress/controller/config/config.go, logFormatUpstream
         // (commit 003f04ca4563acb5d4c262ca391dca0ea05bf711; the same since 0.26.0)
@@ -198,10 +201,41 @@ impl AccessFormat {
              \"$http_user_agent\" $request_length $request_time [$proxy_upstream_name] \
              $upstream_addr $upstream_response_length $upstream_response_time $upstream_status \
              $req_id";
+        // "main with timings": `combined` plus the upstream timings, as published and copied.
+        // The NGINX blog's `upstream_time` (https://www.nginx.com/blog/using-nginx-logging-for-
+        // application-performance-monitoring/), with no $upstream_addr; copies of it often lose
+        // the space before `rt=` (e.g. the nginx.conf found by the code search that defines both
+        // `upstream_time` and `upstreamlog`), which nginx then writes as it is.
+        const UPSTREAM_TIME: &str = "$remote_addr - $remote_user [$time_local] \"$request\" \
+             $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" rt=$request_time \
+             uct=\"$upstream_connect_time\" uht=\"$upstream_header_time\" \
+             urt=\"$upstream_response_time\"";
+        const UPSTREAM_TIME_NO_SPACE: &str = "$remote_addr - $remote_user [$time_local] \
+             \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\"\
+             rt=$request_time uct=\"$upstream_connect_time\" uht=\"$upstream_header_time\" \
+             urt=\"$upstream_response_time\"";
+        // NGINX Amplify's `main_ext` (nginxinc/nginx-amplify-doc amplify-guide.md, "Additional
+        // NGINX Metrics"; the two spaces before $status are in the published format)
+        const MAIN_EXT: &str = "$remote_addr - $remote_user [$time_local] \"$request\"  $status \
+             $body_bytes_sent \"$http_referer\" \"$http_user_agent\" \"$http_x_forwarded_for\" \
+             rt=$request_time ua=\"$upstream_addr\" us=\"$upstream_status\" \
+             ut=\"$upstream_response_time\" ul=\"$upstream_response_length\" \
+             cs=$upstream_cache_status";
+        // a common variant of it in public nginx.conf files (found by code search; the source
+        // is not one project), with the host and server name and one space before $status
+        const MAIN_EXT_HOST: &str = "$remote_addr - $remote_user [$time_local] \"$request\" \
+             $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" \
+             \"$http_x_forwarded_for\" \"$host\" sn=\"$server_name\" rt=$request_time \
+             ua=\"$upstream_addr\" us=\"$upstream_status\" ut=\"$upstream_response_time\" \
+             ul=\"$upstream_response_length\" cs=$upstream_cache_status";
         [
             ("upstreaminfo", UPSTREAMINFO),
             ("upstreaminfo-0.25", UPSTREAMINFO_0_25),
             ("upstreaminfo-0.2x", UPSTREAMINFO_0_2X),
+            ("upstream_time", UPSTREAM_TIME),
+            ("upstream_time-nospace", UPSTREAM_TIME_NO_SPACE),
+            ("main_ext", MAIN_EXT),
+            ("main_ext-host", MAIN_EXT_HOST),
         ]
         .into_iter()
         .filter_map(|(name, f)| AccessFormat::parse(name, f).ok())
@@ -256,12 +290,15 @@ impl AccessFormat {
         if !lit.is_empty() {
             segs.push(Seg::Lit(lit.into_boxed_slice()));
         }
+        AccessFormat::from_segs(name, segs).ok_or_else(|| {
+            bad("it has no $status variable, which is needed to find 5xx lines".into())
+        })
+    }
+
+    /// A format from its segments; `None` without `$status`.
+    fn from_segs(name: &str, segs: Vec<Seg>) -> Option<AccessFormat> {
         let pos = |v: Var| segs.iter().position(|s| *s == Seg::Var(v));
-        let Some(status_at) = pos(Var::Status) else {
-            return Err(bad(
-                "it has no $status variable, which is needed to find 5xx lines".into(),
-            ));
-        };
+        let status_at = pos(Var::Status)?;
         let time_at = [Var::TimeLocal, Var::TimeIso8601, Var::Msec]
             .into_iter()
             .filter_map(pos)
@@ -271,7 +308,7 @@ impl AccessFormat {
             fast_end += 1;
         }
         let has = |v: Var| pos(v).is_some();
-        Ok(AccessFormat {
+        Some(AccessFormat {
             name: name.to_string(),
             fast_end,
             has_addr: has(Var::UpstreamAddr),
@@ -282,6 +319,93 @@ impl AccessFormat {
             has_time: time_at.is_some(),
             segs,
         })
+    }
+
+    /// The format of a JSON access line (an `escape=json` `log_format`, or a hand-written JSON
+    /// one), inferred from one line: its keys in their order, each value a variable, the text
+    /// between them literal. Keys that name nginx's variables (or common names for them) are
+    /// read: `status` (`response_status`, `status_code`), a time (`time_local`, `time_iso8601`,
+    /// `@timestamp`, `timestamp`, `time`, `msec`: the value says which of nginx's time variables
+    /// it is), `upstream_addr` (`upstreamhost`), `upstream_status`, `upstream_connect_time`,
+    /// `upstream_header_time`, `upstream_response_time` (`upstreamtime`). `None` when the line is
+    /// not a flat JSON object with a three-digit status. Lines of the same `log_format` differ
+    /// only in their values, so the one line gives the format of all.
+    pub fn infer_json(line: &[u8]) -> Option<AccessFormat> {
+        let mut segs = Vec::new();
+        let mut lit = Vec::new();
+        let mut seen: Vec<Var> = Vec::new();
+        let ws = |b: &[u8], mut i: usize| {
+            while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
+                i += 1;
+            }
+            i
+        };
+        let mut i = ws(line, 0);
+        if line.get(i) != Some(&b'{') {
+            return None;
+        }
+        // `i`: where the literal before the next value starts; `at`: where its key is looked for
+        let mut at = i + 1;
+        i = 0;
+        loop {
+            let k = ws(line, at);
+            if line.get(k) != Some(&b'"') {
+                return None;
+            }
+            let key_end = k + 1 + json_string_len(&line[k + 1..])?;
+            let key = std::str::from_utf8(&line[k + 1..key_end]).ok()?;
+            let colon = ws(line, key_end + 1);
+            if line.get(colon) != Some(&b':') {
+                return None;
+            }
+            let v = ws(line, colon + 1);
+            let (start, end, after) = match line.get(v)? {
+                b'"' => {
+                    let end = v + 1 + json_string_len(&line[v + 1..])?;
+                    (v + 1, end, end + 1)
+                }
+                b'{' | b'[' => return None,
+                _ => {
+                    // a bare value (a number, or nginx's unquoted `0.001, 0.002` list) ends at a
+                    // `,` before the next key or at the closing `}`
+                    let end = (v..line.len()).find(|&j| match line[j] {
+                        b',' => line.get(ws(line, j + 1)) == Some(&b'"'),
+                        b'}' => ws(line, j + 1) == line.len(),
+                        _ => false,
+                    })?;
+                    let mut e = end;
+                    while e > v && line[e - 1].is_ascii_whitespace() {
+                        e -= 1;
+                    }
+                    (v, e, e)
+                }
+            };
+            let val = &line[start..end];
+            let var = match json_key_var(key, val) {
+                Some(var) if !seen.contains(&var) => {
+                    seen.push(var);
+                    var
+                }
+                Some(Var::UpstreamList) => Var::UpstreamList,
+                _ => Var::Other,
+            };
+            lit.extend_from_slice(&line[i..start]);
+            segs.push(Seg::Lit(std::mem::take(&mut lit).into_boxed_slice()));
+            segs.push(Seg::Var(var));
+            let next = ws(line, after);
+            match line.get(next)? {
+                b',' => {
+                    i = end;
+                    at = next + 1;
+                }
+                b'}' if ws(line, next + 1) == line.len() => {
+                    segs.push(Seg::Lit(line[end..].to_vec().into_boxed_slice()));
+                    break;
+                }
+                _ => return None,
+            }
+        }
+        AccessFormat::from_segs("json", segs)
     }
 
     /// The format's name (`combined`, or the `log_format` name).
@@ -398,6 +522,51 @@ impl AccessFormat {
             _ => return None,
         })
     }
+}
+
+/// The length of a JSON string's body up to its closing quote (escapes skipped).
+fn json_string_len(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The variable a JSON access line's key stands for, given its value in one line; `None` for a
+/// key that is none of those read.
+fn json_key_var(key: &str, val: &[u8]) -> Option<Var> {
+    let key = key.to_ascii_lowercase();
+    Some(match key.as_str() {
+        "status" | "response_status" | "status_code" | "http_status" => {
+            status(val)?;
+            Var::Status
+        }
+        "time_local" | "time_iso8601" | "@timestamp" | "timestamp" | "time" | "msec" => {
+            if val.len() == 26 && ts::parse_time_local(val).is_some() {
+                Var::TimeLocal
+            } else if val.len() == 25 && ts::parse_iso8601(val).is_some() {
+                Var::TimeIso8601
+            } else if ts::parse_msec(val).is_some() {
+                Var::Msec
+            } else {
+                return None;
+            }
+        }
+        "upstream_addr" | "upstreamhost" | "upstream_host" | "upstream_address" => {
+            Var::UpstreamAddr
+        }
+        "upstream_status" => Var::UpstreamStatus,
+        "upstream_connect_time" => Var::UpstreamConnectTime,
+        "upstream_header_time" => Var::UpstreamHeaderTime,
+        "upstream_response_time" | "upstreamtime" => Var::UpstreamResponseTime,
+        k if k.starts_with("upstream") => Var::UpstreamList,
+        _ => return None,
+    })
 }
 
 /// `-` (or nothing) in the last value of a multi-valued upstream variable.

@@ -131,7 +131,8 @@ fn choose_dialect(
         FormatChoice::AppgwAccess => Dialect::AppgwAccess,
         FormatChoice::CloudflareHttpRequests => Dialect::CloudflareHttpRequests,
         FormatChoice::NginxAccess => Dialect::NginxAccess(match access_formats {
-            [] => AccessFormat::combined(),
+            // the built-in formats (and JSON lines) are known without being named
+            [] => detect_access(head, &[]).unwrap_or_else(AccessFormat::combined),
             [one] => one.clone(),
             many => detect_access(head, many).unwrap_or_else(|| many[0].clone()),
         }),
