@@ -21,6 +21,20 @@ pub const CHECK_CONFIG_TEST: &str = "host.nginx-t";
 pub const CHECK_NOFILE: &str = "host.worker-connections";
 /// The systemd unit.
 pub const CHECK_SYSTEMD: &str = "host.systemd";
+/// The kernel's OOM kills (nginx `--local`).
+pub const CHECK_OOM: &str = "host.oom";
+/// Available memory and memory pressure.
+pub const CHECK_MEMORY: &str = "host.memory";
+/// Load against the CPUs.
+pub const CHECK_LOAD: &str = "host.load";
+/// Free space under a directory nginx writes to: `host.disk.<dir>`.
+pub const CHECK_DISK_PREFIX: &str = "host.disk.";
+/// The upstreams' listen backlogs.
+pub const CHECK_BACKLOG: &str = "host.backlog";
+/// An upstream application server's own timeout: `host.app-timeout.<peer>`.
+pub const CHECK_APP_TIMEOUT_PREFIX: &str = "host.app-timeout.";
+/// "worker_connections are not enough" / "Too many open files" lines in error.log.
+pub const CHECK_CONNECTIONS: &str = "host.connections";
 
 /// The peer a target, URL or log field names, as nginx writes it in `upstream:`:
 /// `http://127.0.0.1:8080/x` -> `127.0.0.1:8080`; `http://unix:/run/a.sock:/` -> `unix:/run/a.sock`;

@@ -215,6 +215,16 @@ finding_codes! {
     NginxWorkerConnectionsOverLimit = "nginx-worker-connections-over-limit": "worker_connections exceeds the open-files limit of the nginx workers",
     /// Host: the systemd unit is not active.
     NginxServiceNotActive = "nginx-service-not-active": "the nginx systemd unit is not active",
+    /// Host: the kernel's OOM killer killed a process on the nginx host (issue 19).
+    NginxOomKilled = "nginx-oom-killed": "the kernel killed a process on the nginx host for lack of memory: an upstream it killed drops its requests",
+    /// Host: memory, disk space or CPU is short on the nginx host (issue 19).
+    NginxHostPressure = "nginx-host-pressure": "the nginx host is short of memory, disk space or CPU",
+    /// Host: an upstream's listen queue on this host is full (issue 19).
+    NginxListenBacklogFull = "nginx-listen-backlog-full": "an upstream's listen queue on this host is full: new connections from nginx wait or are dropped",
+    /// Host: the application server's own request timeout is shorter than nginx's read timeout (issue 19).
+    NginxAppTimeoutShorter = "nginx-app-timeout-shorter": "the upstream application server ends slow requests before nginx's read timeout: they get 502, not 504",
+    /// Host: error.log says nginx ran out of connections or file descriptors (issue 19).
+    NginxOutOfConnections = "nginx-out-of-connections": "nginx ran out of worker connections or file descriptors",
     /// ALB: connections to targets failed (KB 1.9 #1).
     AlbTargetConnectFailed = "alb-target-connect-failed": "the ALB could not connect to its target: nothing listening, wrong port, or the process is down",
     /// ALB: a security group blocks the target port (KB 1.9 #2).

@@ -43,6 +43,18 @@ pub trait Host: Send + Sync + std::fmt::Debug {
     fn path_state(&self, path: &Path) -> PathState;
     /// Whether systemd runs this machine.
     fn has_systemd(&self) -> bool;
+    /// The last `max` bytes of a file (a log, a kernel log, an app server's config).
+    fn read_tail(&self, _path: &Path, _max: u64) -> Option<Vec<u8>> {
+        None
+    }
+    /// The names in a directory (`/proc`, `/proc/PID/fd`), unsorted; empty when unreadable.
+    fn list_dir(&self, _path: &Path) -> Vec<String> {
+        Vec::new()
+    }
+    /// Where a symbolic link points (`/proc/PID/fd/N` -> `socket:[12345]`).
+    fn read_link(&self, _path: &Path) -> Option<String> {
+        None
+    }
 }
 
 /// The machine cloud502 runs on.
@@ -100,12 +112,41 @@ impl Host for LocalHost {
     fn has_systemd(&self) -> bool {
         Path::new("/run/systemd/system").is_dir()
     }
+
+    fn read_tail(&self, path: &Path, max: u64) -> Option<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = std::fs::File::open(path).ok()?;
+        let len = file.metadata().ok()?.len();
+        if len > max {
+            file.seek(SeekFrom::Start(len - max)).ok()?;
+        }
+        let mut bytes = Vec::new();
+        file.take(max).read_to_end(&mut bytes).ok()?;
+        Some(bytes)
+    }
+
+    fn list_dir(&self, path: &Path) -> Vec<String> {
+        std::fs::read_dir(path)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn read_link(&self, path: &Path) -> Option<String> {
+        std::fs::read_link(path)
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned())
+    }
 }
 
 /// Listening TCP sockets from /proc/net/tcp and /proc/net/tcp6 text (state 0A).
 pub fn listening(tcp: &str, tcp6: &str) -> Vec<(IpAddr, u16)> {
     let mut out = Vec::new();
-    for (text, v6) in [(tcp, false), (tcp6, true)] {
+    for text in [tcp, tcp6] {
         for line in text.lines().skip(1) {
             let fields: Vec<&str> = line.split_whitespace().collect();
             if fields.len() < 4 || fields[3] != "0A" {
@@ -117,7 +158,7 @@ pub fn listening(tcp: &str, tcp6: &str) -> Vec<(IpAddr, u16)> {
             let Ok(port) = u16::from_str_radix(port, 16) else {
                 continue;
             };
-            if let Some(ip) = proc_ip(addr, v6) {
+            if let Some(ip) = proc_ip(addr) {
                 out.push((ip, port));
             }
         }
@@ -125,8 +166,10 @@ pub fn listening(tcp: &str, tcp6: &str) -> Vec<(IpAddr, u16)> {
     out
 }
 
-/// /proc/net addresses are 32-bit words in host (little-endian on x86/arm) order.
-fn proc_ip(hex: &str, v6: bool) -> Option<IpAddr> {
+/// /proc/net addresses are 32-bit words in host (little-endian on x86/arm) order; 8 hex digits
+/// are IPv4, 32 IPv6.
+pub(crate) fn proc_ip(hex: &str) -> Option<IpAddr> {
+    let v6 = hex.len() == 32;
     let bytes: Vec<u8> = (0..hex.len() / 2)
         .map(|i| u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok())
         .collect::<Option<_>>()?;

@@ -417,16 +417,18 @@ impl Collector<'_> {
         // nginx -t on the files (a dump cannot be tested), with the prefix the running nginx
         // uses: relative paths in the config (`error_log logs/error.log`) resolve against it, and
         // without it nginx -t looks under its compiled-in prefix and fails where nginx works.
-        // It does open (creating when missing) the log files the config names and create its
-        // temp directories, as nginx does at start: docs/providers/nginx.md says so.
+        // nginx -t writes (logs, pid file, temp directories): crate::isolate keeps those writes
+        // off the machine, or does not run it.
         if let ConfigSource::Files { path, .. } = self.source {
+            let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+            let prefix = self.test_prefix(conf, &path);
             let mut args = vec![
                 "-t".to_owned(),
                 "-q".to_owned(),
                 "-e".to_owned(),
                 "stderr".to_owned(),
             ];
-            if let Some(prefix) = self.test_prefix(conf, path) {
+            if let Some(prefix) = &prefix {
                 args.push("-p".to_owned());
                 args.push(format!(
                     "{}/",
@@ -435,21 +437,7 @@ impl Collector<'_> {
             }
             args.push("-c".to_owned());
             args.push(path.display().to_string());
-            let check = match self.host.run(&self.opts.nginx_bin, &args).await {
-                Ok(out) if out.success => check(
-                    CHECK_CONFIG_TEST,
-                    "nginx -t",
-                    CheckStatus::Pass,
-                    "syntax is ok",
-                ),
-                Ok(out) => check(
-                    CHECK_CONFIG_TEST,
-                    "nginx -t",
-                    CheckStatus::Fail,
-                    first_problem(&out.output),
-                ),
-                Err(e) => check(CHECK_CONFIG_TEST, "nginx -t", CheckStatus::Skipped, &e),
-            };
+            let check = self.config_test(conf, prefix, args).await;
             ev.checks.push(check);
         }
         // worker_connections vs the open-files limit of the master (workers inherit it).
@@ -541,6 +529,7 @@ impl Collector<'_> {
                 "no systemd on this machine",
             ));
         }
+        self.seed_checks(conf, ev).await;
         // Whether local upstreams listen.
         let tcp = self
             .host
@@ -605,6 +594,221 @@ impl Collector<'_> {
                 },
             });
         }
+    }
+}
+
+impl Collector<'_> {
+    /// Run `nginx -t` (with `args`) so that it changes nothing: in a private mount namespace
+    /// whose overlays discard its writes, else as is when every path it writes exists, else not
+    /// at all (crate::isolate).
+    async fn config_test(
+        &self,
+        conf: Option<&NginxConfig>,
+        prefix: Option<PathBuf>,
+        args: Vec<String>,
+    ) -> HostCheck {
+        use crate::isolate;
+        const NAME: &str = "nginx -t";
+        let v = self
+            .host
+            .run(&self.opts.nginx_bin, &["-V".to_owned()])
+            .await
+            .map(|o| o.output)
+            .unwrap_or_default();
+        let compiled = isolate::compiled(&v);
+        let prefix = prefix
+            .or_else(|| compiled.prefix.clone())
+            .unwrap_or_else(|| PathBuf::from("/usr/local/nginx"));
+        let mut values = Vec::new();
+        if let Some(c) = conf {
+            collect_args(&c.root, &mut |d| {
+                if let Some(a) = d.args.first() {
+                    values.push((d.name.clone(), a.clone()));
+                }
+            });
+        }
+        let paths = isolate::write_paths(&values, &compiled, &prefix);
+        let judge = |out: crate::api::CommandOutput, how: &str| {
+            if out.success {
+                check(
+                    CHECK_CONFIG_TEST,
+                    NAME,
+                    CheckStatus::Pass,
+                    &format!("syntax is ok ({how})"),
+                )
+            } else {
+                check(
+                    CHECK_CONFIG_TEST,
+                    NAME,
+                    CheckStatus::Fail,
+                    first_problem(&out.output),
+                )
+            }
+        };
+        let root = self
+            .host
+            .read(Path::new("/proc/self/status"))
+            .and_then(|t| {
+                let uid = t.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+                uid.split_whitespace().nth(1).map(|e| e == "0")
+            })
+            .unwrap_or(false);
+        let dirs = isolate::overlay_dirs(&paths, &|p: &Path| p.is_dir());
+        if let (true, Some(dirs)) = (root, dirs.filter(|d| !d.is_empty())) {
+            let scratch =
+                std::env::temp_dir().join(format!("cloud502-nginx-t.{}", std::process::id()));
+            if std::fs::create_dir(&scratch).is_ok() {
+                let mut wrapped: Vec<String> = [
+                    "--mount",
+                    "--propagation",
+                    "private",
+                    "--",
+                    "sh",
+                    "-c",
+                    isolate::SCRIPT,
+                    "sh",
+                ]
+                .map(str::to_owned)
+                .into();
+                wrapped.push(scratch.display().to_string());
+                wrapped.extend(dirs.iter().map(|d| d.display().to_string()));
+                wrapped.push("--".to_owned());
+                wrapped.push(self.opts.nginx_bin.display().to_string());
+                wrapped.extend(args.iter().cloned());
+                let result = self.host.run(Path::new("unshare"), &wrapped).await;
+                let _ = std::fs::remove_dir(&scratch);
+                match result {
+                    Ok(out)
+                        if !out.output.contains("cloud502-isolation:")
+                            && !out.output.contains("unshare:") =>
+                    {
+                        let shown: Vec<String> =
+                            dirs.iter().map(|d| d.display().to_string()).collect();
+                        return judge(
+                            out,
+                            &format!(
+                                "run in a private mount namespace: its writes under {} were discarded",
+                                shown.join(", ")
+                            ),
+                        );
+                    }
+                    _ => {} // no unshare or no overlayfs here: the plain rules below
+                }
+            }
+        }
+        let missing: Vec<String> = paths
+            .iter()
+            .filter(|p| !p.exists())
+            .map(|p| p.display().to_string())
+            .collect();
+        if !missing.is_empty() {
+            let shown = missing
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let more = missing.len().saturating_sub(5);
+            return check(
+                CHECK_CONFIG_TEST,
+                NAME,
+                CheckStatus::Skipped,
+                &format!(
+                    "not run: nginx -t would create {shown}{} and cloud502 changes nothing on the \
+                     machine (as root with unshare and overlayfs, it runs the test in a private \
+                     mount namespace instead); run `{} {}` yourself",
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    },
+                    self.opts.nginx_bin.display(),
+                    args.join(" ")
+                ),
+            );
+        }
+        match self.host.run(&self.opts.nginx_bin, &args).await {
+            Ok(out) => judge(
+                out,
+                "every file and directory it opens exists: it created none",
+            ),
+            Err(e) => check(CHECK_CONFIG_TEST, NAME, CheckStatus::Skipped, &e),
+        }
+    }
+
+    /// The seed guide's checks of the host around nginx (crate::host): OOM kills, pressure,
+    /// backlogs, the application server's own timeout, descriptor exhaustion in error.log.
+    async fn seed_checks(&self, conf: Option<&NginxConfig>, ev: &mut Evidence) {
+        let (errors, access) = self.log_paths(conf);
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let temp_paths: Vec<String> = conf
+            .map(|c| {
+                let mut out = Vec::new();
+                collect_args(&c.root, &mut |d| {
+                    if d.name.ends_with("_temp_path") || d.name.ends_with("_cache_path") {
+                        out.extend(d.args.first().cloned());
+                    }
+                });
+                out
+            })
+            .unwrap_or_default();
+        for p in errors
+            .iter()
+            .chain(access.iter())
+            .filter_map(|p| p.parent().map(Path::to_path_buf))
+            .chain(temp_paths.iter().map(|p| self.resolve(p)))
+        {
+            if p.is_dir() && !dirs.contains(&p) {
+                dirs.push(p);
+            }
+        }
+        let input = crate::host::Input {
+            host: self.host.as_ref(),
+            upstreams: crate::host::upstreams(&ev.config),
+            dirs,
+            error_logs: errors,
+            since: self.opts.since,
+            local_offset: self.opts.local_offset,
+        };
+        ev.checks.extend(crate::host::checks(&input).await);
+    }
+
+    /// The error and access logs read: the ones named, else the config's, else the defaults.
+    fn log_paths(&self, conf: Option<&NginxConfig>) -> (Vec<PathBuf>, Vec<PathBuf>) {
+        if !self.opts.error_logs.is_empty() || !self.opts.access_logs.is_empty() {
+            return (self.opts.error_logs.clone(), self.opts.access_logs.clone());
+        }
+        let mut errors: Vec<PathBuf> = conf
+            .map(|c| {
+                c.error_logs()
+                    .into_iter()
+                    .map(|(p, _)| self.resolve(&p))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut access: Vec<PathBuf> = conf
+            .map(|c| {
+                c.access_logs()
+                    .into_iter()
+                    .map(|(p, _, _)| self.resolve(&p))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if errors.is_empty() {
+            errors.push(PathBuf::from(DEFAULT_LOG_DIR).join("error.log"));
+        }
+        if access.is_empty() {
+            access.push(PathBuf::from(DEFAULT_LOG_DIR).join("access.log"));
+        }
+        (errors, access)
+    }
+}
+
+/// Visit every directive of the config.
+fn collect_args(level: &[crate::parse::Directive], f: &mut dyn FnMut(&crate::parse::Directive)) {
+    for d in level {
+        f(d);
+        collect_args(d.children(), f);
     }
 }
 
@@ -782,7 +986,7 @@ fn upstream_targets(ev: &Evidence) -> Vec<UpstreamTarget> {
 }
 
 /// nginx's default port for a peer without one: 80 (443 for https).
-fn with_port(addr: &str, scheme: Option<&str>) -> String {
+pub(crate) fn with_port(addr: &str, scheme: Option<&str>) -> String {
     if addr.starts_with("unix:") {
         return addr.to_owned();
     }

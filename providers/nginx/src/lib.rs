@@ -27,6 +27,8 @@ mod collect;
 pub mod conf;
 pub mod config;
 mod error;
+mod host;
+mod isolate;
 mod parse;
 
 pub use api::{Host, LocalHost};

@@ -1,11 +1,13 @@
 //! Checks run on the nginx host (`cloud502 nginx --local`): `nginx -t`, worker_connections against
-//! the open-files limit, and the systemd unit's state.
+//! the open-files limit, the systemd unit's state, and the seed guide's checks of the host around
+//! nginx: OOM kills, memory/disk/load pressure, full listen backlogs, an application server's own
+//! timeout shorter than nginx's, and running out of connections in error.log.
 //!
 //! The check names which check `Failed`; a `HostCheckFailed` words its finding, one arm per check.
 
 use crate::remediation::{check_backend, restart, review_config};
 use crate::rules::Rule;
-use crate::rules::nginx::shared::finding;
+use crate::rules::nginx::shared::{finding, routes_to};
 use cloud502_model::{
     CheckStatus, Confidence, Evidence, Finding, FindingCode, HostCheck, Severity, SourceLocation,
 };
@@ -16,11 +18,19 @@ pub(crate) const RULE: Rule = Rule {
         FindingCode::NginxConfigTestFailed,
         FindingCode::NginxWorkerConnectionsOverLimit,
         FindingCode::NginxServiceNotActive,
+        FindingCode::NginxOomKilled,
+        FindingCode::NginxHostPressure,
+        FindingCode::NginxListenBacklogFull,
+        FindingCode::NginxAppTimeoutShorter,
+        FindingCode::NginxOutOfConnections,
     ],
     check,
 };
 
-pub use crate::describe::{CHECK_CONFIG_TEST, CHECK_NOFILE, CHECK_SYSTEMD};
+pub use crate::describe::{
+    CHECK_APP_TIMEOUT_PREFIX, CHECK_BACKLOG, CHECK_CONFIG_TEST, CHECK_CONNECTIONS,
+    CHECK_DISK_PREFIX, CHECK_LOAD, CHECK_MEMORY, CHECK_NOFILE, CHECK_OOM, CHECK_SYSTEMD,
+};
 
 fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     for c in ev.checks.iter().filter(|c| c.status == CheckStatus::Fail) {
@@ -32,9 +42,47 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
                     .and_then(|s| s.location.clone()),
             ),
             CHECK_SYSTEMD => Failed::Systemd,
+            CHECK_OOM => Failed::Oom,
+            CHECK_MEMORY | CHECK_LOAD => Failed::Pressure,
+            id if id.starts_with(CHECK_DISK_PREFIX) => Failed::Pressure,
+            CHECK_BACKLOG => Failed::Backlog,
+            CHECK_CONNECTIONS => Failed::Connections(
+                ev.config
+                    .setting("worker_connections")
+                    .and_then(|s| s.location.clone()),
+            ),
+            id if id.starts_with(CHECK_APP_TIMEOUT_PREFIX) => {
+                let peer = &id[CHECK_APP_TIMEOUT_PREFIX.len()..];
+                let kinds = ["proxy", "fastcgi", "uwsgi", "scgi", "grpc"];
+                let locations = routes_to(ev, peer)
+                    .into_iter()
+                    .flat_map(|r| {
+                        kinds.iter().filter_map(move |k| {
+                            r.setting(&format!("{k}_read_timeout"))
+                                .and_then(|s| s.location.clone())
+                        })
+                    })
+                    .collect();
+                Failed::AppTimeout(locations)
+            }
             _ => continue,
         };
         out.push(Finding::from(HostCheckFailed { check: c, failed }));
+    }
+    // Pressure of several kinds is one finding: one host, one fix (capacity).
+    let pressure: Vec<usize> = out
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.code == FindingCode::NginxHostPressure)
+        .map(|(i, _)| i)
+        .collect();
+    if let Some((&first, rest)) = pressure.split_first() {
+        for &i in rest.iter().rev() {
+            let f = out.remove(i);
+            let keep = &mut out[first];
+            keep.evidence.extend(f.evidence);
+            keep.explanation = format!("{} {}", keep.explanation, f.explanation);
+        }
     }
 }
 
@@ -54,6 +102,17 @@ enum Failed {
     Nofile(Option<SourceLocation>),
     /// The systemd unit's state.
     Systemd,
+    /// The kernel's OOM killer killed processes.
+    Oom,
+    /// Memory, load or a directory's free space.
+    Pressure,
+    /// An upstream's accept queue is full.
+    Backlog,
+    /// The application server's timeout is shorter than nginx's, with where nginx's is set.
+    AppTimeout(Vec<SourceLocation>),
+    /// "worker_connections are not enough" / "Too many open files" in error.log, with where
+    /// worker_connections is set.
+    Connections(Option<SourceLocation>),
 }
 
 // ---- text ----
@@ -124,6 +183,124 @@ impl From<HostCheckFailed<'_>> for Finding {
                     ),
                 ],
             ),
+            Failed::Oom => {
+                let mut f = finding(
+                    FindingCode::NginxOomKilled,
+                    Severity::Critical,
+                    Confidence::Medium,
+                    "the kernel killed processes on this host for lack of memory".into(),
+                    format!(
+                        "{detail}. A killed application server drops the requests it held (nginx:                          \"upstream prematurely closed connection\", 502) and refuses new ones                          until it is restarted (\"Connection refused\", 502)."
+                    ),
+                    vec![id],
+                    Vec::new(),
+                    "The killed processes serve no upstream of this nginx, or the kills are older                      than the 502s.",
+                    vec![
+                        check_backend(
+                            "Read the kills and what held the memory",
+                            Some(
+                                "journalctl -k | grep -iE 'killed process|out of memory'; free -m",
+                            ),
+                        ),
+                        review_config(
+                            "Give the application more memory (or a memory limit it can live                              in), fewer or smaller workers, or fix its leak; restart it",
+                            None,
+                        ),
+                    ],
+                );
+                f.layer = Some(cloud502_model::Layer::Application);
+                f
+            }
+            Failed::Pressure => finding(
+                FindingCode::NginxHostPressure,
+                Severity::Warning,
+                Confidence::Medium,
+                format!("the nginx host is under pressure: {}", f.check.name),
+                format!(
+                    "{}: {detail}. Short memory gets processes killed, a full disk stops nginx \
+                     buffering to its temp files and logging, and an overloaded CPU makes the \
+                     upstream slow to accept and answer.",
+                    f.check.name
+                ),
+                vec![id],
+                Vec::new(),
+                "The pressure is brief (a backup, a deploy) and not when the 502s happened.",
+                vec![check_backend(
+                    "See what uses it",
+                    Some("free -m; df -h; uptime; top -b -n 1 | head -20"),
+                )],
+            ),
+            Failed::Backlog => finding(
+                FindingCode::NginxListenBacklogFull,
+                Severity::Critical,
+                Confidence::High,
+                "an upstream's listen queue is full: connections from nginx wait or are dropped"
+                    .into(),
+                format!(
+                    "{detail}. When the application does not accept connections as fast as they \
+                     come, the kernel queues them up to the listen backlog and then drops new \
+                     ones (ListenOverflows): nginx times out connecting (504) or, with a \
+                     backlog of unix sockets, fails with \"Resource temporarily unavailable\" \
+                     (502)."
+                ),
+                vec![id],
+                Vec::new(),
+                "The queue drains within a moment (a short burst) and the overflow counter                  stops growing.",
+                vec![
+                    check_backend(
+                        "Watch the queue and the counters",
+                        Some("ss -ltn; nstat -az TcpExtListenOverflows TcpExtListenDrops"),
+                    ),
+                    review_config(
+                        "Add workers to the application, or raise its backlog (gunicorn                          --backlog, uWSGI --listen, php-fpm listen.backlog) together with                          net.core.somaxconn",
+                        None,
+                    ),
+                ],
+            ),
+            Failed::AppTimeout(locations) => {
+                let mut f = finding(
+                    FindingCode::NginxAppTimeoutShorter,
+                    Severity::Warning,
+                    Confidence::High,
+                    "the application server ends slow requests before nginx's read timeout".into(),
+                    format!(
+                        "{detail}. A request slower than the application's own limit is killed \
+                         by it (gunicorn's worker timeout, uWSGI's harakiri, php-fpm's \
+                         request_terminate_timeout): nginx sees the connection close without a \
+                         response and answers 502 (\"upstream prematurely closed connection\"), \
+                         not the 504 its own timeout would give."
+                    ),
+                    vec![id],
+                    locations,
+                    "No request takes longer than the application's timeout (its own log shows                      no worker timeout or harakiri).",
+                    vec![review_config(
+                        "Make the application's timeout the longer one (or nginx's read timeout                          shorter), and make slow requests faster",
+                        None,
+                    )],
+                );
+                f.layer = Some(cloud502_model::Layer::Application);
+                f
+            }
+            Failed::Connections(location) => finding(
+                FindingCode::NginxOutOfConnections,
+                Severity::Warning,
+                Confidence::High,
+                "nginx ran out of worker connections or file descriptors".into(),
+                format!(
+                    "{detail}. Each proxied request holds a client and an upstream connection; \
+                     when worker_connections or the open-files limit is reached, nginx cannot \
+                     accept clients or connect to the upstream (it answers 500), and a layer in \
+                     front of it reports 502 or 504."
+                ),
+                vec![id],
+                location.into_iter().collect(),
+                "The lines are older than the 502s.",
+                vec![review_config(
+                    "Raise worker_connections and worker_rlimit_nofile (and LimitNOFILE= in \
+                     the systemd unit) together, or add workers",
+                    None,
+                )],
+            ),
         }
     }
 }
@@ -166,5 +343,49 @@ mod tests {
                 FindingCode::NginxServiceNotActive
             ]
         );
+    }
+
+    #[test]
+    fn the_seed_guides_host_checks_become_findings_and_pressure_is_one() {
+        let mut ev = nginx(&["127.0.0.1:8000"], Vec::new(), Vec::new());
+        let c = |id: &str, status| HostCheck {
+            id: id.into(),
+            name: id.into(),
+            status,
+            detail: "detail".into(),
+        };
+        ev.checks = vec![
+            c(CHECK_OOM, CheckStatus::Fail),
+            c(CHECK_MEMORY, CheckStatus::Fail),
+            c("host.disk./var/log/nginx", CheckStatus::Fail),
+            c(CHECK_LOAD, CheckStatus::Pass),
+            c(CHECK_BACKLOG, CheckStatus::Fail),
+            c("host.app-timeout.127.0.0.1:8000", CheckStatus::Fail),
+            c(CHECK_CONNECTIONS, CheckStatus::Fail),
+            c("host.app-timeout.127.0.0.1:8001", CheckStatus::Skipped),
+        ];
+        let mut out = Vec::new();
+        check(&ev, &mut out);
+        let codes: Vec<_> = out.iter().map(|f| f.code).collect();
+        assert_eq!(
+            codes,
+            vec![
+                FindingCode::NginxOomKilled,
+                FindingCode::NginxHostPressure,
+                FindingCode::NginxListenBacklogFull,
+                FindingCode::NginxAppTimeoutShorter,
+                FindingCode::NginxOutOfConnections,
+            ]
+        );
+        let pressure = &out[1];
+        assert_eq!(
+            pressure.evidence,
+            vec![
+                CHECK_MEMORY.to_owned(),
+                "host.disk./var/log/nginx".to_owned()
+            ]
+        );
+        assert_eq!(out[0].layer, Some(cloud502_model::Layer::Application));
+        assert_eq!(out[3].layer, Some(cloud502_model::Layer::Application));
     }
 }
