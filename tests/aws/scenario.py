@@ -4,7 +4,7 @@
 Used by the end-to-end tests (tests/tests/aws_moto.rs) and `make bench`. Writes only to the moto
 endpoint it is given; credentials are moto's dummy `testing` pair.
 
-    scenario.py ENDPOINT SCENARIO [--count N]
+    scenario.py ENDPOINT SCENARIO [--count N] [--per-alb K]
 
 Scenarios:
   incident   two running instances, one stopped; ALB with a host/path rule; access logs in S3 and
@@ -19,8 +19,9 @@ Scenarios:
   hc-port    as incident without logs, health checks on port 9000, which the targets' group blocks
   empty      a target group with no targets behind an ALB
   many       --count target groups with two IP targets each behind one ALB (benchmarks)
-  fleet      --count target groups with two IP targets each, spread over ceil(count/50) ALBs, each
-             forwarded by a path rule on its ALB's listener (scripts/bench_audit.sh)
+  fleet      --count target groups with two IP targets each, spread over ceil(count/25) ALBs, each
+             forwarded by a path rule on its ALB's listener (scripts/bench_audit.sh: 100 groups on
+             4 ALBs)
 """
 import datetime
 import gzip
@@ -306,18 +307,18 @@ def many(c, count):
     return {"tg_arns": tgs, "lb_arn": lb_arn, "region": REGION, "log_group": "/alb/bench"}
 
 
-FLEET_PER_ALB = 50
+FLEET_PER_ALB = 25
 
 
-def fleet(c, count):
-    """`count` target groups as a real fleet has them: at most 50 per ALB (a listener takes at
-    most 100 rules), each of kind ip with two registered targets and forwarded by a path rule on
+def fleet(c, count, per_alb=FLEET_PER_ALB):
+    """`count` target groups as a real fleet has them: 25 per ALB (a listener takes at most 100
+    rules), each of kind ip with two registered targets and forwarded by a path rule on
     its ALB's listener (the default action is a fixed 404); one VPC, subnets and security groups.
     """
     ec2, elbv2 = c["ec2"], c["elbv2"]
     vpc, subnets, lb_sg, _ = network(ec2)
     lbs, tgs, tg_lbs = [], [], []
-    for k in range((count + FLEET_PER_ALB - 1) // FLEET_PER_ALB):
+    for k in range((count + per_alb - 1) // per_alb):
         lb_arn = alb(elbv2, f"fleet-alb-{k}", subnets, lb_sg)
         listener = elbv2.create_listener(
             LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80,
@@ -325,11 +326,11 @@ def fleet(c, count):
                              "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain"}}],
         )["Listeners"][0]["ListenerArn"]
         lbs.append(lb_arn)
-        for n in range(k * FLEET_PER_ALB, min(count, (k + 1) * FLEET_PER_ALB)):
+        for n in range(k * per_alb, min(count, (k + 1) * per_alb)):
             tg = target_group(elbv2, f"fleet-{n}", vpc, kind="ip")
             elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": f"10.0.{n % 2}.{10 + n % 200}", "Port": 8080},
                                                                {"Id": f"10.0.{n % 2}.{11 + n % 200}", "Port": 8080}])
-            elbv2.create_rule(ListenerArn=listener, Priority=n % FLEET_PER_ALB + 1,
+            elbv2.create_rule(ListenerArn=listener, Priority=n % per_alb + 1,
                               Conditions=[{"Field": "path-pattern", "Values": [f"/svc{n}/*"]}],
                               Actions=[{"Type": "forward", "TargetGroupArn": tg}])
             tgs.append(tg)
@@ -340,7 +341,9 @@ def fleet(c, count):
 
 def main():
     endpoint, scenario = sys.argv[1], sys.argv[2]
-    count = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--count" else 1
+    flags = dict(zip(sys.argv[3::2], sys.argv[4::2]))
+    count = int(flags.get("--count", 1))
+    per_alb = int(flags.get("--per-alb", FLEET_PER_ALB))
     c = clients(endpoint)
     if scenario == "incident":
         out = incident(c)
@@ -364,7 +367,7 @@ def main():
     elif scenario == "many":
         out = many(c, count)
     elif scenario == "fleet":
-        out = fleet(c, count)
+        out = fleet(c, count, per_alb)
     else:
         sys.exit(f"unknown scenario {scenario}")
     print(json.dumps(out))

@@ -25,12 +25,16 @@ pub struct Moto {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
+    /// Holds moto's own request log (werkzeug writes one line per HTTP request on stderr).
+    log_dir: tempfile::TempDir,
 }
 
 impl Moto {
     /// Start moto_server on a free port and wait until it answers.
     pub fn start() -> Moto {
         let port = crate::closed_port();
+        let log_dir = tempfile::tempdir().expect("a directory for moto's log");
+        let log = std::fs::File::create(log_dir.path().join("moto.log")).expect("moto's log");
         let child = Command::new(python())
             .args([
                 "-m",
@@ -42,7 +46,7 @@ impl Moto {
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(log))
             .spawn()
             .unwrap_or_else(|e| {
                 panic!(
@@ -53,6 +57,7 @@ impl Moto {
         let mut moto = Moto {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
+            log_dir,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -69,6 +74,37 @@ impl Moto {
             std::thread::sleep(Duration::from_millis(100));
         }
         moto
+    }
+
+    /// The HTTP requests moto has answered so far, counted in its own request log (one
+    /// `"POST / HTTP/1.1" 200 -` line each). Werkzeug writes a line after it answers, so this
+    /// waits until the count holds still for 300 ms (at most 10 s).
+    pub fn requests(&self) -> usize {
+        let path = self.log_dir.path().join("moto.log");
+        let count = || {
+            std::fs::read_to_string(&path)
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| {
+                    l.split('"').nth(1).is_some_and(|r| {
+                        let mut w = r.split(' ');
+                        w.next().is_some_and(|m| {
+                            !m.is_empty() && m.chars().all(|c| c.is_ascii_uppercase())
+                        }) && w.next().is_some()
+                            && w.next().is_some_and(|v| v.starts_with("HTTP/"))
+                    })
+                })
+                .count()
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let (mut last, mut stable) = (count(), 0);
+        while stable < 6 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            let n = count();
+            stable = if n == last { stable + 1 } else { 0 };
+            last = n;
+        }
+        last
     }
 
     /// Build a scenario (`incident`, `sg-blocked`, `empty`, `many --count N`) and return what

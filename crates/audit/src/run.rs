@@ -105,10 +105,23 @@ pub fn select<'a>(
 }
 
 /// AWS clients shared by every subject that points at the same region, profile, endpoint and
-/// timeout: one credential resolution and one connection pool instead of one per target group.
+/// timeout: one credential resolution and one connection pool instead of one per target group, and
+/// one set of per-load-balancer and per-VPC facts ([`cloud502_aws::Facts`]): the clients are told
+/// which target groups the run will inspect through them, and read those together.
 #[derive(Debug, Default)]
 struct AwsClients {
     cells: Mutex<HashMap<String, Arc<ClientsCell>>>,
+    fleets: HashMap<String, Vec<cloud502_aws::FleetMember>>,
+}
+
+fn clients_key(opts: &cloud502_aws::ClientOptions) -> String {
+    format!(
+        "{:?}|{:?}|{:?}|{}",
+        opts.region,
+        opts.profile,
+        opts.endpoint_url,
+        opts.call_timeout.as_millis()
+    )
 }
 
 /// Clients loaded once, or why they could not be.
@@ -116,21 +129,19 @@ type ClientsCell = OnceCell<Result<cloud502_aws::Clients, Gap>>;
 
 impl AwsClients {
     async fn get(&self, opts: &cloud502_aws::ClientOptions) -> Result<cloud502_aws::Clients, Gap> {
-        let key = format!(
-            "{:?}|{:?}|{:?}|{}",
-            opts.region,
-            opts.profile,
-            opts.endpoint_url,
-            opts.call_timeout.as_millis()
-        );
+        let key = clients_key(opts);
         let cell = match self.cells.lock() {
-            Ok(mut cells) => cells.entry(key).or_default().clone(),
+            Ok(mut cells) => cells.entry(key.clone()).or_default().clone(),
             Err(_) => Arc::new(OnceCell::new()),
         };
         cell.get_or_init(|| async {
-            cloud502_aws::Clients::load(opts, cloud502_aws::CallLog::default())
+            let clients = cloud502_aws::Clients::load(opts, cloud502_aws::CallLog::default())
                 .await
-                .map_err(|e| cloud502_diagnose::ProviderError::from(e).to_gap("aws-alb"))
+                .map_err(|e| cloud502_diagnose::ProviderError::from(e).to_gap("aws-alb"))?;
+            if let Some(fleet) = self.fleets.get(&key) {
+                clients.facts.expect(fleet.iter().cloned());
+            }
+            Ok(clients)
         })
         .await
         .clone()
@@ -164,9 +175,22 @@ pub async fn run(file: &AuditFile, subjects: &[&SubjectSpec], opts: &AuditOption
             .entry(kind)
             .or_insert_with(|| RequestBudget::new(file.budget(kind).unwrap_or(u64::MAX)));
     }
+    // The AWS target groups of this run, by the clients they will share.
+    let mut aws = AwsClients::default();
+    for s in subjects {
+        if let Some(Ok(options)) = s.spec.options::<cloud502_aws::AwsArgs>()
+            && let Ok(p) = cloud502_aws::AwsProvider::new(options)
+            && let Some(member) = p.fleet_member()
+        {
+            aws.fleets
+                .entry(clients_key(&p.client_options()))
+                .or_default()
+                .push(member);
+        }
+    }
     let shared = Arc::new(Shared {
         budgets,
-        aws: AwsClients::default(),
+        aws,
         severity_overrides: opts.severity_overrides.clone(),
         rules: opts.rules.clone(),
         local_offset: opts.local_offset,

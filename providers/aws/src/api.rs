@@ -126,6 +126,9 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     /// The calls made through these clients.
     pub calls: CallLog,
+    /// Facts read once and shared by every collection through these clients (an audit's
+    /// per-load-balancer and per-VPC reads).
+    pub facts: crate::facts::Facts,
     /// The region the clients talk to.
     pub region: String,
 }
@@ -255,6 +258,7 @@ impl Clients {
             #[cfg(feature = "ec2")]
             ec2: aws_sdk_ec2::Client::from_conf(ec2),
             calls,
+            facts: crate::facts::Facts::default(),
             region,
         }
     }

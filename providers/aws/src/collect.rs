@@ -9,7 +9,7 @@ use crate::error::{AwsError, Result};
 use crate::resources::{Lb, Tg};
 use crate::scope::{lb_out_of_scope, out_of_scope, tg_out_of_scope};
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, Listener, LoadBalancer, Rule, TargetGroup, TargetHealthDescription,
+    Action, LoadBalancer, Rule, TargetGroup, TargetHealthDescription,
 };
 use cloud502_collect::CollectCx;
 use cloud502_model::{
@@ -46,36 +46,101 @@ fn action(op: &str) -> String {
 }
 
 impl Collector<'_> {
+    /// Reads in as few sequential rounds as the data allows (one target group by ARN, no logs:
+    /// three): (1) the target group, its health and attributes (all need only its ARN); (2) its
+    /// load balancers, their attributes and listeners (need the load balancers' ARNs, from the
+    /// group), metrics, CloudWatch Logs, and the targets' instances or interfaces (need the
+    /// health); (3) listener rules, S3 log listings, subnets and security groups; (4) S3 log
+    /// objects. Per-load-balancer and per-VPC facts come from the clients' shared
+    /// [`crate::facts::Facts`], so an audit reads them once for all its groups.
     pub async fn collect(&self) -> Result<Evidence> {
         let mut ev = Evidence::new(subject(self.opts));
-        let mut gaps = Vec::new();
         self.cx.progress.message("finding the target groups");
-        let (mut lbs, mut tgs) = match self.v.kind {
-            ResourceKind::TargetGroup => self.by_target_group().await?,
-            ResourceKind::LoadBalancer => self.by_load_balancer(&mut gaps).await?,
+        // Round 1. With the group's ARN given, its health and attributes need nothing else.
+        let early = match (self.v.kind, &self.v.target) {
+            (ResourceKind::TargetGroup, Named::Arn(a)) => Some(a.arn.clone()),
+            _ => None,
+        };
+        let early_reads = async {
+            match &early {
+                Some(arn) => Some(tokio::join!(
+                    self.target_health(arn),
+                    self.tg_attributes(arn)
+                )),
+                None => None,
+            }
+        };
+        let lookup = async {
+            match self.v.kind {
+                ResourceKind::TargetGroup => self
+                    .by_target_group()
+                    .await
+                    .map(|tgs| (Vec::new(), tgs, Vec::new())),
+                ResourceKind::LoadBalancer => self.by_load_balancer().await,
+            }
+        };
+        let (found, early_reads) = tokio::join!(lookup, early_reads);
+        let (mut lbs, mut tgs, mut gaps) = found?;
+        let need_listeners = self.v.kind == ResourceKind::TargetGroup;
+        let lb_arns: Vec<String> = if need_listeners {
+            tgs.iter()
+                .flat_map(|t| t.tg.load_balancer_arns().iter().cloned())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        } else {
+            lbs.iter()
+                .filter_map(|l| l.lb.load_balancer_arn().map(str::to_owned))
+                .collect()
         };
         self.cx
             .progress
             .message("reading target health, attributes, metrics and logs");
+        // Round 2.
+        let mut per_group = Vec::new();
         let tg_part = async {
-            let health = join_all(tgs.iter().map(|t| self.target_health(t))).await;
-            let attrs = join_all(tgs.iter().map(|t| self.tg_attributes(t))).await;
-            (health, attrs)
+            let mut reads = Vec::new();
+            for t in &tgs {
+                let arn = t.tg.target_group_arn().unwrap_or_default().to_owned();
+                let read = match (&early, &early_reads) {
+                    (Some(e), Some((h, a))) if *e == arn => (h.clone(), a.clone()),
+                    _ => tokio::join!(self.target_health(&arn), self.tg_attributes(&arn)),
+                };
+                reads.push(read);
+            }
+            reads
         };
-        let need_listeners = self.v.kind == ResourceKind::TargetGroup;
+        // The targets' side of the security-group check needs only their health.
+        let tg_and_net = async {
+            let reads = tg_part.await;
+            let mut with_health = tgs.clone();
+            for (t, (h, _)) in with_health.iter_mut().zip(&reads) {
+                t.health = h.as_ref().ok().cloned();
+            }
+            let net = crate::sg::targets(self.clients, self.opts, &with_health).await;
+            (reads, net)
+        };
         let lb_part = async {
-            join_all(lbs.iter().map(|lb| async move {
-                let attrs = self.lb_attributes(lb).await;
-                let listeners = if need_listeners {
-                    Some(self.listeners(lb).await)
+            let facts = &self.clients.facts;
+            let described = async {
+                if need_listeners && !lb_arns.is_empty() {
+                    Some(facts.load_balancers(self.clients, &lb_arns).await)
                 } else {
                     None
-                };
-                (attrs, listeners)
-            }))
-            .await
+                }
+            };
+            let attrs = join_all(lb_arns.iter().map(|a| facts.lb_attributes(self.clients, a)));
+            let listeners = async {
+                if need_listeners {
+                    Some(join_all(lb_arns.iter().map(|a| facts.listeners(self.clients, a))).await)
+                } else {
+                    None
+                }
+            };
+            tokio::join!(described, attrs, listeners)
         };
-        let metrics_part = crate::metrics::read(self.clients, self.opts, &lbs, &tgs);
+        let plain_tgs: Vec<TargetGroup> = tgs.iter().map(|t| t.tg.clone()).collect();
+        let metrics_part = crate::metrics::read(self.clients, self.opts, &lb_arns, &plain_tgs);
         // With `--tg`, only that group's access-log lines are its evidence (KB 9.2).
         let tg_arns: Vec<String> = tgs
             .iter()
@@ -83,11 +148,12 @@ impl Collector<'_> {
             .collect();
         let scope = need_listeners.then_some(tg_arns.as_slice());
         let cw_logs_part = crate::logs::cloudwatch(self.clients, self.opts, scope, self.cx);
-        let ((health, tg_attrs), lb_results, metrics, cw_logs) =
-            tokio::join!(tg_part, lb_part, metrics_part, cw_logs_part);
+        let (((health_attrs, net), (described, lb_attrs, listeners), metrics), cw_logs) = tokio::join!(
+            async { tokio::join!(tg_and_net, lb_part, metrics_part) },
+            cw_logs_part
+        );
 
-        let mut per_group = Vec::new();
-        for (tg, (h, a)) in tgs.iter_mut().zip(health.into_iter().zip(tg_attrs)) {
+        for (tg, (h, a)) in tgs.iter_mut().zip(health_attrs) {
             match h {
                 Ok(h) => tg.health = Some(h),
                 Err(g) => per_group.push((tg.name().to_owned(), g)),
@@ -98,15 +164,45 @@ impl Collector<'_> {
             }
         }
         gaps.extend(merge_group_gaps(per_group));
-        for (lb, (attrs, listeners)) in lbs.iter_mut().zip(lb_results) {
+        match described {
+            Some(Ok(found)) => {
+                // In the order of the group's load balancer ARNs.
+                lbs = lb_arns
+                    .iter()
+                    .filter_map(|a| {
+                        found
+                            .iter()
+                            .find(|l| l.load_balancer_arn() == Some(a.as_str()))
+                            .cloned()
+                    })
+                    .map(lb)
+                    .collect();
+            }
+            Some(Err(f)) => return Err(f.into_error()),
+            None => {}
+        }
+        for (arn, attrs) in lb_arns.iter().zip(lb_attrs) {
+            let Some(lb) = lbs
+                .iter_mut()
+                .find(|l| l.lb.load_balancer_arn() == Some(arn.as_str()))
+            else {
+                continue;
+            };
             match attrs {
                 Ok(a) => lb.attributes = a,
                 Err(g) => gaps.push(g),
             }
-            match listeners {
-                Some(Ok(l)) => lb.listeners = l,
-                Some(Err(g)) => gaps.push(g),
-                None => {}
+        }
+        for (arn, l) in lb_arns.iter().zip(listeners.into_iter().flatten()) {
+            let Some(lb) = lbs
+                .iter_mut()
+                .find(|l| l.lb.load_balancer_arn() == Some(arn.as_str()))
+            else {
+                continue;
+            };
+            match l {
+                Ok(l) => lb.listeners = l,
+                Err(g) => gaps.push(g),
             }
         }
         let (metrics, metric_gaps) = metrics;
@@ -115,10 +211,10 @@ impl Collector<'_> {
         let (cw_summary, cw_gaps) = cw_logs;
         gaps.extend(cw_gaps);
 
-        // Second wave: what depends on the first (the S3 bucket from the LB attributes, the
-        // targets' security groups from their health).
+        // Round 3: what needs the load balancers' descriptions and attributes (the S3 bucket, the
+        // load balancer's subnets and security groups).
         let s3_part = crate::logs::s3(self.clients, self.opts, self.v, &lbs, scope, self.cx);
-        let sg_part = crate::sg::check(self.clients, self.opts, &lbs, &tgs);
+        let sg_part = crate::sg::check(self.clients, self.opts, &lbs, net);
         let ((s3_summary, s3_gaps, hc_logs), (checks, sg_gaps, addresses)) =
             tokio::join!(s3_part, sg_part);
         gaps.extend(s3_gaps);
@@ -151,8 +247,20 @@ impl Collector<'_> {
         Ok(ev)
     }
 
-    /// `--tg`: the target group, then the load balancers that use it.
-    async fn by_target_group(&self) -> Result<(Vec<Lb>, Vec<Tg>)> {
+    /// `--tg`: the target group (from the audit's batched read when it announced it).
+    async fn by_target_group(&self) -> Result<Vec<Tg>> {
+        if let Named::Arn(a) = &self.v.target {
+            if let Some(t) = self.clients.facts.target_group(self.clients, &a.arn).await {
+                if let Some(why) = tg_out_of_scope(&t) {
+                    return Err(out_of_scope(
+                        "target group",
+                        t.target_group_name().unwrap_or("-"),
+                        &why,
+                    ));
+                }
+                return Ok(vec![tg(t)]);
+            }
+        }
         let req = self.clients.elbv2.describe_target_groups();
         let req = match &self.v.target {
             Named::Arn(a) => req.target_group_arns(&a.arn),
@@ -173,30 +281,12 @@ impl Collector<'_> {
                 return Err(out_of_scope("target group", t.name(), &why));
             }
         }
-        let lb_arns: Vec<String> = tgs
-            .iter()
-            .flat_map(|t| t.tg.load_balancer_arns().iter().cloned())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let lbs = if lb_arns.is_empty() {
-            Vec::new()
-        } else {
-            let out = self
-                .clients
-                .elbv2
-                .describe_load_balancers()
-                .set_load_balancer_arns(Some(lb_arns))
-                .send()
-                .await
-                .map_err(|e| classify(&action("DescribeLoadBalancers"), &e).into_error())?;
-            out.load_balancers().iter().cloned().map(lb).collect()
-        };
-        Ok((lbs, tgs))
+        Ok(tgs)
     }
 
     /// `--lb`: the load balancer, its listeners and rules, and every target group they forward to.
-    async fn by_load_balancer(&self, gaps: &mut Vec<Gap>) -> Result<(Vec<Lb>, Vec<Tg>)> {
+    async fn by_load_balancer(&self) -> Result<(Vec<Lb>, Vec<Tg>, Vec<Gap>)> {
+        let mut gaps = Vec::new();
         let req = self.clients.elbv2.describe_load_balancers();
         let req = match &self.v.target {
             Named::Arn(a) => req.load_balancer_arns(&a.arn),
@@ -219,7 +309,8 @@ impl Collector<'_> {
         }
         let mut tg_arns = BTreeSet::new();
         for lb in &mut lbs {
-            match self.listeners(lb).await {
+            let arn = lb.lb.load_balancer_arn().unwrap_or_default().to_owned();
+            match self.clients.facts.listeners(self.clients, &arn).await {
                 Ok(l) => lb.listeners = l,
                 Err(g) => gaps.push(g),
             }
@@ -234,7 +325,7 @@ impl Collector<'_> {
             }
         }
         if tg_arns.is_empty() {
-            return Ok((lbs, Vec::new()));
+            return Ok((lbs, Vec::new(), gaps));
         }
         let out = self
             .clients
@@ -244,7 +335,11 @@ impl Collector<'_> {
             .send()
             .await
             .map_err(|e| classify(&action("DescribeTargetGroups"), &e).into_error())?;
-        Ok((lbs, out.target_groups().iter().cloned().map(tg).collect()))
+        Ok((
+            lbs,
+            out.target_groups().iter().cloned().map(tg).collect(),
+            gaps,
+        ))
     }
 
     fn fatal(&self, f: Failure, what: &str) -> AwsError {
@@ -280,9 +375,8 @@ impl Collector<'_> {
 
     async fn target_health(
         &self,
-        t: &Tg,
+        arn: &str,
     ) -> std::result::Result<Vec<TargetHealthDescription>, Gap> {
-        let arn = t.tg.target_group_arn().unwrap_or_default();
         self.clients
             .elbv2
             .describe_target_health()
@@ -295,8 +389,7 @@ impl Collector<'_> {
             })
     }
 
-    async fn tg_attributes(&self, t: &Tg) -> std::result::Result<Vec<(String, String)>, Gap> {
-        let arn = t.tg.target_group_arn().unwrap_or_default();
+    async fn tg_attributes(&self, arn: &str) -> std::result::Result<Vec<(String, String)>, Gap> {
         self.clients
             .elbv2
             .describe_target_group_attributes()
@@ -314,63 +407,11 @@ impl Collector<'_> {
                     .gap("aws:DescribeTargetGroupAttributes")
             })
     }
-
-    async fn lb_attributes(&self, lb: &Lb) -> std::result::Result<Vec<(String, String)>, Gap> {
-        let arn = lb.lb.load_balancer_arn().unwrap_or_default();
-        self.clients
-            .elbv2
-            .describe_load_balancer_attributes()
-            .load_balancer_arn(arn)
-            .send()
-            .await
-            .map(|o| {
-                o.attributes()
-                    .iter()
-                    .filter_map(|a| Some((a.key()?.to_owned(), a.value()?.to_owned())))
-                    .collect()
-            })
-            .map_err(|e| {
-                classify(&action("DescribeLoadBalancerAttributes"), &e)
-                    .gap("aws:DescribeLoadBalancerAttributes")
-            })
-    }
-
-    async fn listeners(&self, lb: &Lb) -> std::result::Result<Vec<(Listener, Vec<Rule>)>, Gap> {
-        let arn = lb.lb.load_balancer_arn().unwrap_or_default();
-        let out = self
-            .clients
-            .elbv2
-            .describe_listeners()
-            .load_balancer_arn(arn)
-            .send()
-            .await
-            .map_err(|e| classify(&action("DescribeListeners"), &e).gap("aws:DescribeListeners"))?;
-        let listeners = out.listeners().to_vec();
-        let rules = join_all(listeners.iter().map(|l| async move {
-            self.clients
-                .elbv2
-                .describe_rules()
-                .listener_arn(l.listener_arn().unwrap_or_default())
-                .send()
-                .await
-                .map(|o| o.rules().to_vec())
-                .map_err(|e| classify(&action("DescribeRules"), &e).gap("aws:DescribeRules"))
-        }))
-        .await;
-        let mut result = Vec::new();
-        for (l, r) in listeners.into_iter().zip(rules) {
-            // Without the rules the default action still says where the listener forwards.
-            result.push((l, r?));
-        }
-        Ok(result)
-    }
 }
 
 fn tg(t: TargetGroup) -> Tg {
-    let arn = t.target_group_arn().and_then(|a| ElbArn::parse(a).ok());
     Tg {
         tg: t,
-        arn,
         health: None,
         attributes: Vec::new(),
     }

@@ -26,6 +26,7 @@ pub mod arn;
 mod collect;
 pub mod config;
 mod error;
+mod facts;
 mod logs;
 mod metrics;
 pub mod region;
@@ -38,6 +39,7 @@ pub use args::AwsArgs;
 pub use collect::DEFAULT_IDLE_TIMEOUT;
 pub use config::{AwsOptions, Selector};
 pub use error::{AwsError, Result};
+pub use facts::{Facts, FleetMember};
 pub use logs::{days, key_end_time};
 pub use metrics::{LB_METRICS, TG_METRICS};
 
@@ -83,6 +85,20 @@ impl AwsProvider {
     /// The API calls made so far, as IAM actions with counts.
     pub fn calls(&self) -> &CallLog {
         &self.calls
+    }
+
+    /// This provider as a member of an audit's fleet (a target group given by ARN): an audit
+    /// announces its members to the clients they share ([`Facts::expect`]), which then read them
+    /// together.
+    pub fn fleet_member(&self) -> Option<FleetMember> {
+        match (&self.options.selector, &self.validated.target) {
+            (Selector::TargetGroup(_), arn::Named::Arn(a)) => Some(FleetMember {
+                tg_arn: a.arn.clone(),
+                since: self.options.since,
+                metrics: self.options.metrics,
+            }),
+            _ => None,
+        }
     }
 
     /// Where this provider's clients point: the options' region, else the ARN's; profile; endpoint;

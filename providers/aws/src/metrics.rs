@@ -1,12 +1,17 @@
 //! CloudWatch metrics of the load balancer and its target groups over the window (KB 1.5): one
-//! GetMetricData call for all of them. A metric with no datapoints is zero, not unknown.
+//! GetMetricData call for all of them (in an audit, one per 500 queries of many groups). A metric
+//! with no datapoints is zero, not unknown.
 
 use crate::api::{Clients, classify};
+use crate::arn::ElbArn;
 use crate::config::AwsOptions;
-use crate::resources::{Lb, Tg};
+use crate::facts::{MetricBatch, MetricKey, QUERIES_PER_CALL};
 use aws_sdk_cloudwatch::types::{Dimension, Metric as CwMetric, MetricDataQuery, MetricStat};
+use aws_sdk_elasticloadbalancingv2::types::TargetGroup;
 use aws_smithy_types::DateTime;
 use cloud502_model::{Gap, Metric};
+use futures_util::future::join_all;
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 /// Load-balancer metrics: (name, statistic).
@@ -36,22 +41,28 @@ pub fn period(window: Duration) -> u32 {
 }
 
 struct Query {
-    id: String,
     name: &'static str,
     stat: &'static str,
     scope: String,
     dims: Vec<(&'static str, String)>,
 }
 
-fn queries(lbs: &[Lb], tgs: &[Tg]) -> Vec<Query> {
+impl Query {
+    fn key(&self) -> MetricKey {
+        let dims: Vec<String> = self.dims.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        (self.name.to_owned(), self.stat.to_owned(), dims.join(","))
+    }
+}
+
+/// The queries of these load balancers (by ARN) and of the target groups on them.
+fn queries(lb_arns: &[String], tgs: &[TargetGroup]) -> Vec<Query> {
     let mut out = Vec::new();
-    for lb in lbs {
-        let Some(lb_dim) = lb.arn.as_ref().map(|a| a.dimension()) else {
+    for lb_arn in lb_arns {
+        let Some(lb_dim) = ElbArn::parse(lb_arn).ok().map(|a| a.dimension()) else {
             continue;
         };
         for (name, stat) in LB_METRICS {
             out.push(Query {
-                id: format!("m{}", out.len()),
                 name,
                 stat,
                 scope: lb_dim.clone(),
@@ -59,16 +70,18 @@ fn queries(lbs: &[Lb], tgs: &[Tg]) -> Vec<Query> {
             });
         }
         for tg in tgs {
-            let Some(tg_dim) = tg.arn.as_ref().map(|a| a.dimension()) else {
+            let Some(tg_dim) = tg
+                .target_group_arn()
+                .and_then(|a| ElbArn::parse(a).ok())
+                .map(|a| a.dimension())
+            else {
                 continue;
             };
-            let lb_arn = lb.lb.load_balancer_arn().unwrap_or_default();
-            if !tg.tg.load_balancer_arns().iter().any(|a| a == lb_arn) {
+            if !tg.load_balancer_arns().iter().any(|a| a == lb_arn) {
                 continue;
             }
             for (name, stat) in TG_METRICS {
                 out.push(Query {
-                    id: format!("m{}", out.len()),
                     name,
                     stat,
                     scope: tg_dim.clone(),
@@ -92,84 +105,131 @@ pub fn combine(stat: &str, values: &[f64]) -> f64 {
     }
 }
 
-/// Read the metrics; a failure is one gap.
+/// Read the metrics of these load balancers and target groups; a failure is one gap. In an audit
+/// that announced its target groups, the metrics of all of them are read together (up to 500
+/// queries a call) and each collection takes its own from that batch.
 pub(crate) async fn read(
     clients: &Clients,
     opts: &AwsOptions,
-    lbs: &[Lb],
-    tgs: &[Tg],
+    lb_arns: &[String],
+    tgs: &[TargetGroup],
 ) -> (Vec<Metric>, Vec<Gap>) {
     if !opts.metrics {
         return (Vec::new(), Vec::new());
     }
-    let qs = queries(lbs, tgs);
+    let qs = queries(lb_arns, tgs);
     if qs.is_empty() {
         return (Vec::new(), Vec::new());
     }
-    let period = period(opts.since);
-    let end = SystemTime::now();
-    let start = end - opts.since;
-    let mut req = clients
-        .cloudwatch
-        .get_metric_data()
-        .start_time(DateTime::from(start))
-        .end_time(DateTime::from(end));
-    for q in &qs {
-        let mut metric = CwMetric::builder()
-            .namespace("AWS/ApplicationELB")
-            .metric_name(q.name);
-        for (k, v) in &q.dims {
-            metric = metric.dimensions(Dimension::builder().name(*k).value(v).build());
+    let batch = match tgs.first().and_then(|t| t.target_group_arn()) {
+        Some(arn) if tgs.len() == 1 => {
+            let since = opts.since;
+            clients
+                .facts
+                .metric_batch(arn, since, |all_tgs, all_lbs| async move {
+                    let lb_arns: Vec<String> = all_lbs
+                        .iter()
+                        .filter_map(|l| l.load_balancer_arn().map(str::to_owned))
+                        .collect();
+                    fetch(clients, &queries(&lb_arns, &all_tgs), since).await
+                })
+                .await
         }
-        req = req.metric_data_queries(
-            MetricDataQuery::builder()
-                .id(&q.id)
-                .metric_stat(
-                    MetricStat::builder()
-                        .metric(metric.build())
-                        .period(period as i32)
-                        .stat(q.stat)
-                        .build(),
-                )
-                .return_data(true)
-                .build(),
-        );
-    }
-    let mut values: Vec<Vec<f64>> = vec![Vec::new(); qs.len()];
-    let mut token: Option<String> = None;
-    // Pages are few (one result per query, 100 800 datapoints a page); cap them anyway.
-    for _ in 0..10 {
-        let out = match req.clone().set_next_token(token.clone()).send().await {
-            Ok(o) => o,
-            Err(e) => {
-                let f = classify("cloudwatch:GetMetricData", &e);
-                return (Vec::new(), vec![f.gap("aws:GetMetricData")]);
-            }
-        };
-        for r in out.metric_data_results() {
-            if let Some(i) = qs.iter().position(|q| Some(q.id.as_str()) == r.id()) {
-                values[i].extend_from_slice(r.values());
-            }
+        _ => None,
+    };
+    let (values, period) = match batch {
+        Some(Ok((values, period))) if qs.iter().all(|q| values.contains_key(&q.key())) => {
+            (values, period)
         }
-        token = out.next_token().map(str::to_owned);
-        if token.is_none() {
-            break;
-        }
-    }
+        Some(Err(g)) => return (Vec::new(), vec![g]),
+        _ => match fetch(clients, &qs, opts.since).await {
+            Ok(v) => v,
+            Err(g) => return (Vec::new(), vec![g]),
+        },
+    };
     let metrics = qs
         .iter()
-        .zip(values)
-        .map(|(q, v)| Metric {
-            timeline: None,
-            name: q.name.to_owned(),
-            scope: q.scope.clone(),
-            statistic: q.stat.to_owned(),
-            value: combine(q.stat, &v),
-            datapoints: v.len() as u64,
-            period_seconds: period,
+        .map(|q| {
+            let v = values.get(&q.key()).cloned().unwrap_or_default();
+            Metric {
+                name: q.name.to_owned(),
+                scope: q.scope.clone(),
+                statistic: q.stat.to_owned(),
+                value: combine(q.stat, &v),
+                datapoints: v.len() as u64,
+                period_seconds: period,
+                timeline: None,
+            }
         })
         .collect();
     (metrics, Vec::new())
+}
+
+/// GetMetricData for these queries over the window ending now: chunks of 500 queries sent in
+/// parallel, each paged.
+async fn fetch(clients: &Clients, qs: &[Query], since: Duration) -> MetricBatch {
+    let period = period(since);
+    let end = SystemTime::now();
+    let start = end - since;
+    let chunks = join_all(qs.chunks(QUERIES_PER_CALL).map(|chunk| async move {
+        let mut req = clients
+            .cloudwatch
+            .get_metric_data()
+            .start_time(DateTime::from(start))
+            .end_time(DateTime::from(end));
+        for (i, q) in chunk.iter().enumerate() {
+            let mut metric = CwMetric::builder()
+                .namespace("AWS/ApplicationELB")
+                .metric_name(q.name);
+            for (k, v) in &q.dims {
+                metric = metric.dimensions(Dimension::builder().name(*k).value(v).build());
+            }
+            req = req.metric_data_queries(
+                MetricDataQuery::builder()
+                    .id(format!("m{i}"))
+                    .metric_stat(
+                        MetricStat::builder()
+                            .metric(metric.build())
+                            .period(period as i32)
+                            .stat(q.stat)
+                            .build(),
+                    )
+                    .return_data(true)
+                    .build(),
+            );
+        }
+        let mut values: Vec<Vec<f64>> = vec![Vec::new(); chunk.len()];
+        let mut token: Option<String> = None;
+        // 500 queries of at most 1440 datapoints are 720 000 datapoints, 8 pages of 100 800.
+        for _ in 0..10 {
+            let out = req
+                .clone()
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| classify("cloudwatch:GetMetricData", &e).gap("aws:GetMetricData"))?;
+            for r in out.metric_data_results() {
+                let i = r
+                    .id()
+                    .and_then(|id| id.strip_prefix('m'))
+                    .and_then(|n| n.parse::<usize>().ok());
+                if let Some(v) = i.and_then(|i| values.get_mut(i)) {
+                    v.extend_from_slice(r.values());
+                }
+            }
+            token = out.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok::<_, Gap>(chunk.iter().map(Query::key).zip(values).collect::<Vec<_>>())
+    }))
+    .await;
+    let mut all = HashMap::new();
+    for c in chunks {
+        all.extend(c?);
+    }
+    Ok((all, period))
 }
 
 #[cfg(test)]

@@ -32,7 +32,6 @@ impl Lb {
 #[derive(Debug, Clone)]
 pub(crate) struct Tg {
     pub tg: TargetGroup,
-    pub arn: Option<ElbArn>,
     pub health: Option<Vec<TargetHealthDescription>>,
     pub attributes: Vec<(String, String)>,
 }

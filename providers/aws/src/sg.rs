@@ -98,23 +98,55 @@ pub(crate) type SgResult = (
     std::collections::BTreeMap<String, String>,
 );
 
+/// The targets' side of the check, read as soon as target health is known (before the load
+/// balancer's own description): each target with its port, address and security groups.
+#[derive(Debug, Default)]
+pub(crate) struct TargetsNet {
+    checks: Vec<HostCheck>,
+    gaps: Vec<Gap>,
+    #[cfg_attr(not(feature = "ec2"), allow(dead_code))]
+    wanted: Vec<TargetNet>,
+    #[cfg_attr(not(feature = "ec2"), allow(dead_code))]
+    by_target: std::collections::BTreeMap<String, (Option<String>, Vec<String>)>,
+}
+
+#[derive(Debug)]
+#[cfg_attr(not(feature = "ec2"), allow(dead_code))]
+struct TargetNet {
+    tg: String,
+    id: String,
+    port: u16,
+    /// This entry is the health-check port, which differs from the traffic port: a blocked
+    /// health-check port makes healthy targets fail their checks (Target.Timeout).
+    health_check: bool,
+    ip: Option<String>,
+    groups: Vec<String>,
+}
+
+#[cfg(not(feature = "ec2"))]
+pub(crate) async fn targets(_clients: &Clients, _opts: &AwsOptions, _tgs: &[Tg]) -> TargetsNet {
+    TargetsNet::default()
+}
+
 #[cfg(not(feature = "ec2"))]
 pub(crate) async fn check(
     _clients: &Clients,
     _opts: &AwsOptions,
     _lbs: &[Lb],
-    _tgs: &[Tg],
+    _net: TargetsNet,
 ) -> SgResult {
     (Vec::new(), Vec::new(), Default::default())
 }
 
 #[cfg(feature = "ec2")]
-pub(crate) use with_ec2::check;
+pub(crate) use with_ec2::{check, targets};
 
 #[cfg(feature = "ec2")]
 mod with_ec2 {
     use super::*;
     use crate::api::classify;
+    use crate::facts::VpcNet;
+    use crate::facts::aws_sdk_ec2_types::SecurityGroupFacts;
     use aws_sdk_ec2::types::{Filter, IpPermission};
     use cloud502_model::CheckStatus;
     use std::collections::{BTreeMap, BTreeSet};
@@ -138,17 +170,6 @@ mod with_ec2 {
         }
     }
 
-    struct TargetNet {
-        tg: String,
-        id: String,
-        port: u16,
-        /// This entry is the health-check port, which differs from the traffic port: a blocked
-        /// health-check port makes healthy targets fail their checks (Target.Timeout).
-        health_check: bool,
-        ip: Option<String>,
-        groups: Vec<String>,
-    }
-
     /// The health-check port of a group when it names a port other than the traffic port.
     fn health_check_port(t: &Tg, traffic: u16) -> Option<u16> {
         t.tg.health_check_port()
@@ -157,30 +178,109 @@ mod with_ec2 {
             .filter(|p| *p != traffic)
     }
 
-    pub(crate) async fn check(
-        clients: &Clients,
-        opts: &AwsOptions,
-        lbs: &[Lb],
-        tgs: &[Tg],
-    ) -> SgResult {
-        let mut gaps = Vec::new();
-        let mut checks = Vec::new();
-        let Some(lb) = lbs.first() else {
-            return (checks, gaps, BTreeMap::new());
-        };
-        if !opts.security_groups || lb.lb.security_groups().is_empty() {
-            return (checks, gaps, BTreeMap::new());
+    /// Pages of a per-VPC listing: 1000 entries each.
+    const VPC_PAGES: usize = 10;
+
+    /// Every instance or network interface of a VPC (an audit of many groups: one listing
+    /// instead of one lookup per group).
+    async fn list_vpc(clients: &Clients, vpc: &str, instances: bool) -> Result<VpcNet, Gap> {
+        let mut net = VpcNet::default();
+        let filter = || Filter::builder().name("vpc-id").values(vpc).build();
+        let mut token: Option<String> = None;
+        for _ in 0..VPC_PAGES {
+            if instances {
+                let out = clients
+                    .ec2
+                    .describe_instances()
+                    .filters(filter())
+                    .max_results(1000)
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        classify("ec2:DescribeInstances", &e).gap("aws:DescribeInstances")
+                    })?;
+                for i in out.reservations().iter().flat_map(|r| r.instances()) {
+                    insert_instance(&mut net.by_target, i);
+                }
+                token = out.next_token().map(str::to_owned);
+            } else {
+                let out = clients
+                    .ec2
+                    .describe_network_interfaces()
+                    .filters(filter())
+                    .max_results(1000)
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        classify("ec2:DescribeNetworkInterfaces", &e)
+                            .gap("aws:DescribeNetworkInterfaces")
+                    })?;
+                for ni in out.network_interfaces() {
+                    insert_interface(&mut net.by_target, ni, None);
+                }
+                token = out.next_token().map(str::to_owned);
+            }
+            if token.is_none() {
+                net.complete = true;
+                break;
+            }
         }
-        let lb_groups: Vec<String> = lb.lb.security_groups().to_vec();
-        // The targets: instance ids and IPs with their ports.
-        let mut instance_ids = BTreeSet::new();
-        let mut ips = BTreeSet::new();
-        let mut wanted: Vec<TargetNet> = Vec::new();
+        Ok(net)
+    }
+
+    fn insert_instance(
+        by_target: &mut BTreeMap<String, (Option<String>, Vec<String>)>,
+        i: &aws_sdk_ec2::types::Instance,
+    ) {
+        let Some(id) = i.instance_id() else { return };
+        by_target.insert(
+            id.to_owned(),
+            (
+                i.private_ip_address().map(str::to_owned),
+                i.security_groups()
+                    .iter()
+                    .filter_map(|g| g.group_id().map(str::to_owned))
+                    .collect(),
+            ),
+        );
+    }
+
+    fn insert_interface(
+        by_target: &mut BTreeMap<String, (Option<String>, Vec<String>)>,
+        ni: &aws_sdk_ec2::types::NetworkInterface,
+        only: Option<&BTreeSet<String>>,
+    ) {
+        let groups: Vec<String> = ni
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_owned))
+            .collect();
+        for a in ni.private_ip_addresses() {
+            if let Some(ip) = a.private_ip_address() {
+                if only.is_none_or(|o| o.contains(ip)) {
+                    by_target.insert(ip.to_owned(), (Some(ip.to_owned()), groups.clone()));
+                }
+            }
+        }
+    }
+
+    /// The targets with their ports (and health-check ports), and their instances' or
+    /// interfaces' addresses and security groups.
+    pub(crate) async fn targets(clients: &Clients, opts: &AwsOptions, tgs: &[Tg]) -> TargetsNet {
+        let mut net = TargetsNet::default();
+        if !opts.security_groups {
+            return net;
+        }
+        // The targets: instance ids and IPs with their ports, by VPC.
+        let mut instance_ids: BTreeMap<Option<String>, BTreeSet<String>> = BTreeMap::new();
+        let mut ips: BTreeMap<Option<String>, BTreeSet<String>> = BTreeMap::new();
         for t in tgs {
             if t.health.is_none() {
                 // Without target health there are no targets to check: say so, not nothing (the
                 // health call's own gap names the cause once).
-                checks.push(HostCheck {
+                net.checks.push(HostCheck {
                     id: format!("{CHECK_PREFIX}skipped.{}", t.name()),
                     name: format!("security groups of {}'s targets", t.name()),
                     status: CheckStatus::Skipped,
@@ -188,6 +288,7 @@ mod with_ec2 {
                 });
                 continue;
             }
+            let vpc = t.tg.vpc_id().map(str::to_owned);
             let kind = t.tg.target_type().map(|k| k.as_str().to_owned());
             let default_port = t.tg.port().and_then(|p| u16::try_from(p).ok());
             for d in t.health.iter().flatten() {
@@ -202,16 +303,19 @@ mod with_ec2 {
                 };
                 match kind.as_deref() {
                     Some("instance") => {
-                        instance_ids.insert(id.to_owned());
+                        instance_ids
+                            .entry(vpc.clone())
+                            .or_default()
+                            .insert(id.to_owned());
                     }
                     Some("ip") => {
-                        ips.insert(id.to_owned());
+                        ips.entry(vpc.clone()).or_default().insert(id.to_owned());
                     }
                     _ => continue,
                 }
                 let ip = (kind.as_deref() == Some("ip")).then(|| id.to_owned());
                 if let Some(hc) = health_check_port(t, port) {
-                    wanted.push(TargetNet {
+                    net.wanted.push(TargetNet {
                         tg: t.name().to_owned(),
                         id: id.to_owned(),
                         port: hc,
@@ -220,7 +324,7 @@ mod with_ec2 {
                         groups: Vec::new(),
                     });
                 }
-                wanted.push(TargetNet {
+                net.wanted.push(TargetNet {
                     tg: t.name().to_owned(),
                     id: id.to_owned(),
                     port,
@@ -230,47 +334,80 @@ mod with_ec2 {
                 });
             }
         }
-        if wanted.is_empty() {
-            return (checks, gaps, BTreeMap::new());
+        if net.wanted.is_empty() {
+            return net;
         }
-        // Security groups and addresses of the targets.
-        let mut by_target: BTreeMap<String, (Option<String>, Vec<String>)> = BTreeMap::new();
-        if !instance_ids.is_empty() {
+        // An audit of many groups lists each VPC's instances or interfaces once (shared by every
+        // group in it); a single run looks up its own targets. Targets a listing cut at its page
+        // cap did not reach are looked up one call for the rest.
+        let fleet = clients.facts.is_fleet();
+        let mut left_instances = BTreeSet::new();
+        let mut left_ips = BTreeSet::new();
+        for (instances, wanted, left) in [
+            (true, &instance_ids, &mut left_instances),
+            (false, &ips, &mut left_ips),
+        ] {
+            for (vpc, ids) in wanted {
+                let listed = match (fleet, vpc) {
+                    (true, Some(vpc)) => {
+                        let key = format!(
+                            "{} {vpc}",
+                            if instances { "instances" } else { "interfaces" }
+                        );
+                        Some(
+                            clients
+                                .facts
+                                .vpc_net(&key, || list_vpc(clients, vpc, instances))
+                                .await,
+                        )
+                    }
+                    _ => None,
+                };
+                match listed {
+                    Some(Ok(l)) => {
+                        for id in ids {
+                            match l.by_target.get(id) {
+                                Some(found) => {
+                                    net.by_target.insert(id.clone(), found.clone());
+                                }
+                                None if !l.complete => {
+                                    left.insert(id.clone());
+                                }
+                                None => {}
+                            }
+                        }
+                    }
+                    Some(Err(g)) => net.gaps.push(g),
+                    None => left.extend(ids.iter().cloned()),
+                }
+            }
+        }
+        if !left_instances.is_empty() {
             match clients
                 .ec2
                 .describe_instances()
-                .set_instance_ids(Some(instance_ids.iter().cloned().collect()))
+                .set_instance_ids(Some(left_instances.iter().cloned().collect()))
                 .send()
                 .await
             {
                 Ok(out) => {
                     for i in out.reservations().iter().flat_map(|r| r.instances()) {
-                        let Some(id) = i.instance_id() else { continue };
-                        by_target.insert(
-                            id.to_owned(),
-                            (
-                                i.private_ip_address().map(str::to_owned),
-                                i.security_groups()
-                                    .iter()
-                                    .filter_map(|g| g.group_id().map(str::to_owned))
-                                    .collect(),
-                            ),
-                        );
+                        insert_instance(&mut net.by_target, i);
                     }
                 }
-                Err(e) => {
-                    gaps.push(classify("ec2:DescribeInstances", &e).gap("aws:DescribeInstances"))
-                }
+                Err(e) => net
+                    .gaps
+                    .push(classify("ec2:DescribeInstances", &e).gap("aws:DescribeInstances")),
             }
         }
-        if !ips.is_empty() {
+        if !left_ips.is_empty() {
             match clients
                 .ec2
                 .describe_network_interfaces()
                 .filters(
                     Filter::builder()
                         .name("addresses.private-ip-address")
-                        .set_values(Some(ips.iter().cloned().collect()))
+                        .set_values(Some(left_ips.iter().cloned().collect()))
                         .build(),
                 )
                 .send()
@@ -278,43 +415,30 @@ mod with_ec2 {
             {
                 Ok(out) => {
                     for ni in out.network_interfaces() {
-                        let groups: Vec<String> = ni
-                            .groups()
-                            .iter()
-                            .filter_map(|g| g.group_id().map(str::to_owned))
-                            .collect();
-                        for a in ni.private_ip_addresses() {
-                            if let Some(ip) = a.private_ip_address() {
-                                if ips.contains(ip) {
-                                    by_target.insert(
-                                        ip.to_owned(),
-                                        (Some(ip.to_owned()), groups.clone()),
-                                    );
-                                }
-                            }
-                        }
+                        insert_interface(&mut net.by_target, ni, Some(&left_ips));
                     }
                 }
-                Err(e) => gaps.push(
+                Err(e) => net.gaps.push(
                     classify("ec2:DescribeNetworkInterfaces", &e)
                         .gap("aws:DescribeNetworkInterfaces"),
                 ),
             }
         }
-        for w in &mut wanted {
-            if let Some((ip, groups)) = by_target.get(&w.id) {
+        for w in &mut net.wanted {
+            if let Some((ip, groups)) = net.by_target.get(&w.id) {
                 w.ip = w.ip.clone().or_else(|| ip.clone());
                 w.groups = groups.clone();
             }
         }
         // Targets whose instance or network interface was not found are not checked: say which.
-        let unknown: BTreeSet<&str> = wanted
+        let unknown: BTreeSet<&str> = net
+            .wanted
             .iter()
-            .filter(|w| !by_target.contains_key(&w.id))
+            .filter(|w| !net.by_target.contains_key(&w.id))
             .map(|w| w.id.as_str())
             .collect();
         if !unknown.is_empty() {
-            checks.push(HostCheck {
+            net.checks.push(HostCheck {
                 id: format!("{CHECK_PREFIX}skipped.targets"),
                 name: "security groups of targets without a known interface".to_owned(),
                 status: CheckStatus::Skipped,
@@ -324,6 +448,73 @@ mod with_ec2 {
                 ),
             });
         }
+        net
+    }
+
+    async fn read_subnets(clients: &Clients, ids: Vec<String>) -> Result<Vec<String>, Gap> {
+        clients
+            .ec2
+            .describe_subnets()
+            .set_subnet_ids(Some(ids))
+            .send()
+            .await
+            .map(|out| {
+                out.subnets()
+                    .iter()
+                    .filter_map(|s| s.cidr_block().map(str::to_owned))
+                    .collect()
+            })
+            .map_err(|e| classify("ec2:DescribeSubnets", &e).gap("aws:DescribeSubnets"))
+    }
+
+    async fn read_groups(
+        clients: &Clients,
+        ids: Vec<String>,
+    ) -> Result<Vec<SecurityGroupFacts>, Gap> {
+        clients
+            .ec2
+            .describe_security_groups()
+            .set_group_ids(Some(ids))
+            .send()
+            .await
+            .map(|out| {
+                out.security_groups()
+                    .iter()
+                    .filter_map(|g| {
+                        Some(SecurityGroupFacts {
+                            id: g.group_id()?.to_owned(),
+                            ingress: g.ip_permissions().iter().map(permission).collect(),
+                            egress: g.ip_permissions_egress().iter().map(permission).collect(),
+                        })
+                    })
+                    .collect()
+            })
+            .map_err(|e| {
+                classify("ec2:DescribeSecurityGroups", &e).gap("aws:DescribeSecurityGroups")
+            })
+    }
+
+    /// The load balancer's side: its subnets and the security groups of both sides (read in
+    /// parallel, each set once per run), then the checks.
+    pub(crate) async fn check(
+        clients: &Clients,
+        opts: &AwsOptions,
+        lbs: &[Lb],
+        net: TargetsNet,
+    ) -> SgResult {
+        let TargetsNet {
+            mut checks,
+            mut gaps,
+            wanted,
+            by_target,
+        } = net;
+        let Some(lb) = lbs.first() else {
+            return (checks, gaps, addresses(&by_target));
+        };
+        if !opts.security_groups || lb.lb.security_groups().is_empty() || wanted.is_empty() {
+            return (checks, gaps, addresses(&by_target));
+        }
+        let lb_groups: Vec<String> = lb.lb.security_groups().to_vec();
         // The load balancer's subnets: CIDR-based target rules must admit all of them.
         let subnet_ids: Vec<String> = lb
             .lb
@@ -331,57 +522,45 @@ mod with_ec2 {
             .iter()
             .filter_map(|z| z.subnet_id().map(str::to_owned))
             .collect();
-        let mut lb_blocks = Vec::new();
-        if !subnet_ids.is_empty() {
-            match clients
-                .ec2
-                .describe_subnets()
-                .set_subnet_ids(Some(subnet_ids))
-                .send()
-                .await
-            {
-                Ok(out) => {
-                    lb_blocks = out
-                        .subnets()
-                        .iter()
-                        .filter_map(|s| s.cidr_block().and_then(Cidr::parse))
-                        .collect()
-                }
-                Err(e) => gaps.push(classify("ec2:DescribeSubnets", &e).gap("aws:DescribeSubnets")),
-            }
-        }
-        let all_groups: BTreeSet<String> = lb_groups
+        let all_groups: Vec<String> = lb_groups
             .iter()
             .cloned()
             .chain(wanted.iter().flat_map(|w| w.groups.iter().cloned()))
+            .collect::<BTreeSet<String>>()
+            .into_iter()
             .collect();
-        let out = match clients
-            .ec2
-            .describe_security_groups()
-            .set_group_ids(Some(all_groups.into_iter().collect()))
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) => {
-                gaps.push(
-                    classify("ec2:DescribeSecurityGroups", &e).gap("aws:DescribeSecurityGroups"),
-                );
+        let subnets = async {
+            if subnet_ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            clients
+                .facts
+                .subnets(&subnet_ids, || read_subnets(clients, subnet_ids.clone()))
+                .await
+        };
+        let groups = clients
+            .facts
+            .security_groups(&all_groups, || read_groups(clients, all_groups.clone()));
+        let (subnets, groups) = tokio::join!(subnets, groups);
+        let lb_blocks: Vec<Cidr> = match subnets {
+            Ok(s) => s.iter().filter_map(|c| Cidr::parse(c)).collect(),
+            Err(g) => {
+                gaps.push(g);
+                Vec::new()
+            }
+        };
+        let groups = match groups {
+            Ok(g) => g,
+            Err(g) => {
+                gaps.push(g);
                 return (checks, gaps, addresses(&by_target));
             }
         };
         let mut ingress: BTreeMap<String, Vec<Permission>> = BTreeMap::new();
         let mut egress: BTreeMap<String, Vec<Permission>> = BTreeMap::new();
-        for g in out.security_groups() {
-            let Some(id) = g.group_id() else { continue };
-            ingress.insert(
-                id.to_owned(),
-                g.ip_permissions().iter().map(permission).collect(),
-            );
-            egress.insert(
-                id.to_owned(),
-                g.ip_permissions_egress().iter().map(permission).collect(),
-            );
+        for g in groups {
+            ingress.insert(g.id.clone(), g.ingress);
+            egress.insert(g.id, g.egress);
         }
         let lb_egress: Vec<Permission> = lb_groups
             .iter()

@@ -153,6 +153,7 @@ fn clients_with(attributes_denied: bool, listeners_throttled: bool) -> (Clients,
         #[cfg(feature = "ec2")]
         ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &[]),
         calls: CallLog::default(),
+        facts: Default::default(),
         region: "us-east-1".into(),
     };
     (clients, listeners)
