@@ -762,7 +762,8 @@ pub fn incident() -> Scenario {
         poll_origin: None,
         redirect: None,
         gateway_raw: None,
-        files: Vec::new(),
+        // The gateway's VNet: pool-api's subnet has no NSG of its own.
+        files: vec![vnet(None)],
         forbid_all: false,
         logs_error: None,
         access_rows: vec![
@@ -954,4 +955,37 @@ pub fn with_nic_member(s: &mut Scenario, nsg_rules: Vec<Value>) {
         ),
         (nsg_id, app_nsg.to_string()),
     ]);
+}
+
+/// Serve the gateway's virtual network `vnet-web` with the gateway subnet and `snet-api`
+/// (10.0.1.0/24, the subnet of `pool-api`'s IP members), whose NSG `nsg-api` has these rules
+/// and Azure's defaults. The VNet body is written here after the swagger's `VirtualNetwork`
+/// (`properties.subnets[]` with `addressPrefix` and `networkSecurityGroup.id`), trimmed to
+/// those keys: no official example was copied for it.
+pub fn with_vnet(s: &mut Scenario, nsg_rules: Vec<Value>) {
+    let net = format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Network");
+    let nsg_id = format!("{net}/networkSecurityGroups/nsg-api");
+    let mut api_nsg = nsg(nsg_rules);
+    api_nsg["name"] = json!("nsg-api");
+    let (path, body) = vnet(Some(&nsg_id));
+    s.files.retain(|(p, _)| *p != path);
+    s.files
+        .extend([(path, body), (nsg_id, api_nsg.to_string())]);
+}
+
+/// The path and body of `vnet-web`: the gateway subnet and `snet-api` (10.0.1.0/24), with
+/// this NSG on `snet-api` (none: no NSG). Written after the swagger (see [`with_vnet`]).
+pub fn vnet(api_nsg: Option<&str>) -> (String, String) {
+    let net = format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Network");
+    let vnet = format!("{net}/virtualNetworks/vnet-web");
+    let mut api = json!({"name": "snet-api", "id": format!("{vnet}/subnets/snet-api"), "properties": {"addressPrefix": "10.0.1.0/24"}});
+    if let Some(id) = api_nsg {
+        api["properties"]["networkSecurityGroup"] = json!({ "id": id });
+    }
+    let body = json!({"name": "vnet-web", "id": vnet, "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}, "subnets": [
+        {"name": "snet-agw", "id": format!("{vnet}/subnets/snet-agw"), "properties": {"addressPrefix": "10.0.0.0/24",
+            "networkSecurityGroup": {"id": format!("{net}/networkSecurityGroups/nsg-agw")}}},
+        api
+    ]}});
+    (vnet, body.to_string())
 }

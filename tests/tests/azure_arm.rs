@@ -595,3 +595,260 @@ fn a_backend_nsg_that_drops_the_gateway_subnet_fails_its_check() {
         "{pools:#?}"
     );
 }
+
+#[test]
+fn the_nsg_of_an_ip_members_subnet_is_read_from_the_gateways_vnet() {
+    let mut s = arm::incident();
+    arm::with_vnet(
+        &mut s,
+        vec![arm::nsg_rule(
+            "deny-agw",
+            200,
+            "Deny",
+            "10.0.0.0/24",
+            "8080",
+        )],
+    );
+    // A member outside every subnet of the VNet (a peered network or on-premises).
+    s.gateway.as_mut().unwrap()["properties"]["backendAddressPools"][0]["properties"]
+        ["backendAddresses"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"ipAddress": "172.16.9.4"}));
+    let arm = Arm::start(s);
+    let env = az_env(TOKEN);
+    let run = azure(&arm, &["--auth", "cli"], &[("PATH", &env.path)]);
+    let report = run.json();
+    let checks = report["checks"].as_array().unwrap();
+    let check = |id: &str| {
+        checks
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {checks:#?}"))
+    };
+    let api = check("nsg.backend.nsg-api");
+    assert_eq!(api["status"], "fail", "{api:#}");
+    assert!(
+        api["detail"].as_str().unwrap().contains(
+            "NSG nsg-api on subnet snet-api of IP member 10.0.1.4, 10.0.1.5 drops the gateway subnet on 8080 (rule deny-agw, priority 200)"
+        ),
+        "{api:#}"
+    );
+    let skipped = check("nsg.backend-subnets");
+    assert_eq!(skipped["status"], "skipped", "{skipped:#}");
+    assert!(
+        skipped["detail"]
+            .as_str()
+            .unwrap()
+            .contains("172.16.9.4 in no subnet of the gateway's virtual network vnet-web"),
+        "{skipped:#}"
+    );
+    // One GET of the VNet, one of the NSG: bounded, read-only.
+    let seen = arm.requests();
+    assert_eq!(
+        seen.iter()
+            .filter(|r| r.path.contains("/virtualNetworks/vnet-web?"))
+            .count(),
+        1
+    );
+    let writes: Vec<&arm::Seen> = seen
+        .iter()
+        .filter(|r| r.method != "GET" && !r.path.contains("/backendhealth?"))
+        .filter(|r| !r.path.contains("/query"))
+        .collect();
+    assert!(writes.is_empty(), "{writes:#?}");
+}
+
+#[test]
+fn an_unreadable_vnet_skips_the_ip_members_nsgs_and_says_why() {
+    // Without the VNet body its GET answers 404.
+    let mut s = arm::incident();
+    s.files.clear();
+    let arm = Arm::start(s);
+    let env = az_env(TOKEN);
+    let run = azure(&arm, &["--auth", "cli"], &[("PATH", &env.path)]);
+    let report = run.json();
+    let check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "nsg.backend-subnets")
+        .unwrap_or_else(|| panic!("{:#}", report["checks"]));
+    assert_eq!(check["status"], "skipped");
+    let detail = check["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("the gateway's virtual network vnet-web could not be read")
+            && detail.contains("Microsoft.Network/virtualNetworks/read")
+            && detail.contains("10.0.1.4, 10.0.1.5"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn a_probe_asking_another_host_than_the_requests_is_the_cause_of_its_404s() {
+    let mut s = arm::incident();
+    // pool-web's settings send Host web.example.com; its probe asks for probe.example.com and
+    // the only server answers it 404, as a multi-site backend does for a host it does not serve.
+    let gw = s.gateway.as_mut().unwrap();
+    gw["properties"]["probes"][0]["properties"]["host"] = "probe.example.com".into();
+    let mut health = arm::health();
+    health["backendAddressPools"][1]["backendHttpSettingsCollection"][0]["servers"][0] = serde_json::json!({
+        "address": "web-1.internal", "health": "Unhealthy",
+        "healthProbeLog": "Received invalid status code: 404 in the backend server's HTTP response.",
+        "healthProbeErrorName": "HttpStatusCodeMismatchWithStatusCode"
+    });
+    s.health = Health::Lro {
+        polls: 0,
+        body: health,
+    };
+    let arm = Arm::start(s);
+    let env = az_env(TOKEN);
+    let run = azure(&arm, &["--auth", "cli"], &[("PATH", &env.path)]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    let f = finding(&report, "appgw-probe-host-mismatch");
+    assert_eq!(f["severity"], "critical", "{f:#}");
+    let text = format!("{} {}", f["title"], f["explanation"]);
+    assert!(
+        text.contains("Host probe.example.com")
+            && text.contains("Host web.example.com (the backend settings' hostName)")
+            && text.contains("Received invalid status code: 404"),
+        "{text}"
+    );
+    // The same server is not reported again as a misconfigured probe.
+    assert!(
+        !codes(&report).contains(&"appgw-probe-misconfigured"),
+        "{:?}",
+        codes(&report)
+    );
+    // The pool is still said to have no live upstream.
+    finding(&report, "appgw-all-backends-unhealthy");
+}
+
+#[test]
+fn a_layer4_route_is_matched_to_its_backend_health() {
+    let mut s = arm::incident();
+    let sub_gw = format!(
+        "/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Network/applicationGateways/{GW}"
+    );
+    let gw = s.gateway.as_mut().unwrap();
+    let p = &mut gw["properties"];
+    p["frontendPorts"].as_array_mut().unwrap().push(serde_json::json!(
+        {"id": format!("{sub_gw}/frontendPorts/port-5432"), "name": "port-5432", "properties": {"port": 5432}}));
+    p["backendAddressPools"].as_array_mut().unwrap().push(serde_json::json!(
+        {"id": format!("{sub_gw}/backendAddressPools/pool-db"), "name": "pool-db", "properties": {"backendAddresses": [{"ipAddress": "10.0.3.4"}]}}));
+    p["listeners"] = serde_json::json!([{"id": format!("{sub_gw}/listeners/listener-db"), "name": "listener-db",
+        "properties": {"frontendPort": {"id": format!("{sub_gw}/frontendPorts/port-5432")}, "protocol": "Tcp"}}]);
+    p["backendSettingsCollection"] = serde_json::json!([{"id": format!("{sub_gw}/backendSettingsCollection/settings-db"), "name": "settings-db",
+        "properties": {"port": 5432, "protocol": "Tcp", "timeout": 60}}]);
+    p["routingRules"] = serde_json::json!([{"id": format!("{sub_gw}/routingRules/rule-db"), "name": "rule-db",
+        "properties": {"priority": 200, "listener": {"id": format!("{sub_gw}/listeners/listener-db")},
+            "backendAddressPool": {"id": format!("{sub_gw}/backendAddressPools/pool-db")},
+            "backendSettings": {"id": format!("{sub_gw}/backendSettingsCollection/settings-db")}}}]);
+    // No official layer-4 backend-health body exists (INVENTORY.md section 2): the settings id
+    // is given where the swagger puts HTTP settings.
+    let mut health = arm::health();
+    health["backendAddressPools"].as_array_mut().unwrap().push(serde_json::json!(
+        {"backendAddressPool": {"id": format!("{sub_gw}/backendAddressPools/pool-db")},
+         "backendHttpSettingsCollection": [{"backendHttpSettings": {"id": format!("{sub_gw}/backendSettingsCollection/settings-db")},
+            "servers": [{"address": "10.0.3.4", "health": "Unhealthy", "healthProbeErrorName": "ServerNotReachable",
+                "healthProbeLog": "Application Gateway could not connect to the backend. Check that the backend responds on the port used for the probe. Also check whether any NSG/UDR/Firewall is blocking access to the Ip and port of this backend."}]}]}));
+    s.health = Health::Lro {
+        polls: 0,
+        body: health,
+    };
+    let arm = Arm::start(s);
+    let env = az_env(TOKEN);
+    let run = azure(&arm, &["--auth", "cli"], &[("PATH", &env.path)]);
+    let report = run.json();
+    let routes = report["config"]["routes"].as_array().unwrap();
+    let (i, l4) = routes
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r["target"] == "pool-db via settings-db")
+        .unwrap_or_else(|| panic!("{routes:#?}"));
+    assert_eq!(l4["listen"][0], "5432 tcp", "{l4:#}");
+    let target = report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["address"] == "10.0.3.4")
+        .unwrap();
+    assert_eq!(target["port"], 5432, "{target:#}");
+    // The dead pool's finding cites the layer-4 route it serves.
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["code"] == "appgw-all-backends-unhealthy"
+                && f["title"].as_str().unwrap().contains("pool-db")
+        })
+        .unwrap_or_else(|| panic!("{:#}", report["findings"]));
+    let cited: Vec<&str> = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        cited.iter().any(|e| e.ends_with(&format!("route.{i}"))),
+        "route.{i} not in {cited:?}"
+    );
+    assert!(
+        f["explanation"].as_str().unwrap().contains("settings-db"),
+        "{f:#}"
+    );
+}
+
+#[test]
+fn a_dead_pool_behind_a_load_distribution_policy_says_its_share_and_the_healthy_pool() {
+    let mut s = arm::incident();
+    let sub_gw = format!(
+        "/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Network/applicationGateways/{GW}"
+    );
+    let gw = s.gateway.as_mut().unwrap();
+    let p = &mut gw["properties"];
+    p["backendAddressPools"].as_array_mut().unwrap().push(serde_json::json!(
+        {"id": format!("{sub_gw}/backendAddressPools/pool-b"), "name": "pool-b", "properties": {"backendAddresses": [{"ipAddress": "10.0.1.9"}]}}));
+    p["loadDistributionPolicies"] = serde_json::json!([{"id": format!("{sub_gw}/loadDistributionPolicies/ldp-api"), "name": "ldp-api",
+        "properties": {"loadDistributionAlgorithm": "RoundRobin", "loadDistributionTargets": [
+            {"id": format!("{sub_gw}/loadDistributionPolicies/ldp-api/loadDistributionTargets/t1"), "name": "t1",
+             "properties": {"weightPerServer": 80, "backendAddressPool": {"id": format!("{sub_gw}/backendAddressPools/pool-api")}}},
+            {"id": format!("{sub_gw}/loadDistributionPolicies/ldp-api/loadDistributionTargets/t2"), "name": "t2",
+             "properties": {"weightPerServer": 20, "backendAddressPool": {"id": format!("{sub_gw}/backendAddressPools/pool-b")}}}]}}]);
+    p["urlPathMaps"][0]["properties"]["pathRules"][0]["properties"]["loadDistributionPolicy"] =
+        serde_json::json!({"id": format!("{sub_gw}/loadDistributionPolicies/ldp-api")});
+    let mut health = arm::health();
+    // Both pool-api servers down; pool-b's one server up.
+    health["backendAddressPools"][0]["backendHttpSettingsCollection"][0]["servers"][1] = serde_json::json!(
+        {"address": "10.0.1.5", "health": "Unhealthy", "healthProbeLog": "Status code of the backend's HTTP response did not match the probe setting. Expected:200-399 Received:401."});
+    health["backendAddressPools"].as_array_mut().unwrap().push(serde_json::json!(
+        {"backendAddressPool": {"id": format!("{sub_gw}/backendAddressPools/pool-b")},
+         "backendHttpSettingsCollection": [{"backendHttpSettings": {"id": format!("{sub_gw}/backendHttpSettingsCollection/settings-api")},
+            "servers": [{"address": "10.0.1.9", "health": "Healthy", "healthProbeLog": "Success. Received 200 status code"}]}]}));
+    s.health = Health::Lro {
+        polls: 0,
+        body: health,
+    };
+    let arm = Arm::start(s);
+    let env = az_env(TOKEN);
+    let run = azure(&arm, &["--auth", "cli"], &[("PATH", &env.path)]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["code"] == "appgw-all-backends-unhealthy"
+                && f["title"].as_str().unwrap().contains("pool-api")
+        })
+        .unwrap_or_else(|| panic!("{:#}", report["findings"]));
+    let text = f["explanation"].as_str().unwrap();
+    assert!(
+        text.contains("rule rule-www sends this pool its share by load distribution policy ldp-api: weight 80 of 100")
+            && text.contains("the policy's other pool(s): pool-b (has healthy servers)"),
+        "{text}"
+    );
+}

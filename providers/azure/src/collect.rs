@@ -7,7 +7,9 @@ use crate::auth::{Credential, Token};
 use crate::config::{API_VERSION, AzureOptions, Validated};
 use crate::convert;
 use crate::error::AzureError;
-use crate::resources::{self, BackendHealth, Gateway, Nic, Nsg, QueryResponse, RouteTable, Subnet};
+use crate::resources::{
+    self, BackendHealth, Gateway, Nic, Nsg, QueryResponse, RouteTable, Subnet, Vnet,
+};
 use cloud502_collect::CollectCx;
 use cloud502_model::{
     CheckStatus, Evidence, EvidenceItem, Gap, GapKind, HostCheck, LogSummary, ProviderKind, Subject,
@@ -26,6 +28,8 @@ pub mod actions {
     pub const NSG_READ: &str = "Microsoft.Network/networkSecurityGroups/read";
     /// GET the subnet's route table.
     pub const ROUTE_TABLE_READ: &str = "Microsoft.Network/routeTables/read";
+    /// GET the gateway's virtual network: the subnets of IP pool members, and their NSGs.
+    pub const VNET_READ: &str = "Microsoft.Network/virtualNetworks/read";
     /// GET a NIC-based pool member's NIC (its NSG and subnet).
     pub const NIC_READ: &str = "Microsoft.Network/networkInterfaces/read";
     /// Log Analytics query.
@@ -422,7 +426,7 @@ impl Collector<'_> {
         let (nsg, rt, (backend_checks, backend_gaps)) = tokio::join!(
             nsg,
             rt,
-            self.backend_nsgs(gw, &gateway_prefixes, nsg_id.as_deref())
+            self.backend_nsgs(gw, &subnet_id, &gateway_prefixes, nsg_id.as_deref())
         );
         checks.extend(backend_checks);
         gaps.extend(backend_gaps);
@@ -468,6 +472,9 @@ impl Collector<'_> {
 /// At most this many NICs of NIC-based pool members are read for their NSGs.
 const MAX_NICS: usize = 5;
 
+/// At most this many NSGs of IP pool members' subnets are read.
+const MAX_SUBNETS: usize = 5;
+
 impl Collector<'_> {
     /// The NSGs on NIC-based pool members' NICs and subnets, each checked for the gateway
     /// subnet on the backend ports (KB 2.5 #3). IP and FQDN members name no NIC, so their NSGs
@@ -475,6 +482,7 @@ impl Collector<'_> {
     async fn backend_nsgs(
         &self,
         gw: &Gateway,
+        gateway_subnet: &str,
         gateway_prefixes: &[String],
         gateway_nsg: Option<&str>,
     ) -> (Vec<HostCheck>, Vec<Gap>) {
@@ -507,10 +515,13 @@ impl Collector<'_> {
         ports.dedup();
         let mut checks = Vec::new();
         let mut gaps = Vec::new();
-        if nics.is_empty() || ports.is_empty() || gateway_prefixes.is_empty() {
+        if ports.is_empty() || gateway_prefixes.is_empty() {
             return (checks, gaps);
         }
-        if nics.len() > MAX_NICS {
+        // IP members: the subnets of the gateway's own VNet that hold them (KB 2.5 #3).
+        let (ip_nsgs, ip_check) = self.ip_member_nsgs(gw, gateway_subnet).await;
+        checks.extend(ip_check);
+        if !nics.is_empty() && nics.len() > MAX_NICS {
             gaps.push(Gap {
                 scope: "azure:network".to_owned(),
                 kind: GapKind::Truncated,
@@ -529,7 +540,7 @@ impl Collector<'_> {
         )
         .await;
         let mut nsgs: Vec<(String, String)> = Vec::new();
-        for (found, gap) in found {
+        for (found, gap) in found.into_iter().chain([(ip_nsgs, Vec::new())]) {
             gaps.extend(gap);
             for (id, where_) in found {
                 // The gateway's own subnet NSG is checked for the management path already.
@@ -568,6 +579,127 @@ impl Collector<'_> {
             }
         }
         (checks, gaps)
+    }
+
+    /// The NSG ids on the subnets of IP pool members, with where they sit, and a skipped
+    /// `nsg.backend-subnets` check naming the members whose subnet was not found (and why).
+    /// Only the gateway's own virtual network is read (one GET, at most [`MAX_SUBNETS`]
+    /// subnets): a member in a peered network or on-premises is outside what the gateway's
+    /// resource names, and searching the subscription for it is not bounded.
+    async fn ip_member_nsgs(
+        &self,
+        gw: &Gateway,
+        gateway_subnet: &str,
+    ) -> (Vec<(String, String)>, Option<HostCheck>) {
+        let mut ips: Vec<String> = Vec::new();
+        for a in gw
+            .properties
+            .backend_address_pools
+            .iter()
+            .flat_map(|p| p.properties.backend_addresses.iter())
+        {
+            if let Some(ip) = a.ip_address.as_deref().map(str::trim)
+                && ip.parse::<std::net::Ipv4Addr>().is_ok()
+                && !ips.iter().any(|i| i == ip)
+            {
+                ips.push(ip.to_owned());
+            }
+        }
+        if ips.is_empty() {
+            return (Vec::new(), None);
+        }
+        let skipped = |detail: String| HostCheck {
+            id: "nsg.backend-subnets".to_owned(),
+            name: "NSGs of the IP backends' subnets".to_owned(),
+            status: CheckStatus::Skipped,
+            detail,
+        };
+        let lower = gateway_subnet.to_ascii_lowercase();
+        let Some(at) = lower.find("/subnets/") else {
+            return (Vec::new(), None);
+        };
+        let vnet_id = &gateway_subnet[..at];
+        let vnet_name = vnet_id.rsplit('/').next().unwrap_or(vnet_id);
+        let vnet = match self
+            .api
+            .get(&self.arm_url(vnet_id), self.token, actions::VNET_READ)
+            .await
+            .and_then(|b| understood::<Vnet>(&b, "azure:network", "the gateway's virtual network"))
+        {
+            Ok((v, _)) => v,
+            Err(e) => {
+                return (
+                    Vec::new(),
+                    Some(skipped(format!(
+                        "the gateway's virtual network {vnet_name} could not be read ({e}; needs {}), so the NSGs of the subnets of IP members {} were not checked",
+                        actions::VNET_READ,
+                        ips.join(", ")
+                    ))),
+                );
+            }
+        };
+        let mut out: Vec<(String, Vec<String>, String)> = Vec::new();
+        let mut outside = Vec::new();
+        let mut over = Vec::new();
+        for ip in &ips {
+            let subnet = vnet.properties.subnets.iter().find(|s| {
+                let prefixes: Vec<String> = s
+                    .properties
+                    .address_prefix
+                    .iter()
+                    .chain(s.properties.address_prefixes.iter())
+                    .cloned()
+                    .collect();
+                convert::holds(&prefixes, ip)
+            });
+            let Some(subnet) = subnet else {
+                outside.push(ip.clone());
+                continue;
+            };
+            let Some(nsg) = subnet
+                .properties
+                .network_security_group
+                .as_ref()
+                .filter(|n| !n.id.is_empty())
+            else {
+                continue;
+            };
+            let full = out.len() >= MAX_SUBNETS;
+            match out
+                .iter_mut()
+                .find(|(id, _, _)| id.eq_ignore_ascii_case(&nsg.id))
+            {
+                Some((_, members, _)) => members.push(ip.clone()),
+                None if !full => {
+                    out.push((nsg.id.clone(), vec![ip.clone()], subnet.name.clone()));
+                }
+                None => over.push(ip.clone()),
+            }
+        }
+        let mut notes = Vec::new();
+        if !outside.is_empty() {
+            notes.push(format!(
+                "{} in no subnet of the gateway's virtual network {vnet_name} (a peered network or on-premises): the NSG in front of {} was not read",
+                outside.join(", "),
+                if outside.len() == 1 { "it" } else { "them" }
+            ));
+        }
+        if !over.is_empty() {
+            notes.push(format!(
+                "the NSGs of the first {MAX_SUBNETS} backend subnets were read; not those of {}",
+                over.join(", ")
+            ));
+        }
+        let nsgs = out
+            .into_iter()
+            .map(|(id, members, subnet)| {
+                (
+                    id,
+                    format!("subnet {subnet} of IP member {}", members.join(", ")),
+                )
+            })
+            .collect();
+        (nsgs, (!notes.is_empty()).then(|| skipped(notes.join("; "))))
     }
 
     /// The NSG ids on one NIC and on the subnet of its IP configuration `ipconfig`.

@@ -345,6 +345,12 @@ fn l4_routes(gw: &Gateway, first: usize) -> Vec<Route> {
                     names(&hp.trusted_root_certificates),
                 ));
             }
+            // The probe by name only: a TCP/TLS probe has no host, path or status match, and
+            // the rules' default-probe findings (Host 127.0.0.1, status 200-399) are HTTP's.
+            match by_ref(&p.probes, hp.probe.as_ref()) {
+                Some(probe) => s.push(setting("probe", &probe.name)),
+                None => s.push(setting("probe", "default (TCP connect)")),
+            }
         }
         out.push(Route {
             id: format!("route.{}", first + out.len()),
@@ -581,7 +587,46 @@ const ERROR_NAMES: &[(&str, Option<&str>)] = &[
         Some("cert-untrusted"),
     ),
     ("Unknown", Some("unknown-error")),
+    // v1's name for the status mismatch, and v2's well-known-CA names, as a second public
+    // mirror of Microsoft's support guide pairs them with the customer-facing messages
+    // (PROVENANCE.md, "error names"); unofficial too.
+    ("HttpStatusCodeMismatch", Some("status-mismatch")),
+    ("CertificateNotTrustedByWellKnownCA", Some("cert-untrusted")),
 ];
+
+/// Name families matched on their start: the mirror shows
+/// `BackendServerCertificateNotTrustedByWellKnownCAsDueToIncompleteOrIncorrectIn...` cut off.
+const ERROR_NAME_PREFIXES: &[(&str, &str)] = &[
+    (
+        "BackendServerCertificateNotTrustedByWellKnownCAs",
+        "cert-untrusted",
+    ),
+    ("HttpStatusCodeMismatch", "status-mismatch"),
+    ("IncorrectBackendCertificateChain", "cert-chain"),
+    ("IncompleteBackendCertificateChain", "cert-chain"),
+];
+
+/// The reason of an error name: exact (without case), then by family prefix. The probe
+/// output's `ngx_http_upstream_check_err_` / `err_` prefix (the support guide's spelling) is
+/// dropped first. `None` for a name cloud502 does not know; `Some(None)` for a success.
+fn error_name_reason(name: &str) -> Option<Option<&'static str>> {
+    let lower = name.to_ascii_lowercase();
+    let bare = ["ngx_http_upstream_check_err_", "err_"]
+        .iter()
+        .find_map(|p| lower.starts_with(p).then(|| &name[p.len()..]))
+        .unwrap_or(name);
+    if let Some((_, reason)) = ERROR_NAMES
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(bare))
+    {
+        return Some(*reason);
+    }
+    let bare = bare.to_ascii_lowercase();
+    ERROR_NAME_PREFIXES
+        .iter()
+        .find(|(p, _)| bare.starts_with(&p.to_ascii_lowercase()))
+        .map(|(_, r)| Some(*r))
+}
 
 /// Classify one server: on `healthProbeErrorName` first (machine-readable, KB 9.1), then on the
 /// `healthProbeLog` wording. `None` for a success (`SuccessWithStatusCode`, "Success. Received
@@ -589,11 +634,11 @@ const ERROR_NAMES: &[(&str, Option<&str>)] = &[
 pub fn classify(error_name: Option<&str>, log: Option<&str>) -> Option<&'static str> {
     let name = error_name.map(str::trim).filter(|n| !n.is_empty());
     if let Some(n) = name
-        && let Some((_, reason)) = ERROR_NAMES.iter().find(|(k, _)| k.eq_ignore_ascii_case(n))
+        && let Some(reason) = error_name_reason(n)
     {
         // `Unknown` says nothing: a message may say more.
-        if *reason != Some("unknown-error") {
-            return *reason;
+        if reason != Some("unknown-error") {
+            return reason;
         }
     }
     match log.map(classify_probe_log) {
@@ -672,7 +717,10 @@ pub fn classify_probe_log(log: &str) -> Option<&'static str> {
         || has("has expired")
     {
         "cert-expired"
-    } else if has("missing from the certificate chain") || has("not the topmost certificate") {
+    } else if has("missing from the certificate chain")
+        || has("not the topmost certificate")
+        || has("incomplete certificate chain")
+    {
         "cert-chain"
     } else if has("well-known certificate authority")
         || has("root certificate of the server certificate")
@@ -683,7 +731,13 @@ pub fn classify_probe_log(log: &str) -> Option<&'static str> {
         || has("trusted root")
     {
         "cert-untrusted"
-    } else if has("could not be verified") || has("ssl diagnostics") {
+    } else if has("could not be verified")
+        || has("ssl diagnostics")
+        // v1: "Backend certificate has been marked invalid. Either the certificate is not
+        // within its validity period, or it has been revoked ..., or there is a problem with
+        // the certificate chain." (second mirror, probe-messages.json): one of three causes.
+        || has("marked invalid")
+    {
         "cert-verify-failed"
     } else if has("unknown error") {
         "unknown-error"
@@ -747,16 +801,29 @@ pub fn health(health: &BackendHealth, gw: &Gateway) -> HealthRead {
                 ),
             });
         }
-        for sh in &pool.backend_http_settings_collection {
-            let http = find(
-                &p.backend_http_settings_collection,
-                &sh.backend_http_settings,
-            );
-            let settings_name = match http {
-                Some(h) if !h.name.is_empty() => h.name.clone(),
-                _ => sh.backend_http_settings.name().to_owned(),
+        // Layer-4 settings: the swagger has no shape for them, so an L4 settings id is looked
+        // up in both lists wherever it comes (see `PoolHealth::backend_settings_collection`).
+        for sh in pool
+            .backend_http_settings_collection
+            .iter()
+            .chain(pool.backend_settings_collection.iter())
+        {
+            let r = &sh.backend_http_settings;
+            let l4 =
+                r.id.to_ascii_lowercase()
+                    .contains("/backendsettingscollection/");
+            let http = (!l4)
+                .then(|| find(&p.backend_http_settings_collection, r))
+                .flatten();
+            let tcp = find(&p.backend_settings_collection, r).filter(|_| l4 || http.is_none());
+            let settings_name = match (http, tcp) {
+                (Some(h), _) if !h.name.is_empty() => h.name.clone(),
+                (None, Some(h)) if !h.name.is_empty() => h.name.clone(),
+                _ => r.name().to_owned(),
             };
-            let port = http.and_then(|h| h.properties.port);
+            let port = http
+                .and_then(|h| h.properties.port)
+                .or_else(|| tcp.and_then(|h| h.properties.port));
             for server in &sh.servers {
                 let known = health_state(&server.health);
                 let state = known.unwrap_or(HealthState::Unknown);
@@ -1103,6 +1170,11 @@ fn contains(outer: &str, inner: &str) -> bool {
     };
     let mask = if ol == 0 { 0 } else { u32::MAX << (32 - ol) };
     ol <= il && (o & mask) == (i & mask)
+}
+
+/// Whether this IPv4 address is inside one of these prefixes (a pool member inside a subnet).
+pub fn holds(prefixes: &[String], ip: &str) -> bool {
+    prefixes.iter().any(|p| contains(p, ip))
 }
 
 /// Whether a rule's sources cover the gateway subnet (`*`, `VirtualNetwork`, or a prefix holding

@@ -74,6 +74,25 @@ fn every_documented_and_captured_probe_message_gets_its_reason() {
 }
 
 #[test]
+fn names_of_the_second_mirror_with_their_prefixes_get_the_reason_it_pairs_them_with() {
+    let doc: Value = serde_json::from_slice(&fixture("probe-messages.json")).unwrap();
+    let pairs = doc["error_names_second_source"]["pairs"]
+        .as_array()
+        .unwrap();
+    assert_eq!(pairs.len(), 12);
+    for p in pairs {
+        let name = p["name"].as_str().unwrap();
+        let want = p["reason"].as_str();
+        // The name alone, and the name beside a message that says something else.
+        assert_eq!(classify(Some(name), None), want, "{name}");
+        assert_eq!(classify(Some(name), Some("Something new")), want, "{name}");
+        if let Some(m) = p["message"].as_str() {
+            assert!(classify(None, Some(m)).is_some_and(|r| r != "other"), "{m}");
+        }
+    }
+}
+
+#[test]
 fn every_listed_error_name_gets_a_reason_before_the_message() {
     let doc: Value = serde_json::from_slice(&fixture("probe-messages.json")).unwrap();
     let names = doc["error_names"]["names"].as_array().unwrap();

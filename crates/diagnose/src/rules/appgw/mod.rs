@@ -2,6 +2,7 @@
 
 pub(crate) mod backends;
 pub(crate) mod gateway;
+pub(crate) mod host;
 pub(crate) mod logs;
 pub(crate) mod network;
 pub(crate) mod pools;

@@ -10,7 +10,7 @@ use crate::remediation::{check_backend, review_config, scale_backend};
 use crate::rules::Rule;
 use crate::rules::alb::shared::Lines;
 use crate::rules::appgw::shared::{
-    az_args, by_reason, finding, gateway, has_logs, health_command, health_read, is_appgw,
+    Unit, az_args, by_reason, finding, gateway, has_logs, health_command, health_read, is_appgw,
     pool_item, route_items, unit_items, unit_routes, units, value,
 };
 use cloud502_model::{
@@ -131,6 +131,7 @@ fn unhealthy(ev: &Evidence, out: &mut Vec<Finding>) {
             several,
             has_logs: has_logs(ev),
             health_command: health_command(ev),
+            distribution: distribution(ev, unit, &all_units),
         };
         if healthy == 0 {
             down.evidence.extend(no_live.items.iter().cloned());
@@ -199,7 +200,72 @@ struct UnitDown<'a> {
     several: bool,
     has_logs: bool,
     health_command: String,
+    /// What the routes' load distribution policies send this unit (empty without one).
+    distribution: String,
     evidence: Vec<String>,
+}
+
+/// The load distribution policies that send traffic to this unit (KB 9.1 configuration items):
+/// each route's `loadDistributionPolicy` setting (`ldp1: weight 40 of 100`), with the policy's
+/// other pools that have a healthy server. `weightPerServer` is documented as 1-100, so a
+/// weight of 0 (outside that range) is said as read, not as "no traffic".
+fn distribution(ev: &Evidence, unit: &Unit<'_>, all: &[Unit<'_>]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for route in unit_routes(ev, &unit.pool, &unit.settings) {
+        let (Some(policy), Some(rule)) =
+            (value(route, "loadDistributionPolicy"), value(route, "rule"))
+        else {
+            continue;
+        };
+        let name = policy.split(':').next().unwrap_or(policy).trim();
+        // The policy's other pools on the same rule, and whether any of their servers is healthy.
+        let others: Vec<String> = ev
+            .config
+            .routes
+            .iter()
+            .filter(|r| value(r, "rule") == Some(rule) && r.pool != route.pool)
+            .filter(|r| {
+                value(r, "loadDistributionPolicy")
+                    .is_some_and(|p| p.split(':').next().unwrap_or(p).trim() == name)
+            })
+            .filter_map(|r| {
+                let pool = r.pool.as_deref()?;
+                let healthy = all
+                    .iter()
+                    .filter(|u| u.pool == pool)
+                    .any(|u| u.count(HealthState::Healthy) > 0);
+                Some(format!(
+                    "{pool} ({})",
+                    if healthy {
+                        "has healthy servers"
+                    } else {
+                        "no healthy server"
+                    }
+                ))
+            })
+            .collect();
+        let text = format!(
+            "rule {rule} sends this pool its share by load distribution policy {policy}{}",
+            if others.is_empty() {
+                String::new()
+            } else {
+                format!("; the policy's other pool(s): {}", others.join(", "))
+            }
+        );
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!(
+        " Load distribution: {}. The policy keeps giving this pool its weighted share; Microsoft \
+         does not document that the gateway moves the share of a pool with no healthy server to \
+         the others, so expect about that share of the rule's requests to fail while the pool is \
+         down, and change the weights (or fix the pool) to stop it.",
+        parts.join("; ")
+    )
 }
 
 /// No server of the unit is healthy: no live upstream.
@@ -362,6 +428,7 @@ impl UnitDown<'_> {
         {
             text.push_str(&format!(" Connection draining of the HTTP settings: {d}."));
         }
+        text.push_str(&self.distribution);
         text
     }
 }

@@ -24,6 +24,7 @@ pub(crate) const RULE: Rule = Rule {
         FindingCode::AppgwDefaultProbeFailing,
         FindingCode::AppgwProbeMisconfigured,
         FindingCode::AppgwDefaultProbeHost,
+        FindingCode::AppgwProbeHostMismatch,
     ],
     check,
 };
@@ -37,14 +38,21 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     if crate::rules::appgw::shared::health_read(ev) {
         for unit in units(ev) {
             let routes = unit_routes(ev, &unit.pool, &unit.settings);
+            // A probe asking another Host than real requests explains its 4xx status
+            // mismatches: that finding replaces the status part of the two below.
+            let host = crate::rules::appgw::host::mismatch(ev, &unit, routes.first().copied());
+            let explained: Vec<String> = host.as_ref().map(|h| h.servers()).unwrap_or_default();
+            out.extend(host.map(Finding::from));
             let default = routes.first().map(|r| uses_default_probe(r));
-            if default == Some(true) {
+            if default == Some(true) && explained.is_empty() {
                 if let Some(f) = default_failing(ev, &unit, routes[0]) {
                     failing_default.push(unit.settings.clone());
                     out.push(f.into());
                 }
             }
-            out.extend(misconfigured(ev, &unit, routes.first().copied()).map(Finding::from));
+            out.extend(
+                misconfigured(ev, &unit, routes.first().copied(), &explained).map(Finding::from),
+            );
         }
     }
     out.extend(default_host(ev, &failing_default).map(Finding::from));
@@ -96,15 +104,18 @@ fn misconfigured<'a>(
     ev: &Evidence,
     unit: &Unit<'a>,
     route: Option<&'a Route>,
+    explained: &[String],
 ) -> Option<ProbeMisconfigured<'a>> {
     let custom = route.is_some_and(|r| !uses_default_probe(r));
-    let bad = unit.failing(|r| match r {
+    let mut bad = unit.failing(|r| match r {
         "probe-timeout" | "body-mismatch" => true,
         // status-mismatch with the default probe is default_failing's; without a route the probe
         // is not known, so it is reported here with less confidence
         "status-mismatch" => custom || route.is_none(),
         _ => false,
     });
+    // Servers the host finding explains.
+    bad.retain(|(id, _)| !explained.contains(id));
     if bad.is_empty() {
         return None;
     }

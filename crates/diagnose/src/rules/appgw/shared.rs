@@ -215,8 +215,14 @@ pub(crate) fn unit_routes<'a>(ev: &'a Evidence, pool: &str, settings: &str) -> V
         .routes
         .iter()
         .filter(|r| r.pool.as_deref() == Some(pool))
-        .filter(|r| settings.is_empty() || value(r, "backendHttpSettings") == Some(settings))
+        .filter(|r| settings.is_empty() || settings_of(r) == Some(settings))
         .collect()
+}
+
+/// The settings a route forwards with: its backend HTTP settings, or a layer-4 (TCP/TLS proxy)
+/// route's backend settings (`backendSettingsCollection`).
+pub(crate) fn settings_of(route: &Route) -> Option<&str> {
+    value(route, "backendHttpSettings").or_else(|| value(route, "backendSettings"))
 }
 
 /// The item ids of these routes that `describe` stated.
