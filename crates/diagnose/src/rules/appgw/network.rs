@@ -62,7 +62,19 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
             evidence.push(c.id.clone());
         }
     }
+    // A 0.0.0.0/0 learned over BGP (ExpressRoute, VPN) overrides the subnet's routes and is in no
+    // route table a GET returns; Azure shows it only in a NIC's effective routes, and the
+    // gateway's instances expose no NIC (KB 9.1). Propagation is on unless the route table
+    // turns it off, and always on without a route table.
+    let bgp_unseen = is_v2(ev) == Some(true)
+        && ev.checks.iter().any(|c| c.id == CHECK_GATEWAY_MANAGER)
+        && ev
+            .checks
+            .iter()
+            .find(|c| c.id == CHECK_DEFAULT_ROUTE)
+            .is_none_or(|c| c.detail.contains("BGP route propagation is on"));
     out.push(Finding::from(ManagementBlocked {
+        bgp_unseen,
         failed,
         unknown,
         health_read: read,
@@ -91,6 +103,9 @@ struct ManagementBlocked<'a> {
     nsg_read: bool,
     /// The gateway is v1 (its management ports differ).
     v1: bool,
+    /// v2 with BGP route propagation on the gateway subnet: a default route advertised over
+    /// ExpressRoute or VPN would break the management path and cannot be read.
+    bgp_unseen: bool,
     health_command: String,
     evidence: Vec<String>,
 }
@@ -217,6 +232,15 @@ impl ManagementBlocked<'_> {
                 (false, false) => " The gateway subnet's NSG and route table were not checked.",
                 (false, true) => "",
             });
+            if self.bgp_unseen {
+                explanation.push_str(
+                    " BGP route propagation is on for the gateway subnet, so a 0.0.0.0/0 \
+                     advertised over ExpressRoute or VPN overrides its routes and sends the \
+                     management traffic on-premises. Such a route is in no route table cloud502 \
+                     can read (Azure shows it only in a NIC's effective routes, and the gateway's \
+                     instances expose none): check what the virtual network gateway learns.",
+                );
+            }
             let fqdns = self.fqdns();
             if !fqdns.is_empty() {
                 explanation.push_str(&format!(
@@ -244,6 +268,12 @@ impl ManagementBlocked<'_> {
             steps.push(review_config(
                 "Remove the 0.0.0.0/0 route of the gateway subnet's route table, or give it next hop Internet (v2 does not support forced tunnelling of its own traffic)",
                 Some("az network route-table route list -g <rt-rg> --route-table-name <gateway-subnet-route-table> -o table"),
+            ));
+        }
+        if self.bgp_unseen && self.failed.is_empty() {
+            steps.push(check_backend(
+                "Look for a default route learned over BGP: list the routes the VNet's ExpressRoute or VPN gateway learns, and if 0.0.0.0/0 is among them, add a 0.0.0.0/0 route with next hop Internet to the gateway subnet's route table (or turn off BGP route propagation there)",
+                Some("az network vnet-gateway list-learned-routes -g <vnet-gateway-rg> -n <vnet-gateway> -o table"),
             ));
         }
         steps.push(check_backend(
@@ -356,6 +386,49 @@ mod tests {
                 .iter()
                 .any(|r| r.step.contains("0.0.0.0/0"))
         );
+    }
+
+    #[test]
+    fn unknown_health_with_bgp_propagation_on_names_the_unreadable_default_route() {
+        let mut ev = appgw(&[unknown_server("10.0.1.4")]);
+        host_check(
+            &mut ev,
+            "nsg.gateway-manager",
+            CheckStatus::Pass,
+            "nsg-agw: rule 100 AllowGatewayManager",
+        );
+        host_check(
+            &mut ev,
+            "route-table.default-route",
+            CheckStatus::Pass,
+            "route table rt-agw has no 0.0.0.0/0 route; BGP route propagation is on, so a 0.0.0.0/0 advertised over ExpressRoute or VPN would override it and is not shown here",
+        );
+        let f = run_rule(check, &ev);
+        assert!(
+            f[0].explanation
+                .contains("advertised over ExpressRoute or VPN overrides its routes"),
+            "{}",
+            f[0].explanation
+        );
+        assert!(
+            f[0].remediation.iter().any(|r| r
+                .command
+                .as_deref()
+                .is_some_and(|c| c.contains("list-learned-routes"))),
+            "{:#?}",
+            f[0].remediation
+        );
+        // Propagation turned off on the route table: no BGP route can apply.
+        let mut ev = appgw(&[unknown_server("10.0.1.4")]);
+        host_check(&mut ev, "nsg.gateway-manager", CheckStatus::Pass, "allowed");
+        host_check(
+            &mut ev,
+            "route-table.default-route",
+            CheckStatus::Pass,
+            "route table rt-agw has no 0.0.0.0/0 route",
+        );
+        let f = run_rule(check, &ev);
+        assert!(!f[0].explanation.contains("BGP"), "{}", f[0].explanation);
     }
 
     #[test]
