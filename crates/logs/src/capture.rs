@@ -97,6 +97,136 @@ impl Capture {
     }
 }
 
+/// A CRI log stream with its partial records joined: the runtime splits a long line into `P`
+/// (partial) records ended by an `F` (full) one, each behind its own prefix; this reader gives
+/// the line whole, once, behind its first record's prefix, so that it is classified and counted
+/// as one line. Records of the two streams (stdout, stderr) are joined apart, as they may
+/// interleave. A joined line is kept to `cap` bytes (and one more, so that the line reader counts
+/// it as too long); the rest is read and dropped, so memory stays bounded. Lines without a CRI
+/// prefix pass through unchanged. [`CriJoin::read_bytes`] is the count of bytes read from the
+/// inner reader.
+pub(crate) struct CriJoin<R> {
+    inner: std::io::BufReader<R>,
+    cap: usize,
+    line: Vec<u8>,
+    out: Vec<u8>,
+    out_at: usize,
+    /// The pending partial line of stdout and of stderr.
+    pending: [Option<Vec<u8>>; 2],
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+    eof: bool,
+}
+
+impl<R: std::io::Read> CriJoin<R> {
+    pub(crate) fn new(inner: R, cap: usize) -> Self {
+        CriJoin {
+            inner: std::io::BufReader::with_capacity(256 * 1024, inner),
+            cap,
+            line: Vec::new(),
+            out: Vec::new(),
+            out_at: 0,
+            pending: [None, None],
+            read: std::rc::Rc::default(),
+            eof: false,
+        }
+    }
+
+    /// The bytes read from the inner reader so far, shared (the joiner is moved into the loop).
+    pub(crate) fn read_bytes(&self) -> std::rc::Rc<std::cell::Cell<u64>> {
+        std::rc::Rc::clone(&self.read)
+    }
+
+    /// Read one record into `self.line` (without its line break), keeping at most `cap + 1`
+    /// bytes; `false` at the end.
+    fn next_record(&mut self) -> std::io::Result<bool> {
+        use std::io::BufRead;
+        self.line.clear();
+        let mut any = false;
+        loop {
+            let buf = self.inner.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(any);
+            }
+            any = true;
+            let (take, done) = match memchr::memchr(b'\n', buf) {
+                Some(i) => (i, true),
+                None => (buf.len(), false),
+            };
+            let room = (self.cap + 1).saturating_sub(self.line.len());
+            self.line.extend_from_slice(&buf[..take.min(room)]);
+            let used = take + usize::from(done);
+            self.inner.consume(used);
+            self.read.set(self.read.get() + used as u64);
+            if done {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Turn the next record(s) into output; `false` at the end with nothing left.
+    fn fill(&mut self) -> std::io::Result<bool> {
+        self.out.clear();
+        self.out_at = 0;
+        while self.out.is_empty() {
+            if self.eof || !self.next_record()? {
+                self.eof = true;
+                // partial lines never ended by a full record are given as they are
+                for p in self.pending.iter_mut().filter_map(Option::take) {
+                    self.out.extend_from_slice(&p);
+                    self.out.push(b'\n');
+                }
+                return Ok(!self.out.is_empty());
+            }
+            let line = &self.line;
+            let Some(n) = Capture::Cri.prefix_len(line) else {
+                self.out.extend_from_slice(line);
+                self.out.push(b'\n');
+                continue;
+            };
+            // `<time> stdout P `: the tag is before the last space, the stream before that
+            let stream = usize::from(line[n - 9..].starts_with(b"stderr"));
+            let content = line[n..].strip_suffix(b"\r").unwrap_or(&line[n..]);
+            let partial = line[n - 2] == b'P';
+            let cap = self.cap + 1;
+            match (&mut self.pending[stream], partial) {
+                (Some(p), _) => {
+                    let room = cap.saturating_sub(p.len());
+                    p.extend_from_slice(&content[..content.len().min(room)]);
+                    if !partial {
+                        let p = self.pending[stream].take().unwrap_or_default();
+                        self.out.extend_from_slice(&p);
+                        self.out.push(b'\n');
+                    }
+                }
+                (None, true) => {
+                    let mut p = Vec::with_capacity(line.len() * 2);
+                    p.extend_from_slice(&line[..n - 2]);
+                    p.extend_from_slice(b"F ");
+                    p.extend_from_slice(content);
+                    self.pending[stream] = Some(p);
+                }
+                (None, false) => {
+                    self.out.extend_from_slice(line);
+                    self.out.push(b'\n');
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for CriJoin<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.out_at == self.out.len() && !self.fill()? {
+            return Ok(0);
+        }
+        let n = buf.len().min(self.out.len() - self.out_at);
+        buf[..n].copy_from_slice(&self.out[self.out_at..self.out_at + n]);
+        self.out_at += n;
+        Ok(n)
+    }
+}
+
 /// The length of a word (up to the next space, which must follow).
 fn word_len(s: &[u8]) -> Option<usize> {
     let n = memchr::memchr(b' ', s)?;

@@ -35,9 +35,27 @@ pub(crate) fn klog_line(line: &[u8]) -> bool {
         && line[11] == b':'
 }
 
-/// The error-log pass: error lines are its own; every other line belongs to the access pass
-/// (which counts the lines neither pass reads).
-pub(crate) struct ErrorSide(pub(crate) ErrorClassifier);
+/// The error-log pass: lines with an error.log head are its own (an own line it cannot parse is
+/// unparsed here); every other line belongs to the access pass, which counts the lines neither
+/// pass reads. `own` counts its lines, so that each line is counted once, under its own dialect.
+pub(crate) struct ErrorSide {
+    inner: ErrorClassifier,
+    own: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl ErrorSide {
+    pub(crate) fn new(inner: ErrorClassifier) -> Self {
+        ErrorSide {
+            inner,
+            own: std::rc::Rc::default(),
+        }
+    }
+
+    /// The count of the pass's own lines, shared (the pass is moved into the loop).
+    pub(crate) fn own(&self) -> std::rc::Rc<std::cell::Cell<u64>> {
+        std::rc::Rc::clone(&self.own)
+    }
+}
 
 impl Classifier for ErrorSide {
     type Record<'l> = Side<crate::nginx_error::ErrorLine<'l>>;
@@ -49,7 +67,8 @@ impl Classifier for ErrorSide {
         if !error_head(line) {
             return Some(Side::Other);
         }
-        Some(self.0.parse(line).map_or(Side::Other, Side::Mine))
+        self.own.set(self.own.get() + 1);
+        self.inner.parse(line).map(Side::Mine)
     }
 
     fn ignored(&self, r: &Self::Record<'_>) -> bool {
@@ -58,7 +77,7 @@ impl Classifier for ErrorSide {
 
     fn time(&self, r: &Self::Record<'_>) -> Option<Ts> {
         match r {
-            Side::Mine(e) => self.0.time(e),
+            Side::Mine(e) => self.inner.time(e),
             Side::Other => None,
         }
     }
@@ -70,7 +89,7 @@ impl Classifier for ErrorSide {
     #[inline(always)]
     fn fold<'l>(&mut self, r: &Self::Record<'l>, out: Out<'_, 'l>) {
         if let Side::Mine(e) = r {
-            self.0.fold(e, out);
+            self.inner.fold(e, out);
         }
     }
 }

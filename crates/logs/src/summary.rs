@@ -3,7 +3,7 @@
 
 use crate::alb::AlbClassifier;
 use crate::appgw::AppgwClassifier;
-use crate::capture::Capture;
+use crate::capture::{Capture, CriJoin};
 use crate::cloudflare::CloudflareClassifier;
 use crate::detect::{Dialect, FormatChoice, detect, detect_access, detect_mixed, sample_lines};
 use crate::error::{LogError, Result};
@@ -31,19 +31,49 @@ enum Reading<'d> {
     AccessSide(Capture, &'d AccessFormat),
 }
 
-/// Read a whole stream as `how` says; returns the running summary with the bytes read.
+/// Read a whole stream as `how` says; returns the running summary with the bytes read. A CRI
+/// capture's partial records are joined first ([`CriJoin`]). `own`, when given, gets the count of
+/// the error pass's own lines.
 fn run<R: Read>(
     reader: R,
     how: Reading<'_>,
     opts: &Options,
     max_groups: usize,
     progress: &mut dyn FnMut(u64),
+    own: Option<&mut u64>,
+) -> io::Result<(Acc, u64)> {
+    let capture = match how {
+        Reading::Whole(c, _) | Reading::ErrorSide(c) | Reading::AccessSide(c, _) => c,
+    };
+    if capture != Capture::Cri {
+        return run_lines(reader, how, opts, max_groups, progress, own);
+    }
+    let joined = CriJoin::new(reader, opts.max_line);
+    let read = joined.read_bytes();
+    let (acc, _) = run_lines(joined, how, opts, max_groups, progress, own)?;
+    // the bytes of the stream, not of the joined lines
+    Ok((acc, read.get()))
+}
+
+/// [`run`] on lines as they are.
+fn run_lines<R: Read>(
+    reader: R,
+    how: Reading<'_>,
+    opts: &Options,
+    max_groups: usize,
+    progress: &mut dyn FnMut(u64),
+    own: Option<&mut u64>,
 ) -> io::Result<(Acc, u64)> {
     let (capture, dialect) = match how {
         Reading::Whole(c, d) => (c, d),
         Reading::ErrorSide(c) => {
-            let side = ErrorSide(ErrorClassifier::new(opts.local_offset));
-            return scan(reader, c, side, opts, max_groups, progress);
+            let side = ErrorSide::new(ErrorClassifier::new(opts.local_offset));
+            let count = side.own();
+            let r = scan(reader, c, side, opts, max_groups, progress);
+            if let Some(own) = own {
+                *own = count.get();
+            }
+            return r;
         }
         Reading::AccessSide(c, f) => {
             return scan(reader, c, AccessSide::new(f), opts, max_groups, progress);
@@ -105,7 +135,7 @@ pub fn summarize(
 ) -> Result<LogSummary> {
     let how = Reading::Whole(Capture::Plain, dialect);
     let (acc, bytes) =
-        run(reader, how, opts, opts.max_groups, progress).map_err(|e| LogError::Read {
+        run(reader, how, opts, opts.max_groups, progress, None).map_err(|e| LogError::Read {
             path: source.to_string(),
             source: e,
         })?;
@@ -308,6 +338,24 @@ fn stripped_head(head: &[u8], capture: Capture) -> Vec<u8> {
     if capture == Capture::Plain {
         return head.to_vec();
     }
+    let joined;
+    let head = if capture == Capture::Cri {
+        let mut j = Vec::with_capacity(head.len());
+        // reading from memory cannot fail
+        let _ = CriJoin::new(head, HEAD_CAP).read_to_end(&mut j);
+        // a head cut inside a record stays cut: its last line is not sampled
+        if !head.ends_with(b"\n") {
+            let keep = j[..j.len().saturating_sub(1)]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            j.truncate(keep);
+        }
+        joined = j;
+        &joined[..]
+    } else {
+        head
+    };
     let mut out = Vec::with_capacity(head.len());
     for line in head.split_inclusive(|&b| b == b'\n') {
         out.extend_from_slice(capture.strip(line));
@@ -362,7 +410,8 @@ fn summarize_path_all_with(
     if let Some(format) = mixed {
         drop(reader);
         let access_id = format!("{id}.access");
-        let mut out = Vec::with_capacity(2);
+        let mut out: Vec<LogSummary> = Vec::with_capacity(2);
+        let mut own = 0;
         for (how, id, name) in [
             (Reading::ErrorSide(capture), id, "nginx-error"),
             (
@@ -375,14 +424,35 @@ fn summarize_path_all_with(
                 Some(d) => Box::new(io::Cursor::new(d.as_slice())),
                 None => open_counted(path, None)?,
             };
-            let (acc, bytes) =
-                run(reader, how, opts, opts.max_groups, progress).map_err(read_err)?;
-            out.push(acc.finish(id, &source, name, bytes));
+            let error_side = matches!(how, Reading::ErrorSide(_));
+            let (acc, bytes) = run(
+                reader,
+                how,
+                opts,
+                opts.max_groups,
+                progress,
+                error_side.then_some(&mut own),
+            )
+            .map_err(read_err)?;
+            let mut summary = acc.finish(id, &source, name, bytes);
+            // each line is counted once, under its own dialect: the error pass's lines are its
+            // own; all others (access lines, the controller's own lines, blank, binary and
+            // too-long lines) are the access pass's, so the two add up to the stream's lines
+            if error_side {
+                summary.lines = own;
+                summary.skipped.too_long = 0;
+                summary.skipped.binary = 0;
+                summary.skipped.invalid_utf8 = 0;
+            } else {
+                summary.lines = summary.lines.saturating_sub(own);
+            }
+            out.push(summary);
         }
         return Ok(out);
     }
     let dialect = choose_dialect(path, &source, choice, access_formats, &sniff)?;
-    if parts > 1 && data.is_none() {
+    // a CRI capture's partial records may straddle any split point
+    if parts > 1 && data.is_none() && capture != Capture::Cri {
         if let Some(split) = split_point(path, parallel_min).map_err(read_err)? {
             drop(reader);
             let how = Reading::Whole(capture, &dialect);
@@ -392,11 +462,18 @@ fn summarize_path_all_with(
     }
     let how = Reading::Whole(capture, &dialect);
     let (acc, bytes) = match data {
-        Some(d) => run(io::Cursor::new(d), how, opts, opts.max_groups, progress),
+        Some(d) => run(
+            io::Cursor::new(d),
+            how,
+            opts,
+            opts.max_groups,
+            progress,
+            None,
+        ),
         None => {
             let stream = io::Cursor::new(head).chain(reader);
             let mut report = |_: u64| progress(counter.load(Ordering::Relaxed));
-            run(stream, how, opts, opts.max_groups, &mut report)
+            run(stream, how, opts, opts.max_groups, &mut report, None)
         }
     }
     .map_err(read_err)?;
@@ -458,14 +535,22 @@ fn run_split(
                 &mut |n| {
                     done_b.store(n, Ordering::Relaxed);
                 },
+                None,
             );
             // the receiver may be gone if this thread outlives an error on the other half
             let _ = finished.send(());
             r
         });
-        let a = run(first, how, opts, opts.max_groups, &mut |n| {
-            progress(n + done_b.load(Ordering::Relaxed));
-        });
+        let a = run(
+            first,
+            how,
+            opts,
+            opts.max_groups,
+            &mut |n| {
+                progress(n + done_b.load(Ordering::Relaxed));
+            },
+            None,
+        );
         // keep reporting while the other half finishes
         let mut a_bytes = a.as_ref().map_or(0, |r| r.1);
         while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
