@@ -216,6 +216,8 @@ pub enum OutputFormat {
     Junit,
     /// Prometheus text exposition format.
     Prometheus,
+    /// One self-contained HTML page: answer, 5xx timeline, hop chain, targets, findings.
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

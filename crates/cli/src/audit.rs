@@ -256,10 +256,13 @@ pub fn trace(global: &GlobalArgs, args: &TraceArgs) -> anyhow::Result<u8> {
     )
     .map_err(|e| usage(e.to_string(), e.hint))?;
     let (format, render) = output(global);
-    if !matches!(format, Format::Table | Format::Json | Format::Markdown) {
+    if !matches!(
+        format,
+        Format::Table | Format::Json | Format::Markdown | Format::Html
+    ) {
         return Err(usage(
             format!(
-                "trace prints table, json or markdown, not {}",
+                "trace prints table, json, markdown or html, not {}",
                 format.as_str()
             ),
             None,

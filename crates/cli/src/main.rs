@@ -426,11 +426,15 @@ fn output(global: &GlobalArgs) -> (Format, RenderOptions) {
         Some(OutputFormat::Sarif) => Format::Sarif,
         Some(OutputFormat::Junit) => Format::Junit,
         Some(OutputFormat::Prometheus) => Format::Prometheus,
+        Some(OutputFormat::Html) => Format::Html,
         None if stdout_tty => Format::Table,
         None => Format::Json,
     };
     let color = colour(global.color, stdout_tty);
-    (format, RenderOptions { color })
+    // Sparklines fall back to ASCII where the terminal cannot be trusted with Unicode blocks.
+    let ascii = std::env::var_os("TERM").is_some_and(|t| t == "dumb")
+        || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    (format, RenderOptions { color, ascii })
 }
 
 fn print_report(global: &GlobalArgs, report: &Report) -> anyhow::Result<()> {

@@ -768,7 +768,10 @@ mod tests {
             render_audit(
                 &audit,
                 Format::Table,
-                &RenderOptions { color: true },
+                &RenderOptions {
+                    color: true,
+                    ascii: false,
+                },
                 &mut out,
             )
             .unwrap();

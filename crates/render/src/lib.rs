@@ -9,6 +9,7 @@ use cloud502_model::{AuditReport, Report, Rollup};
 use std::io::{self, Write};
 
 mod audit;
+mod html;
 mod json;
 mod jsonl;
 mod junit;
@@ -35,11 +36,14 @@ pub enum Format {
     Junit,
     /// Prometheus text exposition format 0.0.4, for node-exporter's textfile collector.
     Prometheus,
+    /// One self-contained HTML page (inline CSS and SVG, no script, no fetch): the answer, the
+    /// 5xx timeline, the hop chain, targets and findings.
+    Html,
 }
 
 impl Format {
     /// Every format, for `--help` and completions.
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::Table,
         Format::Json,
         Format::Jsonl,
@@ -47,6 +51,7 @@ impl Format {
         Format::Sarif,
         Format::Junit,
         Format::Prometheus,
+        Format::Html,
     ];
 
     /// The name used on the command line.
@@ -59,6 +64,7 @@ impl Format {
             Format::Sarif => "sarif",
             Format::Junit => "junit",
             Format::Prometheus => "prometheus",
+            Format::Html => "html",
         }
     }
 }
@@ -68,6 +74,36 @@ impl Format {
 pub struct RenderOptions {
     /// Emit ANSI colours (table only).
     pub color: bool,
+    /// Draw sparklines with ASCII instead of Unicode blocks (table only): for `TERM=dumb` and
+    /// `NO_COLOR` terminals.
+    pub ascii: bool,
+}
+
+/// A one-line sparkline of `counts`, at most `width` characters (adjacent buckets added up):
+/// Unicode blocks, or ASCII when `ascii`. A bucket with nothing is the lowest mark, so the window's
+/// length and the quiet minutes stay visible.
+pub fn sparkline(counts: &[u64], width: usize, ascii: bool) -> String {
+    const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    const ASCII: [char; 8] = ['.', ':', '-', '=', '+', '*', '#', '@'];
+    let marks = if ascii { &ASCII } else { &BLOCKS };
+    if counts.is_empty() || width == 0 {
+        return String::new();
+    }
+    let per = counts.len().div_ceil(width);
+    let cells: Vec<u64> = counts.chunks(per).map(|c| c.iter().sum()).collect();
+    let max = cells.iter().copied().max().unwrap_or(0);
+    cells
+        .iter()
+        .map(|&c| {
+            if c == 0 || max == 0 {
+                marks[0]
+            } else {
+                // 1..=7: any count at all shows above the zero mark, the largest as a full block
+                let level = (c * 7).div_ceil(max) as usize;
+                marks[level.clamp(1, 7)]
+            }
+        })
+        .collect()
 }
 
 /// Write `report` in `format` to `out`.
@@ -83,6 +119,7 @@ pub fn render(
         Format::Jsonl => jsonl::render(report, out),
         Format::Markdown => markdown::render(report, out),
         Format::Sarif => sarif::render(report, out),
+        Format::Html => html::render(report, out),
         Format::Junit | Format::Prometheus => {
             render_audit(&audit::single(report), format, options, out)
         }
@@ -104,11 +141,12 @@ pub fn render_audit(
         Format::Sarif => audit::sarif(audit, out),
         Format::Junit => junit::render(audit, out),
         Format::Prometheus => prometheus::render(audit, out),
+        Format::Html => html::render_audit(audit, out),
     }
 }
 
 /// Write a trace report: table and markdown print the hops and the answer, json the whole
-/// report; the other formats are for reports and audits.
+/// report, html the page with the hop chain; the other formats are for reports and audits.
 pub fn render_trace(
     trace: &cloud502_model::TraceReport,
     format: Format,
@@ -118,6 +156,7 @@ pub fn render_trace(
     match format {
         Format::Json => trace::json(trace, out),
         Format::Markdown => trace::text(trace, true, out),
+        Format::Html => html::render_trace(trace, out),
         _ => trace::text(trace, false, out),
     }
 }
@@ -167,5 +206,26 @@ pub(crate) fn audit_exit_meaning(rollup: &Rollup) -> String {
         3 => "exit 3: partial: some subjects or sources could not be read".to_owned(),
         4 => "exit 4: no subject could be inspected".to_owned(),
         n => format!("exit {n}"),
+    }
+}
+
+#[cfg(test)]
+mod spark_tests {
+    use super::sparkline;
+
+    #[test]
+    fn zero_is_the_lowest_mark_and_the_peak_a_full_block() {
+        assert_eq!(sparkline(&[0, 1, 7, 0], 60, false), "▁▂█▁");
+        assert_eq!(sparkline(&[0, 1, 7, 0], 60, true), ".:@.");
+        assert_eq!(sparkline(&[], 60, false), "");
+    }
+
+    #[test]
+    fn long_series_are_folded_to_the_width() {
+        let counts: Vec<u64> = (0..240).map(|i| u64::from(i == 100)).collect();
+        let s = sparkline(&counts, 60, true);
+        assert_eq!(s.chars().count(), 60);
+        assert_eq!(s.chars().filter(|c| *c != '.').count(), 1);
+        assert!(s.is_ascii());
     }
 }

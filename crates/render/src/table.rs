@@ -8,6 +8,7 @@ use std::io::{self, Write};
 
 struct Painter {
     color: bool,
+    ascii: bool,
 }
 
 impl Painter {
@@ -51,6 +52,7 @@ pub(crate) fn render(
 ) -> io::Result<()> {
     let p = Painter {
         color: options.color,
+        ascii: options.ascii,
     };
     writeln!(
         out,
@@ -111,7 +113,7 @@ pub(crate) fn render(
             };
             writeln!(
                 out,
-                "  {} {}  {}  {}{}",
+                "  {} {}  {}  {}{}{}",
                 printable(&t.id),
                 printable(&t.endpoint()),
                 p.paint(style, health),
@@ -119,7 +121,8 @@ pub(crate) fn render(
                 t.detail
                     .as_deref()
                     .map(|d| format!(": {}", printable(d)))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                target_spark(&p, report, &t.endpoint())
             )?;
         }
     }
@@ -331,6 +334,38 @@ fn write_finding(p: &Painter, rank: usize, f: &Finding, out: &mut dyn Write) -> 
     Ok(())
 }
 
+/// A sparkline of the 5xx over the window, dimmed.
+fn spark(p: &Painter, counts: &[u64]) -> String {
+    p.paint(DIM, &crate::sparkline(counts, SPARK_WIDTH, p.ascii))
+}
+
+/// Characters of a sparkline.
+const SPARK_WIDTH: usize = 48;
+
+/// The 5xx log lines that name this target as their upstream, over the window, as a sparkline
+/// after two spaces (nothing when no log names it or the window is one bucket).
+fn target_spark(p: &Painter, report: &Report, endpoint: &str) -> String {
+    let mut sum: Option<cloud502_model::Timeline> = None;
+    for g in report.logs.iter().flat_map(|l| &l.groups) {
+        let (Some(t), Some(u)) = (&g.timeline, &g.upstream) else {
+            continue;
+        };
+        if u != endpoint || g.client_status().is_some_and(|s| s < 500) {
+            continue;
+        }
+        match &mut sum {
+            None => sum = Some(t.clone()),
+            Some(acc) => {
+                acc.add_timeline(t);
+            }
+        }
+    }
+    match sum {
+        Some(t) if t.counts.len() > 1 => format!("  {}", spark(p, &t.counts)),
+        _ => String::new(),
+    }
+}
+
 /// Logs read, config routes and host checks: what the answer rests on, in a few lines each.
 fn write_sources(p: &Painter, report: &Report, out: &mut dyn Write) -> io::Result<()> {
     if !report.logs.is_empty() {
@@ -356,9 +391,15 @@ fn write_sources(p: &Painter, report: &Report, out: &mut dyn Write) -> io::Resul
                 }
             )?;
             for g in log.groups.iter().take(8) {
+                let spark = g
+                    .timeline
+                    .as_ref()
+                    .filter(|t| t.counts.len() > 1)
+                    .map(|t| format!("{}  ", spark(p, &t.counts)))
+                    .unwrap_or_default();
                 writeln!(
                     out,
-                    "    {:>7} x {}{}",
+                    "    {:>7} x {spark}{}{}",
                     g.count,
                     g.class.as_str(),
                     g.upstream

@@ -13,7 +13,7 @@ fn fixture(name: &str) -> Report {
 
 fn rendered(report: &Report, format: Format, color: bool) -> String {
     let mut out = Vec::new();
-    render(report, format, &RenderOptions { color }, &mut out).unwrap();
+    render(report, format, &RenderOptions { color, ascii: false }, &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -156,7 +156,7 @@ fn every_format_for_an_audit() {
     let audit = fixture_audit();
     for format in Format::ALL {
         let mut out = Vec::new();
-        render_audit(&audit, format, &RenderOptions { color: false }, &mut out).unwrap();
+        render_audit(&audit, format, &RenderOptions::default(), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         insta::assert_snapshot!(format!("audit.{}", format.as_str()), text);
     }
