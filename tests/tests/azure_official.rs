@@ -600,6 +600,24 @@ fn a_v1_gateways_502s_say_what_its_log_cannot_tell() {
         m.starts_with("9 request(s) got 502") && m.contains("v1 gateway"),
         "{m}"
     );
+    // And a finding of its own, citing the 502 rows: 502s were served, whoever made them.
+    let f = arm::finding(&report, "appgw-v1-logs-cannot-tell");
+    assert!(
+        f["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("9 request(s) got 502 from a v1 gateway"),
+        "{f:#}"
+    );
+    assert!(
+        f["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap().starts_with("log.")),
+        "{f:#}"
+    );
+    assert_ne!(run.code, 0, "{}", run.stderr);
 }
 
 #[test]

@@ -285,6 +285,8 @@ finding_codes! {
     AppgwProbeMisconfigured = "appgw-probe-misconfigured": "a custom health probe fails on its status match, body match or timeout",
     /// AppGW: the probe asks another Host than real requests carry, and backends answer it 4xx (KB 9.1).
     AppgwProbeHostMismatch = "appgw-probe-host-mismatch": "the health probe asks the backend for another Host than real requests carry, so a multi-site backend fails the probe (or passes it) for the wrong site",
+    /// AppGW: 502s in a v1 access log, which has no error_info / serverStatus / serverRouted (KB 9.1).
+    AppgwV1LogsCannotTell = "appgw-v1-logs-cannot-tell": "a v1 gateway logged 502s, and its access log has no field that says whether the gateway or the backend made them",
     /// AppGW: the backend's TLS certificate is not accepted (KB 2.5 #7).
     AppgwBackendCertificate = "appgw-backend-certificate": "the gateway does not accept the backend's TLS certificate (name, expiry, chain or trusted root)",
     /// AppGW: the backend did not answer within requestTimeout (KB 2.5 #8).

@@ -22,6 +22,7 @@ pub(crate) const RULE: Rule = Rule {
         FindingCode::AppgwRequestTimeout,
         FindingCode::AppgwBackendClosedConnection,
         FindingCode::AppgwBackendReturned502,
+        FindingCode::AppgwV1LogsCannotTell,
     ],
     check,
 };
@@ -33,6 +34,48 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
     out.extend(from_backend(ev).map(Finding::from));
     out.extend(closed(ev).map(Finding::from));
     out.extend(timeouts(ev).into_iter().map(Finding::from));
+    out.extend(v1_blind(ev).map(Finding::from));
+}
+
+/// Whether these access logs come from a v1 gateway: the SKU says so, or (a saved log, no SKU
+/// read) its records carry `httpStatus` and no `serverStatus`, as v1's access log does
+/// (application-gateway-diagnostics.md; KB 9.1).
+fn v1_logs(ev: &Evidence) -> bool {
+    match is_v2(ev) {
+        Some(v2) => !v2,
+        None => {
+            let texts: Vec<String> = ev
+                .logs
+                .iter()
+                .filter(|l| l.dialect == crate::rules::appgw::shared::DIALECT)
+                .flat_map(|l| {
+                    l.groups
+                        .iter()
+                        .map(|g| g.sample.text.to_ascii_lowercase())
+                        .chain(l.samples.iter().map(|s| s.to_ascii_lowercase()))
+                })
+                .collect();
+            !texts.is_empty()
+                && texts
+                    .iter()
+                    .all(|t| t.contains("\"httpstatus\"") && !t.contains("serverstatus"))
+        }
+    }
+}
+
+/// 502s a v1 gateway logged: its access log has no ErrorInfo, ServerStatus or ServerRouted,
+/// so whether the gateway had no live backend, the backend closed the connection, timed out or
+/// answered 502 itself cannot be told from it (KB 9.1).
+fn v1_blind(ev: &Evidence) -> Option<V1Blind> {
+    if !v1_logs(ev) {
+        return None;
+    }
+    let lines = lines(ev, &[LogClass::Status502]);
+    (lines.count > 0).then(|| V1Blind {
+        health_read: crate::rules::appgw::shared::health_read(ev),
+        gateway: gateway(ev),
+        lines,
+    })
 }
 
 /// The routes the logged servers (`ServerRouted`) belong to; every route when none is named
@@ -198,6 +241,14 @@ struct FromBackend<'a> {
     /// The first route's host name.
     host: &'a str,
     evidence: Vec<String>,
+}
+
+/// 502s in a v1 gateway's access log, which does not say who made them.
+struct V1Blind {
+    lines: Lines,
+    /// Backend health was read in the same run (its findings name the servers down now).
+    health_read: bool,
+    gateway: (String, String),
 }
 
 // ---- text ----
@@ -396,6 +447,56 @@ impl From<FromBackend<'_>> for Finding {
     }
 }
 
+impl From<V1Blind> for Finding {
+    fn from(f: V1Blind) -> Finding {
+        let (rg, gw) = &f.gateway;
+        let count = f.lines.count;
+        finding(
+            FindingCode::AppgwV1LogsCannotTell,
+            Severity::Warning,
+            Confidence::High,
+            Layer::AzureAppgw,
+            format!(
+                "{count} request(s) got 502 from a v1 gateway, whose access log cannot say why"
+            ),
+            format!(
+                "The access log has {count} row(s) with httpStatus 502. A v1 gateway's access log \
+                 has no error_info, serverStatus or serverRouted field, so it does not tell \
+                 whether the gateway had no live backend (every server failing its probe), the \
+                 backend closed the connection or did not answer within requestTimeout, or the \
+                 backend answered 502 itself and the gateway relayed it. {}",
+                if f.health_read {
+                    "Backend health was read in this run: its findings name the servers that are \
+                     down now, which is the most common cause, but not necessarily the cause at \
+                     the time of these rows."
+                } else {
+                    "Backend health was not read: run `cloud502 azure` on the gateway (with the \
+                     backendhealth action) to see which servers are down now."
+                }
+            ),
+            f.lines.items.clone(),
+            "The 502 rows come from a v2 gateway (they carry serverStatus and error_info), or \
+             backend health and the backends' own logs for the same minutes explain every one.",
+            vec![
+                check_backend(
+                    "Read backend health: the servers down now, with the probe's message for each",
+                    Some(&format!(
+                        "az network application-gateway show-backend-health -g {rg} -n {gw} -o table"
+                    )),
+                ),
+                check_backend(
+                    "Compare the times of the 502s with the backends' own logs (a 502 in the backend's access log is the backend's; nothing there means the gateway made it)",
+                    None,
+                ),
+                check_backend(
+                    "Move to Standard_v2 / WAF_v2 (v1 is retired): its access log records error_info, serverStatus and serverRouted for every request",
+                    Some("https://learn.microsoft.com/azure/application-gateway/migrate-v1-v2"),
+                ),
+            ],
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,6 +543,36 @@ mod tests {
         let ev = logs_only(vec![group(LogClass::ReadTimeout, None, 3, 502)]);
         let f = run_rule(check, &ev);
         assert!(f[0].title.contains("20 s by default"), "{}", f[0].title);
+    }
+
+    #[test]
+    fn v1_502s_without_a_cause_say_what_the_log_cannot_tell() {
+        let mut ev = appgw(&[healthy("10.0.1.4")]);
+        ev.config.settings.retain(|s| !s.name.starts_with("sku."));
+        ev.config.version = Some("Standard_Medium".into());
+        with_log(&mut ev, vec![group(LogClass::Status502, None, 9, 502)]);
+        let f = run_rule(check, &ev);
+        assert_eq!(codes(&f), vec![FindingCode::AppgwV1LogsCannotTell]);
+        assert!(
+            f[0].title
+                .starts_with("9 request(s) got 502 from a v1 gateway")
+        );
+        assert!(f[0].explanation.contains("Backend health was read"));
+        assert_eq!(f[0].evidence, vec!["log.0.group.0"]);
+        // The same rows from a v2 gateway are not this finding.
+        let mut ev = appgw(&[healthy("10.0.1.4")]);
+        with_log(&mut ev, vec![group(LogClass::Status502, None, 9, 502)]);
+        assert!(run_rule(check, &ev).is_empty());
+        // A saved v1 record (httpStatus, no serverStatus), no SKU read.
+        let mut g = group(LogClass::Status502, None, 2, 502);
+        g.sample.text = r#"{"properties":{"clientIP":"203.0.113.9","httpStatus":502,"host":"www.contoso.com"}}"#.into();
+        let f = run_rule(check, &logs_only(vec![g]));
+        assert_eq!(codes(&f), vec![FindingCode::AppgwV1LogsCannotTell]);
+        assert!(f[0].explanation.contains("Backend health was not read"));
+        // A saved v2 record is not.
+        let mut g = group(LogClass::Status502, None, 2, 502);
+        g.sample.text = r#"{"properties":{"httpStatus":502,"serverStatus":"-","error_info":"ERRORINFO_NO_ERROR"}}"#.into();
+        assert!(run_rule(check, &logs_only(vec![g])).is_empty());
     }
 
     #[test]
