@@ -222,3 +222,284 @@ fn root_re_roots_the_absolute_paths_of_a_copied_tree() {
         r.join("etc/nginx/sites-enabled/app").display().to_string()
     );
 }
+
+// ---- nginx -t changes nothing; the seed guide's host checks (issue 19) ----
+
+/// Every file and directory under `dir`, sorted.
+fn tree(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p.clone());
+            }
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A config in `dir/conf/nginx.conf` whose logs, pid and temp paths are relative to `dir` and
+/// whose one route proxies to `upstream` with `proxy_read_timeout 60s`.
+fn write_conf(dir: &std::path::Path, upstream: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir.join("conf")).unwrap();
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    // nginx makes the temp directories, not their parent
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
+    let conf = dir.join("conf/nginx.conf");
+    let port = cloud502_e2e::closed_port();
+    std::fs::write(
+        &conf,
+        format!(
+            "worker_processes 1;\nerror_log logs/error.log;\npid logs/nginx.pid;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n  access_log logs/access.log;\n  client_body_temp_path tmp/body;\n  \
+             proxy_temp_path tmp/proxy;\n  proxy_cache_path cache keys_zone=c:1m;\n  \
+             server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      \
+             proxy_pass http://{upstream};\n      proxy_read_timeout 60s;\n    }}\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    conf
+}
+
+/// `cloud502 nginx --local --no-probe` on a config: its JSON report.
+fn local_report(conf: &std::path::Path) -> serde_json::Value {
+    cloud502(&[
+        "nginx",
+        "--config",
+        conf.to_str().unwrap(),
+        "--local",
+        "--no-probe",
+        "--nginx-bin",
+        cloud502_e2e::nginx::binary().to_str().unwrap(),
+        "-o",
+        "json",
+    ])
+    .json()
+}
+
+/// A check's (status, detail).
+fn check_of(report: &serde_json::Value, id: &str) -> (String, String) {
+    let c = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id}: {:#}", report["checks"]));
+    (
+        c["status"].as_str().unwrap().to_owned(),
+        c["detail"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|u| u.split_whitespace().nth(1).map(|e| e == "0"))
+        .unwrap_or(false)
+}
+
+/// nginx -t as root would create logs/error.log, logs/access.log, an empty logs/nginx.pid and the
+/// cache directory under the prefix (checked with nginx 1.22.1): with --local, none appears.
+#[test]
+fn nginx_t_creates_nothing_under_the_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = write_conf(dir.path(), "127.0.0.1:9");
+    let before = tree(dir.path());
+    let report = local_report(&conf);
+    let (status, detail) = check_of(&report, "host.nginx-t");
+    assert_eq!(tree(dir.path()), before, "nginx -t left files: {detail}");
+    if is_root() && detail.contains("private mount namespace") {
+        assert_eq!(status, "pass", "{detail}");
+    } else {
+        // not root, or no unshare/overlayfs here: not run, and it says what it would create
+        eprintln!("nginx -t was not isolated here: {detail}");
+        assert_eq!(status, "skipped", "{detail}");
+        assert!(detail.contains("would create"), "{detail}");
+    }
+    // the same config, run by nginx itself as root, does create them: the check above can fail
+    if is_root() {
+        let out = Command::new(cloud502_e2e::nginx::binary())
+            .args(["-t", "-q", "-e", "stderr", "-p"])
+            .arg(format!("{}/", dir.path().display()))
+            .arg("-c")
+            .arg(&conf)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert!(dir.path().join("logs/nginx.pid").exists());
+        assert!(dir.path().join("cache").is_dir());
+    }
+}
+
+/// An upstream whose accept queue is full (a listener with backlog 1 that never accepts, three
+/// connections pending): `host.backlog` fails and `nginx-listen-backlog-full` names it.
+#[test]
+fn a_full_listen_backlog_of_an_upstream_is_found() {
+    use socket2::{Domain, Socket, Type};
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    listener
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    listener.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let mut pending = Vec::new();
+    for _ in 0..3 {
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        s.set_nonblocking(true).unwrap();
+        let _ = s.connect(&addr.into());
+        pending.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let dir = tempfile::tempdir().unwrap();
+    let conf = write_conf(dir.path(), &addr.to_string());
+    let report = local_report(&conf);
+    let (status, detail) = check_of(&report, "host.backlog");
+    assert_eq!(status, "fail", "{detail}");
+    assert!(
+        detail.contains(&format!("{addr} (accept queue 2 of 1")),
+        "{detail}"
+    );
+    assert!(
+        cloud502_e2e::codes(&report).contains(&"nginx-listen-backlog-full"),
+        "{:#}",
+        report["findings"]
+    );
+    drop(pending);
+}
+
+/// A gunicorn stand-in (a Python script named `gunicorn`, so its /proc/PID/cmdline reads as
+/// gunicorn's: `python3 DIR/gunicorn --timeout 5 --bind ADDR app:app`) listening on the upstream
+/// port: its 5 s is shorter than the route's `proxy_read_timeout 60s`, cited with its line.
+#[test]
+fn an_app_servers_shorter_timeout_is_found() {
+    if Command::new("python3").arg("-V").output().is_err() {
+        eprintln!("skipped: python3 is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("gunicorn");
+    std::fs::write(
+        &script,
+        "import socket, sys, time\nbind = sys.argv[sys.argv.index('--bind') + 1]\n\
+         host, port = bind.rsplit(':', 1)\ns = socket.socket()\n\
+         s.bind((host, int(port)))\ns.listen(16)\nprint('ready', flush=True)\ntime.sleep(60)\n",
+    )
+    .unwrap();
+    let port = cloud502_e2e::closed_port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut app = Command::new("python3")
+        .arg(&script)
+        .args(["--timeout", "5", "--bind", &bind, "app:app"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(app.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "ready");
+    let conf = write_conf(dir.path(), &bind);
+    let report = local_report(&conf);
+    let _ = app.kill();
+    let _ = app.wait();
+    let (status, detail) = check_of(&report, &format!("host.app-timeout.{bind}"));
+    assert_eq!(status, "fail", "{detail}");
+    assert!(
+        detail.contains("gunicorn") && detail.contains("after 5 s (--timeout 5)"),
+        "{detail}"
+    );
+    assert!(detail.contains("proxy_read_timeout 60s"), "{detail}");
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "nginx-app-timeout-shorter")
+        .unwrap_or_else(|| panic!("{:#}", report["findings"]));
+    assert_eq!(finding["locations"][0]["line"], 14, "{finding:#}");
+}
+
+/// An upstream killed by the kernel's OOM killer: a Python server on the upstream port, in a
+/// memory cgroup limited to 32 MiB, allocates until the kernel kills it. `host.oom` names it,
+/// and says nothing listens on the upstream any more. Needs root, a writable memory cgroup and
+/// a readable kernel log: skipped with the reason otherwise.
+#[test]
+fn an_oom_killed_upstream_is_found() {
+    if !is_root() {
+        eprintln!("skipped: creating a memory cgroup needs root");
+        return;
+    }
+    if Command::new("python3").arg("-V").output().is_err() {
+        eprintln!("skipped: python3 is not installed");
+        return;
+    }
+    let name = format!("cloud502-oom-{}", std::process::id());
+    // cgroup v2 (memory.max) or v1 (memory.limit_in_bytes)
+    let (group, limit_file, procs) =
+        if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+            let g = std::path::PathBuf::from("/sys/fs/cgroup").join(&name);
+            (g.clone(), g.join("memory.max"), g.join("cgroup.procs"))
+        } else {
+            let g = std::path::PathBuf::from("/sys/fs/cgroup/memory").join(&name);
+            (
+                g.clone(),
+                g.join("memory.limit_in_bytes"),
+                g.join("cgroup.procs"),
+            )
+        };
+    if std::fs::create_dir(&group).is_err() || std::fs::write(&limit_file, "33554432").is_err() {
+        let _ = std::fs::remove_dir(&group);
+        eprintln!("skipped: no writable memory cgroup here");
+        return;
+    }
+    let port = cloud502_e2e::closed_port();
+    let bind = format!("127.0.0.1:{port}");
+    // joins the cgroup, listens, then allocates 512 MiB in 16 MiB steps
+    let code = format!(
+        "import os, socket, time\nopen('{}', 'w').write(str(os.getpid()))\n\
+         s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen(8)\ntime.sleep(0.5)\n\
+         hog = []\nfor i in range(32):\n    hog.append(bytearray(16 << 20))\n",
+        procs.display()
+    );
+    let status = Command::new("python3")
+        .args(["-c", &code])
+        .status()
+        .unwrap();
+    let _ = std::fs::remove_dir(&group);
+    use std::os::unix::process::ExitStatusExt;
+    if status.signal() != Some(9) {
+        eprintln!("skipped: the memory limit did not get the process killed ({status:?}): swap?");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let conf = write_conf(dir.path(), &bind);
+    let report = local_report(&conf);
+    let (status, detail) = check_of(&report, "host.oom");
+    if status == "skipped" {
+        eprintln!("skipped: {detail}");
+        return;
+    }
+    assert_eq!(status, "fail", "{detail}");
+    assert!(detail.contains("python3"), "{detail}");
+    assert!(
+        detail.contains(&format!("nothing listens now on {bind}")),
+        "{detail}"
+    );
+    assert!(
+        cloud502_e2e::codes(&report).contains(&"nginx-oom-killed"),
+        "{:#}",
+        report["findings"]
+    );
+}

@@ -33,8 +33,9 @@ const APP_CONFIG_BYTES: u64 = 1024 * 1024;
 const MEMORY_LOW_PERCENT: f64 = 5.0;
 /// Memory PSI `full avg60` at or above this (percent of time every task stalled on memory).
 const MEMORY_PSI_FULL: f64 = 10.0;
-/// Load above this many times the CPU count (1- and 5-minute averages both).
-const LOAD_PER_CPU: f64 = 2.0;
+/// Load above this many times the CPU count (1- and 5-minute averages both): a saturated host,
+/// not a busy one (a build machine runs at twice its CPUs).
+const LOAD_PER_CPU: f64 = 4.0;
 /// A log or temp directory with less free space than this (KiB) is full.
 const DISK_LOW_KB: u64 = 100 * 1024;
 
@@ -65,12 +66,19 @@ pub(crate) async fn checks(input: &Input<'_>) -> Vec<HostCheck> {
     let mut out = Vec::new();
     let host = input.host;
     let sockets = Sockets::read(host).await;
-    out.push(oom_check(input).await);
+    let local: Vec<&Upstream> = input
+        .upstreams
+        .iter()
+        .filter(|u| local_peer(&u.peer, &sockets))
+        .collect();
+    let wanted: Vec<u64> = local.iter().flat_map(|u| sockets.inodes(&u.peer)).collect();
+    let holders = holders(host, &wanted);
+    out.push(oom_check(input, &sockets, &local, &holders).await);
     out.push(memory_check(host));
     out.push(load_check(host));
     out.extend(disk_checks(input).await);
     out.push(backlog_check(input, &sockets));
-    out.extend(app_timeout_checks(input, &sockets));
+    out.extend(app_timeout_checks(input, &sockets, &local, &holders));
     out.push(connections_check(input));
     out
 }
@@ -163,7 +171,15 @@ pub fn iso_time(line: &str) -> Option<OffsetDateTime> {
     Some(t.assume_offset(offset))
 }
 
-async fn oom_check(input: &Input<'_>) -> HostCheck {
+/// Kills count when they can be about an upstream of this config: the killed command is the
+/// command of a process serving one now (it was restarted), or a local upstream has no listener
+/// now (what served it may be the one killed). Other kills are named in a passing check.
+async fn oom_check(
+    input: &Input<'_>,
+    sockets: &Sockets,
+    local: &[&Upstream],
+    holders: &BTreeMap<u64, Vec<u32>>,
+) -> HostCheck {
     const NAME: &str = "kernel OOM kills";
     let host = input.host;
     let (text, from) = match kernel_log(host).await {
@@ -190,6 +206,44 @@ async fn oom_check(input: &Input<'_>) -> HostCheck {
             format!("no OOM kill {window} ({from})"),
         );
     }
+    let serving: Vec<String> = holders
+        .values()
+        .flatten()
+        .filter_map(|pid| host.read(&PathBuf::from(format!("/proc/{pid}/comm"))))
+        .map(|c| c.trim().to_owned())
+        .collect();
+    let unserved: Vec<&str> = local
+        .iter()
+        .filter(|u| sockets.inodes(&u.peer).is_empty())
+        .map(|u| u.peer.as_str())
+        .collect();
+    let (relevant, other): (Vec<OomKill>, Vec<OomKill>) = kills
+        .into_iter()
+        .partition(|k| serving.contains(&k.comm) || !unserved.is_empty());
+    if relevant.is_empty() {
+        let names: Vec<String> = other
+            .iter()
+            .take(5)
+            .map(|k| format!("{} (pid {})", k.comm, k.pid))
+            .collect();
+        return check(
+            CHECK_OOM,
+            NAME,
+            CheckStatus::Pass,
+            format!(
+                "{} OOM kill(s) {window} ({from}) of processes that serve no upstream of this \
+                 config: {}",
+                other.len(),
+                names.join(", ")
+            ),
+        );
+    }
+    let why = if unserved.is_empty() {
+        "the killed command serves an upstream now".to_owned()
+    } else {
+        format!("nothing listens now on {}", unserved.join(", "))
+    };
+    let kills = relevant;
     let names: Vec<String> = kills
         .iter()
         .take(5)
@@ -197,7 +251,7 @@ async fn oom_check(input: &Input<'_>) -> HostCheck {
         .collect();
     let more = kills.len().saturating_sub(5);
     let mut detail = format!(
-        "{} process(es) killed for lack of memory {window} ({from}): {}{}; last: {}",
+        "{} process(es) killed for lack of memory {window} ({from}), and {why}: {}{}; last: {}",
         kills.len(),
         names.join(", "),
         if more > 0 {
@@ -1001,15 +1055,13 @@ fn app_timeout(host: &dyn Host, app: &AppServer) -> Option<(f64, String)> {
     }
 }
 
-fn app_timeout_checks(input: &Input<'_>, sockets: &Sockets) -> Vec<HostCheck> {
+fn app_timeout_checks(
+    input: &Input<'_>,
+    sockets: &Sockets,
+    local: &[&Upstream],
+    holders: &BTreeMap<u64, Vec<u32>>,
+) -> Vec<HostCheck> {
     let host = input.host;
-    let local: Vec<&Upstream> = input
-        .upstreams
-        .iter()
-        .filter(|u| local_peer(&u.peer, sockets))
-        .collect();
-    let wanted: Vec<u64> = local.iter().flat_map(|u| sockets.inodes(&u.peer)).collect();
-    let holders = holders(host, &wanted);
     let mut out = Vec::new();
     for u in local {
         let id = format!("{CHECK_APP_TIMEOUT_PREFIX}{}", u.peer);
