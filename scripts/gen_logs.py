@@ -2,10 +2,23 @@
 """Generate realistic nginx error.log and access.log files for `make bench`.
 
 usage: gen_logs.py OUT_DIR TOTAL_MIB
+       gen_logs.py --quiet-error OUT_FILE TOTAL_MIB
 
-About a quarter of the bytes go to error.log (a mix of every upstream failure class plus ordinary
-notices), the rest to access.log in the `upstream` log_format below (mostly 200s, with 502, 504 and
-499 lines carrying real upstream timing signatures). Deterministic: the same seed gives the same files.
+The first form: about a quarter of the bytes go to error.log (a mix of every upstream failure class
+plus ordinary notices), the rest to access.log in the `upstream` log_format below (mostly 200s,
+with 502, 504 and 499 lines carrying real upstream timing signatures).
+
+The second form (issue 19's case): one error.log of TOTAL_MIB MiB as a busy server with
+`error_log ... info` writes it: mostly info/notice lines about clients (keep-alive closes, clients
+that went away, buffered responses, some of which say "upstream" without being a failure) with
+about 3% upstream failures at [error]/[warn], a few times out of order by a second as workers
+write them.
+
+Deterministic: the same seed gives the same files. The message texts are nginx's own (format
+strings in nginx/nginx src/http/ngx_http_request.c at f909a7dc331621a8638ea46056e437b8be1496da,
+src/http/ngx_http_upstream.c at b66c18d2d50c53b063cd14a2c3e4c8ff8b1b22a5 and
+src/event/ngx_event_pipe.c at fc03bdde05ef82c3e215a0a0d41a1e88419996df); the mix of lines and the
+addresses are ours.
 """
 import os
 import random
@@ -97,6 +110,74 @@ def access_lines(rng, n):
     return out
 
 
+# Ordinary lines of an `info` error log: (level, message, fields) where fields is the tail nginx
+# appends for a request's connection ("" for lines not tied to one).
+QUIET = [
+    ("info", "client %(ip)s closed keepalive connection", ""),
+    ("info", "client closed connection while waiting for request", ", client: %(ip)s, server: 0.0.0.0:443"),
+    ("info", "client timed out (110: Connection timed out) while waiting for request", ", client: %(ip)s, server: 0.0.0.0:80"),
+    ("info", "client prematurely closed connection while sending response to client",
+     ', client: %(ip)s, server: shop.example.com, request: "GET %(path)s HTTP/1.1", host: "shop.example.com"'),
+    ("info", "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too while reading response header from upstream",
+     ', client: %(ip)s, server: shop.example.com, request: "GET %(path)s HTTP/1.1", upstream: "http://%(up)s%(path)s", host: "shop.example.com"'),
+    ("warn", "an upstream response is buffered to a temporary file /var/cache/nginx/proxy_temp/%(n)d/00/00000%(n)05d while reading upstream",
+     ', client: %(ip)s, server: shop.example.com, request: "GET /images/banner.png HTTP/1.1", upstream: "http://%(up)s/images/banner.png", host: "shop.example.com"'),
+    ("info", "SSL_read() failed (SSL: error:0A000126:SSL routines::unexpected eof while reading) while waiting for request",
+     ", client: %(ip)s, server: 0.0.0.0:443"),
+]
+QUIET_WEIGHTS = [40, 25, 10, 8, 3, 2, 12]
+NOTICE = ["signal process started", "signal 17 (SIGCHLD) received from %(pid)d", "worker process %(pid)d exited with code 0",
+          "start worker process %(pid)d", "gracefully shutting down", "exiting", "exit"]
+
+
+def quiet_error_lines(rng, n, start):
+    """n lines of the quiet error log, numbered from start (about 40 lines a second)."""
+    out = []
+    for k in range(n):
+        i = start + k
+        sec = i // 40
+        if sec > 0 and rng.random() < 0.01:
+            sec -= 1  # another worker's line, written a moment late
+        sec %= 86400 * 28
+        ts = "2026/05/%02d %02d:%02d:%02d" % (1 + sec // 86400, sec // 3600 % 24, sec // 60 % 60, sec % 60)
+        pid = 30 + i % 4
+        r = rng.random()
+        if r < 0.03:
+            level, msg = rng.choice(ERRORS)
+            up = rng.choice(UPSTREAMS)
+            if "no live" in msg:
+                upstream = "http://backend%s" % rng.choice(PATHS)
+            elif up.startswith("unix:"):
+                upstream = "fastcgi://%s:" % up
+            else:
+                upstream = "http://%s%s" % (up, rng.choice(PATHS))
+            out.append(
+                '%s [%s] %d#%d: *%d %s, client: 203.0.113.%d, server: shop.example.com, '
+                'request: "GET %s HTTP/1.1", upstream: "%s", host: "shop.example.com"'
+                % (ts, level, pid, pid, 1000 + i, msg, i % 250, rng.choice(PATHS), upstream)
+            )
+        elif r < 0.035:
+            out.append("%s [notice] 1#1: %s" % (ts, rng.choice(NOTICE) % {"pid": pid}))
+        else:
+            level, msg, tail = rng.choices(QUIET, QUIET_WEIGHTS)[0]
+            v = {"ip": "198.51.100.%d" % (i % 250), "path": rng.choice(PATHS), "up": rng.choice(UPSTREAMS[:8]), "n": i % 10}
+            out.append("%s [%s] %d#%d: *%d %s%s" % (ts, level, pid, pid, 1000 + i, msg % v, tail % v))
+    return out
+
+
+def quiet_error(path, mib):
+    rng = random.Random(19)
+    target = mib * 1024 * 1024
+    written = lines = 0
+    with open(path, "w") as f:
+        while written < target:
+            block = "\n".join(quiet_error_lines(rng, 20000, lines)) + "\n"
+            lines += 20000
+            f.write(block)
+            written += len(block)
+    print("generated %.0f MiB quiet error.log (%d lines) in %s" % (written / 2**20, lines, path))
+
+
 def fill(path, target, make, rng):
     written = 0
     with open(path, "w") as f:
@@ -108,6 +189,10 @@ def fill(path, target, make, rng):
 
 
 def main():
+    if sys.argv[1] == "--quiet-error":
+        os.makedirs(os.path.dirname(sys.argv[2]) or ".", exist_ok=True)
+        quiet_error(sys.argv[2], int(sys.argv[3]))
+        return
     out_dir, total_mib = sys.argv[1], int(sys.argv[2])
     os.makedirs(out_dir, exist_ok=True)
     rng = random.Random(502)

@@ -12,7 +12,7 @@
 
 use crate::groups::Failure;
 use crate::reader::find_byte;
-use crate::scan::{Classifier, Counts, Out};
+use crate::scan::{Classifier, Counts, Out, Skim};
 use crate::ts::{self, Ts};
 use cloud502_model::LogClass;
 use memchr::memmem::Finder;
@@ -296,11 +296,61 @@ fn split_fields(text: &[u8]) -> (usize, Option<Fields<'_>>) {
 
 const CLIENT: &[u8; 10] = b", client: ";
 
+/// Masks for [`head_shape`] from a pattern of 8 bytes: `D` a digit, `_` any byte, else itself.
+/// Returns (bits compared, their expected value, low nibbles of the digits).
+const fn shape_masks(p: &[u8; 8]) -> (u64, u64, u64) {
+    let (mut and, mut eq, mut dig) = (0u64, 0u64, 0u64);
+    let mut i = 0;
+    while i < 8 {
+        let sh = 8 * i;
+        match p[i] {
+            b'D' => {
+                and |= 0xF0 << sh;
+                eq |= 0x30 << sh;
+                dig |= 0x0F << sh;
+            }
+            b'_' => {}
+            b => {
+                and |= 0xFF << sh;
+                eq |= (b as u64) << sh;
+            }
+        }
+        i += 1;
+    }
+    (and, eq, dig)
+}
+
+const SHAPE: [(u64, u64, u64); 3] = [
+    shape_masks(b"DDDD/DD/"),
+    shape_masks(b"DD DD:DD"),
+    shape_masks(b":DD [___"),
+];
+
+/// Does the line start `YYYY/MM/DD HH:MM:SS [` (digits where the letters are)? The same test
+/// as [`crate::ts::is_error_time`] and the two bytes after it, done on three words at once
+/// (every line of an error log is checked).
+#[inline(always)]
+fn head_shape(line: &[u8]) -> bool {
+    let Some(h) = line.first_chunk::<24>() else {
+        return false;
+    };
+    let mut bad = 0u64;
+    for (k, (and, eq, dig)) in SHAPE.iter().enumerate() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&h[8 * k..8 * k + 8]);
+        let w = u64::from_le_bytes(w);
+        // a digit: high nibble 3, low nibble at most 9 (adding 6 carries into bit 4 from 10 on)
+        let six = (dig / 0x0F) * 6;
+        bad |= ((w & and) ^ eq) | (((w & dig) + six) & (dig << 4));
+    }
+    bad == 0
+}
+
 /// Level, pid, tid, `*cid` and where the message starts.
 #[inline]
 #[allow(clippy::type_complexity)]
 fn parse_head(line: &[u8]) -> Option<(&[u8], u32, u64, Option<u64>, usize)> {
-    if line.len() < 24 || !crate::ts::is_error_time(line) || line[19] != b' ' || line[20] != b'[' {
+    if !head_shape(line) {
         return None;
     }
     let close = 21 + find_byte(&line[21..29.min(line.len())], b']')?;
@@ -673,24 +723,163 @@ impl ErrorClassifier {
     }
 }
 
+impl ErrorClassifier {
+    /// The time of a line starting with this time text; many lines share a second, so each
+    /// distinct time is parsed once.
+    #[inline(always)]
+    fn stamp(&mut self, time: &[u8]) -> Option<Ts> {
+        match time.first_chunk::<19>() {
+            Some(t) if *t == self.last_time => self.last_ts,
+            Some(t) => {
+                self.last_time = *t;
+                self.last_ts = ts::parse_error_time(time, self.offset);
+                self.last_ts
+            }
+            None => None,
+        }
+    }
+}
+
+impl ErrorClassifier {
+    /// [`Classifier::skim`] for the lines [`quiet_head`] leaves: through [`parse_head`].
+    #[inline(never)]
+    fn skim_slow(&mut self, line: &[u8]) -> Skim {
+        let Some((level, _, _, _, at)) = parse_head(line) else {
+            return Skim::Unparsed;
+        };
+        let m = &line[at..];
+        if level_rank(level) <= 3 || BARE_OPENINGS.iter().any(|o| m.starts_with(o)) {
+            return Skim::Parse;
+        }
+        self.ts = self.stamp(&line[..19]);
+        Skim::Quiet(self.ts)
+    }
+}
+
+/// The little-endian word of up to 8 bytes.
+const fn word(b: &[u8]) -> u64 {
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < b.len() {
+        w |= (b[i] as u64) << (8 * i);
+        i += 1;
+    }
+    w
+}
+
+/// Where the message of a line at a level below `error` starts, when its head is the common
+/// one: what [`parse_head`] finds, in a few word operations (every line of a log is looked at;
+/// most are info or notice). `None` for any other line, left to [`parse_head`].
+#[inline(always)]
+fn quiet_head(line: &[u8]) -> Option<usize> {
+    const M6: u64 = (1 << 48) - 1;
+    const M7: u64 = (1 << 56) - 1;
+    if !head_shape(line) {
+        return None;
+    }
+    let w = u64::from_le_bytes(*line.get(21..)?.first_chunk::<8>()?);
+    // just past "LEVEL] "
+    let mut i = if w & M6 == word(b"info] ") {
+        27
+    } else if w == word(b"notice] ") {
+        29
+    } else if w & M6 == word(b"warn] ") {
+        27
+    } else if w & M7 == word(b"debug] ") {
+        28
+    } else {
+        return None;
+    };
+    // pid#tid: (few enough digits for the values to fit, as parse_head requires)
+    let n = digit_run(line, i);
+    if n == 0 || n > 9 || line.get(i + n) != Some(&b'#') {
+        return None;
+    }
+    i += n + 1;
+    let m = digit_run(line, i);
+    if m == 0 || m > 18 || line.get(i + m) != Some(&b':') {
+        return None;
+    }
+    i += m + 1;
+    if line.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    if line.get(i) == Some(&b'*') {
+        let k = digit_run(line, i + 1);
+        if k > 18 {
+            return None;
+        }
+        if k > 0 {
+            i += 1 + k;
+            if line.get(i) == Some(&b' ') {
+                i += 1;
+            }
+        }
+    }
+    Some(i)
+}
+
+/// How many ASCII digits `line` has from `i` on (up to 24), eight at a time.
+#[inline(always)]
+fn digit_run(line: &[u8], i: usize) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    let mut n = 0;
+    while n < 24 {
+        let Some(w) = line.get(i + n..).and_then(|r| r.first_chunk::<8>()) else {
+            return n + line
+                .get(i + n..)
+                .map_or(0, |r| r.iter().take_while(|b| b.is_ascii_digit()).count());
+        };
+        let x = u64::from_le_bytes(*w) ^ (LO * 0x30);
+        // a byte is a digit when x is at most 9 there
+        let non = (((x & (LO * 0x7F)) + LO * 0x76) | x) & (LO * 0x80);
+        if non != 0 {
+            return n + (non.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n
+}
+
+/// Message openings that make a failure of a line at any level without the words of
+/// [`ErrorClassifier::NEEDLES`] (see [`specific`]).
+const BARE_OPENINGS: [&[u8]; 3] = [
+    b"duplicate header line",
+    b"no resolver defined to resolve ",
+    b"FastCGI sent in stderr",
+];
+
 impl Classifier for ErrorClassifier {
     type Record<'l> = ErrorLine<'l>;
 
     const COUNTS: Counts = Counts::Class;
 
+    /// Below `error` (warn, notice, info, debug), a line is a failure only when [`specific`]
+    /// says so, and every class it gives needs "upstream" in the line (in the message, the
+    /// action or the `upstream:` field), " could not be resolved", or one of
+    /// [`BARE_OPENINGS`]. Lines at `error` or worse are all parsed ([`classify_error`] takes
+    /// any of them naming an upstream, and stream{} lines).
+    const NEEDLES: &'static [&'static [u8]] = &[b"upstream", b" could not be resolved"];
+
+    #[inline(always)]
+    fn skim(&mut self, line: &[u8]) -> Skim {
+        let Some(at) = quiet_head(line) else {
+            return self.skim_slow(line);
+        };
+        let m = &line[at..];
+        if matches!(m.first(), Some(b'd' | b'n' | b'F'))
+            && BARE_OPENINGS.iter().any(|o| m.starts_with(o))
+        {
+            return Skim::Parse;
+        }
+        self.ts = self.stamp(&line[..19]);
+        Skim::Quiet(self.ts)
+    }
+
     #[inline(always)]
     fn parse<'l>(&mut self, line: &'l [u8]) -> Option<ErrorLine<'l>> {
         let e = parse_error_line(line)?;
-        // many lines share a second: parse each distinct time once
-        self.ts = match e.time.first_chunk::<19>() {
-            Some(t) if *t == self.last_time => self.last_ts,
-            Some(t) => {
-                self.last_time = *t;
-                self.last_ts = ts::parse_error_time(e.time, self.offset);
-                self.last_ts
-            }
-            None => None,
-        };
+        self.ts = self.stamp(e.time);
         Some(e)
     }
 
@@ -1167,6 +1356,58 @@ mod tests {
             ),
             Some(UpstreamOther)
         );
+    }
+
+    #[test]
+    fn quiet_head_agrees_with_parse_head() {
+        let heads = [
+            "2026/05/01 12:00:00 [info] 31#31: *1012 client 1.2.3.4 closed keepalive connection",
+            "2026/05/01 12:00:00 [notice] 1#1: signal process started",
+            "2026/05/01 12:00:00 [warn] 7#0: *3 an upstream response is buffered",
+            "2026/05/01 12:00:00 [debug] 7#7: *12345678901234567 x",
+            "2026/05/01 12:00:00 [debug] 7#7:*1",
+            "2026/05/01 12:00:00 [info] 7#7: *",
+            "2026/05/01 12:00:00 [info] 7#7:",
+            "2026/05/01 12:00:00 [info] 1234567890#1: x",
+            "2026/05/01 12:00:00 [info] 123456789#1234567890123456789: x",
+            "2026/05/01 12:00:00 [info] 1#123456789012345678: *1234567890123456789 x",
+            "2026/05/01 12:00:00 [info] #1: x",
+            "2026/05/01 12:00:00 [info] 1#: x",
+            "2026/05/01 12:00:00 [info]  1#1: x",
+            "2026/05/01 12:00:00 [infos] 1#1: x",
+            "2026/05/01 12:00:00 [error] 1#1: *5 x",
+            "2026/05/01 12:00:00 [notice] 1#1:",
+        ];
+        for h in heads {
+            let got = quiet_head(h.as_bytes());
+            let want = parse_head(h.as_bytes())
+                .filter(|p| level_rank(p.0) > 3)
+                .map(|p| p.4);
+            // quiet_head may leave a line to parse_head, never disagree with it
+            if got.is_some() {
+                assert_eq!(got, want, "{h}");
+            }
+        }
+        assert!(quiet_head(heads[0].as_bytes()).is_some());
+        assert_eq!(digit_run(b"x1234567890123y", 1), 13);
+        assert_eq!(digit_run(b"12", 0), 2);
+        assert_eq!(digit_run(b"1/:", 0), 1);
+    }
+
+    #[test]
+    fn head_shape_is_the_time_test() {
+        let good = b"2026/05/01 12:00:00 [error] 1#1: x";
+        assert!(head_shape(good));
+        // every byte of the shape, changed to every value, agrees with the byte-wise test
+        for i in 0..24 {
+            for b in 0..=255u8 {
+                let mut l = good.to_vec();
+                l[i] = b;
+                let want = crate::ts::is_error_time(&l) && l[19] == b' ' && l[20] == b'[';
+                assert_eq!(head_shape(&l), want, "byte {i} = {b:#x}");
+            }
+        }
+        assert!(!head_shape(b"2026/05/01 12:00:00 [e"));
     }
 
     #[test]

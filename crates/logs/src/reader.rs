@@ -2,6 +2,7 @@
 
 use crate::error::{LogError, Result};
 use memchr::memchr;
+use memchr::memmem::Finder;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
@@ -241,6 +242,21 @@ pub(crate) struct Line<'a> {
     /// Known to be plain ASCII text without control bytes (checked block-wise): no need for
     /// [`check_text`]. `false` means "not known", not "binary".
     pub clean: bool,
+    /// One of the reader's needles ([`LineReader::with_needles`]) starts in the line (always
+    /// `true` without needles). `false` is exact; `true` may also mean the needle is in a
+    /// capture prefix.
+    pub hit: bool,
+}
+
+/// A string searched for over the whole buffer (as grep does) rather than line by line: its
+/// next occurrence, by absolute offset in the stream.
+#[derive(Debug)]
+struct Needle {
+    finder: Finder<'static>,
+    /// Where the next occurrence starts, when it has been found.
+    next: Option<u64>,
+    /// The search has covered every start offset below this.
+    searched: u64,
 }
 
 /// Splits a byte stream into lines with memchr over one reused buffer, and tells which lines are
@@ -267,6 +283,7 @@ pub(crate) struct LineReader<R> {
     clean_to: usize,
     /// The scan stopped at a suspicious byte at `clean_to` (else what is past it is unscanned).
     stopped: bool,
+    needles: Vec<Needle>,
 }
 
 impl<R: Read> LineReader<R> {
@@ -290,9 +307,134 @@ impl<R: Read> LineReader<R> {
             line_no: 0,
             clean_to: 0,
             stopped: false,
+            needles: Vec::new(),
         }
     }
 
+    /// Search the buffer for these strings as it is read, and tell in [`Line::hit`] which lines
+    /// hold one: one `memmem` pass over the stream per needle, instead of one search per line.
+    pub(crate) fn with_needles(mut self, needles: &[&'static [u8]]) -> Self {
+        self.needles = needles
+            .iter()
+            .map(|n| Needle {
+                finder: Finder::new(*n),
+                next: None,
+                searched: 0,
+            })
+            .collect();
+        self
+    }
+
+    /// The stream offset of `buf[i]`.
+    #[inline]
+    fn abs(&self, i: usize) -> u64 {
+        self.consumed - self.end as u64 + i as u64
+    }
+
+    /// Does a needle start in `buf[s..e]`?
+    #[inline]
+    fn hit(&mut self, s: usize, e: usize) -> bool {
+        let base = self.abs(0);
+        needle_hit(&mut self.needles, &self.buf[..self.end], base, s, e)
+    }
+
+    /// Hand every whole line at the head of the buffer that is plain text to `f`, as
+    /// [`next_line`](Self::next_line) would (numbered, capped, `\r` cut, [`Line::hit`] set),
+    /// but split in one tight loop over the block. `false` when the next line is not such a
+    /// line (not yet read whole, or not plain text): [`next_line`](Self::next_line) takes it.
+    #[inline]
+    pub(crate) fn clean_run(&mut self, mut f: impl FnMut(Line<'_>)) -> bool {
+        if self.discarding {
+            return false;
+        }
+        let (start, end) = (self.start, self.end);
+        let Some(last) = memchr::memrchr(b'\n', &self.buf[start..end]) else {
+            return false;
+        };
+        let mut run_end = start + last + 1;
+        let from = self.clean_to.max(start);
+        if from < run_end {
+            if let Some(i) = first_suspicious(&self.buf[from..run_end]) {
+                // up to the last line break before the first byte that is not plain text
+                match memchr::memrchr(b'\n', &self.buf[start..from + i]) {
+                    Some(j) => run_end = start + j + 1,
+                    None => return false,
+                }
+            }
+        }
+        let base = self.abs(0);
+        let buf = &self.buf[..end];
+        let needles = &mut self.needles;
+        let max_line = self.max_line;
+        let mut no = self.line_no;
+        let mut s = start;
+        for nl in memchr::memchr_iter(b'\n', &buf[s..run_end]) {
+            let len = start + nl - s;
+            no += 1;
+            let e = s + len.min(max_line);
+            let hit = needle_hit(needles, buf, base, s, e);
+            let mut bytes = &buf[s..e];
+            if let [head @ .., b'\r'] = bytes {
+                bytes = head;
+            }
+            f(Line {
+                bytes,
+                no,
+                truncated: len > max_line,
+                clean: true,
+                hit,
+            });
+            s = start + nl + 1;
+        }
+        self.line_no = no;
+        self.start = run_end;
+        self.searched = 0;
+        if self.clean_to < run_end {
+            self.clean_to = run_end;
+            self.stopped = false;
+        }
+        true
+    }
+}
+
+/// Does one of `needles` start in `buf[s..e]` (`buf[0]` being at stream offset `base`)? Always
+/// `true` without needles. Each needle's next occurrence is found once, by a search over the rest
+/// of the buffer, and kept until the lines pass it.
+#[inline(always)]
+fn needle_hit(needles: &mut [Needle], buf: &[u8], base: u64, s: usize, e: usize) -> bool {
+    {
+        if needles.is_empty() {
+            return true;
+        }
+        let (ls, le, end) = (base + s as u64, base + e as u64, buf.len());
+        let mut hit = false;
+        for n in needles.iter_mut() {
+            if n.next.is_some_and(|h| h < ls) {
+                n.next = None;
+            }
+            if n.next.is_none() && n.searched < le {
+                let from = n.searched.max(ls);
+                let at = (from - base) as usize;
+                match n.finder.find(&buf[at..end]) {
+                    Some(p) => {
+                        n.next = Some(from + p as u64);
+                        n.searched = from + p as u64 + 1;
+                    }
+                    None => {
+                        // a needle may straddle the end of what has been read: its head is
+                        // searched again once the rest is in
+                        let tail = n.finder.needle().len().saturating_sub(1) as u64;
+                        n.searched = (base + end as u64).saturating_sub(tail).max(from);
+                    }
+                }
+            }
+            hit |= n.next.is_some_and(|h| h < le);
+        }
+        hit
+    }
+}
+
+impl<R: Read> LineReader<R> {
     /// Bytes read from the source so far.
     pub(crate) fn consumed(&self) -> u64 {
         self.consumed
@@ -414,6 +556,7 @@ impl<R: Read> LineReader<R> {
         let truncated = long || len > self.max_line;
         let e = s + len.min(self.max_line);
         let clean = self.is_clean(s, e);
+        let hit = self.hit(s, e);
         let mut bytes = &self.buf[s..e];
         if let [head @ .., b'\r'] = bytes {
             bytes = head;
@@ -423,6 +566,7 @@ impl<R: Read> LineReader<R> {
             no: self.line_no,
             truncated,
             clean,
+            hit,
         }
     }
 }

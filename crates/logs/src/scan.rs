@@ -9,7 +9,7 @@
 
 use crate::capture::Capture;
 use crate::groups::{Failure, Groups, SAMPLE_CAP};
-use crate::reader::{LineReader, Text, check_text, escape_line};
+use crate::reader::{Line, LineReader, Text, check_text, escape_line};
 use crate::ts::{self, Span, Ts};
 use cloud502_model::{LogClass, LogCount, LogSkips, LogSummary};
 use std::io::{self, Read};
@@ -93,6 +93,31 @@ pub(crate) trait Classifier {
     /// Classify a record in the window and, when it shows a failure, key it and hand it to
     /// [`Out::failure`].
     fn fold<'l>(&mut self, record: &Self::Record<'l>, out: Out<'_, 'l>);
+
+    /// Strings searched for over the whole buffer, grep's way: a line that holds none of them
+    /// is only [`skim`](Classifier::skim)med, not parsed. Empty (the default): every line is
+    /// parsed.
+    const NEEDLES: &'static [&'static [u8]] = &[];
+
+    /// A cheap look at a line that holds none of the [`NEEDLES`](Classifier::NEEDLES): enough to
+    /// count and date it exactly as [`parse`](Classifier::parse) would, or [`Skim::Parse`] when
+    /// the line may still be a failure.
+    #[inline(always)]
+    fn skim(&mut self, _line: &[u8]) -> Skim {
+        Skim::Parse
+    }
+}
+
+/// What [`Classifier::skim`] tells of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Skim {
+    /// Not one of the dialect's lines ([`Classifier::parse`] would say `None`).
+    Unparsed,
+    /// One of the dialect's lines, at this time, that can show no failure, is not ignored and
+    /// has no status to count.
+    Quiet(Option<Ts>),
+    /// It may show a failure: parse and fold it.
+    Parse,
 }
 
 /// Where a dialect's [`Classifier::fold`] puts the failure of one line (at most one: it is
@@ -122,12 +147,30 @@ impl<'l> Out<'_, 'l> {
 pub(crate) fn scan<C: Classifier, R: Read>(
     reader: R,
     capture: Capture,
+    classifier: C,
+    opts: &Options,
+    max_groups: usize,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<(Acc, u64)> {
+    scan_blocks(
+        LineReader::new(reader, opts.max_line).with_needles(C::NEEDLES),
+        capture,
+        classifier,
+        opts,
+        max_groups,
+        progress,
+    )
+}
+
+/// [`scan`] over a line reader that was set up by the caller.
+fn scan_blocks<C: Classifier, R: Read>(
+    mut lr: LineReader<R>,
+    capture: Capture,
     mut classifier: C,
     opts: &Options,
     max_groups: usize,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<(Acc, u64)> {
-    let mut lr = LineReader::new(reader, opts.max_line);
     let mut acc = Acc::new(opts, max_groups, C::COUNTS);
     let mut next_report = 0;
     loop {
@@ -136,34 +179,59 @@ pub(crate) fn scan<C: Classifier, R: Read>(
             progress(consumed);
             next_report = consumed + PROGRESS_EVERY;
         }
+        // the plain-text lines at the head of the block in one tight loop, the rest one by one
+        if lr.clean_run(|line| one_line(line, capture, &mut classifier, &mut acc)) {
+            continue;
+        }
         let Some(line) = lr.next_line()? else {
             break;
         };
-        acc.lines += 1;
-        acc.skipped.too_long += u64::from(line.truncated);
-        if line.bytes.is_empty() || (!line.clean && !acc.text(line.bytes)) {
-            continue;
-        }
-        let bytes = capture.strip(line.bytes);
-        let Some(record) = classifier.parse(bytes) else {
-            acc.skipped.unparsed += 1;
-            continue;
-        };
-        if classifier.ignored(&record) || !acc.in_window(classifier.time(&record)) {
-            continue;
-        }
-        if let Some(s) = classifier.status(&record) {
-            acc.status_counts[usize::from(s)] += 1;
-        }
-        let out = Out {
-            acc: &mut acc,
-            no: line.no,
-            line: bytes,
-        };
-        classifier.fold(&record, out);
+        one_line(line, capture, &mut classifier, &mut acc);
     }
     progress(lr.consumed());
     Ok((acc, lr.consumed()))
+}
+
+/// Count, date and classify one line.
+#[inline(always)]
+fn one_line<C: Classifier>(line: Line<'_>, capture: Capture, classifier: &mut C, acc: &mut Acc) {
+    acc.lines += 1;
+    acc.skipped.too_long += u64::from(line.truncated);
+    if line.bytes.is_empty() || (!line.clean && !acc.text(line.bytes)) {
+        return;
+    }
+    let bytes = capture.strip(line.bytes);
+    if !line.hit {
+        // grep's way: a line with none of the needles cannot be a failure; it is only counted
+        // and dated
+        match classifier.skim(bytes) {
+            Skim::Parse => {}
+            Skim::Unparsed => {
+                acc.skipped.unparsed += 1;
+                return;
+            }
+            Skim::Quiet(ts) => {
+                acc.in_window(ts);
+                return;
+            }
+        }
+    }
+    let Some(record) = classifier.parse(bytes) else {
+        acc.skipped.unparsed += 1;
+        return;
+    };
+    if classifier.ignored(&record) || !acc.in_window(classifier.time(&record)) {
+        return;
+    }
+    if let Some(s) = classifier.status(&record) {
+        acc.status_counts[usize::from(s)] += 1;
+    }
+    let out = Out {
+        acc,
+        no: line.no,
+        line: bytes,
+    };
+    classifier.fold(&record, out);
 }
 
 /// The running summary.
@@ -311,6 +379,171 @@ impl Acc {
             counts,
             groups: self.groups.finish(self.span),
             samples: self.samples,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::nginx_error::ErrorClassifier;
+
+    /// A dialect read line by line: every line parsed, as before the needles.
+    struct Full<C>(C);
+
+    impl<C: Classifier> Classifier for Full<C> {
+        type Record<'l> = C::Record<'l>;
+        const COUNTS: Counts = C::COUNTS;
+        fn parse<'l>(&mut self, line: &'l [u8]) -> Option<Self::Record<'l>> {
+            self.0.parse(line)
+        }
+        fn ignored(&self, record: &Self::Record<'_>) -> bool {
+            self.0.ignored(record)
+        }
+        fn time(&self, record: &Self::Record<'_>) -> Option<Ts> {
+            self.0.time(record)
+        }
+        fn status(&self, record: &Self::Record<'_>) -> Option<u16> {
+            self.0.status(record)
+        }
+        fn fold<'l>(&mut self, record: &Self::Record<'l>, out: Out<'_, 'l>) {
+            self.0.fold(record, out);
+        }
+    }
+
+    fn summary<C: Classifier>(
+        input: &[u8],
+        capture: Capture,
+        c: C,
+        opts: &Options,
+        block: usize,
+    ) -> LogSummary {
+        let lr = LineReader::with_block(input, opts.max_line, block).with_needles(C::NEEDLES);
+        let (acc, bytes) = scan_blocks(lr, capture, c, opts, opts.max_groups, &mut |_| {}).unwrap();
+        acc.finish("logs.0", "test", "nginx-error", bytes)
+    }
+
+    /// Every kind of line an error log holds, and some it should not: failures at every level,
+    /// lines that say "upstream" without being one, failures that do not say it, lines that are
+    /// not error.log lines, binary, invalid UTF-8, over-long, CRLF, empty, out of order.
+    fn mixed_error_log(prefix: &dyn Fn(usize) -> String) -> Vec<u8> {
+        let tail = ", client: 10.0.0.9, server: shop, request: \"GET /a HTTP/1.1\", upstream: \"http://10.0.1.1:8080/a\", host: \"shop\"";
+        let bodies: Vec<String> = vec![
+            "[info] 31#31: *12 client 198.51.100.7 closed keepalive connection".into(),
+            "[info] 31#31: *12 client closed connection while waiting for request, client: 1.2.3.4, server: 0.0.0.0:443".into(),
+            format!("[error] 1#1: *5 connect() failed (111: Connection refused) while connecting to upstream{tail}"),
+            format!("[warn] 1#1: *5 upstream server temporarily disabled while connecting to upstream{tail}"),
+            format!("[info] 1#1: *5 epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too while reading response header from upstream{tail}"),
+            format!("[info] 1#1: *5 recv() failed (104: Connection reset by peer) while reading response header from upstream{tail}"),
+            "[info] 7#7: *9 backend.internal could not be resolved (3: Host not found)".into(),
+            "[notice] 7#7: *9 duplicate header line: \"X: y\", previous value: \"X: z\"".into(),
+            "[warn] 7#7: *9 no resolver defined to resolve backend.internal".into(),
+            "[debug] 7#7: *9 FastCGI sent in stderr: \"PHP message: boom\"".into(),
+            "[error] 7#7: *9 open() \"/srv/upstream.png\" failed (2: No such file or directory)".into(),
+            "[crit] 7#7: *9 SSL_do_handshake() failed (SSL: error) while SSL handshaking, client: 1.2.3.4, server: 0.0.0.0:443".into(),
+            "[notice] 1#1: signal process started".into(),
+            "[info] 1234567890#1: *1 too long a pid".into(),
+            "[info] 1#1:".into(),
+            "[emerg] 1#1: host not found in upstream \"app:8080\" in /etc/nginx/conf.d/a.conf:3".into(),
+        ];
+        let mut out = Vec::new();
+        for i in 0..1500usize {
+            out.extend_from_slice(prefix(i).as_bytes());
+            // mostly in order, a few lines a second late, one with a month that is not one
+            let sec = i / 7 - usize::from(i % 13 == 0 && i > 7);
+            let month = if i == 700 { 13 } else { 5 };
+            let time = format!(
+                "2026/{month:02}/01 12:{:02}:{:02} ",
+                sec / 60 % 60,
+                sec % 60
+            );
+            match i % 23 {
+                3 => out.extend_from_slice(b"not an error.log line at all, upstream or not"),
+                5 => out.extend_from_slice(
+                    format!("{time}[info] 1#1: *1 bin\x01ary upstream").as_bytes(),
+                ),
+                8 => {
+                    out.extend_from_slice(format!("{time}[info] 1#1: *1 bad ").as_bytes());
+                    out.extend_from_slice(b"\xff utf8 upstream");
+                }
+                11 => {}
+                13 => {
+                    out.extend_from_slice(time.as_bytes());
+                    out.extend_from_slice(
+                        format!("[info] 1#1: *1 {}", "long ".repeat(240)).as_bytes(),
+                    );
+                    out.extend_from_slice(b"upstream");
+                }
+                _ => {
+                    out.extend_from_slice(time.as_bytes());
+                    out.extend_from_slice(bodies[i % bodies.len()].as_bytes());
+                }
+            }
+            if i % 4 == 1 {
+                out.push(b'\r');
+            }
+            out.push(b'\n');
+        }
+        out.extend_from_slice(
+            b"2026/05/01 13:00:00 [error] 1#1: *1 no live upstreams while connecting to upstream",
+        );
+        out
+    }
+
+    /// The hit-driven read (lines without a needle only skimmed) gives exactly the report of the
+    /// line-by-line read: counts, line numbers, times, samples, groups, skips; whatever the
+    /// block size (needles and lines across block boundaries), with CRLF and capture prefixes.
+    #[test]
+    fn needles_give_the_line_by_line_report() {
+        let plain = |_: usize| String::new();
+        let docker = |i: usize| format!("2026-05-01T12:00:{:02}.123456789Z ", i % 60);
+        let cri = |i: usize| {
+            let tag = if i % 2 == 0 { "stderr F" } else { "stdout F" };
+            format!("2026-05-01T12:00:{:02}.123456789Z {tag} ", i % 60)
+        };
+        let cases: [(&dyn Fn(usize) -> String, Capture); 3] = [
+            (&plain, Capture::Plain),
+            (&docker, Capture::Timestamped),
+            (&cri, Capture::Cri),
+        ];
+        let since = time::macros::datetime!(2026-05-01 12:01:30 UTC);
+        for (prefix, capture) in cases {
+            let input = mixed_error_log(prefix);
+            for opts in [
+                Options {
+                    max_line: 160,
+                    max_samples: 50,
+                    ..Options::default()
+                },
+                Options {
+                    since: Some(since),
+                    max_line: 1000,
+                    max_groups: 3,
+                    ..Options::default()
+                },
+            ] {
+                let want = summary(
+                    &input,
+                    capture,
+                    Full(ErrorClassifier::new(opts.local_offset)),
+                    &opts,
+                    1 << 20,
+                );
+                assert!(want.matched > 100, "{capture:?}: {}", want.matched);
+                assert!(want.skipped.unparsed > 0 && want.skipped.binary > 0);
+                assert!(want.skipped.invalid_utf8 > 0 && want.skipped.too_long > 0);
+                for block in [1, 2, 7, 64, 333, 4096, 1 << 20] {
+                    let got = summary(
+                        &input,
+                        capture,
+                        ErrorClassifier::new(opts.local_offset),
+                        &opts,
+                        block,
+                    );
+                    assert_eq!(got, want, "{capture:?}, block {block}");
+                }
+            }
         }
     }
 }

@@ -120,6 +120,7 @@ pub(crate) fn parse_error_time(b: &[u8], offset: i32) -> Option<Ts> {
 
 /// Is this the shape of an error.log timestamp? (cheaper than parsing it)
 #[inline]
+#[cfg(test)] // the reference that nginx_error::head_shape is tested against
 pub(crate) fn is_error_time(b: &[u8]) -> bool {
     let Some(t) = b.first_chunk::<19>() else {
         return false;
