@@ -175,6 +175,43 @@ fn missing_files_and_bad_formats_are_usage_errors() {
     assert!(run.stderr.contains("NAME=FORMAT"), "{}", run.stderr);
 }
 
+/// A `log_format` that cannot be used, read through `--nginx-config`, is named by the file and
+/// line of its directive, in an included file too.
+#[test]
+fn an_unusable_log_format_names_its_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("conf.d")).unwrap();
+    let main = dir.path().join("nginx.conf");
+    let inc = dir.path().join("conf.d/formats.conf");
+    std::fs::write(
+        &main,
+        format!(
+            "events {{}}\nhttp {{\n    include {};\n    log_format nostatus '$remote_addr [$time_local]';\n}}\n",
+            dir.path().join("conf.d/*.conf").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &inc,
+        "# formats\nlog_format ok '$status';\nlog_format dangling '$status $';\n",
+    )
+    .unwrap();
+    let log = incident("access.log");
+    let run = cloud502(&[
+        "logs",
+        log.to_str().unwrap(),
+        "--nginx-config",
+        main.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    let at_main = format!("{}:4: cannot use log_format nostatus", main.display());
+    let at_inc = format!("{}:3: cannot use log_format dangling", inc.display());
+    assert!(run.stderr.contains(&at_main), "{}", run.stderr);
+    assert!(run.stderr.contains(&at_inc), "{}", run.stderr);
+    assert!(!run.stderr.contains("log_format ok:"), "{}", run.stderr);
+}
+
 #[test]
 fn a_huge_line_does_not_stop_classification() {
     let dir = tempfile::tempdir().unwrap();

@@ -356,10 +356,11 @@ fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<u8> {
     if let Some(path) = &args.nginx_config {
         match cloud502::nginx::conf::load_any(path) {
             Ok(conf) => {
-                for (name, format) in conf.log_formats() {
+                for (name, format, at) in conf.log_format_directives() {
                     match AccessFormat::parse(&name, &format) {
                         Ok(f) => formats.push(f),
-                        Err(e) => problems.push(format!("log_format {name}: {e}")),
+                        // the directive's own file and line, as nginx names config errors
+                        Err(e) => problems.push(format!("{at}: {e}")),
                     }
                 }
             }

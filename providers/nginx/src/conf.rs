@@ -521,19 +521,30 @@ fn split_dump(text: &str) -> Vec<Section<'_>> {
     sections
 }
 
-/// When stderr was captured after stdout, nginx's own status lines end the last file; drop them.
+/// When stderr was captured after stdout, nginx's own status lines end the last file; drop them,
+/// and whatever a capture added after them (a shell prompt, `logout`): no config line starts with
+/// `nginx: `, and a file nginx loaded ends with `;`, `{`, `}`, a comment or a blank line, so the
+/// lines after the last such line are not the file's.
 fn strip_trailing_status(text: &str) -> &str {
+    let mut start = 0;
     let mut end = text.len();
-    loop {
-        let body = text[..end].trim_end_matches(['\n', '\r']);
-        let line_start = body.rfind('\n').map_or(0, |i| i + 1);
-        let last = &body[line_start..];
-        if last.starts_with("nginx: ") {
-            end = line_start;
-        } else {
-            return &text[..end];
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("nginx: ") {
+            end = start;
+            break;
+        }
+        start += line.len();
+    }
+    let mut keep = 0;
+    let mut at = 0;
+    for line in text[..end].split_inclusive('\n') {
+        at += line.len();
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') || t.ends_with([';', '{', '}']) {
+            keep = at;
         }
     }
+    &text[..keep]
 }
 
 /// nginx's version as (major, minor, patch), from `1.22.1`, `nginx/1.22.1` or `1.24.0 (Ubuntu)`.
@@ -1197,6 +1208,27 @@ impl NginxConfig {
                 _ => rest,
             };
             out.push((name.clone(), rest.concat()));
+        });
+        out
+    }
+
+    /// Each `log_format` as (name, format, where the directive is), the format's pieces
+    /// concatenated as nginx does: so that a format that cannot be used is named by its file and
+    /// line.
+    pub fn log_format_directives(&self) -> Vec<(String, String, SourceLocation)> {
+        let mut out = Vec::new();
+        visit(&self.root, &mut |d| {
+            if d.name != "log_format" || d.block.is_some() {
+                return;
+            }
+            let Some((name, rest)) = d.args.split_first() else {
+                return;
+            };
+            let rest = match rest.split_first() {
+                Some((first, tail)) if first.starts_with("escape=") => tail,
+                _ => rest,
+            };
+            out.push((name.clone(), rest.concat(), d.location.clone()));
         });
         out
     }
