@@ -653,6 +653,76 @@ fn a_csv_logpush_file_and_an_alb_connection_log_are_named_not_misread() {
     }
 }
 
+/// Apache httpd error logs are named as Apache's, with the lines that mean 502s, rather than
+/// "cannot tell the format". Real lines from public issue threads, each with its source.
+#[test]
+fn apache_error_logs_are_named_not_cannot_tell() {
+    let cases: [(&str, String); 4] = [
+        // https://github.com/ether/etherpad/issues/4125 (Apache 2.4, AH01102 + AH00898)
+        (
+            "etherpad",
+            "[Wed Jun 17 13:08:52.089713 2020] [proxy_http:error] [pid 12181:tid 140023206749952] (20014)Internal error (specific information not available): [client x.x.x.x:39416] AH01102: error reading status line from remote server 127.0.0.1:9001\n\
+             [Wed Jun 17 13:08:52.089762 2020] [proxy:error] [pid 12181:tid 140023206749952] [client x.x.x.x:39416] AH00898: Error reading from remote server returned by /api/1.1/createAuthorIfNotExistsFor\n"
+                .to_owned(),
+        ),
+        // https://github.com/allianceauth/allianceauth/issues/1036 (the backend's timeout)
+        (
+            "allianceauth",
+            "[Tue Apr 24 14:35:07.971403 2018] [proxy_http:error] [pid 6395] (70007)The timeout specified has expired: [client 181.29.23.88:59894] AH01102: error reading status line from remote server 127.0.0.1:8000\n\
+             [Tue Apr 24 14:35:07.971602 2018] [proxy:error] [pid 6395] [client 181.29.23.88:59894] AH00898: Error reading from remote server returned by /\n"
+                .to_owned(),
+        ),
+        // https://github.com/nextcloud/all-in-one/issues/175: access and error lines pasted
+        // together, an access line first
+        (
+            "nextcloud aio",
+            "172.17.0.2:8000 127.0.0.1 - - [28/Jan/2022:14:13:33 +0000] \"POST /api/docker/start HTTP/1.1\" 201 356 \"https://192.168.178.98:8080/containers\" \"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/97.0.4692.99 Safari/537.36\"\n\
+             [Fri Jan 28 14:18:33.838658 2022] [proxy_http:error] [pid 119] (70007)The timeout specified has expired: [client 10.6.0.2:52924] AH01102: error reading status line from remote server localhost:8000, referer: https://192.168.178.98:8080/containers\n\
+             [Fri Jan 28 14:18:33.838760 2022] [proxy:error] [pid 119] [client 10.6.0.2:52924] AH00898: Error reading from remote server returned by /api/docker/start, referer: https://192.168.178.98:8080/containers\n"
+                .to_owned(),
+        ),
+        // Apache 2.2 has no AH codes: the message is from https://github.com/Unitech/pm2/issues/602
+        // ("(20014) Internal error: proxy: error reading status line from remote server
+        // localhost", Apache/2.2.3); the line's head ([time] [error] [client ...]) is 2.2's
+        // error-log layout, written here by hand around it
+        (
+            "apache 2.2",
+            "[Wed Jul 30 10:12:01 2014] [error] [client 203.0.113.9] (20014)Internal error: proxy: error reading status line from remote server localhost\n\
+             [Wed Jul 30 10:12:01 2014] [error] [client 203.0.113.9] proxy: Error reading from remote server returned by /\n"
+                .to_owned(),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in cases {
+        let path = dir.path().join("error.log");
+        std::fs::write(&path, &text).unwrap();
+        let run = cloud502(&["logs", path.to_str().unwrap(), "-o", "json"]);
+        // not understood is a gap, never healthy
+        assert!(matches!(run.code, 3 | 4), "{name}: {}", run.stderr);
+        let report = run.json();
+        assert_ne!(report["verdict"], "healthy", "{name}");
+        let hint = report["errors"][0]["hint"].as_str().unwrap_or_default();
+        assert!(hint.contains("Apache, not nginx"), "{name}: {report:#}");
+        assert!(hint.contains("AH01102"), "{name}: {hint}");
+        assert!(
+            hint.contains("proxy: error reading status line"),
+            "{name}: {hint}"
+        );
+        // the same behind `docker logs -t`
+        let stamped: String = text
+            .lines()
+            .map(|l| format!("2026-05-01T12:00:00.123456789Z {l}\n"))
+            .collect();
+        std::fs::write(&path, stamped).unwrap();
+        let report = cloud502(&["logs", path.to_str().unwrap(), "-o", "json"]).json();
+        let hint = report["errors"][0]["hint"].as_str().unwrap_or_default();
+        assert!(
+            hint.contains("Apache, not nginx"),
+            "{name} (docker): {report:#}"
+        );
+    }
+}
+
 #[test]
 fn combined_5xx_lines_are_a_finding_that_says_what_the_format_cannot_tell() {
     let dir = tempfile::tempdir().unwrap();

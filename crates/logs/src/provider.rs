@@ -271,26 +271,38 @@ fn head_of(path: &Path) -> Vec<u8> {
     head
 }
 
-/// Logs from the same platforms that cloud502 does not read, told by their first line.
+/// Is this an Apache httpd error.log line? 2.4: `[Tue May 01 12:00:00.123456 2026]
+/// [proxy:error] [pid 7] ... AH00957: ...`; 2.2: `[Tue May 01 12:00:00 2026] [error] [client
+/// 10.0.0.1] proxy: error reading status line from remote server ...`. Looks past a capture
+/// prefix.
+fn apache_error_line(line: &[u8]) -> bool {
+    let bare = crate::Capture::detect(&[line]).strip(line);
+    let bare = String::from_utf8_lossy(bare);
+    let bare = bare.trim();
+    bare.starts_with('[')
+        && bare.contains("] [")
+        && (bare.contains(" AH0")
+            || bare.contains("[proxy")
+            || bare.contains("] proxy: ")
+            || bare.contains(": proxy: "))
+}
+
+/// Logs from the same platforms that cloud502 does not read, told by their first line (for
+/// Apache httpd, by any of the first lines: a paste often mixes its access and error lines).
 fn other_kind(head: &[u8]) -> Option<&'static str> {
     let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
     // (an ALB connection log's own first field is a time: only the Apache check looks past a
     // capture prefix)
-    let bare = crate::Capture::detect(&[first]).strip(first);
-    let bare = String::from_utf8_lossy(bare);
-    let bare = bare.trim();
     let first = String::from_utf8_lossy(first);
     let first = first.trim();
-    // Apache httpd 2.4: `[Tue May 01 12:00:00.123456 2026] [proxy:error] [pid 7] ... AH00957: ...`
-    if bare.starts_with('[')
-        && bare.contains("] [")
-        && (bare.contains(" AH0") || bare.contains("[proxy"))
-    {
+    if head.split(|&b| b == b'\n').take(20).any(apache_error_line) {
         return Some(
-            "this is an Apache httpd error log, which cloud502 does not classify; for 502s \
-             look for AH01102 (error reading the status line: the backend closed or reset \
-             before answering), AH00898 (error reading from the backend, often its timeout) \
-             and AH00957 / AH01114 (no connection to the backend)",
+            "this is an Apache httpd error log (Apache, not nginx), which cloud502 does not \
+             classify; for 502s look for AH01102 (Apache 2.2: \"proxy: error reading status \
+             line\": the backend closed or reset before answering, or did not answer within \
+             ProxyTimeout when the line says \"(70007)The timeout specified has expired\"), \
+             AH00898 (error reading from the backend, logged with it) and AH00957 / AH01114 \
+             (no connection to the backend)",
         );
     }
     if !first.starts_with('{')
