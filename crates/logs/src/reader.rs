@@ -284,6 +284,9 @@ pub(crate) struct LineReader<R> {
     /// The scan stopped at a suspicious byte at `clean_to` (else what is past it is unscanned).
     stopped: bool,
     needles: Vec<Needle>,
+    /// No needle starts between the current line and this offset (the nearest of their next
+    /// occurrences and search frontiers): most lines end before it and need one comparison.
+    clear_to: u64,
 }
 
 impl<R: Read> LineReader<R> {
@@ -308,6 +311,7 @@ impl<R: Read> LineReader<R> {
             clean_to: 0,
             stopped: false,
             needles: Vec::new(),
+            clear_to: 0,
         }
     }
 
@@ -335,7 +339,14 @@ impl<R: Read> LineReader<R> {
     #[inline]
     fn hit(&mut self, s: usize, e: usize) -> bool {
         let base = self.abs(0);
-        needle_hit(&mut self.needles, &self.buf[..self.end], base, s, e)
+        needle_hit(
+            &mut self.needles,
+            &mut self.clear_to,
+            &self.buf[..self.end],
+            base,
+            s,
+            e,
+        )
     }
 
     /// Hand every whole line at the head of the buffer that is plain text to `f`, as
@@ -365,6 +376,7 @@ impl<R: Read> LineReader<R> {
         let base = self.abs(0);
         let buf = &self.buf[..end];
         let needles = &mut self.needles;
+        let clear_to = &mut self.clear_to;
         let max_line = self.max_line;
         let mut no = self.line_no;
         let mut s = start;
@@ -372,7 +384,7 @@ impl<R: Read> LineReader<R> {
             let len = start + nl - s;
             no += 1;
             let e = s + len.min(max_line);
-            let hit = needle_hit(needles, buf, base, s, e);
+            let hit = needle_hit(needles, clear_to, buf, base, s, e);
             let mut bytes = &buf[s..e];
             if let [head @ .., b'\r'] = bytes {
                 bytes = head;
@@ -401,7 +413,32 @@ impl<R: Read> LineReader<R> {
 /// `true` without needles. Each needle's next occurrence is found once, by a search over the rest
 /// of the buffer, and kept until the lines pass it.
 #[inline(always)]
-fn needle_hit(needles: &mut [Needle], buf: &[u8], base: u64, s: usize, e: usize) -> bool {
+fn needle_hit(
+    needles: &mut [Needle],
+    clear_to: &mut u64,
+    buf: &[u8],
+    base: u64,
+    s: usize,
+    e: usize,
+) -> bool {
+    if needles.is_empty() {
+        return true;
+    }
+    if base + e as u64 <= *clear_to {
+        return false;
+    }
+    let hit = needle_hit_slow(needles, buf, base, s, e);
+    *clear_to = needles
+        .iter()
+        .map(|n| n.next.unwrap_or(n.searched))
+        .min()
+        .unwrap_or(0);
+    hit
+}
+
+/// [`needle_hit`] past the clear stretch: each needle's next occurrence found again as needed.
+#[inline(never)]
+fn needle_hit_slow(needles: &mut [Needle], buf: &[u8], base: u64, s: usize, e: usize) -> bool {
     {
         if needles.is_empty() {
             return true;
