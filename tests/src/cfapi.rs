@@ -307,6 +307,8 @@ pub struct Monitor {
     pub expected_codes: String,
     /// Description.
     pub description: String,
+    /// The `Host` header the monitor sends, if any.
+    pub host: Option<String>,
 }
 
 impl Monitor {
@@ -320,6 +322,7 @@ impl Monitor {
             port: None,
             expected_codes: "2xx".into(),
             description: description.into(),
+            host: None,
         }
     }
 }
@@ -466,6 +469,15 @@ pub struct Scenario {
     /// Lists answer `result_info` with `page`, `per_page` and `count` only, no `total_pages` or
     /// `total_count`, as some endpoints do (KB 9.3).
     pub bare_result_info: bool,
+    /// Rules of the zone's `http_config_settings` entrypoint ruleset (Configuration Rules), as
+    /// the API lists them; empty: the phase has no ruleset (404).
+    pub config_rules: Vec<Value>,
+    /// Rules of the zone's `http_request_origin` entrypoint ruleset (Origin Rules); empty: 404.
+    pub origin_rules: Vec<Value>,
+    /// Page Rules (`GET /zones/{id}/pagerules` `result`).
+    pub page_rules: Vec<Value>,
+    /// Workers routes (`GET /zones/{id}/workers/routes` `result`).
+    pub worker_routes: Vec<Value>,
 }
 
 /// One of Cloudflare's own answers, served verbatim.
@@ -523,6 +535,10 @@ impl Default for Scenario {
             redirect: None,
             canned: Vec::new(),
             bare_result_info: false,
+            config_rules: Vec::new(),
+            origin_rules: Vec::new(),
+            page_rules: Vec::new(),
+            worker_routes: Vec::new(),
         }
     }
 }
@@ -911,6 +927,35 @@ fn answer(
                 .map(|lb| lb_json(lb, &sc.zone))
                 .collect(),
         ),
+        ["zones", _, "rulesets", "phases", phase, "entrypoint"] => {
+            let rules = match *phase {
+                "http_config_settings" => &sc.config_rules,
+                "http_request_origin" => &sc.origin_rules,
+                _ => return error(400, 7000, "No route for that URI"),
+            };
+            if rules.is_empty() {
+                // A phase without an entrypoint ruleset: 404 (code and message written here,
+                // not a capture).
+                return error(
+                    404,
+                    10003,
+                    &format!("could not find entrypoint ruleset in the {phase} phase"),
+                );
+            }
+            // The Rulesets API's ruleset shape (cloudflare-docs rules/origin-rules/create-api.mdx).
+            ok(json!({
+                "id": hex_id(&format!("ruleset {phase}")),
+                "name": "default",
+                "description": "",
+                "kind": "zone",
+                "version": "1",
+                "rules": rules,
+                "last_updated": STAMP,
+                "phase": phase,
+            }))
+        }
+        ["zones", _, "pagerules"] => ok(Value::Array(sc.page_rules.clone())),
+        ["zones", _, "workers", "routes"] => ok(Value::Array(sc.worker_routes.clone())),
         ["zones", _, "healthchecks"] => paginate(
             sc.healthchecks.iter().map(healthcheck_json).collect(),
             &query,
@@ -935,6 +980,12 @@ fn answer(
             }
             let health = sc.pool_health.iter().find(|h| h.pool_id == *id);
             ok(pool_health_json(id, health, sc.health_shape))
+        }
+        ["accounts", _, "load_balancers", "monitors", id] => {
+            match sc.monitors.iter().find(|m| m.id == *id) {
+                Some(m) => ok(monitor_json(m)),
+                None => bad_id(),
+            }
         }
         ["accounts", _, "load_balancers", "monitors"] => {
             single_page(sc.monitors.iter().map(monitor_json).collect())
@@ -1202,7 +1253,10 @@ fn monitor_json(m: &Monitor) -> Value {
         "method": m.method,
         "path": m.path,
         "port": m.port.unwrap_or(0),
-        "header": {},
+        "header": match &m.host {
+            Some(h) => json!({"Host": [h]}),
+            None => json!({}),
+        },
         "timeout": 5,
         "retries": 2,
         "interval": 60,

@@ -181,7 +181,8 @@ impl ApiError {
 struct Envelope<T> {
     #[serde(default)]
     success: Option<bool>,
-    #[serde(default)]
+    // `"errors": null` in some answers (cloudflare-go's Page Rules fixtures).
+    #[serde(default, deserialize_with = "crate::resources::null_default")]
     errors: Vec<EnvelopeError>,
     result: Option<T>,
     #[serde(default)]

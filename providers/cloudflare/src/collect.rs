@@ -7,9 +7,11 @@ use crate::api::{Api, ApiError};
 use crate::config::{CloudflareOptions, MAX_ORIGINS, Validated, ZoneRef};
 use crate::convert::{self, Read};
 use crate::error::CloudflareError;
+use crate::host_rules::{self, HostRules, PageRule, Ruleset, WorkerRoute};
 use crate::origin::{self, Candidate, CheckOptions, Resolved};
 use crate::resources::{
-    AnalyticsRow, DnsRecord, Healthcheck, LoadBalancer, OriginHealth, Pool, Zone, ZoneSetting,
+    AnalyticsRow, DnsRecord, Healthcheck, LoadBalancer, Monitor, OriginHealth, Pool, Zone,
+    ZoneSetting,
 };
 use cloud502_collect::CollectCx;
 use cloud502_model::{
@@ -33,6 +35,16 @@ pub mod permissions {
     pub const HEALTH_CHECKS: &str = "Zone / Health Checks / Read";
     /// GraphQL analytics.
     pub const ANALYTICS: &str = "Zone / Analytics / Read";
+    /// Configuration Rules (ruleset phase `http_config_settings`).
+    pub const CONFIG_RULES: &str = "Zone / Config Rules / Read";
+    /// Origin Rules (ruleset phase `http_request_origin`).
+    pub const ORIGIN_RULES: &str = "Zone / Origin / Read";
+    /// Page Rules.
+    pub const PAGE_RULES: &str = "Zone / Page Rules / Read";
+    /// Workers routes.
+    pub const WORKERS_ROUTES: &str = "Zone / Workers Routes / Read";
+    /// Load-balancer monitors (an account permission, with the pools').
+    pub const MONITORS: &str = "Account / Load Balancing: Monitors and Pools / Read";
 }
 
 /// Pool-health reads at most (one request each).
@@ -60,11 +72,13 @@ pub(crate) struct Collector<'a> {
     pub token_var: &'a str,
 }
 
-/// The load balancer named HOST, its pools, and each pool's health (by pool id).
+/// The load balancer named HOST, its pools, each pool's health (by pool id), and the pools'
+/// monitors with the gaps of their reads.
 type LbRead = (
     LoadBalancer,
     Vec<Pool>,
     Vec<(String, Result<Vec<OriginHealth>, Gap>)>,
+    (Vec<Monitor>, Vec<Gap>),
 );
 
 /// What the parallel wave read: each part is a value or a gap.
@@ -78,6 +92,15 @@ struct Wave {
     lb: Result<Option<LbRead>, Gap>,
     checks: Result<Vec<Healthcheck>, Gap>,
     analytics: Result<Option<LogSummary>, Gap>,
+    rules: HostRead,
+}
+
+/// The host's per-host settings as read: what applies, the gaps of the reads, the resources read.
+#[derive(Default)]
+struct HostRead {
+    rules: HostRules,
+    gaps: Vec<Gap>,
+    read: Vec<String>,
 }
 
 impl Collector<'_> {
@@ -102,7 +125,7 @@ impl Collector<'_> {
             format!("{z}/settings/proxy_read_timeout"),
         );
         let dns_path = format!("{z}/dns_records?name={}", encode(&host));
-        let (ssl, prt, dns, lb, checks, analytics) = tokio::join!(
+        let (ssl, prt, dns, lb, checks, analytics, rules) = tokio::join!(
             self.api
                 .get::<ZoneSetting>(&ssl_path, permissions::ZONE_SETTINGS),
             self.api
@@ -111,6 +134,7 @@ impl Collector<'_> {
             self.load_balancer(&zone, &host),
             self.health_checks(&zone),
             self.analytics(&zone, &host),
+            self.host_rules(&zone, &host),
         );
         let dns = match dns {
             Ok(r) => self.wildcard(&zone, &host, r).await,
@@ -129,6 +153,7 @@ impl Collector<'_> {
             lb,
             checks,
             analytics,
+            rules,
         };
         Ok(self.evidence(&zone, &host, wave).await)
     }
@@ -206,6 +231,74 @@ impl Collector<'_> {
             next = after;
         }
         (out, gaps)
+    }
+
+    /// Configuration Rules, Origin Rules, Page Rules and Workers routes, and which apply to the
+    /// host. A zone without a ruleset in a phase answers 404: no rules. Any other failure is a
+    /// gap naming the permission, and the zone-wide settings are used.
+    async fn host_rules(&self, zone: &Zone, host: &str) -> HostRead {
+        let z = format!("/zones/{}", zone.id);
+        let paths = [
+            format!("{z}/rulesets/phases/http_config_settings/entrypoint"),
+            format!("{z}/rulesets/phases/http_request_origin/entrypoint"),
+            format!("{z}/pagerules"),
+            format!("{z}/workers/routes"),
+        ];
+        let (config, origin, pages, workers) = tokio::join!(
+            self.api
+                .get::<Ruleset>(&paths[0], permissions::CONFIG_RULES),
+            self.api
+                .get::<Ruleset>(&paths[1], permissions::ORIGIN_RULES),
+            self.api
+                .get::<Vec<PageRule>>(&paths[2], permissions::PAGE_RULES),
+            self.api
+                .get::<Vec<WorkerRoute>>(&paths[3], permissions::WORKERS_ROUTES),
+        );
+        let mut out = HostRead::default();
+        let mut take = |scope: &str, permission: &str, r: Result<(), ApiError>| match r {
+            Ok(()) | Err(ApiError::Status { status: 404, .. }) => {
+                out.read.push(scope.to_owned());
+            }
+            Err(e) => out.gaps.push(gap(scope, &e, permission)),
+        };
+        // Split each answer into its value and its outcome (404: no ruleset, no rules).
+        fn split<T>(r: Result<T, ApiError>) -> (Option<T>, Result<(), ApiError>) {
+            match r {
+                Ok(v) => (Some(v), Ok(())),
+                Err(e) => (None, Err(e)),
+            }
+        }
+        let (config, r) = split(config);
+        take(
+            "cloudflare:rulesets/http_config_settings",
+            permissions::CONFIG_RULES,
+            r,
+        );
+        let (origin, r) = split(origin);
+        take(
+            "cloudflare:rulesets/http_request_origin",
+            permissions::ORIGIN_RULES,
+            r,
+        );
+        let (pages, r) = split(pages);
+        take("cloudflare:pagerules", permissions::PAGE_RULES, r);
+        let (workers, r) = split(workers);
+        take("cloudflare:workers/routes", permissions::WORKERS_ROUTES, r);
+        let mut unknown = Vec::new();
+        out.rules.ssl = host_rules::ssl_for(
+            host,
+            config.as_ref().map_or(&[][..], |r| &r.rules),
+            pages.as_deref().unwrap_or(&[]),
+            &mut unknown,
+        );
+        out.rules.origin = host_rules::origin_for(
+            host,
+            origin.as_ref().map_or(&[][..], |r| &r.rules),
+            &mut unknown,
+        );
+        out.rules.workers = host_rules::workers_for(host, workers.as_deref().unwrap_or(&[]));
+        out.rules.unknown = unknown;
+        out
     }
 
     async fn zone(&self) -> Result<Zone, CloudflareError> {
@@ -352,7 +445,46 @@ impl Collector<'_> {
             (p.id.clone(), r)
         }))
         .await;
-        Ok(Some((lb, pools, health)))
+        let monitors = self.monitors(account, &pools).await;
+        Ok(Some((lb, pools, health, monitors)))
+    }
+
+    /// The monitors the pools name, each read once: a "Response code mismatch error" is traced
+    /// to the monitor's expected codes, path, Host header and port.
+    async fn monitors(&self, account: &str, pools: &[Pool]) -> (Vec<Monitor>, Vec<Gap>) {
+        let mut ids: Vec<&str> = Vec::new();
+        for id in pools.iter().filter_map(|p| p.monitor.as_deref()) {
+            if !id.is_empty() && !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        let read =
+            futures_util::future::join_all(ids.iter().take(MAX_POOLS).map(|id| async move {
+                self.api
+                    .get::<Monitor>(
+                        &format!("/accounts/{account}/load_balancers/monitors/{id}"),
+                        permissions::MONITORS,
+                    )
+                    .await
+            }))
+            .await;
+        let mut out = (Vec::new(), Vec::new());
+        for (id, r) in ids.iter().zip(read) {
+            match r {
+                Ok(mut m) => {
+                    // Keyed by the id the pool names (the answer's own `id` is the same on the
+                    // real API; documentation examples put a placeholder there).
+                    m.id = (*id).to_owned();
+                    out.0.push(m);
+                }
+                Err(e) => out.1.push(gap(
+                    &format!("cloudflare:load_balancers/monitors/{id}"),
+                    &e,
+                    permissions::MONITORS,
+                )),
+            }
+        }
+        out
     }
 
     async fn health_checks(&self, zone: &Zone) -> Result<Vec<Healthcheck>, Gap> {
@@ -491,22 +623,99 @@ impl Collector<'_> {
                 }
             ),
         );
-        let ssl = match w.ssl {
+        let zone_ssl = match w.ssl {
             Ok(s) => {
                 sources.push("cloudflare:settings/ssl".to_owned());
-                let v = s.text();
-                ev.add_item(
-                    "cloudflare.ssl",
-                    "cloudflare:settings/ssl",
-                    format!("SSL/TLS encryption mode: {}", ssl_label(&v)),
-                );
-                Some(v)
+                Some(s.text())
             }
             Err(g) => {
                 ev.gaps.push(g);
                 None
             }
         };
+        let HostRead {
+            rules,
+            gaps: rule_gaps,
+            read: rules_read,
+        } = w.rules;
+        ev.gaps.extend(rule_gaps);
+        sources.extend(rules_read);
+        // A Configuration Rule or Page Rule for this host outranks the zone's setting.
+        let ssl = match &rules.ssl {
+            Some(o) => {
+                ev.add_item(
+                    "cloudflare.ssl",
+                    "cloudflare:rules",
+                    format!(
+                        "SSL/TLS encryption mode for {host}: {}, set by {} (per-host rules \
+                         outrank the zone's setting, which is {})",
+                        ssl_label(&o.value),
+                        o.source,
+                        zone_ssl.as_deref().map_or("not read".to_owned(), ssl_label)
+                    ),
+                );
+                Some(o.value.clone())
+            }
+            None => {
+                if let Some(v) = &zone_ssl {
+                    ev.add_item(
+                        "cloudflare.ssl",
+                        "cloudflare:settings/ssl",
+                        format!("SSL/TLS encryption mode: {}", ssl_label(v)),
+                    );
+                }
+                zone_ssl.clone()
+            }
+        };
+        if rules.origin.is_set() {
+            ev.add_item(
+                "cloudflare.origin_rule",
+                "cloudflare:rulesets/http_request_origin",
+                format!(
+                    "{} appl{} to {host}: {}; Cloudflare connects to the origin so, and the \
+                     checks from here do the same",
+                    rules.origin.rules.join(", "),
+                    if rules.origin.rules.len() == 1 {
+                        "ies"
+                    } else {
+                        "y"
+                    },
+                    rules.origin.describe()
+                ),
+            );
+        }
+        for (i, r) in rules.workers.iter().enumerate() {
+            ev.add_item(
+                format!("cloudflare.worker.{i}"),
+                "cloudflare:workers/routes",
+                format!(
+                    "Workers route {} runs Worker {} in front of {host}: the Worker answers \
+                     the requests it matches, and its subrequests (fetch) reach the origin",
+                    r.pattern, r.script
+                ),
+            );
+        }
+        for (i, u) in rules.unknown.iter().enumerate() {
+            ev.add_item(
+                format!("cloudflare.rules.unknown.{i}"),
+                "cloudflare:rules",
+                format!("{u}: whether it applies to {host} is not evaluated here"),
+            );
+            ev.gaps.push(Gap {
+                scope: "cloudflare:rules".to_owned(),
+                kind: GapKind::Other,
+                message: format!(
+                    "cannot tell whether a rule applies to {host}: {u} (only `true`, \
+                     `http.host eq`, `http.host in` and simple URL patterns are evaluated)"
+                ),
+                hint: Some(
+                    "check the rule in the dashboard (Rules > Overview, or Trace a request for \
+                     the host): where it applies, Cloudflare uses its setting, not the one this \
+                     report judges with"
+                        .to_owned(),
+                ),
+            });
+        }
         let prt = w.prt.map(|s| s.text());
         ev.add_item(
             "cloudflare.proxy_read_timeout",
@@ -580,14 +789,42 @@ impl Collector<'_> {
                 ),
             );
         }
-        let (lb, pools, health) = match w.lb {
-            Ok(Some((lb, pools, health))) => (Some(lb), pools, health),
-            Ok(None) => (None, Vec::new(), Vec::new()),
+        let (lb, mut pools, health, monitors) = match w.lb {
+            Ok(Some((lb, pools, health, (monitors, gaps)))) => {
+                ev.gaps.extend(gaps);
+                (Some(lb), pools, health, monitors)
+            }
+            Ok(None) => (None, Vec::new(), Vec::new(), Vec::new()),
             Err(g) => {
                 ev.gaps.push(g);
-                (None, Vec::new(), Vec::new())
+                (None, Vec::new(), Vec::new(), Vec::new())
             }
         };
+        for m in &monitors {
+            ev.add_item(
+                format!("cloudflare.monitor.{}", m.id),
+                "cloudflare:load_balancers/monitors",
+                format!(
+                    "monitor {}{}: {}",
+                    m.id,
+                    if m.description.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", m.description)
+                    },
+                    m.describe()
+                ),
+            );
+        }
+        // The pool's monitor as the check it makes, so a pool finding names what it expects.
+        for p in &mut pools {
+            if let Some(m) = monitors
+                .iter()
+                .find(|m| Some(m.id.as_str()) == p.monitor.as_deref())
+            {
+                p.monitor = Some(format!("{}: {}", m.id, m.describe()));
+            }
+        }
         if let Some(lb) = &lb {
             sources.push("cloudflare:load_balancers".to_owned());
             ev.add_item(
@@ -705,13 +942,37 @@ impl Collector<'_> {
         ev.config = convert::config(&Read {
             zone: Some(zone),
             host,
-            ssl,
+            ssl: ssl.clone(),
             proxy_read_timeout: prt,
             records: &records,
             lb: lb.as_ref(),
             pools: &pools,
             sources,
         });
+        if let Some(o) = &rules.ssl {
+            ev.config.settings.push(cloud502_model::Setting {
+                name: "ssl.source".to_owned(),
+                value: o.source.clone(),
+                location: None,
+                default: false,
+            });
+            if let Some(z) = &zone_ssl {
+                ev.config.settings.push(cloud502_model::Setting {
+                    name: "ssl.zone".to_owned(),
+                    value: z.clone(),
+                    location: None,
+                    default: false,
+                });
+            }
+        }
+        for r in &rules.workers {
+            ev.config.settings.push(cloud502_model::Setting {
+                name: "worker".to_owned(),
+                value: format!("{} ({})", r.script, r.pattern),
+                location: None,
+                default: false,
+            });
+        }
         if let Some((_, id)) = tunnels.first() {
             ev.config.settings.push(cloud502_model::Setting {
                 name: "tunnel".to_owned(),
@@ -721,8 +982,17 @@ impl Collector<'_> {
             });
         }
         if self.opts.origin_checks {
-            let candidates = self.candidates(&zone.name, &records, &followed, lb.as_ref(), &pools);
-            self.check_origins(host, candidates, &mut ev).await;
+            let mut candidates =
+                self.candidates(&zone.name, &records, &followed, lb.as_ref(), &pools);
+            if let (Some(target), true, None) = (
+                rules.origin.origin_host.as_deref(),
+                self.v.origins.is_empty(),
+                lb.as_ref(),
+            ) {
+                candidates = self.origin_rule_target(zone, target, &rules.origin).await;
+            }
+            let route = CheckRoute::new(&rules.origin, ssl.as_deref());
+            self.check_origins(host, candidates, &route, &mut ev).await;
         }
         // Lists and tables cut at a limit, recorded by the API client as they were read.
         ev.gaps.extend(self.api.take_cuts());
@@ -763,7 +1033,8 @@ impl Collector<'_> {
             ),
         });
         let candidates = self.candidates("", &[], &[], None, &[]);
-        self.check_origins(host, candidates, &mut ev).await;
+        self.check_origins(host, candidates, &CheckRoute::default(), &mut ev)
+            .await;
         ev.gaps.extend(self.api.take_cuts());
         ev
     }
@@ -847,7 +1118,46 @@ impl Collector<'_> {
         out
     }
 
-    async fn check_origins(&self, host: &str, candidates: Vec<Candidate>, ev: &mut Evidence) {
+    /// Where an Origin Rule's DNS target (`origin.host`, a record of the zone) leads: its records
+    /// in the zone, read through the API (public DNS would answer with Cloudflare's edge).
+    async fn origin_rule_target(
+        &self,
+        zone: &Zone,
+        target: &str,
+        route: &host_rules::OriginRoute,
+    ) -> Vec<Candidate> {
+        let source = format!("{} DNS target {target}", route.rules.join(", "));
+        let in_zone = convert::bare(target) == convert::bare(&zone.name)
+            || convert::bare(target).ends_with(&format!(".{}", convert::bare(&zone.name)));
+        if in_zone {
+            let path = format!("/zones/{}/dns_records?name={}", zone.id, encode(target));
+            if let Ok(found) = self.api.get_all::<DnsRecord>(&path, permissions::DNS).await {
+                let out: Vec<Candidate> = found
+                    .iter()
+                    .filter(|r| convert::is_origin_record(r) && convert::tunnel_id(r).is_none())
+                    .map(|r| Candidate {
+                        address: r.content.to_ascii_lowercase(),
+                        source: format!("{source}, {} {} in the zone", r.name, r.kind),
+                    })
+                    .collect();
+                if !out.is_empty() {
+                    return out;
+                }
+            }
+        }
+        vec![Candidate {
+            address: target.to_ascii_lowercase(),
+            source,
+        }]
+    }
+
+    async fn check_origins(
+        &self,
+        host: &str,
+        candidates: Vec<Candidate>,
+        route: &CheckRoute,
+        ev: &mut Evidence,
+    ) {
         if candidates.is_empty() {
             return;
         }
@@ -855,12 +1165,23 @@ impl Collector<'_> {
             "checking {} origin address(es) directly",
             candidates.len()
         ));
+        // An Origin Rule's port replaces the port of the scheme Cloudflare uses (the SSL mode's).
+        let (mut http_port, mut https_port) = (self.opts.http_port, self.opts.https_port);
+        if let Some(p) = route.port {
+            if route.plain {
+                http_port = p;
+            } else {
+                https_port = p;
+            }
+        }
         let opts = CheckOptions {
             host: host.to_owned(),
-            http_port: self.opts.http_port,
-            https_port: self.opts.https_port,
+            http_port,
+            https_port,
             timeout: self.opts.origin_timeout,
             ca_files: self.opts.ca_files.clone(),
+            host_header: route.host_header.clone(),
+            sni: route.sni.clone(),
         };
         let resolved = futures_util::future::join_all(candidates.iter().map(|c| {
             origin::resolve(
@@ -927,13 +1248,22 @@ impl Collector<'_> {
                                 opts.http_port
                             };
                             let fact = format!(
-                                "origin {ip}{via} (from {}), checked over {} on port {port} with Host and SNI {host}",
+                                "origin {ip}{via} (from {}), checked over {} on port {port} with {}{}",
                                 c.source,
                                 if scheme == ProbeScheme::Https {
                                     "https"
                                 } else {
                                     "http"
                                 },
+                                opts.what(),
+                                if route.port.is_some()
+                                    || route.host_header.is_some()
+                                    || route.sni.is_some()
+                                {
+                                    " (as the Origin Rule sets)"
+                                } else {
+                                    ""
+                                }
                             );
                             jobs.push((id, ip, scheme, fact));
                         }
@@ -960,6 +1290,28 @@ impl Collector<'_> {
             cloud502_probe::describe(p, ev);
         }
         ev.probes.extend(probes);
+    }
+}
+
+/// What the origin checks take from the Origin Rules that apply: Host header, SNI, and the port
+/// of the scheme Cloudflare uses (`plain`: the SSL mode is off or flexible, so HTTP).
+#[derive(Debug, Clone, Default)]
+struct CheckRoute {
+    host_header: Option<String>,
+    sni: Option<String>,
+    port: Option<u16>,
+    plain: bool,
+}
+
+impl CheckRoute {
+    fn new(o: &host_rules::OriginRoute, ssl: Option<&str>) -> Self {
+        CheckRoute {
+            host_header: o.host_header.clone(),
+            // Overriding the Host header changes the SNI too, unless an SNI is set.
+            sni: o.sni.clone().or_else(|| o.host_header.clone()),
+            port: o.port,
+            plain: matches!(ssl, Some("off" | "flexible")),
+        }
     }
 }
 
@@ -1017,6 +1369,16 @@ fn pool_fact(p: &Pool, targets: &[Target], read: bool) -> String {
             targets.len()
         );
     }
+    if unhealthy.is_empty() && healthy == 0 && !targets.is_empty() {
+        // An empty `pop_health` (no monitor, or no results yet): nothing is known, and nothing
+        // is counted healthy.
+        return format!(
+            "pool {}{state}: {} origins, health not reported (pool health lists no origin: no \
+             monitor results)",
+            p.name,
+            targets.len()
+        );
+    }
     if unhealthy.is_empty() {
         format!(
             "pool {}{state}: {healthy} of {} origins healthy",
@@ -1025,10 +1387,15 @@ fn pool_fact(p: &Pool, targets: &[Target], read: bool) -> String {
         )
     } else {
         format!(
-            "pool {}{state}: {healthy} of {} origins healthy; unhealthy: {}",
+            "pool {}{state}: {healthy} of {} origins healthy; unhealthy: {}{}",
             p.name,
             targets.len(),
-            unhealthy.join(", ")
+            unhealthy.join(", "),
+            p.monitor
+                .as_deref()
+                .filter(|m| m.contains(':'))
+                .map(|m| format!("; its monitor {m}"))
+                .unwrap_or_default()
         )
     }
 }

@@ -32,6 +32,7 @@ mod collect;
 pub mod config;
 pub mod convert;
 mod error;
+pub mod host_rules;
 pub mod origin;
 pub mod resources;
 

@@ -89,6 +89,27 @@ pub struct CheckOptions {
     pub timeout: Duration,
     /// Extra trust roots.
     pub ca_files: Vec<PathBuf>,
+    /// The Host header an Origin Rule sets, instead of `host`.
+    pub host_header: Option<String>,
+    /// The SNI an Origin Rule sets (or its Host header override), instead of `host`.
+    pub sni: Option<String>,
+}
+
+impl CheckOptions {
+    /// The name the TLS handshake sends, and the URL's host.
+    pub fn sni(&self) -> &str {
+        self.sni.as_deref().unwrap_or(&self.host)
+    }
+
+    /// `Host and SNI www.example.com`, or each when an Origin Rule sets them apart.
+    pub fn what(&self) -> String {
+        let header = self.host_header.as_deref().unwrap_or(&self.host);
+        if header.eq_ignore_ascii_case(self.sni()) {
+            format!("Host and SNI {header}")
+        } else {
+            format!("Host {header} and SNI {}", self.sni())
+        }
+    }
 }
 
 /// Check `ip` over `scheme` (http or https) as probe `id`.
@@ -97,10 +118,15 @@ pub async fn check(ip: IpAddr, scheme: ProbeScheme, opts: &CheckOptions, id: &st
         ProbeScheme::Https => ("https", opts.https_port),
         _ => ("http", opts.http_port),
     };
-    let url = format!("{name}://{}:{port}/", opts.host);
+    let url = format!("{name}://{}:{port}/", opts.sni());
     let options = ProbeOptions {
-        resolve: vec![format!("{}:{port}:{ip}", opts.host)],
-        headers: Vec::new(),
+        resolve: vec![format!("{}:{port}:{ip}", opts.sni())],
+        headers: opts
+            .host_header
+            .iter()
+            .filter(|h| !h.eq_ignore_ascii_case(opts.sni()))
+            .map(|h| format!("Host: {h}"))
+            .collect(),
         timeout: opts.timeout,
         // Read the certificate even when it does not verify: Full mode accepts it, Strict not.
         insecure: true,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Deserializer};
 
 /// A field that real answers sometimes carry as `null` (KB 9.3): read as its default, so one
 /// `null` costs that field only, never the element or the whole list.
-fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Default + Deserialize<'de>,
@@ -182,6 +182,96 @@ pub struct PoolOrigin {
     pub enabled: Option<bool>,
     /// Weight (0-1).
     pub weight: Option<f64>,
+}
+
+/// `GET /accounts/{id}/load_balancers/monitors/{id}`: how a pool's origins are checked.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Monitor {
+    /// Id.
+    #[serde(deserialize_with = "null_default")]
+    pub id: String,
+    /// `http`, `https`, `tcp`, `udp_icmp`, `icmp_ping`, `smtp`.
+    #[serde(rename = "type")]
+    #[serde(deserialize_with = "null_default")]
+    pub kind: String,
+    /// Description.
+    #[serde(deserialize_with = "null_default")]
+    pub description: String,
+    /// `GET`, `HEAD`.
+    #[serde(deserialize_with = "null_default")]
+    pub method: String,
+    /// Path requested.
+    #[serde(deserialize_with = "null_default")]
+    pub path: String,
+    /// Port; 0 or absent: the scheme's default.
+    pub port: Option<u16>,
+    /// Expected codes (`2xx`, `200`).
+    #[serde(deserialize_with = "null_default")]
+    pub expected_codes: String,
+    /// Expected body substring.
+    #[serde(deserialize_with = "null_default")]
+    pub expected_body: String,
+    /// Request headers, e.g. `{"Host": ["example.com"]}`.
+    pub header: Option<BTreeMap<String, Vec<String>>>,
+    /// Follow redirects.
+    pub follow_redirects: Option<bool>,
+    /// Accept any certificate.
+    pub allow_insecure: Option<bool>,
+}
+
+impl Monitor {
+    /// `HTTPS GET /health on port 8443 with Host api.example.com, expects 200`.
+    pub fn describe(&self) -> String {
+        let kind = if self.kind.is_empty() {
+            "http".to_owned()
+        } else {
+            self.kind.to_ascii_lowercase()
+        };
+        let mut out = if matches!(kind.as_str(), "http" | "https") {
+            format!(
+                "{} {} {}",
+                kind.to_ascii_uppercase(),
+                if self.method.is_empty() {
+                    "GET"
+                } else {
+                    &self.method
+                },
+                if self.path.is_empty() {
+                    "/"
+                } else {
+                    &self.path
+                }
+            )
+        } else {
+            kind.to_ascii_uppercase()
+        };
+        match self.port.filter(|p| *p != 0) {
+            Some(p) => out.push_str(&format!(" on port {p}")),
+            None => out.push_str(match kind.as_str() {
+                "https" => " on port 443",
+                "http" => " on port 80",
+                _ => "",
+            }),
+        }
+        let host = self
+            .header
+            .as_ref()
+            .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("host")))
+            .and_then(|(_, v)| v.first());
+        if let Some(h) = host {
+            out.push_str(&format!(" with Host {h}"));
+        } else if matches!(kind.as_str(), "http" | "https") {
+            out.push_str(" with the origin's address as Host (no Host header set)");
+        }
+        if !self.expected_codes.is_empty() {
+            out.push_str(&format!(", expects {}", self.expected_codes));
+        }
+        if !self.expected_body.is_empty() {
+            out.push_str(&format!(" and a body containing {:?}", self.expected_body));
+        }
+        out
+    }
 }
 
 /// `GET /zones/{id}/healthchecks`.
