@@ -134,6 +134,8 @@ finding_codes! {
     CloudflareOriginCheckFromHere = "cloudflare-origin-check-from-here": "a direct check from this machine fails where Cloudflare's own records (analytics, pool health, Health Checks) show Cloudflare reaching the origin",
     /// Cloudflare Tunnel: cloudflared could not reach the service behind it (KB 9.3).
     CloudflareTunnel502 = "cloudflare-tunnel-502": "the host is served through a Cloudflare Tunnel and cloudflared could not reach the service behind it: its 502s",
+    /// A Worker runs in front of the host: its 502s may come from the Worker or its subrequests (KB 9.3).
+    CloudflareWorker502 = "cloudflare-worker-502": "a Workers route covers the host: its 502s may come from the Worker or its subrequests, not the origin directly",
     /// Cloudflare is not in the path for the host: DNS-only record, paused zone, or no record.
     CloudflareNotProxied = "cloudflare-not-proxied": "Cloudflare does not proxy the host (DNS-only record, paused zone or no record), so a 502 comes from the origin's own layers",
     /// The server certificate has expired.

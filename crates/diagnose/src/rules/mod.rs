@@ -444,6 +444,7 @@ mod tests {
                 "cloudflare_52x",
                 "cloudflare_pools",
                 "cloudflare_tunnel",
+                "cloudflare_worker",
                 "gateway_timeout",
                 "http_status",
                 "nginx_upstream",

@@ -1,4 +1,4 @@
-//! Rules about Cloudflare: not proxied, SSL mode, the 52x family, pools and health checks, tunnels; `shared.rs` holds what they share.
+//! Rules about Cloudflare: not proxied, SSL mode, the 52x family, pools and health checks, tunnels, Workers; `shared.rs` holds what they share.
 
 pub(crate) mod not_proxied;
 pub(crate) mod pools;
@@ -6,6 +6,7 @@ pub(crate) mod shared;
 pub(crate) mod ssl_mode;
 pub(crate) mod status_52x;
 pub(crate) mod tunnel;
+pub(crate) mod worker;
 
 use crate::rules::Rule;
 
@@ -16,4 +17,5 @@ pub(crate) const RULES: &[Rule] = &[
     status_52x::RULE,
     pools::RULE,
     tunnel::RULE,
+    worker::RULE,
 ];

@@ -432,9 +432,16 @@ impl PoolDown<'_> {
         } else {
             by_reason(&self.bad)
         };
+        // The monitor as read (`ID: HTTPS GET /health on port 8443 with Host ..., expects 200`):
+        // a response-code or body mismatch is about what it expects.
+        let monitor = self
+            .monitor
+            .and_then(|m| m.split_once(": "))
+            .map(|(id, check)| format!(" The monitor ({id}) sends {check}."))
+            .unwrap_or_default();
         format!(
             "Cloudflare's monitor finds pool {} {}: {} healthy origin(s), {} unhealthy. \
-             {reasons}. {} The failure reason names the fix.",
+             {reasons}.{monitor} {} The failure reason names the fix.",
             self.pool,
             if self.unhealthy {
                 "unhealthy"

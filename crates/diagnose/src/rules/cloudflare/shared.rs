@@ -102,6 +102,23 @@ pub(crate) fn tunnel(ev: &Evidence) -> Option<&str> {
     setting(ev, "tunnel").filter(|t| !t.is_empty())
 }
 
+/// The Workers in front of the host (settings `worker`, `SCRIPT (PATTERN)`), from the Workers
+/// routes whose pattern covers it.
+pub(crate) fn workers(ev: &Evidence) -> Vec<&str> {
+    ev.config
+        .settings
+        .iter()
+        .filter(|s| s.name == "worker" && !s.value.is_empty())
+        .map(|s| s.value.as_str())
+        .collect()
+}
+
+/// Where a Configuration Rule or Page Rule set the host's SSL mode (setting `ssl.source`), when
+/// one did.
+pub(crate) fn ssl_source(ev: &Evidence) -> Option<&str> {
+    setting(ev, "ssl.source").filter(|s| !s.is_empty())
+}
+
 /// The zone name from the subject `<host> (zone <zone-name>)`, else a guess from the host.
 pub(crate) fn zone(ev: &Evidence) -> String {
     ev.subject

@@ -91,6 +91,7 @@ fn gather<'a>(
         host: cloudflare::host(ev),
         statuses,
         counted: analytics.count,
+        source: cloudflare::ssl_source(ev).map(str::to_owned),
         evidence: crate::rules::dedup(evidence),
     }
 }
@@ -108,6 +109,8 @@ struct ModeMismatch<'a> {
     statuses: Vec<u16>,
     /// Requests the analytics show with those statuses, when this finding owns them.
     counted: u64,
+    /// The Configuration Rule or Page Rule that set the mode for the host, when one did.
+    source: Option<String>,
     evidence: Vec<String>,
 }
 
@@ -378,10 +381,42 @@ impl From<ModeMismatch<'_>> for Finding {
             confidence: f.confidence(),
             layer: Some(Layer::Cloudflare),
             title: f.title(),
-            explanation: format!("{} Origin(s): {}.", f.explanation(), addresses.join(", ")),
+            explanation: format!(
+                "{}{} Origin(s): {}.",
+                f.explanation(),
+                f.source
+                    .as_deref()
+                    .map(|s| format!(
+                        " The mode is set for {} by {s}, which outranks the zone's setting.",
+                        f.host
+                    ))
+                    .unwrap_or_default(),
+                addresses.join(", ")
+            ),
             locations: Vec::new(),
             disproved_by: f.disproved_by().to_owned(),
-            remediation: f.remediation(),
+            remediation: match &f.source {
+                // A rule sets the mode: the zone's setting is not what to change.
+                Some(source) => f
+                    .remediation()
+                    .into_iter()
+                    .map(|mut r| {
+                        if r.command
+                            .as_deref()
+                            .is_some_and(|c| c.contains("/settings/ssl"))
+                        {
+                            r.step = format!(
+                                "{} (the mode comes from {source}: change that rule, not the \
+                                 zone's SSL/TLS setting)",
+                                r.step
+                            );
+                            r.command = None;
+                        }
+                        r
+                    })
+                    .collect(),
+                None => f.remediation(),
+            },
             next_command: Some(f.next_command()),
             evidence: f.evidence,
         }

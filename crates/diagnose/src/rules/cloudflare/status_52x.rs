@@ -513,8 +513,37 @@ impl ZoneStatus<'_> {
         parts
     }
 
+    /// The checked origins, each with the port of its check when that is not the scheme's
+    /// default (`--http-port`, `--https-port`, an Origin Rule's port): `127.0.0.1:8443`.
+    fn checked(&self) -> String {
+        self.addresses
+            .iter()
+            .map(|a| {
+                let port = self
+                    .origin
+                    .iter()
+                    .find(|p| &p.address == a)
+                    .map(|p| (p.probe.scheme, p.probe.port))
+                    .filter(|(scheme, port)| {
+                        *port
+                            != if *scheme == ProbeScheme::Https {
+                                443
+                            } else {
+                                80
+                            }
+                    });
+                match port {
+                    Some((_, port)) if a.contains(':') => format!("[{a}]:{port}"),
+                    Some((_, port)) => format!("{a}:{port}"),
+                    None => a.clone(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     fn title(&self) -> String {
-        let addresses = self.addresses.join(", ");
+        let addresses = self.checked();
         if !self.now() {
             return format!(
                 "Cloudflare 526 if the SSL mode were Full (strict): the origin's certificate is \

@@ -110,10 +110,14 @@ fn check(evidence: &Evidence, out: &mut Vec<Finding>) {
     }
     if cloudflare::has_analytics(evidence) {
         // Behind a Cloudflare Tunnel the "origin" is cloudflared: `cloudflare_tunnel` reports it.
-        if cloudflare::tunnel(evidence).is_none() {
+        // Behind a Worker the 502s are the Worker's answers: `cloudflare_worker` reports them.
+        let worker = !cloudflare::workers(evidence).is_empty();
+        if cloudflare::tunnel(evidence).is_none() && !worker {
             out.extend(origin_relayed(evidence).map(Finding::from));
         }
-        out.extend(edge_made(evidence).map(Finding::from));
+        if !worker {
+            out.extend(edge_made(evidence).map(Finding::from));
+        }
     }
 }
 
