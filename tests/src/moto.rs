@@ -174,6 +174,12 @@ pub enum Rewrite {
         from: String,
         to: String,
     },
+    /// Replace the first `from` only (one target of several).
+    ReplaceOnce {
+        action: &'static str,
+        from: String,
+        to: String,
+    },
     /// Answer with this status and body instead of asking moto (AWS's XML error envelopes).
     Respond {
         action: &'static str,
@@ -185,7 +191,9 @@ pub enum Rewrite {
 impl Rewrite {
     fn action(&self) -> &'static str {
         match self {
-            Rewrite::Replace { action, .. } | Rewrite::Respond { action, .. } => action,
+            Rewrite::Replace { action, .. }
+            | Rewrite::ReplaceOnce { action, .. }
+            | Rewrite::Respond { action, .. } => action,
         }
     }
 }
@@ -197,6 +205,15 @@ pub fn elb_error(code: &str, message: &str) -> String {
     )
 }
 
+/// AWS's `Throttling` error envelope of a query-protocol API, as the service sends it when a
+/// caller exceeds the request rate (ELBv2 `Describe*` allows about 10 a second per account and
+/// region). The shape (Type Sender, Code Throttling, Message "Rate exceeded", RequestId) is the one
+/// captured in boto/boto `tests/unit/route53/test_connection.py` (commit
+/// 3956942bb52b45d09b2310250cf1a47fc9bfb5ff), with ELBv2's namespace.
+pub fn throttling() -> String {
+    elb_error("Throttling", "Rate exceeded")
+}
+
 /// A loopback HTTP proxy in front of moto that rewrites its answers into states moto cannot
 /// produce (`Target.NotInUse`, `Target.Timeout`, `ExpiredToken`, ...). One request a connection
 /// to moto (`Connection: close`), the answer relayed with its length fixed. Stops with the test
@@ -205,6 +222,24 @@ pub fn elb_error(code: &str, message: &str) -> String {
 pub struct Proxy {
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
+    hits: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, usize>>>,
+}
+
+impl Proxy {
+    /// How many requests of this query-protocol action reached the proxy (retries included).
+    pub fn hits(&self, action: &str) -> usize {
+        self.hits
+            .lock()
+            .map(|h| h.get(action).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+}
+
+/// The `Action=` of a query-protocol request body.
+fn action_of(body: &str) -> Option<String> {
+    body.split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .map(str::to_owned)
 }
 
 /// Headers and body of one HTTP message read from `s`; `None` at end of stream.
@@ -257,10 +292,14 @@ fn relay(
     mut client: std::net::TcpStream,
     upstream: &str,
     rules: &[Rewrite],
+    hits: &std::sync::Mutex<std::collections::BTreeMap<String, usize>>,
 ) -> std::io::Result<()> {
     use std::io::{Read, Write};
     while let Some((head, body)) = read_message(&mut client) {
         let text = String::from_utf8_lossy(&body);
+        if let (Some(a), Ok(mut h)) = (action_of(&text), hits.lock()) {
+            *h.entry(a).or_default() += 1;
+        }
         let rule = |r: &&Rewrite| text.contains(&format!("Action={}&", r.action()));
         let matching: Vec<&Rewrite> = rules.iter().filter(rule).collect();
         let (status_line, resp_head, mut resp_body) =
@@ -290,13 +329,24 @@ fn relay(
                     .unwrap_or("HTTP/1.1 502 Bad Gateway")
                     .to_owned();
                 let rest = lines.next().unwrap_or_default().to_owned();
-                let mut text = String::from_utf8_lossy(&raw[split..]).into_owned();
-                for r in &matching {
-                    if let Rewrite::Replace { from, to, .. } = r {
-                        text = text.replace(from.as_str(), to);
+                if matching.is_empty() {
+                    // Relayed as bytes: an S3 object (a gzipped log) is no text.
+                    (status_line, format!("{rest}\r\n"), raw[split..].to_vec())
+                } else {
+                    let mut text = String::from_utf8_lossy(&raw[split..]).into_owned();
+                    for r in &matching {
+                        match r {
+                            Rewrite::Replace { from, to, .. } => {
+                                text = text.replace(from.as_str(), to);
+                            }
+                            Rewrite::ReplaceOnce { from, to, .. } => {
+                                text = text.replacen(from.as_str(), to, 1);
+                            }
+                            Rewrite::Respond { .. } => {}
+                        }
                     }
+                    (status_line, format!("{rest}\r\n"), text.into_bytes())
                 }
-                (status_line, format!("{rest}\r\n"), text.into_bytes())
             };
         let out_head = with_length(
             &format!("{status_line}\r\n{resp_head}"),
@@ -316,17 +366,20 @@ impl Moto {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
         let port = listener.local_addr().expect("proxy address").port();
         let upstream = self.endpoint.trim_start_matches("http://").to_owned();
+        let hits = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::new()));
+        let counted = hits.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
-                let (upstream, rules) = (upstream.clone(), rules.clone());
+                let (upstream, rules, hits) = (upstream.clone(), rules.clone(), counted.clone());
                 std::thread::spawn(move || {
-                    let _ = relay(conn, &upstream, &rules);
+                    let _ = relay(conn, &upstream, &rules, &hits);
                 });
             }
         });
         Proxy {
             endpoint: format!("http://127.0.0.1:{port}"),
+            hits,
         }
     }
 

@@ -1,11 +1,11 @@
 //! `cloud502 aws` against moto behind a proxy that rewrites its answers into AWS states moto
 //! cannot produce (issue 17): `Target.NotInUse`, `Target.Timeout` on a blocked health-check port,
-//! and an `ExpiredToken` error envelope. Real binary, real moto_server, scenarios of
+//! draining targets, and `ExpiredToken`, `AccessDenied` and `Throttling` error envelopes. Real binary, real moto_server, scenarios of
 //! tests/aws/scenario.py. Descriptions are the ones AWS documents for these reason codes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cloud502_e2e::codes;
-use cloud502_e2e::moto::{Moto, Rewrite, elb_error};
+use cloud502_e2e::moto::{Moto, Rewrite, elb_error, throttling};
 use serde_json::Value;
 
 fn find<'a>(report: &'a Value, code: &str) -> &'a Value {
@@ -153,6 +153,95 @@ fn one_missing_permission_over_several_groups_is_one_gap_naming_them() {
     assert_ne!(
         run.code, 0,
         "never healthy without target health: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_draining_target_is_named_as_deregistration_in_flight() {
+    let moto = Moto::start();
+    let s = moto.scenario("incident", &[]);
+    // One target of the group deregistering (a deploy): AWS's state, reason and description.
+    let proxy = moto.proxy(vec![Rewrite::ReplaceOnce {
+        action: "DescribeTargetHealth",
+        from: "<State>healthy</State>".into(),
+        to: "<State>draining</State><Reason>Target.DeregistrationInProgress</Reason><Description>Target deregistration is in progress</Description>".into(),
+    }]);
+    let run = moto.aws_via(
+        &proxy,
+        &["--tg", s["tg_arn"].as_str().unwrap(), "--no-metrics"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let r = run.json();
+    let draining: Vec<&Value> = r["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["health"] == "draining")
+        .collect();
+    assert_eq!(draining.len(), 1, "{}", r["targets"]);
+    assert_eq!(draining[0]["reason"], "Target.DeregistrationInProgress");
+    let f = find(&r, "alb-deregistration-in-flight");
+    let title = f["title"].as_str().unwrap();
+    assert!(title.starts_with("1 target(s) of"), "{f}");
+    assert!(title.contains("draining"), "{f}");
+    // The draining target is named by its address, and the incident's 502 lines that name it tie
+    // the two together: critical.
+    let addr = draining[0]["address"].as_str().unwrap();
+    let why = f["explanation"].as_str().unwrap();
+    assert!(why.starts_with(&format!("{addr}:")), "{f}");
+    assert!(why.contains("502 line(s) name a draining target"), "{f}");
+    assert_eq!(f["severity"], "critical", "{f}");
+}
+
+#[test]
+fn throttling_is_retried_with_backoff_then_a_gap_never_healthy() {
+    let moto = Moto::start();
+    let s = moto.scenario("incident", &[]);
+    let proxy = moto.proxy(vec![Rewrite::Respond {
+        action: "DescribeTargetHealth",
+        status: 400,
+        body: throttling(),
+    }]);
+    let run = moto.aws_via(
+        &proxy,
+        &[
+            "--tg",
+            s["tg_arn"].as_str().unwrap(),
+            "--no-metrics",
+            "--timeout",
+            "20s",
+        ],
+    );
+    // Every attempt the SDK's standard retry mode allows (backoff between them), all within the
+    // call timeout: a throttled gap, not a timeout.
+    assert_eq!(
+        proxy.hits("DescribeTargetHealth"),
+        cloud502_aws::api::MAX_ATTEMPTS as usize,
+        "{}",
+        run.stderr
+    );
+    let r = run.json();
+    let gap = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["scope"] == "aws:DescribeTargetHealth")
+        .unwrap_or_else(|| panic!("no DescribeTargetHealth gap: {}", r["errors"]));
+    assert_eq!(gap["kind"], "throttled", "{gap}");
+    let msg = gap["message"].as_str().unwrap();
+    assert!(
+        msg.contains("Throttling") && msg.contains("Rate exceeded"),
+        "{msg}"
+    );
+    assert!(gap["hint"].as_str().unwrap().contains("attempts"), "{gap}");
+    // Without target health nothing may be called healthy: a partial run, exit 3 at best.
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert_ne!(r["summary"]["answer"], "healthy", "{}", r["summary"]);
+    assert!(
+        [1, 3].contains(&run.code),
+        "exit {}: {}",
+        run.code,
         run.stderr
     );
 }

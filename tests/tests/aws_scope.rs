@@ -184,3 +184,39 @@ fn access_logs_are_told_from_connection_and_health_check_logs_and_read_newest_fi
         "{hc}"
     );
 }
+
+#[test]
+fn with_lb_the_access_log_lines_are_split_by_target_group() {
+    let moto = Moto::start();
+    moto.scenario("shared", &[]);
+    let run = aws(&moto, &["--lb", "shop-alb", "--no-metrics"]);
+    let r = run.json();
+    let s3: Vec<&Value> = r["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| {
+            l["source"]
+                .as_str()
+                .unwrap()
+                .starts_with("s3://shop-logs/shop")
+        })
+        .collect();
+    let of = |name: &str| {
+        s3.iter()
+            .find(|l| {
+                l["source"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("; target group {name}"))
+            })
+            .unwrap_or_else(|| panic!("no summary of {name}: {}", r["logs"]))
+    };
+    let (a, b) = (of("svc-a"), of("svc-b"));
+    // svc-b's targets fail and make the 502s; svc-a's lines carry none of them.
+    assert!(b["matched"].as_u64().unwrap() > 0, "{b}");
+    assert_eq!(a["matched"], 0, "{a}");
+    let a_text = a.to_string();
+    assert!(!a_text.contains("svc-b"), "{a_text}");
+    assert!(!b.to_string().contains("targetgroup/svc-a/"), "{b}");
+}

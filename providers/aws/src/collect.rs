@@ -120,8 +120,8 @@ impl Collector<'_> {
             let net = crate::sg::targets(self.clients, self.opts, &with_health).await;
             (reads, net)
         };
+        let facts = &self.clients.facts;
         let lb_part = async {
-            let facts = &self.clients.facts;
             let described = async {
                 if need_listeners && !lb_arns.is_empty() {
                     Some(facts.load_balancers(self.clients, &lb_arns).await)
@@ -130,14 +130,15 @@ impl Collector<'_> {
                 }
             };
             let attrs = join_all(lb_arns.iter().map(|a| facts.lb_attributes(self.clients, a)));
-            let listeners = async {
-                if need_listeners {
-                    Some(join_all(lb_arns.iter().map(|a| facts.listeners(self.clients, a))).await)
-                } else {
-                    None
-                }
-            };
-            tokio::join!(described, attrs, listeners)
+            tokio::join!(described, attrs)
+        };
+        // Listeners and their rules feed only the report's routes: nothing waits on them.
+        let listeners_part = async {
+            if need_listeners {
+                Some(join_all(lb_arns.iter().map(|a| facts.listeners(self.clients, a))).await)
+            } else {
+                None
+            }
         };
         let plain_tgs: Vec<TargetGroup> = tgs.iter().map(|t| t.tg.clone()).collect();
         let metrics_part = crate::metrics::read(self.clients, self.opts, &lb_arns, &plain_tgs);
@@ -148,10 +149,51 @@ impl Collector<'_> {
             .collect();
         let scope = need_listeners.then_some(tg_arns.as_slice());
         let cw_logs_part = crate::logs::cloudwatch(self.clients, self.opts, scope, self.cx);
-        let (((health_attrs, net), (described, lb_attrs, listeners), metrics), cw_logs) = tokio::join!(
-            async { tokio::join!(tg_and_net, lb_part, metrics_part) },
-            cw_logs_part
-        );
+        // Round 3 starts as soon as what it needs is read: the S3 bucket (load balancer
+        // attributes), the load balancer's subnets and security groups (its description), the
+        // targets' security groups (their interfaces).
+        let mut lbs_in = std::mem::take(&mut lbs);
+        let core = async {
+            let mut gaps = Vec::new();
+            let ((health_attrs, net), (described, lb_attrs)) = tokio::join!(tg_and_net, lb_part);
+            match described {
+                Some(Ok(found)) => {
+                    // In the order of the group's load balancer ARNs.
+                    lbs_in = lb_arns
+                        .iter()
+                        .filter_map(|a| {
+                            found
+                                .iter()
+                                .find(|l| l.load_balancer_arn() == Some(a.as_str()))
+                                .cloned()
+                        })
+                        .map(lb)
+                        .collect();
+                }
+                Some(Err(f)) => return Err(f.into_error()),
+                None => {}
+            }
+            for (arn, attrs) in lb_arns.iter().zip(lb_attrs) {
+                let Some(lb) = lbs_in
+                    .iter_mut()
+                    .find(|l| l.lb.load_balancer_arn() == Some(arn.as_str()))
+                else {
+                    continue;
+                };
+                match attrs {
+                    Ok(a) => lb.attributes = a,
+                    Err(g) => gaps.push(g),
+                }
+            }
+            let s3_part = crate::logs::s3(self.clients, self.opts, self.v, &lbs_in, scope, self.cx);
+            let sg_part = crate::sg::check(self.clients, self.opts, &lbs_in, net);
+            let (s3, sg) = tokio::join!(s3_part, sg_part);
+            Ok((health_attrs, lbs_in, gaps, s3, sg))
+        };
+        let (core, listeners, metrics, cw_logs) =
+            tokio::join!(core, listeners_part, metrics_part, cw_logs_part);
+        let (health_attrs, lbs_read, lb_gaps, s3, sg) = core?;
+        lbs = lbs_read;
 
         for (tg, (h, a)) in tgs.iter_mut().zip(health_attrs) {
             match h {
@@ -164,35 +206,7 @@ impl Collector<'_> {
             }
         }
         gaps.extend(merge_group_gaps(per_group));
-        match described {
-            Some(Ok(found)) => {
-                // In the order of the group's load balancer ARNs.
-                lbs = lb_arns
-                    .iter()
-                    .filter_map(|a| {
-                        found
-                            .iter()
-                            .find(|l| l.load_balancer_arn() == Some(a.as_str()))
-                            .cloned()
-                    })
-                    .map(lb)
-                    .collect();
-            }
-            Some(Err(f)) => return Err(f.into_error()),
-            None => {}
-        }
-        for (arn, attrs) in lb_arns.iter().zip(lb_attrs) {
-            let Some(lb) = lbs
-                .iter_mut()
-                .find(|l| l.lb.load_balancer_arn() == Some(arn.as_str()))
-            else {
-                continue;
-            };
-            match attrs {
-                Ok(a) => lb.attributes = a,
-                Err(g) => gaps.push(g),
-            }
-        }
+        gaps.extend(lb_gaps);
         for (arn, l) in lb_arns.iter().zip(listeners.into_iter().flatten()) {
             let Some(lb) = lbs
                 .iter_mut()
@@ -210,13 +224,7 @@ impl Collector<'_> {
         gaps.extend(metric_gaps);
         let (cw_summary, cw_gaps) = cw_logs;
         gaps.extend(cw_gaps);
-
-        // Round 3: what needs the load balancers' descriptions and attributes (the S3 bucket, the
-        // load balancer's subnets and security groups).
-        let s3_part = crate::logs::s3(self.clients, self.opts, self.v, &lbs, scope, self.cx);
-        let sg_part = crate::sg::check(self.clients, self.opts, &lbs, net);
-        let ((s3_summary, s3_gaps, hc_logs), (checks, sg_gaps, addresses)) =
-            tokio::join!(s3_part, sg_part);
+        let ((s3_summary, s3_gaps, hc_logs), (checks, sg_gaps, addresses)) = (s3, sg);
         gaps.extend(s3_gaps);
         gaps.extend(sg_gaps);
         ev.checks = checks;

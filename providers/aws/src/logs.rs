@@ -53,15 +53,28 @@ pub fn keep_target_groups(text: &[u8], arns: &[String]) -> (Vec<u8>, u64) {
     (kept, left_out)
 }
 
-/// Summarize the lines of the subject's target groups; the source names what was left out.
+/// Summarize the lines of the subject's target groups; the source names what was left out. With
+/// `--lb` (no scope) the lines are split by the target group they name, one summary each whose
+/// source names the group, so one group's 502s are never summed with another's targets.
 fn summarize_scoped(
     bytes: &[u8],
     source: &str,
     opts: &AwsOptions,
     scope: Scope<'_>,
-) -> Result<LogSummary, Gap> {
+) -> Result<Vec<LogSummary>, Gap> {
     let Some(arns) = scope else {
-        return summarize(bytes, source, opts);
+        let mut out = Vec::new();
+        for (group, lines) in split_by_target_group(bytes) {
+            let source = match group {
+                Some(arn) => {
+                    let name = crate::arn::ElbArn::parse(&arn).map_or(arn.clone(), |a| a.name);
+                    format!("{source}; target group {name}")
+                }
+                None => format!("{source}; lines with no target group"),
+            };
+            out.push(summarize(&lines, &source, opts)?);
+        }
+        return Ok(out);
     };
     let (kept, left_out) = keep_target_groups(bytes, arns);
     let source = if left_out > 0 {
@@ -69,7 +82,30 @@ fn summarize_scoped(
     } else {
         source.to_owned()
     };
-    summarize(&kept, &source, opts)
+    Ok(vec![summarize(&kept, &source, opts)?])
+}
+
+/// Lines by the `target_group_arn` they name, in ARN order; lines that name none (`-`: the load
+/// balancer answered itself) or do not parse go under `None`, last.
+pub fn split_by_target_group(text: &[u8]) -> Vec<(Option<String>, Vec<u8>)> {
+    let mut by: std::collections::BTreeMap<Option<String>, Vec<u8>> = Default::default();
+    for line in text.split(|b| *b == b'\n') {
+        if line.is_empty() {
+            continue;
+        }
+        let group = cloud502_logs::parse_alb_line(line)
+            .map(|l| l.target_group_arn)
+            .filter(|a| a.starts_with(b"arn:"))
+            .map(|a| String::from_utf8_lossy(a).into_owned());
+        let buf = by.entry(group).or_default();
+        buf.extend_from_slice(line);
+        buf.push(b'\n');
+    }
+    let mut out: Vec<(Option<String>, Vec<u8>)> = by.into_iter().collect();
+    // BTreeMap puts None first: the lines of no group go last.
+    let none_first = usize::from(out.first().is_some_and(|(g, _)| g.is_none()));
+    out.rotate_left(none_first);
+    out
 }
 
 fn summarize(bytes: &[u8], source: &str, opts: &AwsOptions) -> Result<LogSummary, Gap> {
@@ -91,9 +127,9 @@ pub(crate) async fn cloudwatch(
     opts: &AwsOptions,
     scope: Scope<'_>,
     cx: &CollectCx,
-) -> (Option<LogSummary>, Vec<Gap>) {
+) -> (Vec<LogSummary>, Vec<Gap>) {
     let Some(group) = &opts.log_group else {
-        return (None, Vec::new());
+        return (Vec::new(), Vec::new());
     };
     cx.progress
         .message(&format!("reading CloudWatch Logs {group}"));
@@ -127,7 +163,7 @@ pub(crate) async fn cloudwatch(
                 }
                 gaps.push(gap);
                 if buf.is_empty() {
-                    return (None, gaps);
+                    return (Vec::new(), gaps);
                 }
                 // The failure is the gap; no second one for the pages it left unread.
                 token = None;
@@ -169,10 +205,10 @@ pub(crate) async fn cloudwatch(
     }
     let source = format!("cloudwatch-logs:{group}");
     match summarize_scoped(&buf, &source, opts, scope) {
-        Ok(s) => (Some(s), gaps),
+        Ok(s) => (s, gaps),
         Err(g) => {
             gaps.push(g);
-            (None, gaps)
+            (Vec::new(), gaps)
         }
     }
 }
@@ -281,11 +317,7 @@ pub(crate) async fn s3(
     lbs: &[Lb],
     scope: Scope<'_>,
     cx: &CollectCx,
-) -> (
-    Option<LogSummary>,
-    Vec<Gap>,
-    Option<cloud502_model::HostCheck>,
-) {
+) -> (Vec<LogSummary>, Vec<Gap>, Option<cloud502_model::HostCheck>) {
     let mut health_checks = (0usize, String::new());
     let (summary, gaps) = s3_access(clients, opts, v, lbs, scope, cx, &mut health_checks).await;
     let note = (health_checks.0 > 0).then(|| cloud502_model::HostCheck {
@@ -311,13 +343,13 @@ async fn s3_access(
     scope: Scope<'_>,
     cx: &CollectCx,
     health_checks: &mut (usize, String),
-) -> (Option<LogSummary>, Vec<Gap>) {
+) -> (Vec<LogSummary>, Vec<Gap>) {
     let Some(loc) = location(v, lbs) else {
-        return (None, Vec::new());
+        return (Vec::new(), Vec::new());
     };
     let mut gaps = Vec::new();
     let Some(arn) = lbs.first().and_then(|l| l.arn.clone()) else {
-        return (None, gaps);
+        return (Vec::new(), gaps);
     };
     cx.progress
         .message(&format!("listing access logs in {loc}"));
@@ -357,7 +389,7 @@ async fn s3_access(
                         ));
                     }
                     gaps.push(gap);
-                    return (None, gaps);
+                    return (Vec::new(), gaps);
                 }
             };
             for o in out.contents() {
@@ -399,7 +431,7 @@ async fn s3_access(
                     .into(),
             ),
         });
-        return (None, gaps);
+        return (Vec::new(), gaps);
     }
     // Newest first by time: key strings sort by node IP and random suffix within a day.
     keys.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| b.0.cmp(&a.0)));
@@ -477,14 +509,14 @@ async fn s3_access(
         }
     }
     if read == 0 {
-        return (None, gaps);
+        return (Vec::new(), gaps);
     }
     let source = format!("{loc} ({read} objects)");
     match summarize_scoped(&text, &source, opts, scope) {
-        Ok(s) => (Some(s), gaps),
+        Ok(s) => (s, gaps),
         Err(g) => {
             gaps.push(g);
-            (None, gaps)
+            (Vec::new(), gaps)
         }
     }
 }
