@@ -503,3 +503,54 @@ fn an_oom_killed_upstream_is_found() {
         report["findings"]
     );
 }
+
+/// A failed `nginx -T` (written by the real nginx, stdout and stderr in one file) is explained
+/// with nginx's own `[emerg]` line; a good dump followed by what a terminal capture adds after it
+/// (a prompt, `logout`) is read, its route found.
+#[test]
+fn failed_and_trailing_nginx_t_captures() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = write_conf(dir.path(), "127.0.0.1:9");
+    let dump = |conf: &std::path::Path| {
+        let out = Command::new(cloud502_e2e::nginx::binary())
+            .args(["-T", "-q", "-e", "stderr", "-p"])
+            .arg(format!("{}/", dir.path().display()))
+            .arg("-c")
+            .arg(conf)
+            .output()
+            .unwrap();
+        let mut text = out.stdout;
+        text.extend(out.stderr);
+        String::from_utf8(text).unwrap()
+    };
+    let good = format!("{}root@web-1:~# exit\nlogout\n", dump(&conf));
+    let good_file = dir.path().join("good-T.txt");
+    std::fs::write(&good_file, good).unwrap();
+    let run = cloud502(&[
+        "nginx",
+        "--dump",
+        good_file.to_str().unwrap(),
+        "--no-probe",
+        "-o",
+        "json",
+    ]);
+    assert_ne!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.json()["config"]["routes"].as_array().unwrap().len(), 1);
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, text.replace("proxy_pass ", "proxy_passs ")).unwrap();
+    let failed = dump(&conf);
+    assert!(!failed.contains("# configuration file"), "{failed}");
+    let bad_file = dir.path().join("bad-T.txt");
+    std::fs::write(&bad_file, failed).unwrap();
+    let run = cloud502(&["nginx", "--dump", bad_file.to_str().unwrap(), "--no-probe"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("is a failed `nginx -T`, not a dump: nginx said")
+            && run.stderr.contains("[emerg]")
+            && run.stderr.contains("unknown directive \"proxy_passs\""),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("nginx.conf:13"), "{}", run.stderr);
+}

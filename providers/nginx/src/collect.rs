@@ -100,6 +100,21 @@ impl Collector<'_> {
                         hint: "save one with `nginx -T > nginx-T.txt 2>&1`".to_owned(),
                     });
                 }
+                // a failed `nginx -T` holds no dump, only nginx's reason: say it
+                Err(conf::ConfigError::NotADump { .. }) => {
+                    if let Some(reason) = self.host.read(path).as_deref().and_then(failed_dump) {
+                        return Err(NginxError::Config {
+                            message: format!(
+                                "--dump {} is a failed `nginx -T`, not a dump: nginx said \"{reason}\"",
+                                path.display()
+                            ),
+                            hint: "fix the file and line nginx names, then save the dump again \
+                                   with `nginx -T > nginx-T.txt 2>&1`"
+                                .to_owned(),
+                        });
+                    }
+                    conf::load_dump_file(path)
+                }
                 other => other,
             },
             ConfigSource::Files { path, .. } => {
@@ -829,6 +844,20 @@ fn check(id: &str, name: &str, status: CheckStatus, detail: &str) -> HostCheck {
     }
 }
 
+/// nginx's own reason in a failed `nginx -T` capture: its first `[emerg]` (or `[alert]`/`[crit]`)
+/// line, without the `nginx: ` program prefix. `None` when the text has no such line.
+fn failed_dump(text: &str) -> Option<String> {
+    text.lines()
+        .find(|l| l.contains("[emerg]") || l.contains("[alert]") || l.contains("[crit]"))
+        .map(|l| {
+            l.trim()
+                .trim_start_matches("nginx: ")
+                .chars()
+                .take(500)
+                .collect()
+        })
+}
+
 /// The first line of `nginx -t` output that says what is wrong.
 fn first_problem(output: &str) -> &str {
     output
@@ -1026,5 +1055,16 @@ mod tests {
         assert_eq!(with_port("unix:/run/a.sock", None), "unix:/run/a.sock");
         assert_eq!(with_port("[::1]:81", None), "[::1]:81");
         assert_eq!(with_port("::1", Some("http")), "[::1]:80");
+    }
+
+    #[test]
+    fn a_failed_nginx_t_capture_is_told_by_nginxs_own_line() {
+        // what `nginx -T > dump 2>&1` holds when the config does not load (nginx 1.22.1)
+        let failed = "nginx: [emerg] unknown directive \"proxy_passs\" in /etc/nginx/sites-enabled/app:12\nnginx: configuration file /etc/nginx/nginx.conf test failed\n";
+        assert_eq!(
+            failed_dump(failed).as_deref(),
+            Some("[emerg] unknown directive \"proxy_passs\" in /etc/nginx/sites-enabled/app:12")
+        );
+        assert_eq!(failed_dump("just some text\n"), None);
     }
 }
