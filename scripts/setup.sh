@@ -2,7 +2,7 @@
 # Install what cloud502's tests and demo need on a Debian machine: nginx (Debian's nginx-light),
 # and moto_server (PyPI `moto`, with boto3) for the AWS tests plus prometheus-client (the reference
 # parser the audit tests check the metrics textfile with), in ./.venv unless the machine's python3
-# already has them. Idempotent: does nothing when both are there.
+# already has them; chromium for the HTML report test. Idempotent: does nothing when all are there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +20,16 @@ if [ -z "${CLOUD502_PYTHON:-}" ] && ! have_moto python3 && ! { [ -x .venv/bin/py
     fi
     .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" "prometheus-client==$PROMETHEUS_CLIENT_VERSION"
     have_moto .venv/bin/python3 || { echo "setup: moto installed but does not import" >&2; exit 1; }
+fi
+
+# Headless Chromium and a font for the HTML report's browser test (tests/tests/html_report.rs).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium and fonts-dejavu-core (Debian) for the HTML report test" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core >/dev/null 2>&1; then
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core >/dev/null
+    fi
 fi
 
 have_nginx() {

@@ -67,6 +67,7 @@ pub const OUTPUT_FORMATS: &[&str] = &[
     "sarif",
     "junit",
     "prometheus",
+    "html",
 ];
 
 /// Run `cloud502 ARGS` with NO_COLOR unset and a clean log environment.

@@ -123,7 +123,7 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         esc(&report.subject.id),
         verdict_badge(report.verdict)
     );
-    body(&mut s, report, "r");
+    body(&mut s, report, "r", true);
     foot(
         &mut s,
         &report.tool.name,
@@ -135,11 +135,12 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// The answer box, chain, timelines, targets, config, findings and gaps of one report. `id` makes
-/// element ids unique when several reports share a page.
-fn body(s: &mut String, report: &Report, id: &str) {
+/// element ids unique when several reports share a page; a trace's hops leave out their own chain
+/// (the trace's chain above says it for all of them).
+fn body(s: &mut String, report: &Report, id: &str, with_chain: bool) {
     answer(s, report);
     let chain = report_chain(report);
-    if chain.iter().filter(|h| h.layer.is_some()).count() > 1 {
+    if with_chain && chain.iter().filter(|h| h.layer.is_some()).count() > 1 {
         s.push_str("<h2>Hop chain</h2>\n");
         hop_chain(s, &chain);
     }
@@ -330,7 +331,9 @@ fn hop_chain(s: &mut String, hops: &[ChainHop]) {
         if let Some(l) = h.layer.filter(|l| l.display_name() != h.label) {
             let _ = write!(s, "<div class=\"dim\">{}</div>", esc(l.display_name()));
         }
-        let _ = write!(s, "<div class=\"role\">{}</div>", role_words(h.role));
+        if h.role != "client" {
+            let _ = write!(s, "<div class=\"role\">{}</div>", role_words(h.role));
+        }
         if !h.note.is_empty() {
             let _ = write!(s, "<div class=\"mono\">{}</div>", esc(&h.note));
         }
@@ -485,7 +488,8 @@ fn chart(s: &mut String, axis: &Timeline, series: &[Series<'_>], id: &str) {
     let (left, top, bottom) = (34.0, 14.0, 22.0);
     let plot_w = CHART_W - left - 6.0;
     let plot_h = CHART_H - top - bottom;
-    let bw = plot_w / n as f64;
+    // A window of a few buckets still gets slim bars, not one slab across the chart.
+    let bw = plot_w / n.max(12) as f64;
     let _ = writeln!(
         s,
         "<svg class=\"chart\" id=\"{id}\" viewBox=\"0 0 {CHART_W} {CHART_H}\" role=\"img\" aria-label=\"5xx per {} from {} UTC\" data-buckets=\"{n}\" data-bucket-seconds=\"{}\">",
@@ -602,7 +606,8 @@ fn chart(s: &mut String, axis: &Timeline, series: &[Series<'_>], id: &str) {
 /// A sparkline: one polyline over the buckets, for tables.
 pub(crate) fn spark_svg(counts: &[u64]) -> String {
     let n = counts.len();
-    if n == 0 {
+    if n < 2 {
+        // one bucket says nothing over time: the table's count already says it
         return String::new();
     }
     let max = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
@@ -982,7 +987,13 @@ pub(crate) fn render_audit(audit: &AuditReport, out: &mut dyn Write) -> io::Resu
             top.and_then(|f| f.layer)
                 .map(|l| esc(l.display_name()))
                 .unwrap_or_default(),
-            report_spark(rep).map(|c| spark_svg(&c)).unwrap_or_default()
+            report_spark(rep)
+                .map(|c| format!(
+                    "<span class=\"n\">{}</span> {}",
+                    c.iter().sum::<u64>(),
+                    spark_svg(&c)
+                ))
+                .unwrap_or_default()
         );
     }
     s.push_str("</table>\n");
@@ -994,7 +1005,7 @@ pub(crate) fn render_audit(audit: &AuditReport, out: &mut dyn Write) -> io::Resu
             esc(sub.provider.as_str()),
             verdict_badge(sub.report.verdict)
         );
-        body(&mut s, &sub.report, &format!("s{i}"));
+        body(&mut s, &sub.report, &format!("s{i}"), true);
         s.push_str("</section>\n");
     }
     foot(
@@ -1062,8 +1073,8 @@ pub(crate) fn render_trace(trace: &TraceReport, out: &mut dyn Write) -> io::Resu
     });
     s.push_str("<h2>Hop chain</h2>\n");
     hop_chain(&mut s, &hops);
-    s.push_str("<section class=\"subject\" id=\"probe\"><h2>Probe</h2>\n");
-    body(&mut s, &trace.probe, "p");
+    s.push_str("<section class=\"subject\" id=\"probe\"><h2>The probe of the URL</h2>\n");
+    body(&mut s, &trace.probe, "p", false);
     s.push_str("</section>\n");
     for (i, h) in trace.hops.iter().enumerate() {
         let _ = writeln!(
@@ -1075,7 +1086,7 @@ pub(crate) fn render_trace(trace: &TraceReport, out: &mut dyn Write) -> io::Resu
             role_words(role_class(h.role)),
             verdict_badge(h.report.verdict)
         );
-        body(&mut s, &h.report, &format!("h{i}"));
+        body(&mut s, &h.report, &format!("h{i}"), false);
         s.push_str("</section>\n");
     }
     foot(
@@ -1115,5 +1126,6 @@ mod tests {
             .unwrap();
         assert_eq!(points.split_whitespace().count(), 3);
         assert!(spark_svg(&[]).is_empty());
+        assert!(spark_svg(&[4]).is_empty());
     }
 }
