@@ -3,7 +3,8 @@
 # 1. live: a real nginx on loopback in front of a dead upstream, then `cloud502 probe` on it.
 #    cloud502 should name nginx as the layer that made the 502 and point at its error.log.
 # 2. offline: the bundled incident in examples/incident/ (a `nginx -T` dump, error.log and
-#    access.log captured from a real run), diagnosed with `cloud502 nginx`.
+#    access.log captured from a real run), diagnosed with `cloud502 nginx`, and written as an
+#    HTML report to target/demo/incident.html (or $DEMO_HTML).
 set -euo pipefail
 
 BIN=${1:-target/debug/cloud502}
@@ -73,5 +74,20 @@ if [ "$CODE" -eq 1 ] && [ "$TOP" = "nginx-unix-socket-failed" ]; then
     echo "demo: ok: the incident's main cause is php-fpm's missing socket, then the API pool marked down (exit code 1)" >&2
 else
     echo "demo: FAILED: expected exit 1 and nginx-unix-socket-failed, got exit $CODE and '$TOP'" >&2
+    exit 1
+fi
+
+# The same diagnosis as one self-contained HTML page (open it in any browser; it fetches nothing).
+HTML_OUT=${DEMO_HTML:-$ROOT/target/demo/incident.html}
+mkdir -p "$(dirname "$HTML_OUT")"
+set +e
+"$BIN" nginx --dump "$INCIDENT/nginx-T.txt" --error-log "$INCIDENT/error.log" \
+    --access-log "$INCIDENT/access.log" --no-probe -o html -q > "$HTML_OUT"
+HTML_CODE=$?
+set -e
+if [ "$HTML_CODE" -eq 1 ] && grep -q 'data-failing="true"' "$HTML_OUT"; then
+    echo "demo: wrote the HTML report to $HTML_OUT ($(wc -c < "$HTML_OUT") bytes)" >&2
+else
+    echo "demo: FAILED: the HTML report (exit $HTML_CODE) at $HTML_OUT has no failing hop" >&2
     exit 1
 fi
