@@ -116,3 +116,108 @@ fn json_that_is_not_an_access_line_is_not_read_as_one() {
     assert_eq!(f.name(), "json");
     assert!(!f.has_time());
 }
+
+#[path = "../../../tests/support/proptest_config.rs"]
+mod proptest_config;
+
+mod props {
+    //! No input panics the JSON inference or the CRI joiner; a line a format was inferred from
+    //! reads with that format.
+    use super::*;
+    use cloud502_logs::{Dialect, summarize};
+    use proptest::prelude::*;
+
+    use super::proptest_config::config;
+
+    /// A real JSON access line (LinuxServer's format) with bytes changed, cut or inserted.
+    fn mutated_json() -> impl Strategy<Value = Vec<u8>> {
+        let base = LINUXSERVER_JSON.lines().next().unwrap().as_bytes().to_vec();
+        let n = base.len();
+        (
+            Just(base),
+            proptest::collection::vec((0..n, any::<u8>(), 0u8..3), 0..6),
+        )
+            .prop_map(|(mut line, edits)| {
+                for (at, byte, how) in edits {
+                    let at = at.min(line.len());
+                    match how {
+                        0 if at < line.len() => line[at] = byte,
+                        1 => line.insert(at, byte),
+                        _ => line.truncate(at),
+                    }
+                }
+                // one line
+                for b in &mut line {
+                    if *b == b'\n' {
+                        *b = b' ';
+                    }
+                }
+                line
+            })
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        #[test]
+        fn inferred_json_formats_read_their_own_line(line in mutated_json()) {
+            if let Some(f) = AccessFormat::infer_json(&line) {
+                let mut text = line.clone();
+                text.push(b'\n');
+                let s = summarize(
+                    &text[..],
+                    "x",
+                    "log.0",
+                    &Dialect::NginxAccess(f),
+                    &Options::default(),
+                    &mut |_| {},
+                )
+                .unwrap();
+                prop_assert_eq!(s.lines, 1);
+                // a line with bytes that are not text is counted as such, never as unparsed
+                prop_assert_eq!(s.skipped.unparsed, 0, "{}", String::from_utf8_lossy(&line));
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_json_inference(line in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = AccessFormat::infer_json(&line);
+            let mut braced = b"{\"status\":502,".to_vec();
+            braced.extend_from_slice(&line);
+            let _ = AccessFormat::infer_json(&braced);
+        }
+
+        #[test]
+        fn cri_records_of_any_content_are_read_whole(
+            records in proptest::collection::vec(
+                (any::<bool>(), any::<bool>(), proptest::collection::vec(any::<u8>(), 0..300)),
+                1..20,
+            ),
+        ) {
+            let mut text = Vec::new();
+            for (err, partial, content) in &records {
+                text.extend_from_slice(b"2026-05-01T12:00:00.000000001Z ");
+                text.extend_from_slice(if *err { b"stderr " } else { b"stdout " });
+                text.extend_from_slice(if *partial { b"P " } else { b"F " });
+                text.extend(content.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
+                text.push(b'\n');
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("pod.log");
+            std::fs::write(&path, &text).unwrap();
+            for choice in [FormatChoice::Auto, FormatChoice::NginxError, FormatChoice::NginxAccess] {
+                let all = match cloud502_logs::summarize_path_all(
+                    &path, "log.0", choice, &[], &Options::default(), &mut |_| {},
+                ) {
+                    Ok(all) => all,
+                    // binary or unknown heads are refused with a reason, not a panic
+                    Err(_) => continue,
+                };
+                // the joined lines are never more than the records
+                let lines: u64 = all.iter().map(|s| s.lines).sum();
+                prop_assert!(lines <= records.len() as u64 * all.len() as u64);
+                prop_assert_eq!(all[0].bytes, text.len() as u64);
+            }
+        }
+    }
+}
