@@ -2,7 +2,7 @@
 //! no format named. Lines written by a real nginx are in the e2e test
 //! `tests/tests/nginx_log_formats.rs`; these lines are of the same shapes, with values changed by
 //! hand where a case needs them (each says so).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 use cloud502_logs::{AccessFormat, FormatChoice, LogClass, LogSummary, Options, summarize_path};
 
