@@ -796,7 +796,10 @@ fn a_layer4_route_is_matched_to_its_backend_health() {
         "route.{i} not in {cited:?}"
     );
     assert!(
-        f["explanation"].as_str().unwrap().contains("settings-db"),
+        f["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("Probe: the default probe of layer-4 settings settings-db (Tcp to port 5432, timeout 60 s)"),
         "{f:#}"
     );
 }

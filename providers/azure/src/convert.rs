@@ -349,7 +349,7 @@ fn l4_routes(gw: &Gateway, first: usize) -> Vec<Route> {
             // the rules' default-probe findings (Host 127.0.0.1, status 200-399) are HTTP's.
             match by_ref(&p.probes, hp.probe.as_ref()) {
                 Some(probe) => s.push(setting("probe", &probe.name)),
-                None => s.push(setting("probe", "default (TCP connect)")),
+                None => s.push(default_setting("probe", "default (TCP connect)")),
             }
         }
         out.push(Route {

@@ -280,6 +280,20 @@ pub(crate) fn uses_default_probe(route: &Route) -> bool {
 /// The probe as an engineer would run it: `GET http://127.0.0.1:8080/ (Host 127.0.0.1), match
 /// 200-399, timeout 30 s`.
 pub(crate) fn probe_text(route: &Route) -> String {
+    // A layer-4 (TCP/TLS proxy) route: its probe has no host, path or status match.
+    if let Some(settings) = value(route, "backendSettings") {
+        return format!(
+            "{} of layer-4 settings {settings} ({} to port {}, timeout {} s)",
+            if uses_default_probe(route) {
+                "the default probe".to_owned()
+            } else {
+                format!("custom probe {}", value_or(route, "probe"))
+            },
+            value(route, "protocol").unwrap_or("Tcp"),
+            value_or(route, "port"),
+            value_or(route, "timeout"),
+        );
+    }
     let name = if uses_default_probe(route) {
         "the default probe".to_owned()
     } else {
