@@ -535,3 +535,135 @@ fn an_audit_subject_with_a_fifo_and_dev_zero_as_logs_ends_at_once() {
     assert!(text.contains("error.fifo is a named pipe (FIFO)"), "{text}");
     assert!(text.contains("/dev/zero is a character device"), "{text}");
 }
+
+// ---- keep-alive with real backends (issue 19) ----
+
+/// A real Node.js server (its http module's default `keepAliveTimeout` of 5 s) behind an
+/// upstream pool with `keepalive` and nginx's default `keepalive_timeout` of 60 s: Node announces
+/// `Keep-Alive: timeout=5` only to a request that keeps the connection, so the upstream probe
+/// asks with `Connection: keep-alive`, and `nginx-keepalive-timeout-too-long` names the pool.
+#[test]
+fn a_node_backends_idle_timeout_is_learned_by_the_keep_alive_probe() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    if Command::new("node").arg("-v").output().is_err() {
+        eprintln!("skipped: node is not installed (scripts/setup.sh installs Debian's nodejs)");
+        return;
+    }
+    let port = closed_port();
+    let mut node = Command::new("node")
+        .arg("-e")
+        .arg(format!(
+            "require('http').createServer((q, s) => s.end('ok'))\
+             .listen({port}, '127.0.0.1', () => console.log('ready'))"
+        ))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufReader::new(node.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "ready");
+    let nginx = Nginx::start_with(
+        &format!("upstream app {{ server 127.0.0.1:{port}; keepalive 8; }}"),
+        "location / {\n      proxy_pass http://app;\n      proxy_http_version 1.1;\n      \
+         proxy_set_header Connection \"\";\n    }",
+    );
+    assert_eq!(drive(&nginx, 2), vec![200, 200]);
+    let (_, report) = diagnose(&nginx, &[]);
+    let _ = node.kill();
+    let _ = node.wait();
+    let probe = &report["probes"][0];
+    let keep_alive = probe["http"]["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "keep-alive")
+        .unwrap_or_else(|| panic!("{probe:#}"));
+    assert_eq!(keep_alive["value"], "timeout=5");
+    assert!(
+        codes(&report).contains(&"nginx-keepalive-timeout-too-long"),
+        "{:#}",
+        report["findings"]
+    );
+}
+
+/// The keep-alive race, made deterministic: a backend that answers the first request on each
+/// connection (keeping it open) and closes the connection when a second one arrives on it, as
+/// a backend whose idle timeout fires while nginx sends does. nginx reuses its cached connection
+/// for the next POST (not retried: not idempotent) and answers 502 `upstream prematurely closed
+/// connection`; the probe reaches the backend; keep-alive is in force: `nginx-keepalive-race`.
+#[test]
+fn the_keep_alive_race_with_a_real_nginx() {
+    use std::io::{Read, Write};
+    let backend = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = backend.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in backend.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut served = 0;
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = conn.read(&mut chunk) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    // one request head per read is enough for these bodiless requests
+                    if !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        continue;
+                    }
+                    buf.clear();
+                    if served == 1 {
+                        return; // the idle timeout fired: close as the request arrives
+                    }
+                    served += 1;
+                    let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                }
+            });
+        }
+    });
+    let nginx = Nginx::start_with(
+        &format!("upstream app {{ server 127.0.0.1:{port}; keepalive 8; }}"),
+        "location / {\n      proxy_pass http://app;\n      proxy_http_version 1.1;\n      \
+         proxy_set_header Connection \"\";\n    }",
+    );
+    let post = |path: &str| -> u16 {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", nginx.port)).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: app\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut head = String::new();
+        let _ = s.read_to_string(&mut head);
+        head.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
+    };
+    let statuses: Vec<u16> = (0..6).map(|i| post(&format!("/p{i}"))).collect();
+    assert_eq!(
+        statuses,
+        vec![200, 502, 200, 502, 200, 502],
+        "{}",
+        nginx.error_log()
+    );
+    assert!(
+        nginx
+            .error_log()
+            .contains("upstream prematurely closed connection while reading response header"),
+        "{}",
+        nginx.error_log()
+    );
+    let (exit, report) = diagnose(&nginx, &[]);
+    assert_eq!(exit, 1);
+    assert_eq!(
+        top_code(&report),
+        "nginx-keepalive-race",
+        "{:#}",
+        report["findings"]
+    );
+}

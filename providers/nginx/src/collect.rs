@@ -922,6 +922,10 @@ impl UpstreamTarget {
             // nginx does not verify upstream certificates unless proxy_ssl_verify is on; the
             // rules judge the facts, the probe must not stop at them.
             insecure: true,
+            // Ask as nginx's keep-alive pool does: a backend announces its idle timeout
+            // (`Keep-Alive: timeout=5`, Node.js) only to a request that keeps the connection,
+            // never to `Connection: close`, the probe's default. The probe still closes it.
+            headers: vec!["Connection: keep-alive".to_owned()],
             ..ProbeOptions::default()
         };
         ProbeRequest::new(&url, options).map_err(|e| e.to_string())
