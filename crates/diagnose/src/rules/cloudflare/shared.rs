@@ -493,6 +493,10 @@ pub(crate) fn failure(probe: &Probe) -> Option<Failure> {
                     .unwrap_or_else(|| vec![e.message.clone()]),
             ),
             (K::Timeout, Phase::ResponseHeader) => Failure::NoHeader,
+            // Under TLS 1.3 a server that wants a client certificate sends its alert after the
+            // handshake, so it surfaces on the first read as an I/O error, not a closed
+            // connection: the same thing for Cloudflare (no response).
+            (K::Io, Phase::ResponseHeader) if msg.contains("alert") => Failure::Empty,
             (K::Closed, Phase::ResponseHeader) | (K::MalformedResponse, _) => Failure::Empty,
             _ => Failure::Other,
         });
