@@ -237,9 +237,19 @@ def shared(c):
     t = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     put(log_key("shop", acct, lb_name_id, now, "10.0.0.5", "conn_log_"),
         f"{t} 203.0.113.9 51234 80 - - - \"-\" - - - TID_1a2b\n" * 50)
-    # Health-check log (its field list is not documented in detail: KB 1.1 marks it unverified).
-    put(log_key("shop", acct, lb_name_id, now, "10.0.0.5", "health_check_log_"),
-        f"{t} {ips[2]}:8080 {tg_b.split(':')[-1]} FAILED Target.FailedHealthChecks\n" * 50)
+    # Health-check log: entries in the field order of the ALB user guide's "Health check logs" page
+    # (type time latency target_addr target_group_id status status_code reason_code [elb
+    # ip_address]), shaped on its two example entries (a PASS 200 and a FAIL 502 TargetError);
+    # svc-b's refused connections written as ConnectionReset, a reason code the page lists. Every
+    # 30 s over the last 5 minutes; svc-a's with the two trailing fields, svc-b's without.
+    hc = []
+    for k in range(10):
+        at = (now - datetime.timedelta(seconds=300 - 30 * k)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        for ip in ips[:2]:
+            hc.append(f"http {at} 0.019584011 {ip}:8080 svc-a PASS 200 - {lb_name_id} 10.0.0.5")
+        for ip in ips[2:]:
+            hc.append(f"http {at} 0.000512340 {ip}:8080 svc-b FAIL - ConnectionReset")
+    put(log_key("shop", acct, lb_name_id, now, "10.0.0.5", "health_check_log_"), "\n".join(hc) + "\n")
     data = [{"MetricName": "HTTPCode_ELB_502_Count", "Dimensions": [{"Name": "LoadBalancer", "Value": lb_name_id}],
              "Timestamp": now - datetime.timedelta(minutes=2), "Value": 8, "Unit": "Count"}]
     c["cloudwatch"].put_metric_data(Namespace="AWS/ApplicationELB", MetricData=data)

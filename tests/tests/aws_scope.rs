@@ -168,21 +168,77 @@ fn access_logs_are_told_from_connection_and_health_check_logs_and_read_newest_fi
     );
     assert_eq!(s3["lines"], 31, "{s3}");
     assert_eq!(s3["skipped"]["unparsed"], 0, "{s3}");
-    // The health-check log is named as there and not read, not passed over in silence.
-    let hc = r["checks"]
+    // The health-check log is read: svc-a's targets passed every check; nothing of svc-b's.
+    let checks = r["checks"].as_array().unwrap();
+    let passing = checks
+        .iter()
+        .find(|c| c["id"] == "logs.health-check.passing")
+        .unwrap_or_else(|| panic!("{}", r["checks"]));
+    assert_eq!(passing["status"], "pass");
+    let ips: Vec<&str> = s["ips"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["id"] == "logs.health-check")
-        .unwrap_or_else(|| panic!("{}", r["checks"]));
-    assert_eq!(hc["status"], "skipped");
+        .map(|i| i.as_str().unwrap())
+        .collect();
+    let detail = passing["detail"].as_str().unwrap();
     assert!(
-        hc["detail"]
-            .as_str()
-            .unwrap()
-            .starts_with("1 health-check log object(s)"),
-        "{hc}"
+        detail.contains(&format!("{}:8080 (svc-a)", ips[0])),
+        "{detail}"
     );
+    assert!(!detail.contains("svc-b"), "{detail}");
+    assert!(
+        !checks.iter().any(
+            |c| c["id"].as_str().unwrap().starts_with("logs.health-check.")
+                && c["status"] == "fail"
+        ),
+        "{}",
+        r["checks"]
+    );
+}
+
+#[test]
+fn health_check_logs_say_why_the_unhealthy_targets_fail() {
+    let moto = Moto::start();
+    let s = moto.scenario("shared", &[]);
+    let ips: Vec<&str> = s["ips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap())
+        .collect();
+    // moto reports running instances healthy: the proxy gives svc-b's targets the state AWS
+    // reports for failing checks.
+    let proxy = moto.proxy(vec![cloud502_e2e::moto::Rewrite::Replace {
+        action: "DescribeTargetHealth",
+        from: "<State>healthy</State>".into(),
+        to: "<State>unhealthy</State><Reason>Target.FailedHealthChecks</Reason><Description>Health checks failed</Description>".into(),
+    }]);
+    let run = moto.aws_via(&proxy, &["--tg", "svc-b", "--no-metrics"]);
+    let r = run.json();
+    for ip in &ips[2..] {
+        let id = format!("logs.health-check.{ip}:8080");
+        let c = r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("no {id} in {}", r["checks"]));
+        assert_eq!(c["status"], "fail", "{c}");
+        let d = c["detail"].as_str().unwrap();
+        assert!(d.starts_with("10 of 10 health checks failed"), "{d}");
+        assert!(d.contains("ConnectionReset x10"), "{d}");
+    }
+    // The finding about the unhealthy targets cites them and says why from the logs.
+    let f = cloud502_e2e::moto::finding(&r, "alb-all-targets-unhealthy");
+    let text = f.to_string();
+    assert!(text.contains("ConnectionReset"), "{f}");
+    assert!(
+        text.contains(&format!("logs.health-check.{}:8080", ips[2])),
+        "{f}"
+    );
+    // svc-a's targets are not in svc-b's report.
+    assert!(!r.to_string().contains(&format!("{}:8080 (svc-a)", ips[0])));
 }
 
 #[test]

@@ -559,10 +559,109 @@ impl Classifier for AlbClassifier {
     }
 }
 
+/// One ALB health-check log entry (the `health_check_log_` objects ELB writes beside the access
+/// logs), borrowed from the line. The fields, space-delimited in this order, are the ones the
+/// Application Load Balancer guide documents ("Health check logs", Health check log entries):
+/// `type time latency target_addr target_group_id status status_code reason_code elb ip_address`.
+/// Its own examples stop after `reason_code`, so the last two may be missing; fields added later go
+/// at the end and are ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlbHealthCheck<'a> {
+    /// `http`, `https`, `h2`, `grpc` or `lambda`.
+    pub kind: &'a [u8],
+    /// When the check started, ISO 8601.
+    pub time: &'a [u8],
+    /// Seconds the check took.
+    pub latency: &'a [u8],
+    /// `IP:port` of the target (a Lambda function's ARN).
+    pub target: &'a [u8],
+    /// The target group's name (the guide calls the field `target_group_id`).
+    pub target_group: &'a [u8],
+    /// `PASS` or `FAIL`.
+    pub passed: bool,
+    /// The status the target answered the check with (`-` when none).
+    pub status_code: &'a [u8],
+    /// Why the check failed (`TimedOut`, `ConnectionReset`, `ResponseCodeMismatch`,
+    /// `ResponseStringMismatch`, `InternalError`, `TargetError`, `GRPCStatusHeaderEmpty`,
+    /// `GRPCUnexpectedStatus`); `-` on a pass.
+    pub reason: &'a [u8],
+}
+
+/// Parse one health-check log entry; `None` for anything else (the status field must be `PASS` or
+/// `FAIL`, and the first eight fields must be there).
+pub fn parse_alb_health_check_line(line: &[u8]) -> Option<AlbHealthCheck<'_>> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut f = line.split(|b| *b == b' ').filter(|x| !x.is_empty());
+    let kind = f.next()?;
+    let time = f.next()?;
+    let latency = f.next()?;
+    let target = f.next()?;
+    let target_group = f.next()?;
+    let passed = match f.next()? {
+        b"PASS" => true,
+        b"FAIL" => false,
+        _ => return None,
+    };
+    let status_code = f.next()?;
+    let reason = f.next()?;
+    // A time, not a word: an access-log line with PASS in its sixth field is not one of these.
+    if !time.first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(AlbHealthCheck {
+        kind,
+        time,
+        latency,
+        target,
+        target_group,
+        passed,
+        status_code,
+        reason,
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    /// The two example entries of the Application Load Balancer guide's "Health check logs" page
+    /// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-health-check-logs.html,
+    /// "Example log entries"), verbatim; then the failed one with the two trailing fields the
+    /// page's syntax table lists (elb, ip_address; values from its file-name example) and a field
+    /// added after them.
+    const HC_PASS: &str =
+        "http 2025-10-31T12:44:59.875678Z 0.019584011 172.31.20.97:80 HCLogsTestIPs PASS 200 -";
+    const HC_FAIL: &str = "http 2025-10-31T12:44:58.901409Z 1.121980746 172.31.31.9:80 HCLogsTestIPs FAIL 502 TargetError";
+
+    #[test]
+    fn documented_health_check_entries_parse() {
+        let p = parse_alb_health_check_line(HC_PASS.as_bytes()).unwrap();
+        assert!(p.passed);
+        assert_eq!(p.target, b"172.31.20.97:80");
+        assert_eq!(p.target_group, b"HCLogsTestIPs");
+        assert_eq!(p.status_code, b"200");
+        assert_eq!(p.reason, b"-");
+        let f = parse_alb_health_check_line(HC_FAIL.as_bytes()).unwrap();
+        assert!(!f.passed);
+        assert_eq!(f.reason, b"TargetError");
+        assert_eq!(f.status_code, b"502");
+        assert_eq!(f.latency, b"1.121980746");
+        let long = format!("{HC_FAIL} app/my-loadbalancer/1234567890abcdef 172.160.001.192 new");
+        assert_eq!(parse_alb_health_check_line(long.as_bytes()), Some(f));
+        // Not health-check entries: too short, another status word, an access-log line.
+        assert!(
+            parse_alb_health_check_line(b"http 2025-10-31T12:44:59Z 0.01 1.2.3.4:80 g PASS 200")
+                .is_none()
+        );
+        assert!(
+            parse_alb_health_check_line(
+                b"http 2025-10-31T12:44:59Z 0.01 1.2.3.4:80 g FAILED 200 -"
+            )
+            .is_none()
+        );
+        assert!(parse_alb_health_check_line(b"http now 0.01 1.2.3.4:80 g PASS 200 -").is_none());
+    }
     use LogClass::*;
     use time::macros::datetime;
 

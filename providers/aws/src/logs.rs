@@ -306,10 +306,10 @@ pub fn log_kind(key: &str, lb: &crate::arn::ElbArn) -> Option<LogKind> {
     rest.starts_with(&head).then_some(kind)
 }
 
-/// S3 access logs, and a note of the health-check logs beside them: ELB writes those under the
-/// same prefix, and they say why a target failed its check; this version lists them without
-/// reading them (their entry format is not in the material it was built from), so the report
-/// says where they are rather than nothing.
+/// S3 access logs, and the health-check logs beside them: ELB writes those under the same prefix,
+/// and they say why each check of a target failed (`TimedOut`, `ConnectionReset`,
+/// `ResponseCodeMismatch`, `TargetError`, ...), the best evidence for the unhealthy-target
+/// findings. They are read newest first within their own caps and become one check per target.
 pub(crate) async fn s3(
     clients: &Clients,
     opts: &AwsOptions,
@@ -317,20 +317,209 @@ pub(crate) async fn s3(
     lbs: &[Lb],
     scope: Scope<'_>,
     cx: &CollectCx,
-) -> (Vec<LogSummary>, Vec<Gap>, Option<cloud502_model::HostCheck>) {
-    let mut health_checks = (0usize, String::new());
-    let (summary, gaps) = s3_access(clients, opts, v, lbs, scope, cx, &mut health_checks).await;
-    let note = (health_checks.0 > 0).then(|| cloud502_model::HostCheck {
-        id: "logs.health-check".into(),
-        name: "ALB health-check logs".into(),
-        status: cloud502_model::CheckStatus::Skipped,
-        detail: format!(
-            "{} health-check log object(s) in the window under {}, not read by this version: they \
-             name each failed check's target and reason code (aws s3 cp s3://BUCKET/KEY - | zcat)",
-            health_checks.0, health_checks.1
-        ),
+) -> (Vec<LogSummary>, Vec<Gap>, Vec<cloud502_model::HostCheck>) {
+    let mut health_checks = (Vec::new(), String::new());
+    let (summary, mut gaps) = s3_access(clients, opts, v, lbs, scope, cx, &mut health_checks).await;
+    let (keys, _) = health_checks;
+    let checks = match location(v, lbs) {
+        Some(l) if !keys.is_empty() => {
+            let (checks, hc_gaps) = health_check_logs(clients, opts, &l, keys, scope).await;
+            gaps.extend(hc_gaps);
+            checks
+        }
+        _ => Vec::new(),
+    };
+    (summary, gaps, checks)
+}
+
+/// Health-check log objects read at most (newest first), and bytes of them.
+const HC_MAX_OBJECTS: usize = 24;
+const HC_MAX_BYTES: u64 = 32 << 20;
+
+/// What the health-check logs say about one target.
+#[derive(Default)]
+struct TargetChecks {
+    group: String,
+    total: u64,
+    failed: u64,
+    reasons: std::collections::BTreeMap<String, u64>,
+    first: String,
+    last: String,
+    last_failure: String,
+}
+
+/// Read the newest health-check log objects and sum them up per target of the subject's groups
+/// (`scope`; every group with `--lb`): a failing check per target with its reason codes, one
+/// passing check for the targets that passed every time.
+async fn health_check_logs(
+    clients: &Clients,
+    opts: &AwsOptions,
+    loc: &S3Location,
+    mut keys: Vec<(String, i64, i64)>,
+    scope: Scope<'_>,
+) -> (Vec<cloud502_model::HostCheck>, Vec<Gap>) {
+    use cloud502_model::{CheckStatus, HostCheck};
+    let mut gaps = Vec::new();
+    keys.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| b.0.cmp(&a.0)));
+    let total = keys.len();
+    let mut budget = HC_MAX_BYTES.min(opts.max_log_bytes);
+    let mut chosen = Vec::new();
+    for (k, size, _) in keys {
+        if chosen.len() >= HC_MAX_OBJECTS.min(opts.max_log_objects) || (size as u64) > budget {
+            break;
+        }
+        budget -= size as u64;
+        chosen.push(k);
+    }
+    if chosen.len() < total {
+        gaps.push(Gap {
+            scope: format!("aws:s3 {loc}"),
+            kind: GapKind::Truncated,
+            message: format!(
+                "read the newest {} of {total} health-check log objects",
+                chosen.len()
+            ),
+            hint: Some("narrow --since to read all of them".into()),
+        });
+    }
+    let names: Option<Vec<String>> = scope.map(|arns| {
+        arns.iter()
+            .filter_map(|a| crate::arn::ElbArn::parse(a).ok().map(|a| a.name))
+            .collect()
     });
-    (summary, gaps, note)
+    let bodies = futures_util::future::join_all(chosen.iter().map(|k| async move {
+        let out = clients
+            .s3
+            .get_object()
+            .bucket(&loc.bucket)
+            .key(k)
+            .send()
+            .await
+            .map_err(|e| classify("s3:GetObject", &e).gap("aws:GetObject"))?;
+        let bytes = out.body.collect().await.map_err(|e| Gap {
+            scope: "aws:GetObject".into(),
+            kind: GapKind::Unreachable,
+            message: format!("reading {k} failed: {}", one_line(&e.to_string())),
+            hint: None,
+        })?;
+        Ok::<_, Gap>((k.clone(), bytes.into_bytes()))
+    }))
+    .await;
+    let mut by_target: std::collections::BTreeMap<String, TargetChecks> = Default::default();
+    let mut lines = 0u64;
+    let mut unparsed = 0u64;
+    for b in bodies {
+        let (key, bytes) = match b {
+            Ok(kb) => kb,
+            Err(g) => {
+                gaps.push(g);
+                continue;
+            }
+        };
+        let mut plain = Vec::new();
+        if let Err(e) = flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_end(&mut plain) {
+            gaps.push(Gap {
+                scope: format!("s3://{}/{key}", loc.bucket),
+                kind: GapKind::InvalidInput,
+                message: format!("not a gzip health-check log: {e}"),
+                hint: None,
+            });
+            continue;
+        }
+        for line in plain.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            lines += 1;
+            let Some(e) = cloud502_logs::parse_alb_health_check_line(line) else {
+                unparsed += 1;
+                continue;
+            };
+            let group = String::from_utf8_lossy(e.target_group).into_owned();
+            if names.as_ref().is_some_and(|n| !n.contains(&group)) {
+                continue;
+            }
+            let target = String::from_utf8_lossy(e.target).into_owned();
+            let time = String::from_utf8_lossy(e.time).into_owned();
+            let t = by_target.entry(target).or_default();
+            t.group = group;
+            t.total += 1;
+            if t.first.is_empty() || time < t.first {
+                t.first = time.clone();
+            }
+            if time > t.last {
+                t.last = time.clone();
+            }
+            if !e.passed {
+                t.failed += 1;
+                let reason = match (e.reason, e.status_code) {
+                    (r, b"-") => String::from_utf8_lossy(r).into_owned(),
+                    (r, c) => format!(
+                        "{} (status {})",
+                        String::from_utf8_lossy(r),
+                        String::from_utf8_lossy(c)
+                    ),
+                };
+                *t.reasons.entry(reason).or_default() += 1;
+                if time > t.last_failure {
+                    t.last_failure = time;
+                }
+            }
+        }
+    }
+    if unparsed > 0 {
+        gaps.push(Gap {
+            scope: format!("aws:s3 {loc}"),
+            kind: GapKind::InvalidInput,
+            message: format!(
+                "{unparsed} of {lines} health-check log line(s) are not in the documented entry format"
+            ),
+            hint: None,
+        });
+    }
+    let mut checks = Vec::new();
+    let mut passing = Vec::new();
+    for (target, t) in &by_target {
+        if t.failed == 0 {
+            passing.push(format!("{target} ({})", t.group));
+            continue;
+        }
+        let reasons: Vec<String> = t.reasons.iter().map(|(r, n)| format!("{r} x{n}")).collect();
+        checks.push(HostCheck {
+            id: format!("logs.health-check.{target}"),
+            name: format!(
+                "health checks of {target} ({}) in the health-check logs",
+                t.group
+            ),
+            status: CheckStatus::Fail,
+            detail: format!(
+                "{} of {} health checks failed between {} and {}: {}; last failure at {}",
+                t.failed,
+                t.total,
+                t.first,
+                t.last,
+                reasons.join(", "),
+                t.last_failure
+            ),
+        });
+    }
+    if !passing.is_empty() {
+        checks.push(HostCheck {
+            id: "logs.health-check.passing".into(),
+            name: "targets that passed every check in the health-check logs".into(),
+            status: CheckStatus::Pass,
+            detail: passing.join(", "),
+        });
+    }
+    if checks.is_empty() {
+        checks.push(HostCheck {
+            id: "logs.health-check".into(),
+            name: "ALB health-check logs".into(),
+            status: CheckStatus::Skipped,
+            detail: format!(
+                "{} health-check log object(s) under {loc} read; none of their {lines} line(s) is about this target group",
+                chosen.len()
+            ),
+        });
+    }
+    (checks, gaps)
 }
 
 /// S3 access logs: list the day folders of the window, keep the objects of this load balancer
@@ -342,7 +531,7 @@ async fn s3_access(
     lbs: &[Lb],
     scope: Scope<'_>,
     cx: &CollectCx,
-    health_checks: &mut (usize, String),
+    health_checks: &mut (Vec<(String, i64, i64)>, String),
 ) -> (Vec<LogSummary>, Vec<Gap>) {
     let Some(loc) = location(v, lbs) else {
         return (Vec::new(), Vec::new());
@@ -400,17 +589,18 @@ async fn s3_access(
                 if end.is_some_and(|t| t + time::Duration::minutes(5) < since) {
                     continue;
                 }
-                if kind == Some(LogKind::HealthCheck) {
-                    health_checks.0 += 1;
-                    health_checks.1 = loc.to_string();
-                }
-                if kind != Some(LogKind::Access) {
-                    continue;
-                }
                 let when = end
                     .map(|t| t.unix_timestamp())
                     .or_else(|| o.last_modified().map(|m| m.secs()));
-                keys.push((key.to_owned(), o.size().unwrap_or(0), when.unwrap_or(0)));
+                let entry = (key.to_owned(), o.size().unwrap_or(0), when.unwrap_or(0));
+                match kind {
+                    Some(LogKind::HealthCheck) => {
+                        health_checks.0.push(entry);
+                        health_checks.1 = loc.to_string();
+                    }
+                    Some(LogKind::Access) => keys.push(entry),
+                    _ => {}
+                }
             }
             token = out.next_continuation_token().map(str::to_owned);
             if token.is_none() {

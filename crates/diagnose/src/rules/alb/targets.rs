@@ -1,6 +1,7 @@
 //! Target health of each ALB target group (KB 1.2): no target in service (503, not 502), every
 //! target unhealthy (fail-open: traffic goes to broken targets), some targets unhealthy with their
-//! reason codes, unused targets, and targets draining while 502s are served (KB 1.9 #6).
+//! reason codes (and, when ELB's health-check logs were read, why each check failed), unused
+//! targets, and targets draining while 502s are served (KB 1.9 #6).
 //!
 //! The check gathers one fact type per finding (`NoTargetInService`, `AllUnhealthy`, ...); each
 //! words its own finding below them.
@@ -12,7 +13,8 @@ use crate::rules::alb::shared::{
     pool_item, pool_setting,
 };
 use cloud502_model::{
-    Confidence, Evidence, Finding, FindingCode, HealthState, Layer, Pool, Severity, Target,
+    CheckStatus, Confidence, Evidence, Finding, FindingCode, HealthState, HostCheck, Layer, Pool,
+    Severity, Target,
 };
 
 pub(crate) const RULE: Rule = Rule {
@@ -85,24 +87,35 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         }
 
         let bad = with(HealthState::Unhealthy);
+        // The health-check logs' account of each unhealthy target, when they were read.
+        let logged: Vec<String> = bad
+            .iter()
+            .filter_map(|t| health_check_log(ev, t))
+            .map(|c| c.id.clone())
+            .collect();
         if unhealthy > 0 && healthy == 0 {
             let mut items = evidence.clone();
+            items.extend(logged.iter().cloned());
             if let Some((_, ids)) = metric(ev, "UnHealthyHostCount") {
                 items.extend(ids);
             }
             out.push(Finding::from(AllUnhealthy {
+                ev,
                 pool,
                 bad,
                 evidence: items,
             }));
         } else if unhealthy > 0 {
+            let mut items = evidence.clone();
+            items.extend(logged);
             out.push(Finding::from(SomeUnhealthy {
+                ev,
                 pool,
                 bad,
                 registered: targets.len(),
                 healthy,
                 serving_502: count_502 > 0,
-                evidence: evidence.clone(),
+                evidence: items,
             }));
         }
 
@@ -188,6 +201,7 @@ struct NotInUse<'a> {
 
 /// Every in-service target of a group is unhealthy.
 struct AllUnhealthy<'a> {
+    ev: &'a Evidence,
     pool: &'a Pool,
     bad: Vec<&'a Target>,
     evidence: Vec<String>,
@@ -195,6 +209,7 @@ struct AllUnhealthy<'a> {
 
 /// Some targets of a group are unhealthy while others carry the load.
 struct SomeUnhealthy<'a> {
+    ev: &'a Evidence,
     pool: &'a Pool,
     bad: Vec<&'a Target>,
     registered: usize,
@@ -277,6 +292,27 @@ fn reasons(targets: &[&Target], pool: &Pool) -> String {
         .map(|t| reason_text(t, pool))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// [`reasons`] with what the health-check logs say about each target.
+fn reasons_logged(ev: &Evidence, targets: &[&Target], pool: &Pool) -> String {
+    targets
+        .iter()
+        .map(|t| match health_check_log(ev, t) {
+            Some(c) => format!("{} (health-check logs: {})", reason_text(t, pool), c.detail),
+            None => reason_text(t, pool),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The failing health-check-log check of a target (the provider's `logs.health-check.IP:PORT`,
+/// from ELB's own health-check logs: they say why each check failed).
+fn health_check_log<'a>(ev: &'a Evidence, t: &Target) -> Option<&'a HostCheck> {
+    let id = format!("logs.health-check.{}", t.endpoint_or_id());
+    ev.checks
+        .iter()
+        .find(|c| c.id == id && c.status == CheckStatus::Fail)
 }
 
 /// `aws elbv2 describe-target-health` for the group.
@@ -409,7 +445,7 @@ impl From<AllUnhealthy<'_>> for Finding {
                  unhealthy the ALB routes to all of them anyway (fail-open), so clients get the \
                  502s and 504s of the broken targets rather than 503.",
                 f.bad.len(),
-                reasons(&f.bad, f.pool)
+                reasons_logged(f.ev, &f.bad, f.pool)
             ),
             f.evidence,
             "A target is healthy, or the targets answer the health check path with a matching status.",
@@ -447,7 +483,7 @@ impl From<SomeUnhealthy<'_>> for Finding {
             format!(
                 "{}. The ALB stops routing to them; {} healthy target(s) carry the load. Requests \
                  already on a target when it turned unhealthy can fail.",
-                reasons(&f.bad, f.pool),
+                reasons_logged(f.ev, &f.bad, f.pool),
                 f.healthy
             ),
             f.evidence,
@@ -600,6 +636,58 @@ mod tests {
         );
         assert!(f[0].evidence.contains(&"target.0".to_owned()));
         assert_eq!(f[0].severity, Severity::Critical);
+    }
+
+    #[test]
+    fn health_check_logs_say_why_an_unhealthy_target_fails() {
+        let mut t = target(
+            "i-1",
+            HealthState::Unhealthy,
+            Some("Target.FailedHealthChecks"),
+        );
+        t.address = Some("10.0.0.7".into());
+        let healthy = target("i-2", HealthState::Healthy, None);
+        let mut ev = alb(&[t, healthy]);
+        // As the AWS provider words the ELB health-check log's account of the target.
+        ev.checks.push(cloud502_model::HostCheck {
+            id: "logs.health-check.10.0.0.7:8080".into(),
+            name: "health checks of 10.0.0.7:8080 (web) in the health-check logs".into(),
+            status: CheckStatus::Fail,
+            detail: "10 of 10 health checks failed between 2025-10-31T12:40:00Z and \
+                     2025-10-31T12:44:58Z: TargetError (status 502) x10; last failure at \
+                     2025-10-31T12:44:58Z"
+                .into(),
+        });
+        // Another target's record is not this one's.
+        ev.checks.push(cloud502_model::HostCheck {
+            id: "logs.health-check.10.0.0.9:8080".into(),
+            name: "health checks of 10.0.0.9:8080 (other) in the health-check logs".into(),
+            status: CheckStatus::Fail,
+            detail: "3 of 3 health checks failed: TimedOut x3".into(),
+        });
+        let f = run_rule(check, &ev);
+        assert_eq!(f[0].code, FindingCode::AlbTargetsUnhealthy);
+        assert!(
+            f[0].explanation
+                .contains("health-check logs: 10 of 10 health checks failed"),
+            "{}",
+            f[0].explanation
+        );
+        assert!(f[0].explanation.contains("TargetError (status 502)"));
+        assert!(
+            !f[0].explanation.contains("TimedOut"),
+            "{}",
+            f[0].explanation
+        );
+        assert!(
+            f[0].evidence
+                .contains(&"logs.health-check.10.0.0.7:8080".to_owned())
+        );
+        assert!(
+            !f[0]
+                .evidence
+                .contains(&"logs.health-check.10.0.0.9:8080".to_owned())
+        );
     }
 
     #[test]
