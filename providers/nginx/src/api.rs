@@ -1,6 +1,7 @@
 //! The narrow interface to the nginx host: the few commands and /proc files the host checks read.
 //! Tests substitute their own [`Host`]; [`LocalHost`] is the real machine. Every command has a
-//! timeout, and none changes anything (`nginx -t` only tests).
+//! timeout and every read a size cap. None changes anything, except `nginx -t`, which writes as
+//! nginx does at start: the collector runs it where its writes are discarded (crate::isolate).
 
 use async_trait::async_trait;
 use std::net::IpAddr;
