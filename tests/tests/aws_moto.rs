@@ -76,6 +76,23 @@ fn the_incident_target_group_is_diagnosed_from_health_logs_metrics_and_security_
             .clone()
     };
     assert_eq!(metric("HTTPCode_ELB_502_Count")["value"], 3.0);
+    // ... and per minute over the window: the three 502s in the bucket of their datapoint.
+    let t = metric("HTTPCode_ELB_502_Count")["timeline"].clone();
+    let counts: Vec<u64> = t["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        (t["bucket_seconds"].as_u64(), counts.iter().sum::<u64>()),
+        (Some(60), 3)
+    );
+    assert_eq!(counts.iter().filter(|c| **c > 0).count(), 1, "{counts:?}");
+    assert!(
+        metric("UnHealthyHostCount")["timeline"].is_null(),
+        "a maximum is not summed"
+    );
     assert_eq!(metric("RequestCount")["value"], 40.0);
     assert_eq!(metric("TargetConnectionErrorCount")["value"], 0.0);
     assert_eq!(metric("TargetConnectionErrorCount")["datapoints"], 0);

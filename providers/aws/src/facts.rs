@@ -80,8 +80,9 @@ pub(crate) type ListenerRules = Vec<(Listener, Vec<Rule>)>;
 
 /// A metric's key: name, statistic, and its dimensions as `k=v` joined by `,`.
 pub(crate) type MetricKey = (String, String, String);
-/// What one batched GetMetricData read gave: each query's datapoints, and the period used.
-pub(crate) type MetricBatch = Result<(HashMap<MetricKey, Vec<f64>>, u32), Gap>;
+/// What one batched GetMetricData read gave: each query's datapoints (seconds since the epoch,
+/// value), and the period used.
+pub(crate) type MetricBatch = Result<(HashMap<MetricKey, Vec<(i64, f64)>>, u32), Gap>;
 
 /// Interfaces and instances of one VPC: address or instance id -> (private IP, security groups).
 /// `complete` is false when the listing was cut at its page cap.

@@ -9,7 +9,7 @@ use crate::facts::{MetricBatch, MetricKey, QUERIES_PER_CALL};
 use aws_sdk_cloudwatch::types::{Dimension, Metric as CwMetric, MetricDataQuery, MetricStat};
 use aws_sdk_elasticloadbalancingv2::types::TargetGroup;
 use aws_smithy_types::DateTime;
-use cloud502_model::{Gap, Metric};
+use cloud502_model::{Gap, Metric, Timeline};
 use futures_util::future::join_all;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -147,10 +147,23 @@ pub(crate) async fn read(
             Err(g) => return (Vec::new(), vec![g]),
         },
     };
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     let metrics = qs
         .iter()
         .map(|q| {
-            let v = values.get(&q.key()).cloned().unwrap_or_default();
+            let points = values.get(&q.key()).cloned().unwrap_or_default();
+            let v: Vec<f64> = points.iter().map(|p| p.1).collect();
+            // Counts per bucket over the window, for sums only (a maximum does not add up).
+            let timeline = (q.stat == "Sum").then(|| {
+                Timeline::from_points(
+                    now - opts.since.as_secs() as i64,
+                    now,
+                    u64::from(period),
+                    points.iter().map(|(t, x)| (*t, x.max(0.0).round() as u64)),
+                )
+            });
             Metric {
                 name: q.name.to_owned(),
                 scope: q.scope.clone(),
@@ -158,7 +171,7 @@ pub(crate) async fn read(
                 value: combine(q.stat, &v),
                 datapoints: v.len() as u64,
                 period_seconds: period,
-                timeline: None,
+                timeline,
             }
         })
         .collect();
@@ -198,7 +211,7 @@ async fn fetch(clients: &Clients, qs: &[Query], since: Duration) -> MetricBatch 
                     .build(),
             );
         }
-        let mut values: Vec<Vec<f64>> = vec![Vec::new(); chunk.len()];
+        let mut values: Vec<Vec<(i64, f64)>> = vec![Vec::new(); chunk.len()];
         let mut token: Option<String> = None;
         // 500 queries of at most 1440 datapoints are 720 000 datapoints, 8 pages of 100 800.
         for _ in 0..10 {
@@ -214,7 +227,8 @@ async fn fetch(clients: &Clients, qs: &[Query], since: Duration) -> MetricBatch 
                     .and_then(|id| id.strip_prefix('m'))
                     .and_then(|n| n.parse::<usize>().ok());
                 if let Some(v) = i.and_then(|i| values.get_mut(i)) {
-                    v.extend_from_slice(r.values());
+                    let at = r.timestamps().iter().map(|t| t.secs());
+                    v.extend(at.zip(r.values().iter().copied()));
                 }
             }
             token = out.next_token().map(str::to_owned);
