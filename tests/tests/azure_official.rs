@@ -587,6 +587,9 @@ fn a_v1_gateways_502s_say_what_its_log_cannot_tell() {
     s.access_rows = vec![
         arm::row(200, "", "", "", "", 90),
         arm::row(502, "", "", "", "appgwpool", 9),
+        // v1 writes the backend's status into requestQuery (SERVER-STATUS=502), which the query
+        // extracts into ServerStatus: the backend's own 502s, told apart.
+        arm::row(502, "", "502", "10.4.0.4", "appgwpool", 3),
     ];
     let (_arm, run) = serve(s, &["--workspace", WORKSPACE]);
     let report = run.json();
@@ -618,6 +621,14 @@ fn a_v1_gateways_502s_say_what_its_log_cannot_tell() {
         "{f:#}"
     );
     assert_ne!(run.code, 0, "{}", run.stderr);
+    let relayed = arm::finding(&report, "appgw-backend-returned-502");
+    assert!(
+        relayed["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("3 request(s)"),
+        "{relayed:#}"
+    );
 }
 
 #[test]

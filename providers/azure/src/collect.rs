@@ -756,7 +756,10 @@ impl Collector<'_> {
 /// The two places access logs land (KB 2.3): the resource-specific table and the legacy one.
 /// Only 5xx rows keep their detail, so the result stays a handful of rows. Every column beyond
 /// the status is read through `column_ifexists`: v1 gateways write no ErrorInfo, ServerStatus or
-/// ServerRouted (KB 9.1), and a missing column would fail the whole query.
+/// ServerRouted (KB 9.1), and a missing column would fail the whole query. v1 puts the backend's
+/// status and address in `requestQuery` instead (`...&SERVER-ROUTED=10.4.0.4&...&SERVER-STATUS=404`,
+/// application-gateway-diagnostics.md's v1 example), so they are taken from there when the columns
+/// are empty.
 fn queries(gateway_id: &str) -> [(&'static str, String); 2] {
     let summarize = "| extend F = HttpStatus >= 500 \
 | summarize Requests = count(), FirstSeen = min(TimeGenerated), LastSeen = max(TimeGenerated) \
@@ -769,7 +772,8 @@ ServerRouted = iff(F, ServerRouted, ''), BackendPoolName = iff(F, BackendPoolNam
                 "AGWAccessLogs | where _ResourceId =~ '{gateway_id}' \
 | where tostring(column_ifexists('ClientIp', '')) != '127.0.0.1' \
 | extend HttpStatus = toint(HttpStatus), ErrorInfo = tostring(column_ifexists('ErrorInfo', '')), \
-ServerStatus = tostring(column_ifexists('ServerStatus', '')), ServerRouted = tostring(column_ifexists('ServerRouted', '')), \
+ServerStatus = coalesce(tostring(column_ifexists('ServerStatus', '')), extract('SERVER-STATUS=([0-9]+)', 1, tostring(column_ifexists('RequestQuery', '')))), \
+ServerRouted = coalesce(tostring(column_ifexists('ServerRouted', '')), extract('SERVER-ROUTED=([^&]+)', 1, tostring(column_ifexists('RequestQuery', '')))), \
 BackendPoolName = tostring(column_ifexists('BackendPoolName', '')) {summarize}"
             ),
         ),
@@ -780,15 +784,19 @@ BackendPoolName = tostring(column_ifexists('BackendPoolName', '')) {summarize}"
 | where _ResourceId =~ '{gateway_id}' \
 | where tostring(column_ifexists('clientIP_s', '')) != '127.0.0.1' \
 | extend HttpStatus = toint(column_ifexists('httpStatus_d', real(null))), \
-ErrorInfo = tostring(column_ifexists('error_info_s', '')), ServerStatus = tostring(column_ifexists('serverStatus_s', '')), \
-ServerRouted = tostring(column_ifexists('serverRouted_s', '')), BackendPoolName = tostring(column_ifexists('backendPoolName_s', '')) {summarize}"
+ErrorInfo = tostring(column_ifexists('error_info_s', '')), \
+ServerStatus = coalesce(tostring(column_ifexists('serverStatus_s', '')), extract('SERVER-STATUS=([0-9]+)', 1, tostring(column_ifexists('requestQuery_s', '')))), \
+ServerRouted = coalesce(tostring(column_ifexists('serverRouted_s', '')), extract('SERVER-ROUTED=([^&]+)', 1, tostring(column_ifexists('requestQuery_s', '')))), \
+BackendPoolName = tostring(column_ifexists('backendPoolName_s', '')) {summarize}"
             ),
         ),
     ]
 }
 
-/// A v1 gateway's access log records no `error_info`, `serverStatus` or `serverRouted` (KB 9.1):
-/// its 502s cannot be told apart, which the report must say rather than look complete.
+/// A v1 gateway's access log records no `error_info`, `serverStatus` or `serverRouted` (KB 9.1);
+/// `requestQuery`'s SERVER-STATUS (read by the query) names the backend's status only when it
+/// answered. A 502 without either cannot be told apart, which the report must say rather than
+/// look complete.
 fn v1_blind_spot(log: &LogSummary) -> Option<Gap> {
     let blind: u64 = log
         .groups
@@ -800,7 +808,7 @@ fn v1_blind_spot(log: &LogSummary) -> Option<Gap> {
         scope: "azure:loganalytics".to_owned(),
         kind: GapKind::Unsupported,
         message: format!(
-            "{blind} request(s) got 502 in {}, which a v1 gateway logs without ErrorInfo, ServerStatus or ServerRouted: whether the gateway had no live backend, the backend closed the connection or answered 502 itself cannot be told from the log",
+            "{blind} request(s) got 502 in {}, which a v1 gateway logs without ErrorInfo, ServerStatus or ServerRouted (and these without a SERVER-STATUS in requestQuery): whether the gateway had no live backend, the backend closed the connection or answered 502 itself cannot be told from the log",
             log.source
         ),
         hint: Some(
@@ -1016,6 +1024,25 @@ mod tests {
         };
         assert_eq!(semantic_error(&throttled, "AGWAccessLogs"), None);
         assert_eq!(gap("s", "q", &throttled).kind, GapKind::Throttled);
+    }
+
+    #[test]
+    fn v1_backend_status_and_address_are_read_from_request_query() {
+        for (table, q) in queries("/subscriptions/s/resourceGroups/rg/providers/x/gw") {
+            let column = if table == "AGWAccessLogs" {
+                "RequestQuery"
+            } else {
+                "requestQuery_s"
+            };
+            for key in ["SERVER-STATUS=([0-9]+)", "SERVER-ROUTED=([^&]+)"] {
+                assert!(
+                    q.contains(&format!(
+                        "extract('{key}', 1, tostring(column_ifexists('{column}', '')))"
+                    )),
+                    "{key} from {column} in {q}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -460,11 +460,12 @@ impl From<V1Blind> for Finding {
                 "{count} request(s) got 502 from a v1 gateway, whose access log cannot say why"
             ),
             format!(
-                "The access log has {count} row(s) with httpStatus 502. A v1 gateway's access log \
-                 has no error_info, serverStatus or serverRouted field, so it does not tell \
-                 whether the gateway had no live backend (every server failing its probe), the \
-                 backend closed the connection or did not answer within requestTimeout, or the \
-                 backend answered 502 itself and the gateway relayed it. {}",
+                "The access log has {count} row(s) with httpStatus 502 and no backend status. A \
+                 v1 gateway's access log has no error_info, serverStatus or serverRouted field; it \
+                 writes the backend's status only into requestQuery (SERVER-STATUS=...), and only \
+                 when the backend answered. So these rows do not tell whether the gateway had no \
+                 live backend (every server failing its probe), or the backend closed the \
+                 connection or did not answer within requestTimeout. {}",
                 if f.health_read {
                     "Backend health was read in this run: its findings name the servers that are \
                      down now, which is the most common cause, but not necessarily the cause at \
