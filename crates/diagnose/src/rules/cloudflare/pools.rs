@@ -133,8 +133,25 @@ fn has(reason: &str, any: &[&str]) -> bool {
     any.iter().any(|s| reason.contains(s))
 }
 
-/// What each failure reason means and how to fix it (KB 3.2, [C19]).
+/// What each failure reason means and how to fix it (KB 3.2, [C19]; the reasons of Cloudflare's
+/// "Common error codes" page, `tests/fixtures/cloudflare/lb-failure-reasons.txt`).
 const REASON_FIXES: &[ReasonFix] = &[
+    ReasonFix {
+        // Before "dns": the name resolves, to an address Cloudflare will not check.
+        matches: |r| has(r, &["dns internal"]),
+        step: review_config,
+        fix: "the origin's host name resolves to an internal address or to a host Cloudflare \
+              proxies, so no check runs; give the pool the origin's own public address or a \
+              DNS-only name",
+        command: None,
+    },
+    ReasonFix {
+        matches: |r| has(r, &["monitor config"]),
+        step: review_config,
+        fix: "the monitor's configuration is invalid, so no check runs against the origins; fix \
+              its type, path, port, expected codes and Host header",
+        command: None,
+    },
     ReasonFix {
         matches: |r| has(r, &["dns", "unknown host"]),
         step: review_config,
@@ -569,6 +586,33 @@ impl From<HealthCheckDown<'_>> for Finding {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_documented_failure_reason_has_its_own_fix() {
+        // Cloudflare's own reason strings (provenance in the file).
+        let reasons = include_str!("../../../tests/fixtures/cloudflare/lb-failure-reasons.txt");
+        for reason in reasons
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with('!') && !l.trim().is_empty())
+            .filter(|l| *l != "Other Failure")
+        {
+            let step = super::reason_step(reason).step;
+            assert!(
+                !step.contains("probe the origin the way the monitor does"),
+                "{reason}: {step}"
+            );
+        }
+        assert!(
+            super::reason_step("DNS Internal")
+                .step
+                .contains("internal address")
+        );
+        assert!(
+            super::reason_step("Response code mismatch error")
+                .step
+                .contains("expected codes")
+        );
+    }
+
     use super::*;
     use crate::rules::cloudflare::shared::tests_support::*;
     use crate::rules::test_support::run_rule;
