@@ -704,6 +704,65 @@ mod tests {
     }
 
     #[test]
+    fn a_host_rewrite_the_probe_does_not_follow_explains_its_404s() {
+        let mut ev = appgw(&[
+            server(
+                "10.0.1.4",
+                HealthState::Unhealthy,
+                Some("status-mismatch"),
+                "Received invalid status code: 404 in the backend server's HTTP response.",
+            ),
+            healthy("10.0.1.5"),
+        ]);
+        custom_probe(&mut ev, "probe.example.com", "/health", "10");
+        ev.config.routes[0].settings.extend([
+            s("rewriteRuleSet", "rs-host"),
+            s("rewrite.host", "app.example.com"),
+        ]);
+        redescribe(&mut ev);
+        let f = run_rule(check, &ev);
+        // The host finding, and no misconfigured-probe finding for the same server.
+        assert_eq!(codes(&f), vec![FindingCode::AppgwProbeHostMismatch]);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(
+            f[0].explanation.contains(
+                "Host app.example.com (set by rewrite rule set rs-host, which probes do not go through)"
+            ),
+            "{}",
+            f[0].explanation
+        );
+        assert!(f[0].evidence.contains(&"config.route.0".to_owned()));
+        // A 5xx is the backend failing whatever the host: the probe finding, not this one.
+        let mut ev = appgw(&[server(
+            "10.0.1.4",
+            HealthState::Unhealthy,
+            Some("status-mismatch"),
+            &mismatch(503),
+        )]);
+        custom_probe(&mut ev, "probe.example.com", "/health", "10");
+        ev.config.routes[0]
+            .settings
+            .push(s("rewrite.host", "app.example.com"));
+        redescribe(&mut ev);
+        assert_eq!(
+            codes(&run_rule(check, &ev)),
+            vec![FindingCode::AppgwProbeMisconfigured]
+        );
+        // The probe asking the host the requests carry: no host finding.
+        let mut ev = appgw(&[server(
+            "10.0.1.4",
+            HealthState::Unhealthy,
+            Some("status-mismatch"),
+            &mismatch(404),
+        )]);
+        custom_probe(&mut ev, "www.example.com", "/health", "10");
+        assert_eq!(
+            codes(&run_rule(check, &ev)),
+            vec![FindingCode::AppgwProbeMisconfigured]
+        );
+    }
+
+    #[test]
     fn a_default_probe_timeout_is_a_misconfigured_probe_and_cites_the_timeout() {
         let ev = appgw(&[
             healthy("10.0.1.4"),
