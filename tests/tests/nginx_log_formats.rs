@@ -305,3 +305,91 @@ fn connect_times_without_upstream_addr_say_what_the_format_cannot_tell() {
         run.stdout
     );
 }
+
+/// error.log and access.log of the same nginx, given together: the refused attempts nginx retried
+/// on another server (the client got 200) are joined to their access-log requests by peer and time
+/// and counted as retried; the refused attempts of requests whose every server failed stay
+/// client-visible 502s (issue 19).
+#[test]
+fn error_log_attempts_nginx_retried_are_joined_to_their_requests() {
+    let app = start(Behaviour::Respond(response("200 OK", &[], "ok")));
+    let (down, down2) = (closed_port(), closed_port());
+    assert_ne!(down, down2);
+    let nginx = Nginx::start_with(
+        &format!(
+            "upstream pair {{ server 127.0.0.1:{down} max_fails=0; server 127.0.0.1:{}; }}\n  \
+             upstream dead {{ server 127.0.0.1:{down} max_fails=0; server 127.0.0.1:{down2} max_fails=0; }}",
+            app.port
+        ),
+        "location /pair { proxy_pass http://pair; }\n    location /dead { proxy_pass http://dead; }",
+    );
+    let mut got = Vec::new();
+    for path in ["/pair", "/pair", "/pair", "/pair", "/dead", "/dead"] {
+        got.push(get(&nginx.url(path)));
+    }
+    assert_eq!(got, [200, 200, 200, 200, 502, 502]);
+    let access = nginx.path("logs/access.log");
+    let error = nginx.path("logs/error.log");
+    let started = std::time::Instant::now();
+    let text = loop {
+        let text = std::fs::read_to_string(&access).unwrap_or_default();
+        if text.lines().count() >= 6 || started.elapsed().as_secs() > 10 {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let retried = text.matches("us=\"502, 200\"").count() as u64;
+    assert!(retried >= 1, "{text}");
+    let down_addr = format!("127.0.0.1:{down}");
+    let errors = nginx.error_log();
+    let refused_at_down = errors
+        .lines()
+        .filter(|l| l.contains("Connection refused") && l.contains(&down_addr))
+        .count() as u64;
+    // every retried attempt and each /dead request's first attempt left a line
+    assert_eq!(refused_at_down, retried + 2, "{errors}");
+    let run = cloud502(&[
+        "logs",
+        error.to_str().unwrap(),
+        access.to_str().unwrap(),
+        "--log-format",
+        &format!(
+            "upstream={}",
+            "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" ua=\"$upstream_addr\" us=\"$upstream_status\" uct=\"$upstream_connect_time\" uht=\"$upstream_header_time\" urt=\"$upstream_response_time\" rid=$request_id"
+        ),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    let e = &report["logs"][0];
+    assert_eq!(e["dialect"], "nginx-error");
+    let refused: Vec<&Value> = groups(e, "connect-refused")
+        .into_iter()
+        .filter(|g| g["upstream"] == down_addr.as_str())
+        .collect();
+    // only the /dead requests' attempts at `down` reached a client as a 502
+    assert_eq!(count(&refused), 2, "{e:#}");
+    let joined = groups(e, "upstream-retried");
+    assert_eq!(count(&joined), retried, "{e:#}");
+    assert_eq!(joined[0]["upstream"], down_addr.as_str());
+    assert_eq!(joined[0]["status"], 200);
+    // the class counts agree with the groups
+    let counts = e["counts"].as_array().unwrap();
+    let of = |k: &str| {
+        counts
+            .iter()
+            .find(|c| c["key"] == k)
+            .map_or(0, |c| c["count"].as_u64().unwrap())
+    };
+    assert_eq!(of("upstream-retried"), retried, "{counts:?}");
+    assert_eq!(of("connect-refused"), 4, "{counts:?}");
+    // the refused cause counts the client-visible attempts only; the retried ones are named apart
+    let findings = report["findings"].as_array().unwrap();
+    let codes: Vec<&str> = findings
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"nginx-upstream-refused"), "{codes:?}");
+    assert!(codes.contains(&"nginx-retried-failures"), "{codes:?}");
+}

@@ -758,7 +758,7 @@ impl AccessClassifier<'_> {
 
 /// The values of an `$upstream_*` list: `a, b : c` gives `a`, `b`, `c` (nginx separates retries
 /// with `, ` and internal redirects with ` : `; an address's own `:` has no spaces around it).
-fn values(v: &[u8]) -> Vec<&[u8]> {
+pub(crate) fn values(v: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut i = 0;

@@ -75,6 +75,8 @@ impl Provider for LogsProvider {
                     .collect()
             }
         };
+        // the file each summary was read from, for the join below
+        let mut sources: Vec<PathBuf> = Vec::new();
         for (i, path) in paths.iter().enumerate() {
             let label = path.display().to_string();
             let total = std::fs::metadata(path).ok().map(|m| m.len());
@@ -107,7 +109,8 @@ impl Provider for LogsProvider {
                         if let Some(u) = unread(&summary, path, &self.opts.formats, true) {
                             ev.gaps.push(u.gap(&self.opts.formats, HintFor::Logs));
                         }
-                        ev.logs.push(summary)
+                        ev.logs.push(summary);
+                        sources.push(path.clone());
                     }
                 }
                 Ok(Err(e)) => ev.gaps.push(gap(&label, &e)),
@@ -115,6 +118,46 @@ impl Provider for LogsProvider {
                     scope: label,
                     kind: GapKind::Other,
                     message: format!("reading the log failed: {e}"),
+                    hint: None,
+                }),
+            }
+        }
+        // error.log lines that are attempts nginx retried, whose request got an answer, are
+        // counted as retried: joined with the access log on the peer and the time
+        let retried = |s: &LogSummary| {
+            s.dialect == "nginx-access"
+                && s.groups
+                    .iter()
+                    .any(|g| g.class == cloud502_model::LogClass::UpstreamRetried)
+        };
+        if ev.logs.iter().any(retried) && ev.logs.len() == sources.len() {
+            let (formats, options) = (self.opts.formats.clone(), self.opts.options.clone());
+            let mut logs = std::mem::take(&mut ev.logs);
+            let joined = tokio::task::spawn_blocking(move || {
+                let access: Vec<usize> = (0..logs.len()).filter(|&i| retried(&logs[i])).collect();
+                for e in 0..logs.len() {
+                    if logs[e].dialect != "nginx-error" {
+                        continue;
+                    }
+                    for &a in &access {
+                        crate::join::join_retried(
+                            &mut logs[e],
+                            &sources[e],
+                            &sources[a],
+                            &formats,
+                            &options,
+                        );
+                    }
+                }
+                logs
+            })
+            .await;
+            match joined {
+                Ok(logs) => ev.logs = logs,
+                Err(e) => ev.gaps.push(Gap {
+                    scope: "logs".to_owned(),
+                    kind: GapKind::Other,
+                    message: format!("joining the error and access logs failed: {e}"),
                     hint: None,
                 }),
             }
