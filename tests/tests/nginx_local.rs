@@ -554,3 +554,79 @@ fn failed_and_trailing_nginx_t_captures() {
     );
     assert!(run.stderr.contains("nginx.conf:13"), "{}", run.stderr);
 }
+
+/// A real nginx with `worker_connections 4`, held by idle clients: it writes "4
+/// worker_connections are not enough" to its error.log, and `host.connections` fails with
+/// `nginx-out-of-connections`, citing the worker_connections line.
+#[test]
+fn worker_connections_running_out_in_a_real_nginx() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = start(Behaviour::Respond(response("200 OK", &[], "ok")));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let conf = write_conf(dir.path(), &format!("127.0.0.1:{}", app.port));
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(
+        &conf,
+        text.replace("worker_connections 64", "worker_connections 4"),
+    )
+    .unwrap();
+    let port: u16 = text
+        .split("listen 127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut child = Command::new(cloud502_e2e::nginx::binary())
+        .arg("-p")
+        .arg(format!("{}/", dir.path().display()))
+        .arg("-c")
+        .arg(&conf)
+        .args(["-g", "daemon off;"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut held = Vec::new();
+    loop {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            held.push(s);
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "nginx did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // each sends a request and waits: nginx needs a connection per client and per upstream
+    use std::io::Write;
+    for _ in 0..8 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+            held.push(s);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let log = std::fs::read_to_string(dir.path().join("logs/error.log")).unwrap_or_default();
+    drop(held);
+    let report = local_report(&conf);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(log.contains("worker_connections are not enough"), "{log}");
+    let (status, detail) = check_of(&report, "host.connections");
+    assert_eq!(status, "fail", "{detail}");
+    assert!(
+        detail.contains("worker_connections are not enough"),
+        "{detail}"
+    );
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "nginx-out-of-connections")
+        .unwrap_or_else(|| panic!("{:#}", report["findings"]));
+    assert_eq!(finding["locations"][0]["line"], 4, "{finding:#}");
+}
