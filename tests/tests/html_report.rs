@@ -96,6 +96,12 @@ fn load(chromium: &Path, page: &Path) -> (String, Duration) {
     (dom, took)
 }
 
+/// How long Chromium takes on an empty page: its own start and stop, to take off the figures.
+fn baseline(chromium: &Path, dir: &Path) -> Duration {
+    let page = write_page(dir, "empty", "<!DOCTYPE html><html><body>x</body></html>");
+    load(chromium, &page).1
+}
+
 /// A PNG screenshot of the page, copied to docs/images/<name>.png when asked.
 fn screenshot(chromium: &Path, page: &Path, name: &str) -> Vec<u8> {
     let png = page.with_extension("png");
@@ -242,11 +248,13 @@ fn audit_file(dir: &Path, subjects: &[(&str, &Nginx)], chain: &[&str]) -> PathBu
             n.dir.path().display()
         ));
     }
-    let layers: Vec<String> = chain.iter().map(|c| format!("\"{c}\"")).collect();
-    text.push_str(&format!(
-        "[[chain]]\nhost = \"127.0.0.1\"\nlayers = [{}]\n",
-        layers.join(", ")
-    ));
+    if !chain.is_empty() {
+        let layers: Vec<String> = chain.iter().map(|c| format!("\"{c}\"")).collect();
+        text.push_str(&format!(
+            "[[chain]]\nhost = \"127.0.0.1\"\nlayers = [{}]\n",
+            layers.join(", ")
+        ));
+    }
     let path = dir.join("audit.toml");
     std::fs::write(&path, text).unwrap();
     path
@@ -310,4 +318,82 @@ fn an_audit_and_a_trace_in_chromium() {
     assert_eq!(dom.matches("data-failing=\"true\"").count(), 1);
     assert!(dom.contains("back (nginx) made the 502"));
     screenshot(&chromium, &page, "trace");
+}
+
+/// The page limit of the issue: a report must stay small enough to mail and to open at once.
+const MAX_PAGE: usize = 2 << 20;
+
+#[test]
+fn a_hundred_subject_audit_stays_under_2_mib_and_renders_quickly() {
+    let chromium = need_chromium!();
+    let (dead, _held) = refusing_port();
+    let gw = Nginx::proxy_to(&format!("http://127.0.0.1:{dead}"));
+    for _ in 0..5 {
+        assert_eq!(server::get(&gw.url("/")), 502);
+    }
+    let names: Vec<String> = (0..100).map(|i| format!("gw-{i:03}")).collect();
+    let subjects: Vec<(&str, &Nginx)> = names.iter().map(|n| (n.as_str(), &gw)).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let config = audit_file(dir.path(), &subjects, &[]);
+    let run = cloud502(&["audit", "--config", config.to_str().unwrap(), "-o", "html"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let size = run.stdout.len();
+    assert!(size < MAX_PAGE, "{size} bytes");
+    let page = write_page(dir.path(), "audit100", &run.stdout);
+    let (dom, took) = load(&chromium, &page);
+    assert_eq!(dom.matches("class=\"subject-row\"").count(), 100);
+    assert!(took < RENDER_BOUND, "{took:?}");
+    let base = baseline(&chromium, dir.path());
+    eprintln!(
+        "figures: 100-subject audit: {size} bytes, Chromium --dump-dom {took:?} ({:?} over an empty page)",
+        took.saturating_sub(base)
+    );
+}
+
+/// An nginx error.log of `lines` failures spread over `hours`, naming `upstreams` peers.
+fn long_error_log(path: &Path, lines: usize, hours: i64, upstreams: usize) {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let t0 = time::macros::datetime!(2026-11-18 00:00:00 UTC);
+    let fmt = time::macros::format_description!("[year]/[month]/[day] [hour]:[minute]:[second]");
+    for i in 0..lines {
+        let t = t0 + time::Duration::seconds(hours * 3600 * i as i64 / lines as i64);
+        let u = i * 7 % upstreams;
+        writeln!(
+            out,
+            "{} [error] 1234#1234: *{i} connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.1, server: shop.example.com, request: \"GET /api HTTP/1.1\", upstream: \"http://10.1.{}.{}:8080/api\", host: \"shop.example.com\"",
+            t.format(fmt).unwrap(),
+            u / 250,
+            u % 250
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn three_days_of_failures_from_300_upstreams_stay_under_2_mib() {
+    let chromium = need_chromium!();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("error.log");
+    long_error_log(&log, 40_000, 72, 300);
+    let run = cloud502(&["logs", log.to_str().unwrap(), "-o", "html", "-q"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let size = run.stdout.len();
+    assert!(size < MAX_PAGE, "{size} bytes");
+    let page = write_page(dir.path(), "long", &run.stdout);
+    let (dom, took) = load(&chromium, &page);
+    assert!(took < RENDER_BOUND, "{took:?}");
+    // 72 hours fit in at most 240 buckets: 30 minutes each, 144 of them.
+    let chart = svg(&dom, "r-log0");
+    assert!(
+        chart.contains("data-bucket-seconds=\"1800\""),
+        "{}",
+        &chart[..300]
+    );
+    assert_eq!(chart.matches("class=\"bucket\"").count(), 144);
+    let base = baseline(&chromium, dir.path());
+    eprintln!(
+        "figures: 72 h, 300 upstreams: {size} bytes, Chromium --dump-dom {took:?} ({:?} over an empty page)",
+        took.saturating_sub(base)
+    );
 }
