@@ -389,6 +389,48 @@ mod tests {
         )
     }
 
+    /// Every field the parser reads is a field of Cloudflare's `http_requests` dataset, spelled
+    /// as Cloudflare's field reference spells it (fixture with provenance).
+    #[test]
+    fn the_fields_read_are_cloudflares_documented_fields() {
+        let documented: Vec<&str> = include_str!(
+            "../../../providers/cloudflare/tests/fixtures/official/logpush-http-requests-fields.txt"
+        )
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .collect();
+        for field in [
+            "EdgeStartTimestamp",
+            "EdgeResponseStatus",
+            "OriginResponseStatus",
+            "OriginIP",
+            "EdgeColoCode",
+            "ClientRequestHost",
+            "ClientRequestMethod",
+            "ClientRequestPath",
+            "RayID",
+            "OriginResponseDurationMs",
+            "OriginTCPHandshakeDurationMs",
+            "OriginTLSHandshakeDurationMs",
+            "OriginSSLProtocol",
+            "CacheCacheStatus",
+            "WorkerSubrequest",
+            "WorkerSubrequestCount",
+            "ParentRayID",
+        ] {
+            assert!(
+                documented.contains(&field),
+                "{field} is not a documented field"
+            );
+            // And the parser really reads it by that name.
+            assert!(
+                field == "ParentRayID"
+                    || include_str!("cloudflare.rs").contains(&format!("rename = \"{field}\"")),
+                "{field} is not read"
+            );
+        }
+    }
+
     #[test]
     fn full_record() {
         let l = plain("502", "502");
