@@ -1928,3 +1928,72 @@ fn the_default_proxy_read_timeout_is_100_s() {
     assert!(prt.contains("the default 100 s"), "{prt}");
     assert!(!report.to_string().contains("120 s"));
 }
+
+// ---- Zone state and input ----
+
+#[test]
+fn a_pending_zone_is_not_in_the_path() {
+    // The zone was added but its nameservers were never changed: Cloudflare answers nothing for
+    // the host, so a 502 there is not Cloudflare's.
+    let mut sc = zone("full", Vec::new());
+    sc.zone.status = "pending".into();
+    let api = cfapi::start(sc);
+    let out = run(&api, &["--no-origin-check", "--no-analytics"]);
+    let report = out.json();
+    let f = &report["findings"][0];
+    assert_eq!(f["code"], "cloudflare-not-proxied", "{:?}", codes(&report));
+    assert_eq!(f["confidence"], "high", "{f:#}");
+    assert!(
+        f["explanation"].as_str().unwrap().contains("pending"),
+        "{f:#}"
+    );
+    no_finding_contradicts_the_analytics(&report, &[]);
+}
+
+#[test]
+fn a_unicode_host_is_read_in_its_punycode_form() {
+    // Cloudflare stores internationalized names in their punycode form: the zone lookup and the
+    // DNS lookup ask for it, and the run reads the host's records.
+    let mut sc = zone("full", Vec::new());
+    sc.zone.name = "xn--bcher-kva.example".into();
+    sc.dns = vec![DnsRecord::new(
+        "www.xn--bcher-kva.example",
+        "A",
+        "203.0.113.10",
+        false,
+    )];
+    let api = cfapi::start(sc);
+    let base = api.base();
+    let out = cloud502_env(
+        &[
+            "cloudflare",
+            "--zone",
+            "bücher.example",
+            "--host",
+            "www.bücher.example",
+            "--api-base",
+            &base,
+            "--no-origin-check",
+            "--no-analytics",
+            "-o",
+            "json",
+        ],
+        &[("CLOUDFLARE_API_TOKEN", cfapi::TOKEN)],
+    );
+    let report = out.json();
+    assert_ne!(out.code, 2, "{}", out.stderr);
+    let f = &report["findings"][0];
+    assert_eq!(f["code"], "cloudflare-not-proxied", "{:?}", codes(&report));
+    assert_eq!(f["confidence"], "high", "{f:#}");
+    let reqs = api.requests();
+    assert!(
+        reqs.iter()
+            .any(|r| r.query("name").as_deref() == Some("xn--bcher-kva.example")),
+        "{:?}",
+        reqs.iter().map(|r| &r.path_and_query).collect::<Vec<_>>()
+    );
+    assert!(
+        reqs.iter()
+            .any(|r| r.query("name").as_deref() == Some("www.xn--bcher-kva.example"))
+    );
+}
