@@ -1997,3 +1997,30 @@ fn a_unicode_host_is_read_in_its_punycode_form() {
             .any(|r| r.query("name").as_deref() == Some("www.xn--bcher-kva.example"))
     );
 }
+
+#[test]
+fn a_logpush_file_with_worker_subrequests_counts_each_request_once() {
+    // Each visitor request (WorkerSubrequestCount 1, OriginResponseStatus 0) has a subrequest
+    // record (WorkerSubrequest true, its ParentRayID) that reached the origin, which answered
+    // 502 (field names: Cloudflare's Logpush http_requests reference; values written here).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("20261120T100000Z_http_requests.log");
+    let mut lines = String::new();
+    for i in 0..20 {
+        let ray = format!("8e4f1c2a3b5d{i:04x}");
+        lines.push_str(&format!(
+            "{{\"EdgeStartTimestamp\":\"2026-11-20T10:00:{i:02}Z\",\"EdgeResponseStatus\":502,\"OriginResponseStatus\":0,\"EdgeColoCode\":\"SJC\",\"ClientRequestHost\":\"{HOST}\",\"RayID\":\"{ray}\",\"WorkerSubrequest\":false,\"WorkerSubrequestCount\":1}}\n\
+             {{\"EdgeStartTimestamp\":\"2026-11-20T10:00:{i:02}Z\",\"EdgeResponseStatus\":502,\"OriginResponseStatus\":502,\"OriginIP\":\"203.0.113.10\",\"EdgeColoCode\":\"SJC\",\"ClientRequestHost\":\"{HOST}\",\"RayID\":\"9a{ray}\",\"ParentRayID\":\"{ray}\",\"WorkerSubrequest\":true,\"WorkerSubrequestCount\":0}}\n"
+        ));
+    }
+    std::fs::write(&path, lines).unwrap();
+    let out = cloud502_e2e::cloud502(&["logs", path.to_str().unwrap(), "-o", "json"]);
+    let report = out.json();
+    let c = codes(&report);
+    // No false "the edge made 20 502s", and 20 requests, not 40.
+    assert!(!c.contains(&"cloudflare-edge-502"), "{c:?}");
+    let f = finding(&report, "cloudflare-origin-502");
+    assert_eq!(f["confidence"], "high", "{f:#}");
+    assert!(f["title"].as_str().unwrap().contains("20"), "{f:#}");
+    assert!(!f["title"].as_str().unwrap().contains("40"), "{f:#}");
+}
