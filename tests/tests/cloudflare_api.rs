@@ -2024,3 +2024,60 @@ fn a_logpush_file_with_worker_subrequests_counts_each_request_once() {
     assert!(f["title"].as_str().unwrap().contains("20"), "{f:#}");
     assert!(!f["title"].as_str().unwrap().contains("40"), "{f:#}");
 }
+
+#[test]
+fn an_origin_rules_dns_target_is_where_the_check_goes() {
+    // The host's own record points elsewhere; an Origin Rule sends it to backend.example.com, a
+    // record of the zone, read through the API (public DNS would answer with Cloudflare's edge).
+    let ca = TestCa::new();
+    let https = origins::https_valid(&ca, HOST);
+    let dir = tempfile::tempdir().unwrap();
+    let ca_pem = ca.write_pem(dir.path());
+    let rows = vec![AnalyticsRow::new(
+        502,
+        502,
+        "AMS",
+        "2026-11-21T10:05:00Z",
+        6,
+    )];
+    let mut sc = zone("strict", rows.clone());
+    sc.dns = vec![
+        DnsRecord::new(HOST, "A", "192.0.2.99", true),
+        DnsRecord::new("backend.example.com", "A", "127.0.0.1", false),
+    ];
+    sc.origin_rules = vec![rule(
+        "route",
+        "true",
+        "to backend",
+        serde_json::json!({"origin": {"host": "backend.example.com"}}),
+    )];
+    let api = cfapi::start(sc);
+    let out = run_origins(
+        &api,
+        closed_port(),
+        https.port,
+        &["--ca-file", ca_pem.to_str().unwrap()],
+    );
+    let report = out.json();
+    no_finding_contradicts_the_analytics(&report, &rows);
+    let f = finding(&report, "cloudflare-origin-502");
+    assert_eq!(f["confidence"], "high", "{f:#}");
+    let probes = report["probes"].as_array().unwrap();
+    assert!(
+        probes
+            .iter()
+            .all(|p| p["resolved"].to_string().contains("127.0.0.1")),
+        "{probes:#?}"
+    );
+    assert!(
+        report["evidence"]
+            .to_string()
+            .contains("DNS target backend.example.com"),
+        "{:#}",
+        report["evidence"]
+    );
+    assert!(
+        !report.to_string().contains("192.0.2.99:"),
+        "the host's own record is not checked"
+    );
+}
