@@ -48,6 +48,8 @@ struct Moved {
     last: Option<ts::Ts>,
     sample: LogSample,
     level: Option<String>,
+    /// Each line's time, for the groups' timelines.
+    times: Vec<i64>,
 }
 
 /// Join `error` (summarized from `error_path`) with the access log at `access_path`: error lines
@@ -77,6 +79,7 @@ fn join(
     let mut attempts = attempts;
     let mut moved: Vec<((LogClass, Vec<u8>), Moved)> = Vec::new();
     let offset = opts.local_offset.whole_seconds();
+    let since = opts.since.map(|s| s.unix_timestamp());
     let mut no = 0u64;
     for_each_line(error_path, opts.max_line, |line| {
         no += 1;
@@ -93,6 +96,10 @@ fn join(
         let (Some(up), Some(t)) = (e.upstream, ts::parse_error_time(e.time, offset)) else {
             return;
         };
+        // a line before --since was not counted, so it cannot move
+        if since.is_some_and(|s| t.secs < s) {
+            return;
+        }
         let peer = peer_of(up);
         let Some(list) = attempts.get_mut(peer) else {
             return;
@@ -109,6 +116,7 @@ fn join(
             Some((_, m)) => {
                 m.count += 1;
                 m.last = Some(t);
+                m.times.push(t.secs);
             }
             None => moved.push((
                 key,
@@ -122,6 +130,7 @@ fn join(
                         text: escape_line(line, SAMPLE_CAP),
                     },
                     level: std::str::from_utf8(e.level).ok().map(str::to_owned),
+                    times: vec![t.secs],
                 },
             )),
         }
@@ -139,6 +148,24 @@ fn join(
         };
         let n = m.count.min(error.groups[i].count);
         error.groups[i].count -= n;
+        // the lines move between the groups' per-bucket counts too
+        let mut timeline = error.groups[i].timeline.clone().map(|mut t| {
+            t.counts.iter_mut().for_each(|c| *c = 0);
+            t
+        });
+        if let (Some(from), Some(to)) = (error.groups[i].timeline.as_mut(), timeline.as_mut()) {
+            let start = cloud502_model::parse_rfc3339(&from.start).unwrap_or(0);
+            let width = from.bucket_seconds.max(1) as i64;
+            for &t in m.times.iter().take(n as usize) {
+                let b = ((t - start).max(0) / width) as usize;
+                if let (Some(f), Some(c)) = (from.counts.get_mut(b), to.counts.get_mut(b)) {
+                    if *f > 0 {
+                        *f -= 1;
+                        *c += 1;
+                    }
+                }
+            }
+        }
         if error.groups[i].count == 0 {
             error.groups.remove(i);
         }
@@ -165,7 +192,7 @@ fn join(
             first_seen: m.first.and_then(ts::Ts::rfc3339),
             last_seen: m.last.and_then(ts::Ts::rfc3339),
             sample: m.sample,
-            timeline: None,
+            timeline,
         });
     }
     error.groups.sort_by_key(|g| std::cmp::Reverse(g.count));
