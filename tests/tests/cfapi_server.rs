@@ -351,3 +351,51 @@ fn a_hanging_server_reads_the_request_and_never_answers() {
     assert!(stream.read(&mut buf).is_err(), "no byte comes back");
     assert_eq!(cf.requests().len(), 1);
 }
+
+#[test]
+fn rulesets_page_rules_workers_routes_and_monitors_by_id() {
+    let mut scenario = cfapi::incident();
+    scenario.config_rules = vec![
+        json!({"id": "r1", "action": "set_config", "expression": "true", "action_parameters": {"ssl": "strict"}}),
+    ];
+    scenario.page_rules =
+        vec![json!({"id": "p1", "targets": [], "actions": [], "priority": 1, "status": "active"})];
+    scenario.worker_routes =
+        vec![json!({"id": "w1", "pattern": "www.example.com/*", "script": "edge"})];
+    let monitor = scenario.monitors[0].id.clone();
+    let cf = cfapi::start(scenario);
+    let z = format!("/zones/{ZONE_ID}");
+    let config = get(
+        &cf,
+        &format!("{z}/rulesets/phases/http_config_settings/entrypoint"),
+    );
+    assert_eq!(config.status, 200);
+    assert_eq!(config.json["result"]["phase"], "http_config_settings");
+    assert_eq!(
+        config.json["result"]["rules"][0]["action_parameters"]["ssl"],
+        "strict"
+    );
+    // A phase without rules has no entrypoint ruleset: 404.
+    let origin = get(
+        &cf,
+        &format!("{z}/rulesets/phases/http_request_origin/entrypoint"),
+    );
+    assert_eq!(origin.status, 404);
+    assert_eq!(origin.json["success"], false);
+    let pages = get(&cf, &format!("{z}/pagerules"));
+    assert_eq!(pages.json["result"][0]["id"], "p1");
+    let routes = get(&cf, &format!("{z}/workers/routes"));
+    assert_eq!(routes.json["result"][0]["script"], "edge");
+    let acct = cfapi::ACCOUNT_ID;
+    let m = get(
+        &cf,
+        &format!("/accounts/{acct}/load_balancers/monitors/{monitor}"),
+    );
+    assert_eq!(m.json["result"]["id"], monitor.as_str());
+    assert_eq!(m.json["result"]["expected_codes"], "2xx");
+    let unknown = get(
+        &cf,
+        &format!("/accounts/{acct}/load_balancers/monitors/nope"),
+    );
+    assert_eq!(unknown.status, 400);
+}
