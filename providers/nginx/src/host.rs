@@ -23,6 +23,12 @@ use time::OffsetDateTime;
 const MAX_PIDS: usize = 4096;
 /// Descriptors looked at per process, at most.
 const MAX_FDS: usize = 4096;
+/// Descriptors looked at over all processes, at most: a host with 4,096 busy processes must not
+/// cost 16 million readlinks.
+const MAX_FDS_TOTAL: usize = 200_000;
+/// Directories whose free space is checked, and error logs scanned, at most.
+const MAX_DIRS: usize = 32;
+const MAX_ERROR_LOGS: usize = 64;
 /// Bytes read from the end of each error.log for the worker_connections / open-files lines.
 const ERROR_LOG_TAIL: u64 = 16 * 1024 * 1024;
 /// Bytes read from the end of a kernel log file.
@@ -490,7 +496,7 @@ pub fn df(text: &str) -> Option<(u64, u64, String)> {
 async fn disk_checks(input: &Input<'_>) -> Vec<HostCheck> {
     let mut out = Vec::new();
     let mut mounts_seen = Vec::new();
-    for dir in &input.dirs {
+    for dir in input.dirs.iter().take(MAX_DIRS) {
         let id = format!("{CHECK_DISK_PREFIX}{}", dir.display());
         let name = format!("free space under {}", dir.display());
         let args = vec!["-P".to_owned(), "-k".to_owned(), dir.display().to_string()];
@@ -963,9 +969,16 @@ fn holders(host: &dyn Host, inodes: &[u64]) -> BTreeMap<u64, Vec<u32>> {
         .filter_map(|n| n.parse().ok())
         .take(MAX_PIDS)
         .collect();
+    let mut budget = MAX_FDS_TOTAL;
     for pid in pids {
+        if budget == 0 {
+            break;
+        }
         let dir = PathBuf::from(format!("/proc/{pid}/fd"));
-        for fd in host.list_dir(&dir).into_iter().take(MAX_FDS) {
+        let fds = host.list_dir(&dir);
+        let take = fds.len().min(MAX_FDS).min(budget);
+        budget -= take;
+        for fd in fds.into_iter().take(take) {
             let Some(target) = host.read_link(&dir.join(&fd)) else {
                 continue;
             };
@@ -1186,7 +1199,7 @@ fn connections_check(input: &Input<'_>) -> HostCheck {
     });
     let mut total = FdLines::default();
     let mut read = Vec::new();
-    for path in &input.error_logs {
+    for path in input.error_logs.iter().take(MAX_ERROR_LOGS) {
         let Some(bytes) = input.host.read_tail(path, ERROR_LOG_TAIL) else {
             continue;
         };
