@@ -32,6 +32,16 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
     fi
 fi
 
+# Node.js for the keep-alive probe test against a real Node server (tests/tests/nginx_provider.rs).
+if ! command -v node >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing nodejs (Debian) for the keep-alive probe test" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends nodejs >/dev/null 2>&1; then
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends nodejs >/dev/null
+    fi
+fi
+
 have_nginx() {
     command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || [ -n "${NGINX:-}" ]
 }
