@@ -551,7 +551,8 @@ fn json_key_var(key: &str, val: &[u8]) -> Option<Var> {
                 Var::TimeLocal
             } else if val.len() == 25 && ts::parse_iso8601(val).is_some() {
                 Var::TimeIso8601
-            } else if ts::parse_msec(val).is_some() {
+            } else if ts::parse_msec(val).is_some_and(|t| t.secs >= 1_000_000_000) {
+                // `$msec` is seconds since 1970 (from 2001 on): not a duration logged as `time`
                 Var::Msec
             } else {
                 return None;

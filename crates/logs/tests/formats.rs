@@ -115,6 +115,11 @@ fn json_that_is_not_an_access_line_is_not_read_as_one() {
     let f = AccessFormat::infer_json(br#"{"status":502}"#).unwrap();
     assert_eq!(f.name(), "json");
     assert!(!f.has_time());
+    // a duration under `time` is not taken for $msec; $msec is
+    let f = AccessFormat::infer_json(br#"{"time":0.123,"status":502}"#).unwrap();
+    assert!(!f.has_time());
+    let f = AccessFormat::infer_json(br#"{"msec":1796697601.123,"status":502}"#).unwrap();
+    assert!(f.has_time());
 }
 
 #[path = "../../../tests/support/proptest_config.rs"]
