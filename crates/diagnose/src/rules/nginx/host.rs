@@ -5,11 +5,13 @@
 //!
 //! The check names which check `Failed`; a `HostCheckFailed` words its finding, one arm per check.
 
+use crate::describe::log_group_id;
 use crate::remediation::{check_backend, restart, review_config};
 use crate::rules::Rule;
-use crate::rules::nginx::shared::{finding, routes_to};
+use crate::rules::nginx::shared::{finding, is_nginx_log, routes_to};
 use cloud502_model::{
-    CheckStatus, Confidence, Evidence, Finding, FindingCode, HostCheck, Severity, SourceLocation,
+    CheckStatus, Confidence, Evidence, Finding, FindingCode, HostCheck, LogClass, Severity,
+    SourceLocation,
 };
 
 pub(crate) const RULE: Rule = Rule {
@@ -68,6 +70,49 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
             _ => continue,
         };
         out.push(Finding::from(HostCheckFailed { check: c, failed }));
+    }
+    // Without --local, error.log still tells: a group of upstream errors whose first line says
+    // nginx ran out of connections or descriptors (these name their upstream; the classifier
+    // keeps them as upstream-other).
+    let connections_checked = ev.checks.iter().any(|c| c.id == CHECK_CONNECTIONS);
+    if !connections_checked {
+        let mut items = Vec::new();
+        let mut lines = 0;
+        let mut first: Option<&str> = None;
+        for log in ev.logs.iter().filter(|l| is_nginx_log(&l.dialect)) {
+            for (i, g) in log.groups.iter().enumerate() {
+                let text = g.sample.text.as_str();
+                if g.class == LogClass::UpstreamOther
+                    && (text.contains("worker_connections are not enough")
+                        || text.contains("Too many open files"))
+                {
+                    items.push(log_group_id(log, i));
+                    lines += g.count;
+                    first.get_or_insert(text);
+                }
+            }
+        }
+        if let Some(first) = first {
+            let from_logs = HostCheck {
+                id: items[0].clone(),
+                name: "error.log".to_owned(),
+                status: CheckStatus::Fail,
+                detail: format!(
+                    "error.log has {lines} upstream error line(s) in group(s) whose first says \
+                     so: {first}"
+                ),
+            };
+            let mut f = Finding::from(HostCheckFailed {
+                check: &from_logs,
+                failed: Failed::Connections(
+                    ev.config
+                        .setting("worker_connections")
+                        .and_then(|s| s.location.clone()),
+                ),
+            });
+            f.evidence = items;
+            out.push(f);
+        }
     }
     // Pressure of several kinds is one finding: one host, one fix (capacity).
     let pressure: Vec<usize> = out
@@ -387,5 +432,36 @@ mod tests {
         );
         assert_eq!(out[0].layer, Some(cloud502_model::Layer::Application));
         assert_eq!(out[3].layer, Some(cloud502_model::Layer::Application));
+    }
+
+    #[test]
+    fn without_local_an_error_log_group_that_says_so_is_out_of_connections() {
+        let mut ev = nginx(&["127.0.0.1:8000"], Vec::new(), Vec::new());
+        let mut log = error_log(&[(LogClass::UpstreamOther, "127.0.0.1:8000", 3)]);
+        log.groups[0].sample.text = "2026/12/08 01:00:00 [alert] 811#811: *9 1024 \
+            worker_connections are not enough while connecting to upstream, client: 10.0.0.9"
+            .to_owned();
+        ev.logs.push(log);
+        let mut out = Vec::new();
+        check(&ev, &mut out);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(out[0].code, FindingCode::NginxOutOfConnections);
+        assert_eq!(out[0].evidence, vec!["log.0.group.0".to_owned()]);
+        // with --local the host check says it (once): no second finding from the logs
+        ev.checks.push(HostCheck {
+            id: CHECK_CONNECTIONS.into(),
+            name: "c".into(),
+            status: CheckStatus::Pass,
+            detail: "none in the last 16 MiB".into(),
+        });
+        out.clear();
+        check(&ev, &mut out);
+        assert!(out.is_empty(), "{out:#?}");
+        // another upstream error says nothing of connections
+        ev.checks.clear();
+        ev.logs[0].groups[0].sample.text = "upstream sent no valid HTTP/1.0 header".into();
+        out.clear();
+        check(&ev, &mut out);
+        assert!(out.is_empty(), "{out:#?}");
     }
 }
