@@ -392,4 +392,22 @@ fn error_log_attempts_nginx_retried_are_joined_to_their_requests() {
         .collect();
     assert!(codes.contains(&"nginx-upstream-refused"), "{codes:?}");
     assert!(codes.contains(&"nginx-retried-failures"), "{codes:?}");
+
+    // `cloud502 nginx` reads the logs its config names and joins them the same way
+    let config = nginx.config();
+    let run = cloud502(&["nginx", "--config", config.to_str().unwrap(), "-o", "json"]);
+    assert!(matches!(run.code, 0 | 1), "{}", run.stderr);
+    let report = run.json();
+    let e = report["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["dialect"] == "nginx-error")
+        .unwrap();
+    let refused: Vec<&Value> = groups(e, "connect-refused")
+        .into_iter()
+        .filter(|g| g["upstream"] == down_addr.as_str())
+        .collect();
+    assert_eq!(count(&refused), 2, "{e:#}");
+    assert_eq!(count(&groups(e, "upstream-retried")), retried, "{e:#}");
 }

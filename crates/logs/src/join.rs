@@ -52,6 +52,39 @@ struct Moved {
     times: Vec<i64>,
 }
 
+/// Join each nginx error.log summary in `logs` with each access-log summary that has retried
+/// attempts ([`join_retried`]); `sources[i]` is the file `logs[i]` was read from. Returns how many
+/// error lines moved. Reads files: call it off the async executor.
+pub fn join_error_and_access(
+    logs: &mut [LogSummary],
+    sources: &[std::path::PathBuf],
+    formats: &[AccessFormat],
+    opts: &Options,
+) -> u64 {
+    if logs.len() != sources.len() {
+        return 0;
+    }
+    let access: Vec<usize> = (0..logs.len())
+        .filter(|&i| {
+            logs[i].dialect == "nginx-access"
+                && logs[i]
+                    .groups
+                    .iter()
+                    .any(|g| g.class == LogClass::UpstreamRetried)
+        })
+        .collect();
+    let mut moved = 0;
+    for e in 0..logs.len() {
+        if logs[e].dialect != "nginx-error" {
+            continue;
+        }
+        for &a in &access {
+            moved += join_retried(&mut logs[e], &sources[e], &sources[a], formats, opts);
+        }
+    }
+    moved
+}
+
 /// Join `error` (summarized from `error_path`) with the access log at `access_path`: error lines
 /// that are attempts nginx retried move from their class to `upstream-retried` groups (per peer,
 /// with the client's status). Returns how many moved. Reading errors leave `error` as it was.

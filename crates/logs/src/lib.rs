@@ -76,6 +76,7 @@ pub use cloudflare::{
 };
 pub use detect::{Dialect, FormatChoice, detect};
 pub use error::{LogError, Result};
+pub use join::join_error_and_access;
 pub use nginx_access::AccessFormat;
 pub use nginx_error::{ErrorLine, classify_error, parse_error_line};
 pub use provider::{HintFor, LogsOptions, LogsProvider, Unread, gap, unread};

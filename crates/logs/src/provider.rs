@@ -134,21 +134,7 @@ impl Provider for LogsProvider {
             let (formats, options) = (self.opts.formats.clone(), self.opts.options.clone());
             let mut logs = std::mem::take(&mut ev.logs);
             let joined = tokio::task::spawn_blocking(move || {
-                let access: Vec<usize> = (0..logs.len()).filter(|&i| retried(&logs[i])).collect();
-                for e in 0..logs.len() {
-                    if logs[e].dialect != "nginx-error" {
-                        continue;
-                    }
-                    for &a in &access {
-                        crate::join::join_retried(
-                            &mut logs[e],
-                            &sources[e],
-                            &sources[a],
-                            &formats,
-                            &options,
-                        );
-                    }
-                }
+                crate::join_error_and_access(&mut logs, &sources, &formats, &options);
                 logs
             })
             .await;

@@ -320,6 +320,8 @@ impl Collector<'_> {
             local_offset: self.opts.local_offset,
             ..cloud502_logs::Options::default()
         };
+        // the file each summary came from, and every access format, for the join below
+        let (first_log, mut sources, mut all_formats) = (ev.logs.len(), Vec::new(), Vec::new());
         for (i, (path, choice, formats)) in jobs.into_iter().enumerate() {
             let id = format!("log.{i}");
             match read_one(
@@ -338,9 +340,30 @@ impl Collector<'_> {
                     if let Some(u) = cloud502_logs::unread(&summary, &path, &formats, false) {
                         ev.gaps.push(u.gap(&formats, cloud502_logs::HintFor::Nginx));
                     }
-                    ev.logs.push(summary)
+                    ev.logs.push(summary);
+                    sources.push(path.clone());
+                    all_formats.extend(formats);
                 }
                 Err(gap) => ev.gaps.push(gap),
+            }
+        }
+        // error.log lines that are attempts nginx retried (the request got an answer) are counted
+        // as retried: joined with the access log on the peer and the time
+        if ev.logs.len() == first_log + sources.len() {
+            let mut logs = ev.logs.split_off(first_log);
+            let joined = tokio::task::spawn_blocking(move || {
+                cloud502_logs::join_error_and_access(&mut logs, &sources, &all_formats, &opts);
+                logs
+            })
+            .await;
+            match joined {
+                Ok(logs) => ev.logs.extend(logs),
+                Err(e) => ev.gaps.push(Gap {
+                    scope: "logs".to_owned(),
+                    kind: GapKind::Other,
+                    message: format!("joining the error and access logs failed: {e}"),
+                    hint: None,
+                }),
             }
         }
     }
