@@ -226,3 +226,36 @@ mod props {
         }
     }
 }
+
+/// A `docker logs` stream whose access lines are JSON (an `escape=json` format on stdout) and
+/// whose error lines are nginx's (stderr): read as both logs, the JSON lines by their keys.
+#[test]
+fn a_mixed_stream_with_json_access_lines_reads_as_both_logs() {
+    let error = "2026/12/08 02:40:01 [error] 29#29: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: , request: \"GET /refused HTTP/1.0\", upstream: \"http://127.0.0.1:9/refused\", host: \"127.0.0.1\"";
+    let mut text = String::new();
+    for l in [
+        error,
+        LINUXSERVER_JSON.lines().next().unwrap(),
+        LINUXSERVER_JSON.lines().nth(1).unwrap(),
+    ] {
+        text.push_str(&format!("2026-12-08T02:40:01.000000001Z {l}\n"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("docker.log");
+    std::fs::write(&path, &text).unwrap();
+    let all = cloud502_logs::summarize_path_all(
+        &path,
+        "log.0",
+        FormatChoice::Auto,
+        &[],
+        &Options::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all[0].dialect, "nginx-error");
+    assert_eq!(all[1].dialect, "nginx-access");
+    assert_eq!(all[0].lines + all[1].lines, 3);
+    assert_eq!(all[1].skipped.unparsed, 0);
+    assert_eq!(class_count(&all[1], LogClass::Status502), 1);
+}
