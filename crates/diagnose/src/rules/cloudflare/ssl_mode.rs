@@ -224,12 +224,29 @@ impl ModeMismatch<'_> {
         }
     }
 
+    /// The port the mode uses, as checked (80 / 443, `--http-port` / `--https-port`, or an
+    /// Origin Rule's port), and the other port checked.
+    fn ports(&self) -> (u16, u16) {
+        let first = self.of.first();
+        let (default_failed, default_working) = match self.kind {
+            MismatchKind::FullWithoutHttps => (443, 80),
+            _ => (80, 443),
+        };
+        (
+            first.map_or(default_failed, |m| m.failed.port),
+            first
+                .and_then(|m| m.working)
+                .map_or(default_working, |w| w.port),
+        )
+    }
+
     fn title(&self) -> String {
         let (status, counted) = (self.status_text(), self.counted());
+        let (port, _) = self.ports();
         match self.kind {
             MismatchKind::FlexibleWithoutHttp => format!(
-                "SSL mode Flexible, but the origin does not serve HTTP on port 80 (only HTTPS): \
-                 visitors get {status}{counted}"
+                "SSL mode Flexible, but the origin does not serve HTTP on port {port} (only \
+                 HTTPS): visitors get {status}{counted}"
             ),
             MismatchKind::RedirectLoop => format!(
                 "SSL mode Flexible, and the origin redirects HTTP to https://{}/: a redirect loop \
@@ -237,7 +254,7 @@ impl ModeMismatch<'_> {
                 self.host
             ),
             MismatchKind::FullWithoutHttps => format!(
-                "SSL mode {}, but the origin does not serve HTTPS on port 443 (only HTTP): \
+                "SSL mode {}, but the origin does not serve HTTPS on port {port} (only HTTP): \
                  visitors get {status}{counted}",
                 self.mode.label()
             ),
@@ -246,11 +263,12 @@ impl ModeMismatch<'_> {
 
     fn explanation(&self) -> String {
         let (details, seen) = (self.details(), self.seen());
+        let (port, other) = self.ports();
         match self.kind {
             MismatchKind::FlexibleWithoutHttp => format!(
-                "In Flexible mode Cloudflare connects to the origin over plain HTTP on port 80, \
-                 but the origin ({details}) does not serve there while it answers over HTTPS on \
-                 443.{seen} The zone's mode and the origin's listeners disagree."
+                "In Flexible mode Cloudflare connects to the origin over plain HTTP on port \
+                 {port}, but the origin ({details}) does not serve there while it answers over \
+                 HTTPS on {other}.{seen} The mode and the origin's listeners disagree."
             ),
             MismatchKind::RedirectLoop => format!(
                 "In Flexible mode Cloudflare asks the origin over HTTP, the origin redirects to \
@@ -259,9 +277,9 @@ impl ModeMismatch<'_> {
                  ERR_TOO_MANY_REDIRECTS."
             ),
             MismatchKind::FullWithoutHttps => format!(
-                "In {} mode Cloudflare connects to the origin over HTTPS on port 443, but the \
+                "In {} mode Cloudflare connects to the origin over HTTPS on port {port}, but the \
                  origin ({details}) does not complete a TLS connection there while it answers \
-                 plain HTTP on 80.{seen} The zone's mode and the origin's listeners disagree.",
+                 plain HTTP on {other}.{seen} The mode and the origin's listeners disagree.",
                 self.mode.label()
             ),
         }
