@@ -235,11 +235,11 @@ impl From<HostCheckFailed<'_>> for Finding {
                     Confidence::Medium,
                     "the kernel killed processes on this host for lack of memory".into(),
                     format!(
-                        "{detail}. A killed application server drops the requests it held (nginx:                          \"upstream prematurely closed connection\", 502) and refuses new ones                          until it is restarted (\"Connection refused\", 502)."
+                        "{detail}. A killed application server drops the requests it held (nginx: \"upstream prematurely closed connection\", 502) and refuses new ones until it is restarted (\"Connection refused\", 502)."
                     ),
                     vec![id],
                     Vec::new(),
-                    "The killed processes serve no upstream of this nginx, or the kills are older                      than the 502s.",
+                    "The killed processes serve no upstream of this nginx, or the kills are older than the 502s.",
                     vec![
                         check_backend(
                             "Read the kills and what held the memory",
@@ -248,7 +248,7 @@ impl From<HostCheckFailed<'_>> for Finding {
                             ),
                         ),
                         review_config(
-                            "Give the application more memory (or a memory limit it can live                              in), fewer or smaller workers, or fix its leak; restart it",
+                            "Give the application more memory (or a memory limit it can live in), fewer or smaller workers, or fix its leak; restart it",
                             None,
                         ),
                     ],
@@ -290,14 +290,14 @@ impl From<HostCheckFailed<'_>> for Finding {
                 ),
                 vec![id],
                 Vec::new(),
-                "The queue drains within a moment (a short burst) and the overflow counter                  stops growing.",
+                "The queue drains within a moment (a short burst) and the overflow counter stops growing.",
                 vec![
                     check_backend(
                         "Watch the queue and the counters",
                         Some("ss -ltn; nstat -az TcpExtListenOverflows TcpExtListenDrops"),
                     ),
                     review_config(
-                        "Add workers to the application, or raise its backlog (gunicorn                          --backlog, uWSGI --listen, php-fpm listen.backlog) together with                          net.core.somaxconn",
+                        "Add workers to the application, or raise its backlog (gunicorn --backlog, uWSGI --listen, php-fpm listen.backlog) together with net.core.somaxconn",
                         None,
                     ),
                 ],
@@ -317,9 +317,9 @@ impl From<HostCheckFailed<'_>> for Finding {
                     ),
                     vec![id],
                     locations,
-                    "No request takes longer than the application's timeout (its own log shows                      no worker timeout or harakiri).",
+                    "No request takes longer than the application's timeout (its own log shows no worker timeout or harakiri).",
                     vec![review_config(
-                        "Make the application's timeout the longer one (or nginx's read timeout                          shorter), and make slow requests faster",
+                        "Make the application's timeout the longer one (or nginx's read timeout shorter), and make slow requests faster",
                         None,
                     )],
                 );

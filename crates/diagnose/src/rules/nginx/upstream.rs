@@ -300,6 +300,39 @@ fn check(ev: &Evidence, out: &mut Vec<Finding>) {
         let weight = logs.count().max(probes.len() as u64);
         found.push((weight, Finding::from(gather(ev, code, logs, probes))));
     }
+    // The guide's port sweep (`--local`): nothing listens on a local upstream the config names,
+    // and neither the logs nor a probe said so (`--no-probe`, no failures logged yet). Requests
+    // to it are refused (502): say so, from the check alone.
+    let said = |u: &str| {
+        found.iter().any(|(_, f)| {
+            f.evidence
+                .iter()
+                .any(|e| e.starts_with("host.listening.") && e.ends_with(u))
+        })
+    };
+    let mut silent: Vec<(String, String)> = Vec::new();
+    for c in ev.checks.iter().filter(|c| {
+        c.status == cloud502_model::CheckStatus::Fail && c.id.starts_with("host.listening.")
+    }) {
+        let peer = c.id["host.listening.".len()..].to_owned();
+        let probed = backend_probes(ev).any(|p| probe_peer(p) == peer);
+        if !probed && !said(&peer) {
+            silent.push((peer, c.id.clone()));
+        }
+    }
+    for (peer, id) in silent {
+        let code = if peer.starts_with("unix:") {
+            FindingCode::NginxUnixSocketFailed
+        } else {
+            FindingCode::NginxUpstreamRefused
+        };
+        let logs = Seen {
+            upstreams: vec![(peer, 0)],
+            items: vec![id],
+            ..Seen::default()
+        };
+        found.push((0, Finding::from(gather(ev, code, logs, Vec::new()))));
+    }
     // The cause behind the most failed requests first; ranking keeps this order within a tie.
     found.sort_by_key(|f| std::cmp::Reverse(f.0));
     out.extend(found.into_iter().map(|(_, f)| f));
@@ -1780,6 +1813,29 @@ mod tests {
         p.http = Some(response(200, ""));
         let mut ev = nginx_evidence(vec![logs("nginx-error", Vec::new())]);
         ev.probes.push(p);
+        assert!(run_rule(check, &ev).is_empty());
+    }
+
+    #[test]
+    fn the_port_sweep_alone_says_a_local_upstream_refuses() {
+        // --local --no-probe, no log lines yet: only the check says nothing listens
+        let mut ev = nginx(&["127.0.0.1:8000"], Vec::new(), Vec::new());
+        ev.checks.push(HostCheck {
+            id: "host.listening.127.0.0.1:8000".into(),
+            name: "listening on 127.0.0.1:8000".into(),
+            status: CheckStatus::Fail,
+            detail: "nothing listens on 127.0.0.1:8000".into(),
+        });
+        let out = run_rule(check, &ev);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(out[0].code, FindingCode::NginxUpstreamRefused);
+        assert!(
+            out[0]
+                .evidence
+                .contains(&"host.listening.127.0.0.1:8000".to_owned())
+        );
+        // a passing check says nothing
+        ev.checks[0].status = CheckStatus::Pass;
         assert!(run_rule(check, &ev).is_empty());
     }
 }
