@@ -28,7 +28,10 @@ use std::io::{self, BufRead, Read};
 use std::path::Path;
 
 /// Retried attempts kept from the access log.
-const MAX_ATTEMPTS: usize = 1 << 20;
+const MAX_ATTEMPTS: usize = 1 << 18;
+
+/// Attempts of one peer looked at for one error line, from the first that can still match.
+const SCAN: usize = 64;
 
 /// A failed attempt nginx retried: the window of seconds its error line falls in, the status the
 /// client got, and whether an error line has taken it.
@@ -109,7 +112,14 @@ fn join(
     if attempts.is_empty() {
         return Ok(0);
     }
-    let mut attempts = attempts;
+    // per peer: the attempts by their end, and the first that can still match
+    let mut attempts: HashMap<Vec<u8>, (usize, Vec<Attempt>)> = attempts
+        .into_iter()
+        .map(|(peer, mut list)| {
+            list.sort_by_key(|a| a.hi);
+            (peer, (0, list))
+        })
+        .collect();
     let mut moved: Vec<((LogClass, Vec<u8>), Moved)> = Vec::new();
     let offset = opts.local_offset.whole_seconds();
     let since = opts.since.map(|s| s.unix_timestamp());
@@ -134,11 +144,17 @@ fn join(
             return;
         }
         let peer = peer_of(up);
-        let Some(list) = attempts.get_mut(peer) else {
+        let Some((start, list)) = attempts.get_mut(peer) else {
             return;
         };
-        let Some(a) = list
+        // both logs run forward in time: attempts that ended before this line cannot match a
+        // later one either, so each line looks at a bounded run of them
+        while list.get(*start).is_some_and(|a| a.hi < t.secs) {
+            *start += 1;
+        }
+        let Some(a) = list[*start..]
             .iter_mut()
+            .take(SCAN)
             .find(|a| !a.taken && a.lo <= t.secs && t.secs <= a.hi)
         else {
             return;
