@@ -1,7 +1,9 @@
 //! cloud502's nginx provider: reads the config (files following includes, or a `nginx -T` dump),
 //! the error and access logs it names, probes each upstream, and with `--local` runs the host
-//! checks of the troubleshooting guide's script: `nginx -t`, worker_connections vs the open-files
-//! limit, the systemd unit, listening upstream ports.
+//! checks of the troubleshooting guide's script: `nginx -t` (kept from changing the machine),
+//! worker_connections vs the open-files limit, the systemd unit, listening upstream ports, OOM
+//! kills, memory/disk/load pressure, listen backlogs, the application server's own timeout and
+//! running out of connections (`host.rs`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
