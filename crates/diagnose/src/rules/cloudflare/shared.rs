@@ -1086,6 +1086,25 @@ mod tests {
     use cloud502_model::LogClass;
 
     #[test]
+    fn a_client_certificate_alert_on_the_first_read_is_no_response() {
+        // TLS 1.3: the server's "certificate required" alert arrives after the handshake.
+        use cloud502_model::{Phase, ProbeErrorKind as K};
+        let mut ev = cf_zone("strict");
+        let n = origin_check(&mut ev, ProbeScheme::Https, ORIGIN);
+        fail(
+            &mut ev,
+            n,
+            Phase::ResponseHeader,
+            K::Io,
+            "connection error: the server ended the TLS handshake with an alert (certificate \
+             required: the server wants a client certificate)",
+        );
+        assert_eq!(failure(&ev.probes[n]), Some(Failure::Empty));
+        fail(&mut ev, n, Phase::ResponseHeader, K::Io, "broken pipe");
+        assert_eq!(failure(&ev.probes[n]), Some(Failure::Other));
+    }
+
+    #[test]
     fn mode_picks_the_port() {
         assert_eq!(ssl_mode(&cf_zone("flexible")), Some(SslMode::Flexible));
         assert_eq!(
