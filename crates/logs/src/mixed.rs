@@ -37,7 +37,8 @@ pub(crate) fn klog_line(line: &[u8]) -> bool {
 
 /// The error-log pass: lines with an error.log head are its own (an own line it cannot parse is
 /// unparsed here); every other line belongs to the access pass, which counts the lines neither
-/// pass reads. `own` counts its lines, so that each line is counted once, under its own dialect.
+/// pass reads. `own` counts its lines, so that each line is counted once, under its own dialect
+/// (in `parse`: a `skim` added here must count them too; `tests/cri_partial.rs` checks the sums).
 pub(crate) struct ErrorSide {
     inner: ErrorClassifier,
     own: std::rc::Rc<std::cell::Cell<u64>>,
