@@ -630,3 +630,49 @@ fn worker_connections_running_out_in_a_real_nginx() {
         .unwrap_or_else(|| panic!("{:#}", report["findings"]));
     assert_eq!(finding["locations"][0]["line"], 4, "{finding:#}");
 }
+
+/// Not root (the test drops to `nobody` with setpriv), so no private mount namespace: a config
+/// whose logs directory is missing is not tested, the check says what nginx -t would create and
+/// the command to run, and nothing appears under the prefix. Skipped where the test is not root
+/// or setpriv is missing.
+#[test]
+fn nginx_t_unprivileged_is_not_run_when_it_would_create_files() {
+    if !is_root() || Command::new("setpriv").arg("--version").output().is_err() {
+        eprintln!("skipped: needs root and setpriv to drop to nobody");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let conf = write_conf(dir.path(), "127.0.0.1:9");
+    std::fs::remove_dir(dir.path().join("logs")).unwrap();
+    for d in ["conf", "tmp"] {
+        std::fs::set_permissions(dir.path().join(d), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+    }
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let before = tree(dir.path());
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(cloud502_e2e::bin())
+        .args(["nginx", "--config"])
+        .arg(&conf)
+        .args(["--local", "--no-probe", "--nginx-bin"])
+        .arg(cloud502_e2e::nginx::binary())
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let (status, detail) = check_of(&report, "host.nginx-t");
+    assert_eq!(tree(dir.path()), before, "{detail}");
+    assert_eq!(status, "skipped", "{detail}");
+    assert!(
+        detail.contains(&format!(
+            "would create {}",
+            dir.path().join("logs/error.log").display()
+        )),
+        "{detail}"
+    );
+    assert!(detail.contains("-c "), "{detail}");
+}

@@ -21,9 +21,12 @@ use std::path::{Component, Path, PathBuf};
 pub struct Compiled {
     /// `--prefix=`.
     pub prefix: Option<PathBuf>,
-    /// The paths nginx writes to when the config names none: `--error-log-path`,
-    /// `--http-log-path`, `--pid-path`, `--lock-path`, `--http-*-temp-path`.
+    /// The temp paths nginx creates (`--http-*-temp-path`).
     pub paths: Vec<String>,
+    /// The files nginx writes when the config names none, by the directive that replaces each:
+    /// (`error_log`, `--error-log-path`), (`access_log`, `--http-log-path`), (`pid`,
+    /// `--pid-path`). (`--lock-path` is not created where atomic operations exist: Linux.)
+    pub defaults: Vec<(&'static str, String)>,
     /// Temp paths not given: their built-in names under the prefix (`proxy_temp`, ...).
     pub default_temps: Vec<String>,
 }
@@ -49,9 +52,9 @@ pub fn compiled(nginx_v: &str) -> Compiled {
         let v = v.trim_matches('\'');
         match k {
             "--prefix" => out.prefix = Some(PathBuf::from(v)),
-            "--error-log-path" | "--http-log-path" | "--pid-path" | "--lock-path" => {
-                out.paths.push(v.to_owned())
-            }
+            "--error-log-path" => out.defaults.push(("error_log", v.to_owned())),
+            "--http-log-path" => out.defaults.push(("access_log", v.to_owned())),
+            "--pid-path" => out.defaults.push(("pid", v.to_owned())),
             _ => {
                 if let Some(m) = k
                     .strip_prefix("--http-")
@@ -65,13 +68,15 @@ pub fn compiled(nginx_v: &str) -> Compiled {
     }
     out.default_temps = temps.into_iter().map(|(_, d)| d.to_owned()).collect();
     if !args.contains("--error-log-path") {
-        out.paths.push("logs/error.log".to_owned());
+        out.defaults
+            .push(("error_log", "logs/error.log".to_owned()));
     }
     if !args.contains("--http-log-path") {
-        out.paths.push("logs/access.log".to_owned());
+        out.defaults
+            .push(("access_log", "logs/access.log".to_owned()));
     }
     if !args.contains("--pid-path") {
-        out.paths.push("logs/nginx.pid".to_owned());
+        out.defaults.push(("pid", "logs/nginx.pid".to_owned()));
     }
     out
 }
@@ -113,6 +118,12 @@ pub fn write_paths(
     }
     for p in compiled.paths.iter().chain(compiled.default_temps.iter()) {
         push(p);
+    }
+    // a compiled-in file is used only when the config does not name its own
+    for (directive, p) in &compiled.defaults {
+        if !values.iter().any(|(name, _)| name == directive) {
+            push(p);
+        }
     }
     out
 }
@@ -188,12 +199,12 @@ mod tests {
         let c = compiled(DEBIAN);
         assert_eq!(c.prefix, Some(PathBuf::from("/usr/share/nginx")));
         assert!(c.paths.contains(&"/var/lib/nginx/proxy".to_owned()));
-        assert!(c.paths.contains(&"/run/nginx.pid".to_owned()));
+        assert!(c.defaults.contains(&("pid", "/run/nginx.pid".to_owned())));
         assert!(c.default_temps.is_empty(), "{:?}", c.default_temps);
         // ./configure with no options: everything under the prefix
         let c = compiled("nginx version: nginx/1.29.0\nconfigure arguments:\n");
         assert_eq!(c.default_temps.len(), 5);
-        assert!(c.paths.contains(&"logs/nginx.pid".to_owned()));
+        assert!(c.defaults.contains(&("pid", "logs/nginx.pid".to_owned())));
     }
 
     #[test]
@@ -216,6 +227,20 @@ mod tests {
         assert!(p.contains(&PathBuf::from("/srv/app/proxy_temp")));
         assert!(!p.iter().any(|p| p.to_string_lossy().contains("stderr")));
         assert!(!p.iter().any(|p| p.to_string_lossy().contains('$')));
+        // the config names its pid file and logs: the compiled-in ones are not written
+        let c = compiled(DEBIAN);
+        let p = write_paths(&values, &c, Path::new("/srv/app"));
+        assert!(!p.contains(&PathBuf::from("/run/nginx.pid")), "{p:?}");
+        assert!(
+            !p.contains(&PathBuf::from("/var/log/nginx/access.log")),
+            "{p:?}"
+        );
+        let p = write_paths(&[], &c, Path::new("/srv/app"));
+        assert!(p.contains(&PathBuf::from("/run/nginx.pid")), "{p:?}");
+        assert!(
+            p.contains(&PathBuf::from("/var/log/nginx/access.log")),
+            "{p:?}"
+        );
     }
 
     #[test]
