@@ -2081,3 +2081,49 @@ fn an_origin_rules_dns_target_is_where_the_check_goes() {
         "the host's own record is not checked"
     );
 }
+
+#[test]
+fn a_pool_whose_health_reports_nothing_is_not_counted_healthy() {
+    // Pool web has an unhealthy origin; pool dr's health lists nothing (pop_health {}). The
+    // finding must not say the other pools are healthy.
+    let mut web = cfapi::Pool::new(
+        "web",
+        vec![
+            cfapi::Origin::new("web-1", "203.0.113.10"),
+            cfapi::Origin::new("web-2", "203.0.113.11"),
+        ],
+    );
+    web.minimum_origins = 1;
+    let dr = cfapi::Pool::new("dr", vec![cfapi::Origin::new("dr-1", "198.51.100.20")]);
+    let lb = cfapi::LoadBalancer::new(HOST, &[&web.id, &dr.id]);
+    let sc = Scenario {
+        ssl: "full".into(),
+        dns: vec![DnsRecord::new(HOST, "A", "203.0.113.10", true)],
+        pool_health: vec![cfapi::PoolHealth {
+            pool_id: web.id.clone(),
+            regions: vec![cfapi::RegionHealth {
+                region: "Amsterdam, NL".into(),
+                healthy: true,
+                origins: vec![
+                    cfapi::OriginHealth::healthy("203.0.113.10"),
+                    cfapi::OriginHealth::unhealthy("203.0.113.11", "TCP connection failed"),
+                ],
+            }],
+        }],
+        load_balancers: vec![lb],
+        pools: vec![web, dr],
+        ..Scenario::default()
+    };
+    let api = cfapi::start(sc);
+    let out = run(&api, &["--no-origin-check", "--no-analytics"]);
+    let report = out.json();
+    let f = finding(&report, "cloudflare-pool-unhealthy");
+    assert_eq!(f["confidence"], "high", "{f:#}");
+    let explanation = f["explanation"].as_str().unwrap();
+    assert!(
+        explanation.contains("the health of 1 is unknown")
+            && !explanation.contains("Other pools of the load balancer are healthy"),
+        "{explanation}"
+    );
+    no_finding_contradicts_the_analytics(&report, &[]);
+}

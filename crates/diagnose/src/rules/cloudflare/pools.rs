@@ -274,6 +274,20 @@ fn pools(ev: &Evidence, out: &mut Vec<Finding>) {
         return;
     }
     let down = route_pools.iter().filter(|p| pool_unhealthy(ev, p)).count();
+    // Pools whose health was not read (past the cap, a failed read, an empty pop_health): not
+    // healthy, not unhealthy; never counted as healthy.
+    let unknown = route_pools
+        .iter()
+        .filter(|p| !pool_unhealthy(ev, p))
+        .filter(|p| {
+            let m = members(ev, p);
+            ev.config
+                .pool(p)
+                .and_then(|c| c.setting("healthy"))
+                .is_none()
+                && m.iter().all(|(_, t)| t.health == HealthState::Unknown)
+        })
+        .count();
     let lbs = lb_routes(ev);
     let lb = lbs.first().map(|r| r.target.as_str());
     let lb_items: Vec<String> = ev
@@ -329,6 +343,7 @@ fn pools(ev: &Evidence, out: &mut Vec<Finding>) {
             lb,
             pools: &route_pools,
             down,
+            unknown,
             pool_id: setting("id"),
             monitor: setting("monitor"),
             zone: cloudflare::zone(ev),
@@ -374,6 +389,8 @@ struct PoolDown<'a> {
     /// The pools the load balancers use, and how many of them are unhealthy.
     pools: &'a [String],
     down: usize,
+    /// Pools whose health is unknown (not read, or nothing reported).
+    unknown: usize,
     pool_id: Option<&'a str>,
     monitor: Option<&'a str>,
     zone: String,
@@ -427,6 +444,15 @@ impl PoolDown<'_> {
                  origin to steer to: it sends traffic to the fallback pool anyway, and visitors \
                  get 52x errors or the origins' own failures.",
                 self.pools.join(", ")
+            )
+        } else if self.unknown > 0 {
+            format!(
+                "{} of the load balancer's {} pools are unhealthy; the health of {} is unknown \
+                 (not read, or nothing reported) and not counted as healthy, so whether \
+                 Cloudflare has a healthy pool to steer to is not known from here.",
+                self.down,
+                self.pools.len(),
+                self.unknown
             )
         } else {
             format!(
