@@ -496,7 +496,10 @@ mod tests {
         assert_eq!(origin[0].last_seen.as_deref(), Some("2026-11-21T10:03:00Z"));
         // Per minute over the rows' window (10:01 to 10:05): 7 at 10:01, 5 at 10:03.
         let t = origin[0].timeline.as_ref().unwrap();
-        assert_eq!((t.bucket_seconds, t.counts.clone()), (60, vec![7, 0, 5, 0, 0]));
+        assert_eq!(
+            (t.bucket_seconds, t.counts.clone()),
+            (60, vec![7, 0, 5, 0, 0])
+        );
         let edge: Vec<_> = s.groups_of(LogClass::EdgeError).collect();
         assert_eq!(edge.len(), 3);
         assert_eq!(edge[0].detail.as_deref(), Some("colo SJC"));
