@@ -456,6 +456,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn analytics_rows_read_cloudflares_documented_graphql_answer() {
+        // Cloudflare's own httpRequestsAdaptiveGroups example (fixture with provenance): the
+        // fields cloud502 does not ask for (avg, sum) are ignored, absent dimensions default.
+        let v: serde_json::Value = serde_json::from_str(include_str!(
+            "../tests/fixtures/official/graphql-adaptive-groups-by-colo.json"
+        ))
+        .unwrap();
+        assert!(v["errors"].is_null());
+        let rows: Vec<AnalyticsRow> =
+            serde_json::from_value(v.pointer("/data/viewer/zones/0/series").unwrap().clone())
+                .unwrap();
+        assert_eq!(rows.len(), 5);
+        assert_eq!(rows[0].count, 4350);
+        assert_eq!(rows[0].dimensions.colo_code, "LHR");
+        assert_eq!(rows[0].dimensions.edge_response_status, 0);
+        assert_eq!(rows.iter().map(|r| r.count).sum::<u64>(), 17_410);
+    }
+
+    #[test]
     fn pool_health_reads_the_documented_shape() {
         // The API reference's example: regions by name, origins keyed by IP.
         let v = serde_json::json!({
