@@ -22,6 +22,16 @@
 //! what the origin did) but not counted; the parent, which issued `WorkerSubrequestCount`
 //! subrequests and has no origin response of its own, is counted but not classified. So each
 //! visitor request counts once, and a Worker's origin 502s are not read as edge-made.
+//!
+//! CSV: a job with `output_options.output_type` `csv` writes each record as its `field_names`
+//! values joined by `field_delimiter` (`,` by default; `\t` for TSV), strings quoted, numbers
+//! bare, and no header unless the job's `batch_prefix` is one (Cloudflare's "Log Output
+//! Options" page: `"batch_prefix": "ClientIP,EdgeStartTimestamp,RayID\n"`). A header line of
+//! Logpush field names ([`CsvLayout::from_header`]; one per batch, so it may recur) tells
+//! which column holds which field; without one, the job's `field_names` are given with
+//! `--logpush-fields` ([`CsvLayout::from_names`]). Each row then reads exactly as the same
+//! record in NDJSON. Quoted values keep their doubled quotes (`""`) undecoded, as JSON values
+//! keep their escapes: the fields read never hold any.
 
 use crate::alb::{AlbTimes, DASH, raw, status, unset};
 use crate::groups::Failure;
@@ -74,6 +84,8 @@ pub struct CloudflareRecord<'a> {
     origin_status: Option<u16>,
     /// `EdgeStartTimestamp`, parsed.
     ts: Option<Ts>,
+    /// A CSV header line, not a record: read, not counted.
+    header: bool,
 }
 
 impl<'a> CloudflareRecord<'a> {
@@ -161,8 +173,71 @@ fn parse_with<'a>(line: &'a [u8], times: &mut AlbTimes) -> Option<CloudflareReco
         return None;
     }
     let r: Record<'a> = serde_json::from_slice(&line[start..]).ok()?;
-    let edge_response_status = raw(r.edge_response_status);
-    let ray_id = raw(r.ray_id);
+    build(
+        [
+            raw(r.edge_start_timestamp),
+            raw(r.edge_response_status),
+            raw(r.origin_response_status),
+            raw(r.origin_ip),
+            raw(r.edge_colo_code),
+            raw(r.client_request_host),
+            raw(r.client_request_method),
+            raw(r.client_request_path),
+            raw(r.ray_id),
+            raw(r.origin_response_duration_ms),
+            raw(r.origin_tcp_handshake_duration_ms),
+            raw(r.origin_tls_handshake_duration_ms),
+            raw(r.origin_ssl_protocol),
+            raw(r.cache_cache_status),
+            raw(r.worker_subrequest),
+            raw(r.worker_subrequest_count),
+        ],
+        times,
+    )
+}
+
+/// The fields read, in the order [`build`] takes their raw values (JSON or CSV alike).
+const FIELDS: [&str; 16] = [
+    "EdgeStartTimestamp",
+    "EdgeResponseStatus",
+    "OriginResponseStatus",
+    "OriginIP",
+    "EdgeColoCode",
+    "ClientRequestHost",
+    "ClientRequestMethod",
+    "ClientRequestPath",
+    "RayID",
+    "OriginResponseDurationMs",
+    "OriginTCPHandshakeDurationMs",
+    "OriginTLSHandshakeDurationMs",
+    "OriginSSLProtocol",
+    "CacheCacheStatus",
+    "WorkerSubrequest",
+    "WorkerSubrequestCount",
+];
+
+/// A record from the raw values of [`FIELDS`] (`-` for absent): `None` without an
+/// `EdgeResponseStatus` or a `RayID`, or when the statuses are not numbers.
+#[inline]
+fn build<'a>(v: [&'a [u8]; 16], times: &mut AlbTimes) -> Option<CloudflareRecord<'a>> {
+    let [
+        edge_start_timestamp,
+        edge_response_status,
+        origin_response_status,
+        origin_ip,
+        edge_colo_code,
+        client_request_host,
+        client_request_method,
+        client_request_path,
+        ray_id,
+        origin_response_duration_ms,
+        origin_tcp_handshake_duration_ms,
+        origin_tls_handshake_duration_ms,
+        origin_ssl_protocol,
+        cache_cache_status,
+        worker_subrequest,
+        worker_subrequest_count,
+    ] = v;
     if edge_response_status == DASH && ray_id == DASH {
         return None;
     }
@@ -170,33 +245,206 @@ fn parse_with<'a>(line: &'a [u8], times: &mut AlbTimes) -> Option<CloudflareReco
         DASH => None,
         s => Some(status(s)?),
     };
-    let origin_response_status = raw(r.origin_response_status);
     let origin_status = match origin_response_status {
         DASH => None,
         s => Some(number(s)?),
     };
-    let edge_start_timestamp = raw(r.edge_start_timestamp);
     Some(CloudflareRecord {
         edge_start_timestamp,
         edge_response_status,
         origin_response_status,
-        origin_ip: raw(r.origin_ip),
-        edge_colo_code: raw(r.edge_colo_code),
-        client_request_host: raw(r.client_request_host),
-        client_request_method: raw(r.client_request_method),
-        client_request_path: raw(r.client_request_path),
+        origin_ip,
+        edge_colo_code,
+        client_request_host,
+        client_request_method,
+        client_request_path,
         ray_id,
-        origin_response_duration_ms: raw(r.origin_response_duration_ms),
-        origin_tcp_handshake_duration_ms: raw(r.origin_tcp_handshake_duration_ms),
-        origin_tls_handshake_duration_ms: raw(r.origin_tls_handshake_duration_ms),
-        origin_ssl_protocol: raw(r.origin_ssl_protocol),
-        cache_cache_status: raw(r.cache_cache_status),
-        worker_subrequest: raw(r.worker_subrequest) == b"true",
-        worker_subrequests: number(raw(r.worker_subrequest_count)).unwrap_or(0),
+        origin_response_duration_ms,
+        origin_tcp_handshake_duration_ms,
+        origin_tls_handshake_duration_ms,
+        origin_ssl_protocol,
+        cache_cache_status,
+        worker_subrequest: worker_subrequest == b"true",
+        worker_subrequests: number(worker_subrequest_count).unwrap_or(0),
         edge_status,
         origin_status,
         ts: timestamp(edge_start_timestamp, times),
+        header: false,
     })
+}
+
+/// Which column of a CSV Logpush file holds each field read, and the field delimiter: from the
+/// file's header line or from the job's `field_names` (`--logpush-fields`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvLayout {
+    /// `output_options.field_delimiter`: `,` (the default) or a tab.
+    delimiter: u8,
+    /// Columns per row.
+    width: usize,
+    /// The column of each of [`FIELDS`], when the job logs it.
+    cols: [Option<usize>; 16],
+}
+
+/// Is this a Logpush field name (`EdgeResponseStatus`, `RequestHeaders`, ...)?
+fn field_name(n: &[u8]) -> bool {
+    n.first().is_some_and(u8::is_ascii_alphabetic)
+        && n.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+impl CsvLayout {
+    /// The layout of a job that logs `names`, in that order (its `output_options.field_names`),
+    /// joined by `delimiter`. Every name must look like a Logpush field name, and
+    /// `EdgeResponseStatus` or `RayID` must be among them (as a JSON record must hold one).
+    pub fn from_names<S: AsRef<str>>(names: &[S], delimiter: u8) -> Result<CsvLayout, String> {
+        let mut cols = [None; 16];
+        for (i, name) in names.iter().enumerate() {
+            let name = name.as_ref().trim();
+            if !field_name(name.as_bytes()) {
+                return Err(format!("`{name}` is not a Logpush field name"));
+            }
+            if let Some(f) = FIELDS.iter().position(|f| *f == name) {
+                if cols[f].is_some() {
+                    return Err(format!("the field `{name}` is named twice"));
+                }
+                cols[f] = Some(i);
+            }
+        }
+        if cols[1].is_none() && cols[8].is_none() {
+            return Err("the fields name neither EdgeResponseStatus nor RayID: \
+                        cloud502 reads a record by its EdgeResponseStatus"
+                .to_owned());
+        }
+        Ok(CsvLayout {
+            delimiter,
+            width: names.len(),
+            cols,
+        })
+    }
+
+    /// The layout a header line describes (a job's `batch_prefix` naming its fields), or `None`
+    /// when the line is not one: the field names, unquoted, joined by `,` or a tab, naming
+    /// `EdgeResponseStatus` or `RayID`.
+    pub fn from_header(line: &[u8]) -> Option<CsvLayout> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        // a record's first value is quoted or a number; a header starts with a name
+        if !line.first().is_some_and(u8::is_ascii_alphabetic) {
+            return None;
+        }
+        let delimiter = if line.contains(&b'\t') { b'\t' } else { b',' };
+        let mut names = Vec::new();
+        for n in line.split(|&c| c == delimiter) {
+            if !field_name(n) {
+                return None;
+            }
+            names.push(std::str::from_utf8(n).ok()?);
+        }
+        CsvLayout::from_names(&names, delimiter).ok()
+    }
+
+    /// One CSV row as a record: `None` when it does not have the layout's columns, a quote is
+    /// not closed, or it is no record (as for a JSON line).
+    pub fn parse<'a>(&self, line: &'a [u8]) -> Option<CloudflareRecord<'a>> {
+        self.parse_with(line, &mut AlbTimes::default())
+    }
+
+    #[inline]
+    fn parse_with<'a>(&self, line: &'a [u8], times: &mut AlbTimes) -> Option<CloudflareRecord<'a>> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut at = [DASH; 16];
+        let mut n = 0;
+        for_each_value(line, self.delimiter, |i, v| {
+            n = i + 1;
+            if let Some(f) = self.cols.iter().position(|c| *c == Some(i)) {
+                at[f] = v;
+            }
+        })?;
+        if n != self.width {
+            return None;
+        }
+        build(at, times)
+    }
+}
+
+/// Split a CSV row (RFC 4180 quoting) and hand each value to `f` with its column: a quoted value
+/// without its quotes (doubled quotes left as they are), an unquoted `null` or empty value as
+/// `-`. `None` when a quote is not closed or is followed by anything but the delimiter.
+fn for_each_value<'a>(
+    line: &'a [u8],
+    delimiter: u8,
+    mut f: impl FnMut(usize, &'a [u8]),
+) -> Option<()> {
+    let mut i = 0;
+    let mut col = 0;
+    loop {
+        let value;
+        if line.get(i) == Some(&b'"') {
+            let start = i + 1;
+            let mut j = start;
+            loop {
+                match line.get(j) {
+                    Some(b'"') if line.get(j + 1) == Some(&b'"') => j += 2,
+                    Some(b'"') => break,
+                    Some(_) => j += 1,
+                    None => return None,
+                }
+            }
+            value = &line[start..j];
+            i = j + 1;
+            if i < line.len() && line[i] != delimiter {
+                return None;
+            }
+        } else {
+            let end = line[i..]
+                .iter()
+                .position(|&c| c == delimiter)
+                .map_or(line.len(), |p| i + p);
+            value = match &line[i..end] {
+                b"" | b"null" => DASH,
+                v => v,
+            };
+            i = end;
+        }
+        f(col, value);
+        col += 1;
+        if i >= line.len() {
+            return Some(());
+        }
+        // past the delimiter
+        i += 1;
+        if i == line.len() {
+            // a trailing delimiter: one more, empty value
+            f(col, DASH);
+            return Some(());
+        }
+    }
+}
+
+impl CloudflareRecord<'_> {
+    /// A header line's stand-in: read, neither dated, counted nor classified.
+    fn header() -> Self {
+        CloudflareRecord {
+            edge_start_timestamp: DASH,
+            edge_response_status: DASH,
+            origin_response_status: DASH,
+            origin_ip: DASH,
+            edge_colo_code: DASH,
+            client_request_host: DASH,
+            client_request_method: DASH,
+            client_request_path: DASH,
+            ray_id: DASH,
+            origin_response_duration_ms: DASH,
+            origin_tcp_handshake_duration_ms: DASH,
+            origin_tls_handshake_duration_ms: DASH,
+            origin_ssl_protocol: DASH,
+            cache_cache_status: DASH,
+            worker_subrequest: false,
+            worker_subrequests: 0,
+            edge_status: None,
+            origin_status: None,
+            ts: None,
+            header: true,
+        }
+    }
 }
 
 /// Is the line a Logpush `http_requests` record (for detection)?
@@ -298,10 +546,23 @@ pub fn cloudflare_class(edge_status: u16, origin_status: u16) -> Option<LogClass
 #[derive(Debug, Default)]
 pub(crate) struct CloudflareClassifier {
     times: AlbTimes,
+    /// The columns of CSV rows: from `--logpush-fields` or the head's header line, then from
+    /// each header line read (a header starts every batch).
+    csv: Option<CsvLayout>,
     /// The group key `OriginIP EdgeColoCode`, reused across records.
     key: Vec<u8>,
     /// The detail `colo CODE`, reused across records.
     detail: Vec<u8>,
+}
+
+impl CloudflareClassifier {
+    /// A classifier that reads CSV rows in this layout (until a header line says otherwise).
+    pub(crate) fn csv(layout: CsvLayout) -> Self {
+        CloudflareClassifier {
+            csv: Some(layout),
+            ..CloudflareClassifier::default()
+        }
+    }
 }
 
 impl Classifier for CloudflareClassifier {
@@ -311,7 +572,22 @@ impl Classifier for CloudflareClassifier {
 
     #[inline(always)]
     fn parse<'l>(&mut self, line: &'l [u8]) -> Option<CloudflareRecord<'l>> {
-        parse_with(line, &mut self.times)
+        if line.first() == Some(&b'{') {
+            return parse_with(line, &mut self.times);
+        }
+        if let Some(layout) = CsvLayout::from_header(line) {
+            self.csv = Some(layout);
+            return Some(CloudflareRecord::header());
+        }
+        match &self.csv {
+            Some(layout) => layout.parse_with(line, &mut self.times),
+            None => parse_with(line, &mut self.times),
+        }
+    }
+
+    #[inline]
+    fn ignored(&self, r: &CloudflareRecord<'_>) -> bool {
+        r.header
     }
 
     #[inline]
@@ -636,5 +912,163 @@ mod tests {
         assert!(parse_cloudflare_line(deep.as_bytes()).is_some());
         let unbalanced = format!("{{\"RayID\":\"x\",\"Parent\":{}}}", "[".repeat(100_000));
         assert!(parse_cloudflare_line(unbalanced.as_bytes()).is_none());
+    }
+
+    /// The CSV example of Cloudflare's "Log Output Options" page (cloudflare/cloudflare-docs
+    /// `src/content/docs/logs/logpush/logpush-job/log-output-options.mdx`, commit
+    /// 0be487de54d9287d8b4c7563afbc0ff761b8ae3d, "csv with header"), verbatim.
+    const DOCS_CSV: &str = "ClientIP,EdgeStartTimestamp,RayID
+\"89.163.242.206\",1506702504433000200,\"3a6050bcbe121a87\"
+\"89.163.242.207\",1506702504433000300,\"3a6050bcbe121a88\"
+\"89.163.242.208\",1506702504433000400,\"3a6050bcbe121a89\"
+";
+
+    #[test]
+    fn the_documented_csv_example_reads_by_its_header() {
+        let mut lines = DOCS_CSV.lines();
+        let layout = CsvLayout::from_header(lines.next().unwrap().as_bytes()).unwrap();
+        let rays: Vec<&[u8]> = lines
+            .map(|l| {
+                let r = layout.parse(l.as_bytes()).unwrap();
+                assert_eq!(r.timestamp(), Some(datetime!(2017-09-29 16:28:24 UTC)));
+                assert_eq!(r.edge_status(), None);
+                r.ray_id
+            })
+            .collect();
+        assert_eq!(
+            rays,
+            [
+                &b"3a6050bcbe121a87"[..],
+                b"3a6050bcbe121a88",
+                b"3a6050bcbe121a89"
+            ]
+        );
+    }
+
+    /// A row reads as the same record in JSON, whatever the column order, delimiter and quoting.
+    #[test]
+    fn a_csv_row_is_the_same_record_as_its_json_line() {
+        let json = plain("502", "502");
+        let want = parse_cloudflare_line(json.as_bytes()).unwrap();
+        let names = "EdgeResponseStatus,ClientIP,OriginResponseStatus,RayID,EdgeStartTimestamp,OriginIP,EdgeColoCode,ClientRequestHost,ClientRequestMethod,ClientRequestPath,OriginResponseDurationMs,OriginTCPHandshakeDurationMs,OriginTLSHandshakeDurationMs,OriginSSLProtocol,CacheCacheStatus,WorkerSubrequest,ClientRequestUserAgent";
+        let values = [
+            "502",
+            "\"198.51.100.7\"",
+            "502",
+            "\"8e4f1c2a3b5d6e7f\"",
+            "\"2026-11-20T10:00:01Z\"",
+            "\"203.0.113.10\"",
+            "\"SJC\"",
+            "\"shop.example.com\"",
+            "\"GET\"",
+            "\"/api/cart\"",
+            "412",
+            "12",
+            "25",
+            "\"TLSv1.3\"",
+            "\"dynamic\"",
+            "false",
+            // commas, tabs and doubled quotes inside a quoted value stay in it
+            "\"Mozilla/5.0 (X11; Linux x86_64),\t\"\"quoted\"\"\"",
+        ];
+        for delimiter in [",", "\t"] {
+            let header = names.replace(',', delimiter);
+            let layout = CsvLayout::from_header(header.as_bytes()).unwrap();
+            let names: Vec<&str> = names.split(',').collect();
+            assert_eq!(
+                CsvLayout::from_names(&names, delimiter.as_bytes()[0]).unwrap(),
+                layout
+            );
+            let row = format!("{}\r", values.join(delimiter));
+            let got = layout
+                .parse(row.as_bytes())
+                .unwrap_or_else(|| panic!("{row}"));
+            assert_eq!(got, want, "{row}");
+            assert_eq!(classify_cloudflare(&got), Some(Status502FromUpstream));
+        }
+    }
+
+    #[test]
+    fn csv_values_split_by_rfc_4180() {
+        let split = |l: &str| {
+            let mut v = Vec::new();
+            for_each_value(l.as_bytes(), b',', |i, x| {
+                v.push((i, String::from_utf8_lossy(x).into_owned()))
+            })
+            .map(|()| v.into_iter().map(|(_, x)| x).collect::<Vec<_>>())
+        };
+        assert_eq!(split("a,b,c").unwrap(), ["a", "b", "c"]);
+        assert_eq!(split("\"a,b\",c").unwrap(), ["a,b", "c"]);
+        assert_eq!(
+            split("\"say \"\"hi\"\"\",1").unwrap(),
+            ["say \"\"hi\"\"", "1"]
+        );
+        assert_eq!(split(",null,").unwrap(), ["-", "-", "-"]);
+        assert_eq!(split("\"\"").unwrap(), [""]);
+        assert_eq!(split("").unwrap(), ["-"]);
+        // an unclosed quote, or text after a closing one, is no row
+        assert_eq!(split("\"a,b"), None);
+        assert_eq!(split("\"a\"b,c"), None);
+        // a row of other width is no record of the layout
+        let layout =
+            CsvLayout::from_names(&["EdgeResponseStatus", "OriginResponseStatus"], b',').unwrap();
+        assert!(layout.parse(b"502,0").is_some());
+        assert!(layout.parse(b"502,0,1").is_none());
+        assert!(layout.parse(b"502").is_none());
+        assert!(layout.parse(b"\"5xx\",0").is_none());
+        assert!(layout.parse(b"502,\"none\"").is_none());
+        // null and empty read as missing, as in JSON
+        let r = layout.parse(b"502,null").unwrap();
+        assert_eq!((r.edge_status(), r.origin_status()), (Some(502), None));
+        assert_eq!(classify_cloudflare(&r), Some(Status502));
+        // every prefix of a row parses or not, without panicking
+        let row = "502,\"a \"\"b\"\"\"";
+        for n in 0..row.len() {
+            let _ = layout.parse(&row.as_bytes()[..n]);
+        }
+    }
+
+    #[test]
+    fn field_lists_that_cannot_be_read_are_refused_in_one_line() {
+        let e = CsvLayout::from_names(&["ClientIP", "EdgeStartTimestamp"], b',').unwrap_err();
+        assert!(e.contains("EdgeResponseStatus"), "{e}");
+        let e = CsvLayout::from_names(&["RayID", "Edge Response"], b',').unwrap_err();
+        assert!(e.contains("`Edge Response`"), "{e}");
+        let e = CsvLayout::from_names(&["RayID", "RayID"], b',').unwrap_err();
+        assert!(e.contains("twice"), "{e}");
+        for l in [
+            "",
+            "502,0",
+            "\"RayID\",x",
+            "RayID,",
+            "Ray ID,EdgeResponseStatus",
+            "{\"RayID\":1}",
+        ] {
+            assert_eq!(CsvLayout::from_header(l.as_bytes()), None, "{l}");
+        }
+    }
+
+    /// A Worker's subrequest and its parent in CSV count once, as in NDJSON.
+    #[test]
+    fn csv_worker_subrequests_are_folded_like_json() {
+        let mut c = CloudflareClassifier::default();
+        let header = b"RayID,ParentRayID,EdgeResponseStatus,OriginResponseStatus,WorkerSubrequest,WorkerSubrequestCount";
+        let h = c.parse(header).unwrap();
+        assert!(c.ignored(&h));
+        assert_eq!((c.status(&h), c.time(&h)), (None, None));
+        let parent = c.parse(b"\"aaaa\",\"\",502,0,false,1").unwrap();
+        let sub = c.parse(b"\"bbbb\",\"aaaa\",502,502,true,0").unwrap();
+        assert!(!c.ignored(&parent) && !c.ignored(&sub));
+        assert_eq!((c.status(&parent), c.status(&sub)), (Some(502), None));
+        assert!(parent.worker_subrequests == 1 && sub.worker_subrequest);
+        assert_eq!(classify_cloudflare(&sub), Some(Status502FromUpstream));
+        // JSON lines among them still read
+        assert!(c.parse(plain("200", "200").as_bytes()).is_some());
+        // without a header or layout, a row is not read
+        assert!(
+            CloudflareClassifier::default()
+                .parse(b"\"aaaa\",502")
+                .is_none()
+        );
     }
 }

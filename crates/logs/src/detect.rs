@@ -82,6 +82,9 @@ pub enum Dialect {
     AppgwAccess,
     /// Cloudflare Logpush `http_requests` log (KB 3.2).
     CloudflareHttpRequests,
+    /// Cloudflare Logpush `http_requests` log in CSV, its columns as a header line or the job's
+    /// `field_names` (`--logpush-fields`) name them; JSON lines in it are still read.
+    CloudflareCsv(cloudflare::CsvLayout),
 }
 
 impl Dialect {
@@ -93,7 +96,9 @@ impl Dialect {
             Dialect::NginxAccess(_) => "nginx-access",
             Dialect::AlbAccess => "alb-access",
             Dialect::AppgwAccess => "appgw-access",
-            Dialect::CloudflareHttpRequests => "cloudflare-http-requests",
+            Dialect::CloudflareHttpRequests | Dialect::CloudflareCsv(_) => {
+                "cloudflare-http-requests"
+            }
         }
     }
 }
@@ -122,7 +127,8 @@ pub(crate) fn sample_lines(head: &[u8]) -> Vec<&[u8]> {
 /// (`category` `ApplicationGatewayAccessLog`, `operationName` `ApplicationGatewayAccess`, `Type`
 /// `AGWAccessLogs`, or a `serverRouted` key; keys in any case): it is enough that the first
 /// sample line is one (or more than half are). Then Cloudflare Logpush `http_requests` records
-/// (JSON objects with an `EdgeResponseStatus` or a `RayID`), likewise. For nginx access logs, try the candidate formats in order (then `combined`) and pick the first that
+/// (JSON objects with an `EdgeResponseStatus` or a `RayID`), likewise, or a CSV Logpush file
+/// whose first line is a header of Logpush field names naming one of those. For nginx access logs, try the candidate formats in order (then `combined`) and pick the first that
 /// parses most (more than half) of the sample lines; when none fits exactly, the first whose
 /// fields fit with trailing extras (a format that extends `combined`, say) is taken.
 pub fn detect(head: &[u8], access_formats: &[AccessFormat]) -> Option<Dialect> {
@@ -150,6 +156,9 @@ pub fn detect(head: &[u8], access_formats: &[AccessFormat]) -> Option<Dialect> {
         || lines.iter().filter(|l| cloudflare::is_record(l)).count() * 2 > lines.len()
     {
         return Some(Dialect::CloudflareHttpRequests);
+    }
+    if let Some(layout) = cloudflare::CsvLayout::from_header(lines[0]) {
+        return Some(Dialect::CloudflareCsv(layout));
     }
     detect_lines(&lines, access_formats).map(Dialect::NginxAccess)
 }
@@ -394,6 +403,55 @@ not an ALB line
         ));
         // one Cloudflare line after junk is not enough
         assert_eq!(detect(format!("junk\njunk\n{cf}\n").as_bytes(), &[]), None);
+    }
+
+    /// CSV headers as Logpush writes them when the job's `batch_prefix` is one (Cloudflare's
+    /// "Log Output Options" page: `ClientIP,EdgeStartTimestamp,RayID`, and the TSV variant).
+    #[test]
+    fn a_csv_logpush_header_is_cloudflare() {
+        for (head, delimiter) in [
+            (
+                "ClientIP,EdgeStartTimestamp,RayID\n\"89.163.242.206\",1506702504433000200,\"3a6050bcbe121a87\"\n",
+                b',',
+            ),
+            (
+                "ClientIP\tEdgeStartTimestamp\tRayID\n\"89.163.242.206\"\t1506702504433000200\t\"3a6050bcbe121a87\"\n",
+                b'\t',
+            ),
+            ("EdgeResponseStatus,OriginResponseStatus\r\n502,0\r\n", b','),
+        ] {
+            let want = cloudflare::CsvLayout::from_names(
+                &head
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .trim()
+                    .split(delimiter as char)
+                    .collect::<Vec<_>>(),
+                delimiter,
+            )
+            .unwrap();
+            assert_eq!(
+                detect(head.as_bytes(), &[]),
+                Some(Dialect::CloudflareCsv(want)),
+                "{head}"
+            );
+            assert_eq!(
+                Dialect::CloudflareCsv(
+                    cloudflare::CsvLayout::from_names(&["RayID"], b',').unwrap()
+                )
+                .name(),
+                "cloudflare-http-requests"
+            );
+        }
+        // a CSV of other names, or without a ray or edge status, is not
+        for head in [
+            "ClientIP,EdgeStartTimestamp\n\"89.163.242.206\",1506702504433000200\n",
+            "name,status\nx,502\n",
+            "\"ClientIP\",\"RayID\"\n",
+        ] {
+            assert_eq!(detect(head.as_bytes(), &[]), None, "{head}");
+        }
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub use appgw::{
 pub use capture::Capture;
 pub use cloud502_model::{LogClass, LogSummary};
 pub use cloudflare::{
-    CloudflareRecord, classify_cloudflare, cloudflare_class, parse_cloudflare_line,
+    CloudflareRecord, CsvLayout, classify_cloudflare, cloudflare_class, parse_cloudflare_line,
 };
 pub use detect::{Dialect, FormatChoice, detect};
 pub use error::{LogError, Result};

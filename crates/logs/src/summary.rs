@@ -120,6 +120,14 @@ fn run_lines<R: Read>(
             max_groups,
             progress,
         ),
+        Dialect::CloudflareCsv(layout) => scan(
+            reader,
+            capture,
+            CloudflareClassifier::csv(layout.clone()),
+            opts,
+            max_groups,
+            progress,
+        ),
     }
 }
 
@@ -159,7 +167,11 @@ fn choose_dialect(
         FormatChoice::NginxError => Dialect::NginxError,
         FormatChoice::AlbAccess => Dialect::AlbAccess,
         FormatChoice::AppgwAccess => Dialect::AppgwAccess,
-        FormatChoice::CloudflareHttpRequests => Dialect::CloudflareHttpRequests,
+        // a CSV file's header line names its columns (for a second thread that starts past it)
+        FormatChoice::CloudflareHttpRequests => match detect(head, &[]) {
+            Some(csv @ Dialect::CloudflareCsv(_)) => csv,
+            _ => Dialect::CloudflareHttpRequests,
+        },
         FormatChoice::NginxAccess => Dialect::NginxAccess(match access_formats {
             // the built-in formats (and JSON lines) are known without being named
             [] => detect_access(head, &[]).unwrap_or_else(AccessFormat::combined),
