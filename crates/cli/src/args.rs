@@ -103,6 +103,16 @@ pub struct LogsArgs {
     #[arg(long, value_name = "PATH")]
     pub nginx_config: Option<PathBuf>,
 
+    /// The columns of CSV Logpush files written without a header line: the job's
+    /// output_options.field_names in order, comma-separated (add --logpush-tsv for a tab
+    /// field_delimiter). The files are read as Cloudflare http_requests logs.
+    #[arg(long, value_name = "NAME,NAME,...", value_delimiter = ',')]
+    pub logpush_fields: Vec<String>,
+
+    /// The --logpush-fields files are tab-separated (field_delimiter "\t").
+    #[arg(long, requires = "logpush_fields")]
+    pub logpush_tsv: bool,
+
     #[command(flatten)]
     pub window: WindowArgs,
 }

@@ -367,6 +367,29 @@ fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<u8> {
             Err(e) => problems.push(e.to_string()),
         }
     }
+    // A CSV Logpush job's field_names, for files without a header line
+    let logpush_fields = if args.logpush_fields.is_empty() {
+        None
+    } else if !matches!(
+        args.format,
+        LogFormatArg::Auto | LogFormatArg::CloudflareHttpRequests
+    ) {
+        problems.push(
+            "--logpush-fields reads Cloudflare Logpush CSV: drop --format or pass \
+             --format cloudflare-http-requests"
+                .to_owned(),
+        );
+        None
+    } else {
+        let delimiter = if args.logpush_tsv { b'\t' } else { b',' };
+        match cloud502::logs::CsvLayout::from_names(&args.logpush_fields, delimiter) {
+            Ok(layout) => Some(layout),
+            Err(e) => {
+                problems.push(format!("--logpush-fields: {e}"));
+                None
+            }
+        }
+    };
     // A directory stands for the log files in it; a pipe, a device or a link to a process's
     // output is refused before anything blocks on it.
     let paths = cloud502::logs::expand_dirs(&args.paths).unwrap_or_else(|e| {
@@ -402,6 +425,7 @@ fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<u8> {
             local_offset,
             ..cloud502::logs::Options::default()
         },
+        logpush_fields,
     });
     run_provider(global, &provider, LOCAL_DEADLINE, &opts)
 }

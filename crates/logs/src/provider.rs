@@ -21,6 +21,9 @@ pub struct LogsOptions {
     pub formats: Vec<AccessFormat>,
     /// Window, line cap, offsets.
     pub options: Options,
+    /// The columns of CSV Logpush files without a header line (`--logpush-fields`: the job's
+    /// `output_options.field_names`): every file is then read as a Cloudflare log.
+    pub logpush_fields: Option<crate::CsvLayout>,
 }
 
 /// Saved logs as a provider.
@@ -88,17 +91,26 @@ impl Provider for LogsProvider {
                 self.opts.options.clone(),
                 cx.progress.clone(),
             );
+            let csv = self.opts.logpush_fields.clone();
             let task_label = label.clone();
             let result = tokio::task::spawn_blocking(move || {
                 let mut report = |done: u64| progress.bytes(&task_label, done, total);
-                let r = crate::summarize_path_all(
-                    &task_path,
-                    &id,
-                    choice,
-                    &formats,
-                    &options,
-                    &mut report,
-                );
+                let r = match csv {
+                    // the user named the columns: one sequential read in that layout
+                    Some(layout) => crate::open(&task_path).and_then(|reader| {
+                        let dialect = crate::Dialect::CloudflareCsv(layout);
+                        crate::summarize(reader, &task_label, &id, &dialect, &options, &mut report)
+                            .map(|s| vec![s])
+                    }),
+                    None => crate::summarize_path_all(
+                        &task_path,
+                        &id,
+                        choice,
+                        &formats,
+                        &options,
+                        &mut report,
+                    ),
+                };
                 progress.bytes_done(&task_label);
                 r
             })
@@ -174,10 +186,16 @@ pub struct Unread {
     /// The dialect its head reads as, when that differs and fits most sampled lines (so that the
     /// flag suggested for it cannot lead to another run on data it cannot read).
     pub fits: Option<&'static str>,
-    /// It looks like a log cloud502 does not read (a CSV Logpush file, an ALB connection log):
+    /// It looks like a log cloud502 does not read (an ALB connection log, an Apache error log):
     /// what it is and what to pass instead.
     pub other: Option<&'static str>,
 }
+
+/// The hint for a Cloudflare log none of whose lines reads: a CSV job without a header line.
+const CSV_WITHOUT_HEADER: &str = "its lines are neither Logpush NDJSON records nor CSV rows under a \
+     header line of Logpush field names: for a CSV job without a header (no batch_prefix), pass \
+     the job's output_options.field_names in order, e.g. `--logpush-fields \
+     EdgeStartTimestamp,EdgeResponseStatus,OriginResponseStatus,OriginIP,EdgeColoCode,RayID`";
 
 /// Share of unparsed lines (in tenths) above which an access-style log is a gap: a few odd lines
 /// in a large log are noise, more means the format is not the one the lines were read with.
@@ -274,9 +292,13 @@ impl Unread {
             (None, None, _) if self.message.starts_with("the file is empty") => {
                 "pass a log with lines in it (a rotated one may be named *.1 or *.gz)".to_owned()
             }
+            (None, None, HintFor::Logs) if self.dialect == "cloudflare-http-requests" => {
+                CSV_WITHOUT_HEADER.to_owned()
+            }
             (None, None, _) => "cloud502 reads nginx error and access logs, AWS ALB and Azure \
                                 Application Gateway access logs and Cloudflare Logpush \
-                                http_requests records (NDJSON); this file fits none of them"
+                                http_requests records (NDJSON, or CSV with a header line or \
+                                `--logpush-fields`); this file fits none of them"
                 .to_owned(),
         };
         Gap {
@@ -338,10 +360,11 @@ fn other_kind(head: &[u8]) -> Option<&'static str> {
         && first.contains(',')
         && (first.contains("EdgeResponseStatus") || first.contains("RayID"))
     {
+        // (a header cloud502 reads is detected before this is asked)
         return Some(
-            "this is a CSV Logpush file: cloud502 reads Logpush's default NDJSON output; set the \
-             job's output to ndjson (output_options.output_type) and pass those files with \
-             `--format cloudflare-http-requests`",
+            "this looks like a CSV Logpush file whose first line is not a header of Logpush field \
+             names alone: pass the job's output_options.field_names in order with \
+             `--logpush-fields NAME,NAME,...` (the header line, if any, is then read too)",
         );
     }
     // An ALB connection log line: time, client ip, client port, listener port, TLS protocol,

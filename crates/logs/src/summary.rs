@@ -1303,6 +1303,36 @@ mod tests {
         assert_eq!(one.groups.len(), 7);
     }
 
+    /// A CSV Logpush file read by two threads: the second, which starts past the header line,
+    /// reads its rows by the head's header all the same.
+    #[test]
+    fn cloudflare_csv_split_reading_matches_sequential() {
+        let mut log = String::from(
+            "EdgeStartTimestamp,EdgeResponseStatus,OriginResponseStatus,OriginIP,EdgeColoCode,RayID\n",
+        );
+        for i in 0..3000 {
+            let (edge, origin) = [(200, 200), (502, 502), (522, 0)][i % 3];
+            log.push_str(&format!(
+                "\"2026-11-20T10:{:02}:00Z\",{edge},{origin},\"203.0.113.10\",\"SJC\",\"{i:016x}\"\n",
+                i % 60
+            ));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("http_requests.csv");
+        std::fs::write(&path, &log).unwrap();
+        let opts = Options::default();
+        let go = |choice, parts| {
+            summarize_path_with(&path, "l", choice, &[], &opts, &mut |_| {}, parts, 0).unwrap()
+        };
+        let one = go(FormatChoice::Auto, 1);
+        assert_eq!(one, go(FormatChoice::Auto, 2));
+        assert_eq!(one, go(FormatChoice::CloudflareHttpRequests, 2));
+        assert_eq!(
+            (one.lines, one.matched, one.skipped.unparsed),
+            (3001, 2000, 0)
+        );
+    }
+
     #[test]
     fn cloudflare_groups_fold_past_the_cap() {
         // one group per (origin, colo): past the cap, lines fold into one group per class/status
