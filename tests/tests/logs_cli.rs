@@ -384,6 +384,151 @@ fn saved_cloudflare_logpush_logs_are_detected_and_split_by_who_made_each_5xx() {
     }
 }
 
+/// The same Logpush records as a CSV job writes them (Cloudflare's "Log Output Options" page,
+/// cloudflare/cloudflare-docs `src/content/docs/logs/logpush/logpush-job/log-output-options.mdx`
+/// at 0be487de54d9287d8b4c7563afbc0ff761b8ae3d: `field_names` order, strings quoted, numbers
+/// bare, a `batch_prefix` header): with the header, the binary gives the NDJSON file's answer;
+/// without it, a gap (exit 3) that names `--logpush-fields`, and with that flag the same answer.
+#[test]
+fn saved_cloudflare_logpush_csv_gives_the_ndjson_answer() {
+    const FIELDS: [&str; 15] = [
+        "EdgeStartTimestamp",
+        "ClientIP",
+        "ClientRequestHost",
+        "ClientRequestMethod",
+        "ClientRequestPath",
+        "ClientRequestUserAgent",
+        "EdgeColoCode",
+        "EdgeResponseStatus",
+        "OriginResponseStatus",
+        "OriginIP",
+        "OriginResponseDurationMs",
+        "OriginSSLProtocol",
+        "CacheCacheStatus",
+        "RayID",
+        "WorkerSubrequest",
+    ];
+    let ndjson = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/logs/tests/fixtures/cloudflare-http-requests.log");
+    let rows: Vec<String> = std::fs::read_to_string(&ndjson)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|r| {
+            FIELDS
+                .iter()
+                .map(|f| match r.get(*f) {
+                    None | Some(serde_json::Value::Null) => String::new(),
+                    Some(serde_json::Value::String(s)) => {
+                        format!("\"{}\"", s.replace('"', "\"\""))
+                    }
+                    Some(v) => v.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let with_header = dir.path().join("20261120T100000Z_20261120T100500Z_job.csv");
+    std::fs::write(
+        &with_header,
+        format!("{}\n{}\n", FIELDS.join(","), rows.join("\n")),
+    )
+    .unwrap();
+    let bare = dir
+        .path()
+        .join("20261120T100000Z_20261120T100500Z_bare.csv");
+    std::fs::write(&bare, rows.join("\n") + "\n").unwrap();
+
+    // What must match: exit code, counts, groups (without samples), finding codes and their
+    // severity and confidence, the answer.
+    let answer = |args: &[&str]| {
+        let mut all = vec!["logs", "-o", "json"];
+        all.extend_from_slice(args);
+        let run = cloud502(&all);
+        let r = run.json();
+        let log = &r["logs"][0];
+        let mut groups = log["groups"].clone();
+        for g in groups.as_array_mut().unwrap() {
+            g.as_object_mut().unwrap().remove("sample");
+        }
+        let findings: Vec<(String, String, String)> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap().to_owned(),
+                    f["severity"].as_str().unwrap().to_owned(),
+                    f["confidence"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        (
+            run.code,
+            log["dialect"].clone(),
+            log["matched"].clone(),
+            log["counts"].clone(),
+            groups,
+            findings,
+            r["summary"]["answer"].clone(),
+        )
+    };
+    let want = answer(&[ndjson.to_str().unwrap()]);
+    assert_eq!(want.0, 1);
+    assert_eq!(want.2, 17);
+    let codes: Vec<&str> = want.5.iter().map(|f| f.0.as_str()).collect();
+    for code in [
+        "cloudflare-origin-502",
+        "cloudflare-521-origin-refused",
+        "cloudflare-522-origin-timeout",
+    ] {
+        assert!(codes.contains(&code), "{code} missing from {codes:?}");
+    }
+    let fields = FIELDS.join(",");
+    for args in [
+        vec![with_header.to_str().unwrap()],
+        vec![
+            with_header.to_str().unwrap(),
+            "--format",
+            "cloudflare-http-requests",
+        ],
+        vec![bare.to_str().unwrap(), "--logpush-fields", fields.as_str()],
+    ] {
+        assert_eq!(answer(&args), want, "{args:?}");
+    }
+
+    // Without a header and without the flag: not healthy, a gap naming the flag.
+    let run = cloud502(&[
+        "logs",
+        bare.to_str().unwrap(),
+        "--format",
+        "cloudflare-http-requests",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    let r = run.json();
+    assert_eq!(r["logs"][0]["skipped"]["unparsed"], 29);
+    assert!(
+        r["errors"][0]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("--logpush-fields"),
+        "{r:#}"
+    );
+    // A field list that cannot be read is refused in one line, exit 2.
+    let run = cloud502(&[
+        "logs",
+        bare.to_str().unwrap(),
+        "--logpush-fields",
+        "ClientIP,EdgeStartTimestamp",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--logpush-fields: "), "{}", run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+}
+
 /// Run `cloud502 ARGS`, killing it (and failing) if it is still running after `limit`: a read
 /// that blocks must fail the test, not hang it.
 fn bounded(args: &[&str], limit: std::time::Duration) -> cloud502_e2e::Run {
@@ -599,23 +744,26 @@ fn a_log_read_but_not_understood_is_a_gap_with_the_flag_that_fixes_it() {
     );
 }
 
-/// A Cloudflare Logpush job with CSV output: the header line Logpush writes for the fields, then
-/// a record (field names from Cloudflare's http_requests dataset; the values written by hand).
+/// A Cloudflare Logpush job with CSV output whose first line is not a header cloud502 can read
+/// (a field name with a space: values written by hand) is named, with the flag that reads it.
 #[test]
 fn a_csv_logpush_file_and_an_alb_connection_log_are_named_not_misread() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("20260501T100000Z_http_requests.csv");
     std::fs::write(
         &csv,
-        "ClientIP,ClientRequestHost,EdgeResponseStatus,OriginResponseStatus,RayID\n\
-         198.51.100.7,shop.example.com,502,502,8d3a1f2b3c4d5e6f\n",
+        "ClientIP,Client Request Host,EdgeResponseStatus,OriginResponseStatus,RayID\n\
+         \"198.51.100.7\",\"shop.example.com\",502,502,\"8d3a1f2b3c4d5e6f\"\n",
     )
     .unwrap();
     let run = cloud502(&["logs", csv.to_str().unwrap(), "-o", "json"]);
     assert!(matches!(run.code, 3 | 4), "{}", run.stderr);
     let report = run.json();
     let hint = report["errors"][0]["hint"].as_str().unwrap_or_default();
-    assert!(hint.contains("CSV Logpush"), "{report:#}");
+    assert!(
+        hint.contains("CSV Logpush") && hint.contains("--logpush-fields"),
+        "{report:#}"
+    );
     let run = cloud502(&[
         "logs",
         csv.to_str().unwrap(),
@@ -629,7 +777,7 @@ fn a_csv_logpush_file_and_an_alb_connection_log_are_named_not_misread() {
         run.json()["errors"][0]["hint"]
             .as_str()
             .unwrap()
-            .contains("ndjson")
+            .contains("--logpush-fields")
     );
 
     // ALB connection log entry, as in AWS's "Connection logs for your Application Load
