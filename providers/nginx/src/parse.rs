@@ -155,14 +155,20 @@ impl Lexer<'_> {
         block: Option<Vec<Directive>>,
     ) -> Directive {
         // `read` never returns an empty word list for a directive or block start.
-        let name = if words.is_empty() {
-            String::new()
+        // the name out and the arguments kept in place: `remove(0)` would shift every argument
+        let name = match words.first_mut() {
+            Some(first) => std::mem::take(first),
+            None => String::new(),
+        };
+        let args = if words.len() > 1 {
+            words.drain(..1);
+            words
         } else {
-            words.remove(0)
+            Vec::new()
         };
         Directive {
             name,
-            args: words,
+            args,
             location: SourceLocation {
                 file: self.file.to_string(),
                 line,
@@ -391,6 +397,13 @@ fn unexpected(ch: u8) -> String {
 /// nginx's unescaping, applied to every word: `\"`, `\'`, `\\` lose the backslash, `\t` `\r` `\n`
 /// become control characters, any other backslash stays (regexes such as `\.php$` rely on it).
 fn unescape(raw: &[u8]) -> String {
+    // most words have no backslash: one copy, no second pass
+    if memchr::memchr(b'\\', raw).is_none() {
+        return match std::str::from_utf8(raw) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(raw).into_owned(),
+        };
+    }
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -423,7 +436,7 @@ fn unescape(raw: &[u8]) -> String {
         i += 1;
     }
     // The input came from a &str and only ASCII bytes were touched, so this is lossless.
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 #[cfg(test)]
