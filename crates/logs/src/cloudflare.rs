@@ -281,9 +281,13 @@ pub struct CsvLayout {
     delimiter: u8,
     /// Columns per row.
     width: usize,
-    /// The column of each of [`FIELDS`], when the job logs it.
-    cols: [Option<usize>; 16],
+    /// The column of each of [`FIELDS`], [`NO_COLUMN`] when the job does not log it (a sentinel,
+    /// not an `Option`, keeps [`crate::Dialect`] small).
+    cols: [u16; 16],
 }
+
+/// A field the job does not log.
+const NO_COLUMN: u16 = u16::MAX;
 
 /// Is this a Logpush field name (`EdgeResponseStatus`, `RequestHeaders`, ...)?
 fn field_name(n: &[u8]) -> bool {
@@ -296,20 +300,24 @@ impl CsvLayout {
     /// joined by `delimiter`. Every name must look like a Logpush field name, and
     /// `EdgeResponseStatus` or `RayID` must be among them (as a JSON record must hold one).
     pub fn from_names<S: AsRef<str>>(names: &[S], delimiter: u8) -> Result<CsvLayout, String> {
-        let mut cols = [None; 16];
+        if names.len() >= usize::from(NO_COLUMN) {
+            return Err(format!("{} fields are more than Logpush logs", names.len()));
+        }
+        let mut cols = [NO_COLUMN; 16];
         for (i, name) in names.iter().enumerate() {
             let name = name.as_ref().trim();
             if !field_name(name.as_bytes()) {
                 return Err(format!("`{name}` is not a Logpush field name"));
             }
             if let Some(f) = FIELDS.iter().position(|f| *f == name) {
-                if cols[f].is_some() {
+                if cols[f] != NO_COLUMN {
                     return Err(format!("the field `{name}` is named twice"));
                 }
-                cols[f] = Some(i);
+                // below NO_COLUMN, checked above
+                cols[f] = i as u16;
             }
         }
-        if cols[1].is_none() && cols[8].is_none() {
+        if cols[1] == NO_COLUMN && cols[8] == NO_COLUMN {
             return Err("the fields name neither EdgeResponseStatus nor RayID: \
                         cloud502 reads a record by its EdgeResponseStatus"
                 .to_owned());
@@ -354,7 +362,7 @@ impl CsvLayout {
         let mut n = 0;
         for_each_value(line, self.delimiter, |i, v| {
             n = i + 1;
-            if let Some(f) = self.cols.iter().position(|c| *c == Some(i)) {
+            if let Some(f) = self.cols.iter().position(|&c| usize::from(c) == i) {
                 at[f] = v;
             }
         })?;

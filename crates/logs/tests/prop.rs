@@ -136,7 +136,7 @@ fn tally(input: &[u8], max_line: usize, dialect: &Dialect) -> Tally {
         }
         // No public line parser: every parsed line is counted by status, so the counts must
         // make up the lines that were text and not unparsed (checked in `accounted`).
-        Dialect::NginxAccess(_) => {}
+        Dialect::NginxAccess(_) | Dialect::CloudflareCsv(_) => {}
     }
     t
 }
