@@ -517,6 +517,17 @@ fn saved_cloudflare_logpush_csv_gives_the_ndjson_answer() {
             .contains("--logpush-fields"),
         "{r:#}"
     );
+    // Detection cannot tell a header-less file by itself: "cannot tell", naming the flag.
+    let run = cloud502(&["logs", bare.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(run.code, 4, "{}", run.stdout);
+    let r = run.json();
+    assert!(
+        r["errors"][0]["hint"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--logpush-fields"),
+        "{r:#}"
+    );
     // A field list that cannot be read is refused in one line, exit 2.
     let run = cloud502(&[
         "logs",

@@ -367,6 +367,14 @@ fn other_kind(head: &[u8]) -> Option<&'static str> {
              `--logpush-fields NAME,NAME,...` (the header line, if any, is then read too)",
         );
     }
+    // A CSV Logpush row without a header: strings quoted, one of them a ray id (16 hex digits)
+    if !first.starts_with('{') && csv_ray(first) {
+        return Some(
+            "this looks like a CSV Logpush file without a header line (a quoted ray id): pass the \
+             job's output_options.field_names in order with `--logpush-fields NAME,NAME,...` \
+             (`--logpush-tsv` when the job's field_delimiter is a tab)",
+        );
+    }
     // An ALB connection log line: time, client ip, client port, listener port, TLS protocol,
     // cipher, handshake latency, three client-certificate fields, verify status, trace id.
     let f: Vec<&str> = first.split(' ').collect();
@@ -383,6 +391,18 @@ fn other_kind(head: &[u8]) -> Option<&'static str> {
         );
     }
     None
+}
+
+/// Does this line hold a quoted Cloudflare ray id (`"8e4f1c2a3b5d6e7f"`) as a value between
+/// commas or tabs?
+fn csv_ray(line: &str) -> bool {
+    line.split([',', '\t']).count() >= 2
+        && line.split([',', '\t']).any(|v| {
+            v.len() == 18
+                && v.starts_with('"')
+                && v.ends_with('"')
+                && v[1..17].bytes().all(|c| c.is_ascii_hexdigit())
+        })
 }
 
 /// A log that could not be read, as a gap in the report.
@@ -432,6 +452,26 @@ mod tests {
         let docker = format!("2026-05-01T12:00:00.1Z {apache}");
         assert!(other_kind(docker.as_bytes()).is_some());
         assert_eq!(other_kind(ERROR.as_bytes()), None);
+        assert_eq!(other_kind(COMBINED.as_bytes()), None);
+    }
+
+    #[test]
+    fn a_header_less_csv_logpush_row_is_named_with_the_flag() {
+        // the documented CSV output (cloudflare-docs log-output-options.mdx, "csv")
+        let row = "\"89.163.242.206\",1506702504433000200,\"3a6050bcbe121a87\"\n";
+        let hint = other_kind(row.as_bytes()).unwrap();
+        assert!(hint.contains("--logpush-fields"), "{hint}");
+        assert!(other_kind(row.replace(',', "\t").as_bytes()).is_some());
+        // not for a ray id in a JSON line, a quoted value of other length, or no delimiter
+        assert_eq!(
+            other_kind(b"{\"RayID\":\"3a6050bcbe121a87\",\"a\":1}\n"),
+            None
+        );
+        assert_eq!(
+            other_kind(b"\"89.163.242.206\",\"3a6050bcbe121a8\"\n"),
+            None
+        );
+        assert_eq!(other_kind(b"\"3a6050bcbe121a87\"\n"), None);
         assert_eq!(other_kind(COMBINED.as_bytes()), None);
     }
 
