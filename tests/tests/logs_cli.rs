@@ -439,6 +439,29 @@ fn saved_cloudflare_logpush_csv_gives_the_ndjson_answer() {
         .path()
         .join("20261120T100000Z_20261120T100500Z_bare.csv");
     std::fs::write(&bare, rows.join("\n") + "\n").unwrap();
+    // the same rows tab-separated (the fixture's commas outside quotes are the delimiters)
+    let tsv = dir
+        .path()
+        .join("20261120T100000Z_20261120T100500Z_bare.tsv");
+    let tabbed: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let mut out = String::new();
+            let mut quoted = false;
+            for c in r.chars() {
+                match c {
+                    '"' => {
+                        quoted = !quoted;
+                        out.push(c);
+                    }
+                    ',' if !quoted => out.push('\t'),
+                    _ => out.push(c),
+                }
+            }
+            out
+        })
+        .collect();
+    std::fs::write(&tsv, tabbed.join("\n") + "\n").unwrap();
 
     // What must match: exit code, counts, groups (without samples), finding codes and their
     // severity and confidence, the answer.
@@ -494,6 +517,12 @@ fn saved_cloudflare_logpush_csv_gives_the_ndjson_answer() {
             "cloudflare-http-requests",
         ],
         vec![bare.to_str().unwrap(), "--logpush-fields", fields.as_str()],
+        vec![
+            tsv.to_str().unwrap(),
+            "--logpush-fields",
+            fields.as_str(),
+            "--logpush-tsv",
+        ],
     ] {
         assert_eq!(answer(&args), want, "{args:?}");
     }
