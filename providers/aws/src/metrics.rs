@@ -178,72 +178,100 @@ pub(crate) async fn read(
     (metrics, Vec::new())
 }
 
-/// GetMetricData for these queries over the window ending now: chunks of 500 queries sent in
-/// parallel, each paged.
+/// GetMetricData for these queries over the window ending now: chunks of 500 queries, two calls
+/// at a time (a fleet's thousands of queries are a handful of calls, and a burst of them all at
+/// once only queues at the service), each paged.
 async fn fetch(clients: &Clients, qs: &[Query], since: Duration) -> MetricBatch {
     let period = period(since);
     let end = SystemTime::now();
     let start = end - since;
-    let chunks = join_all(qs.chunks(QUERIES_PER_CALL).map(|chunk| async move {
-        let mut req = clients
-            .cloudwatch
-            .get_metric_data()
-            .start_time(DateTime::from(start))
-            .end_time(DateTime::from(end));
-        for (i, q) in chunk.iter().enumerate() {
-            let mut metric = CwMetric::builder()
-                .namespace("AWS/ApplicationELB")
-                .metric_name(q.name);
-            for (k, v) in &q.dims {
-                metric = metric.dimensions(Dimension::builder().name(*k).value(v).build());
-            }
-            req = req.metric_data_queries(
-                MetricDataQuery::builder()
-                    .id(format!("m{i}"))
-                    .metric_stat(
-                        MetricStat::builder()
-                            .metric(metric.build())
-                            .period(period as i32)
-                            .stat(q.stat)
-                            .build(),
-                    )
-                    .return_data(true)
-                    .build(),
-            );
-        }
-        let mut values: Vec<Vec<(i64, f64)>> = vec![Vec::new(); chunk.len()];
-        let mut token: Option<String> = None;
-        // 500 queries of at most 1440 datapoints are 720 000 datapoints, 8 pages of 100 800.
-        for _ in 0..10 {
-            let out = req
-                .clone()
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| classify("cloudwatch:GetMetricData", &e).gap("aws:GetMetricData"))?;
-            for r in out.metric_data_results() {
-                let i = r
-                    .id()
-                    .and_then(|id| id.strip_prefix('m'))
-                    .and_then(|n| n.parse::<usize>().ok());
-                if let Some(v) = i.and_then(|i| values.get_mut(i)) {
-                    let at = r.timestamps().iter().map(|t| t.secs());
-                    v.extend(at.zip(r.values().iter().copied()));
-                }
-            }
-            token = out.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
-        Ok::<_, Gap>(chunk.iter().map(Query::key).zip(values).collect::<Vec<_>>())
-    }))
-    .await;
-    let mut all = HashMap::new();
-    for c in chunks {
-        all.extend(c?);
+    let all_chunks: Vec<&[Query]> = qs.chunks(QUERIES_PER_CALL).collect();
+    let mut chunks = Vec::new();
+    for pair in all_chunks.chunks(2) {
+        chunks.extend(
+            join_all(
+                pair.iter()
+                    .map(|c| fetch_chunk(clients, c, start, end, period)),
+            )
+            .await,
+        );
     }
-    Ok((all, period))
+    // A chunk that failed leaves its queries out: a collection missing some of its own reads
+    // them itself; when every chunk failed, that failure is the answer.
+    let mut all = HashMap::new();
+    let mut failure = None;
+    for c in chunks {
+        match c {
+            Ok(v) => all.extend(v),
+            Err(g) => failure = Some(g),
+        }
+    }
+    match failure {
+        Some(g) if all.is_empty() => Err(g),
+        _ => Ok((all, period)),
+    }
+}
+
+/// One GetMetricData call (paged) for at most 500 queries.
+async fn fetch_chunk(
+    clients: &Clients,
+    chunk: &[Query],
+    start: SystemTime,
+    end: SystemTime,
+    period: u32,
+) -> Result<Vec<(MetricKey, Vec<(i64, f64)>)>, Gap> {
+    let mut req = clients
+        .cloudwatch
+        .get_metric_data()
+        .start_time(DateTime::from(start))
+        .end_time(DateTime::from(end));
+    for (i, q) in chunk.iter().enumerate() {
+        let mut metric = CwMetric::builder()
+            .namespace("AWS/ApplicationELB")
+            .metric_name(q.name);
+        for (k, v) in &q.dims {
+            metric = metric.dimensions(Dimension::builder().name(*k).value(v).build());
+        }
+        req = req.metric_data_queries(
+            MetricDataQuery::builder()
+                .id(format!("m{i}"))
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(metric.build())
+                        .period(period as i32)
+                        .stat(q.stat)
+                        .build(),
+                )
+                .return_data(true)
+                .build(),
+        );
+    }
+    let mut values: Vec<Vec<(i64, f64)>> = vec![Vec::new(); chunk.len()];
+    let mut token: Option<String> = None;
+    // 500 queries of at most 1440 datapoints are 720 000 datapoints, 8 pages of 100 800.
+    for _ in 0..10 {
+        let out = req
+            .clone()
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| classify("cloudwatch:GetMetricData", &e).gap("aws:GetMetricData"))?;
+        for r in out.metric_data_results() {
+            let i = r
+                .id()
+                .and_then(|id| id.strip_prefix('m'))
+                .and_then(|n| n.parse::<usize>().ok());
+            if let Some(v) = i.and_then(|i| values.get_mut(i)) {
+                let at = r.timestamps().iter().map(|t| t.secs());
+                v.extend(at.zip(r.values().iter().copied()));
+            }
+        }
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(chunk.iter().map(Query::key).zip(values).collect())
 }
 
 #[cfg(test)]
