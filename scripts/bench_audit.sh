@@ -2,13 +2,17 @@
 # Part of `make bench`: `cloud502 audit` over a fleet of AWS target groups on moto_server, at
 # several sizes, to show how the scheduled audit scales; then, at the largest size, a shell loop of
 # AWS CLI v1 doing the same core reads per target group. For each size N: a fresh moto_server, the
-# `fleet` scenario of tests/aws/scenario.py (N target groups of kind ip, two targets each, 50 per
-# ALB, each forwarded by a path rule), and an audit.toml with N aws subjects. One unmeasured
+# `fleet` scenario of tests/aws/scenario.py (N target groups of kind ip, two targets each, 25 per
+# ALB, so 100 groups sit on 4 ALBs; each forwarded by a path rule), and an audit.toml with N aws
+# subjects. One unmeasured
 # warm-up run per size (it counts the requests by API operation), then BENCH_AUDIT_RUNS rounds
 # interleaved across sizes (N1, N2, N3, N1, ...) so a noisy neighbour hits every size alike. Prints
 # the median and best wall time, ms and API calls per target group (cloud502's own count, and
 # moto's request log as a cross-check), how many subjects were inspected, the AWS CLI loop's figures,
-# the ratio, and whether the per-target-group cost stays flat as N grows.
+# the ratio, and whether the per-target-group cost stays flat as N grows. Then one target group
+# alone (`cloud502 aws --tg`) through a proxy that holds every request BENCH_AUDIT_RTT_MS before
+# passing it to moto: the requests it makes and how many sequential round trips they take (a
+# request's round is one more than the latest round that finished before it started).
 #
 #   BENCH_AUDIT_SIZES="100 250 500"   fleet sizes (default "100 250 500")
 #   BENCH_AUDIT_RUNS=3                measured runs at each size (default 3)
@@ -16,6 +20,7 @@
 #   BENCH_AUDIT_CLI=0                 skip the AWS CLI loop (it takes many minutes at 500)
 #   BENCH_AUDIT_CLI_SIZE=N            run the AWS CLI loop at this size (default the largest; must be
 #                                     one of BENCH_AUDIT_SIZES)
+#   BENCH_AUDIT_RTT_MS=200            the proxy's added latency for the round-trip count (default 200)
 #   CLOUD502_BIN=path                 measure this binary instead of building target/release/cloud502
 #   CLOUD502_PYTHON=path              a Python with moto (default ./.venv/bin/python3, else python3)
 set -euo pipefail
@@ -212,6 +217,67 @@ for k in range(runs):
 json.dump({str(n): v for n, v in results.items()}, open(f"{tmp}/audit.json", "w"))
 PY
 
+# One target group alone through a proxy adding a fixed latency: its sequential round trips.
+RTT_MS="${BENCH_AUDIT_RTT_MS:-200}"
+[[ "$RTT_MS" =~ ^[1-9][0-9]*$ ]] || { echo "bench_audit: BENCH_AUDIT_RTT_MS must be a positive integer" >&2; exit 1; }
+D="$TMP/${SIZE_LIST[0]}"
+cat > "$TMP/rtt_proxy.py" <<'PY'
+# A loopback HTTP proxy in front of moto: every request waits RTT ms, then goes to moto; its start
+# and end times are appended to a log as "start end" (seconds).
+import http.client, http.server, sys, threading, time
+upstream_port, rtt, log_path, port_file = int(sys.argv[1]), int(sys.argv[2]) / 1000, sys.argv[3], sys.argv[4]
+lock = threading.Lock()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def relay(self):
+        start = time.monotonic()
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        time.sleep(rtt)
+        c = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
+        c.request(self.command, self.path, body=body, headers={k: v for k, v in self.headers.items()})
+        r = c.getresponse()
+        data = r.read()
+        self.send_response(r.status)
+        for k, v in r.getheaders():
+            if k.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        with lock, open(log_path, "a") as f:
+            f.write(f"{start} {time.monotonic()}\n")
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = relay
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+open(port_file, "w").write(str(s.server_address[1]))
+s.serve_forever()
+PY
+UP_PORT="$(sed 's/.*://' "$D/endpoint")"
+: > "$TMP/rtt.log"
+python3 "$TMP/rtt_proxy.py" "$UP_PORT" "$RTT_MS" "$TMP/rtt.log" "$TMP/rtt.port" &
+MOTO_PIDS+=("$!")
+for _ in $(seq 1 50); do [ -s "$TMP/rtt.port" ] && break; sleep 0.1; done
+[ -s "$TMP/rtt.port" ] || { echo "bench_audit: the round-trip proxy did not start" >&2; exit 1; }
+TG0="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tg_arns"][0])' "$D/scenario.json")"
+REGION0="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["region"])' "$D/scenario.json")"
+echo "bench_audit: one target group alone through a proxy adding $RTT_MS ms a request" >&2
+t0=$(date +%s.%N)
+rc=0
+"$BIN" aws --endpoint-url "http://127.0.0.1:$(cat "$TMP/rtt.port")" --region "$REGION0" --tg "$TG0" -o json -q >/dev/null 2>"$TMP/rtt.err" || rc=$?
+t1=$(date +%s.%N)
+[ "$rc" -le 3 ] && [ "$rc" -ne 2 ] || { echo "bench_audit: cloud502 aws --tg exited $rc: $(tail -c 800 "$TMP/rtt.err")" >&2; exit 1; }
+sleep 0.3
+python3 - "$TMP/rtt.log" "$t0" "$t1" "$RTT_MS" > "$TMP/rtt.json" <<'PY'
+import json, sys
+log, t0, t1, rtt = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+reqs = sorted(tuple(map(float, l.split())) for l in open(log) if l.strip())
+rounds = []
+for i, (start, end) in enumerate(reqs):
+    before = [rounds[j] for j, (_, e) in enumerate(reqs[:i]) if e <= start]
+    rounds.append(1 + max(before, default=0))
+print(json.dumps({"requests": len(reqs), "rounds": max(rounds, default=0), "wall": t1 - t0, "rtt_ms": rtt}))
+PY
+
 # AWS CLI v1, one process per read as a script would, the same core reads per target group as
 # cloud502's evidence: the target group, its health, its attributes, its load balancer's attributes.
 if [ "$CLI" != 0 ]; then
@@ -260,7 +326,7 @@ def spread(xs, fmt):
 
 med = {n: statistics.median(r["wall"] for r in results[n]["runs"]) for n in sizes}
 best = {n: min(r["wall"] for r in results[n]["runs"]) for n in sizes}
-print(f"Audit: N AWS target groups on moto_server (fleet scenario: 50 per ALB, kind ip, 2 targets each), "
+print(f"Audit: N AWS target groups on moto_server (fleet scenario: 25 per ALB, kind ip, 2 targets each), "
       f"{binary}, concurrency {concurrency}; median / best of {runs} runs interleaved across sizes")
 print(f"  {'N':>5}  {'median':>9}  {'best':>9}  {'ms/TG':>7}  {'API calls/TG (cloud502 / moto log)':>35}  "
       f"{'inspected':>9}  {'exit':>5}  subject exit codes")
@@ -295,6 +361,10 @@ if cli:
     print(f"ratio at N={n}: the AWS CLI loop takes {cli['wall'] / med[n]:.1f}x cloud502 audit's median "
           f"({cli['wall']:.1f} s vs {med[n]:.2f} s) making {cli['requests'] / n:.2f} calls per TG "
           f"to cloud502's {statistics.median(r['sent'] for r in results[n]['runs']) / n:.2f}")
+
+rtt = json.load(open(f"{tmp}/rtt.json"))
+print(f"one target group alone (cloud502 aws --tg, moto behind a proxy adding {rtt['rtt_ms']} ms a request): "
+      f"{rtt['requests']} requests in {rtt['rounds']} sequential round trips, {rtt['wall']:.2f} s")
 
 base = sizes[0]
 for n in sizes[1:]:
