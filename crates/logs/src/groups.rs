@@ -24,6 +24,10 @@ const MAX_GROUP_BUCKETS: usize = 1024;
 pub(crate) struct Buckets {
     width: u64,
     pairs: Vec<(i64, u64)>,
+    /// The seconds `[lo, hi)` the last pair covers, so a line in the same bucket as the one
+    /// before costs two compares and an add, no division.
+    lo: i64,
+    hi: i64,
 }
 
 impl Default for Buckets {
@@ -31,6 +35,8 @@ impl Default for Buckets {
         Buckets {
             width: 60,
             pairs: Vec::new(),
+            lo: 0,
+            hi: 0,
         }
     }
 }
@@ -38,6 +44,21 @@ impl Default for Buckets {
 impl Buckets {
     #[inline]
     fn add(&mut self, secs: i64, n: u64) {
+        if secs >= self.lo
+            && secs < self.hi
+            && let Some(last) = self.pairs.last_mut()
+        {
+            last.1 += n;
+            return;
+        }
+        self.add_slow(secs, n);
+        if let Some((b, _)) = self.pairs.last() {
+            let w = self.width as i64;
+            (self.lo, self.hi) = (b * w, b * w + w);
+        }
+    }
+
+    fn add_slow(&mut self, secs: i64, n: u64) {
         let b = secs.div_euclid(self.width as i64);
         match self.pairs.last_mut() {
             Some((last, c)) if *last == b => *c += n,
@@ -73,6 +94,7 @@ impl Buckets {
         let old = std::mem::take(&mut self.pairs);
         let k = (width / self.width) as i64;
         self.width = width;
+        (self.lo, self.hi) = (0, 0);
         for (b, n) in old {
             let nb = b.div_euclid(k);
             match self.pairs.last_mut() {
