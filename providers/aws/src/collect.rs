@@ -170,7 +170,7 @@ impl Collector<'_> {
                         .map(lb)
                         .collect();
                 }
-                Some(Err(f)) => return Err(f.into_error()),
+                Some(Err(g)) => return Err(gap_error(g)),
                 None => {}
             }
             for (arn, attrs) in lb_arns.iter().zip(lb_attrs) {
@@ -414,6 +414,25 @@ impl Collector<'_> {
                 classify(&action("DescribeTargetGroupAttributes"), &e)
                     .gap("aws:DescribeTargetGroupAttributes")
             })
+    }
+}
+
+/// A gap of a read the run cannot go on without, as its error (as [`Failure::into_error`]).
+fn gap_error(g: Gap) -> AwsError {
+    let hint = g.hint.unwrap_or_default();
+    match g.kind {
+        cloud502_model::GapKind::Permission => AwsError::Credentials {
+            message: g.message,
+            hint,
+        },
+        cloud502_model::GapKind::NotFound => AwsError::NotFound {
+            message: g.message,
+            hint,
+        },
+        _ => AwsError::Unavailable {
+            message: g.message,
+            hint,
+        },
     }
 }
 

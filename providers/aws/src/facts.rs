@@ -12,10 +12,8 @@
 //! GetMetricData calls as its 500-query limit allows, and the network interfaces and instances of
 //! their VPC once, instead of once per group.
 
-use crate::api::{Clients, Failure, classify};
 use aws_sdk_elasticloadbalancingv2::types::{Listener, LoadBalancer, Rule, TargetGroup};
 use cloud502_model::Gap;
-use futures_util::future::join_all;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -43,8 +41,8 @@ pub struct FleetMember {
 
 /// One fetch per key, shared by whoever asks while it runs and after.
 #[derive(Debug)]
-struct Cells<V> {
-    map: Mutex<HashMap<String, Arc<OnceCell<V>>>>,
+pub(crate) struct Cells<V> {
+    pub(crate) map: Mutex<HashMap<String, Arc<OnceCell<V>>>>,
 }
 
 impl<V> Default for Cells<V> {
@@ -56,7 +54,7 @@ impl<V> Default for Cells<V> {
 }
 
 impl<V: Clone> Cells<V> {
-    async fn get<F, Fut>(&self, key: &str, fetch: F) -> V
+    pub(crate) async fn get<F, Fut>(&self, key: &str, fetch: F) -> V
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = V>,
@@ -68,7 +66,7 @@ impl<V: Clone> Cells<V> {
         cell.get_or_init(fetch).await.clone()
     }
 
-    fn put(&self, key: &str, value: V) {
+    pub(crate) fn put(&self, key: &str, value: V) {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         let cell = map.entry(key.to_owned()).or_default();
         let _ = cell.set(value);
@@ -93,23 +91,23 @@ pub(crate) struct VpcNet {
 }
 
 #[derive(Debug, Default)]
-struct Inner {
-    fleet: Mutex<Vec<FleetMember>>,
-    target_groups: OnceCell<HashMap<String, TargetGroup>>,
-    load_balancers: Cells<Option<LoadBalancer>>,
-    lb_lookups: Cells<Result<Vec<LoadBalancer>, Failure>>,
-    lb_attributes: Cells<Result<Vec<(String, String)>, Gap>>,
-    listeners: Cells<Result<ListenerRules, Gap>>,
-    metrics: Cells<MetricBatch>,
-    subnets: Cells<Result<Vec<String>, Gap>>,
-    security_groups: Cells<Result<Vec<aws_sdk_ec2_types::SecurityGroupFacts>, Gap>>,
-    vpc_net: Cells<Result<VpcNet, Gap>>,
+pub(crate) struct Inner {
+    pub(crate) fleet: Mutex<Vec<FleetMember>>,
+    pub(crate) target_groups: OnceCell<HashMap<String, TargetGroup>>,
+    pub(crate) load_balancers: Cells<Option<LoadBalancer>>,
+    pub(crate) lb_lookups: Cells<Result<Vec<LoadBalancer>, Gap>>,
+    pub(crate) lb_attributes: Cells<Result<Vec<(String, String)>, Gap>>,
+    pub(crate) listeners: Cells<Result<ListenerRules, Gap>>,
+    pub(crate) metrics: Cells<MetricBatch>,
+    pub(crate) subnets: Cells<Result<Vec<String>, Gap>>,
+    pub(crate) security_groups: Cells<Result<Vec<SecurityGroupFacts>, Gap>>,
+    pub(crate) vpc_net: Cells<Result<VpcNet, Gap>>,
 }
 
 /// The facts of one run; cloning shares them.
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl Facts {
@@ -124,7 +122,7 @@ impl Facts {
         }
     }
 
-    fn fleet(&self) -> Vec<FleetMember> {
+    pub(crate) fn fleet(&self) -> Vec<FleetMember> {
         self.inner
             .fleet
             .lock()
@@ -136,162 +134,6 @@ impl Facts {
     /// than one lookup per group.
     pub(crate) fn is_fleet(&self) -> bool {
         self.fleet().len() > 1
-    }
-
-    /// The announced target group `arn` as the fleet's batched DescribeTargetGroups read it, with
-    /// its load balancers (also batched) put in the cache; `None` when it was not announced or its
-    /// batch failed (the caller then asks for it alone, and reports that call's error).
-    pub(crate) async fn target_group(&self, clients: &Clients, arn: &str) -> Option<TargetGroup> {
-        let fleet = self.fleet();
-        if !fleet.iter().any(|m| m.tg_arn == arn) {
-            return None;
-        }
-        let all = self
-            .inner
-            .target_groups
-            .get_or_init(|| self.read_fleet(clients, fleet))
-            .await;
-        all.get(arn).cloned()
-    }
-
-    async fn read_fleet(
-        &self,
-        clients: &Clients,
-        fleet: Vec<FleetMember>,
-    ) -> HashMap<String, TargetGroup> {
-        let mut arns: Vec<String> = fleet.into_iter().map(|m| m.tg_arn).collect();
-        arns.sort();
-        arns.dedup();
-        let chunks = join_all(arns.chunks(TG_ARNS_PER_CALL).map(|chunk| async move {
-            // One ARN that does not exist fails the whole call: its chunk is then left to the
-            // subjects' own calls, which name the missing one.
-            clients
-                .elbv2
-                .describe_target_groups()
-                .set_target_group_arns(Some(chunk.to_vec()))
-                .page_size(400)
-                .send()
-                .await
-                .map(|o| o.target_groups().to_vec())
-                .unwrap_or_default()
-        }))
-        .await;
-        let tgs: HashMap<String, TargetGroup> = chunks
-            .into_iter()
-            .flatten()
-            .filter_map(|t| Some((t.target_group_arn()?.to_owned(), t)))
-            .collect();
-        let mut lb_arns: Vec<String> = tgs
-            .values()
-            .flat_map(|t| t.load_balancer_arns().iter().cloned())
-            .collect();
-        lb_arns.sort();
-        lb_arns.dedup();
-        let lbs = join_all(lb_arns.chunks(LB_ARNS_PER_CALL).map(|chunk| async move {
-            clients
-                .elbv2
-                .describe_load_balancers()
-                .set_load_balancer_arns(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map(|o| o.load_balancers().to_vec())
-                .unwrap_or_default()
-        }))
-        .await;
-        for lb in lbs.into_iter().flatten() {
-            if let Some(arn) = lb.load_balancer_arn() {
-                self.inner.load_balancers.put(arn, Some(lb.clone()));
-            }
-        }
-        tgs
-    }
-
-    /// The load balancers of `arns`: those the fleet's batch read, the rest in one
-    /// DescribeLoadBalancers call (shared by every caller asking for the same set).
-    pub(crate) async fn load_balancers(
-        &self,
-        clients: &Clients,
-        arns: &[String],
-    ) -> Result<Vec<LoadBalancer>, Failure> {
-        let mut found = Vec::new();
-        let mut missing = Vec::new();
-        for arn in arns {
-            let cached = {
-                let map = self
-                    .inner
-                    .load_balancers
-                    .map
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
-                map.get(arn).and_then(|c| c.get().cloned()).flatten()
-            };
-            match cached {
-                Some(lb) => found.push(lb),
-                None => missing.push(arn.clone()),
-            }
-        }
-        if missing.is_empty() {
-            return Ok(found);
-        }
-        missing.sort();
-        let key = missing.join(" ");
-        let more = self
-            .inner
-            .lb_lookups
-            .get(&key, || async {
-                clients
-                    .elbv2
-                    .describe_load_balancers()
-                    .set_load_balancer_arns(Some(missing.clone()))
-                    .send()
-                    .await
-                    .map(|o| o.load_balancers().to_vec())
-                    .map_err(|e| classify("elasticloadbalancing:DescribeLoadBalancers", &e))
-            })
-            .await?;
-        found.extend(more);
-        Ok(found)
-    }
-
-    /// A load balancer's attributes, read once.
-    pub(crate) async fn lb_attributes(
-        &self,
-        clients: &Clients,
-        arn: &str,
-    ) -> Result<Vec<(String, String)>, Gap> {
-        self.inner
-            .lb_attributes
-            .get(arn, || async {
-                clients
-                    .elbv2
-                    .describe_load_balancer_attributes()
-                    .load_balancer_arn(arn)
-                    .send()
-                    .await
-                    .map(|o| {
-                        o.attributes()
-                            .iter()
-                            .filter_map(|a| Some((a.key()?.to_owned(), a.value()?.to_owned())))
-                            .collect()
-                    })
-                    .map_err(|e| {
-                        classify("elasticloadbalancing:DescribeLoadBalancerAttributes", &e)
-                            .gap("aws:DescribeLoadBalancerAttributes")
-                    })
-            })
-            .await
-    }
-
-    /// A load balancer's listeners with their rules, read once.
-    pub(crate) async fn listeners(
-        &self,
-        clients: &Clients,
-        arn: &str,
-    ) -> Result<ListenerRules, Gap> {
-        self.inner
-            .listeners
-            .get(arn, || read_listeners(clients, arn))
-            .await
     }
 
     /// The metrics batch of the announced target groups with this window, read once (`None` when
@@ -350,10 +192,10 @@ impl Facts {
         &self,
         ids: &[String],
         read: F,
-    ) -> Result<Vec<aws_sdk_ec2_types::SecurityGroupFacts>, Gap>
+    ) -> Result<Vec<SecurityGroupFacts>, Gap>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Vec<aws_sdk_ec2_types::SecurityGroupFacts>, Gap>>,
+        Fut: Future<Output = Result<Vec<SecurityGroupFacts>, Gap>>,
     {
         let mut ids = ids.to_vec();
         ids.sort();
@@ -370,51 +212,36 @@ impl Facts {
     }
 }
 
-/// Security-group rules as the checks need them, independent of the `ec2` feature.
-pub(crate) mod aws_sdk_ec2_types {
-    /// One security group: id, ingress and egress permissions.
-    #[derive(Debug, Clone)]
-    pub(crate) struct SecurityGroupFacts {
-        pub id: String,
-        pub ingress: Vec<crate::sg::Permission>,
-        pub egress: Vec<crate::sg::Permission>,
-    }
+/// One permission of a security group, reduced to what the checks need.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Permission {
+    /// `tcp`, `udp`, `icmp`, `-1` (all) or a protocol number.
+    pub protocol: String,
+    /// First port (inclusive); absent for all traffic.
+    pub from: Option<i32>,
+    /// Last port (inclusive).
+    pub to: Option<i32>,
+    /// IPv4 CIDR sources or destinations.
+    pub cidrs: Vec<String>,
+    /// Referenced security groups.
+    pub groups: Vec<String>,
+    /// It also names peers the checks cannot evaluate (IPv6 ranges, prefix lists): it is given the
+    /// benefit of the doubt, so a check never fails on a rule it could not read.
+    pub opaque: bool,
 }
 
-async fn read_listeners(clients: &Clients, arn: &str) -> Result<ListenerRules, Gap> {
-    let out = clients
-        .elbv2
-        .describe_listeners()
-        .load_balancer_arn(arn)
-        .send()
-        .await
-        .map_err(|e| {
-            classify("elasticloadbalancing:DescribeListeners", &e).gap("aws:DescribeListeners")
-        })?;
-    let listeners = out.listeners().to_vec();
-    let rules = join_all(listeners.iter().map(|l| async move {
-        clients
-            .elbv2
-            .describe_rules()
-            .listener_arn(l.listener_arn().unwrap_or_default())
-            .send()
-            .await
-            .map(|o| o.rules().to_vec())
-            .map_err(|e| {
-                classify("elasticloadbalancing:DescribeRules", &e).gap("aws:DescribeRules")
-            })
-    }))
-    .await;
-    let mut result = Vec::new();
-    for (l, r) in listeners.into_iter().zip(rules) {
-        result.push((l, r?));
-    }
-    Ok(result)
+/// One security group: id, ingress and egress permissions.
+#[derive(Debug, Clone)]
+pub(crate) struct SecurityGroupFacts {
+    pub id: String,
+    pub ingress: Vec<Permission>,
+    pub egress: Vec<Permission>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::future::join_all;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[tokio::test]

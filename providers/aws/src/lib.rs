@@ -29,6 +29,7 @@ mod error;
 mod facts;
 mod logs;
 mod metrics;
+mod reads;
 pub mod region;
 mod resources;
 mod scope;

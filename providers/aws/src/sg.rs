@@ -38,23 +38,7 @@ fn mask(len: u8) -> u32 {
     if len == 0 { 0 } else { u32::MAX << (32 - len) }
 }
 
-/// One permission of a security group, reduced to what the checks need.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Permission {
-    /// `tcp`, `udp`, `icmp`, `-1` (all) or a protocol number.
-    pub protocol: String,
-    /// First port (inclusive); absent for all traffic.
-    pub from: Option<i32>,
-    /// Last port (inclusive).
-    pub to: Option<i32>,
-    /// IPv4 CIDR sources or destinations.
-    pub cidrs: Vec<String>,
-    /// Referenced security groups.
-    pub groups: Vec<String>,
-    /// It also names peers the checks cannot evaluate (IPv6 ranges, prefix lists): it is given the
-    /// benefit of the doubt, so a check never fails on a rule it could not read.
-    pub opaque: bool,
-}
+pub use crate::facts::Permission;
 
 impl Permission {
     /// Whether it covers TCP to `port`.
@@ -145,8 +129,8 @@ pub(crate) use with_ec2::{check, targets};
 mod with_ec2 {
     use super::*;
     use crate::api::classify;
+    use crate::facts::SecurityGroupFacts;
     use crate::facts::VpcNet;
-    use crate::facts::aws_sdk_ec2_types::SecurityGroupFacts;
     use aws_sdk_ec2::types::{Filter, IpPermission};
     use cloud502_model::CheckStatus;
     use std::collections::{BTreeMap, BTreeSet};
