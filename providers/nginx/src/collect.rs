@@ -1031,36 +1031,17 @@ fn upstream_targets(ev: &Evidence) -> Vec<UpstreamTarget> {
                 for m in &pool.members {
                     let down = m.setting("down").is_some();
                     if !down {
-                        push(with_port(&m.address, scheme), scheme);
+                        push(crate::config::with_port(&m.address, scheme), scheme);
                     }
                 }
             }
-            None => push(with_port(&nginx_peer(&route.target), scheme), scheme),
+            None => push(
+                crate::config::with_port(&nginx_peer(&route.target), scheme),
+                scheme,
+            ),
         }
     }
     out
-}
-
-/// nginx's default port for a peer without one: 80 (443 for https).
-pub(crate) fn with_port(addr: &str, scheme: Option<&str>) -> String {
-    if addr.starts_with("unix:") {
-        return addr.to_owned();
-    }
-    let has_port = if let Some(rest) = addr.strip_prefix('[') {
-        rest.contains("]:")
-    } else {
-        addr.matches(':').count() == 1
-    };
-    if has_port {
-        addr.to_owned()
-    } else {
-        let port = if scheme == Some("https") { 443 } else { 80 };
-        if addr.contains(':') && !addr.starts_with('[') {
-            format!("[{addr}]:{port}")
-        } else {
-            format!("{addr}:{port}")
-        }
-    }
 }
 
 /// Does any level of the config forward requests (`proxy_pass`, `fastcgi_pass`, ...)?
@@ -1073,6 +1054,7 @@ fn has_pass(level: &[crate::parse::Directive]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::with_port;
 
     #[test]
     fn peers_get_nginx_default_ports() {

@@ -117,3 +117,25 @@ impl NginxOptions {
         })
     }
 }
+
+/// nginx's default port for a peer without one: 80 (443 for https).
+pub(crate) fn with_port(addr: &str, scheme: Option<&str>) -> String {
+    if addr.starts_with("unix:") {
+        return addr.to_owned();
+    }
+    let has_port = if let Some(rest) = addr.strip_prefix('[') {
+        rest.contains("]:")
+    } else {
+        addr.matches(':').count() == 1
+    };
+    if has_port {
+        addr.to_owned()
+    } else {
+        let port = if scheme == Some("https") { 443 } else { 80 };
+        if addr.contains(':') && !addr.starts_with('[') {
+            format!("[{addr}]:{port}")
+        } else {
+            format!("{addr}:{port}")
+        }
+    }
+}

@@ -1262,9 +1262,9 @@ pub(crate) fn upstreams(config: &cloud502_model::ConfigSnapshot) -> Vec<Upstream
             Some(pool) => pool
                 .members
                 .iter()
-                .map(|m| crate::collect::with_port(&m.address, scheme))
+                .map(|m| crate::config::with_port(&m.address, scheme))
                 .collect(),
-            None => vec![crate::collect::with_port(
+            None => vec![crate::config::with_port(
                 &cloud502_collect::describe::nginx_peer(&route.target),
                 scheme,
             )],
