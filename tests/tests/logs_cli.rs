@@ -686,6 +686,26 @@ fn a_directory_stands_for_the_log_files_in_it() {
     assert_eq!(dialects, ["nginx-access", "nginx-error"]);
     assert!(codes(&report).contains(&"nginx-unix-socket-failed"));
 
+    // `aws s3 sync` of an ALB log prefix: the files sit seven levels down, and are read
+    let synced = tempfile::tempdir().unwrap();
+    let day = synced
+        .path()
+        .join("AWSLogs/123456789012/elasticloadbalancing/us-east-1/2026/05/01");
+    std::fs::create_dir_all(&day).unwrap();
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/logs/tests/fixtures/alb-incident.log"),
+        day.join("123456789012_elasticloadbalancing_us-east-1_app.my-alb.1234567890abcdef_20260501T1000Z_10.0.0.1_abc.log"),
+    )
+    .unwrap();
+    let run = bounded(
+        &["logs", synced.path().to_str().unwrap(), "-o", "json"],
+        LIMIT,
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["logs"][0]["dialect"], "alb-access", "{report:#}");
+    assert!(codes(&report).contains(&"alb-target-connect-failed"));
+
     // nothing to read in it: one line, exit 2
     let empty = tempfile::tempdir().unwrap();
     let run = bounded(&["logs", empty.path().to_str().unwrap()], LIMIT);

@@ -80,6 +80,6 @@ pub use join::join_error_and_access;
 pub use nginx_access::AccessFormat;
 pub use nginx_error::{ErrorLine, classify_error, parse_error_line};
 pub use provider::{HintFor, LogsOptions, LogsProvider, Unread, gap, unread};
-pub use reader::{MAX_DIR_FILES, check_source, expand_dirs, open};
+pub use reader::{MAX_DIR_DEPTH, MAX_DIR_FILES, check_source, expand_dirs, open};
 pub use scan::Options;
 pub use summary::{STDIN_CAP, summarize, summarize_path, summarize_path_all};

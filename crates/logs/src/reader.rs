@@ -127,9 +127,16 @@ fn std_stream(p: &Path) -> Option<String> {
     named.then(|| s.to_owned())
 }
 
-/// The paths with each directory replaced by the regular files directly inside it (sorted by
-/// name, hidden files left out; ALB log syncs and Logpush destinations are directories). A
-/// directory with no such file stays as it is, so that [`check_source`] names it.
+/// Directory levels [`expand_dirs`] descends below a path given: `aws s3 sync` of an ALB log
+/// prefix nests files 7 levels down (`AWSLogs/ACCOUNT/elasticloadbalancing/REGION/YYYY/MM/DD`).
+pub const MAX_DIR_DEPTH: usize = 8;
+
+/// The paths with each directory replaced by the regular files in it and in its subdirectories
+/// (an `aws s3 sync` of a log bucket, a Logpush destination), at most [`MAX_DIR_DEPTH`] levels
+/// down, sorted by path, hidden files and directories left out. Symlinked directories are not
+/// followed (a link back up would loop). A directory with no such file stays as it is, so that
+/// [`check_source`] names it. More than [`MAX_DIR_FILES`] files, or more directories than that,
+/// is an error naming the fix rather than an unbounded walk.
 pub fn expand_dirs(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
@@ -137,23 +144,50 @@ pub fn expand_dirs(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBu
             out.push(p.clone());
             continue;
         }
-        let entries = std::fs::read_dir(p).map_err(|source| LogError::Open {
+        let too_many = |what: &str| LogError::NotRegular {
             path: p.display().to_string(),
-            source,
-        })?;
-        let mut files: Vec<std::path::PathBuf> = entries
-            .filter_map(|e| e.ok())
-            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-            .map(|e| e.path())
-            .filter(|f| std::fs::metadata(f).is_ok_and(|m| m.is_file()))
-            .take(MAX_DIR_FILES + 1)
-            .collect();
-        if files.len() > MAX_DIR_FILES {
-            return Err(LogError::NotRegular {
-                path: p.display().to_string(),
-                what: format!("is a directory of more than {MAX_DIR_FILES} files"),
-                hint: "pass a narrower set, e.g. one day's files with a glob".to_owned(),
-            });
+            what: format!("is a directory tree of more than {MAX_DIR_FILES} {what}"),
+            hint: "pass a narrower set, e.g. one day's directory or files with a glob".to_owned(),
+        };
+        let mut files = Vec::new();
+        let mut pending = vec![(p.clone(), 0usize)];
+        let mut dirs_seen = 0usize;
+        while let Some((dir, depth)) = pending.pop() {
+            dirs_seen += 1;
+            if dirs_seen > MAX_DIR_FILES {
+                return Err(too_many("directories"));
+            }
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                // The directory asked for must open; an unreadable one below it is skipped
+                // like a hidden one rather than failing the files that could be read.
+                Err(_) if depth > 0 => continue,
+                Err(source) => {
+                    return Err(LogError::Open {
+                        path: dir.display().to_string(),
+                        source,
+                    });
+                }
+            };
+            for e in entries.filter_map(|e| e.ok()) {
+                if e.file_name().to_string_lossy().starts_with('.') {
+                    continue;
+                }
+                let path = e.path();
+                let is_link = e.file_type().is_ok_and(|t| t.is_symlink());
+                match std::fs::metadata(&path) {
+                    Ok(m) if m.is_file() => {
+                        files.push(path);
+                        if files.len() > MAX_DIR_FILES {
+                            return Err(too_many("files"));
+                        }
+                    }
+                    Ok(m) if m.is_dir() && !is_link && depth < MAX_DIR_DEPTH => {
+                        pending.push((path, depth + 1));
+                    }
+                    _ => {}
+                }
+            }
         }
         if files.is_empty() {
             out.push(p.clone());
@@ -965,6 +999,8 @@ mod tests {
         std::fs::write(dir.path().join("a.log.gz"), b"x\n").unwrap();
         std::fs::write(dir.path().join(".hidden"), b"x\n").unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join(".git").join("x.log"), b"x\n").unwrap();
         let empty = tempfile::tempdir().unwrap();
         let plain = dir.path().join("b.log");
         let got = expand_dirs(&[
@@ -982,6 +1018,39 @@ mod tests {
                 empty.path().to_path_buf()
             ]
         );
+    }
+
+    #[test]
+    fn a_synced_bucket_tree_expands_to_its_files_in_path_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = |d: &str| {
+            dir.path()
+                .join("AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/12")
+                .join(d)
+        };
+        for d in ["07", "08"] {
+            std::fs::create_dir_all(day(d)).unwrap();
+            std::fs::write(day(d).join("a.log.gz"), b"x\n").unwrap();
+        }
+        // a link back up the tree is not followed, so the walk ends
+        std::os::unix::fs::symlink(dir.path(), day("08").join("loop")).unwrap();
+        let got = expand_dirs(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(
+            got,
+            vec![day("07").join("a.log.gz"), day("08").join("a.log.gz")]
+        );
+
+        // deeper than MAX_DIR_DEPTH below the path given: left out
+        let deep = tempfile::tempdir().unwrap();
+        let mut p = deep.path().to_path_buf();
+        for i in 0..=MAX_DIR_DEPTH {
+            p = p.join(format!("d{i}"));
+        }
+        std::fs::create_dir_all(&p).unwrap();
+        std::fs::write(p.join("too-deep.log"), b"x\n").unwrap();
+        std::fs::write(deep.path().join("top.log"), b"x\n").unwrap();
+        let got = expand_dirs(&[deep.path().to_path_buf()]).unwrap();
+        assert_eq!(got, vec![deep.path().join("top.log")]);
     }
 
     #[test]
