@@ -7,6 +7,7 @@
 //! config values, names) goes through [`esc`], the one escaping function, which the tests pin.
 
 use crate::exit_meaning;
+use crate::steps::{self, StepKind};
 use cloud502_model::{
     AuditReport, Finding, HealthState, HopRole, Layer, LogSummary, ProviderKind, Report, Timeline,
     TraceReport, Verdict,
@@ -546,20 +547,51 @@ fn chart(s: &mut String, axis: &Timeline, series: &[Series<'_>], id: &str) {
         stack(other[b], COLOURS[6], s);
         s.push_str("</g>\n");
     }
+    let found = steps::steps(&totals);
+    // A sudden start right after the first failure is the same event: said on its marker.
+    let sudden_first = first.is_some_and(|f| {
+        found
+            .iter()
+            .any(|st| st.kind == StepKind::Start && st.index >= f && st.index <= f + 2)
+    });
     if let Some(f) = first {
         let x = left + bw * f as f64;
         let _ = writeln!(
             s,
-            "<line class=\"first-failure\" x1=\"{x:.1}\" y1=\"{}\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#b00020\" stroke-dasharray=\"3,2\"/><text x=\"{:.1}\" y=\"{}\" fill=\"#b00020\">first failure {} UTC</text>",
+            "<line class=\"first-failure\" x1=\"{x:.1}\" y1=\"{}\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#b00020\" stroke-dasharray=\"3,2\"/><text x=\"{:.1}\" y=\"{}\" fill=\"#b00020\">first failure {} UTC{}</text>",
             top - 2.0,
             top + plot_h,
             x + 3.0,
             top - 3.0,
-            hhmm(start + w * f as i64, false)
+            hhmm(start + w * f as i64, false),
+            if sudden_first { ", sudden" } else { "" }
+        );
+    }
+    let stop_marked = last.is_some_and(|l| l + 2 < n);
+    for st in &found {
+        // already marked: the first failure (a start next to it) and the stop line
+        let at_first =
+            st.kind == StepKind::Start && first.is_some_and(|f| st.index >= f && st.index <= f + 2);
+        let at_stop =
+            st.kind == StepKind::Stop && stop_marked && last.is_some_and(|l| st.index == l + 1);
+        if at_first || at_stop {
+            continue;
+        }
+        let x = left + bw * st.index as f64;
+        let _ = writeln!(
+            s,
+            "<line class=\"step\" data-kind=\"{}\" x1=\"{x:.1}\" y1=\"{}\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#6a3d9a\" stroke-dasharray=\"1,2\"/><text x=\"{:.1}\" y=\"{}\" fill=\"#6a3d9a\">{} {} UTC</text>",
+            st.kind.words(),
+            top + 14.0,
+            top + plot_h,
+            x + 3.0,
+            top + 22.0,
+            st.kind.words(),
+            hhmm(start + w * st.index as i64, false)
         );
     }
     if let Some(l) = last
-        && l + 2 < n
+        && stop_marked
     {
         // Failures stopped well before the window's end: mark where, as a deploy or fix would.
         let x = left + bw * (l + 1) as f64;
@@ -601,6 +633,24 @@ fn chart(s: &mut String, axis: &Timeline, series: &[Series<'_>], id: &str) {
         );
     }
     s.push_str("</div>\n");
+    if !found.is_empty() {
+        // The steps in words too: a screen reader, a printout and a search all find them.
+        s.push_str("<p class=\"steps\">Deploy-like steps: ");
+        for (k, st) in found.iter().enumerate() {
+            let _ = write!(
+                s,
+                "{}<span data-kind=\"{}\">{} at {} UTC ({} → {} per {})</span>",
+                if k > 0 { " · " } else { "" },
+                st.kind.words(),
+                st.kind.words(),
+                hhmm(start + w * st.index as i64, true),
+                st.before,
+                st.after,
+                width_words(axis.bucket_seconds)
+            );
+        }
+        s.push_str("</p>\n");
+    }
 }
 
 /// A sparkline: one polyline over the buckets, for tables.

@@ -16,6 +16,7 @@ mod junit;
 mod markdown;
 mod prometheus;
 mod sarif;
+mod steps;
 mod table;
 mod trace;
 

@@ -1,6 +1,6 @@
 //! `-o html`: hostile strings from logs and APIs are escaped, the timeline has one bucket per
-//! minute with the first failure and the stop marked, the page fetches nothing, and the table's
-//! sparklines follow the ASCII choice.
+//! minute with the first failure, the stop and deploy-like steps marked, the page fetches nothing,
+//! and the table's sparklines follow the ASCII choice.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cloud502_model::{Gap, GapKind, Layer, Report, Timeline};
@@ -84,6 +84,60 @@ fn the_timeline_has_a_bucket_per_minute_and_marks_start_and_stop() {
     assert!(first.contains("first failure 13:42 UTC"), "{first}");
     assert!(chart.contains("stopped 13:46 UTC"));
     assert!(page.contains("per 1 min"));
+}
+
+/// The incident's groups with `counts` per minute from 13:40.
+fn with_counts(counts: &[u64]) -> Report {
+    let mut r = fixture("nginx-incident");
+    let t0 = 1_795_268_400; // 2026-11-21T13:40:00Z
+    let mut t = Timeline::empty(t0, t0 + 60 * counts.len() as i64 - 1, 60);
+    t.counts = counts.to_vec();
+    r.logs[0].groups.truncate(1);
+    r.logs[0].groups[0].timeline = Some(t);
+    r
+}
+
+fn chart_of(page: &str) -> &str {
+    page.split("<svg class=\"chart\"")
+        .nth(1)
+        .unwrap()
+        .split("</svg>")
+        .next()
+        .unwrap()
+}
+
+#[test]
+fn deploy_like_steps_are_marked_and_said() {
+    // A sudden start next to the first failure is said on its marker, the stop on its own.
+    let page = html(&with_timeline());
+    assert!(chart_of(&page).contains("first failure 13:42 UTC, sudden"));
+    assert!(!chart_of(&page).contains("class=\"step\""));
+    let said = page.split("<p class=\"steps\">").nth(1).unwrap_or("");
+    assert!(
+        said.contains("sudden start at 2026-11-21 13:42 UTC (0 → 36 per 1 min)"),
+        "{said}"
+    );
+    assert!(said.contains("sudden stop at 2026-11-21 13:46 UTC (36 → 0 per 1 min)"));
+
+    // A step up and a step down while the failures go on: both marked where they happened.
+    let page = html(&with_counts(&[2, 3, 2, 3, 30, 32, 31, 30, 6, 5, 7, 6]));
+    let chart = chart_of(&page);
+    let marks: Vec<&str> = chart
+        .match_indices("<line class=\"step\"")
+        .map(|(i, _)| &chart[i..])
+        .collect();
+    assert_eq!(marks.len(), 2, "{chart}");
+    assert!(marks[0].starts_with("<line class=\"step\" data-kind=\"step up\""));
+    assert!(marks[0].contains(">step up 13:44 UTC</text>"));
+    assert!(marks[1].starts_with("<line class=\"step\" data-kind=\"step down\""));
+    assert!(marks[1].contains(">step down 13:48 UTC</text>"));
+    assert!(page.contains("step up at 2026-11-21 13:44 UTC (3 → 31 per 1 min)"));
+    assert!(!chart.contains("first failure 13:40 UTC, sudden"));
+
+    // Noise around a steady rate is not a deploy.
+    let page = html(&with_counts(&[8, 10, 6, 12, 7, 9, 5, 11, 8, 10, 4, 13]));
+    assert!(!page.contains("class=\"step\""));
+    assert!(!page.contains("Deploy-like steps"));
 }
 
 #[test]
