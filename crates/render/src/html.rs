@@ -784,7 +784,7 @@ fn targets(s: &mut String, report: &Report) {
     for t in report.targets.iter().take(MAX_ROWS * 4) {
         let _ = writeln!(
             s,
-            "<div class=\"cell {}\" data-health=\"{}\"><strong>{}</strong><br><span class=\"mono\">{}</span><br>{}{}{}</div>",
+            "<div class=\"cell {}\" data-health=\"{}\"><strong>{}</strong><br><span class=\"mono\">{}</span><br>{}{}{}{}</div>",
             health_class(t.health),
             esc(t.health.as_str()),
             esc(&t.endpoint()),
@@ -797,6 +797,16 @@ fn targets(s: &mut String, report: &Report) {
             t.detail
                 .as_deref()
                 .map(|d| format!("<br><span class=\"dim\">{}</span>", esc(d)))
+                .unwrap_or_default(),
+            // the 5xx that logs put on this target, as the table's sparkline does
+            crate::target_timeline(report, &t.endpoint())
+                .map(|tl| format!(
+                    "<br><span class=\"target-spark\" title=\"5xx naming this target, {} in {} buckets of {}\">{}</span>",
+                    tl.total(),
+                    tl.counts.len(),
+                    width_words(tl.bucket_seconds),
+                    spark_svg(&tl.counts)
+                ))
                 .unwrap_or_default()
         );
     }

@@ -80,6 +80,27 @@ pub struct RenderOptions {
     pub ascii: bool,
 }
 
+/// The 5xx log lines that name this target (`host:port`) as their upstream, added up over the
+/// window; `None` when no log names it or the window is one bucket (nothing to say over time).
+pub(crate) fn target_timeline(report: &Report, endpoint: &str) -> Option<cloud502_model::Timeline> {
+    let mut sum: Option<cloud502_model::Timeline> = None;
+    for g in report.logs.iter().flat_map(|l| &l.groups) {
+        let (Some(t), Some(u)) = (&g.timeline, &g.upstream) else {
+            continue;
+        };
+        if u != endpoint || g.client_status().is_some_and(|s| s < 500) {
+            continue;
+        }
+        match &mut sum {
+            None => sum = Some(t.clone()),
+            Some(acc) => {
+                acc.add_timeline(t);
+            }
+        }
+    }
+    sum.filter(|t| t.counts.len() > 1)
+}
+
 /// A one-line sparkline of `counts`, at most `width` characters (adjacent buckets added up):
 /// Unicode blocks, or ASCII when `ascii`. A bucket with nothing is the lowest mark, so the window's
 /// length and the quiet minutes stay visible.

@@ -345,24 +345,9 @@ const SPARK_WIDTH: usize = 48;
 /// The 5xx log lines that name this target as their upstream, over the window, as a sparkline
 /// after two spaces (nothing when no log names it or the window is one bucket).
 fn target_spark(p: &Painter, report: &Report, endpoint: &str) -> String {
-    let mut sum: Option<cloud502_model::Timeline> = None;
-    for g in report.logs.iter().flat_map(|l| &l.groups) {
-        let (Some(t), Some(u)) = (&g.timeline, &g.upstream) else {
-            continue;
-        };
-        if u != endpoint || g.client_status().is_some_and(|s| s < 500) {
-            continue;
-        }
-        match &mut sum {
-            None => sum = Some(t.clone()),
-            Some(acc) => {
-                acc.add_timeline(t);
-            }
-        }
-    }
-    match sum {
-        Some(t) if t.counts.len() > 1 => format!("  {}", spark(p, &t.counts)),
-        _ => String::new(),
+    match crate::target_timeline(report, endpoint) {
+        Some(t) => format!("  {}", spark(p, &t.counts)),
+        None => String::new(),
     }
 }
 

@@ -141,6 +141,49 @@ fn deploy_like_steps_are_marked_and_said() {
 }
 
 #[test]
+fn each_target_cell_has_the_timeline_of_the_5xx_naming_it() {
+    let mut r = with_timeline();
+    let target = |address: &str, port: u16| -> cloud502_model::Target {
+        serde_json::from_value(serde_json::json!({
+            "id": format!("{address}:{port}"), "address": address, "port": port,
+            "group": "upstream shop_api", "health": "unhealthy", "reason": "connect() refused"
+        }))
+        .unwrap()
+    };
+    r.targets = vec![target("127.0.0.1", 46017), target("10.9.9.9", 80)];
+    let page = html(&r);
+    let grid = page
+        .split("<div class=\"grid\">")
+        .nth(1)
+        .unwrap()
+        .split("</div>\n</div>")
+        .next()
+        .unwrap();
+    let cells: Vec<&str> = grid.split("<div class=\"cell ").skip(1).collect();
+    assert_eq!(cells.len(), 2, "{grid}");
+    // 127.0.0.1:46017 is the upstream of one error-log group: its ten minutes, peak at 13:43
+    assert!(cells[0].contains("<strong>127.0.0.1:46017</strong>"));
+    let spark = cells[0]
+        .split("<span class=\"target-spark\"")
+        .nth(1)
+        .expect("a sparkline in the named target's cell");
+    assert!(spark.contains("title=\"5xx naming this target, 28 in 10 buckets of 1 min\""));
+    let points = spark
+        .split("points=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert_eq!(points.split_whitespace().count(), 10, "{points}");
+    assert!(points.starts_with("0.0,17.0 13.3,17.0 26.7,"), "{points}");
+    assert!(points.contains(" 40.0,1.0 "), "{points}");
+    // no log names 10.9.9.9:80: no line drawn for it
+    assert!(cells[1].contains("<strong>10.9.9.9:80</strong>"));
+    assert!(!cells[1].contains("svg"));
+}
+
+#[test]
 fn the_page_fetches_nothing() {
     for page in [
         html(&with_timeline()),
