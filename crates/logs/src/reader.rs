@@ -321,6 +321,10 @@ pub(crate) struct LineReader<R> {
     /// No needle starts between the current line and this offset (the nearest of their next
     /// occurrences and search frontiers): most lines end before it and need one comparison.
     clear_to: u64,
+    /// More than half the lines of the last searched block held a needle.
+    dense: bool,
+    /// Blocks handed out by [`clean_run`](Self::clean_run).
+    runs: u32,
 }
 
 impl<R: Read> LineReader<R> {
@@ -346,6 +350,8 @@ impl<R: Read> LineReader<R> {
             stopped: false,
             needles: Vec::new(),
             clear_to: 0,
+            dense: false,
+            runs: 0,
         }
     }
 
@@ -409,8 +415,13 @@ impl<R: Read> LineReader<R> {
         }
         let base = self.abs(0);
         let buf = &self.buf[..end];
-        let needles = &mut self.needles;
+        // Where most lines hold a needle (an error log of failures), every line is parsed
+        // anyway and the search only costs: it is left off, and tried again every 8th block.
+        self.runs = self.runs.wrapping_add(1);
+        let search = !self.dense || self.runs % 8 == 0;
+        let needles: &mut [Needle] = if search { &mut self.needles } else { &mut [] };
         let clear_to = &mut self.clear_to;
+        let (mut lines, mut hits) = (0u32, 0u32);
         let max_line = self.max_line;
         let mut no = self.line_no;
         let mut s = start;
@@ -419,6 +430,8 @@ impl<R: Read> LineReader<R> {
             no += 1;
             let e = s + len.min(max_line);
             let hit = needle_hit(needles, clear_to, buf, base, s, e);
+            lines += 1;
+            hits += u32::from(hit);
             let mut bytes = &buf[s..e];
             if let [head @ .., b'\r'] = bytes {
                 bytes = head;
@@ -431,6 +444,9 @@ impl<R: Read> LineReader<R> {
                 hit,
             });
             s = start + nl + 1;
+        }
+        if search && !self.needles.is_empty() {
+            self.dense = hits > lines / 2;
         }
         self.line_no = no;
         self.start = run_end;
