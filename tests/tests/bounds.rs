@@ -196,10 +196,10 @@ fn files_read_whole_stop_at_their_cap() {
         std::fs::File::create(&path).unwrap().set_len(len).unwrap();
         path.to_str().unwrap().to_owned()
     };
-    let big = sparse("big.conf", 17 << 20);
+    let big = sparse("big.conf", 65 << 20);
     let big = big.as_str();
     let ca = sparse("ca.pem", 2 << 20);
-    let limit = "larger than 16 MiB";
+    let limit = "larger than 64 MiB";
     for (args, needles) in [
         (
             vec!["nginx", "--config", big, "--no-probe"],

@@ -15,8 +15,9 @@ pub const MAX_SINCE: Duration = Duration::from_secs(400 * 24 * 3600);
 pub const MAX_DEADLINE: Duration = Duration::from_secs(24 * 3600);
 
 /// nginx config files, `nginx -T` dumps and audit files are read whole: at most this many bytes
-/// each (the largest real configs are a few MiB).
-pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
+/// each (ingress-nginx writes every Ingress host into one nginx.conf, about 6 KB each: 17 MB for
+/// 3,000 hosts).
+pub const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;
 /// CA bundles and state files are read whole: at most this many bytes each (a full system CA
 /// bundle is about 200 KiB).
 pub const MAX_SMALL_FILE_BYTES: u64 = 1024 * 1024;
