@@ -12,7 +12,8 @@ use crate::resources::{
 };
 use cloud502_collect::CollectCx;
 use cloud502_model::{
-    CheckStatus, Evidence, EvidenceItem, Gap, GapKind, HostCheck, LogSummary, ProviderKind, Subject,
+    CheckStatus, Evidence, EvidenceItem, Gap, GapKind, HostCheck, LogSummary, ProviderKind,
+    Subject, Timeline,
 };
 use serde::de::DeserializeOwned;
 
@@ -252,12 +253,17 @@ impl Collector<'_> {
         let url = format!("{base}/v1/workspaces/{workspace}/query");
         let secs = self.opts.since.as_secs().max(60);
         let timespan = format!("PT{secs}S");
+        // The window the service reads (the last `secs` seconds): its buckets, as a log's.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let window = Timeline::empty(now - secs as i64, now, 60);
         let id = gw.id.replace('\'', "");
         let mut summaries = Vec::new();
         let mut errors: Vec<(&str, ApiError)> = Vec::new();
         let mut missing_tables = 0;
         let mut gaps = Vec::new();
-        for (table, query) in queries(&id) {
+        for (table, query) in queries(&id, window.bucket_seconds) {
             let body = serde_json::json!({ "query": query, "timespan": timespan });
             let answer = self
                 .api
@@ -273,7 +279,7 @@ impl Collector<'_> {
                         continue;
                     };
                     let source = format!("loganalytics:{workspace}:{table}");
-                    summaries.push(convert::log_summary("", &source, t));
+                    summaries.push(convert::log_summary("", &source, t, Some(&window)));
                 }
                 Err(e) => match semantic_error(&e, table) {
                     // A workspace without the table answers 400 SemanticError: not a gap by itself.
@@ -759,12 +765,17 @@ impl Collector<'_> {
 /// ServerRouted (KB 9.1), and a missing column would fail the whole query. v1 puts the backend's
 /// status and address in `requestQuery` instead (`...&SERVER-ROUTED=10.4.0.4&...&SERVER-STATUS=404`,
 /// application-gateway-diagnostics.md's v1 example), so they are taken from there when the columns
-/// are empty.
-fn queries(gateway_id: &str) -> [(&'static str, String); 2] {
-    let summarize = "| extend F = HttpStatus >= 500 \
+/// are empty. The 5xx rows are also split per time bucket of `bin_seconds` (`Bin`, the width
+/// [`Timeline`] picks for the window), so the report says when they happened; other rows keep a
+/// null `Bin` and stay one row per status.
+fn queries(gateway_id: &str, bin_seconds: u64) -> [(&'static str, String); 2] {
+    let summarize = format!(
+        "| extend F = HttpStatus >= 500 \
 | summarize Requests = count(), FirstSeen = min(TimeGenerated), LastSeen = max(TimeGenerated) \
 by HttpStatus, ErrorInfo = iff(F, ErrorInfo, ''), ServerStatus = iff(F, ServerStatus, ''), \
-ServerRouted = iff(F, ServerRouted, ''), BackendPoolName = iff(F, BackendPoolName, '')";
+ServerRouted = iff(F, ServerRouted, ''), BackendPoolName = iff(F, BackendPoolName, ''), \
+Bin = iff(F, bin(TimeGenerated, {bin_seconds}s), datetime(null))"
+    );
     [
         (
             "AGWAccessLogs",
@@ -1028,7 +1039,7 @@ mod tests {
 
     #[test]
     fn v1_backend_status_and_address_are_read_from_request_query() {
-        for (table, q) in queries("/subscriptions/s/resourceGroups/rg/providers/x/gw") {
+        for (table, q) in queries("/subscriptions/s/resourceGroups/rg/providers/x/gw", 60) {
             let column = if table == "AGWAccessLogs" {
                 "RequestQuery"
             } else {
@@ -1046,8 +1057,25 @@ mod tests {
     }
 
     #[test]
+    fn the_5xx_rows_are_binned_at_the_timelines_width() {
+        // An hour is per minute, a day per quarter hour: the width Timeline picks for the window.
+        for (secs, width) in [(3_600i64, 60u64), (86_400, 900)] {
+            let w = Timeline::empty(1_795_268_400 - secs, 1_795_268_400, 60).bucket_seconds;
+            assert_eq!(w, width);
+            for (_, q) in queries("/subscriptions/s/resourceGroups/rg/providers/x/gw", w) {
+                assert!(
+                    q.contains(&format!(
+                        "Bin = iff(F, bin(TimeGenerated, {width}s), datetime(null))"
+                    )),
+                    "{q}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn every_column_but_the_status_is_read_if_it_exists() {
-        for (_, q) in queries("/subscriptions/s/resourceGroups/rg/providers/x/gw") {
+        for (_, q) in queries("/subscriptions/s/resourceGroups/rg/providers/x/gw", 60) {
             for column in [
                 "ErrorInfo",
                 "ServerStatus",

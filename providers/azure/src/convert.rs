@@ -9,6 +9,7 @@ use crate::resources::{
 use cloud502_model::{
     CheckStatus, ConfigSnapshot, EvidenceItem, ForwardKind, Gap, GapKind, HealthState, HostCheck,
     LogClass, LogCount, LogGroup, LogSample, LogSummary, Pool, PoolMember, Route, Setting, Target,
+    Timeline, parse_rfc3339,
 };
 use std::collections::BTreeMap;
 
@@ -1330,7 +1331,15 @@ fn cell_u64(v: &serde_json::Value) -> Option<u64> {
 
 /// Summarize the rows of our access-log query (columns `HttpStatus`, `ErrorInfo`, `ServerStatus`,
 /// `ServerRouted`, `BackendPoolName`, `Requests`, `FirstSeen`, `LastSeen`).
-pub fn log_summary(id: &str, source: &str, table: &QueryTable) -> LogSummary {
+///
+/// With a `Bin` column (the 5xx rows' time bucket) and the `window` queried, each group keeps
+/// its counts per bucket; without either (an older answer) groups have no timeline.
+pub fn log_summary(
+    id: &str,
+    source: &str,
+    table: &QueryTable,
+    window: Option<&Timeline>,
+) -> LogSummary {
     let col = |name: &str| table.columns.iter().position(|c| c.name == name);
     let (status_i, err_i, server_i, routed_i, pool_i, n_i, first_i, last_i) = (
         col("HttpStatus"),
@@ -1342,6 +1351,8 @@ pub fn log_summary(id: &str, source: &str, table: &QueryTable) -> LogSummary {
         col("FirstSeen"),
         col("LastSeen"),
     );
+    let bin_i = col("Bin");
+    let window_start = window.and_then(Timeline::start_secs);
     let get = |row: &Vec<serde_json::Value>, i: Option<usize>| {
         i.and_then(|i| row.get(i))
             .cloned()
@@ -1393,11 +1404,15 @@ pub fn log_summary(id: &str, source: &str, table: &QueryTable) -> LogSummary {
             dash(detail.as_deref().unwrap_or("")),
             dash(&cell_str(&get(row, pool_i))),
         );
-        match groups
-            .iter_mut()
-            .find(|g| g.class == class && g.upstream == upstream && g.status == Some(status))
+        let bin = bin_i
+            .and_then(|i| parse_rfc3339(&cell_str(&get(row, Some(i)))))
+            .zip(window.zip(window_start));
+        let gi = match groups
+            .iter()
+            .position(|g| g.class == class && g.upstream == upstream && g.status == Some(status))
         {
-            Some(g) => {
+            Some(gi) => {
+                let g = &mut groups[gi];
                 g.count += n;
                 if first.is_some() && (g.first_seen.is_none() || first < g.first_seen) {
                     g.first_seen = first;
@@ -1405,23 +1420,36 @@ pub fn log_summary(id: &str, source: &str, table: &QueryTable) -> LogSummary {
                 if last.is_some() && last > g.last_seen {
                     g.last_seen = last;
                 }
+                gi
             }
-            None => groups.push(LogGroup {
-                timeline: None,
-                class,
-                upstream,
-                status: Some(status),
-                level: None,
-                detail,
-                count: n,
-                reused: None,
-                first_seen: first,
-                last_seen: last,
-                sample: LogSample {
-                    line: i as u64 + 1,
-                    text,
-                },
-            }),
+            None => {
+                groups.push(LogGroup {
+                    timeline: None,
+                    class,
+                    upstream,
+                    status: Some(status),
+                    level: None,
+                    detail,
+                    count: n,
+                    reused: None,
+                    first_seen: first,
+                    last_seen: last,
+                    sample: LogSample {
+                        line: i as u64 + 1,
+                        text,
+                    },
+                });
+                groups.len() - 1
+            }
+        };
+        if let Some((secs, (w, start))) = bin {
+            groups[gi]
+                .timeline
+                .get_or_insert_with(|| Timeline {
+                    counts: vec![0; w.counts.len()],
+                    ..w.clone()
+                })
+                .add(start, secs, n);
         }
     }
     groups.sort_by(|a, b| b.count.cmp(&a.count).then(a.class.cmp(&b.class)));
@@ -1690,7 +1718,7 @@ mod tests {
                     .clone(),
             ],
         };
-        let s = log_summary("log.0", "loganalytics:w:AGWAccessLogs", &table);
+        let s = log_summary("log.0", "loganalytics:w:AGWAccessLogs", &table, None);
         assert_eq!(s.lines, 100);
         assert_eq!(s.matched, 10);
         assert_eq!(s.skipped.unparsed, 1);
@@ -1705,5 +1733,109 @@ mod tests {
         assert_eq!(s.groups[2].class, LogClass::ReadTimeout);
         assert_eq!(s.groups[2].status, Some(504));
         assert_eq!(s.first_seen.as_deref(), Some("2026-11-20T10:00:00Z"));
+    }
+
+    /// The query's 5xx rows split per `Bin` (a shape written here after the query's own
+    /// `summarize ... by ..., Bin`, in the documented tables/columns/rows layout): rows of one
+    /// cause in several bins are one group with their counts per bucket; the 200 row (a null
+    /// `Bin`) has no timeline.
+    #[test]
+    fn binned_rows_fill_each_groups_timeline() {
+        let columns = [
+            "HttpStatus",
+            "ErrorInfo",
+            "ServerStatus",
+            "ServerRouted",
+            "BackendPoolName",
+            "Requests",
+            "FirstSeen",
+            "LastSeen",
+            "Bin",
+        ];
+        let row = |v: serde_json::Value| v.as_array().unwrap().clone();
+        let table = QueryTable {
+            name: "PrimaryResult".into(),
+            columns: columns
+                .iter()
+                .map(|n| QueryColumn {
+                    name: (*n).into(),
+                    kind: "string".into(),
+                })
+                .collect(),
+            rows: vec![
+                row(serde_json::json!([
+                    200,
+                    "",
+                    "",
+                    "",
+                    "",
+                    90,
+                    "2026-11-20T10:00:00Z",
+                    "2026-11-20T10:09:00Z",
+                    null
+                ])),
+                row(serde_json::json!([
+                    502,
+                    "ERRORINFO_UPSTREAM_CLOSED_CONNECTION",
+                    "-",
+                    "10.0.1.4:443",
+                    "pool-a",
+                    4,
+                    "2026-11-20T10:02:05Z",
+                    "2026-11-20T10:02:50Z",
+                    "2026-11-20T10:02:00Z"
+                ])),
+                row(serde_json::json!([
+                    502,
+                    "ERRORINFO_UPSTREAM_CLOSED_CONNECTION",
+                    "-",
+                    "10.0.1.4:443",
+                    "pool-a",
+                    7,
+                    "2026-11-20T10:03:01Z",
+                    "2026-11-20T10:03:59Z",
+                    "2026-11-20T10:03:00.0000000Z"
+                ])),
+                row(serde_json::json!([
+                    502,
+                    "",
+                    "502",
+                    "10.0.1.5:80",
+                    "pool-a",
+                    2,
+                    "2026-11-20T10:05:00Z",
+                    "2026-11-20T10:05:10Z",
+                    "2026-11-20T10:05:00Z"
+                ])),
+            ],
+        };
+        let t0 = parse_rfc3339("2026-11-20T10:00:00Z").unwrap();
+        let window = Timeline::empty(t0, t0 + 599, 60);
+        let s = log_summary(
+            "log.0",
+            "loganalytics:w:AGWAccessLogs",
+            &table,
+            Some(&window),
+        );
+        assert_eq!(s.groups.len(), 2);
+        let closed = &s.groups[0];
+        assert_eq!(closed.count, 11);
+        assert_eq!(closed.first_seen.as_deref(), Some("2026-11-20T10:02:05Z"));
+        assert_eq!(closed.last_seen.as_deref(), Some("2026-11-20T10:03:59Z"));
+        let t = closed.timeline.as_ref().unwrap();
+        assert_eq!(t.start, "2026-11-20T10:00:00Z");
+        assert_eq!(t.bucket_seconds, 60);
+        assert_eq!(t.counts, vec![0, 0, 4, 7, 0, 0, 0, 0, 0, 0]);
+        let t = s.groups[1].timeline.as_ref().unwrap();
+        assert_eq!(t.counts, vec![0, 0, 0, 0, 0, 2, 0, 0, 0, 0]);
+        // An answer without the Bin column (an older query, the official fixture) has none.
+        let mut old = table.clone();
+        old.columns.pop();
+        for r in &mut old.rows {
+            r.pop();
+        }
+        let s = log_summary("log.0", "loganalytics:w:AGWAccessLogs", &old, Some(&window));
+        assert!(s.groups.iter().all(|g| g.timeline.is_none()));
+        assert_eq!(s.groups[0].count, 11);
     }
 }
