@@ -366,6 +366,12 @@ fn route_request(method: &str, route: &str, body: &str, port: u16, state: &Mutex
                 json!({"error": {"message": "The request had some invalid properties", "code": "BadArgumentError", "correlationId": "x", "innererror": {"code": "SemanticError", "message": "A semantic error occurred.", "innererror": {"code": "SEM0100", "message": "'where' operator: Failed to resolve table expression named 'AzureDiagnostics'"}}}}),
             );
         }
+        // Rows of nine cells carry the query's `Bin` (the 5xx rows' time bucket) as their last.
+        let binned = st
+            .scenario
+            .access_rows
+            .iter()
+            .any(|r| r.as_array().is_some_and(|a| a.len() == 9));
         let columns: Vec<Value> = [
             ("HttpStatus", "int"),
             ("ErrorInfo", "string"),
@@ -375,8 +381,10 @@ fn route_request(method: &str, route: &str, body: &str, port: u16, state: &Mutex
             ("Requests", "long"),
             ("FirstSeen", "datetime"),
             ("LastSeen", "datetime"),
+            ("Bin", "datetime"),
         ]
         .iter()
+        .take(if binned { 9 } else { 8 })
         .map(|(n, t)| json!({"name": n, "type": t}))
         .collect();
         return reply(
