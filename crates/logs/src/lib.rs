@@ -62,9 +62,7 @@ mod scan;
 mod summary;
 mod ts;
 
-pub use alb::{
-    AlbHealthCheck, AlbLine, classify_alb, parse_alb_health_check_line, parse_alb_line,
-};
+pub use alb::{AlbHealthCheck, AlbLine, classify_alb, parse_alb_health_check_line, parse_alb_line};
 pub use appgw::{
     AppgwRecord, ERRORINFO_UPSTREAM_CLOSED_CONNECTION, ERRORINFO_UPSTREAM_NO_LIVE,
     ERRORINFO_UPSTREAM_TIMED_OUT, appgw_class, classify_appgw, parse_appgw_line,

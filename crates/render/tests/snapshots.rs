@@ -13,7 +13,16 @@ fn fixture(name: &str) -> Report {
 
 fn rendered(report: &Report, format: Format, color: bool) -> String {
     let mut out = Vec::new();
-    render(report, format, &RenderOptions { color, ascii: false }, &mut out).unwrap();
+    render(
+        report,
+        format,
+        &RenderOptions {
+            color,
+            ascii: false,
+        },
+        &mut out,
+    )
+    .unwrap();
     String::from_utf8(out).unwrap()
 }
 
