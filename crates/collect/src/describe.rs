@@ -253,3 +253,39 @@ pub fn describe(ev: &mut Evidence) {
         ev.add_item(id, source, fact);
     }
 }
+/// nginx's time syntax (`60s`, `1m30s`, `500ms`, `75`; units ms s m h d w M y) in seconds: the
+/// nginx provider compares timeouts with it and the nginx rules judge them with it.
+pub fn nginx_seconds(value: &str) -> Option<f64> {
+    let mut total = 0.0;
+    let mut rest = value.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let n: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "" | "s" => 1.0,
+            "ms" => 0.001,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86400.0,
+            "w" => 604800.0,
+            "M" => 2_592_000.0,
+            "y" => 31_536_000.0,
+            _ => return None,
+        };
+        total += n * factor;
+        rest = &rest[unit_len..];
+    }
+    Some(total)
+}

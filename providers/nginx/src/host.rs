@@ -1290,38 +1290,7 @@ pub(crate) fn upstreams(config: &cloud502_model::ConfigSnapshot) -> Vec<Upstream
     order.into_iter().filter_map(|p| out.remove(&p)).collect()
 }
 
-/// nginx's time syntax (`60s`, `1m30s`, `500ms`, `75`) in seconds.
-pub fn nginx_seconds(value: &str) -> Option<f64> {
-    let mut total = 0.0;
-    let mut rest = value.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return None;
-        }
-        let n: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit] {
-            "" | "s" => 1.0,
-            "ms" => 0.001,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "d" => 86400.0,
-            _ => return None,
-        };
-        total += n * factor;
-        rest = &rest[unit..];
-    }
-    Some(total)
-}
+pub use cloud502_collect::describe::nginx_seconds;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
