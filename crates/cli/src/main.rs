@@ -181,9 +181,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 
 /// Write to stdout; a closed pipe (`| head`) is not an error.
 ///
-/// The output is rendered whole and masked before it is written: the report model is masked
-/// already, and this is the last gate for anything a renderer adds.
+/// When a secret is registered, the output is rendered whole and masked before it is written:
+/// the report model is masked already, and this is the last gate for anything a renderer adds.
+/// When none is registered masking changes nothing, so the output streams through a buffer
+/// instead: a large report (31 MB of JSON for a 3,000-server nginx config) is then never held
+/// in memory whole, which was a fifth of that run's peak RSS (issue 19).
 fn emit(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+    if !cloud502::model::secret::any() {
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        return match f(&mut out).and_then(|()| out.flush()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.context("cannot write the output to stdout"),
+        };
+    }
     let mut rendered = Vec::new();
     f(&mut rendered).context("cannot render the output")?;
     // Copied only when a secret was found in it (a report can be large).
@@ -328,7 +338,12 @@ fn run_provider(
         }
     }
     print_report(global, &report)?;
-    Ok(report.summary.exit_code)
+    let code = report.summary.exit_code;
+    // The process exits right after this: freeing a large report (one settings table per route,
+    // hundreds of thousands of small allocations for a 3,000-server nginx config) would only
+    // cost time, and the OS takes the memory back at exit anyway (issue 19).
+    std::mem::forget(report);
+    Ok(code)
 }
 
 /// Collection deadline of `cloud502 logs`: reading a big log is bounded by its size, not by a
