@@ -348,6 +348,33 @@ struct TargetChecks {
     last_failure: String,
 }
 
+/// The objects `keys` of the log bucket, fetched concurrently: each one's bytes, or a gap that
+/// names it (access logs and health-check logs are read the same way).
+async fn get_objects(
+    clients: &Clients,
+    loc: &S3Location,
+    keys: &[String],
+) -> Vec<Result<(String, bytes::Bytes), Gap>> {
+    futures_util::future::join_all(keys.iter().map(|k| async move {
+        let out = clients
+            .s3
+            .get_object()
+            .bucket(&loc.bucket)
+            .key(k)
+            .send()
+            .await
+            .map_err(|e| classify("s3:GetObject", &e).gap("aws:GetObject"))?;
+        let bytes = out.body.collect().await.map_err(|e| Gap {
+            scope: "aws:GetObject".into(),
+            kind: GapKind::Unreachable,
+            message: format!("reading {k} failed: {}", one_line(&e.to_string())),
+            hint: None,
+        })?;
+        Ok((k.clone(), bytes.into_bytes()))
+    }))
+    .await
+}
+
 /// Read the newest health-check log objects and sum them up per target of the subject's groups
 /// (`scope`; every group with `--lb`): a failing check per target with its reason codes, one
 /// passing check for the targets that passed every time.
@@ -387,24 +414,7 @@ async fn health_check_logs(
             .filter_map(|a| crate::arn::ElbArn::parse(a).ok().map(|a| a.name))
             .collect()
     });
-    let bodies = futures_util::future::join_all(chosen.iter().map(|k| async move {
-        let out = clients
-            .s3
-            .get_object()
-            .bucket(&loc.bucket)
-            .key(k)
-            .send()
-            .await
-            .map_err(|e| classify("s3:GetObject", &e).gap("aws:GetObject"))?;
-        let bytes = out.body.collect().await.map_err(|e| Gap {
-            scope: "aws:GetObject".into(),
-            kind: GapKind::Unreachable,
-            message: format!("reading {k} failed: {}", one_line(&e.to_string())),
-            hint: None,
-        })?;
-        Ok::<_, Gap>((k.clone(), bytes.into_bytes()))
-    }))
-    .await;
+    let bodies = get_objects(clients, loc, &chosen).await;
     let mut by_target: std::collections::BTreeMap<String, TargetChecks> = Default::default();
     let mut lines = 0u64;
     let mut unparsed = 0u64;
@@ -653,25 +663,7 @@ async fn s3_access(
     }
     cx.progress
         .message(&format!("reading {} access-log objects", chosen.len()));
-    let loc = &loc;
-    let bodies = futures_util::future::join_all(chosen.iter().map(|k| async move {
-        let out = clients
-            .s3
-            .get_object()
-            .bucket(&loc.bucket)
-            .key(k)
-            .send()
-            .await
-            .map_err(|e| classify("s3:GetObject", &e).gap("aws:GetObject"))?;
-        let bytes = out.body.collect().await.map_err(|e| Gap {
-            scope: "aws:GetObject".into(),
-            kind: GapKind::Unreachable,
-            message: format!("reading {k} failed: {}", one_line(&e.to_string())),
-            hint: None,
-        })?;
-        Ok::<_, Gap>((k.clone(), bytes.into_bytes()))
-    }))
-    .await;
+    let bodies = get_objects(clients, &loc, &chosen).await;
     let mut text = Vec::new();
     let mut read = 0;
     for b in bodies {
