@@ -356,15 +356,19 @@ mod tests {
     use crate::rules::test_support::*;
     use cloud502_model::HostCheck;
 
-    #[test]
-    fn failed_checks_become_findings_and_passed_or_skipped_ones_do_not() {
-        let mut ev = nginx(&["10.0.0.5:8080"], Vec::new(), Vec::new());
-        let c = |id: &str, status| HostCheck {
+    /// A host check with only its id and status said.
+    fn c(id: &str, status: CheckStatus) -> HostCheck {
+        HostCheck {
             id: id.into(),
             name: id.into(),
             status,
             detail: "detail".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn failed_checks_become_findings_and_passed_or_skipped_ones_do_not() {
+        let mut ev = nginx(&["10.0.0.5:8080"], Vec::new(), Vec::new());
         ev.checks = vec![
             c(CHECK_CONFIG_TEST, CheckStatus::Fail),
             c(CHECK_NOFILE, CheckStatus::Pass),
@@ -393,12 +397,6 @@ mod tests {
     #[test]
     fn the_seed_guides_host_checks_become_findings_and_pressure_is_one() {
         let mut ev = nginx(&["127.0.0.1:8000"], Vec::new(), Vec::new());
-        let c = |id: &str, status| HostCheck {
-            id: id.into(),
-            name: id.into(),
-            status,
-            detail: "detail".into(),
-        };
         ev.checks = vec![
             c(CHECK_OOM, CheckStatus::Fail),
             c(CHECK_MEMORY, CheckStatus::Fail),
